@@ -1,0 +1,22 @@
+# Two commands: 'make run' and 'make test'. Both start what they need (scripts/).
+.PHONY: run test build bench fuzz stop clean
+
+run:
+	bash scripts/run.sh
+
+test:
+	bash scripts/test.sh
+
+build:
+	go build -o var/bin/coffre ./cmd/coffre
+
+# Benchmarks named in the issues, against the same real services as the tests.
+bench:
+	bash scripts/test.sh -run '^$$' -bench . -benchmem -benchtime 3x
+
+stop:
+	bash scripts/minio.sh stop
+	bash scripts/postgres.sh stop
+
+clean: stop
+	rm -rf var

@@ -1,0 +1,24 @@
+# Shared settings for Coffre's local services. Sourced, not run.
+# Everything lives under the project's ignored var/ folder and listens on loopback only.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VAR=${COFFRE_VAR:-$ROOT/var}
+CACHE=${COFFRE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/coffre}
+
+PG_PORT=${COFFRE_PG_PORT:-55432}
+PG_DATA=$VAR/postgres
+PG_SOCK=$VAR/run
+PG_USER=coffre
+
+# MinIO is pinned: the build takes minutes, so the binary is cached outside the clone.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_BIN=$CACHE/minio-$MINIO_VERSION/minio
+MINIO_PORT=${COFFRE_MINIO_PORT:-59000}
+MINIO_CONSOLE_PORT=${COFFRE_MINIO_CONSOLE_PORT:-59001}
+MINIO_DATA=$VAR/minio
+MINIO_PID=$VAR/minio.pid
+MINIO_USER=coffre-local
+MINIO_PASSWORD=coffre-local-secret
+
+log() { echo "coffre-scripts: $*" >&2; }

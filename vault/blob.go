@@ -1,0 +1,247 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"filippo.io/age"
+	"github.com/google/uuid"
+)
+
+// smallBlob is how much of a stream of unknown length is read ahead: a file that ends
+// within it is sent as one PUT of known size instead of a multipart upload.
+const smallBlob = 1 << 20
+
+// putBlob encrypts body to recipient while streaming it to the blob store under a fresh
+// random key, and returns the blob's key, plaintext size and SHA-256. The upload marker is
+// committed first, so that an upload interrupted at any point is found by the reaper.
+func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (b Blob, err error) {
+	b.ID = uuid.New()
+	if size < 0 {
+		head := make([]byte, smallBlob)
+		n, err := io.ReadFull(body, head)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			body, size = bytes.NewReader(head[:n]), int64(n)
+		case err != nil:
+			return b, fmt.Errorf("read: %w", err)
+		default:
+			body = io.MultiReader(bytes.NewReader(head), body)
+		}
+	}
+	if _, err := v.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, b.ID); err != nil {
+		return b, fmt.Errorf("mark upload: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			v.discard([]Blob{b})
+		}
+	}()
+
+	h := sha256.New()
+	counted := &countingReader{r: io.TeeReader(body, h)}
+	pr, pw := io.Pipe()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pw.CloseWithError(encrypt(pw, recipient, counted))
+	}()
+	ctSize := int64(-1)
+	if size >= 0 {
+		ctSize = ciphertextSize(size)
+	}
+	err = v.blobs.Put(ctx, b.ID.String(), pr, ctSize)
+	pr.CloseWithError(errors.New("upload ended")) // unblocks the encryptor if Put returned early
+	wg.Wait()
+	if err != nil {
+		return b, err
+	}
+	if size >= 0 && counted.n != size {
+		return b, fmt.Errorf("read %d bytes, expected %d: %w", counted.n, size, ErrInvalid)
+	}
+	b.Size = counted.n
+	b.SHA256 = h.Sum(nil)
+	return b, nil
+}
+
+func encrypt(dst io.Writer, recipient age.Recipient, src io.Reader) error {
+	w, err := age.Encrypt(dst, recipient)
+	if err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	if _, err := io.Copy(w, src); err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// age's format, for one X25519 recipient: a header of fixed length, a 16-byte nonce, then
+// the payload in chunks of 64 KiB, each with a 16-byte tag; an empty payload is one empty
+// chunk. Knowing the ciphertext length up front lets the S3 store send a single PUT.
+const (
+	ageChunk   = 64 << 10
+	ageTag     = 16
+	ageNonce   = 16
+)
+
+var (
+	headerOnce sync.Once //nolint:gochecknoglobals // computed once from the age library itself
+	headerLen  int64     //nolint:gochecknoglobals
+)
+
+func ageHeaderLen() int64 {
+	headerOnce.Do(func() {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			panic(err)
+		}
+		var b bytes.Buffer
+		if err := encrypt(&b, id.Recipient(), bytes.NewReader(nil)); err != nil {
+			panic(err)
+		}
+		headerLen = int64(b.Len()) - ageNonce - ageTag
+	})
+	return headerLen
+}
+
+func ciphertextSize(n int64) int64 {
+	chunks := (n + ageChunk - 1) / ageChunk
+	if chunks == 0 {
+		chunks = 1
+	}
+	return ageHeaderLen() + ageNonce + n + chunks*ageTag
+}
+
+// BlobReader streams a decrypted blob. At the end of the stream it checks the SHA-256
+// recorded at deposit: a mismatch, like any failed authentication of the ciphertext, is
+// an ErrIntegrity error, journaled in the owner's history.
+type BlobReader struct {
+	Blob
+	Document uuid.UUID
+
+	src     io.ReadCloser // the ciphertext from the store
+	srcErr  error         // an I/O error of the store, as opposed to a decryption failure
+	plain   io.Reader
+	h       hash.Hash
+	n       int64
+	err     error
+	onError func(error)
+}
+
+// Read implements io.Reader.
+func (r *BlobReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.plain.Read(p)
+	r.h.Write(p[:n])
+	r.n += int64(n)
+	switch {
+	case err == io.EOF:
+		if r.n != r.Size || subtle.ConstantTimeCompare(r.h.Sum(nil), r.SHA256) != 1 {
+			r.fail(fmt.Errorf("vault: blob %s: content does not match its SHA-256: %w", r.ID, ErrIntegrity))
+			return n, r.err
+		}
+		r.err = io.EOF
+	case err != nil && r.srcErr != nil:
+		r.err = fmt.Errorf("vault: blob %s: %w", r.ID, r.srcErr)
+	case err != nil:
+		r.fail(fmt.Errorf("vault: blob %s: %v: %w", r.ID, err, ErrIntegrity))
+	}
+	return n, r.err
+}
+
+func (r *BlobReader) fail(err error) {
+	r.err = err
+	if r.onError != nil {
+		r.onError(err)
+		r.onError = nil
+	}
+}
+
+// Close releases the connection to the blob store.
+func (r *BlobReader) Close() error { return r.src.Close() }
+
+// storeReader remembers the store's own errors, so that a dropped connection is not
+// reported as tampering.
+type storeReader struct{ br *BlobReader }
+
+func (s storeReader) Read(p []byte) (int, error) {
+	n, err := s.br.src.Read(p)
+	if err != nil && err != io.EOF {
+		s.br.srcErr = err
+	}
+	return n, err
+}
+
+// Open starts reading one blob of one of owner's documents, and journals the access
+// (action: view, download or print). A blob that is not the owner's gives ErrNotFound
+// and is journaled as a failed attempt.
+func (v *Vault) Open(ctx context.Context, owner, doc, blob uuid.UUID, by Actor, action Action) (*BlobReader, error) {
+	identity, _, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+	}
+	r := &BlobReader{Document: doc, h: sha256.New()}
+	err = v.db.QueryRow(ctx, `
+		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at
+		FROM blobs b JOIN documents d ON d.id = b.document_id
+		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`,
+		owner, doc, blob).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt)
+	if err != nil {
+		err = notFound(err)
+		if err == ErrNotFound {
+			v.deny(ctx, owner, doc, by)
+		}
+		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+	}
+	if err := v.Record(ctx, owner, Event{Actor: by, Action: action, DocumentID: doc}); err != nil {
+		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+	}
+	integrityFailed := func(error) {
+		err := v.Record(context.WithoutCancel(ctx), owner, Event{Actor: System, Action: ActionIntegrity, DocumentID: doc})
+		if err != nil {
+			v.log.Error("journal integrity failure", "blob", blob, "err", err)
+		}
+		v.log.Error("blob failed its integrity check", "owner", owner, "blob", blob)
+	}
+	r.onError = integrityFailed
+	if r.src, err = v.blobs.Get(ctx, blob.String()); err != nil {
+		if errors.Is(err, ErrBlobNotFound) {
+			integrityFailed(err)
+			return nil, fmt.Errorf("vault: open %s: object missing: %w", blob, ErrIntegrity)
+		}
+		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+	}
+	if r.plain, err = age.Decrypt(storeReader{r}, identity); err != nil {
+		r.src.Close()
+		if r.srcErr != nil {
+			return nil, fmt.Errorf("vault: open %s: %w", blob, r.srcErr)
+		}
+		integrityFailed(err)
+		return nil, fmt.Errorf("vault: open %s: %v: %w", blob, err, ErrIntegrity)
+	}
+	return r, nil
+}

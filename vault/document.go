@@ -1,0 +1,436 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Role says what a blob is to its document.
+type Role string
+
+// Blob roles.
+const (
+	RoleOriginal  Role = "original"  // the bytes as received
+	RoleRendition Role = "rendition" // a normalised version (PDF) made by ingest
+	RoleThumbnail Role = "thumbnail" // a small picture for lists
+)
+
+// Document is a paper in a safe, with its blobs.
+type Document struct {
+	ID        uuid.UUID
+	OwnerID   uuid.UUID
+	Kind      Kind
+	Title     string
+	IssuedOn  *time.Time // a date (UTC midnight), or nil
+	ExpiresOn *time.Time
+	// Depositor is who put it in the safe (the owner, an aidant…), without the IP.
+	Depositor Actor
+	CreatedAt time.Time
+	Blobs     []Blob
+}
+
+// Blob is one encrypted file of a document.
+type Blob struct {
+	ID        uuid.UUID
+	Role      Role
+	Position  int // order among the blobs of the same role (pages, several originals)
+	MediaType string
+	Size      int64
+	SHA256    []byte // of the plaintext
+	Name      string // the original file name, if any
+	CreatedAt time.Time
+}
+
+// Blob returns the document's first blob of that role, or nil.
+func (d *Document) Blob(role Role) *Blob {
+	for i := range d.Blobs {
+		if d.Blobs[i].Role == role {
+			return &d.Blobs[i]
+		}
+	}
+	return nil
+}
+
+// NewDocument is what a deposit puts in the safe.
+type NewDocument struct {
+	Kind      Kind
+	Title     string
+	IssuedOn  *time.Time
+	ExpiresOn *time.Time
+	Files     []File
+}
+
+// File is one stream to deposit.
+type File struct {
+	Role      Role
+	MediaType string
+	Name      string
+	Body      io.Reader
+	// Size is the exact length of Body, or -1 when unknown.
+	Size int64
+}
+
+// MaxTitleLen bounds titles, in characters.
+const MaxTitleLen = 200
+
+func (nd *NewDocument) validate() error {
+	if _, err := ParseKind(string(nd.Kind)); err != nil {
+		return err
+	}
+	if err := validTitle(nd.Title); err != nil {
+		return err
+	}
+	if err := validDates(nd.IssuedOn, nd.ExpiresOn); err != nil {
+		return err
+	}
+	if len(nd.Files) == 0 {
+		return fmt.Errorf("a document needs at least one file: %w", ErrInvalid)
+	}
+	for i, f := range nd.Files {
+		switch f.Role {
+		case RoleOriginal, RoleRendition, RoleThumbnail:
+		default:
+			return fmt.Errorf("file %d: unknown role %q: %w", i, f.Role, ErrInvalid)
+		}
+		if f.MediaType == "" || f.Body == nil {
+			return fmt.Errorf("file %d: media type and body are required: %w", i, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+func validTitle(t string) error {
+	if strings.TrimSpace(t) == "" {
+		return fmt.Errorf("empty title: %w", ErrInvalid)
+	}
+	if !utf8.ValidString(t) || utf8.RuneCountInString(t) > MaxTitleLen {
+		return fmt.Errorf("title longer than %d characters or not UTF-8: %w", MaxTitleLen, ErrInvalid)
+	}
+	return nil
+}
+
+func validDates(issued, expires *time.Time) error {
+	if issued != nil && expires != nil && expires.Before(*issued) {
+		return fmt.Errorf("expiry date before issue date: %w", ErrInvalid)
+	}
+	return nil
+}
+
+func titleAD(owner, doc uuid.UUID) string { return "title:" + owner.String() + ":" + doc.String() }
+func nameAD(owner, blob uuid.UUID) string  { return "name:" + owner.String() + ":" + blob.String() }
+
+// Deposit puts a document in owner's safe. Each file is encrypted to the owner while it
+// streams to the blob store and hashed on the way; then the document, its blobs and the
+// journal entry are committed in one transaction. On any error nothing is visible: blobs
+// already uploaded are deleted, or left to the reaper if even that fails.
+func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDocument) (_ *Document, err error) {
+	if err := nd.validate(); err != nil {
+		return nil, fmt.Errorf("vault: deposit: %w", err)
+	}
+	identity, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("vault: deposit: %w", err)
+	}
+	d := &Document{
+		ID:        uuid.New(),
+		OwnerID:   owner,
+		Kind:      nd.Kind,
+		Title:     nd.Title,
+		IssuedOn:  nd.IssuedOn,
+		ExpiresOn: nd.ExpiresOn,
+		Depositor: Actor{Kind: by.Kind, ID: by.ID},
+		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
+	}
+	positions := map[Role]int{}
+	defer func() {
+		if err != nil {
+			v.discard(d.Blobs)
+		}
+	}()
+	for i, f := range nd.Files {
+		b, perr := v.putBlob(ctx, identity.Recipient(), f.Body, f.Size)
+		if perr != nil {
+			err = perr
+			return nil, fmt.Errorf("vault: deposit: file %d: %w", i, perr)
+		}
+		b.Role, b.MediaType, b.Name, b.CreatedAt = f.Role, f.MediaType, f.Name, d.CreatedAt
+		b.Position = positions[f.Role]
+		positions[f.Role]++
+		d.Blobs = append(d.Blobs, b)
+	}
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		return v.insertDocument(ctx, tx, d, dataKey, by)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: deposit: %w", err)
+	}
+	return d, nil
+}
+
+func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, dataKey []byte, by Actor) error {
+	title, err := seal(dataKey, []byte(d.Title), titleAD(d.OwnerID, d.ID))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO documents (id, owner_id, kind, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		d.ID, d.OwnerID, d.Kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt); err != nil {
+		return fmt.Errorf("insert document: %w", err)
+	}
+	for _, b := range d.Blobs {
+		var name []byte
+		if b.Name != "" {
+			if name, err = seal(dataKey, []byte(b.Name), nameAD(d.OwnerID, b.ID)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			b.ID, d.ID, d.OwnerID, b.Role, b.Position, b.MediaType, b.Size, b.SHA256, name, b.CreatedAt); err != nil {
+			return fmt.Errorf("insert blob: %w", err)
+		}
+		// The upload marker goes in the same transaction: if the reaper took it first,
+		// the object is gone and the deposit must fail.
+		tag, err := tx.Exec(ctx, `DELETE FROM blob_uploads WHERE id = $1`, b.ID)
+		if err != nil {
+			return fmt.Errorf("settle upload: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("upload %s was reaped before commit", b.ID)
+		}
+	}
+	_, err = appendEntry(ctx, tx, d.OwnerID, Event{Actor: by, Action: ActionDeposit, DocumentID: d.ID})
+	return err
+}
+
+// discard deletes blobs of a failed deposit, best effort: what stays is reaped later.
+func (v *Vault) discard(blobs []Blob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, b := range blobs {
+		if err := v.blobs.Delete(ctx, b.ID.String()); err != nil {
+			v.log.Warn("discard blob of failed deposit", "blob", b.ID, "err", err)
+			continue
+		}
+		if _, err := v.db.Exec(ctx, `DELETE FROM blob_uploads WHERE id = $1`, b.ID); err != nil {
+			v.log.Warn("discard upload marker", "blob", b.ID, "err", err)
+		}
+	}
+}
+
+const documentColumns = `id, owner_id, kind, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at`
+
+// Documents lists owner's documents, newest first.
+func (v *Vault) Documents(ctx context.Context, owner uuid.UUID) ([]Document, error) {
+	_, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("vault: documents: %w", err)
+	}
+	rows, err := v.db.Query(ctx, `SELECT `+documentColumns+` FROM documents
+		WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id`, owner)
+	if err != nil {
+		return nil, fmt.Errorf("vault: documents: %w", err)
+	}
+	docs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Document, error) {
+		return scanDocument(row, dataKey)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: documents: %w", err)
+	}
+	if err := v.loadBlobs(ctx, owner, dataKey, docs); err != nil {
+		return nil, fmt.Errorf("vault: documents: %w", err)
+	}
+	return docs, nil
+}
+
+// Document returns one of owner's documents. A missing document, or someone else's, gives
+// ErrNotFound and is journaled as a failed attempt.
+func (v *Vault) Document(ctx context.Context, owner, id uuid.UUID, by Actor) (*Document, error) {
+	_, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("vault: document %s: %w", id, err)
+	}
+	rows, err := v.db.Query(ctx, `SELECT `+documentColumns+` FROM documents
+		WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id)
+	if err != nil {
+		return nil, fmt.Errorf("vault: document %s: %w", id, err)
+	}
+	d, err := pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (Document, error) {
+		return scanDocument(row, dataKey)
+	})
+	if err != nil {
+		err = notFound(err)
+		if err == ErrNotFound {
+			v.deny(ctx, owner, id, by)
+		}
+		return nil, fmt.Errorf("vault: document %s: %w", id, err)
+	}
+	docs := []Document{d}
+	if err := v.loadBlobs(ctx, owner, dataKey, docs); err != nil {
+		return nil, fmt.Errorf("vault: document %s: %w", id, err)
+	}
+	return &docs[0], nil
+}
+
+func scanDocument(row pgx.CollectableRow, dataKey []byte) (Document, error) {
+	var d Document
+	var title []byte
+	if err := row.Scan(&d.ID, &d.OwnerID, &d.Kind, &title, &d.IssuedOn, &d.ExpiresOn, &d.Depositor.Kind, &d.Depositor.ID, &d.CreatedAt); err != nil {
+		return d, err
+	}
+	t, err := open(dataKey, title, titleAD(d.OwnerID, d.ID))
+	if err != nil {
+		return d, fmt.Errorf("document %s title: %w", d.ID, err)
+	}
+	d.Title = string(t)
+	d.CreatedAt = d.CreatedAt.UTC()
+	return d, nil
+}
+
+func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, docs []Document) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(docs))
+	index := make(map[uuid.UUID]int, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+		index[d.ID] = i
+	}
+	rows, err := v.db.Query(ctx, `
+		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at
+		FROM blobs WHERE owner_id = $1 AND document_id = ANY($2) ORDER BY document_id, role, position`, owner, ids)
+	if err != nil {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var doc uuid.UUID
+		var b Blob
+		var name []byte
+		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt); err != nil {
+			return fmt.Errorf("blobs: %w", err)
+		}
+		if name != nil {
+			n, err := open(dataKey, name, nameAD(owner, b.ID))
+			if err != nil {
+				return fmt.Errorf("blob %s name: %w", b.ID, err)
+			}
+			b.Name = string(n)
+		}
+		i := index[doc]
+		docs[i].Blobs = append(docs[i].Blobs, b)
+	}
+	return rows.Err()
+}
+
+// deny journals a failed attempt at document id. When the document exists under another
+// owner, the attempt goes into that owner's journal: they are the one who must see it.
+func (v *Vault) deny(ctx context.Context, owner, id uuid.UUID, by Actor) {
+	target := owner
+	var real uuid.UUID
+	if err := v.db.QueryRow(ctx, `SELECT owner_id FROM documents WHERE id = $1`, id).Scan(&real); err == nil {
+		target = real
+	}
+	if err := v.Record(context.WithoutCancel(ctx), target, Event{Actor: by, Action: ActionDenied, DocumentID: id}); err != nil {
+		v.log.Error("journal failed attempt", "err", err)
+	}
+}
+
+// Update is a change to a document's description; nil fields stay as they are.
+type Update struct {
+	Kind      *Kind
+	Title     *string
+	IssuedOn  *time.Time
+	ExpiresOn *time.Time
+	// ClearDates removes both dates before applying IssuedOn and ExpiresOn.
+	ClearDates bool
+}
+
+// UpdateDocument changes a document's kind, title or dates, and journals it.
+func (v *Vault) UpdateDocument(ctx context.Context, owner, id uuid.UUID, by Actor, u Update) (*Document, error) {
+	d, err := v.Document(ctx, owner, id, by)
+	if err != nil {
+		return nil, err
+	}
+	_, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("vault: update %s: %w", id, err)
+	}
+	if u.Kind != nil {
+		if _, err := ParseKind(string(*u.Kind)); err != nil {
+			return nil, fmt.Errorf("vault: update %s: %w", id, err)
+		}
+		d.Kind = *u.Kind
+	}
+	if u.Title != nil {
+		if err := validTitle(*u.Title); err != nil {
+			return nil, fmt.Errorf("vault: update %s: %w", id, err)
+		}
+		d.Title = *u.Title
+	}
+	if u.ClearDates {
+		d.IssuedOn, d.ExpiresOn = nil, nil
+	}
+	if u.IssuedOn != nil {
+		d.IssuedOn = u.IssuedOn
+	}
+	if u.ExpiresOn != nil {
+		d.ExpiresOn = u.ExpiresOn
+	}
+	if err := validDates(d.IssuedOn, d.ExpiresOn); err != nil {
+		return nil, fmt.Errorf("vault: update %s: %w", id, err)
+	}
+	title, err := seal(dataKey, []byte(d.Title), titleAD(owner, id))
+	if err != nil {
+		return nil, fmt.Errorf("vault: update %s: %w", id, err)
+	}
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE documents SET kind = $3, title_sealed = $4, issued_on = $5, expires_on = $6
+			WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id, d.Kind, title, d.IssuedOn, d.ExpiresOn)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return ErrNotFound
+		}
+		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionRename, DocumentID: id})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: update %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// DeleteDocument removes a document from owner's safe at once; its blobs are purged by
+// PurgeDeleted soon after.
+func (v *Vault) DeleteDocument(ctx context.Context, owner, id uuid.UUID, by Actor) error {
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE documents SET deleted_at = now() WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return ErrNotFound
+		}
+		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionDelete, DocumentID: id})
+		return err
+	})
+	if err == ErrNotFound {
+		v.deny(ctx, owner, id, by)
+	}
+	if err != nil {
+		return fmt.Errorf("vault: delete %s: %w", id, err)
+	}
+	return nil
+}

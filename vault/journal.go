@@ -1,0 +1,243 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// ActorKind says who did something, for the journal.
+type ActorKind string
+
+// The kinds of actors the journal knows.
+const (
+	ActorOwner    ActorKind = "owner"    // the owner of the safe
+	ActorAidant   ActorKind = "aidant"   // an agent of a structure, under mandate
+	ActorLink     ActorKind = "link"     // someone holding a share link
+	ActorClient   ActorKind = "client"   // a téléservice
+	ActorOperator ActorKind = "operator" // the operator, from the command line
+	ActorSystem   ActorKind = "system"   // the service itself (jobs)
+)
+
+// Actor is who acts, and from where. ID is an opaque identifier (an owner or agent UUID,
+// a link ID, a client ID): never a name.
+type Actor struct {
+	Kind ActorKind
+	ID   string
+	// IP is the client address; the journal keeps only its prefix (/24 or /48).
+	IP netip.Addr
+}
+
+// System is the service itself.
+var System = Actor{Kind: ActorSystem, ID: "coffre"} //nolint:gochecknoglobals // a constant value
+
+// Action is what happened, for the journal.
+type Action string
+
+// Journal actions.
+const (
+	ActionOwnerCreated Action = "owner_created"
+	ActionDeposit      Action = "deposit"
+	ActionView         Action = "view"
+	ActionDownload     Action = "download"
+	ActionPrint        Action = "print"
+	ActionRename       Action = "rename"
+	ActionDelete       Action = "delete"
+	ActionPurge        Action = "purge"
+	ActionDenied       Action = "denied"    // a failed attempt: missing or someone else's document
+	ActionIntegrity    Action = "integrity" // a read whose bytes did not match their SHA-256
+	ActionKeyRotated   Action = "key_rotated"
+	ActionKeyAdded     Action = "master_key_added"
+	ActionLogin        Action = "login"
+	ActionLoginFailed  Action = "login_failed"
+)
+
+// SystemChain is the owner ID of the service's own chain (operator and key operations
+// that concern no single owner).
+var SystemChain = uuid.Nil //nolint:gochecknoglobals // a constant value
+
+// Entry is one line of an owner's journal.
+type Entry struct {
+	OwnerID    uuid.UUID
+	Seq        int64
+	At         time.Time
+	ActorKind  ActorKind
+	ActorID    string
+	Action     Action
+	DocumentID uuid.NullUUID
+	// Personal is what retention later erases: the IP prefix and free-text detail, as
+	// JSON. The chain covers only PersonalSHA256, so it verifies after erasure.
+	Personal       []byte
+	PersonalSHA256 []byte
+	PrevHash       []byte
+	Hash           []byte
+}
+
+// Event is what a caller records; the journal adds time, sequence and hashes.
+type Event struct {
+	Actor      Actor
+	Action     Action
+	DocumentID uuid.UUID // uuid.Nil when the event concerns no document
+	Detail     string    // free text for the owner (a link purpose, a structure name…)
+}
+
+// personal is the erasable part of an entry. The random salt keeps its digest from being
+// guessed back (there are only 2^24 IPv4 /24 prefixes).
+type personal struct {
+	IP     string `json:"ip,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	Salt   []byte `json:"salt"`
+}
+
+// IPPrefix keeps the network part of an address: /24 for IPv4, /48 for IPv6. Enough to
+// tell "my home" from "abroad", not enough to point at one machine.
+func IPPrefix(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	ip = ip.Unmap()
+	bits := 48
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+// Personal returns the IP prefix and detail of the entry, empty after erasure.
+func (e *Entry) PersonalData() (ipPrefix, detail string) {
+	var p personal
+	if len(e.Personal) == 0 || json.Unmarshal(e.Personal, &p) != nil {
+		return "", ""
+	}
+	return p.IP, p.Detail
+}
+
+// canonical is the byte string the chain hashes: a fixed order of length-prefixed fields,
+// so that no two different entries encode the same.
+func (e *Entry) canonical() []byte {
+	b := make([]byte, 0, 160)
+	b = append(b, "coffre-journal-v1"...)
+	b = append(b, e.OwnerID[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.At.UnixMicro()))
+	for _, s := range []string{string(e.ActorKind), e.ActorID, string(e.Action)} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	if e.DocumentID.Valid {
+		b = append(b, 1)
+		b = append(b, e.DocumentID.UUID[:]...)
+	} else {
+		b = append(b, 0)
+	}
+	b = append(b, e.PersonalSHA256...)
+	return b
+}
+
+func (e *Entry) computeHash() []byte {
+	h := sha256.New()
+	h.Write(e.PrevHash)
+	h.Write(e.canonical())
+	return h.Sum(nil)
+}
+
+var genesis = make([]byte, sha256.Size) //nolint:gochecknoglobals // the zero hash before the first entry
+
+// appendEntry adds an event to owner's chain inside tx. Locking the chain head serialises
+// appends per owner while different owners append in parallel.
+func appendEntry(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event) (*Entry, error) {
+	e := &Entry{
+		OwnerID:   owner,
+		At:        time.Now().UTC().Truncate(time.Microsecond),
+		ActorKind: ev.Actor.Kind,
+		ActorID:   ev.Actor.ID,
+		Action:    ev.Action,
+	}
+	if ev.DocumentID != uuid.Nil {
+		e.DocumentID = uuid.NullUUID{UUID: ev.DocumentID, Valid: true}
+	}
+	p := personal{IP: IPPrefix(ev.Actor.IP), Detail: ev.Detail, Salt: make([]byte, 16)}
+	if _, err := rand.Read(p.Salt); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	var err error
+	if e.Personal, err = json.Marshal(p); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	sum := sha256.Sum256(e.Personal)
+	e.PersonalSHA256 = sum[:]
+
+	var seq int64
+	err = tx.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1 FOR UPDATE`, owner).Scan(&seq, &e.PrevHash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// First entry of this chain. Two first appends may race: ON CONFLICT makes one
+		// of them wait, then both lock the row and go on in turn.
+		if _, err := tx.Exec(ctx, `INSERT INTO journal_heads (owner_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, owner, genesis); err != nil {
+			return nil, fmt.Errorf("journal: create chain: %w", err)
+		}
+		err = tx.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1 FOR UPDATE`, owner).Scan(&seq, &e.PrevHash)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: lock chain: %w", err)
+	}
+	e.Seq = seq + 1
+	e.Hash = e.computeHash()
+
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO journal (owner_id, seq, at, actor_kind, actor_id, action, document_id, personal, personal_sha256, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.OwnerID, e.Seq, e.At, e.ActorKind, e.ActorID, e.Action, e.DocumentID, e.Personal, e.PersonalSHA256, e.PrevHash, e.Hash)
+	b.Queue(`UPDATE journal_heads SET seq = $2, hash = $3 WHERE owner_id = $1`, owner, e.Seq, e.Hash)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("journal: append: %w", err)
+	}
+	return e, nil
+}
+
+// Record appends one event to owner's journal in its own transaction.
+func (v *Vault) Record(ctx context.Context, owner uuid.UUID, ev Event) error {
+	return pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		_, err := appendEntry(ctx, tx, owner, ev)
+		return err
+	})
+}
+
+// Journal returns owner's entries, newest first, at most limit of them, starting below
+// sequence number before (0 for the newest).
+func (v *Vault) Journal(ctx context.Context, owner uuid.UUID, before int64, limit int) ([]Entry, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := v.db.Query(ctx, `
+		SELECT owner_id, seq, at, actor_kind, actor_id, action, document_id, personal, personal_sha256, prev_hash, hash
+		FROM journal WHERE owner_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, owner, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list %s: %w", owner, err)
+	}
+	entries, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list %s: %w", owner, err)
+	}
+	return entries, nil
+}
+
+func scanEntry(row pgx.CollectableRow) (Entry, error) {
+	var e Entry
+	err := row.Scan(&e.OwnerID, &e.Seq, &e.At, &e.ActorKind, &e.ActorID, &e.Action, &e.DocumentID,
+		&e.Personal, &e.PersonalSHA256, &e.PrevHash, &e.Hash)
+	e.At = e.At.UTC()
+	return e, err
+}

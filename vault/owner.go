@@ -1,0 +1,107 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"filippo.io/age"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Owner is the holder of a safe.
+type Owner struct {
+	ID        uuid.UUID
+	Login     string // empty for owners who sign in only through FranceConnect
+	Recipient string // the public age key their blobs are encrypted to
+	CreatedAt time.Time
+}
+
+// ErrLoginTaken: another owner already has that login.
+var ErrLoginTaken = errors.New("login already taken")
+
+// CreateOwner opens a safe: a fresh age identity and data key, wrapped to the current
+// master key, and the first entry of the owner's journal.
+func (v *Vault) CreateOwner(ctx context.Context, login string, by Actor) (*Owner, error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, fmt.Errorf("vault: create owner: %w", err)
+	}
+	dataKey := make([]byte, 32)
+	if _, err := rand.Read(dataKey); err != nil {
+		return nil, fmt.Errorf("vault: create owner: %w", err)
+	}
+	identityWrapped, err := v.keys.wrap([]byte(id.String()))
+	if err != nil {
+		return nil, fmt.Errorf("vault: create owner: %w", err)
+	}
+	dataKeyWrapped, err := v.keys.wrap(dataKey)
+	if err != nil {
+		return nil, fmt.Errorf("vault: create owner: %w", err)
+	}
+	o := &Owner{ID: uuid.New(), Login: login, Recipient: id.Recipient().String()}
+	var nullLogin *string
+	if login != "" {
+		nullLogin = &login
+	}
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO owners (id, login, recipient, identity_wrapped, data_key_wrapped, master_key_id)
+			VALUES ($1, $2, $3, $4, $5, (SELECT id FROM master_keys WHERE recipient = $6))
+			RETURNING created_at`,
+			o.ID, nullLogin, o.Recipient, identityWrapped, dataKeyWrapped, v.keys.Current()).Scan(&o.CreatedAt)
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+				return ErrLoginTaken
+			}
+			return err
+		}
+		_, err = appendEntry(ctx, tx, o.ID, Event{Actor: by, Action: ActionOwnerCreated})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: create owner: %w", err)
+	}
+	return o, nil
+}
+
+// Owner returns the owner with that ID.
+func (v *Vault) Owner(ctx context.Context, id uuid.UUID) (*Owner, error) {
+	return v.scanOwner(ctx, `WHERE id = $1`, id)
+}
+
+// OwnerByLogin returns the owner with that login.
+func (v *Vault) OwnerByLogin(ctx context.Context, login string) (*Owner, error) {
+	return v.scanOwner(ctx, `WHERE login = $1`, login)
+}
+
+func (v *Vault) scanOwner(ctx context.Context, where string, arg any) (*Owner, error) {
+	o := &Owner{}
+	var login *string
+	err := v.db.QueryRow(ctx, `SELECT id, login, recipient, created_at FROM owners `+where+` AND shredded_at IS NULL`, arg).
+		Scan(&o.ID, &login, &o.Recipient, &o.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("vault: owner %v: %w", arg, notFound(err))
+	}
+	if login != nil {
+		o.Login = *login
+	}
+	return o, nil
+}
+
+// ownerKeys returns the owner's unwrapped identity and data key.
+func (v *Vault) ownerKeys(ctx context.Context, owner uuid.UUID) (*age.X25519Identity, []byte, error) {
+	if id, dk, ok := v.keys.cached(owner); ok {
+		return id, dk, nil
+	}
+	var idw, dkw []byte
+	if err := v.db.QueryRow(ctx, `SELECT identity_wrapped, data_key_wrapped FROM owners WHERE id = $1`, owner).Scan(&idw, &dkw); err != nil {
+		return nil, nil, fmt.Errorf("owner %s: %w", owner, notFound(err))
+	}
+	return v.keys.ownerKeys(owner, idw, dkw)
+}

@@ -1,0 +1,138 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// S3Config locates an S3-compatible bucket (MinIO, Garage, any cloud S3).
+type S3Config struct {
+	Endpoint  string // host:port, without scheme
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	Region    string
+	TLS       bool
+}
+
+// S3Store is a BlobStore on an S3-compatible object store.
+type S3Store struct {
+	client *minio.Client
+	bucket string
+}
+
+var _ BlobStore = (*S3Store)(nil)
+
+// partSize bounds the memory of one streamed upload: two parts are in flight at once, so a
+// deposit of any size holds at most 2 × partSize of ciphertext.
+const partSize = 8 << 20
+
+// NewS3Store connects to the bucket described by cfg. It does not create the bucket; see
+// EnsureBucket.
+func NewS3Store(cfg S3Config) (*S3Store, error) {
+	client, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure: cfg.TLS,
+		Region: cfg.Region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 store: %w", err)
+	}
+	return &S3Store{client: client, bucket: cfg.Bucket}, nil
+}
+
+// Client exposes the underlying minio-go client, for tools and benchmarks that compare
+// the vault with raw S3 operations.
+func (s *S3Store) Client() *minio.Client { return s.client }
+
+// EnsureBucket creates the bucket if it does not exist yet.
+func (s *S3Store) EnsureBucket(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("s3 store: bucket %s: %w", s.bucket, err)
+	}
+	if ok {
+		return nil
+	}
+	if err := s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{}); err != nil {
+		if resp := minio.ToErrorResponse(err); resp.Code == "BucketAlreadyOwnedByYou" {
+			return nil
+		}
+		return fmt.Errorf("s3 store: create bucket %s: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// Put implements BlobStore. Objects are opaque ciphertext, stored as
+// application/octet-stream with no user metadata.
+func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("s3 store: put: %w", err)
+	}
+	opts := minio.PutObjectOptions{
+		ContentType:           "application/octet-stream",
+		PartSize:              partSize,
+		NumThreads:            2,
+		ConcurrentStreamParts: size < 0 || size > partSize,
+	}
+	if _, err := s.client.PutObject(ctx, s.bucket, key, r, size, opts); err != nil {
+		return fmt.Errorf("s3 store: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Get implements BlobStore.
+func (s *S3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := checkKey(key); err != nil {
+		return nil, fmt.Errorf("s3 store: get: %w", err)
+	}
+	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
+	}
+	// GetObject is lazy: Stat sends the request, so a missing key fails here and not in
+	// the middle of a caller's read.
+	if _, err := obj.Stat(); err != nil {
+		obj.Close()
+		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
+	}
+	return obj, nil
+}
+
+func (s *S3Store) notFound(err error) error {
+	if minio.ToErrorResponse(err).StatusCode == http.StatusNotFound {
+		return ErrBlobNotFound
+	}
+	return err
+}
+
+// Delete implements BlobStore.
+func (s *S3Store) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("s3 store: delete: %w", err)
+	}
+	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		if s.notFound(err) == ErrBlobNotFound {
+			return nil
+		}
+		return fmt.Errorf("s3 store: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Ping implements BlobStore.
+func (s *S3Store) Ping(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("s3 store: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("s3 store: bucket %s does not exist", s.bucket)
+	}
+	return nil
+}

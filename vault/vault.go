@@ -1,0 +1,87 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Vault is the core of Coffre: owners, their encrypted documents and their journal. It is
+// safe for concurrent use, and several processes may share one database and blob store.
+type Vault struct {
+	db    *pgxpool.Pool
+	blobs BlobStore
+	keys  *Keyring
+	log   *slog.Logger
+}
+
+// New returns a vault over a migrated database, a blob store and the master keyring. It
+// refuses a keyring that cannot read the database's owners (ErrWrongMasterKey), so that a
+// misconfigured process stops at start instead of failing on every request.
+func New(ctx context.Context, db *pgxpool.Pool, blobs BlobStore, keys *Keyring, log *slog.Logger) (*Vault, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	v := &Vault{db: db, blobs: blobs, keys: keys, log: log}
+	if err := v.checkMasterKey(ctx); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// checkMasterKey compares the keyring with the master recipients the database knows.
+// The first process to start registers its key.
+func (v *Vault) checkMasterKey(ctx context.Context) error {
+	current := v.keys.Current()
+	if current == "" {
+		return fmt.Errorf("vault: the master key file holds no key: %w", ErrWrongMasterKey)
+	}
+	if _, err := v.db.Exec(ctx, `
+		INSERT INTO master_keys (recipient)
+		SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM master_keys)`, current); err != nil {
+		return fmt.Errorf("vault: register master key: %w", err)
+	}
+	rows, err := v.db.Query(ctx, `SELECT recipient FROM master_keys WHERE retired_at IS NULL ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("vault: master keys: %w", err)
+	}
+	active, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("vault: master keys: %w", err)
+	}
+	known := false
+	for _, r := range active {
+		if !v.keys.Holds(r) {
+			return fmt.Errorf("vault: the master key file lacks the key %s that this database uses: %w", r, ErrWrongMasterKey)
+		}
+		known = known || r == current
+	}
+	if !known {
+		return fmt.Errorf("vault: the current master key %s is not registered in this database (use 'coffre keys rotate' to add a key): %w", current, ErrWrongMasterKey)
+	}
+	return nil
+}
+
+// Ping checks that the database and the blob store answer.
+func (v *Vault) Ping(ctx context.Context) error {
+	if err := v.db.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if err := v.blobs.Ping(ctx); err != nil {
+		return fmt.Errorf("blob store: %w", err)
+	}
+	return nil
+}
+
+// notFound maps pgx.ErrNoRows to ErrNotFound, so callers never see a driver error for a
+// missing row.
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

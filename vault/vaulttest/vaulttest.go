@@ -1,0 +1,203 @@
+// Package vaulttest gives tests real PostgreSQL databases and MinIO buckets, started by
+// 'make test' (scripts/test.sh), and the conformance suite every BlobStore must pass.
+//
+// Each call to DB gets a fresh database cloned from a template migrated once per test
+// binary; each call to Bucket gets a fresh bucket. Both are dropped when the test ends.
+// Without COFFRE_TEST_DATABASE_URL (or COFFRE_TEST_S3_ENDPOINT) the tests that need them
+// fail with a hint, rather than silently skip: 'make test' always provides them.
+package vaulttest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"coffre/migrations"
+	"coffre/vault"
+)
+
+var (
+	templateOnce sync.Once //nolint:gochecknoglobals // one migrated template per test binary
+	templateName string    //nolint:gochecknoglobals
+	templateErr  error     //nolint:gochecknoglobals
+)
+
+func adminURL(tb testing.TB) string {
+	u := os.Getenv("COFFRE_TEST_DATABASE_URL")
+	if u == "" {
+		tb.Fatal("COFFRE_TEST_DATABASE_URL is not set: run the tests with 'make test'")
+	}
+	return u
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func withDatabase(rawURL, name string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		panic(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func adminExec(ctx context.Context, tb testing.TB, sql string) {
+	conn, err := pgx.Connect(ctx, adminURL(tb))
+	if err != nil {
+		tb.Fatalf("connect to test PostgreSQL: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// DatabaseURL creates a fresh, migrated database and returns its URL. It is dropped when
+// the test ends.
+func DatabaseURL(tb testing.TB) string {
+	tb.Helper()
+	ctx := context.Background()
+	templateOnce.Do(func() { templateName, templateErr = migrateTemplate(ctx, adminURL(tb)) })
+	if templateErr != nil {
+		tb.Fatalf("prepare template database: %v", templateErr)
+	}
+	name := randomName("coffre_test_")
+	adminExec(ctx, tb, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName))
+	tb.Cleanup(func() {
+		adminExec(context.Background(), tb, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
+	})
+	return withDatabase(adminURL(tb), name)
+}
+
+// EmptyDatabaseURL creates a fresh database with no schema at all, for migration tests.
+func EmptyDatabaseURL(tb testing.TB) string {
+	tb.Helper()
+	ctx := context.Background()
+	name := randomName("coffre_empty_")
+	adminExec(ctx, tb, "CREATE DATABASE "+name)
+	tb.Cleanup(func() {
+		adminExec(context.Background(), tb, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
+	})
+	return withDatabase(adminURL(tb), name)
+}
+
+// DB is DatabaseURL opened as a pool, closed when the test ends.
+func DB(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pgxpool.New(context.Background(), DatabaseURL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
+// The template is migrated once per test binary and never dropped by it (there is no
+// end-of-binary hook without TestMain); templates older than a day are dropped by the next
+// binary, so aborted runs do not pile up.
+func migrateTemplate(ctx context.Context, admin string) (string, error) {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", fmt.Errorf("connect to test PostgreSQL (is 'make test' running it?): %w", err)
+	}
+	defer conn.Close(ctx)
+	name := randomName("coffre_tmpl_")
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	pool, err := pgxpool.New(ctx, withDatabase(admin, name))
+	if err != nil {
+		return "", err
+	}
+	err = migrations.Up(ctx, pool, nil)
+	pool.Close()
+	if err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s'", name, time.Now().UTC().Format(time.RFC3339))); err != nil {
+		return "", err
+	}
+	dropStaleTemplates(ctx, conn)
+	return name, nil
+}
+
+func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) {
+	rows, err := conn.Query(ctx, `
+		SELECT d.datname FROM pg_database d
+		JOIN pg_shdescription s ON s.objoid = d.oid
+		WHERE d.datname LIKE 'coffre_tmpl_%' AND s.description < $1`,
+		time.Now().UTC().Add(-24*time.Hour).Format(time.RFC3339))
+	if err != nil {
+		return
+	}
+	names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	for _, n := range names {
+		conn.Exec(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)")
+	}
+}
+
+// S3Config returns the test MinIO's address and credentials with a fresh bucket, removed
+// with its objects when the test ends.
+func S3Config(tb testing.TB) vault.S3Config {
+	tb.Helper()
+	endpoint := os.Getenv("COFFRE_TEST_S3_ENDPOINT")
+	if endpoint == "" {
+		tb.Fatal("COFFRE_TEST_S3_ENDPOINT is not set: run the tests with 'make test'")
+	}
+	cfg := vault.S3Config{
+		Endpoint:  endpoint,
+		Bucket:    strings.ReplaceAll(randomName("coffre-test-"), "_", "-"),
+		AccessKey: os.Getenv("COFFRE_TEST_S3_ACCESS_KEY"),
+		SecretKey: os.Getenv("COFFRE_TEST_S3_SECRET_KEY"),
+	}
+	client := Client(tb, cfg)
+	ctx := context.Background()
+	if err := client.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{}); err != nil {
+		tb.Fatalf("create test bucket: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		for obj := range client.ListObjects(ctx, cfg.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+			if obj.Err == nil {
+				client.RemoveObject(ctx, cfg.Bucket, obj.Key, minio.RemoveObjectOptions{})
+			}
+		}
+		client.RemoveBucket(ctx, cfg.Bucket)
+	})
+	return cfg
+}
+
+// Client is a plain minio-go client for cfg, for tests that look at the raw objects.
+func Client(tb testing.TB, cfg vault.S3Config) *minio.Client {
+	client, err := minio.New(cfg.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, "")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return client
+}
+
+// S3Store returns a store on a fresh test bucket.
+func S3Store(tb testing.TB) (*vault.S3Store, vault.S3Config) {
+	cfg := S3Config(tb)
+	s, err := vault.NewS3Store(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, cfg
+}
