@@ -121,3 +121,13 @@ func (v *Vault) rewrapOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ide
 	_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionKeyRotated})
 	return err
 }
+
+// RotationPending tells whether owners are still wrapped to a master key other than the
+// current one: a rotation was interrupted.
+func (v *Vault) RotationPending(ctx context.Context) bool {
+	var pending bool
+	err := v.db.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM owners o JOIN master_keys k ON k.id = o.master_key_id
+			WHERE k.recipient <> $1 AND o.identity_wrapped IS NOT NULL)`, v.keys.Current()).Scan(&pending)
+	return err == nil && pending
+}

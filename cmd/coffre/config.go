@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Config is every setting of the binary, read from the environment once and passed
+// explicitly.
+type Config struct {
+	DatabaseURL     string
+	S3Endpoint      string
+	S3Bucket        string
+	S3AccessKey     string
+	S3SecretKey     string
+	S3Region        string
+	S3TLS           bool
+	BlobDir         string
+	MasterKeyFile   string
+	SigningKeyFile  string
+	Listen          string
+	UploadGrace     time.Duration
+	PurgeAfter      time.Duration
+	CheckpointEvery time.Duration
+	LogLevel        slog.Level
+}
+
+// LoadConfig reads the configuration; errors name the variable at fault.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	str := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	dur := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%s=%q is not a duration such as 90s, 10m or 24h", name, v))
+		}
+		return d
+	}
+	c := Config{
+		DatabaseURL:     str("COFFRE_DATABASE_URL", "postgres://coffre@127.0.0.1:55432/coffre?sslmode=disable"),
+		S3Endpoint:      getenv("COFFRE_S3_ENDPOINT"),
+		S3Bucket:        str("COFFRE_S3_BUCKET", "coffre"),
+		S3AccessKey:     getenv("COFFRE_S3_ACCESS_KEY"),
+		S3SecretKey:     getenv("COFFRE_S3_SECRET_KEY"),
+		S3Region:        getenv("COFFRE_S3_REGION"),
+		BlobDir:         str("COFFRE_BLOB_DIR", "var/blobs"),
+		MasterKeyFile:   str("COFFRE_MASTER_KEY_FILE", "var/keys/master.key"),
+		SigningKeyFile:  str("COFFRE_SIGNING_KEY_FILE", "var/keys/signing.key"),
+		Listen:          str("COFFRE_LISTEN", "127.0.0.1:8080"),
+		UploadGrace:     dur("COFFRE_UPLOAD_GRACE", 24*time.Hour),
+		PurgeAfter:      dur("COFFRE_PURGE_AFTER", 0),
+		CheckpointEvery: dur("COFFRE_CHECKPOINT_EVERY", 10*time.Minute),
+	}
+	tls, err := strconv.ParseBool(str("COFFRE_S3_TLS", "true"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("COFFRE_S3_TLS=%q is not true or false", getenv("COFFRE_S3_TLS")))
+	}
+	c.S3TLS = tls
+	if err := c.LogLevel.UnmarshalText([]byte(str("COFFRE_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("COFFRE_LOG_LEVEL=%q is not debug, info, warn or error", getenv("COFFRE_LOG_LEVEL")))
+	}
+	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
+		errs = append(errs, fmt.Errorf("COFFRE_S3_ACCESS_KEY and COFFRE_S3_SECRET_KEY are required with COFFRE_S3_ENDPOINT"))
+	}
+	if c.CheckpointEvery > 0 && c.CheckpointEvery < time.Second {
+		errs = append(errs, fmt.Errorf("COFFRE_CHECKPOINT_EVERY=%s is too short", c.CheckpointEvery))
+	}
+	if len(errs) > 0 {
+		return c, errs[0]
+	}
+	return c, nil
+}

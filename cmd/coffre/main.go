@@ -1,0 +1,163 @@
+// Command coffre is the citizen digital safe: the server and its operator tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `Coffre — coffre-fort numérique (article L.103 CPCE).
+
+Usage:
+    coffre serve                      run the HTTP server and the background jobs
+    coffre migrate                    apply database migrations, create the bucket
+    coffre keys init                  create the master key and the signing key files
+    coffre keys rotate [--batch N]    add a master key and re-wrap every owner to it
+    coffre journal verify             check every journal chain and signed checkpoint
+    coffre journal checkpoint         sign the current chain heads now
+    coffre owners create --login L    open a safe (for demos and tests)
+    coffre help COMMAND               help on one command
+
+Configuration (environment variables, with their defaults):
+    COFFRE_DATABASE_URL       PostgreSQL URL
+                              (postgres://coffre@127.0.0.1:55432/coffre?sslmode=disable)
+    COFFRE_S3_ENDPOINT        S3 host:port; when empty, blobs go to COFFRE_BLOB_DIR
+    COFFRE_S3_BUCKET          bucket name (coffre)
+    COFFRE_S3_ACCESS_KEY      S3 access key
+    COFFRE_S3_SECRET_KEY      S3 secret key
+    COFFRE_S3_REGION          S3 region (empty: the store's default)
+    COFFRE_S3_TLS             use HTTPS to reach S3: true or false (true)
+    COFFRE_BLOB_DIR           directory of the filesystem blob store (var/blobs)
+    COFFRE_MASTER_KEY_FILE    age identities, current first, mode 0600 (var/keys/master.key)
+    COFFRE_SIGNING_KEY_FILE   Ed25519 service key, PEM (var/keys/signing.key)
+    COFFRE_LISTEN             HTTP listen address (127.0.0.1:8080)
+    COFFRE_UPLOAD_GRACE       age after which an unfinished upload is reaped (24h)
+    COFFRE_PURGE_AFTER        delay between deleting a document and purging its blobs (0s)
+    COFFRE_CHECKPOINT_EVERY   interval between signed journal checkpoints (10m)
+    COFFRE_LOG_LEVEL          debug, info, warn or error (info)
+
+Example:
+    coffre keys init && coffre migrate && coffre serve
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintf(os.Stderr, "coffre: error: %v\n", err)
+			var h hinted
+			if errors.As(err, &h) {
+				fmt.Fprintf(os.Stderr, "coffre: hint: %s\n", h.hint)
+			}
+		}
+		os.Exit(1)
+	}
+}
+
+// errUsage means the usage was already printed.
+var errUsage = errors.New("usage")
+
+// hinted is an error with a line of advice for the operator.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, cfg Config, fs *flag.FlagSet, args []string, stdout io.Writer) error
+	flags func(fs *flag.FlagSet)
+}
+
+func commands() []command {
+	return []command{
+		{name: "serve", usage: serveUsage, run: runServe},
+		{name: "migrate", usage: migrateUsage, run: runMigrate},
+		{name: "keys init", usage: keysInitUsage, run: runKeysInit},
+		{name: "keys rotate", usage: keysRotateUsage, run: runKeysRotate, flags: func(fs *flag.FlagSet) { fs.Int("batch", 100, "") }},
+		{name: "journal verify", usage: journalVerifyUsage, run: runJournalVerify},
+		{name: "journal checkpoint", usage: journalCheckpointUsage, run: runJournalCheckpoint},
+		{name: "owners create", usage: ownersCreateUsage, run: runOwnersCreate, flags: func(fs *flag.FlagSet) {
+			fs.String("login", "", "")
+			fs.Bool("if-absent", false, "")
+		}},
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	if args[0] == "help" {
+		args = append(args[1:], "--help")
+	}
+	for _, c := range commands() {
+		words := len(splitWords(c.name))
+		if len(args) < words || joinWords(args[:words]) != c.name {
+			continue
+		}
+		fs := flag.NewFlagSet("coffre "+c.name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		if c.flags != nil {
+			c.flags(fs)
+		}
+		if err := fs.Parse(args[words:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, c.usage)
+				return nil
+			}
+			fmt.Fprint(stderr, c.usage)
+			return fmt.Errorf("%v", err)
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprint(stderr, c.usage)
+			return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		}
+		cfg, err := LoadConfig(os.Getenv)
+		if err != nil {
+			return err
+		}
+		return c.run(ctx, cfg, fs, args[words:], stdout)
+	}
+	fmt.Fprint(stderr, usage)
+	return hinted{fmt.Errorf("unknown command %q", joinWords(args)), "run 'coffre help' for the list of commands"}
+}
+
+func splitWords(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ' ' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func joinWords(w []string) string {
+	s := ""
+	for i, x := range w {
+		if i > 0 {
+			s += " "
+		}
+		s += x
+	}
+	return s
+}

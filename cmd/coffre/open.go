@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"coffre/vault"
+)
+
+func newLogger(cfg Config) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+}
+
+func openDB(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, hinted{fmt.Errorf("COFFRE_DATABASE_URL: %w", err), "set COFFRE_DATABASE_URL to a postgres:// URL"}
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, hinted{fmt.Errorf("cannot reach PostgreSQL: %w", err), "is PostgreSQL running? for a local one: scripts/postgres.sh start"}
+	}
+	return pool, nil
+}
+
+func openBlobs(cfg Config) (vault.BlobStore, error) {
+	if cfg.S3Endpoint == "" {
+		return vault.NewFSStore(cfg.BlobDir)
+	}
+	return vault.NewS3Store(vault.S3Config{
+		Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey,
+		SecretKey: cfg.S3SecretKey, Region: cfg.S3Region, TLS: cfg.S3TLS,
+	})
+}
+
+func loadKeyring(cfg Config) (*vault.Keyring, error) {
+	keys, err := vault.LoadKeyring(cfg.MasterKeyFile)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, hinted{fmt.Errorf("no master key at %s", cfg.MasterKeyFile), "create one with 'coffre keys init', or set COFFRE_MASTER_KEY_FILE"}
+		}
+		return nil, err
+	}
+	return keys, nil
+}
+
+func loadSigningKey(cfg Config) (ed25519.PrivateKey, error) {
+	key, err := vault.LoadSigningKey(cfg.SigningKeyFile)
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		return nil, hinted{fmt.Errorf("no signing key at %s", cfg.SigningKeyFile), "create one with 'coffre keys init', or set COFFRE_SIGNING_KEY_FILE"}
+	}
+	return key, err
+}
+
+// openVault opens everything the domain needs. The caller closes the pool.
+func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault, *pgxpool.Pool, error) {
+	keys, err := loadKeyring(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	blobs, err := openBlobs(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := vault.New(ctx, pool, blobs, keys, log)
+	if err != nil {
+		pool.Close()
+		if errors.Is(err, vault.ErrWrongMasterKey) {
+			return nil, nil, hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with"}
+		}
+		return nil, nil, hinted{err, "has the database been migrated? run 'coffre migrate'"}
+	}
+	return v, pool, nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"coffre/web"
+)
+
+const serveUsage = `Usage: coffre serve
+
+Runs the HTTP server on COFFRE_LISTEN and the background jobs (reaping unfinished uploads,
+purging deleted documents, signing journal checkpoints). Several 'coffre serve' processes
+can share one database and one bucket. /healthz answers while the process lives; /readyz
+answers 200 only while PostgreSQL and the blob store do.
+
+Refuses to start, with one line saying why, when the master key file does not match the
+database. Stops gracefully on SIGINT or SIGTERM (in-flight requests get 20 seconds).
+`
+
+func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
+	log := newLogger(cfg)
+	v, pool, err := openVault(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	signing, err := loadSigningKey(cfg)
+	if err != nil {
+		return err
+	}
+	jobs, err := startJobs(ctx, pool, v, signing, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return hinted{fmt.Errorf("COFFRE_LISTEN: %w", err), "choose a free address, e.g. COFFRE_LISTEN=127.0.0.1:8081"}
+	}
+	srv := &http.Server{
+		Handler:           web.New(web.Config{Ready: v, Log: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("serving", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "coffre: listening on http://%s/\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		err = srv.Shutdown(sctx)
+	}
+	jobsCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if jerr := jobs.Stop(jobsCtx); jerr != nil {
+		log.Warn("stopping jobs", "err", jerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
