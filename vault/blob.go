@@ -101,9 +101,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // the payload in chunks of 64 KiB, each with a 16-byte tag; an empty payload is one empty
 // chunk. Knowing the ciphertext length up front lets the S3 store send a single PUT.
 const (
-	ageChunk   = 64 << 10
-	ageTag     = 16
-	ageNonce   = 16
+	ageChunk = 64 << 10
+	ageTag   = 16
+	ageNonce = 16
 )
 
 var (

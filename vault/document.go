@@ -124,7 +124,7 @@ func validDates(issued, expires *time.Time) error {
 }
 
 func titleAD(owner, doc uuid.UUID) string { return "title:" + owner.String() + ":" + doc.String() }
-func nameAD(owner, blob uuid.UUID) string  { return "name:" + owner.String() + ":" + blob.String() }
+func nameAD(owner, blob uuid.UUID) string { return "name:" + owner.String() + ":" + blob.String() }
 
 // Deposit puts a document in owner's safe. Each file is encrypted to the owner while it
 // streams to the blob store and hashed on the way; then the document, its blobs and the

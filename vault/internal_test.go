@@ -44,4 +44,3 @@ func TestSealBindsPlace(t *testing.T) {
 		t.Fatalf("short sealed value: %v", err)
 	}
 }
-
