@@ -40,9 +40,17 @@ func (v *Vault) checkMasterKey(ctx context.Context) error {
 	if current == "" {
 		return fmt.Errorf("vault: the master key file holds no key: %w", ErrWrongMasterKey)
 	}
-	if _, err := v.db.Exec(ctx, `
-		INSERT INTO master_keys (recipient)
-		SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM master_keys)`, current); err != nil {
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO master_keys (recipient)
+			SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM master_keys)`, current)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = appendEntry(ctx, tx, SystemChain, Event{Actor: System, Action: ActionKeyAdded, Detail: current})
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("vault: register master key: %w", err)
 	}
 	rows, err := v.db.Query(ctx, `SELECT recipient FROM master_keys WHERE retired_at IS NULL ORDER BY id`)

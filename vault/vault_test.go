@@ -708,11 +708,11 @@ func TestJournalTamperDetection(t *testing.T) {
 			b.deposit(t, owner, by, "Avis", []byte{byte(i)})
 			b.deposit(t, other, otherBy, "Avis", []byte{byte(i)})
 		}
-		if cp, err := b.v.Checkpoint(context.Background(), b.signing); err != nil || cp == nil || cp.Chains != 2 {
+		if cp, err := b.v.Checkpoint(context.Background(), b.signing); err != nil || cp == nil || cp.Chains != 3 {
 			t.Fatalf("checkpoint: %+v, %v", cp, err)
 		}
 		rep, err := b.v.VerifyJournal(context.Background(), pub(b))
-		if err != nil || len(rep.Breaks) != 0 || rep.Entries != 8 || rep.Chains != 2 || rep.Checkpoints != 1 {
+		if err != nil || len(rep.Breaks) != 0 || rep.Entries != 9 || rep.Chains != 3 || rep.Checkpoints != 1 {
 			t.Fatalf("clean journal: %+v, %v", rep, err)
 		}
 		return b, owner
