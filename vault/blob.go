@@ -3,11 +3,9 @@ package vault
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sync"
 
@@ -45,14 +43,14 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 		}
 	}()
 
-	h := sha256.New()
-	counted := &countingReader{r: io.TeeReader(body, h)}
+	h := newAsyncHash()
+	defer h.stop()
 	pr, pw := io.Pipe()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		pw.CloseWithError(encrypt(pw, recipient, counted))
+		pw.CloseWithError(encrypt(pw, recipient, io.TeeReader(body, h)))
 	}()
 	ctSize := int64(-1)
 	if size >= 0 {
@@ -64,11 +62,10 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 	if err != nil {
 		return b, err
 	}
-	if size >= 0 && counted.n != size {
-		return b, fmt.Errorf("read %d bytes, expected %d: %w", counted.n, size, ErrInvalid)
+	b.SHA256, b.Size = h.Sum()
+	if size >= 0 && b.Size != size {
+		return b, fmt.Errorf("read %d bytes, expected %d: %w", b.Size, size, ErrInvalid)
 	}
-	b.Size = counted.n
-	b.SHA256 = h.Sum(nil)
 	return b, nil
 }
 
@@ -84,17 +81,6 @@ func encrypt(dst io.Writer, recipient age.Recipient, src io.Reader) error {
 		return fmt.Errorf("encrypt: %w", err)
 	}
 	return nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // age's format, for one X25519 recipient: a header of fixed length, a 16-byte nonce, then
@@ -141,11 +127,10 @@ type BlobReader struct {
 	Blob
 	Document uuid.UUID
 
-	src     io.ReadCloser // the ciphertext from the store
-	srcErr  error         // an I/O error of the store, as opposed to a decryption failure
+	src     *prefetcher // the ciphertext from the store, read ahead
+	srcErr  error       // an I/O error of the store, as opposed to a decryption failure
 	plain   io.Reader
-	h       hash.Hash
-	n       int64
+	h       *asyncHash
 	err     error
 	onError func(error)
 }
@@ -157,10 +142,10 @@ func (r *BlobReader) Read(p []byte) (int, error) {
 	}
 	n, err := r.plain.Read(p)
 	r.h.Write(p[:n])
-	r.n += int64(n)
 	switch {
 	case err == io.EOF:
-		if r.n != r.Size || subtle.ConstantTimeCompare(r.h.Sum(nil), r.SHA256) != 1 {
+		sum, size := r.h.Sum()
+		if size != r.Size || subtle.ConstantTimeCompare(sum, r.SHA256) != 1 {
 			r.fail(fmt.Errorf("vault: blob %s: content does not match its SHA-256: %w", r.ID, ErrIntegrity))
 			return n, r.err
 		}
@@ -182,7 +167,10 @@ func (r *BlobReader) fail(err error) {
 }
 
 // Close releases the connection to the blob store.
-func (r *BlobReader) Close() error { return r.src.Close() }
+func (r *BlobReader) Close() error {
+	r.h.stop()
+	return r.src.Close()
+}
 
 // storeReader remembers the store's own errors, so that a dropped connection is not
 // reported as tampering.
@@ -204,7 +192,7 @@ func (v *Vault) Open(ctx context.Context, owner, doc, blob uuid.UUID, by Actor, 
 	if err != nil {
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
 	}
-	r := &BlobReader{Document: doc, h: sha256.New()}
+	r := &BlobReader{Document: doc}
 	err = v.db.QueryRow(ctx, `
 		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at
 		FROM blobs b JOIN documents d ON d.id = b.document_id
@@ -217,9 +205,25 @@ func (v *Vault) Open(ctx context.Context, owner, doc, blob uuid.UUID, by Actor, 
 		}
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
 	}
-	if err := v.Record(ctx, owner, Event{Actor: by, Action: action, DocumentID: doc}); err != nil {
-		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+	// The access is journaled before any byte is returned; the round trip to the blob
+	// store runs meanwhile.
+	journaled := make(chan error, 1)
+	go func() { journaled <- v.Record(ctx, owner, Event{Actor: by, Action: action, DocumentID: doc}) }()
+	r.h = newAsyncHash()
+	br, err := v.openBlob(ctx, r, identity, owner, doc, blob)
+	if err != nil {
+		r.h.stop()
 	}
+	if jerr := <-journaled; jerr != nil {
+		if br != nil {
+			br.Close()
+		}
+		return nil, fmt.Errorf("vault: open %s: %w", blob, jerr)
+	}
+	return br, err
+}
+
+func (v *Vault) openBlob(ctx context.Context, r *BlobReader, identity age.Identity, owner, doc, blob uuid.UUID) (*BlobReader, error) {
 	integrityFailed := func(error) {
 		err := v.Record(context.WithoutCancel(ctx), owner, Event{Actor: System, Action: ActionIntegrity, DocumentID: doc})
 		if err != nil {
@@ -228,15 +232,17 @@ func (v *Vault) Open(ctx context.Context, owner, doc, blob uuid.UUID, by Actor, 
 		v.log.Error("blob failed its integrity check", "owner", owner, "blob", blob)
 	}
 	r.onError = integrityFailed
-	if r.src, err = v.blobs.Get(ctx, blob.String()); err != nil {
+	src, err := v.blobs.Get(ctx, blob.String())
+	if err != nil {
 		if errors.Is(err, ErrBlobNotFound) {
 			integrityFailed(err)
 			return nil, fmt.Errorf("vault: open %s: object missing: %w", blob, ErrIntegrity)
 		}
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
 	}
+	r.src = newPrefetcher(src)
 	if r.plain, err = age.Decrypt(storeReader{r}, identity); err != nil {
-		r.src.Close()
+		r.Close()
 		if r.srcErr != nil {
 			return nil, fmt.Errorf("vault: open %s: %w", blob, r.srcErr)
 		}

@@ -3,6 +3,10 @@ package vault
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 	"testing"
 
 	"github.com/google/uuid"
@@ -44,4 +48,42 @@ func UploadWithoutCommit(t testing.TB, v *Vault, owner uuid.UUID, data []byte) B
 		t.Fatal(err)
 	}
 	return b
+}
+
+// FillJournal writes perOwner valid entries for each of owners new chains straight into
+// the journal with COPY, for benchmarks of verification at scale.
+func FillJournal(t testing.TB, v *Vault, owners, perOwner int) {
+	ctx := context.Background()
+	var rows [][]any
+	var heads [][]any
+	flush := func() {
+		if _, err := v.db.CopyFrom(ctx, pgx.Identifier{"journal"},
+			[]string{"owner_id", "seq", "at", "actor_kind", "actor_id", "action", "document_id", "personal", "personal_sha256", "prev_hash", "hash"},
+			pgx.CopyFromRows(rows)); err != nil {
+			t.Fatal(err)
+		}
+		rows = rows[:0]
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	personal := []byte(`{"ip":"192.0.2.0/24","salt":"AAAAAAAAAAAAAAAAAAAAAA=="}`)
+	ps := sha256.Sum256(personal)
+	for o := 0; o < owners; o++ {
+		owner := uuid.New()
+		prev := genesis
+		for s := 1; s <= perOwner; s++ {
+			e := Entry{OwnerID: owner, Seq: int64(s), At: at, ActorKind: ActorOwner, ActorID: owner.String(),
+				Action: ActionView, DocumentID: uuid.NullUUID{UUID: owner, Valid: true}, Personal: personal, PersonalSHA256: ps[:], PrevHash: prev}
+			e.Hash = e.computeHash()
+			rows = append(rows, []any{e.OwnerID, e.Seq, e.At, e.ActorKind, e.ActorID, e.Action, e.DocumentID, e.Personal, e.PersonalSHA256, e.PrevHash, e.Hash})
+			prev = e.Hash
+		}
+		heads = append(heads, []any{owner, int64(perOwner), prev})
+		if len(rows) >= 50000 {
+			flush()
+		}
+	}
+	flush()
+	if _, err := v.db.CopyFrom(ctx, pgx.Identifier{"journal_heads"}, []string{"owner_id", "seq", "hash"}, pgx.CopyFromRows(heads)); err != nil {
+		t.Fatal(err)
+	}
 }

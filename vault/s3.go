@@ -30,7 +30,7 @@ var _ BlobStore = (*S3Store)(nil)
 
 // partSize bounds the memory of one streamed upload: two parts are in flight at once, so a
 // deposit of any size holds at most 2 × partSize of ciphertext.
-const partSize = 8 << 20
+const partSize = 6 << 20
 
 // NewS3Store connects to the bucket described by cfg. It does not create the bucket; see
 // EnsureBucket.
