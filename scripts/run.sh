@@ -10,6 +10,7 @@ export COFFRE_MASTER_KEY_FILE=${COFFRE_MASTER_KEY_FILE:-$VAR/keys/master.key}
 export COFFRE_SIGNING_KEY_FILE=${COFFRE_SIGNING_KEY_FILE:-$VAR/keys/signing.key}
 export COFFRE_LISTEN=${COFFRE_LISTEN:-127.0.0.1:8080}
 mkdir -p "$VAR/bin"
+"$ROOT/scripts/assets.sh"
 go build -o "$VAR/bin/coffre" ./cmd/coffre
 coffre="$VAR/bin/coffre"
 [ -f "$COFFRE_MASTER_KEY_FILE" ] || "$coffre" keys init

@@ -9,5 +9,13 @@ export COFFRE_TEST_S3_ENDPOINT=$COFFRE_S3_ENDPOINT
 export COFFRE_TEST_S3_ACCESS_KEY=$COFFRE_S3_ACCESS_KEY
 export COFFRE_TEST_S3_SECRET_KEY=$COFFRE_S3_SECRET_KEY
 export COFFRE_TEST_SHARED=${COFFRE_TEST_SHARED:-$ROOT/../shared}
+"$ROOT/scripts/assets.sh"
+"$ROOT/scripts/browser.sh"
+# The export tests (issue 7) unpack archives with the system unzip and decrypt them with
+# the age command-line tool, built once into the cache.
+command -v unzip >/dev/null || { log "installing unzip"; apt-get update -qq && apt-get install -y -qq unzip; }
+AGE_DIR=$CACHE/age-v1.3.2
+[ -x "$AGE_DIR/age" ] || { log "building age v1.3.2"; GOBIN=$AGE_DIR go install filippo.io/age/cmd/...@v1.3.2; }
+export COFFRE_TEST_AGE=$AGE_DIR/age
 go vet ./...
 go test -count=1 -timeout 30m "$@" ./...

@@ -138,6 +138,10 @@ func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDo
 	if err != nil {
 		return nil, fmt.Errorf("vault: deposit: %w", err)
 	}
+	// Refuse before uploading anything; the database trigger stays the authority.
+	if err := v.CheckOpen(ctx, owner); err != nil {
+		return nil, fmt.Errorf("vault: deposit: %w", err)
+	}
 	d := &Document{
 		ID:        uuid.New(),
 		OwnerID:   owner,
@@ -169,7 +173,7 @@ func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDo
 		return v.insertDocument(ctx, tx, d, dataKey, by)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("vault: deposit: %w", err)
+		return nil, fmt.Errorf("vault: deposit: %w", closedError(err))
 	}
 	return d, nil
 }

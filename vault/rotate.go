@@ -93,10 +93,15 @@ func (v *Vault) Rewrap(ctx context.Context, by Actor, batch int, afterBatch func
 			}
 		}
 	}
-	if _, err := v.db.Exec(ctx, `UPDATE master_keys SET retired_at = now() WHERE id <> $1 AND retired_at IS NULL`, currentID); err != nil {
+	// SKIP LOCKED may have passed over owners locked by a concurrent request: a key is
+	// retired only when no owner is still wrapped to it, and the rotation is done only
+	// when every owner is on the current key.
+	if _, err := v.db.Exec(ctx, `
+		UPDATE master_keys k SET retired_at = now() WHERE k.id <> $1 AND k.retired_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM owners o WHERE o.master_key_id = k.id AND o.identity_wrapped IS NOT NULL)`, currentID); err != nil {
 		return n, false, fmt.Errorf("vault: rewrap: retire old keys: %w", err)
 	}
-	return n, true, nil
+	return n, !v.RotationPending(ctx), nil
 }
 
 func (v *Vault) rewrapOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, identityWrapped, dataKeyWrapped []byte, keyID int, by Actor) error {

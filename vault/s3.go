@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -95,13 +96,18 @@ func (s *S3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
 	}
-	// GetObject is lazy: Stat sends the request, so a missing key fails here and not in
-	// the middle of a caller's read.
-	if _, err := obj.Stat(); err != nil {
+	// GetObject is lazy: reading the first byte sends the GET, so that a missing key fails
+	// here and not in the middle of a caller's read (a Stat would cost a HEAD more).
+	var first [1]byte
+	n, err := obj.Read(first[:])
+	if err != nil && err != io.EOF {
 		obj.Close()
 		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
 	}
-	return obj, nil
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(first[:n]), obj), obj}, nil
 }
 
 func (s *S3Store) notFound(err error) error {

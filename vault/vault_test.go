@@ -36,28 +36,8 @@ type testBundle struct {
 
 func setup(t testing.TB) *testBundle {
 	t.Helper()
-	ctx := context.Background()
-	b := &testBundle{db: vaulttest.DB(t)}
-	b.store, b.s3 = vaulttest.S3Store(t)
-	dir := t.TempDir()
-	b.keyPath = filepath.Join(dir, "master.key")
-	if _, err := vault.GenerateMasterKey(b.keyPath); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	if b.keys, err = vault.LoadKeyring(b.keyPath); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := vault.GenerateSigningKey(filepath.Join(dir, "signing.key")); err != nil {
-		t.Fatal(err)
-	}
-	if b.signing, err = vault.LoadSigningKey(filepath.Join(dir, "signing.key")); err != nil {
-		t.Fatal(err)
-	}
-	if b.v, err = vault.New(ctx, b.db, b.store, b.keys, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	vb := vaulttest.NewVault(t)
+	return &testBundle{v: vb.V, db: vb.DB, store: vb.Store, s3: vb.S3, keys: vb.Keys, keyPath: vb.KeyPath, signing: vb.Signing}
 }
 
 func (b *testBundle) owner(t testing.TB) (uuid.UUID, vault.Actor) {

@@ -1,15 +1,27 @@
 // Package web is Coffre's HTTP side: the router, the pages and the API. Handlers parse,
 // authorise, call one domain method, then render or redirect.
+//
+// Pages are rendered on the server with html/template and the French State design system
+// (DSFR), work without JavaScript, and stay under 150 KB per page: the DSFR parts in use
+// are bundled into one stylesheet at start, served compressed under a content hash.
+// Every page that shows a person's data is reached through a server-side session
+// (PostgreSQL, see vault.CreateSession); every form carries a CSRF token tied to the
+// session; every document is looked up with the session's owner, so another owner's
+// document ID gives the same "not found" page as a missing one.
 package web
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"coffre/ingest"
+	"coffre/vault"
 )
 
 // Pinger is what readiness needs of the domain: does every dependency answer?
@@ -17,41 +29,98 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Normalizer turns the photos or the PDF of a paper into one PDF and a thumbnail, with
+// quality warnings; ingest.Process is the real one (see IngestProcess).
+type Normalizer interface {
+	Process(ctx context.Context, inputs []io.Reader, opts ingest.Options, pdf, thumb io.Writer) (*ingest.Result, error)
+}
+
+// IngestProcess is the Normalizer of package ingest.
+type IngestProcess struct{}
+
+// Process implements Normalizer with ingest.Process.
+func (IngestProcess) Process(ctx context.Context, inputs []io.Reader, opts ingest.Options, pdf, thumb io.Writer) (*ingest.Result, error) {
+	return ingest.Process(ctx, inputs, opts, pdf, thumb)
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxUpload       = 40 << 20
+	DefaultIdleTimeout     = 30 * time.Minute
+	DefaultAbsoluteTimeout = 12 * time.Hour
+)
+
 // Config is what the HTTP side is built from.
 type Config struct {
 	Ready Pinger
 	Log   *slog.Logger
+	// Vault serves the pages; without it only /healthz and /readyz answer.
+	Vault *vault.Vault
+	// Ingest normalises deposits; nil means IngestProcess.
+	Ingest Normalizer
+	// MaxUpload bounds one request body (all the pages of one deposit), in bytes.
+	MaxUpload int64
+	// BehindTLS says the service is reached over HTTPS, even when a proxy terminates TLS:
+	// cookies become Secure with the __Host- prefix, and HSTS is sent.
+	BehindTLS bool
+	// IdleTimeout and AbsoluteTimeout end sessions: after IdleTimeout without a request,
+	// and AbsoluteTimeout after sign-in whatever the activity.
+	IdleTimeout, AbsoluteTimeout time.Duration
 }
 
 type handler struct {
-	ready Pinger
-	log   *slog.Logger
+	ready  Pinger
+	log    *slog.Logger
+	vault  *vault.Vault
+	ingest Normalizer
+	cfg    Config
+	assets *assets
+	pages  *pages
 }
 
 // New returns the HTTP handler of the service.
 func New(cfg Config) http.Handler {
-	h := &handler{ready: cfg.Ready, log: cfg.Log}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Ingest == nil {
+		cfg.Ingest = IngestProcess{}
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.AbsoluteTimeout <= 0 {
+		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
+	}
+	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg}
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, securityHeaders)
+	r.Use(middleware.Recoverer, h.securityHeaders)
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
-	r.Get("/", h.home)
+	if h.vault == nil {
+		r.Get("/", h.placeholder)
+		return r
+	}
+	h.assets = loadAssets()
+	h.pages = parsePages(h.assets)
+	h.routes(r)
 	return r
 }
 
 // securityHeaders applies the headers every response carries: no framing, no sniffing,
 // no referrer, and a strict CSP with no inline script.
-func securityHeaders(next http.Handler) http.Handler {
+func (h *handler) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "no-referrer")
-		if r.TLS != nil {
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if r.TLS != nil || h.cfg.BehindTLS {
 			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)
@@ -80,7 +149,7 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+func (h *handler) placeholder(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write([]byte(`<!doctype html><html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Coffre</title><h1>Coffre</h1><p>Le coffre-fort numérique fonctionne.</p></html>`))
 }

@@ -24,7 +24,16 @@ type Config struct {
 	UploadGrace     time.Duration
 	PurgeAfter      time.Duration
 	CheckpointEvery time.Duration
-	LogLevel        slog.Level
+	// Retention is how long a closed safe stays recoverable before it is erased; 0 means
+	// 12 calendar months, the legal minimum.
+	Retention time.Duration
+	LogLevel  slog.Level
+	// MaxUpload bounds one deposit request; BehindTLS says clients use HTTPS (through a
+	// proxy perhaps); SessionIdle and SessionMax end owners' sessions.
+	MaxUpload   int64
+	BehindTLS   bool
+	SessionIdle time.Duration
+	SessionMax  time.Duration
 }
 
 // LoadConfig reads the configuration; errors name the variable at fault.
@@ -61,7 +70,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		UploadGrace:     dur("COFFRE_UPLOAD_GRACE", 24*time.Hour),
 		PurgeAfter:      dur("COFFRE_PURGE_AFTER", 0),
 		CheckpointEvery: dur("COFFRE_CHECKPOINT_EVERY", 10*time.Minute),
+		Retention:       dur("COFFRE_RETENTION", 0),
 	}
+	c.SessionIdle = dur("COFFRE_SESSION_IDLE", 30*time.Minute)
+	c.SessionMax = dur("COFFRE_SESSION_MAX", 12*time.Hour)
+	if mb, err := strconv.Atoi(str("COFFRE_MAX_UPLOAD_MB", "40")); err != nil || mb < 1 {
+		errs = append(errs, fmt.Errorf("COFFRE_MAX_UPLOAD_MB=%q is not a number of megabytes such as 40", getenv("COFFRE_MAX_UPLOAD_MB")))
+	} else {
+		c.MaxUpload = int64(mb) << 20
+	}
+	behindTLS, err := strconv.ParseBool(str("COFFRE_BEHIND_TLS", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("COFFRE_BEHIND_TLS=%q is not true or false", getenv("COFFRE_BEHIND_TLS")))
+	}
+	c.BehindTLS = behindTLS
 	tls, err := strconv.ParseBool(str("COFFRE_S3_TLS", "true"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("COFFRE_S3_TLS=%q is not true or false", getenv("COFFRE_S3_TLS")))
@@ -72,6 +94,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		errs = append(errs, fmt.Errorf("COFFRE_S3_ACCESS_KEY and COFFRE_S3_SECRET_KEY are required with COFFRE_S3_ENDPOINT"))
+	}
+	if c.Retention > 0 && c.Retention < 365*24*time.Hour {
+		errs = append(errs, fmt.Errorf("COFFRE_RETENTION=%s is shorter than the 12 months the law requires (8760h or more; empty: 12 months)", c.Retention))
 	}
 	if c.CheckpointEvery > 0 && c.CheckpointEvery < time.Second {
 		errs = append(errs, fmt.Errorf("COFFRE_CHECKPOINT_EVERY=%s is too short", c.CheckpointEvery))

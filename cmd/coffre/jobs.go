@@ -68,6 +68,7 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, key ed25
 	river.AddWorker(workers, &reapWorker{v: v, grace: cfg.UploadGrace})
 	river.AddWorker(workers, &purgeWorker{v: v, after: cfg.PurgeAfter})
 	river.AddWorker(workers, &checkpointWorker{v: v, key: key})
+	river.AddWorker(workers, &eraseWorker{v: v})
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
@@ -76,6 +77,7 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, key ed25
 	jobs := []*river.PeriodicJob{
 		periodic(time.Hour, reapArgs{}),
 		periodic(5*time.Minute, purgeArgs{}),
+		periodic(time.Hour, eraseArgs{}),
 	}
 	if cfg.CheckpointEvery > 0 {
 		jobs = append(jobs, periodic(cfg.CheckpointEvery, checkpointArgs{}))

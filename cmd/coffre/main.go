@@ -22,6 +22,13 @@ Usage:
     coffre journal verify             check every journal chain and signed checkpoint
     coffre journal checkpoint         sign the current chain heads now
     coffre owners create --login L    open a safe (for demos and tests)
+    coffre export --login L --request REF --out FILE [--passphrase-file F]
+                                      export a whole safe on a written request
+    coffre close --login L            close a safe (erased after COFFRE_RETENTION)
+    coffre reopen --login L           reopen a closed safe before its erasure
+    coffre notice set|clear|show      announce the end of the service to every owner
+    coffre clients add|list|remove    register the téléservices of "Choisir dans mon coffre"
+    coffre receipt verify --file F    check a signed delivery receipt
     coffre help COMMAND               help on one command
 
 Configuration (environment variables, with their defaults):
@@ -40,7 +47,14 @@ Configuration (environment variables, with their defaults):
     COFFRE_UPLOAD_GRACE       age after which an unfinished upload is reaped (24h)
     COFFRE_PURGE_AFTER        delay between deleting a document and purging its blobs (0s)
     COFFRE_CHECKPOINT_EVERY   interval between signed journal checkpoints (10m)
+    COFFRE_RETENTION          how long a closed safe stays recoverable before erasure
+                              (empty: 12 months; at least 8760h)
     COFFRE_LOG_LEVEL          debug, info, warn or error (info)
+    COFFRE_MAX_UPLOAD_MB      largest deposit (all pages of one paper), in megabytes (40)
+    COFFRE_BEHIND_TLS         the service is reached over HTTPS (a proxy may end TLS):
+                              Secure __Host- cookies, HSTS, X-Forwarded-For: true or false (false)
+    COFFRE_SESSION_IDLE       a session ends after this long without a request (30m)
+    COFFRE_SESSION_MAX        a session ends this long after sign-in, whatever the activity (12h)
 
 Example:
     coffre keys init && coffre migrate && coffre serve
@@ -93,6 +107,16 @@ func commands() []command {
 			fs.String("login", "", "")
 			fs.Bool("if-absent", false, "")
 		}},
+		{name: "clients add", usage: clientsAddUsage, run: runClientsAdd, flags: clientsAddFlags},
+		{name: "clients list", usage: clientsListUsage, run: runClientsList},
+		{name: "clients remove", usage: clientsRemoveUsage, run: runClientsRemove, flags: func(fs *flag.FlagSet) { fs.String("id", "", "") }},
+		{name: "receipt verify", usage: receiptVerifyUsage, run: runReceiptVerify, flags: func(fs *flag.FlagSet) { fs.String("file", "", "") }},
+		{name: "export", usage: exportUsage, run: runExport, flags: exportFlags},
+		{name: "close", usage: closeUsage, run: runClose, flags: ownerFlags},
+		{name: "reopen", usage: reopenUsage, run: runReopen, flags: ownerFlags},
+		{name: "notice set", usage: noticeUsage, run: runNoticeSet, flags: noticeSetFlags},
+		{name: "notice clear", usage: noticeUsage, run: runNoticeClear},
+		{name: "notice show", usage: noticeUsage, run: runNoticeShow},
 	}
 }
 

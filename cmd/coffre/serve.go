@@ -44,7 +44,10 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		return hinted{fmt.Errorf("COFFRE_LISTEN: %w", err), "choose a free address, e.g. COFFRE_LISTEN=127.0.0.1:8081"}
 	}
 	srv := &http.Server{
-		Handler:           web.New(web.Config{Ready: v, Log: log}),
+		Handler: web.New(web.Config{
+			Ready: v, Log: log, Vault: v, MaxUpload: cfg.MaxUpload, BehindTLS: cfg.BehindTLS,
+			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax,
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

@@ -1,0 +1,145 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"image/jpeg"
+	"io"
+	"math/rand/v2"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var (
+	photo12MPOnce sync.Once
+	photo12MP     []byte
+)
+
+// phone12MP is a 4000×3000 JPEG photo of a document on a wooden table,
+// generated once per test binary.
+func phone12MP(b testing.TB) []byte {
+	photo12MPOnce.Do(func() {
+		rng := rand.New(rand.NewPCG(12, 12))
+		sc := genScene(rng, sceneOpts{w: 4000, h: 3000, kind: bgWood, noise: 3, shadow: true,
+			minFill: 0.75, maxFill: 0.85, rot: 10, persp: 0.05})
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, sc.img, &jpeg.Options{Quality: 92}); err != nil {
+			b.Fatal(err)
+		}
+		photo12MP = buf.Bytes()
+	})
+	return photo12MP
+}
+
+// peakHeap samples the live heap every millisecond until stop is called,
+// and returns the highest value seen.
+func peakHeap() (stop func() uint64) {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		<-finished
+		return peak.Load()
+	}
+}
+
+// BenchmarkNormalizePhoto12MP turns a 12 MP phone photo into a PDF page and
+// a thumbnail. Run with -cpu 1,2: ns/op is wall time per photo, so with 2
+// CPUs it measures throughput of two photos in flight.
+func BenchmarkNormalizePhoto12MP(b *testing.B) {
+	in := phone12MP(b)
+	b.SetBytes(int64(len(in)))
+	var mu sync.Mutex
+	var st StageTimes
+	var pageBytes, thumbBytes int64
+	stop := peakHeap()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := Process(context.Background(), []io.Reader{bytes.NewReader(in)}, Options{}, io.Discard, io.Discard)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			mu.Lock()
+			st.Decode += res.Stages.Decode
+			st.Detect += res.Stages.Detect
+			st.Warp += res.Stages.Warp
+			st.Enhance += res.Stages.Enhance
+			st.Encode += res.Stages.Encode
+			pageBytes += int64(res.Pages[0].Bytes)
+			thumbBytes += res.ThumbBytes
+			mu.Unlock()
+		}
+	})
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	peak := stop()
+	n := float64(b.N)
+	b.ReportMetric(float64(cpu)/float64(time.Millisecond)/n, "cpu-ms/op")
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / n }
+	b.ReportMetric(ms(st.Decode), "decode-ms/op")
+	b.ReportMetric(ms(st.Detect), "detect-ms/op")
+	b.ReportMetric(ms(st.Warp), "warp-ms/op")
+	b.ReportMetric(ms(st.Enhance), "enhance-ms/op")
+	b.ReportMetric(ms(st.Encode), "encode-ms/op")
+	b.ReportMetric(float64(pageBytes)/n/1024, "page-KB")
+	b.ReportMetric(float64(thumbBytes)/n/1024, "thumb-KB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
+
+// BenchmarkDecodeJPEG12MP is the raw component for comparison: the
+// standard library decoding the same photo, nothing else.
+func BenchmarkDecodeJPEG12MP(b *testing.B) {
+	in := phone12MP(b)
+	b.SetBytes(int64(len(in)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := jpeg.Decode(bytes.NewReader(in)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkSanitizePDF validates, sanitises and rewrites a 20-page scanned
+// PDF and extracts its first-page thumbnail.
+func BenchmarkSanitizePDF(b *testing.B) {
+	in := scanPDF(b, 20)
+	b.SetBytes(int64(len(in)))
+	b.ReportMetric(float64(len(in))/(1<<20), "input-MB")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := Process(context.Background(), []io.Reader{bytes.NewReader(in)}, Options{}, io.Discard, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.PageCount != 20 {
+			b.Fatalf("%d pages", res.PageCount)
+		}
+	}
+}

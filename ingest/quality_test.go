@@ -1,0 +1,157 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+)
+
+func processScene(t *testing.T, sc scene, opts Options) *Result {
+	t.Helper()
+	in := encodeJPEG(t, sc.img, 90)
+	res, err := Process(context.Background(), []io.Reader{bytes.NewReader(in)}, opts, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func hasWarning(r *Result, c WarningCode) bool {
+	for _, w := range r.Warnings {
+		if w.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBlurDetection generates pairs of the same scene, sharp (σ ≤ 0.6 px)
+// and blurred (σ 2–4 px, a shaken phone at 1600×1200), and measures the
+// precision and recall of the "blurry" warning.
+func TestBlurDetection(t *testing.T) {
+	n := 16
+	if testing.Short() {
+		n = 6
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var tp, fp, fn, tn int
+	var sharpS, blurS []float64
+	for i := 0; i < n; i++ {
+		for _, blurred := range []bool{false, true} {
+			sigma := rng.Float64() * 0.6
+			if blurred {
+				sigma = 2 + rng.Float64()*2
+			}
+			sc := genScene(rng, sceneOpts{
+				w: 1600, h: 1200, kind: i % bgKinds, blur: sigma, noise: 2 + rng.Float64()*3,
+				minFill: 0.6, maxFill: 0.9, rot: 10, persp: 0.04,
+			})
+			res := processScene(t, sc, Options{})
+			s := res.Pages[0].Sharpness
+			warned := hasWarning(res, WarnBlurry)
+			switch {
+			case blurred && warned:
+				tp++
+			case blurred:
+				fn++
+				t.Logf("missed blur σ=%.1f sharpness %.3f", sigma, s)
+			case warned:
+				fp++
+				t.Logf("false blur σ=%.1f sharpness %.3f", sigma, s)
+			default:
+				tn++
+			}
+			if blurred {
+				blurS = append(blurS, s)
+			} else {
+				sharpS = append(sharpS, s)
+			}
+		}
+	}
+	sort.Float64s(sharpS)
+	sort.Float64s(blurS)
+	precision := float64(tp) / math.Max(1, float64(tp+fp))
+	recall := float64(tp) / math.Max(1, float64(tp+fn))
+	t.Logf("blur detection on %d sharp + %d blurred pages: precision %.2f, recall %.2f (sharp sharpness %.3f..%.3f, blurred %.3f..%.3f, threshold %.3f)",
+		n, n, precision, recall, sharpS[0], sharpS[len(sharpS)-1], blurS[0], blurS[len(blurS)-1], blurThreshold)
+	if precision < 0.9 || recall < 0.9 {
+		t.Errorf("blur detection regressed: precision %.2f recall %.2f", precision, recall)
+	}
+}
+
+// TestQualityWarnings checks each warning on a scene built to trigger it,
+// and that a clean scene triggers none.
+func TestQualityWarnings(t *testing.T) {
+	base := sceneOpts{w: 1600, h: 1200, kind: bgWood, noise: 2, minFill: 0.7, maxFill: 0.85, rot: 8, persp: 0.03}
+	tests := []struct {
+		name string
+		mod  func(o *sceneOpts)
+		want WarningCode // "" means no warning at all
+	}{
+		{"clean", func(o *sceneOpts) {}, ""},
+		{"dark", func(o *sceneOpts) { o.dark = 0.28; o.noise = 4 }, WarnDark},
+		{"glare", func(o *sceneOpts) { o.glare = true }, WarnGlare},
+		{"cut off", func(o *sceneOpts) { o.cutOff = true }, WarnCutOff},
+		{"blurry", func(o *sceneOpts) { o.blur = 3.5 }, WarnBlurry},
+		{"low resolution", func(o *sceneOpts) { o.w, o.h = 640, 480 }, WarnLowRes},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(5, uint64(i)))
+			o := base
+			tt.mod(&o)
+			res := processScene(t, genScene(rng, o), Options{})
+			t.Logf("warnings: %+v", res.Warnings)
+			if tt.want == "" {
+				if len(res.Warnings) != 0 {
+					t.Errorf("clean scene got warnings %+v", res.Warnings)
+				}
+				return
+			}
+			if !hasWarning(res, tt.want) {
+				t.Errorf("want warning %q, got %+v", tt.want, res.Warnings)
+			}
+			for _, w := range res.Warnings {
+				if w.Message == "" || w.Threshold == 0 {
+					t.Errorf("warning %+v lacks a message or threshold", w)
+				}
+			}
+		})
+	}
+}
+
+// TestSidewaysScenes photographs documents lying sideways and checks that
+// the output is turned upright.
+func TestSidewaysScenes(t *testing.T) {
+	n := 8
+	if testing.Short() {
+		n = 3
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	ok := 0
+	for i := 0; i < n; i++ {
+		left := i%2 == 1
+		sc := genScene(rng, sceneOpts{w: 1600, h: 1200, kind: i % bgKinds, noise: 3, blur: 0.5,
+			minFill: 0.75, maxFill: 0.95, rot: 8, persp: 0.03, landscape: true, topLeft: left})
+		res := processScene(t, sc, Options{})
+		// Top on the right of the photo: three clockwise quarter turns (one
+		// anticlockwise) make it upright; top on the left: one.
+		want := 3
+		if left {
+			want = 1
+		}
+		if got := res.Pages[0].QuarterTurns; got == want {
+			ok++
+		} else {
+			t.Logf("scene %d: %d quarter turns, want %d (%+v)", i, got, want, res.Pages[0].orient)
+		}
+	}
+	t.Logf("sideways documents turned upright: %d/%d", ok, n)
+	if float64(ok) < 0.6*float64(n) {
+		t.Errorf("only %d/%d sideways documents turned upright", ok, n)
+	}
+}

@@ -1,0 +1,90 @@
+package ingest
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"github.com/disintegration/imaging"
+)
+
+// TestBoxBlur compares the running-sum blur with the direct definition.
+func TestBoxBlur(t *testing.T) {
+	p := newPlane(37, 23)
+	for i := range p.p {
+		p.p[i] = float32((i * 7919) % 255)
+	}
+	for _, r := range []int{1, 2, 15} {
+		got := p.boxBlur(r)
+		for y := 0; y < p.h; y++ {
+			for x := 0; x < p.w; x++ {
+				var s float32
+				for dy := -r; dy <= r; dy++ {
+					for dx := -r; dx <= r; dx++ {
+						s += p.at(x+dx, y+dy)
+					}
+				}
+				s /= float32((2*r + 1) * (2*r + 1))
+				if d := got.p[y*p.w+x] - s; d > 0.01 || d < -0.01 {
+					t.Fatalf("r=%d (%d,%d): %v vs %v", r, x, y, got.p[y*p.w+x], s)
+				}
+			}
+		}
+	}
+}
+
+func TestHomography(t *testing.T) {
+	src := [4]point{{0, 0}, {100, 0}, {100, 140}, {0, 140}}
+	dst := [4]point{{12, 30}, {95, 20}, {110, 160}, {5, 150}}
+	m, ok := homography(src, dst)
+	if !ok {
+		t.Fatal("no homography")
+	}
+	for i := range src {
+		if p := m.apply(src[i]); dist(p, dst[i]) > 1e-6 {
+			t.Errorf("corner %d maps to %v, want %v", i, p, dst[i])
+		}
+	}
+	inv, ok := m.inverse()
+	if !ok {
+		t.Fatal("not invertible")
+	}
+	if p := inv.apply(m.apply(point{37, 81})); dist(p, point{37, 81}) > 1e-6 {
+		t.Errorf("inverse round trip gives %v", p)
+	}
+	if iou := quadIoU(quad(dst), quad(dst)); math.Abs(iou-1) > 1e-9 {
+		t.Errorf("IoU of a quad with itself is %v", iou)
+	}
+	half := quad{{0, 0}, {50, 0}, {50, 140}, {0, 140}}
+	if iou := quadIoU(quad(src), half); math.Abs(iou-0.5) > 1e-9 {
+		t.Errorf("IoU with its left half is %v", iou)
+	}
+}
+
+// TestWarpFastPath checks the fixed-point span sampler for YCbCr sources
+// against the exact per-pixel path used for other sources.
+func TestWarpFastPath(t *testing.T) {
+	src := image.NewYCbCr(image.Rect(0, 0, 403, 301), image.YCbCrSubsampleRatio420)
+	// Smooth content: the two paths may round differently, and one
+	// interpolates luma before colour conversion, the other after.
+	for y := 0; y < 301; y++ {
+		for x := 0; x < 403; x++ {
+			src.Y[y*src.YStride+x] = uint8(128 + 100*math.Sin(float64(x)/7)*math.Cos(float64(y)/9))
+			ci := src.COffset(x, y)
+			src.Cb[ci] = uint8(128 + 20*math.Sin(float64(y)/30))
+			src.Cr[ci] = uint8(128 + 20*math.Cos(float64(x)/40))
+		}
+	}
+	m, _ := homography([4]point{{0, 0}, {200, 0}, {200, 280}, {0, 280}},
+		[4]point{{20.3, 10.7}, {390.2, 30.1}, {370.9, 290.4}, {5.5, 270.2}})
+	fast := warp(src, m, 200, 280)
+	slow := warp(imaging.Clone(src), m, 200, 280)
+	var worst int
+	for i := range fast.Pix {
+		d := int(fast.Pix[i]) - int(slow.Pix[i])
+		worst = max(worst, d, -d)
+	}
+	if worst > 6 {
+		t.Errorf("fast and exact warps differ by up to %d levels", worst)
+	}
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# browser.sh — makes sure a headless Chromium is installed for the end-to-end page tests
+# (web/e2e_test.go). Idempotent: does nothing when /usr/bin/chromium is already there.
+. "$(dirname "$0")/lib.sh"
+if [ -x /usr/bin/chromium ]; then
+	exit 0
+fi
+log "installing chromium (Debian package) for the browser tests"
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null

@@ -1,0 +1,399 @@
+package sharing
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"coffre/vault"
+)
+
+// Journal actions of links, in the owner's history.
+const (
+	ActionLinkCreated    vault.Action = "link_created"
+	ActionLinkOpened     vault.Action = "link_opened"
+	ActionLinkRevoked    vault.Action = "link_revoked"
+	ActionLinkCodeFailed vault.Action = "link_code_failed"
+	ActionLinkLocked     vault.Action = "link_locked"
+)
+
+// Errors callers act on.
+var (
+	// ErrUnavailable: no usable link for this token — unknown, malformed, expired,
+	// revoked, exhausted or locked. Deliberately one error for all.
+	ErrUnavailable = errors.New("link unavailable")
+	// ErrWrongCode: the code is wrong; the link is not locked yet.
+	ErrWrongCode = errors.New("wrong code")
+	// ErrInvalid: the owner's request is wrong (no document, bad lifetime…).
+	ErrInvalid = errors.New("invalid link request")
+)
+
+// Lifetimes a link may have; the default is 24 hours.
+var Lifetimes = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour} //nolint:gochecknoglobals // a constant list
+
+// DefaultLifetime is the lifetime of a link when the owner does not choose.
+const DefaultLifetime = 24 * time.Hour
+
+const (
+	tokenBytes    = 32
+	tokenLen      = 43 // base64url, unpadded
+	maxCodeTries  = 5
+	maxPurposeLen = 120
+	maxLinkDocs   = 50
+)
+
+// Service holds the links of every owner.
+type Service struct {
+	db    *pgxpool.Pool
+	vault *vault.Vault
+}
+
+// New returns the sharing service over the vault's database.
+func New(db *pgxpool.Pool, v *vault.Vault) *Service {
+	return &Service{db: db, vault: v}
+}
+
+// Link is a share link, without its token (which only its creator ever sees).
+type Link struct {
+	ID           uuid.UUID
+	OwnerID      uuid.UUID
+	Purpose      string
+	CreatedBy    vault.Actor
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	MaxDownloads int // 0: no limit
+	Downloads    int
+	HasCode      bool
+	RevokedAt    *time.Time
+	Documents    []uuid.UUID
+}
+
+// Active tells whether the link can still be used at t.
+func (l *Link) Active(t time.Time) bool {
+	return l.RevokedAt == nil && t.Before(l.ExpiresAt) && (l.MaxDownloads == 0 || l.Downloads < l.MaxDownloads)
+}
+
+// NewLink is what the owner chooses.
+type NewLink struct {
+	Documents    []uuid.UUID
+	Purpose      string        // e.g. "CAF – aide au logement"
+	Lifetime     time.Duration // one of Lifetimes; 0 means DefaultLifetime
+	MaxDownloads int           // 0: no limit
+	WithCode     bool          // ask for a 6-digit code said aloud
+}
+
+// Created is a new link with its secrets, to show once to the owner.
+type Created struct {
+	Link  *Link
+	Token string // goes in the URL
+	Code  string // 6 digits, empty without code
+}
+
+func (nl *NewLink) validate() error {
+	if len(nl.Documents) == 0 || len(nl.Documents) > maxLinkDocs {
+		return fmt.Errorf("a link shares 1 to %d documents: %w", maxLinkDocs, ErrInvalid)
+	}
+	if nl.Lifetime == 0 {
+		nl.Lifetime = DefaultLifetime
+	}
+	ok := false
+	for _, l := range Lifetimes {
+		ok = ok || nl.Lifetime == l
+	}
+	if !ok {
+		return fmt.Errorf("lifetime %s is not 1h, 24h or 7 days: %w", nl.Lifetime, ErrInvalid)
+	}
+	if nl.MaxDownloads < 0 || nl.MaxDownloads > 1000 {
+		return fmt.Errorf("download limit %d out of range: %w", nl.MaxDownloads, ErrInvalid)
+	}
+	nl.Purpose = strings.TrimSpace(nl.Purpose)
+	if !utf8.ValidString(nl.Purpose) || utf8.RuneCountInString(nl.Purpose) > maxPurposeLen {
+		return fmt.Errorf("purpose longer than %d characters: %w", maxPurposeLen, ErrInvalid)
+	}
+	return nil
+}
+
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+func hashCode(token, code string) []byte {
+	sum := sha256.Sum256([]byte(token + "\x00" + code))
+	return sum[:]
+}
+
+// ParseToken checks a token's form before any database look-up.
+func ParseToken(s string) (string, error) {
+	if len(s) != tokenLen {
+		return "", ErrUnavailable
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != tokenBytes {
+		return "", ErrUnavailable
+	}
+	return s, nil
+}
+
+func newToken() (string, error) {
+	b := make([]byte, tokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func newCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+func purposePlace(link uuid.UUID) string { return "link-purpose:" + link.String() }
+
+// CreateLink shares some of owner's documents. Every document must be the owner's and
+// not deleted; otherwise nothing is created and the answer is vault.ErrNotFound.
+func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Actor, nl NewLink) (*Created, error) {
+	if err := nl.validate(); err != nil {
+		return nil, fmt.Errorf("sharing: create link: %w", err)
+	}
+	docs, err := s.vault.DocumentsIn(ctx, owner, nl.Documents)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: create link: %w", err)
+	}
+	unique := map[uuid.UUID]bool{}
+	for _, id := range nl.Documents {
+		unique[id] = true
+	}
+	if len(docs) != len(unique) {
+		return nil, fmt.Errorf("sharing: create link: a document is not the owner's: %w", vault.ErrNotFound)
+	}
+	c := &Created{Link: &Link{
+		ID: uuid.New(), OwnerID: owner, Purpose: nl.Purpose, CreatedBy: vault.Actor{Kind: by.Kind, ID: by.ID},
+		CreatedAt: time.Now().UTC().Truncate(time.Microsecond), MaxDownloads: nl.MaxDownloads, HasCode: nl.WithCode,
+	}}
+	c.Link.ExpiresAt = c.Link.CreatedAt.Add(nl.Lifetime)
+	for id := range unique {
+		c.Link.Documents = append(c.Link.Documents, id)
+	}
+	if c.Token, err = newToken(); err != nil {
+		return nil, fmt.Errorf("sharing: create link: %w", err)
+	}
+	var codeHash []byte
+	if nl.WithCode {
+		if c.Code, err = newCode(); err != nil {
+			return nil, fmt.Errorf("sharing: create link: %w", err)
+		}
+		codeHash = hashCode(c.Token, c.Code)
+	}
+	purpose, err := s.vault.Seal(ctx, owner, []byte(nl.Purpose), purposePlace(c.Link.ID))
+	if err != nil {
+		return nil, fmt.Errorf("sharing: create link: %w", err)
+	}
+	var maxDownloads *int
+	if nl.MaxDownloads > 0 {
+		maxDownloads = &nl.MaxDownloads
+	}
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO links (id, owner_id, token_sha256, purpose_sealed, created_by_kind, created_by_id, created_at, expires_at, max_downloads, code_sha256)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			c.Link.ID, owner, hashToken(c.Token), purpose, by.Kind, by.ID, c.Link.CreatedAt, c.Link.ExpiresAt, maxDownloads, codeHash); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO link_documents (link_id, document_id) SELECT $1, unnest($2::uuid[])`, c.Link.ID, c.Link.Documents); err != nil {
+			return err
+		}
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkCreated, Detail: nl.Purpose})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sharing: create link: %w", err)
+	}
+	return c, nil
+}
+
+const linkColumns = `l.id, l.owner_id, l.purpose_sealed, l.created_by_kind, l.created_by_id, l.created_at, l.expires_at,
+	coalesce(l.max_downloads, 0), l.downloads, l.code_sha256 IS NOT NULL, l.revoked_at,
+	array(SELECT document_id FROM link_documents d WHERE d.link_id = l.id ORDER BY document_id)`
+
+func (s *Service) scanLink(ctx context.Context, row pgx.Row) (*Link, error) {
+	l := &Link{}
+	var purpose []byte
+	if err := row.Scan(&l.ID, &l.OwnerID, &purpose, &l.CreatedBy.Kind, &l.CreatedBy.ID, &l.CreatedAt, &l.ExpiresAt,
+		&l.MaxDownloads, &l.Downloads, &l.HasCode, &l.RevokedAt, &l.Documents); err != nil {
+		return nil, err
+	}
+	p, err := s.vault.Unseal(ctx, l.OwnerID, purpose, purposePlace(l.ID))
+	if err != nil {
+		return nil, err
+	}
+	l.Purpose = string(p)
+	l.CreatedAt, l.ExpiresAt = l.CreatedAt.UTC(), l.ExpiresAt.UTC()
+	return l, nil
+}
+
+// Links lists owner's links, newest first.
+func (s *Service) Links(ctx context.Context, owner uuid.UUID) ([]Link, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+linkColumns+` FROM links l WHERE l.owner_id = $1 ORDER BY l.created_at DESC`, owner)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: links: %w", err)
+	}
+	defer rows.Close()
+	var out []Link
+	for rows.Next() {
+		l, err := s.scanLink(ctx, rows)
+		if err != nil {
+			return nil, fmt.Errorf("sharing: links: %w", err)
+		}
+		out = append(out, *l)
+	}
+	return out, rows.Err()
+}
+
+// RevokeLink ends one of owner's links at once.
+func (s *Service) RevokeLink(ctx context.Context, owner, id uuid.UUID, by vault.Actor) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL`, owner, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return vault.ErrNotFound
+		}
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkRevoked})
+	})
+	if err != nil {
+		return fmt.Errorf("sharing: revoke link %s: %w", id, err)
+	}
+	return nil
+}
+
+// usable is the condition every use of a link checks, in SQL so that it holds at the
+// instant of the use. An owner whose safe is closed or erased has no usable link.
+const usable = `l.revoked_at IS NULL AND l.expires_at > now()
+	AND (l.max_downloads IS NULL OR l.downloads < l.max_downloads)
+	AND l.code_failures < 5
+	AND EXISTS (SELECT 1 FROM owners o WHERE o.id = l.owner_id AND o.closed_at IS NULL AND o.shredded_at IS NULL)`
+
+// Resolve finds the usable link for token, for someone at ip.
+func (s *Service) Resolve(ctx context.Context, token string) (*Link, error) {
+	if _, err := ParseToken(token); err != nil {
+		return nil, err
+	}
+	l, err := s.scanLink(ctx, s.db.QueryRow(ctx, `SELECT `+linkColumns+` FROM links l WHERE l.token_sha256 = $1 AND `+usable, hashToken(token)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrUnavailable
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sharing: resolve link: %w", err)
+	}
+	return l, nil
+}
+
+// CheckCode checks the code said aloud. After the fifth wrong code the link is locked for
+// good (ErrUnavailable from then on); the owner sees each failure in the history.
+func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip netip.Addr) error {
+	if !l.HasCode {
+		return nil
+	}
+	var stored []byte
+	if err := s.db.QueryRow(ctx, `SELECT code_sha256 FROM links l WHERE l.id = $1 AND `+usable, l.ID).Scan(&stored); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrUnavailable
+		}
+		return fmt.Errorf("sharing: check code: %w", err)
+	}
+	if subtle.ConstantTimeCompare(stored, hashCode(token, code)) == 1 {
+		return nil
+	}
+	actor := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}
+	var failures int
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `UPDATE links SET code_failures = code_failures + 1 WHERE id = $1 AND code_failures < $2 RETURNING code_failures`,
+			l.ID, maxCodeTries).Scan(&failures); err != nil {
+			return err
+		}
+		action := ActionLinkCodeFailed
+		if failures >= maxCodeTries {
+			action = ActionLinkLocked
+		}
+		return s.vault.RecordTx(ctx, tx, l.OwnerID, vault.Event{Actor: actor, Action: action})
+	})
+	if errors.Is(err, pgx.ErrNoRows) || failures >= maxCodeTries {
+		return ErrUnavailable
+	}
+	if err != nil {
+		return fmt.Errorf("sharing: check code: %w", err)
+	}
+	return ErrWrongCode
+}
+
+// Opened journals that someone opened the link's page or manifest.
+func (s *Service) Opened(ctx context.Context, l *Link, ip netip.Addr) error {
+	return s.vault.Record(ctx, l.OwnerID, vault.Event{Actor: vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}, Action: ActionLinkOpened})
+}
+
+// Documents returns the link's documents that still exist: one deleted after being
+// shared is simply gone from the link.
+func (s *Service) Documents(ctx context.Context, l *Link) ([]vault.Document, error) {
+	return s.vault.DocumentsIn(ctx, l.OwnerID, l.Documents)
+}
+
+// Open reads one blob of one of the link's documents. Full documents count against the
+// download limit, atomically: with a limit of n, exactly n opens succeed however many
+// race. Thumbnails do not count.
+func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip netip.Addr, action vault.Action) (*vault.BlobReader, error) {
+	actor := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}
+	shared := false
+	for _, id := range l.Documents {
+		shared = shared || id == doc
+	}
+	var role vault.Role
+	err := s.db.QueryRow(ctx, `
+		SELECT b.role FROM blobs b JOIN documents d ON d.id = b.document_id
+		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`,
+		l.OwnerID, doc, blob).Scan(&role)
+	if !shared || errors.Is(err, pgx.ErrNoRows) {
+		if jerr := s.vault.Record(ctx, l.OwnerID, vault.Event{Actor: actor, Action: vault.ActionDenied, DocumentID: doc}); jerr != nil {
+			return nil, fmt.Errorf("sharing: open: %w", jerr)
+		}
+		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sharing: open: %w", err)
+	}
+	counted := role != vault.RoleThumbnail
+	if counted {
+		tag, err := s.db.Exec(ctx, `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND `+usable, l.ID)
+		if err != nil {
+			return nil, fmt.Errorf("sharing: open: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			return nil, ErrUnavailable
+		}
+	}
+	r, err := s.vault.Open(ctx, l.OwnerID, doc, blob, actor, action)
+	if err != nil {
+		if counted {
+			// Nothing left: give the download back.
+			s.db.Exec(context.WithoutCancel(ctx), `UPDATE links SET downloads = downloads - 1 WHERE id = $1 AND downloads > 0`, l.ID)
+		}
+		return nil, fmt.Errorf("sharing: open: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,95 @@
+package sharing
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+
+	"coffre/vault"
+)
+
+// Receipt is the signed statement of a delivery: which documents, with which hashes, went
+// to whom, when. The téléservice keeps it as proof of origin and integrity; the owner's
+// journal records it.
+type Receipt struct {
+	ID        string            `json:"jti"`
+	Issuer    string            `json:"iss"`
+	IssuedAt  int64             `json:"iat"`
+	Recipient string            `json:"recipient"` // client ID, or "link:<id>"
+	Documents []ReceiptDocument `json:"documents"`
+}
+
+// ReceiptDocument is one delivered document in a receipt.
+type ReceiptDocument struct {
+	ID        uuid.UUID  `json:"id"`
+	Kind      vault.Kind `json:"kind"`
+	MediaType string     `json:"media_type"`
+	Size      int64      `json:"size"`
+	SHA256    string     `json:"sha256"` // hex
+	Deposited time.Time  `json:"deposited_at"`
+	Depositor string     `json:"depositor"` // actor kind: owner, aidant…
+}
+
+// ErrBadReceipt: the receipt is malformed or its signature does not verify.
+var ErrBadReceipt = errors.New("receipt does not verify")
+
+// ReceiptIssuer names the service in receipts.
+const ReceiptIssuer = "coffre"
+
+// IssueReceipt signs a receipt (compact JWS, EdDSA) for the delivery of docs (their
+// delivered blobs: role) to recipient, and records it in the owner's journal.
+func (s *Service) IssueReceipt(ctx context.Context, key ed25519.PrivateKey, owner uuid.UUID, recipient vault.Actor, docs []vault.Document, role vault.Role) (string, *Receipt, error) {
+	r := &Receipt{ID: uuid.NewString(), Issuer: ReceiptIssuer, IssuedAt: time.Now().Unix(), Recipient: string(recipient.Kind) + ":" + recipient.ID}
+	for _, d := range docs {
+		b := d.Blob(role)
+		if b == nil {
+			continue
+		}
+		r.Documents = append(r.Documents, ReceiptDocument{ID: d.ID, Kind: d.Kind, MediaType: b.MediaType, Size: b.Size,
+			SHA256: hex.EncodeToString(b.SHA256), Deposited: d.CreatedAt, Depositor: string(d.Depositor.Kind)})
+	}
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: key}, (&jose.SignerOptions{}).WithType("coffre-receipt+jwt"))
+	if err != nil {
+		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
+	}
+	compact, err := jws.CompactSerialize()
+	if err != nil {
+		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
+	}
+	if err := s.vault.Record(ctx, owner, vault.Event{Actor: recipient, Action: ActionDelivered, Detail: r.ID}); err != nil {
+		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
+	}
+	return compact, r, nil
+}
+
+// VerifyReceipt checks a receipt's signature with the service's public key and returns it.
+func VerifyReceipt(compact string, pub ed25519.PublicKey) (*Receipt, error) {
+	jws, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadReceipt, err)
+	}
+	payload, err := jws.Verify(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadReceipt, err)
+	}
+	var r Receipt
+	if err := json.Unmarshal(payload, &r); err != nil || r.Issuer != ReceiptIssuer || r.ID == "" {
+		return nil, fmt.Errorf("%w: malformed payload", ErrBadReceipt)
+	}
+	return &r, nil
+}

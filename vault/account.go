@@ -1,0 +1,346 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/argon2"
+)
+
+// Account actions and actors, beside those of journal.go.
+const (
+	ActionLogout        Action = "logout"
+	ActionLogoutAll     Action = "logout_all"
+	ActionSecretChanged Action = "secret_changed"
+	// ActorVisitor is someone not signed in: a failed sign-in names nobody.
+	ActorVisitor ActorKind = "visitor"
+)
+
+// Errors of sign-in and account changes. The web maps each to one plain sentence.
+var (
+	// ErrBadCredentials: unknown login or wrong secret; the two are never told apart.
+	ErrBadCredentials = errors.New("wrong login or secret")
+	// ErrBadLogin: the identifier is not acceptable (length, characters).
+	ErrBadLogin = errors.New("unacceptable login")
+	// ErrSecretTooShort, ErrSecretCommon and ErrSecretHasLogin say why a secret is refused.
+	ErrSecretTooShort = errors.New("secret too short")
+	ErrSecretCommon   = errors.New("secret too common")
+	ErrSecretHasLogin = errors.New("secret contains the login")
+)
+
+// Secret rules, chosen so that a person can meet them without a password manager: a
+// sentence of four words is as good as twelve characters.
+const (
+	MinSecretLen   = 12
+	MinSecretWords = 4
+	MinLoginLen    = 3
+	MaxLoginLen    = 64
+	maxSecretLen   = 256
+)
+
+// argon2id parameters (OWASP's minimum: 19 MiB, 2 passes, 1 lane). The parameters are
+// stored with each hash, so raising them later keeps old hashes verifiable.
+const (
+	argonMemory  = 19 * 1024
+	argonTime    = 2
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// Account is how an owner signs in, and their preferences.
+type Account struct {
+	Owner     Owner
+	HasSecret bool
+	Language  string // "fr" or "en"
+}
+
+// NormalizeLogin returns the canonical form of a login: lowercase, without spaces (a
+// phone number may be typed "06 12 34 56 78"). It refuses logins of the wrong length or
+// with characters other than letters, digits and . - _ + @.
+func NormalizeLogin(login string) (string, error) {
+	var b strings.Builder
+	for _, r := range strings.ToLower(login) {
+		switch {
+		case unicode.IsSpace(r):
+			continue
+		case unicode.IsLetter(r), unicode.IsDigit(r), strings.ContainsRune(".-_+@", r):
+			b.WriteRune(r)
+		default:
+			return "", fmt.Errorf("login: character %q: %w", r, ErrBadLogin)
+		}
+	}
+	s := b.String()
+	if n := utf8.RuneCountInString(s); n < MinLoginLen || n > MaxLoginLen {
+		return "", fmt.Errorf("login: %d characters: %w", n, ErrBadLogin)
+	}
+	return s, nil
+}
+
+// CheckSecret applies the strength rule: at least MinSecretLen characters or
+// MinSecretWords words, not one of the most common secrets, not built on the login.
+func CheckSecret(login, secret string) error {
+	n := utf8.RuneCountInString(secret)
+	words := 0
+	for _, w := range strings.Fields(secret) {
+		if utf8.RuneCountInString(w) >= 2 {
+			words++
+		}
+	}
+	if n > maxSecretLen {
+		return fmt.Errorf("secret: %d characters: %w", n, ErrSecretTooShort)
+	}
+	if n < MinSecretLen && words < MinSecretWords {
+		return ErrSecretTooShort
+	}
+	folded := strings.ToLower(strings.Join(strings.Fields(secret), ""))
+	if commonSecrets[folded] || distinctRunes(folded) < 4 {
+		return ErrSecretCommon
+	}
+	if l := strings.ToLower(login); utf8.RuneCountInString(l) >= 4 && strings.Contains(folded, l) {
+		return ErrSecretHasLogin
+	}
+	return nil
+}
+
+func distinctRunes(s string) int {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		seen[r] = true
+	}
+	return len(seen)
+}
+
+// commonSecrets are the most used secrets of twelve characters or more (French and
+// international leaks), lowercased with spaces removed.
+var commonSecrets = map[string]bool{ //nolint:gochecknoglobals // a constant table
+	"123456789012": true, "1234567890123": true, "12345678901234": true, "123456789123": true,
+	"azertyuiopqs": true, "azertyuiop123": true, "azerty123456": true, "azertyuiopqsdf": true,
+	"qwertyuiop12": true, "qwerty123456": true, "qwertyuiop123": true, "password1234": true,
+	"password123456": true, "motdepasse123": true, "motdepasse1234": true, "motdepasse12": true,
+	"jetaime123456": true, "iloveyou1234": true, "bonjour123456": true, "soleil123456": true,
+	"marseille1313": true, "loulou123456": true, "doudou123456": true, "chouchou1234": true,
+	"123456123456": true, "111111111111": true, "000000000000": true, "987654321098": true,
+	"abcdefghijkl": true, "abc123abc123": true, "1q2w3e4r5t6y": true, "1qaz2wsx3edc": true,
+	"monmotdepasse": true, "mon mot de passe": true, "passwordpassword": true,
+	"coffrefort123": true, "coffre-fort123": true, "motdepasse": true,
+}
+
+// hashSecret returns the argon2id PHC string of secret with a fresh salt.
+func hashSecret(secret string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(secret), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// verifySecret compares secret with a PHC string written by hashSecret, in constant time.
+func verifySecret(phc, secret string) (bool, error) {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, fmt.Errorf("secret hash: unknown format")
+	}
+	var version int
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, fmt.Errorf("secret hash: version %q", parts[2])
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false, fmt.Errorf("secret hash: parameters %q", parts[3])
+	}
+	enc := base64.RawStdEncoding
+	salt, err := enc.DecodeString(parts[4])
+	if err != nil {
+		return false, fmt.Errorf("secret hash: salt: %w", err)
+	}
+	want, err := enc.DecodeString(parts[5])
+	if err != nil {
+		return false, fmt.Errorf("secret hash: key: %w", err)
+	}
+	got := argon2.IDKey([]byte(secret), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// dummyHash is verified against when the login is unknown, so that an unknown login takes
+// as long to refuse as a wrong secret.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0UIL7D8M+Uq+NSuCqyNIDn8BdKyDqUtfAYnZ3dDjA0w"
+
+// CreateAccount opens a safe that its owner signs in to with login and secret. The login
+// is normalised (NormalizeLogin) and the secret must pass CheckSecret.
+func (v *Vault) CreateAccount(ctx context.Context, login, secret string, by Actor) (*Owner, error) {
+	login, err := NormalizeLogin(login)
+	if err != nil {
+		return nil, fmt.Errorf("vault: create account: %w", err)
+	}
+	if err := CheckSecret(login, secret); err != nil {
+		return nil, fmt.Errorf("vault: create account: %w", err)
+	}
+	hash, err := hashSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("vault: create account: %w", err)
+	}
+	o, err := v.CreateOwner(ctx, login, by)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.db.Exec(ctx, `INSERT INTO accounts (owner_id, secret_hash) VALUES ($1, $2)`, o.ID, hash); err != nil {
+		return nil, fmt.Errorf("vault: create account %s: %w", o.ID, err)
+	}
+	return o, nil
+}
+
+// Account returns how owner signs in and their preferences. An owner created without an
+// account (from the command line) gets the defaults.
+func (v *Vault) Account(ctx context.Context, owner uuid.UUID) (*Account, error) {
+	o, err := v.Owner(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	a := &Account{Owner: *o, Language: "fr"}
+	var hash *string
+	err = v.db.QueryRow(ctx, `SELECT secret_hash, language FROM accounts WHERE owner_id = $1`, owner).Scan(&hash, &a.Language)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("vault: account %s: %w", owner, err)
+	}
+	a.HasSecret = hash != nil
+	return a, nil
+}
+
+// SetLanguage records the owner's language, "fr" or "en".
+func (v *Vault) SetLanguage(ctx context.Context, owner uuid.UUID, lang string) error {
+	if lang != "fr" && lang != "en" {
+		return fmt.Errorf("vault: language %q: %w", lang, ErrInvalid)
+	}
+	_, err := v.db.Exec(ctx, `
+		INSERT INTO accounts (owner_id, language) VALUES ($1, $2)
+		ON CONFLICT (owner_id) DO UPDATE SET language = EXCLUDED.language, updated_at = now()`, owner, lang)
+	if err != nil {
+		return fmt.Errorf("vault: set language %s: %w", owner, err)
+	}
+	return nil
+}
+
+// Authenticate checks login and secret. It refuses at once while the login or the
+// client's network is locked out (a *LockedError), counts each failure in the database
+// (so every process shares the counters) and journals it in the owner's history when
+// the login exists. A success resets the login's counter and is journaled too.
+func (v *Vault) Authenticate(ctx context.Context, login, secret string, ip netip.Addr) (*Owner, error) {
+	norm, err := NormalizeLogin(login)
+	if err != nil {
+		norm = strings.ToLower(strings.TrimSpace(login))
+	}
+	keys := throttleKeys(norm, ip)
+	if err := v.checkThrottle(ctx, keys); err != nil {
+		v.journalFailure(ctx, norm, ip, "locked")
+		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	}
+	var ownerID uuid.UUID
+	var hash *string
+	err = v.db.QueryRow(ctx, `
+		SELECT o.id, a.secret_hash FROM owners o JOIN accounts a ON a.owner_id = o.id
+		WHERE o.login = $1 AND o.shredded_at IS NULL`, norm).Scan(&ownerID, &hash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	}
+	phc := dummyHash
+	if hash != nil {
+		phc = *hash
+	}
+	ok, verr := verifySecret(phc, secret)
+	if verr != nil {
+		return nil, fmt.Errorf("vault: authenticate: %w", verr)
+	}
+	if !ok || hash == nil {
+		if err := v.countFailure(ctx, keys); err != nil {
+			return nil, fmt.Errorf("vault: authenticate: %w", err)
+		}
+		if ownerID != uuid.Nil {
+			v.journalFailure(ctx, norm, ip, "")
+		}
+		return nil, fmt.Errorf("vault: authenticate: %w", ErrBadCredentials)
+	}
+	if err := v.resetThrottle(ctx, keys[0]); err != nil {
+		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	}
+	o, err := v.Owner(ctx, ownerID)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Record(ctx, o.ID, Event{Actor: Actor{Kind: ActorOwner, ID: o.ID.String(), IP: ip}, Action: ActionLogin}); err != nil {
+		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	}
+	return o, nil
+}
+
+// journalFailure writes a failed sign-in into the history of the owner of login, if any.
+// Failing to journal is logged, not returned: the sign-in is refused either way.
+func (v *Vault) journalFailure(ctx context.Context, login string, ip netip.Addr, detail string) {
+	var owner uuid.UUID
+	if err := v.db.QueryRow(ctx, `SELECT id FROM owners WHERE login = $1 AND shredded_at IS NULL`, login).Scan(&owner); err != nil {
+		return
+	}
+	ev := Event{Actor: Actor{Kind: ActorVisitor, ID: "-", IP: ip}, Action: ActionLoginFailed, Detail: detail}
+	if err := v.Record(ctx, owner, ev); err != nil {
+		v.log.Warn("journal failed sign-in", "owner", owner, "err", err)
+	}
+}
+
+// ChangeSecret replaces owner's secret after checking the current one (empty current is
+// accepted only when the owner has no secret yet). It ends every other session.
+func (v *Vault) ChangeSecret(ctx context.Context, owner uuid.UUID, current, next string, by Actor) error {
+	a, err := v.Account(ctx, owner)
+	if err != nil {
+		return err
+	}
+	if a.HasSecret {
+		var phc string
+		if err := v.db.QueryRow(ctx, `SELECT secret_hash FROM accounts WHERE owner_id = $1`, owner).Scan(&phc); err != nil {
+			return fmt.Errorf("vault: change secret %s: %w", owner, err)
+		}
+		ok, err := verifySecret(phc, current)
+		if err != nil {
+			return fmt.Errorf("vault: change secret %s: %w", owner, err)
+		}
+		if !ok {
+			return fmt.Errorf("vault: change secret %s: %w", owner, ErrBadCredentials)
+		}
+	}
+	if err := CheckSecret(a.Owner.Login, next); err != nil {
+		return fmt.Errorf("vault: change secret %s: %w", owner, err)
+	}
+	hash, err := hashSecret(next)
+	if err != nil {
+		return fmt.Errorf("vault: change secret %s: %w", owner, err)
+	}
+	return pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO accounts (owner_id, secret_hash) VALUES ($1, $2)
+			ON CONFLICT (owner_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, updated_at = now()`, owner, hash); err != nil {
+			return fmt.Errorf("vault: change secret %s: %w", owner, err)
+		}
+		_, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionSecretChanged})
+		return err
+	})
+}
+
+// LockedError is returned while sign-in is locked for a login or a network.
+type LockedError struct{ Until time.Time }
+
+func (e *LockedError) Error() string {
+	return "sign-in locked until " + e.Until.UTC().Format(time.RFC3339)
+}

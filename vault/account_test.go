@@ -1,0 +1,237 @@
+package vault_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"coffre/vault"
+)
+
+func TestCheckSecret(t *testing.T) {
+	for _, tc := range []struct {
+		login, secret string
+		want          error
+	}{
+		{"amina", "court", vault.ErrSecretTooShort},
+		{"amina", "onze-caract", vault.ErrSecretTooShort},
+		{"amina", "douze-caract", nil},
+		{"amina", "le chat est vert", nil},
+		{"amina", "un deux six", vault.ErrSecretTooShort},
+		{"amina", "le ch va ou", nil},
+		{"amina", "azertyuiop123", vault.ErrSecretCommon},
+		{"amina", "Mot de passe 123", vault.ErrSecretCommon},
+		{"amina", "aaaaaaaaaaaaaaa", vault.ErrSecretCommon},
+		{"amina", "amina-2024-coffre", vault.ErrSecretHasLogin},
+	} {
+		if err := vault.CheckSecret(tc.login, tc.secret); !errors.Is(err, tc.want) {
+			t.Errorf("CheckSecret(%q, %q) = %v, want %v", tc.login, tc.secret, err, tc.want)
+		}
+	}
+}
+
+func TestNormalizeLogin(t *testing.T) {
+	for in, want := range map[string]string{"Amina.D": "amina.d", " 06 12 34 56 78 ": "0612345678", "zoé": "zoé"} {
+		if got, err := vault.NormalizeLogin(in); err != nil || got != want {
+			t.Errorf("NormalizeLogin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"ab", "a<b>c", "x'; drop", string(make([]byte, 65))} {
+		if _, err := vault.NormalizeLogin(bad); !errors.Is(err, vault.ErrBadLogin) {
+			t.Errorf("NormalizeLogin(%q) = %v, want ErrBadLogin", bad, err)
+		}
+	}
+}
+
+func TestAccountSignIn(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	ip := netip.MustParseAddr("192.0.2.10")
+	self := vault.Actor{Kind: vault.ActorVisitor, ID: "-", IP: ip}
+	o, err := b.v.CreateAccount(ctx, "Amina", "le chat est vert", self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.v.CreateAccount(ctx, "amina", "une autre phrase longue", self); !errors.Is(err, vault.ErrLoginTaken) {
+		t.Fatalf("second account with the same login: %v", err)
+	}
+	var hash string
+	if err := b.db.QueryRow(ctx, `SELECT secret_hash FROM accounts WHERE owner_id = $1`, o.ID).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if len(hash) < 20 || hash[:10] != "$argon2id$" {
+		t.Fatalf("stored secret is not an argon2id hash: %q", hash)
+	}
+
+	got, err := b.v.Authenticate(ctx, "AMINA", "le chat est vert", ip)
+	if err != nil || got.ID != o.ID {
+		t.Fatalf("Authenticate = %v, %v", got, err)
+	}
+	if _, err := b.v.Authenticate(ctx, "amina", "le chat est bleu", ip); !errors.Is(err, vault.ErrBadCredentials) {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	if _, err := b.v.Authenticate(ctx, "nobody", "le chat est vert", ip); !errors.Is(err, vault.ErrBadCredentials) {
+		t.Fatalf("unknown login: %v", err)
+	}
+	entries, err := b.v.Journal(ctx, o.ID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries[0].Action != vault.ActionLoginFailed || entries[1].Action != vault.ActionLogin {
+		t.Fatalf("journal: %s, %s; want login_failed then login", entries[0].Action, entries[1].Action)
+	}
+
+	t.Run("lockout after repeated failures, shared through the database", func(t *testing.T) {
+		for i := 1; i < vault.LoginFailures; i++ {
+			if _, err := b.v.Authenticate(ctx, "amina", "pas le bon secret", ip); !errors.Is(err, vault.ErrBadCredentials) {
+				t.Fatalf("failure %d: %v", i, err)
+			}
+		}
+		// A second vault on the same database (another 'coffre serve') sees the lock.
+		other, err := vault.New(ctx, b.db, b.store, b.keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = other.Authenticate(ctx, "amina", "le chat est vert", ip)
+		until, locked := vault.IsLocked(err)
+		if !locked || time.Until(until) < 10*time.Minute {
+			t.Fatalf("right secret during lockout: %v", err)
+		}
+		if _, err := b.db.Exec(ctx, `UPDATE login_throttle SET locked_until = now() - interval '1s', window_start = now() - interval '1 hour'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.v.Authenticate(ctx, "amina", "le chat est vert", ip); err != nil {
+			t.Fatalf("after the lock: %v", err)
+		}
+	})
+
+	t.Run("change secret", func(t *testing.T) {
+		by := vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}
+		if err := b.v.ChangeSecret(ctx, o.ID, "faux secret ici", "une phrase toute neuve", by); !errors.Is(err, vault.ErrBadCredentials) {
+			t.Fatalf("wrong current secret: %v", err)
+		}
+		if err := b.v.ChangeSecret(ctx, o.ID, "le chat est vert", "court", by); !errors.Is(err, vault.ErrSecretTooShort) {
+			t.Fatalf("weak new secret: %v", err)
+		}
+		if err := b.v.ChangeSecret(ctx, o.ID, "le chat est vert", "une phrase toute neuve", by); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.v.Authenticate(ctx, "amina", "une phrase toute neuve", ip); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("language", func(t *testing.T) {
+		if err := b.v.SetLanguage(ctx, o.ID, "en"); err != nil {
+			t.Fatal(err)
+		}
+		a, err := b.v.Account(ctx, o.ID)
+		if err != nil || a.Language != "en" || !a.HasSecret {
+			t.Fatalf("Account = %+v, %v", a, err)
+		}
+		if err := b.v.SetLanguage(ctx, o.ID, "de"); !errors.Is(err, vault.ErrInvalid) {
+			t.Fatalf("SetLanguage(de) = %v", err)
+		}
+	})
+}
+
+func TestSessions(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.v.CreateOwner(ctx, "sam", vault.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := b.v.CreateOwner(ctx, "lou", vault.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, s, err := b.v.CreateSession(ctx, o.ID, "secret", "Firefox Android", 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(token) < 43 {
+		t.Fatalf("token %q is shorter than 256 bits", token)
+	}
+	var n int
+	if err := b.db.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE token_sha256 = $1`, []byte(token)).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the clear token is stored: %d, %v", n, err)
+	}
+	var device []byte
+	if err := b.db.QueryRow(ctx, `SELECT device_sealed FROM sessions WHERE id = $1`, s.ID).Scan(&device); err != nil || string(device) == "Firefox Android" {
+		t.Fatalf("device not sealed: %q %v", device, err)
+	}
+	got, err := b.v.SessionByToken(ctx, token, 30*time.Minute)
+	if err != nil || got.OwnerID != o.ID {
+		t.Fatalf("SessionByToken = %+v, %v", got, err)
+	}
+	list, err := b.v.Sessions(ctx, o.ID)
+	if err != nil || len(list) != 1 || list[0].Device != "Firefox Android" {
+		t.Fatalf("Sessions = %+v, %v", list, err)
+	}
+	if _, err := b.v.SessionByToken(ctx, token+"x", 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("wrong token: %v", err)
+	}
+
+	t.Run("idle timeout", func(t *testing.T) {
+		if _, err := b.db.Exec(ctx, `UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE id = $1`, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.v.SessionByToken(ctx, token, 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
+			t.Fatalf("idle session: %v", err)
+		}
+	})
+	t.Run("absolute timeout", func(t *testing.T) {
+		tok, s2, err := b.v.CreateSession(ctx, o.ID, "secret", "", 12*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.db.Exec(ctx, `UPDATE sessions SET expires_at = now() - interval '1s' WHERE id = $1`, s2.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.v.SessionByToken(ctx, tok, 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
+			t.Fatalf("expired session: %v", err)
+		}
+	})
+	t.Run("end one, another owner's, everywhere", func(t *testing.T) {
+		t1, s1, _ := b.v.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		t2, _, _ := b.v.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		if err := b.v.EndSessionID(ctx, other.ID, s1.ID); !errors.Is(err, vault.ErrNotFound) {
+			t.Fatalf("ending another owner's session: %v", err)
+		}
+		if err := b.v.EndSession(ctx, t1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.v.SessionByToken(ctx, t1, time.Hour); !errors.Is(err, vault.ErrNotFound) {
+			t.Fatalf("after logout: %v", err)
+		}
+		if _, err := b.v.EndAllSessions(ctx, o.ID, vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.v.SessionByToken(ctx, t2, time.Hour); !errors.Is(err, vault.ErrNotFound) {
+			t.Fatalf("after logout everywhere: %v", err)
+		}
+	})
+}
+
+func FuzzNormalizeLogin(f *testing.F) {
+	for _, s := range []string{"Amina", " 06 12 34 56 78 ", "zoé", "a<b>", "", "\x00\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := vault.NormalizeLogin(s)
+		if err != nil {
+			return
+		}
+		again, err := vault.NormalizeLogin(n)
+		if err != nil || again != n {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, n, again, err)
+		}
+		if strings.ContainsAny(n, " <>'\"") {
+			t.Fatalf("%q kept a forbidden character", n)
+		}
+	})
+}

@@ -1,0 +1,352 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Journal actions of closure, retention and export.
+const (
+	ActionExport             Action = "export"      // the whole safe was exported (detail: the request reference)
+	ActionSafeClosed         Action = "safe_closed" // the safe was closed; it is erased after the retention period
+	ActionSafeReopened       Action = "safe_reopened"
+	ActionErased             Action = "erased" // the safe was crypto-shredded at the end of retention
+	ActionShutdownAnnounced  Action = "shutdown_announced"
+	ActionShutdownNoticeDone Action = "shutdown_notice_cleared"
+)
+
+// ErrClosed: the safe is closed. It can still be exported or reopened until it is erased,
+// but it takes no new document.
+var ErrClosed = errors.New("safe closed")
+
+// closedState is the SQLSTATE raised by the documents_owner_open trigger (migration 3).
+const closedState = "CF001"
+
+// closedError maps the database's refusal of a document in a closed safe to ErrClosed,
+// and returns any other error unchanged.
+func closedError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == closedState {
+		return ErrClosed
+	}
+	return err
+}
+
+// IsClosedRefusal tells whether err is the database refusing a new document in a closed
+// safe, for callers (Deposit) that get the driver's error rather than ErrClosed.
+func IsClosedRefusal(err error) bool {
+	return errors.Is(err, ErrClosed) || closedError(err) == ErrClosed
+}
+
+// SafeStatus says whether a safe is open, closed (and until when it can be recovered), or
+// erased.
+type SafeStatus struct {
+	ClosedAt   *time.Time // nil while the safe is open
+	EraseAfter *time.Time // when the erasure job may destroy it
+	ShreddedAt *time.Time // non-nil once erased: nothing can be read any more
+}
+
+// Closed tells whether the safe is closed or erased.
+func (s *SafeStatus) Closed() bool { return s.ClosedAt != nil || s.ShreddedAt != nil }
+
+// Status returns the closure state of owner's safe.
+func (v *Vault) Status(ctx context.Context, owner uuid.UUID) (*SafeStatus, error) {
+	s := &SafeStatus{}
+	err := v.db.QueryRow(ctx, `SELECT closed_at, erase_after, shredded_at FROM owners WHERE id = $1`, owner).
+		Scan(&s.ClosedAt, &s.EraseAfter, &s.ShreddedAt)
+	if err != nil {
+		return nil, fmt.Errorf("vault: status %s: %w", owner, notFound(err))
+	}
+	for _, t := range []*time.Time{s.ClosedAt, s.EraseAfter, s.ShreddedAt} {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
+	return s, nil
+}
+
+// CheckOpen returns nil for an open safe, ErrClosed for a closed one and ErrShredded for
+// an erased one. The web layer calls it before listing or depositing, so that a closed
+// safe only offers the recovery path (export, reopening).
+func (v *Vault) CheckOpen(ctx context.Context, owner uuid.UUID) error {
+	s, err := v.Status(ctx, owner)
+	switch {
+	case err != nil:
+		return err
+	case s.ShreddedAt != nil:
+		return fmt.Errorf("vault: safe %s: %w", owner, ErrShredded)
+	case s.ClosedAt != nil:
+		return fmt.Errorf("vault: safe %s: %w", owner, ErrClosed)
+	}
+	return nil
+}
+
+// CloseSafe closes owner's safe: no new document, and erasure by EraseDue once retention
+// has passed. A retention of 0 means 12 calendar months, what the law (L.103 5°) asks for.
+// The web layer offers the export first. Closing a closed safe is ErrClosed.
+func (v *Vault) CloseSafe(ctx context.Context, owner uuid.UUID, by Actor, retention time.Duration) (*SafeStatus, error) {
+	if retention < 0 {
+		return nil, fmt.Errorf("vault: close %s: negative retention: %w", owner, ErrInvalid)
+	}
+	s := &SafeStatus{}
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		// In microseconds: PostgreSQL intervals have no nanoseconds.
+		err := tx.QueryRow(ctx, `
+			UPDATE owners SET closed_at = now(),
+				erase_after = now() + CASE WHEN $2::bigint = 0 THEN interval '12 months' ELSE $2::bigint * interval '1 microsecond' END
+			WHERE id = $1 AND closed_at IS NULL AND shredded_at IS NULL
+			RETURNING closed_at, erase_after`, owner, retention.Microseconds()).Scan(&s.ClosedAt, &s.EraseAfter)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return v.whyNotOpen(ctx, tx, owner)
+		}
+		if err != nil {
+			return err
+		}
+		// Links and téléservice grants die with the safe, and stay dead if it is reopened.
+		for _, q := range []string{
+			`UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`,
+			`UPDATE grants SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`,
+		} {
+			if _, err := tx.Exec(ctx, q, owner); err != nil {
+				return err
+			}
+		}
+		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionSafeClosed})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: close %s: %w", owner, err)
+	}
+	*s.ClosedAt, *s.EraseAfter = s.ClosedAt.UTC(), s.EraseAfter.UTC()
+	return s, nil
+}
+
+// whyNotOpen explains why an open safe's row was not found: no such owner, already
+// closed, or erased.
+func (v *Vault) whyNotOpen(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	var closed, shredded bool
+	err := tx.QueryRow(ctx, `SELECT closed_at IS NOT NULL, shredded_at IS NOT NULL FROM owners WHERE id = $1`, owner).Scan(&closed, &shredded)
+	switch {
+	case err != nil:
+		return notFound(err)
+	case shredded:
+		return ErrShredded
+	case closed:
+		return ErrClosed
+	}
+	return ErrNotFound
+}
+
+// ReopenSafe reopens a closed safe during its retention period (the recovery path for an
+// owner who changed their mind or regained access). An open safe gives ErrInvalid; an
+// erased one ErrShredded.
+func (v *Vault) ReopenSafe(ctx context.Context, owner uuid.UUID, by Actor) error {
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE owners SET closed_at = NULL, erase_after = NULL
+			WHERE id = $1 AND closed_at IS NOT NULL AND shredded_at IS NULL`, owner)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			err := v.whyNotOpen(ctx, tx, owner)
+			if err == ErrNotFound {
+				return fmt.Errorf("the safe is not closed: %w", ErrInvalid)
+			}
+			return err
+		}
+		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionSafeReopened})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("vault: reopen %s: %w", owner, err)
+	}
+	return nil
+}
+
+// ownerLockKey is the advisory lock that keeps an export and the erasure of the same safe
+// apart: the export holds it shared, the erasure tries it exclusively and leaves the safe
+// for its next run if an export is under way.
+const ownerLockKey = `hashtextextended('coffre-owner:' || $1::text, 0)`
+
+// EraseDue crypto-shreds every closed safe whose retention has run out, and returns how
+// many it erased. For each owner, in one transaction: every blob object (all roles) is
+// deleted from the store and its row removed; titles, names and dates are cleared; the
+// owner's wrapped identity and data key are destroyed, so that a copy of a blob kept in a
+// backup or an old bucket version can no longer be decrypted; the login, the account and
+// the sessions are deleted; the
+// personal part of every journal entry (IP prefixes, free text) is erased, which the chain
+// allows; and a last entry "erased" is appended by System. Safe to run from several
+// processes; a safe being exported is left for the next run.
+func (v *Vault) EraseDue(ctx context.Context) (int, error) {
+	rows, err := v.db.Query(ctx, `SELECT id FROM owners
+		WHERE erase_after IS NOT NULL AND erase_after < now() AND shredded_at IS NULL
+		ORDER BY erase_after LIMIT 1000`)
+	if err != nil {
+		return 0, fmt.Errorf("vault: erase due: %w", err)
+	}
+	due, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, fmt.Errorf("vault: erase due: %w", err)
+	}
+	n := 0
+	for _, owner := range due {
+		erased, err := v.erase(ctx, owner)
+		if err != nil {
+			return n, fmt.Errorf("vault: erase %s: %w", owner, err)
+		}
+		if erased {
+			n++
+			v.keys.forget(owner)
+			v.log.Info("erased a closed safe at the end of retention", "owner", owner)
+		}
+	}
+	return n, nil
+}
+
+func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err error) {
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		var free bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(`+ownerLockKey+`)`, owner).Scan(&free); err != nil {
+			return err
+		}
+		if !free {
+			v.log.Info("erasure postponed: the safe is being exported", "owner", owner)
+			return nil
+		}
+		var id uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT id FROM owners
+			WHERE id = $1 AND erase_after < now() AND shredded_at IS NULL FOR UPDATE SKIP LOCKED`, owner).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // reopened, erased by another process, or busy
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `DELETE FROM blobs WHERE owner_id = $1 RETURNING id`, owner)
+		if err != nil {
+			return err
+		}
+		blobs, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
+		}
+		// Objects go before the commit: if the store fails, the transaction rolls back and
+		// the next run starts again (deleting a missing object is not an error).
+		for _, b := range blobs {
+			if err := v.blobs.Delete(ctx, b.String()); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE documents SET title_sealed = '', issued_on = NULL, expires_on = NULL,
+				deleted_at = coalesce(deleted_at, now()), purged_at = coalesce(purged_at, now())
+			WHERE owner_id = $1`, owner); err != nil {
+			return err
+		}
+		if _, err := appendEntry(ctx, tx, owner, Event{Actor: System, Action: ActionErased}); err != nil {
+			return err
+		}
+		// The chain covers only the digest of the personal part, so it still verifies.
+		if _, err := tx.Exec(ctx, `UPDATE journal SET personal = NULL WHERE owner_id = $1 AND personal IS NOT NULL`, owner); err != nil {
+			return err
+		}
+		// Sign-in dies with the safe (migration 2). Share links and mandates, when their
+		// tables exist, must be deleted here too.
+		for _, q := range []string{
+			`DELETE FROM link_documents WHERE link_id IN (SELECT id FROM links WHERE owner_id = $1)`,
+			`DELETE FROM links WHERE owner_id = $1`,
+			`DELETE FROM grants WHERE owner_id = $1`,
+			`DELETE FROM sessions WHERE owner_id = $1`,
+			`DELETE FROM accounts WHERE owner_id = $1`,
+		} {
+			if _, err := tx.Exec(ctx, q, owner); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = NULL, data_key_wrapped = NULL, login = NULL, shredded_at = now()
+			WHERE id = $1`, owner); err != nil {
+			return err
+		}
+		erased = true
+		return nil
+	})
+	return erased, err
+}
+
+// Notice is a message shown to every owner, such as the announced end of the service,
+// next to the link to export their safe.
+type Notice struct {
+	ID         int64
+	Message    string
+	ShutdownAt time.Time // when the service stops
+	CreatedAt  time.Time
+}
+
+// MaxNoticeLen bounds a notice, in characters.
+const MaxNoticeLen = 2000
+
+// AnnounceShutdown publishes a service shutdown notice (the newest one replaces the
+// others) and journals it in the service's chain.
+func (v *Vault) AnnounceShutdown(ctx context.Context, by Actor, message string, at time.Time) (*Notice, error) {
+	message = strings.TrimSpace(message)
+	if message == "" || !utf8.ValidString(message) || utf8.RuneCountInString(message) > MaxNoticeLen {
+		return nil, fmt.Errorf("vault: announce shutdown: the message must be 1 to %d characters of text: %w", MaxNoticeLen, ErrInvalid)
+	}
+	if at.IsZero() {
+		return nil, fmt.Errorf("vault: announce shutdown: no shutdown date: %w", ErrInvalid)
+	}
+	n := &Notice{Message: message, ShutdownAt: at.UTC().Truncate(time.Microsecond)}
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO service_notices (message, shutdown_at) VALUES ($1, $2) RETURNING id, created_at`,
+			n.Message, n.ShutdownAt).Scan(&n.ID, &n.CreatedAt); err != nil {
+			return err
+		}
+		_, err := appendEntry(ctx, tx, SystemChain, Event{Actor: by, Action: ActionShutdownAnnounced,
+			Detail: fmt.Sprintf("notice %d, shutdown %s", n.ID, n.ShutdownAt.Format(time.RFC3339))})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: announce shutdown: %w", err)
+	}
+	n.CreatedAt = n.CreatedAt.UTC()
+	return n, nil
+}
+
+// CurrentNotice returns the notice to show, or ErrNotFound when there is none.
+func (v *Vault) CurrentNotice(ctx context.Context) (*Notice, error) {
+	n := &Notice{}
+	err := v.db.QueryRow(ctx, `SELECT id, message, shutdown_at, created_at FROM service_notices
+		WHERE cleared_at IS NULL ORDER BY id DESC LIMIT 1`).Scan(&n.ID, &n.Message, &n.ShutdownAt, &n.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("vault: current notice: %w", notFound(err))
+	}
+	n.ShutdownAt, n.CreatedAt = n.ShutdownAt.UTC(), n.CreatedAt.UTC()
+	return n, nil
+}
+
+// ClearNotices withdraws every notice (the shutdown was called off) and returns how many.
+func (v *Vault) ClearNotices(ctx context.Context, by Actor) (int, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE service_notices SET cleared_at = now() WHERE cleared_at IS NULL`)
+		if err != nil {
+			return err
+		}
+		if n = tag.RowsAffected(); n == 0 {
+			return nil
+		}
+		_, err = appendEntry(ctx, tx, SystemChain, Event{Actor: by, Action: ActionShutdownNoticeDone})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("vault: clear notices: %w", err)
+	}
+	return int(n), nil
+}

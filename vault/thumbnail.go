@@ -1,0 +1,40 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// OpenThumbnail starts reading the thumbnail of one of owner's documents, for the owner's
+// own list of papers. Unlike Open it journals nothing on success: a list showing forty
+// thumbnails is one look at the list, not forty consultations, and the journal would
+// drown the accesses that matter. A thumbnail that is not the owner's is still
+// journaled as a failed attempt.
+func (v *Vault) OpenThumbnail(ctx context.Context, owner, doc uuid.UUID, by Actor) (*BlobReader, error) {
+	identity, _, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("vault: open thumbnail %s: %w", doc, err)
+	}
+	r := &BlobReader{Document: doc}
+	err = v.db.QueryRow(ctx, `
+		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at
+		FROM blobs b JOIN documents d ON d.id = b.document_id
+		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.role = $3 AND d.deleted_at IS NULL
+		ORDER BY b.position LIMIT 1`,
+		owner, doc, RoleThumbnail).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt)
+	if err != nil {
+		err = notFound(err)
+		if err == ErrNotFound {
+			v.deny(ctx, owner, doc, by)
+		}
+		return nil, fmt.Errorf("vault: open thumbnail %s: %w", doc, err)
+	}
+	r.h = newAsyncHash()
+	br, err := v.openBlob(ctx, r, identity, owner, doc, r.ID)
+	if err != nil {
+		r.h.stop()
+	}
+	return br, err
+}

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"coffre/vault"
+)
+
+type sessionView struct {
+	vault.Session
+	Current bool
+}
+
+func (h *handler) account(w http.ResponseWriter, r *http.Request) {
+	h.renderAccount(w, r, http.StatusOK, "", "")
+}
+
+func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, errMsg, notice string) {
+	st := stateOf(r)
+	a, err := h.vault.Account(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	list, err := h.vault.Sessions(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	sessions := make([]sessionView, len(list))
+	for i, s := range list {
+		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID}
+	}
+	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
+		Data: map[string]any{"Account": a, "Sessions": sessions}}
+	h.render(w, r, status, "account", v)
+}
+
+func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
+	current, next, again := r.PostFormValue("current"), r.PostFormValue("secret"), r.PostFormValue("secret2")
+	if next != again {
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "signup.mismatch"), "")
+		return
+	}
+	err := h.vault.ChangeSecret(r.Context(), h.ownerID(r), current, next, h.actor(r))
+	switch {
+	case errors.Is(err, vault.ErrBadCredentials):
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.wrongcurrent"), "")
+	case errors.Is(err, vault.ErrSecretTooShort):
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.short"), "")
+	case errors.Is(err, vault.ErrSecretCommon):
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.common"), "")
+	case errors.Is(err, vault.ErrSecretHasLogin):
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.haslogin"), "")
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		h.renderAccount(w, r, http.StatusOK, "", h.t(r, "account.secretchanged"))
+	}
+}
+
+func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request) {
+	lang := r.PostFormValue("lang")
+	if err := h.vault.SetLanguage(r.Context(), h.ownerID(r), lang); err != nil {
+		if errors.Is(err, vault.ErrInvalid) {
+			h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.badlang"), "")
+			return
+		}
+		h.serverError(w, r, err)
+		return
+	}
+	h.setLangCookie(w, lang)
+	http.Redirect(w, r, "/compte", http.StatusSeeOther)
+}
+
+func (h *handler) endSession(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(chi.URLParam(r, "sid"))
+	if err != nil {
+		h.notFound(w, r)
+		return
+	}
+	if err := h.vault.EndSessionID(r.Context(), h.ownerID(r), id); err != nil {
+		if errors.Is(err, vault.ErrNotFound) {
+			h.notFound(w, r)
+			return
+		}
+		h.serverError(w, r, err)
+		return
+	}
+	if id == stateOf(r).session.ID {
+		h.setCookie(w, "coffre", "", -1)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/compte", http.StatusSeeOther)
+}
+
+// endAllSessions is "log out everywhere": every session of the owner, this one included.
+func (h *handler) endAllSessions(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.vault.EndAllSessions(r.Context(), h.ownerID(r), h.actor(r)); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.setCookie(w, "coffre", "", -1)
+	http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+}

@@ -1,0 +1,411 @@
+//go:build coffre_api_pending
+
+package web
+
+import (
+	"crypto/ed25519"
+	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+
+	"coffre/sharing"
+	"coffre/vault"
+)
+
+// The téléservice API: JSON under /api/v1, described by openapi.json (served as is). It
+// never sets cookies and never renders HTML; every response is no-store.
+
+//go:embed openapi.json
+var openAPI []byte
+
+func (h *handler) apiRoutes(r chi.Router) {
+	r.Use(apiHeaders)
+	r.Get("/api/v1/openapi.json", h.apiOpenAPI)
+	r.Get("/.well-known/jwks.json", h.apiJWKS)
+	r.Get("/api/v1/links/{token}", h.apiLinkManifest)
+	r.Get("/api/v1/links/{token}/documents/{document}", h.apiLinkDocument)
+	r.Post("/api/v1/oauth/token", h.apiToken)
+	r.Get("/api/v1/grant", h.apiGrantManifest)
+	r.Get("/api/v1/grant/documents/{document}", h.apiGrantDocument)
+}
+
+func apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Robots-Tag", "noindex")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) apiOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(openAPI)
+}
+
+// apiError answers with the API's error object: a stable code and one French sentence.
+func apiError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "message": message})
+}
+
+const unavailableMessage = "Ce lien n'existe pas ou n'est plus valable. Demandez un nouveau lien à la personne."
+
+type apiDocument struct {
+	ID          uuid.UUID  `json:"id"`
+	Kind        vault.Kind `json:"kind"`
+	Title       string     `json:"title"`
+	MediaType   string     `json:"media_type"`
+	Size        int64      `json:"size"`
+	SHA256      string     `json:"sha256"`
+	IssuedOn    string     `json:"issued_on,omitempty"`
+	ExpiresOn   string     `json:"expires_on,omitempty"`
+	DepositedAt time.Time  `json:"deposited_at"`
+	Depositor   string     `json:"depositor"`
+	Href        string     `json:"href"`
+}
+
+type apiManifest struct {
+	Purpose   string        `json:"purpose,omitempty"`
+	ExpiresAt time.Time     `json:"expires_at"`
+	Documents []apiDocument `json:"documents"`
+}
+
+// delivered is the blob a téléservice gets for a document: the PDF rendition made at
+// deposit when there is one, else the first original.
+func delivered(d *vault.Document) *vault.Blob {
+	if b := d.Blob(vault.RoleRendition); b != nil {
+		return b
+	}
+	return d.Blob(vault.RoleOriginal)
+}
+
+func manifest(docs []vault.Document, hrefPrefix string) []apiDocument {
+	out := make([]apiDocument, 0, len(docs))
+	for i := range docs {
+		d := &docs[i]
+		b := delivered(d)
+		if b == nil {
+			continue
+		}
+		ad := apiDocument{ID: d.ID, Kind: d.Kind, Title: d.Title, MediaType: b.MediaType, Size: b.Size,
+			SHA256: hex.EncodeToString(b.SHA256), DepositedAt: d.CreatedAt, Depositor: string(d.Depositor.Kind),
+			Href: hrefPrefix + d.ID.String()}
+		if d.IssuedOn != nil {
+			ad.IssuedOn = d.IssuedOn.Format(time.DateOnly)
+		}
+		if d.ExpiresOn != nil {
+			ad.ExpiresOn = d.ExpiresOn.Format(time.DateOnly)
+		}
+		out = append(out, ad)
+	}
+	return out
+}
+
+// apiLink resolves the link of the request and checks its code; on failure it has
+// answered.
+func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link, string, bool) {
+	token := chi.URLParam(r, "token")
+	ip := h.clientIP(r)
+	if err := h.vault.CheckGuesses(r.Context(), "link", ip); err != nil {
+		apiError(w, http.StatusTooManyRequests, "too_many_requests", "Trop de liens inconnus depuis ce réseau. Réessayez dans un quart d'heure.")
+		return nil, "", false
+	}
+	l, err := h.sharing.Resolve(r.Context(), token)
+	if errors.Is(err, sharing.ErrUnavailable) {
+		h.vault.CountGuess(r.Context(), "link", ip)
+		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
+		return nil, "", false
+	}
+	if err != nil {
+		h.log.Error("api: resolve link", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return nil, "", false
+	}
+	if l.HasCode {
+		code := r.Header.Get("Coffre-Code")
+		if code == "" {
+			apiError(w, http.StatusUnauthorized, "code_required", "Ce lien demande le code à 6 chiffres donné par la personne.")
+			return nil, "", false
+		}
+		switch err := h.sharing.CheckCode(r.Context(), l, token, code, ip); {
+		case errors.Is(err, sharing.ErrWrongCode):
+			apiError(w, http.StatusUnauthorized, "code_required", "Le code n'est pas le bon. Demandez-le de nouveau à la personne.")
+			return nil, "", false
+		case errors.Is(err, sharing.ErrUnavailable):
+			apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
+			return nil, "", false
+		case err != nil:
+			h.log.Error("api: check code", "err", err)
+			apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+			return nil, "", false
+		}
+	}
+	return l, token, true
+}
+
+func (h *handler) apiLinkManifest(w http.ResponseWriter, r *http.Request) {
+	l, token, ok := h.apiLink(w, r)
+	if !ok {
+		return
+	}
+	docs, err := h.sharing.Documents(r.Context(), l)
+	if err == nil {
+		err = h.sharing.Opened(r.Context(), l, h.clientIP(r))
+	}
+	if err != nil {
+		h.log.Error("api: link manifest", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	writeJSON(w, apiManifest{Purpose: l.Purpose, ExpiresAt: l.ExpiresAt, Documents: manifest(docs, "/api/v1/links/"+token+"/documents/")})
+}
+
+func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
+	l, _, ok := h.apiLink(w, r)
+	if !ok {
+		return
+	}
+	id, err := uuid.Parse(chi.URLParam(r, "document"))
+	if err != nil {
+		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
+		return
+	}
+	docs, err := h.sharing.Documents(r.Context(), l)
+	if err != nil {
+		h.log.Error("api: link document", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	d := findDocument(docs, id)
+	var blob *vault.Blob
+	if d != nil {
+		blob = delivered(d)
+	}
+	if blob == nil {
+		// Not one of the link's documents: the sharing service journals the attempt.
+		h.sharing.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionDownload)
+		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
+		return
+	}
+	rd, err := h.sharing.Open(r.Context(), l, d.ID, blob.ID, h.clientIP(r), vault.ActionDownload)
+	if err != nil {
+		if errors.Is(err, sharing.ErrUnavailable) || errors.Is(err, vault.ErrNotFound) {
+			apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
+			return
+		}
+		h.log.Error("api: open link document", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	defer rd.Close()
+	recipient := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String()}
+	h.sendDocument(w, r, l.OwnerID, recipient, d, rd)
+}
+
+// sendDocument streams a document with its digest and a signed receipt. A failed
+// integrity check mid-stream aborts the response, so that no one keeps a corrupt file
+// believing it whole.
+func (h *handler) sendDocument(w http.ResponseWriter, r *http.Request, owner uuid.UUID, to vault.Actor, d *vault.Document, rd *vault.BlobReader) {
+	receipt, _, err := h.sharing.IssueReceipt(r.Context(), h.cfg.Signing, owner, to, []vault.Document{*d}, rd.Role)
+	if err != nil {
+		h.log.Error("api: receipt", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", rd.MediaType)
+	hd.Set("Content-Length", strconv.FormatInt(rd.Size, 10))
+	hd.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(rd.SHA256)+":")
+	hd.Set("Coffre-Receipt", receipt)
+	hd.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", d.ID.String()+extension(rd.MediaType)))
+	hd.Set("X-Content-Type-Options", "nosniff")
+	if _, err := io.Copy(w, rd); err != nil {
+		h.log.Error("api: send document", "document", d.ID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func extension(mediaType string) string {
+	switch mediaType {
+	case "application/pdf":
+		return ".pdf"
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	}
+	return ""
+}
+
+func findDocument(docs []vault.Document, id uuid.UUID) *vault.Document {
+	for i := range docs {
+		if docs[i].ID == id {
+			return &docs[i]
+		}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func oauthError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="coffre"`)
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+}
+
+// apiToken is the OAuth token endpoint.
+func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed form")
+		return
+	}
+	if r.PostForm.Get("grant_type") != "authorization_code" {
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only authorization_code is supported")
+		return
+	}
+	client, err := h.authenticateClient(r)
+	if err != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	token, g, err := h.sharing.Exchange(r.Context(), client, r.PostForm.Get("code"), r.PostForm.Get("code_verifier"), r.PostForm.Get("redirect_uri"))
+	var oe *sharing.OAuthError
+	if errors.As(err, &oe) {
+		oauthError(w, http.StatusBadRequest, oe.Code, oe.Description)
+		return
+	}
+	if err != nil {
+		h.log.Error("api: token", "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
+		return
+	}
+	ids := make([]string, len(g.Documents))
+	for i, d := range g.Documents {
+		ids[i] = d.String()
+	}
+	writeJSON(w, map[string]any{
+		"access_token": token, "token_type": "Bearer", "expires_in": int(time.Until(g.ExpiresAt).Seconds()),
+		"authorization_details": []map[string]any{{"type": sharing.AuthorizationDetailsType, "documents": ids}},
+	})
+}
+
+// authenticateClient accepts client_secret_basic, client_secret_post and private_key_jwt,
+// each only for a client registered with it.
+func (h *handler) authenticateClient(r *http.Request) (*sharing.Client, error) {
+	if a := r.PostForm.Get("client_assertion"); a != "" {
+		if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+			return nil, sharing.ErrClientAuth
+		}
+		return h.sharing.AuthenticateAssertion(r.Context(), a, h.cfg.BaseURL+"/api/v1/oauth/token")
+	}
+	id, secret, basic := r.BasicAuth()
+	method := sharing.AuthSecretBasic
+	if !basic {
+		id, secret, method = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), sharing.AuthSecretPost
+	}
+	c, err := h.sharing.AuthenticateSecret(r.Context(), id, secret)
+	if err != nil {
+		return nil, err
+	}
+	if c.AuthMethod != method {
+		return nil, sharing.ErrClientAuth
+	}
+	return c, nil
+}
+
+func (h *handler) apiGrant(w http.ResponseWriter, r *http.Request) (*sharing.Grant, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="coffre"`)
+		apiError(w, http.StatusUnauthorized, "invalid_token", "Le jeton d'accès manque.")
+		return nil, false
+	}
+	g, err := h.sharing.GrantByToken(r.Context(), token)
+	if err != nil {
+		if !errors.Is(err, sharing.ErrUnavailable) {
+			h.log.Error("api: grant", "err", err)
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="coffre", error="invalid_token"`)
+		apiError(w, http.StatusUnauthorized, "invalid_token", "Le jeton d'accès est inconnu ou expiré. Demandez de nouveau l'accord de la personne.")
+		return nil, false
+	}
+	return g, true
+}
+
+func (h *handler) apiGrantManifest(w http.ResponseWriter, r *http.Request) {
+	g, ok := h.apiGrant(w, r)
+	if !ok {
+		return
+	}
+	docs, err := h.sharing.GrantDocuments(r.Context(), g)
+	if err != nil {
+		h.log.Error("api: grant manifest", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	writeJSON(w, apiManifest{ExpiresAt: g.ExpiresAt, Documents: manifest(docs, "/api/v1/grant/documents/")})
+}
+
+func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
+	g, ok := h.apiGrant(w, r)
+	if !ok {
+		return
+	}
+	id, err := uuid.Parse(chi.URLParam(r, "document"))
+	if err != nil {
+		apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
+		return
+	}
+	docs, err := h.sharing.GrantDocuments(r.Context(), g)
+	if err != nil {
+		h.log.Error("api: grant document", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	d := findDocument(docs, id)
+	if d == nil || delivered(d) == nil {
+		h.sharing.OpenGranted(r.Context(), g, id, uuid.Nil, h.clientIP(r)) // journals the attempt
+		apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
+		return
+	}
+	rd, err := h.sharing.OpenGranted(r.Context(), g, d.ID, delivered(d).ID, h.clientIP(r))
+	if err != nil {
+		h.log.Error("api: open granted document", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	defer rd.Close()
+	h.sendDocument(w, r, g.OwnerID, vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, d, rd)
+}
+
+// apiJWKS publishes the service's public signing key, with which receipts (and journal
+// checkpoints) verify.
+func (h *handler) apiJWKS(w http.ResponseWriter, r *http.Request) {
+	pub := h.cfg.Signing.Public().(ed25519.PublicKey)
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	writeJSON(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, Algorithm: string(jose.EdDSA), Use: "sig", KeyID: "coffre"}}})
+}

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"coffre/vault"
+)
+
+// loginData keeps what the person typed, so that an error loses nothing but the secret.
+type loginData struct {
+	Login string
+}
+
+func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+	if stateOf(r).session != nil {
+		http.Redirect(w, r, "/papiers", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, "home", view{Title: "home.title"})
+}
+
+func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "login", view{Title: "login.title", Nav: "login", Data: loginData{}})
+}
+
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	login, secret := r.PostFormValue("login"), r.PostFormValue("secret")
+	data := loginData{Login: login}
+	o, err := h.vault.Authenticate(r.Context(), login, secret, h.clientIP(r))
+	if err != nil {
+		if _, locked := vault.IsLocked(err); locked {
+			h.render(w, r, http.StatusTooManyRequests, "login", view{Title: "login.title", Error: h.t(r, "login.locked"), Data: data})
+			return
+		}
+		if errors.Is(err, vault.ErrBadCredentials) {
+			h.render(w, r, http.StatusUnauthorized, "login", view{Title: "login.title", Error: h.t(r, "login.wrong"), Data: data})
+			return
+		}
+		h.serverError(w, r, err)
+		return
+	}
+	h.startSession(w, r, o, "secret")
+}
+
+// startSession opens a server-side session and sends the person to their papers. The
+// "pre" cookie is dropped: a new token after sign-in (no session fixation).
+func (h *handler) startSession(w http.ResponseWriter, r *http.Request, o *vault.Owner, method string) {
+	token, _, err := h.vault.CreateSession(r.Context(), o.ID, method, r.UserAgent(), h.cfg.AbsoluteTimeout)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.setCookie(w, "coffre", token, 0)
+	h.setCookie(w, "coffre_pre", "", -1)
+	if a, err := h.vault.Account(r.Context(), o.ID); err == nil {
+		h.setLangCookie(w, a.Language)
+	}
+	http.Redirect(w, r, "/papiers", http.StatusSeeOther)
+}
+
+func (h *handler) setLangCookie(w http.ResponseWriter, lang string) {
+	http.SetCookie(w, &http.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: h.cfg.BehindTLS, SameSite: http.SameSiteLaxMode})
+}
+
+type signupData struct {
+	Login string
+}
+
+func (h *handler) signupForm(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "signup", view{Title: "signup.title", Nav: "signup", Data: signupData{}})
+}
+
+func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
+	login, secret, again := r.PostFormValue("login"), r.PostFormValue("secret"), r.PostFormValue("secret2")
+	data := signupData{Login: login}
+	bad := func(status int, msg string) {
+		h.render(w, r, status, "signup", view{Title: "signup.title", Error: h.t(r, msg), Data: data})
+	}
+	if secret != again {
+		bad(http.StatusUnprocessableEntity, "signup.mismatch")
+		return
+	}
+	o, err := h.vault.CreateAccount(r.Context(), login, secret, h.actor(r))
+	switch {
+	case errors.Is(err, vault.ErrBadLogin):
+		bad(http.StatusUnprocessableEntity, "signup.badlogin")
+	case errors.Is(err, vault.ErrLoginTaken):
+		bad(http.StatusConflict, "signup.taken")
+	case errors.Is(err, vault.ErrSecretTooShort):
+		bad(http.StatusUnprocessableEntity, "secret.short")
+	case errors.Is(err, vault.ErrSecretCommon):
+		bad(http.StatusUnprocessableEntity, "secret.common")
+	case errors.Is(err, vault.ErrSecretHasLogin):
+		bad(http.StatusUnprocessableEntity, "secret.haslogin")
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		if lang := requestLanguage(r); lang != "fr" {
+			h.vault.SetLanguage(r.Context(), o.ID, lang)
+		}
+		h.startSession(w, r, o, "secret")
+	}
+}
+
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	if err := h.vault.EndSession(r.Context(), stateOf(r).token); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.setCookie(w, "coffre", "", -1)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// language switches the language from any page (a link, so that it works without a
+// form); signed-in owners change it for good in Mon compte.
+func (h *handler) language(w http.ResponseWriter, r *http.Request) {
+	lang := chi.URLParam(r, "lang")
+	if !validLanguage(lang) {
+		h.notFound(w, r)
+		return
+	}
+	h.setLangCookie(w, lang)
+	back := r.URL.Query().Get("retour")
+	if u, err := url.Parse(back); err != nil || back == "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") || u.Host != "" {
+		back = "/"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+func (h *handler) help(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "help", view{Title: "help.title", Nav: "help"})
+}
+
+func (h *handler) accessibility(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "accessibility", view{Title: "a11y.title"})
+}

@@ -1,0 +1,551 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"coffre/ingest"
+	"coffre/vault"
+)
+
+// expiresSoon is how far ahead "expires soon" looks: time enough to renew a residence
+// permit appointment.
+const expiresSoon = 60 * 24 * time.Hour
+
+// perKind is how many papers of each kind "Mes papiers" shows; the rest are one tap away
+// on the kind's own page. A phone on a prepaid plan gets a light page even for a safe of
+// a thousand papers.
+const perKind = 12
+
+type docItem struct {
+	vault.Summary
+	Expired  bool
+	Expiring bool
+}
+
+type kindGroup struct {
+	Kind  vault.Kind
+	Total int
+	More  bool
+	Docs  []docItem
+}
+
+func (h *handler) ownerID(r *http.Request) uuid.UUID { return stateOf(r).owner.ID }
+
+func item(s vault.Summary, now time.Time) docItem {
+	it := docItem{Summary: s}
+	if s.ExpiresOn != nil {
+		it.Expired = s.ExpiresOn.Before(now)
+		it.Expiring = !it.Expired && s.ExpiresOn.Before(now.Add(expiresSoon))
+	}
+	return it
+}
+
+func items(ss []vault.Summary, now time.Time) []docItem {
+	out := make([]docItem, len(ss))
+	for i, s := range ss {
+		out[i] = item(s, now)
+	}
+	return out
+}
+
+func summary(d *vault.Document) vault.Summary {
+	return vault.Summary{ID: d.ID, Kind: d.Kind, Title: d.Title, IssuedOn: d.IssuedOn, ExpiresOn: d.ExpiresOn,
+		CreatedAt: d.CreatedAt, HasThumbnail: d.Blob(vault.RoleThumbnail) != nil}
+}
+
+// list is "Mes papiers": the documents grouped by kind, in the order kinds are shown
+// everywhere, with what expires soon flagged. With ?type=KIND, every paper of one kind.
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	if t := r.URL.Query().Get("type"); t != "" {
+		kind, err := vault.ParseKind(t)
+		if err != nil {
+			h.notFound(w, r)
+			return
+		}
+		docs, err := h.vault.DocumentsOfKind(r.Context(), h.ownerID(r), kind, 1000)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		groups := []kindGroup{{Kind: kind, Total: len(docs), Docs: items(docs, now)}}
+		h.render(w, r, http.StatusOK, "list", view{Title: "list.title", Nav: "list", Data: map[string]any{"Groups": groups, "Kind": kind}})
+		return
+	}
+	shelves, soon, err := h.vault.Shelves(r.Context(), h.ownerID(r), perKind, now.Add(expiresSoon))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	groups := make([]kindGroup, len(shelves))
+	for i, sh := range shelves {
+		groups[i] = kindGroup{Kind: sh.Kind, Total: sh.Total, More: sh.Total > len(sh.Docs), Docs: items(sh.Docs, now)}
+	}
+	v := view{Title: "list.title", Nav: "list", Data: map[string]any{"Groups": groups, "Soon": items(soon, now)}}
+	if r.URL.Query().Get("supprime") == "1" {
+		v.Notice = h.t(r, "delete.done")
+	}
+	h.render(w, r, http.StatusOK, "list", v)
+}
+
+type addData struct {
+	Kind  vault.Kind
+	Title string
+}
+
+func (h *handler) addForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d := addData{Kind: vault.KindAutre, Title: q.Get("titre")}
+	if k, err := vault.ParseKind(q.Get("type")); err == nil {
+		d.Kind = k
+	}
+	h.render(w, r, http.StatusOK, "add", view{Title: "add.title", Nav: "add", Data: d})
+}
+
+// add deposits a paper: the photos (or a PDF) go through ingest, then the originals, the
+// PDF and the thumbnail into the vault in one deposit. Quality warnings do not stop the
+// deposit: the document page shows them with "Reprendre la photo".
+func (h *handler) add(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		h.bodyError(w, r, err)
+		return
+	}
+	d := addData{Kind: vault.KindAutre, Title: strings.TrimSpace(r.PostFormValue("title"))}
+	if k, err := vault.ParseKind(r.PostFormValue("kind")); err == nil {
+		d.Kind = k
+	}
+	again := func(status int, msg string) {
+		if wantsJSON(r) {
+			writeJSON(w, status, map[string]string{"error": msg})
+			return
+		}
+		h.render(w, r, status, "add", view{Title: "add.title", Nav: "add", Error: msg, Data: d})
+	}
+	files := r.MultipartForm.File["pages"]
+	var nonEmpty []*multipart.FileHeader
+	for _, f := range files {
+		if f.Size > 0 {
+			nonEmpty = append(nonEmpty, f)
+		}
+	}
+	if len(nonEmpty) == 0 {
+		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
+		return
+	}
+	if utf8Len(d.Title) > vault.MaxTitleLen {
+		again(http.StatusUnprocessableEntity, h.t(r, "edit.titlelong"))
+		return
+	}
+	doc, res, err := h.deposit(r, d, nonEmpty)
+	if err != nil {
+		var ie ingestError
+		if errors.As(err, &ie) {
+			again(http.StatusUnprocessableEntity, ingest.Message(ie.err))
+			return
+		}
+		h.log.Error("deposit failed", "err", err)
+		again(http.StatusInternalServerError, h.t(r, "error.internal"))
+		return
+	}
+	q := url.Values{"nouveau": {"1"}}
+	var ws []string
+	for _, wn := range res.Warnings {
+		ws = append(ws, string(wn.Code)+"."+strconv.Itoa(wn.Page))
+	}
+	if len(ws) > 0 {
+		q.Set("w", strings.Join(ws, ","))
+	}
+	to := "/papiers/" + doc.ID.String() + "?" + q.Encode()
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]string{"redirect": to})
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+type ingestError struct{ err error }
+
+func (e ingestError) Error() string { return e.err.Error() }
+
+// deposit runs ingest over the uploaded pages and puts everything in the vault.
+func (h *handler) deposit(r *http.Request, d addData, files []*multipart.FileHeader) (*vault.Document, *ingest.Result, error) {
+	ctx := r.Context()
+	inputs := make([]io.Reader, len(files))
+	for i, fh := range files {
+		f, err := fh.Open()
+		if err != nil {
+			return nil, nil, fmt.Errorf("open upload: %w", err)
+		}
+		defer f.Close()
+		inputs[i] = f
+	}
+	var pdf, thumb bytes.Buffer
+	res, err := h.ingest.Process(ctx, inputs, ingest.Options{MaxBytes: h.cfg.MaxUpload}, &pdf, &thumb)
+	if err != nil {
+		return nil, nil, ingestError{err}
+	}
+	title := d.Title
+	if title == "" {
+		title = d.Kind.Label() + " du " + frenchDate(time.Now().In(paris()))
+	}
+	nd := vault.NewDocument{Kind: d.Kind, Title: title}
+	for _, fh := range files {
+		f, err := fh.Open()
+		if err != nil {
+			return nil, nil, fmt.Errorf("open upload: %w", err)
+		}
+		defer f.Close()
+		head := make([]byte, ingest.SniffLen)
+		n, _ := io.ReadFull(f, head)
+		mt, err := ingest.Sniff(head[:n])
+		if err != nil {
+			return nil, nil, ingestError{err}
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, nil, fmt.Errorf("rewind upload: %w", err)
+		}
+		nd.Files = append(nd.Files, vault.File{Role: vault.RoleOriginal, MediaType: string(mt), Name: fh.Filename, Body: f, Size: fh.Size})
+	}
+	nd.Files = append(nd.Files, vault.File{Role: vault.RoleRendition, MediaType: "application/pdf", Name: "document.pdf", Body: &pdf, Size: int64(pdf.Len())})
+	if thumb.Len() > 0 {
+		nd.Files = append(nd.Files, vault.File{Role: vault.RoleThumbnail, MediaType: "image/jpeg", Body: &thumb, Size: int64(thumb.Len())})
+	}
+	doc, err := h.vault.Deposit(ctx, h.ownerID(r), h.actor(r), nd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, res, nil
+}
+
+func frenchDate(t time.Time) string {
+	return fmt.Sprintf("%d %s %d", t.Day(), monthsFR[t.Month()-1], t.Year())
+}
+
+func utf8Len(s string) int { return len([]rune(s)) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (h *handler) failJSONOrPage(w http.ResponseWriter, r *http.Request, status int, msgID string) {
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]string{"error": h.t(r, msgID)})
+		return
+	}
+	h.fail(w, r, status, msgID)
+}
+
+// loadDocument looks the {id} of the path up among the session owner's documents. A
+// malformed ID, a missing document and another owner's document all give the same
+// "not found" page (the vault journals the attempt).
+func (h *handler) loadDocument(w http.ResponseWriter, r *http.Request) (*vault.Document, bool) {
+	id, err := uuid.Parse(chi.URLParam(r, "id"))
+	if err != nil {
+		h.notFound(w, r)
+		return nil, false
+	}
+	d, err := h.vault.Document(r.Context(), h.ownerID(r), id, h.actor(r))
+	if errors.Is(err, vault.ErrNotFound) {
+		h.notFound(w, r)
+		return nil, false
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return nil, false
+	}
+	return d, true
+}
+
+type warningView struct {
+	Page    int
+	Message string
+}
+
+type docView struct {
+	Doc      docItem
+	Pages    []vault.Blob // originals a browser can show
+	PDF      *vault.Blob
+	New      bool
+	Warnings []warningView
+}
+
+func (h *handler) docView(r *http.Request, d *vault.Document) docView {
+	v := docView{Doc: item(summary(d), time.Now()), PDF: d.Blob(vault.RoleRendition)}
+	for _, b := range d.Blobs {
+		if b.Role == vault.RoleOriginal && showable(b.MediaType) {
+			v.Pages = append(v.Pages, b)
+		}
+	}
+	return v
+}
+
+func showable(mt string) bool {
+	return mt == "image/jpeg" || mt == "image/png" || mt == "image/webp"
+}
+
+func (h *handler) document(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDocument(w, r)
+	if !ok {
+		return
+	}
+	v := h.docView(r, d)
+	q := r.URL.Query()
+	v.New = q.Get("nouveau") == "1"
+	if ws := q.Get("w"); ws != "" {
+		for _, s := range strings.Split(ws, ",") {
+			code, page, _ := strings.Cut(s, ".")
+			n, _ := strconv.Atoi(page)
+			msg := h.t(r, "warn."+code)
+			if msg == "warn."+code {
+				continue
+			}
+			v.Warnings = append(v.Warnings, warningView{Page: n + 1, Message: msg})
+		}
+	}
+	h.render(w, r, http.StatusOK, "document", view{Title: "doc.title", Nav: "list", Data: v})
+}
+
+// thumbnail serves a document's thumbnail for the owner's list (not journaled, see
+// vault.OpenThumbnail).
+func (h *handler) thumbnail(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(chi.URLParam(r, "id"))
+	if err != nil {
+		h.notFound(w, r)
+		return
+	}
+	br, err := h.vault.OpenThumbnail(r.Context(), h.ownerID(r), id, h.actor(r))
+	if err != nil {
+		h.blobError(w, r, err)
+		return
+	}
+	defer br.Close()
+	h.stream(w, br, "inline", "vignette.jpg")
+}
+
+// file streams one blob of a document: view (inline), download (attachment) or print.
+func (h *handler) file(w http.ResponseWriter, r *http.Request) {
+	id, err1 := uuid.Parse(chi.URLParam(r, "id"))
+	blob, err2 := uuid.Parse(chi.URLParam(r, "blob"))
+	if err1 != nil || err2 != nil {
+		h.notFound(w, r)
+		return
+	}
+	action, disposition := vault.ActionView, "inline"
+	switch r.URL.Query().Get("a") {
+	case "telecharger":
+		action, disposition = vault.ActionDownload, "attachment"
+	case "imprimer":
+		action = vault.ActionPrint
+	}
+	br, err := h.vault.Open(r.Context(), h.ownerID(r), id, blob, h.actor(r), action)
+	if err != nil {
+		h.blobError(w, r, err)
+		return
+	}
+	defer br.Close()
+	name := "document"
+	if d, err := h.vault.Document(r.Context(), h.ownerID(r), id, h.actor(r)); err == nil {
+		name = d.Title
+	}
+	h.stream(w, br, disposition, name+extension(br.MediaType))
+}
+
+func (h *handler) blobError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, vault.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	}
+	if errors.Is(err, vault.ErrIntegrity) {
+		h.log.Error("blob integrity", "err", err)
+		h.fail(w, r, http.StatusInternalServerError, "error.integrity")
+		return
+	}
+	h.serverError(w, r, err)
+}
+
+func extension(mt string) string {
+	switch mt {
+	case "application/pdf":
+		return ".pdf"
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/webp":
+		return ".webp"
+	case "image/heic":
+		return ".heic"
+	case "image/tiff":
+		return ".tif"
+	}
+	return ""
+}
+
+// stream writes a decrypted blob. Only images and PDFs are shown inline; anything else
+// is a download, so no stored file can run as a page of this site.
+func (h *handler) stream(w http.ResponseWriter, br *vault.BlobReader, disposition, name string) {
+	mt := br.MediaType
+	if !showable(mt) && mt != "application/pdf" {
+		mt, disposition = "application/octet-stream", "attachment"
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", mt)
+	hd.Set("Content-Length", strconv.FormatInt(br.Size, 10))
+	hd.Set("Cache-Control", "private, no-store")
+	hd.Set("Content-Disposition", contentDisposition(disposition, name))
+	if _, err := io.Copy(w, br); err != nil {
+		// Headers are gone: the connection is cut, which the browser shows as a failed
+		// download rather than as a whole file.
+		h.log.Error("stream blob", "blob", br.ID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// contentDisposition names the file in ASCII and, for accents, in RFC 5987 UTF-8.
+func contentDisposition(disp, name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '/' {
+			return '_'
+		}
+		return r
+	}, name)
+	return fmt.Sprintf(`%s; filename="%s"; filename*=UTF-8''%s`, disp, ascii, url.PathEscape(name))
+}
+
+func (h *handler) print(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDocument(w, r)
+	if !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, "print", view{Title: "print.title", Nav: "list", Data: h.docView(r, d)})
+}
+
+type editData struct {
+	ID        uuid.UUID
+	Title     string
+	Kind      vault.Kind
+	IssuedOn  string
+	ExpiresOn string
+}
+
+func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDocument(w, r)
+	if !ok {
+		return
+	}
+	e := editData{ID: d.ID, Title: d.Title, Kind: d.Kind}
+	if d.IssuedOn != nil {
+		e.IssuedOn = d.IssuedOn.Format(time.DateOnly)
+	}
+	if d.ExpiresOn != nil {
+		e.ExpiresOn = d.ExpiresOn.Format(time.DateOnly)
+	}
+	h.render(w, r, http.StatusOK, "edit", view{Title: "edit.title", Nav: "list", Data: e})
+}
+
+func (h *handler) edit(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDocument(w, r)
+	if !ok {
+		return
+	}
+	e := editData{ID: d.ID, Title: strings.TrimSpace(r.PostFormValue("title")), Kind: vault.Kind(r.PostFormValue("kind")),
+		IssuedOn: r.PostFormValue("issued_on"), ExpiresOn: r.PostFormValue("expires_on")}
+	bad := func(msg string) {
+		h.render(w, r, http.StatusUnprocessableEntity, "edit", view{Title: "edit.title", Nav: "list", Error: h.t(r, msg), Data: e})
+	}
+	kind, err := vault.ParseKind(string(e.Kind))
+	if err != nil {
+		bad("edit.kind")
+		return
+	}
+	if e.Title == "" {
+		bad("edit.titleempty")
+		return
+	}
+	if utf8Len(e.Title) > vault.MaxTitleLen {
+		bad("edit.titlelong")
+		return
+	}
+	issued, err1 := parseDate(e.IssuedOn)
+	expires, err2 := parseDate(e.ExpiresOn)
+	if err1 != nil || err2 != nil {
+		bad("edit.date")
+		return
+	}
+	if issued != nil && expires != nil && expires.Before(*issued) {
+		bad("edit.dateorder")
+		return
+	}
+	u := vault.Update{Kind: &kind, Title: &e.Title, ClearDates: true, IssuedOn: issued, ExpiresOn: expires}
+	if _, err := h.vault.UpdateDocument(r.Context(), h.ownerID(r), d.ID, h.actor(r), u); err != nil {
+		if errors.Is(err, vault.ErrInvalid) {
+			bad("edit.invalid")
+			return
+		}
+		h.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/papiers/"+d.ID.String(), http.StatusSeeOther)
+}
+
+func parseDate(s string) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func (h *handler) deleteForm(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDocument(w, r)
+	if !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, "delete", view{Title: "delete.title", Nav: "list", Data: d})
+}
+
+func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDocument(w, r)
+	if !ok {
+		return
+	}
+	if err := h.vault.DeleteDocument(r.Context(), h.ownerID(r), d.ID, h.actor(r)); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/papiers?supprime=1", http.StatusSeeOther)
+}
+
+// retake removes a document that the person wants to photograph again, and brings back
+// the add form with what they had chosen.
+func (h *handler) retake(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.loadDocument(w, r)
+	if !ok {
+		return
+	}
+	if err := h.vault.DeleteDocument(r.Context(), h.ownerID(r), d.ID, h.actor(r)); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/papiers/ajouter?"+url.Values{"type": {string(d.Kind)}, "titre": {d.Title}}.Encode(), http.StatusSeeOther)
+}

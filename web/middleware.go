@@ -1,0 +1,195 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"coffre/vault"
+)
+
+// state is what the middleware learns about a request: the session, if any, and the
+// CSRF token its forms must carry.
+type state struct {
+	token   string // the cookie value: session token or, before sign-in, a random value
+	session *vault.Session
+	owner   *vault.Owner
+	csrf    string
+}
+
+type stateKey struct{}
+
+func stateOf(r *http.Request) *state {
+	if st, ok := r.Context().Value(stateKey{}).(*state); ok {
+		return st
+	}
+	return &state{}
+}
+
+// cookieName is prefixed __Host- over TLS: such a cookie must be Secure, set by this host
+// only, for the whole site, so a sibling subdomain cannot plant one.
+func (h *handler) cookieName(base string) string {
+	if h.cfg.BehindTLS {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (h *handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: h.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.cfg.BehindTLS, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// csrfToken derives the forms' token from the cookie value (synchronizer token without
+// storage): it changes with each session, and cannot be computed without the cookie.
+func csrfToken(cookie string) string {
+	m := hmac.New(sha256.New, []byte(cookie))
+	m.Write([]byte("coffre csrf v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// session loads the session named by the cookie. Visitors who are not signed in get a
+// random "pre" cookie so that the sign-in and sign-up forms carry a CSRF token too.
+func (h *handler) session(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &state{}
+		if c, err := r.Cookie(h.cookieName("coffre")); err == nil && c.Value != "" {
+			s, err := h.vault.SessionByToken(r.Context(), c.Value, h.cfg.IdleTimeout)
+			switch {
+			case err == nil:
+				st.token, st.session = c.Value, s
+				st.owner = &vault.Owner{ID: s.OwnerID, Login: s.Login}
+			case !errors.Is(err, vault.ErrNotFound):
+				h.serverError(w, r, err)
+				return
+			default:
+				h.setCookie(w, "coffre", "", -1)
+			}
+		}
+		if st.session == nil {
+			if c, err := r.Cookie(h.cookieName("coffre_pre")); err == nil && len(c.Value) >= 43 {
+				st.token = c.Value
+			} else {
+				st.token = randomToken()
+				h.setCookie(w, "coffre_pre", st.token, 0)
+			}
+		}
+		st.csrf = csrfToken(st.token)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	})
+}
+
+// bodyLimit bounds every request body; a deposit above the limit gets one sentence.
+func (h *handler) bodyLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// csrf refuses every POST whose token does not match the cookie's, and every
+// cross-origin POST (Sec-Fetch-Site, Origin).
+func (h *handler) csrf(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err := cop.Check(r); err != nil {
+			h.fail(w, r, http.StatusForbidden, "error.csrf")
+			return
+		}
+		got := r.Header.Get("X-CSRF-Token")
+		if got == "" {
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				if err := r.ParseMultipartForm(8 << 20); err != nil {
+					h.bodyError(w, r, err)
+					return
+				}
+			}
+			got = r.PostFormValue("csrf")
+		}
+		if !hmac.Equal([]byte(got), []byte(stateOf(r).csrf)) {
+			h.fail(w, r, http.StatusForbidden, "error.csrf")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bodyError answers a body that could not be read: too large, or cut off.
+func (h *handler) bodyError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		h.failJSONOrPage(w, r, http.StatusRequestEntityTooLarge, "error.toolarge")
+		return
+	}
+	h.failJSONOrPage(w, r, http.StatusBadRequest, "error.badrequest")
+}
+
+// requireOwner sends visitors who are not signed in to the sign-in page.
+func (h *handler) requireOwner(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stateOf(r).session == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+				return
+			}
+			h.fail(w, r, http.StatusUnauthorized, "error.signedout")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the address of the client. Behind a proxy (BehindTLS), the last address of
+// X-Forwarded-For is the one the proxy saw.
+func (h *handler) clientIP(r *http.Request) netip.Addr {
+	if h.cfg.BehindTLS {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			if a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
+				return a.Unmap()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// actor is the signed-in owner, for the journal.
+func (h *handler) actor(r *http.Request) vault.Actor {
+	st := stateOf(r)
+	a := vault.Actor{Kind: vault.ActorVisitor, ID: "-", IP: h.clientIP(r)}
+	if st.owner != nil {
+		a.Kind, a.ID = vault.ActorOwner, st.owner.ID.String()
+	}
+	return a
+}
+
+// wantsJSON tells a request from the upload script, which reads JSON answers.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}

@@ -1,0 +1,177 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"coffre/vault"
+)
+
+//go:embed templates
+var templateFiles embed.FS
+
+// pages holds every page's template, parsed at start once per language so that the
+// translation function is bound at parse time.
+type pages struct {
+	cat  catalogue
+	sets map[string]map[string]*template.Template // language → page → template
+}
+
+var monthsFR = []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"} //nolint:gochecknoglobals // a constant table
+
+// paris is the time zone dates are shown in; without tzdata in the binary, UTC.
+func paris() *time.Location {
+	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+func parsePages(a *assets) *pages {
+	p := &pages{cat: loadCatalogue(), sets: map[string]map[string]*template.Template{}}
+	loc := paris()
+	files, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, lang := range languages {
+		funcs := template.FuncMap{
+			"t":     func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
+			"icon":  a.icon,
+			"asset": a.url,
+			"kind":  func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
+			"date": func(t *time.Time) string {
+				if t == nil {
+					return ""
+				}
+				if lang == "fr" {
+					return fmt.Sprintf("%d %s %d", t.Day(), monthsFR[t.Month()-1], t.Year())
+				}
+				return t.Format("2 January 2006")
+			},
+			"datetime": func(t time.Time) string {
+				t = t.In(loc)
+				if lang == "fr" {
+					return fmt.Sprintf("%d %s %d à %s", t.Day(), monthsFR[t.Month()-1], t.Year(), t.Format("15h04"))
+				}
+				return t.Format("2 January 2006 at 15:04")
+			},
+			"isodate": func(t *time.Time) string {
+				if t == nil {
+					return ""
+				}
+				return t.Format(time.DateOnly)
+			},
+			"kinds":    func() []vault.Kind { return vault.Kinds },
+			"kindIcon": kindIcon,
+			"ptr":      func(t time.Time) *time.Time { return &t },
+			"inc":      func(i int) int { return i + 1 },
+		}
+		base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
+		p.sets[lang] = map[string]*template.Template{}
+		for _, f := range files {
+			name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+			if name == "layout" {
+				continue
+			}
+			t := template.Must(template.Must(base.Clone()).ParseFS(templateFiles, f))
+			p.sets[lang][name] = t
+		}
+	}
+	return p
+}
+
+// kindIcon is the pictogram of each kind of paper.
+func kindIcon(k vault.Kind) string {
+	switch k {
+	case vault.KindIdentite:
+		return "user-line"
+	case vault.KindTitreSejour:
+		return "passport-line"
+	case vault.KindDomicile:
+		return "home-4-line"
+	case vault.KindRessources:
+		return "money-euro-circle-line"
+	case vault.KindImpots:
+		return "government-line"
+	case vault.KindCAF:
+		return "parent-line"
+	case vault.KindFranceTravail:
+		return "briefcase-line"
+	case vault.KindSante:
+		return "heart-pulse-line"
+	case vault.KindFamille:
+		return "account-circle-line"
+	case vault.KindLogement:
+		return "building-line"
+	case vault.KindBanque:
+		return "bank-line"
+	}
+	return "file-text-line"
+}
+
+// view is what every page template receives.
+type view struct {
+	Lang     string
+	Title    string // a message ID
+	LoggedIn bool
+	Login    string
+	CSRF     string
+	Nav      string // the current section, for aria-current
+	Error    string // one translated sentence
+	Notice   string // one translated sentence
+	Path     string
+	Data     any
+}
+
+// render writes a page. Pages that show a person's data are never cached.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	st := stateOf(r)
+	v.Lang = requestLanguage(r)
+	v.CSRF = st.csrf
+	v.LoggedIn = st.session != nil
+	v.Path = r.URL.Path
+	if st.owner != nil {
+		v.Login = st.owner.Login
+	}
+	t, ok := h.pages.sets[v.Lang][page]
+	if !ok {
+		h.log.Error("no such page template", "page", page)
+		http.Error(w, "Erreur interne.", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		h.log.Error("render page", "page", page, "err", err)
+		http.Error(w, "Erreur interne : réessayez dans un moment.", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Language", v.Lang)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fail shows an error page: one sentence saying what happened and what to do.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msgID string) {
+	h.render(w, r, status, "error", view{Title: "error.title", Error: h.t(r, msgID)})
+}
+
+// serverError logs err and shows the generic sentence: nothing internal reaches the page.
+func (h *handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	h.fail(w, r, http.StatusInternalServerError, "error.internal")
+}
+
+// t translates a message for the request's language.
+func (h *handler) t(r *http.Request, id string, args ...any) string {
+	return h.pages.cat.text(requestLanguage(r), id, args...)
+}

@@ -1,0 +1,53 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// routes lists every page. Paths are French, like everything the person sees.
+func (h *handler) routes(r chi.Router) {
+	r.Get("/static/{hash}/{name}", h.static)
+	r.Group(func(r chi.Router) {
+		r.Use(middleware.Compress(5, "text/html", "application/json"))
+		r.Use(h.bodyLimit, h.session, h.csrf)
+		r.NotFound(h.notFound)
+		r.MethodNotAllowed(h.notFound)
+		r.Get("/", h.home)
+		r.Get("/aide", h.help)
+		r.Get("/accessibilite", h.accessibility)
+		r.Get("/langue/{lang}", h.language)
+		r.Get("/connexion", h.loginForm)
+		r.Post("/connexion", h.login)
+		r.Get("/inscription", h.signupForm)
+		r.Post("/inscription", h.signup)
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireOwner)
+			r.Post("/deconnexion", h.logout)
+			r.Get("/papiers", h.list)
+			r.Get("/papiers/ajouter", h.addForm)
+			r.Post("/papiers/ajouter", h.add)
+			r.Get("/papiers/{id}", h.document)
+			r.Get("/papiers/{id}/vignette", h.thumbnail)
+			r.Get("/papiers/{id}/fichier/{blob}", h.file)
+			r.Get("/papiers/{id}/imprimer", h.print)
+			r.Get("/papiers/{id}/modifier", h.editForm)
+			r.Post("/papiers/{id}/modifier", h.edit)
+			r.Get("/papiers/{id}/supprimer", h.deleteForm)
+			r.Post("/papiers/{id}/supprimer", h.delete)
+			r.Post("/papiers/{id}/reprendre", h.retake)
+			r.Get("/historique", h.history)
+			r.Get("/compte", h.account)
+			r.Post("/compte/secret", h.changeSecret)
+			r.Post("/compte/langue", h.setLanguage)
+			r.Post("/compte/sessions/{sid}/fin", h.endSession)
+			r.Post("/compte/sessions/fin", h.endAllSessions)
+		})
+	})
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, http.StatusNotFound, "error.notfound")
+}

@@ -1,0 +1,139 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"coffre/vault"
+	"coffre/vault/vaulttest"
+	"coffre/web"
+)
+
+type testBundle struct {
+	v   *vault.Vault
+	srv *httptest.Server
+}
+
+// setup serves the real pages over a real vault (PostgreSQL and MinIO).
+func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
+	t.Helper()
+	ctx := context.Background()
+	db := vaulttest.DB(t)
+	store, _ := vaulttest.S3Store(t)
+	keyPath := filepath.Join(t.TempDir(), "master.key")
+	if _, err := vault.GenerateMasterKey(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := vault.LoadKeyring(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(ctx, db, store, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := web.Config{Ready: v, Vault: v, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if testing.Verbose() {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	srv := httptest.NewServer(web.New(cfg))
+	t.Cleanup(srv.Close)
+	return &testBundle{v: v, srv: srv}
+}
+
+// client is a browser-like client: cookies, no automatic redirects.
+type client struct {
+	t    testing.TB
+	base string
+	hc   *http.Client
+}
+
+func (b *testBundle) client(t testing.TB) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: b.srv.URL, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+func (c *client) get(path string) (*http.Response, string) {
+	c.t.Helper()
+	resp, err := c.hc.Get(c.base + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the token from a page's form.
+func (c *client) csrf(path string) string {
+	c.t.Helper()
+	_, body := c.get(path)
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		c.t.Fatalf("no CSRF token in %s", path)
+	}
+	return m[1]
+}
+
+func (c *client) post(path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	resp, err := c.hc.PostForm(c.base+path, form)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (c *client) signup(login, secret string) {
+	c.t.Helper()
+	tok := c.csrf("/inscription")
+	resp, body := c.post("/inscription", url.Values{"csrf": {tok}, "login": {login}, "secret": {secret}, "secret2": {secret}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/papiers" {
+		c.t.Fatalf("signup: %d %s", resp.StatusCode, body)
+	}
+}
+
+// sharedFixture finds a file of the shared fixtures: COFFRE_TEST_SHARED, or a folder
+// "shared" beside one of the package's parents.
+func sharedFixture(t testing.TB, rel string) string {
+	t.Helper()
+	if d := os.Getenv("COFFRE_TEST_SHARED"); d != "" {
+		if p := filepath.Join(d, "fixtures", rel); exists(p) {
+			return p
+		}
+	}
+	dir, _ := os.Getwd()
+	for {
+		for _, cand := range []string{filepath.Join(dir, "shared", "fixtures", rel), filepath.Join(dir, "fixtures", rel)} {
+			if strings.Contains(cand, string(filepath.Separator)+"shared"+string(filepath.Separator)) && exists(cand) {
+				return cand
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("shared fixture %s not found: set COFFRE_TEST_SHARED to the shared folder", rel)
+		}
+		dir = parent
+	}
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -1,0 +1,139 @@
+// Ajouter un papier, with JavaScript: each photo is made smaller on the phone before it
+// is sent (about 2000 px on the long side, enough to read a paper and ten times lighter
+// on a prepaid plan), pages are collected one photo at a time, a bar shows the progress,
+// and a network cut keeps the pages in memory for "Réessayer l'envoi". Without
+// JavaScript the same form is sent as a plain upload.
+'use strict';
+(function () {
+  var MAX_SIDE = 2000, QUALITY = 0.85;
+
+  function downscale(file) {
+    if (!/^image\/(jpeg|png|webp)$/.test(file.type) || !window.createImageBitmap) {
+      return Promise.resolve(file);
+    }
+    return createImageBitmap(file, { imageOrientation: 'from-image' }).then(function (bmp) {
+      var scale = Math.min(1, MAX_SIDE / Math.max(bmp.width, bmp.height));
+      if (scale === 1 && file.type === 'image/jpeg' && file.size < 1500000) {
+        return file;
+      }
+      var c = document.createElement('canvas');
+      c.width = Math.round(bmp.width * scale);
+      c.height = Math.round(bmp.height * scale);
+      c.getContext('2d').drawImage(bmp, 0, 0, c.width, c.height);
+      return new Promise(function (resolve) {
+        c.toBlob(function (b) { resolve(b || file); }, 'image/jpeg', QUALITY);
+      });
+    }).catch(function () { return file; });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    var form = document.getElementById('add-form');
+    if (!form) return;
+    var input = document.getElementById('pages');
+    var list = document.getElementById('page-list');
+    var box = document.getElementById('progress-box');
+    var bar = document.getElementById('progress');
+    var errBox = document.getElementById('upload-error');
+    var submit = document.getElementById('add-submit');
+    var submitHTML = submit.innerHTML;
+    var pages = [];
+    var busy = false;
+
+    function showError(msg) {
+      errBox.querySelector('p').textContent = msg;
+      errBox.hidden = false;
+    }
+
+    function render() {
+      list.textContent = '';
+      if (!pages.length) return;
+      var ol = document.createElement('ol');
+      pages.forEach(function (p, i) {
+        var li = document.createElement('li');
+        if (p.url) {
+          var img = document.createElement('img');
+          img.src = p.url;
+          img.alt = '';
+          li.appendChild(img);
+        }
+        var span = document.createElement('span');
+        span.textContent = form.dataset.page + ' ' + (i + 1);
+        li.appendChild(span);
+        var rm = document.createElement('button');
+        rm.type = 'button';
+        rm.className = 'fr-btn fr-btn--sm fr-btn--tertiary';
+        rm.textContent = form.dataset.remove;
+        rm.setAttribute('aria-label', form.dataset.remove + ' : ' + span.textContent);
+        rm.addEventListener('click', function () {
+          if (p.url) URL.revokeObjectURL(p.url);
+          pages.splice(i, 1);
+          render();
+        });
+        li.appendChild(rm);
+        ol.appendChild(li);
+      });
+      list.appendChild(ol);
+    }
+
+    input.addEventListener('change', function () {
+      var files = Array.prototype.slice.call(input.files);
+      input.value = '';
+      Promise.all(files.map(downscale)).then(function (blobs) {
+        blobs.forEach(function (b, i) {
+          var name = files[i].name.replace(/\.[^.]*$/, '') + (b.type === 'image/jpeg' ? '.jpg' : '');
+          pages.push({ blob: b, name: name || ('page-' + (pages.length + 1)), url: /^image\//.test(b.type) ? URL.createObjectURL(b) : null });
+        });
+        errBox.hidden = true;
+        render();
+      });
+    });
+
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      if (busy) return;
+      if (!pages.length) {
+        showError(form.dataset.nofile);
+        return;
+      }
+      busy = true;
+      errBox.hidden = true;
+      var fd = new FormData();
+      fd.append('csrf', form.elements.csrf.value);
+      var kind = form.querySelector('input[name=kind]:checked');
+      if (kind) fd.append('kind', kind.value);
+      fd.append('title', form.elements.title.value);
+      pages.forEach(function (p) { fd.append('pages', p.blob, p.name); });
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', form.action);
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.setRequestHeader('X-CSRF-Token', form.elements.csrf.value);
+      box.hidden = false;
+      bar.value = 0;
+      submit.textContent = form.dataset.sending;
+      submit.disabled = true;
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total);
+      };
+      function again(msg) {
+        busy = false;
+        submit.disabled = false;
+        submit.textContent = form.dataset.retry;
+        box.hidden = true;
+        showError(msg);
+      }
+      xhr.onerror = xhr.ontimeout = function () { again(form.dataset.neterror); };
+      xhr.onload = function () {
+        var res = {};
+        try { res = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: a proxy's page */ }
+        if (xhr.status === 200 && res.redirect) {
+          window.location.assign(res.redirect);
+          return;
+        }
+        if (xhr.status === 413 && !res.error) res.error = form.dataset.toolarge;
+        again(res.error || form.dataset.neterror);
+        if (xhr.status !== 0 && xhr.status < 500) submit.innerHTML = submitHTML;
+      };
+      xhr.send(fd);
+    });
+  });
+})();
