@@ -224,7 +224,7 @@ func findSheet(small *image.NRGBA) detection {
 			// An opening detaches bright table texture that touches
 			// the sheet's ring.
 			mask = morph(morph(mask, wp.w, wp.h, 2, false), wp.w, wp.h, 2, true)
-			d := sheetIn(wp, mask)
+			d := sheetIn(wp, mask, true)
 			score := d.confidence * d.support * math.Sqrt(d.areaFrac)
 			if d.found && score > bestScore {
 				best, bestScore = d, score
@@ -243,11 +243,12 @@ func sheetAt(wp *plane, t float32) detection {
 	for i, v := range wp.p {
 		mask[i] = v > t
 	}
-	return sheetIn(wp, mask)
+	return sheetIn(wp, mask, false)
 }
 
-// sheetIn finds the sheet outline in a candidate paper mask.
-func sheetIn(wp *plane, mask []bool) detection {
+// sheetIn finds the sheet outline in a candidate paper mask. ring says the
+// mask only outlines the sheet, so it need not fill it.
+func sheetIn(wp *plane, mask []bool, ring bool) detection {
 	w, h := wp.w, wp.h
 	var d detection
 	comp, area := largestComponent(mask, w, h)
@@ -271,7 +272,7 @@ func sheetIn(wp *plane, mask []bool) detection {
 		}
 	}
 	d.borderTouch = float64(touch) / float64(2*w+2*h-4)
-	if d.areaFrac < minSheetArea || d.areaFrac > maxSheetArea {
+	if (!ring && d.areaFrac < minSheetArea) || d.areaFrac > maxSheetArea {
 		return d
 	}
 
@@ -316,7 +317,11 @@ func sheetIn(wp *plane, mask []bool) detection {
 	}
 	bestScore := -1.0
 	for _, q := range cands {
-		c := judgeQuad(wp, q, hullArea, area)
+		fillArea := area
+		if ring {
+			fillArea = int(hullArea)
+		}
+		c := judgeQuad(wp, q, hullArea, fillArea)
 		if s := c.confidence * c.support; s > bestScore {
 			bestScore = s
 			d.quad, d.confidence, d.support = c.quad, c.confidence, c.support

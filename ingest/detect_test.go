@@ -94,9 +94,10 @@ func TestSheetDetection(t *testing.T) {
 	if turned > 0 {
 		t.Errorf("%d upright pages were turned", turned)
 	}
-	// Measured: 48 photos, mean IoU 0.973, 96 % above 0.9; 12 photos (-short)
-	// 0.997 and 100 %. The floors sit just under, so a regression fails.
-	if share < 0.9 || mean < 0.93 {
+	// Measured: 48 photos, mean IoU 0.977, 98 % above 0.9 (one light-table
+	// photo under a shadow missed); 12 photos (-short) 0.997 and 100 %. The
+	// floors sit just under, so a regression fails.
+	if share < 0.92 || mean < 0.95 {
 		t.Errorf("detection regressed: mean IoU %.3f, share above 0.9 = %.2f", mean, share)
 	}
 }

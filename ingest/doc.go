@@ -37,16 +37,21 @@
 //     Options.MaxPixels; files above Options.MaxBytes are refused while
 //     reading (ErrTooLarge). Decoding runs with panics recovered
 //     (ErrCorrupt) and under Options.Timeout (ErrTimeout).
-//  2. The EXIF orientation (all eight values) is applied. It is folded into
-//     the geometric transform, so the 12 MP image is never rotated in
-//     memory. Outputs are re-encoded from pixels: they carry no EXIF, XMP,
-//     GPS position, camera model or date, whatever the input had.
+//  2. The EXIF orientation of JPEGs (all eight values) is applied; HEIC
+//     rotation is applied by the decoder; EXIF in PNG and WebP, rare, is
+//     ignored. The orientation is folded into the geometric transform, so
+//     the 12 MP image is never rotated in memory. Outputs are re-encoded
+//     from pixels: they carry no EXIF, XMP, GPS position, camera model or
+//     date, whatever the input had.
 //  3. The sheet is looked for on a copy about 640 pixels across: bright,
-//     unsaturated regions at several thresholds, the largest component's
-//     convex hull, the best inscribed and circumscribed quadrilaterals,
-//     each side refined to sub-pixel precision on the edge step. The best
-//     convincing outline is kept; if none is convincing the whole photo is
-//     kept and a "no_sheet" warning says so.
+//     unsaturated regions at several thresholds (around Otsu's, and around
+//     a second Otsu among the bright pixels, which splits paper from a light
+//     table), then, failing those, regions brighter than their
+//     surroundings; the largest component's convex hull; the best inscribed
+//     and circumscribed quadrilaterals; each side refined to sub-pixel
+//     precision on the edge step. The best convincing outline is kept; if
+//     none is convincing the whole photo is kept and a "no_sheet" warning
+//     says so.
 //  4. One homography (perspective, crop, orientation and scale together) is
 //     applied to the full-resolution image with bilinear sampling, straight
 //     into an A4 raster at 200 dpi (1654×2339) when the sheet has A4 or
@@ -59,18 +64,25 @@
 //     direction of the turn, and turning an upright-looking page over, are
 //     decided by comparing ink above and below each line's x-height band
 //     (Latin ascenders outnumber descenders). Turning over needs strong
-//     evidence (2:1 over 8 lines): flipping a correct page is worse.
+//     evidence (5:1 over at least 12 line segments 8 px tall or more):
+//     flipping a correct page is worse than leaving a flipped one. On the
+//     generated set this turns clean upside-down pages and never turns an
+//     upright one, but it misses upside-down photos whose text is small or
+//     soft (see TestUpsideDownScenes).
 //  6. Legibility: every pixel is divided by an estimate of the paper
 //     colour around it (block means, a maximum filter that removes text, a
 //     blur). This removes shadows, uneven light and colour casts in one
 //     step while stamps and logos keep their colours. A levels curve then
 //     whitens the paper and darkens the print. ModeScan renders pure black
 //     and white instead; ModeOriginal skips this step.
-//  7. Pages are JPEG-encoded at quality 85, stepping down to 72 and 60
-//     while a page exceeds 400 KB (black and white pages use 1-bit Flate),
-//     placed on A4 pages (portrait or landscape as the content) in a
-//     minimal PDF 1.4 written directly, and a 320 px wide JPEG thumbnail is
-//     made from the first page.
+//  7. Pages are JPEG-encoded at the best quality between 85 and 60 that
+//     keeps them under 400 KB, predicted from a quarter-page sample so that
+//     the page is usually encoded once (black and white pages use 1-bit
+//     Flate instead), placed on A4 pages (portrait or landscape as the
+//     content; A4-shaped content fills the page, so it prints 1:1, other
+//     content is fitted within 10 mm margins) in a minimal PDF 1.4 written
+//     directly, and a 320 px wide JPEG thumbnail is made from the first
+//     page.
 //
 // # Quality warnings
 //

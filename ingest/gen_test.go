@@ -182,20 +182,21 @@ type scene struct {
 }
 
 type sceneOpts struct {
-	w, h      int
-	blur      float64 // Gaussian σ in pixels
-	noise     float64 // Gaussian σ in levels
-	shadow    bool
-	dark      float64 // global light multiplier, 1 = normal
-	minFill   float64 // sheet height as share of the image height
-	maxFill   float64
-	rot       float64 // max rotation, degrees
-	persp     float64 // max corner jitter, share of sheet width
-	kind      int     // background kind, -1 for random
-	cutOff    bool    // push the sheet across an edge
-	glare     bool
-	landscape bool // sheet lying sideways, its top on the right of the photo
-	topLeft   bool // with landscape: its top on the left instead
+	w, h       int
+	blur       float64 // Gaussian σ in pixels
+	noise      float64 // Gaussian σ in levels
+	shadow     bool
+	dark       float64 // global light multiplier, 1 = normal
+	minFill    float64 // sheet height as share of the image height
+	maxFill    float64
+	rot        float64 // max rotation, degrees
+	persp      float64 // max corner jitter, share of sheet width
+	kind       int     // background kind, -1 for random
+	cutOff     bool    // push the sheet across an edge
+	glare      bool
+	landscape  bool // sheet lying sideways, its top on the right of the photo
+	topLeft    bool // with landscape: its top on the left instead
+	upsideDown bool
 }
 
 func genScene(rng *rand.Rand, o sceneOpts) scene {
@@ -253,6 +254,9 @@ func genScene(rng *rand.Rand, o sceneOpts) scene {
 		if o.topLeft {
 			src = [4]point{{dw, 0}, {dw, dh}, {0, dh}, {0, 0}}
 		}
+	}
+	if o.upsideDown {
+		src = [4]point{{dw, dh}, {0, dh}, {0, 0}, {dw, 0}}
 	}
 	hm, _ := homography(q, src)
 	img := bg

@@ -31,10 +31,14 @@ const (
 // relative to quality 80 (measured on generated pages; the ratios vary by a
 // few percent between pages). 85 keeps small print crisp; 60 is the floor
 // below which ringing around letters hurts legibility.
-var jpegQualities = [...]struct {
+type jpegQuality struct {
 	q     int
 	ratio float64
-}{{85, 1.12}, {80, 1}, {75, 0.92}, {70, 0.86}, {65, 0.81}, {60, 0.77}}
+}
+
+func jpegQualities() []jpegQuality {
+	return []jpegQuality{{85, 1.12}, {80, 1}, {75, 0.92}, {70, 0.86}, {65, 0.81}, {60, 0.77}}
+}
 
 // maxPageBytes bounds a colour page; téléservices commonly cap uploads at
 // a few MB per document, and a 10-page document must fit.
@@ -141,7 +145,14 @@ func photoPage(ctx context.Context, src image.Image, orient int, detect bool, op
 	}
 
 	t2 := time.Now()
-	grey := greyHalf(out)
+	// Text orientation needs letters at least ~9 px tall: pages rendered
+	// from small photos are examined at full size, large ones halved.
+	var grey *plane
+	if ow < 1200 {
+		grey = greyFull(out)
+	} else {
+		grey = greyHalf(out)
+	}
 	if !opts.NoRotate {
 		k, ost := textOrientation(grey)
 		pg.info.orient = ost
@@ -294,6 +305,7 @@ func encodePage(pg *page, img image.Image) error {
 func encodeJPEGPage(img image.Image) ([]byte, error) {
 	b := img.Bounds()
 	var buf bytes.Buffer
+	qs := jpegQualities()
 	start := 0
 	if s, ok := img.(interface {
 		SubImage(image.Rectangle) image.Image
@@ -305,11 +317,11 @@ func encodeJPEGPage(img image.Image) ([]byte, error) {
 		// The centre carries more print than the margins: ×4 overestimates,
 		// which errs on the side of one encode.
 		est80 := 4 * float64(buf.Len())
-		for start < len(jpegQualities)-1 && est80*jpegQualities[start].ratio > 0.97*maxPageBytes {
+		for start < len(qs)-1 && est80*qs[start].ratio > 0.97*maxPageBytes {
 			start++
 		}
 	}
-	for _, q := range jpegQualities[start:] {
+	for _, q := range qs[start:] {
 		buf.Reset()
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q.q}); err != nil {
 			return nil, err

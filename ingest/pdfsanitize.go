@@ -49,18 +49,26 @@ func pdfConfig(opts *Options) *model.Configuration {
 	}
 }
 
-// Action types that run code, open or submit to something outside the
-// document, or play media. GoTo and URI (http, https, mailto) are kept:
-// they are how tables of contents and links in official letters work.
-var activeActions = map[string]bool{
-	"JavaScript": true, "Launch": true, "ImportData": true, "SubmitForm": true,
-	"GoToE": true, "GoToR": true, "Rendition": true, "RichMediaExecute": true,
-	"Sound": true, "Movie": true,
+// activeAction reports action types that run code, open or submit to
+// something outside the document, or play media. GoTo and URI (http, https,
+// mailto) are kept: they are how tables of contents and links in official
+// letters work.
+func activeAction(s string) bool {
+	switch s {
+	case "JavaScript", "Launch", "ImportData", "SubmitForm", "GoToE", "GoToR",
+		"Rendition", "RichMediaExecute", "Sound", "Movie":
+		return true
+	}
+	return false
 }
 
-// Annotations that embed files or active media.
-var activeAnnots = map[string]bool{
-	"FileAttachment": true, "RichMedia": true, "Screen": true, "Movie": true, "Sound": true, "3D": true,
+// activeAnnot reports annotations that embed files or active media.
+func activeAnnot(s string) bool {
+	switch s {
+	case "FileAttachment", "RichMedia", "Screen", "Movie", "Sound", "3D":
+		return true
+	}
+	return false
 }
 
 // processPDF validates, repairs and sanitises a PDF. pdfcpu rebuilds the
@@ -166,7 +174,7 @@ func sanitize(xt *model.XRefTable) []string {
 			return "", false
 		}
 		s, _ := d["S"].(types.Name)
-		if activeActions[string(s)] {
+		if activeAction(string(s)) {
 			return string(s), true
 		}
 		if s == "URI" {
@@ -206,7 +214,7 @@ func sanitize(xt *model.XRefTable) []string {
 				for _, a := range arr {
 					ad, err := xt.DereferenceDict(a)
 					if err == nil && ad != nil {
-						if st, _ := ad["Subtype"].(types.Name); activeAnnots[string(st)] {
+						if st, _ := ad["Subtype"].(types.Name); activeAnnot(string(st)) {
 							removed[string(st)] = true
 							continue
 						}

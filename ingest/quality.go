@@ -65,17 +65,27 @@ const (
 	lowResThreshold = 550
 )
 
-var messages = map[WarningCode]string{
-	WarnBlurry:  "La photo est floue. Reprenez-la en tenant le téléphone immobile.",
-	WarnDark:    "La photo est trop sombre. Reprenez-la près d'une fenêtre ou avec plus de lumière.",
-	WarnGlare:   "Un reflet cache une partie de la feuille. Reprenez la photo sans flash, en inclinant un peu le téléphone.",
-	WarnCutOff:  "La feuille est coupée au bord de la photo. Reprenez-la avec toute la feuille visible.",
-	WarnLowRes:  "La photo est trop petite pour que le texte soit lisible. Rapprochez le téléphone de la feuille.",
-	WarnNoSheet: "La feuille n'a pas été trouvée sur la photo : elle est gardée entière. Posez la feuille sur une table sombre et reprenez la photo.",
+// message is the French sentence for a warning code.
+func message(c WarningCode) string {
+	switch c {
+	case WarnBlurry:
+		return "La photo est floue. Reprenez-la en tenant le téléphone immobile."
+	case WarnDark:
+		return "La photo est trop sombre. Reprenez-la près d'une fenêtre ou avec plus de lumière."
+	case WarnGlare:
+		return "Un reflet cache une partie de la feuille. Reprenez la photo sans flash, en inclinant un peu le téléphone."
+	case WarnCutOff:
+		return "La feuille est coupée au bord de la photo. Reprenez-la avec toute la feuille visible."
+	case WarnLowRes:
+		return "La photo est trop petite pour que le texte soit lisible. Rapprochez le téléphone de la feuille."
+	case WarnNoSheet:
+		return "La feuille n'a pas été trouvée sur la photo : elle est gardée entière. Posez la feuille sur une table sombre et reprenez la photo."
+	}
+	return ""
 }
 
 func newWarning(page int, c WarningCode, score, threshold float64) Warning {
-	return Warning{Page: page, Code: c, Score: math.Round(score*1000) / 1000, Threshold: threshold, Message: messages[c]}
+	return Warning{Page: page, Code: c, Score: math.Round(score*1000) / 1000, Threshold: threshold, Message: message(c)}
 }
 
 // sharpness implements the blur measure described at blurThreshold. It
