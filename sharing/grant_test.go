@@ -101,7 +101,11 @@ func TestChoisirDansMonCoffre(t *testing.T) {
 	}
 
 	// Wrong verifier burns the code.
-	if _, _, err := b.s.Exchange(ctx, c, code, verifier[:len(verifier)-1]+"A", redirect); oauthCode(t, err) != "invalid_grant" {
+	wrong := verifier[:len(verifier)-1] + "A"
+	if wrong == verifier {
+		wrong = verifier[:len(verifier)-1] + "B"
+	}
+	if _, _, err := b.s.Exchange(ctx, c, code, wrong, redirect); oauthCode(t, err) != "invalid_grant" {
 		t.Fatalf("wrong verifier: %v", err)
 	}
 	if _, _, err := b.s.Exchange(ctx, c, code, verifier, redirect); oauthCode(t, err) != "invalid_grant" {

@@ -235,12 +235,18 @@ const documentColumns = `id, owner_id, kind, title_sealed, issued_on, expires_on
 
 // Documents lists owner's documents, newest first.
 func (v *Vault) Documents(ctx context.Context, owner uuid.UUID) ([]Document, error) {
+	return v.listDocuments(ctx, owner, ``)
+}
+
+// listDocuments lists owner's current documents, newest first, with their blobs; filter
+// is an extra SQL condition on documents, whose arguments start at $2.
+func (v *Vault) listDocuments(ctx context.Context, owner uuid.UUID, filter string, args ...any) ([]Document, error) {
 	_, dataKey, err := v.ownerKeys(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents: %w", err)
 	}
 	rows, err := v.db.Query(ctx, `SELECT `+documentColumns+` FROM documents
-		WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id`, owner)
+		WHERE owner_id = $1 AND deleted_at IS NULL `+filter+` ORDER BY created_at DESC, id`, append([]any{owner}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents: %w", err)
 	}

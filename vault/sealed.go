@@ -31,25 +31,7 @@ func (v *Vault) Unseal(ctx context.Context, owner uuid.UUID, sealed []byte, plac
 // DocumentsIn returns those of ids that are owner's current documents, newest first;
 // the others (deleted, someone else's, unknown) are left out without error.
 func (v *Vault) DocumentsIn(ctx context.Context, owner uuid.UUID, ids []uuid.UUID) ([]Document, error) {
-	_, dataKey, err := v.ownerKeys(ctx, owner)
-	if err != nil {
-		return nil, fmt.Errorf("vault: documents: %w", err)
-	}
-	rows, err := v.db.Query(ctx, `SELECT `+documentColumns+` FROM documents
-		WHERE owner_id = $1 AND id = ANY($2) AND deleted_at IS NULL ORDER BY created_at DESC, id`, owner, ids)
-	if err != nil {
-		return nil, fmt.Errorf("vault: documents: %w", err)
-	}
-	docs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Document, error) {
-		return scanDocument(row, dataKey)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vault: documents: %w", err)
-	}
-	if err := v.loadBlobs(ctx, owner, dataKey, docs); err != nil {
-		return nil, fmt.Errorf("vault: documents: %w", err)
-	}
-	return docs, nil
+	return v.listDocuments(ctx, owner, `AND id = ANY($2)`, ids)
 }
 
 // RecordTx appends an event to owner's journal inside another package's transaction, so

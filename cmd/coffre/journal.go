@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"coffre/vault"
 )
 
 const journalVerifyUsage = `Usage: coffre journal verify
@@ -23,12 +27,18 @@ Signs the heads of the journal chains that moved since the last checkpoint, now,
 service key in COFFRE_SIGNING_KEY_FILE. 'coffre serve' does it every COFFRE_CHECKPOINT_EVERY.
 `
 
-func runJournalVerify(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
+// openSigning opens the vault with the service signing key. The caller closes the pool.
+func openSigning(ctx context.Context, cfg Config) (*vault.Vault, *pgxpool.Pool, ed25519.PrivateKey, error) {
 	key, err := loadSigningKey(cfg)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	return v, pool, key, err
+}
+
+func runJournalVerify(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
+	v, pool, key, err := openSigning(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -51,11 +61,7 @@ func runJournalVerify(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []stri
 }
 
 func runJournalCheckpoint(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
-	key, err := loadSigningKey(cfg)
-	if err != nil {
-		return err
-	}
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, pool, key, err := openSigning(ctx, cfg)
 	if err != nil {
 		return err
 	}
