@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 
 	"coffre/vault"
@@ -59,15 +58,7 @@ func (s *Service) IssueReceipt(ctx context.Context, key ed25519.PrivateKey, owne
 	if err != nil {
 		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: key}, (&jose.SignerOptions{}).WithType("coffre-receipt+jwt"))
-	if err != nil {
-		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
-	}
-	compact, err := jws.CompactSerialize()
+	compact, err := signJWS(key, "coffre-receipt+jwt", payload)
 	if err != nil {
 		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
 	}
@@ -79,11 +70,7 @@ func (s *Service) IssueReceipt(ctx context.Context, key ed25519.PrivateKey, owne
 
 // VerifyReceipt checks a receipt's signature with the service's public key and returns it.
 func VerifyReceipt(compact string, pub ed25519.PublicKey) (*Receipt, error) {
-	jws, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.EdDSA})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadReceipt, err)
-	}
-	payload, err := jws.Verify(pub)
+	payload, err := verifyJWS(compact, pub, "coffre-receipt+jwt")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadReceipt, err)
 	}

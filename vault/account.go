@@ -277,6 +277,16 @@ func (v *Vault) Authenticate(ctx context.Context, login, secret string, ip netip
 	if err := v.resetThrottle(ctx, keys[0]); err != nil {
 		return nil, fmt.Errorf("vault: authenticate: %w", err)
 	}
+	// A temporary code given at a desk works only until its expiry.
+	var expired bool
+	if err := v.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM access_codes WHERE owner_id = $1 AND must_change AND expires_at <= now())`,
+		ownerID).Scan(&expired); err != nil {
+		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	}
+	if expired {
+		v.journalFailure(ctx, norm, ip, "expired temporary code")
+		return nil, fmt.Errorf("vault: authenticate: %w", ErrAccessCodeExpired)
+	}
 	o, err := v.Owner(ctx, ownerID)
 	if err != nil {
 		return nil, err

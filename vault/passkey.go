@@ -180,3 +180,12 @@ func (v *Vault) TakeCeremony(ctx context.Context, cookie, purpose string) ([]byt
 	}
 	return data, nil
 }
+
+// PurgeCeremonies deletes WebAuthn ceremonies past their two minutes, for the jobs.
+func (v *Vault) PurgeCeremonies(ctx context.Context) (int, error) {
+	tag, err := v.db.Exec(ctx, `DELETE FROM webauthn_ceremonies WHERE expires_at < now()`)
+	if err != nil {
+		return 0, fmt.Errorf("vault: purge ceremonies: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

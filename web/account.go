@@ -31,12 +31,20 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		h.serverError(w, r, err)
 		return
 	}
+	passkeys, err := h.vault.Passkeys(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	sessions := make([]sessionView, len(list))
 	for i, s := range list {
 		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID}
 	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions}}
+		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys}}
+	if notice == "" && r.URL.Query().Get("cle") == "1" {
+		v.Notice = h.t(r, "account.passkeyadded")
+	}
 	h.render(w, r, status, "account", v)
 }
 

@@ -107,6 +107,7 @@ func loadAssets() *assets {
 	css.Write(read("static/app.css"))
 	add("coffre.css", "text/css; charset=utf-8", css.Bytes(), true)
 	add("upload.js", "text/javascript; charset=utf-8", read("static/upload.js"), true)
+	add("passkey.js", "text/javascript; charset=utf-8", read("static/passkey.js"), true)
 	add("print.js", "text/javascript; charset=utf-8", read("static/print.js"), true)
 	return a
 }

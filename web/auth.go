@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"coffre/vault"
 )
@@ -50,17 +51,25 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 // startSession opens a server-side session and sends the person to their papers. The
 // "pre" cookie is dropped: a new token after sign-in (no session fixation).
 func (h *handler) startSession(w http.ResponseWriter, r *http.Request, o *vault.Owner, method string) {
-	token, _, err := h.vault.CreateSession(r.Context(), o.ID, method, r.UserAgent(), h.cfg.AbsoluteTimeout)
-	if err != nil {
+	if err := h.openSession(w, r, o.ID, method); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
+	http.Redirect(w, r, "/papiers", http.StatusSeeOther)
+}
+
+// openSession creates the session and sets its cookie, with the account's language.
+func (h *handler) openSession(w http.ResponseWriter, r *http.Request, owner uuid.UUID, method string) error {
+	token, _, err := h.vault.CreateSession(r.Context(), owner, method, r.UserAgent(), h.cfg.AbsoluteTimeout)
+	if err != nil {
+		return err
+	}
 	h.setCookie(w, "coffre", token, 0)
 	h.setCookie(w, "coffre_pre", "", -1)
-	if a, err := h.vault.Account(r.Context(), o.ID); err == nil {
+	if a, err := h.vault.Account(r.Context(), owner); err == nil {
 		h.setLangCookie(w, a.Language)
 	}
-	http.Redirect(w, r, "/papiers", http.StatusSeeOther)
+	return nil
 }
 
 func (h *handler) setLangCookie(w http.ResponseWriter, lang string) {
@@ -109,6 +118,11 @@ func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	ev := vault.Event{Actor: h.actor(r), Action: vault.ActionLogout}
+	if err := h.vault.Record(r.Context(), h.ownerID(r), ev); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	if err := h.vault.EndSession(r.Context(), stateOf(r).token); err != nil {
 		h.serverError(w, r, err)
 		return

@@ -8,11 +8,18 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/zitadel/oidc/v3/example/server/storage"
+
+	"coffre/web"
 )
 
 // The budgets of every page, for a first visit on a prepaid plan (browser cache
@@ -108,11 +115,18 @@ type axeViolation struct {
 const axeRun = `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
 	.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))`
 
-// TestBrowser walks an owner's whole path in headless Chromium on a 360×740 phone screen:
-// create an account, log out and in, deposit a photo, see it listed, view it, print it,
-// change it, delete it, read the history. On every page it runs axe-core (WCAG 2.1 A and
-// AA: no violation allowed) and measures the page weight and requests.
-func TestBrowser(t *testing.T) {
+// browser is a headless Chromium on a 360×740 phone screen, with a fresh profile, that
+// measures every page it visits and runs axe-core on it.
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	nl      *netlog
+	axe     []byte
+	figures []pageFigures
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("no Chromium at %s: run scripts/browser.sh (make test does)", chromiumPath)
 	}
@@ -120,9 +134,6 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("axe-core missing: run scripts/assets.sh (make test does): %v", err)
 	}
-	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
-	b := setup(t)
-
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -130,164 +141,279 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(360, 740))
-	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancelTimeout()
-
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	do("start", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2)))
-	var nl netlog
-	nl.reset()
-	if err := chromedp.Listen(ctx, nl.event); err != nil {
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	br := &browser{t: t, ctx: ctx, nl: &netlog{}, axe: axeSrc}
+	br.do("start", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2)))
+	br.nl.reset()
+	if err := chromedp.Listen(ctx, br.nl.event); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
+	// Every page is measured as on a first visit.
 	if _, err := chromedp.Call(ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
 		t.Fatal(err)
 	}
+	return br
+}
 
-	var figures []pageFigures
-	text := func() string {
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
-		if err != nil {
-			t.Fatalf("read page: %v", err)
-		}
-		return s
+func (br *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	br.t.Helper()
+	if err := chromedp.Do(br.ctx, actions...); err != nil {
+		br.t.Fatalf("%s: %v", what, err)
 	}
-	location := func() string {
-		s, _ := chromedp.Run(ctx, chromedp.Location())
-		return s
+}
+
+func (br *browser) text() string {
+	br.t.Helper()
+	s, err := chromedp.Run(br.ctx, chromedp.Text(chromedp.CSS("main")))
+	if err != nil {
+		br.t.Fatalf("read page: %v", err)
 	}
-	// waitURL waits for the page the last click leads to.
-	waitURL := func(re string) string {
-		t.Helper()
-		rx := regexp.MustCompile(re)
-		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-			if u := location(); rx.MatchString(u) {
-				nl.idle(5 * time.Second)
-				return u
-			}
+	return s
+}
+
+func (br *browser) location() string {
+	s, _ := chromedp.Run(br.ctx, chromedp.Location())
+	return s
+}
+
+// waitURL waits for the page the last click leads to.
+func (br *browser) waitURL(re string) string {
+	br.t.Helper()
+	rx := regexp.MustCompile(re)
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if u := br.location(); rx.MatchString(u) {
+			br.nl.idle(5 * time.Second)
+			return u
 		}
-		t.Fatalf("never reached %s; at %s: %s", re, location(), text())
-		return ""
 	}
-	// visit loads a page cold, measures it and runs axe-core on it.
-	visit := func(name, url string) {
-		t.Helper()
-		nl.reset()
-		do("open "+name, chromedp.Navigate(url))
-		nl.idle(10 * time.Second)
-		nl.mu.Lock()
-		f := pageFigures{name: name, requests: nl.requests, bytes: nl.bytes, images: nl.imgBytes}
-		nl.mu.Unlock()
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](string(axeSrc)+";1")); err != nil {
-			t.Fatalf("inject axe-core in %s: %v", name, err)
-		}
-		vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("axe-core on %s: %v", name, err)
-		}
-		for _, v := range vs {
-			t.Errorf("%s (%s): axe %s [%s] %s at %v", name, url, v.ID, v.Impact, v.Help, v.Nodes)
-		}
-		f.violations = len(vs)
-		if f.bytes > pageBudgetBytes {
-			t.Errorf("%s weighs %d bytes, over the %d budget", name, f.bytes, pageBudgetBytes)
-		}
-		if f.requests > pageBudgetRequests {
-			t.Errorf("%s makes %d requests, over the %d budget", name, f.requests, pageBudgetRequests)
-		}
-		figures = append(figures, f)
+	br.t.Fatalf("never reached %s; at %s: %s", re, br.location(), br.text())
+	return ""
+}
+
+// visit loads a page cold, measures it and runs axe-core on it.
+func (br *browser) visit(name, url string) {
+	br.t.Helper()
+	t := br.t
+	br.nl.reset()
+	br.do("open "+name, chromedp.Navigate(url))
+	br.nl.idle(10 * time.Second)
+	br.nl.mu.Lock()
+	f := pageFigures{name: name, requests: br.nl.requests, bytes: br.nl.bytes, images: br.nl.imgBytes}
+	br.nl.mu.Unlock()
+	if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[any](string(br.axe)+";1")); err != nil {
+		t.Fatalf("inject axe-core in %s: %v", name, err)
 	}
-	defer func() {
-		var sb strings.Builder
-		fmt.Fprintf(&sb, "\n%-28s %9s %9s %12s %5s\n", "page (cold cache, 360×740)", "requests", "KB", "own images", "axe")
-		for _, f := range figures {
-			fmt.Fprintf(&sb, "%-28s %9d %9.1f %10.1fKB %5d\n", f.name, f.requests, float64(f.bytes)/1024, float64(f.images)/1024, f.violations)
-		}
-		t.Log(sb.String())
-	}()
-	base := b.srv.URL
+	vs, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe-core on %s: %v", name, err)
+	}
+	for _, v := range vs {
+		t.Errorf("%s (%s): axe %s [%s] %s at %v", name, url, v.ID, v.Impact, v.Help, v.Nodes)
+	}
+	f.violations = len(vs)
+	if f.bytes > pageBudgetBytes {
+		t.Errorf("%s weighs %d bytes, over the %d budget", name, f.bytes, pageBudgetBytes)
+	}
+	if f.requests > pageBudgetRequests {
+		t.Errorf("%s makes %d requests, over the %d budget", name, f.requests, pageBudgetRequests)
+	}
+	br.figures = append(br.figures, f)
+}
+
+// report logs the table of figures.
+func (br *browser) report() {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n%-30s %9s %9s %12s %5s\n", "page (cold cache, 360×740)", "requests", "KB", "own images", "axe")
+	for _, f := range br.figures {
+		fmt.Fprintf(&sb, "%-30s %9d %9.1f %10.1fKB %5d\n", f.name, f.requests, float64(f.bytes)/1024, float64(f.images)/1024, f.violations)
+	}
+	br.t.Log(sb.String())
+}
+
+func (br *browser) signup(base, login, secret string) {
+	br.t.Helper()
+	br.visit("Créer mon coffre", base+"/inscription")
+	br.do("sign up",
+		chromedp.SendKeys(chromedp.CSS("#login"), login),
+		chromedp.SendKeys(chromedp.CSS("#secret"), secret),
+		chromedp.SendKeys(chromedp.CSS("#secret2"), secret),
+		chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	br.waitURL(`/papiers$`)
+}
+
+// TestBrowser walks an owner's whole path in headless Chromium on a 360×740 phone screen:
+// create an account, log out and in, deposit a photo, see it listed, view it, print it,
+// change it, delete it, read the history. On every page it runs axe-core (WCAG 2.1 A and
+// AA: no violation allowed) and measures the page weight and requests.
+func TestBrowser(t *testing.T) {
+	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
+	b := setup(t)
+	br := newBrowser(t)
+	defer br.report()
+	base := b.base
 
 	// Create an account.
-	visit("Accueil", base+"/")
-	visit("Créer mon coffre", base+"/inscription")
-	do("sign up",
-		chromedp.SendKeys(chromedp.CSS("#login"), "Amina"),
-		chromedp.SendKeys(chromedp.CSS("#secret"), "le chat mange la pomme"),
-		chromedp.SendKeys(chromedp.CSS("#secret2"), "le chat mange la pomme"),
-		chromedp.Click(chromedp.CSS("main form button[type=submit]")))
-	waitURL(`/papiers$`)
-	visit("Mes papiers (vide)", base+"/papiers")
-	if !strings.Contains(text(), "Votre coffre est vide") {
+	br.visit("Accueil", base+"/")
+	br.signup(base, "Amina", "le chat mange la pomme")
+	br.visit("Mes papiers (vide)", base+"/papiers")
+	if !strings.Contains(br.text(), "Votre coffre est vide") {
 		t.Fatal("the new safe is not empty")
 	}
 
 	// Log out, log in.
-	do("log out", chromedp.Click(chromedp.CSS("form[action='/deconnexion'] button")))
-	waitURL(`/$`)
-	visit("Se connecter", base+"/connexion")
-	do("log in",
+	br.do("log out", chromedp.Click(chromedp.CSS("form[action='/deconnexion'] button")))
+	br.waitURL(`/$`)
+	br.visit("Se connecter", base+"/connexion")
+	br.do("log in",
 		chromedp.SendKeys(chromedp.CSS("#login"), "amina"),
 		chromedp.SendKeys(chromedp.CSS("#secret"), "le chat mange la pomme"),
-		chromedp.Click(chromedp.CSS("main form button[type=submit]")))
-	waitURL(`/papiers$`)
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/papiers$`)
 
 	// Deposit a photo, with the page's script (pages kept in memory, progress, JSON).
-	visit("Ajouter un papier", base+"/papiers/ajouter")
-	do("take a photo",
+	br.visit("Ajouter un papier", base+"/papiers/ajouter")
+	br.do("take a photo",
 		chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{photo}),
 		chromedp.WaitVisible(chromedp.CSS("#page-list li")),
 		chromedp.Click(chromedp.CSS("label[for=kind-caf]")),
-		chromedp.SendKeys(chromedp.CSS("#title"), "Attestation CAF de mars"),
-		chromedp.Click(chromedp.CSS("#add-submit")))
-	docURL := waitURL(`/papiers/[0-9a-f-]{36}\?`)
-	if !strings.Contains(text(), "Votre papier est dans le coffre") {
-		t.Fatalf("no confirmation after the deposit: %s", text())
+		chromedp.SendKeys(chromedp.CSS("#title"), "Attestation CAF de mars"))
+	// The network drops while sending (the browser fails the first upload, as on a lost
+	// 3G signal): the pages stay in memory, and "Réessayer l'envoi" sends them.
+	var failed atomic.Bool
+	if err := chromedp.Listen(br.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			go func() {
+				if failed.CompareAndSwap(false, true) {
+					chromedp.Call(br.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonInternetDisconnected})
+					return
+				}
+				chromedp.Call(br.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+			}()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(br.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: "*/papiers/ajouter", RequestStage: fetch.RequestStageRequest}}}); err != nil {
+		t.Fatal(err)
+	}
+	br.do("send, network drops", chromedp.Click(chromedp.CSS("#add-submit")), chromedp.WaitVisible(chromedp.CSS("#upload-error")))
+	state, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`[document.querySelector('#upload-error').textContent, document.querySelector('#add-submit').textContent, String(document.querySelectorAll('#page-list li').length)]`))
+	if err != nil || !strings.Contains(state[0], "connexion a été coupée") || !strings.Contains(state[1], "Réessayer") || state[2] != "1" {
+		t.Fatalf("after a network drop: %q %v", state, err)
+	}
+	if _, err := chromedp.Call(br.ctx, fetch.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	br.do("retry", chromedp.Click(chromedp.CSS("#add-submit")))
+	docURL := br.waitURL(`/papiers/[0-9a-f-]{36}\?`)
+	if !strings.Contains(br.text(), "Votre papier est dans le coffre") {
+		t.Fatalf("no confirmation after the deposit: %s", br.text())
 	}
 	doc := docURL[:strings.Index(docURL, "?")]
-	visit("Le papier (après dépôt)", docURL)
-	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll('.cf-pages img')).every(i => i.complete && i.naturalWidth > 0) && document.querySelectorAll('.cf-pages img').length > 0`))
+	br.visit("Le papier (après dépôt)", docURL)
+	loaded, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll('.cf-pages img')).every(i => i.complete && i.naturalWidth > 0) && document.querySelectorAll('.cf-pages img').length > 0`))
 	if err != nil || !loaded {
 		t.Errorf("the page images are not shown: %v", err)
 	}
 
 	// See it listed.
-	visit("Mes papiers", base+"/papiers")
-	if s := text(); !strings.Contains(s, "Attestation CAF de mars") || !strings.Contains(s, "Attestation CAF") {
+	br.visit("Mes papiers", base+"/papiers")
+	if s := br.text(); !strings.Contains(s, "Attestation CAF de mars") || !strings.Contains(s, "Attestation CAF") {
 		t.Fatalf("the list does not show the paper: %s", s)
 	}
-	visit("Le papier", doc)
-	visit("Imprimer", doc+"/imprimer")
-	if visible, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById('print-button').hidden`)); !visible {
+	br.visit("Mes papiers, un type", base+"/papiers?type=caf")
+	br.visit("Le papier", doc)
+	br.visit("Imprimer", doc+"/imprimer")
+	if visible, _ := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`!document.getElementById('print-button').hidden`)); !visible {
 		t.Error("the print button is not shown")
 	}
-	visit("Modifier", doc+"/modifier")
-	visit("Supprimer (confirmation)", doc+"/supprimer")
-	do("delete", chromedp.Click(chromedp.CSS("main form button[type=submit]")))
-	waitURL(`/papiers\?supprime=1$`)
-	if !strings.Contains(text(), "Le papier a été supprimé") {
+	br.visit("Modifier", doc+"/modifier")
+	br.visit("Supprimer (confirmation)", doc+"/supprimer")
+	br.do("delete", chromedp.Click(chromedp.CSS("main form button[type=submit]")))
+	br.waitURL(`/papiers\?supprime=1$`)
+	if !strings.Contains(br.text(), "Le papier a été supprimé") {
 		t.Error("no notice after the deletion")
 	}
 
-	visit("Historique", base+"/historique")
-	h := text()
+	br.visit("Historique", base+"/historique")
+	h := br.text()
 	for _, want := range []string{"Vous avez supprimé", "Vous avez ajouté", "Vous avez imprimé", "Vous avez regardé", "Vous vous êtes connecté", "Votre coffre a été ouvert"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("the history lacks %q", want)
 		}
 	}
-	visit("Mon compte", base+"/compte")
-	visit("Aide", base+"/aide")
-	visit("Déclaration d'accessibilité", base+"/accessibilite")
-	visit("Page introuvable", base+"/papiers/00000000-0000-0000-0000-000000000000")
+	br.visit("Mon compte", base+"/compte")
+	br.visit("Aide", base+"/aide")
+	br.visit("Déclaration d'accessibilité", base+"/accessibilite")
+	br.visit("Page introuvable", base+"/papiers/00000000-0000-0000-0000-000000000000")
+}
+
+// TestBrowserPasskey registers a passkey from Mon compte with Chromium's virtual
+// authenticator (a phone's screen lock), logs out, and logs in with it.
+func TestBrowserPasskey(t *testing.T) {
+	b := setup(t)
+	br := newBrowser(t)
+	defer br.report()
+	if _, err := chromedp.Call(br.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(br.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	br.signup(b.base, "karim", "le chat mange la pomme")
+	br.visit("Mon compte (clés d'accès)", b.base+"/compte")
+	br.do("add a passkey", chromedp.WaitVisible(chromedp.CSS("#passkey-register button")), chromedp.Click(chromedp.CSS("#passkey-register button")))
+	br.waitURL(`/compte\?cle=1$`)
+	if s := br.text(); !strings.Contains(s, "Votre clé d'accès a été ajoutée") || !strings.Contains(s, "Retirer cette clé") {
+		t.Fatalf("no passkey after registration: %s", s)
+	}
+	br.do("log out", chromedp.Click(chromedp.CSS("form[action='/deconnexion'] button")))
+	br.waitURL(`/$`)
+	br.visit("Se connecter (clé d'accès)", b.base+"/connexion")
+	br.do("log in with the passkey", chromedp.WaitVisible(chromedp.CSS("#passkey-login button")), chromedp.Click(chromedp.CSS("#passkey-login button")))
+	br.waitURL(`/papiers$`)
+	br.visit("Historique (clé d'accès)", b.base+"/historique")
+	if h := br.text(); !strings.Contains(h, "Vous avez ajouté une clé d'accès") || !strings.Contains(h, "Vous vous êtes connecté avec une clé d’accès") {
+		t.Errorf("history: %s", h)
+	}
+}
+
+// TestBrowserFranceConnect signs in through the FranceConnect button against a real
+// OpenID Connect provider started by the test, and checks the sign-in page with the
+// button under axe-core.
+func TestBrowserFranceConnect(t *testing.T) {
+	issuer, _ := oidcProvider(t)
+	b := setup(t, func(c *web.Config) {
+		storage.RegisterClients(storage.WebClient("coffre-browser", "client-secret", c.BaseURL+"/connexion/franceconnect/retour"))
+		c.OpenID = &web.OpenIDConfig{Issuer: issuer, ClientID: "coffre-browser", ClientSecret: "client-secret",
+			Scopes: []string{"profile", "given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry"}}
+	})
+	br := newBrowser(t)
+	defer br.report()
+	br.visit("Se connecter (FranceConnect)", b.base+"/connexion")
+	br.do("FranceConnect", chromedp.Click(chromedp.CSS("a.fr-connect")))
+	br.waitURL(`/login/username`)
+	br.do("provider's form",
+		chromedp.SendKeys(chromedp.CSS("#username"), "test-user@localhost"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "verysecure"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")))
+	br.waitURL(b.base + `/papiers$`)
+	if !strings.Contains(br.text(), "Votre coffre est vide") {
+		t.Fatalf("after FranceConnect: %s", br.text())
+	}
+	br.visit("Historique (FranceConnect)", b.base+"/historique")
+	if !strings.Contains(br.text(), "Vous vous êtes connecté avec FranceConnect") {
+		t.Error("the FranceConnect sign-in is not in the history")
+	}
 }

@@ -37,6 +37,8 @@ func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]
 	case e.Action == vault.ActionLoginFailed, e.Action == vault.ActionDenied, e.Action == vault.ActionIntegrity,
 		e.Action == vault.ActionPurge, e.Action == vault.ActionKeyRotated, e.Action == vault.ActionOwnerCreated:
 		return h.t(r, "history."+string(e.Action), title)
+	case e.Action == vault.ActionLogin && e.ActorKind == vault.ActorOwner && (detail == "passkey" || detail == "franceconnect"):
+		return h.t(r, "history.login.you."+detail)
 	case e.ActorKind == vault.ActorOwner:
 		return h.t(r, "history."+string(e.Action)+".you", title)
 	case e.ActorKind == vault.ActorLink:

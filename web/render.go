@@ -127,6 +127,8 @@ type view struct {
 	Error    string // one translated sentence
 	Notice   string // one translated sentence
 	Path     string
+	Passkeys bool // passkeys are configured (Config.BaseURL)
+	OpenID   bool // FranceConnect is configured
 	Data     any
 }
 
@@ -137,6 +139,8 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	v.CSRF = st.csrf
 	v.LoggedIn = st.session != nil
 	v.Path = r.URL.Path
+	v.Passkeys = h.wa != nil
+	v.OpenID = h.oidc != nil
 	if st.owner != nil {
 		v.Login = st.owner.Login
 	}

@@ -23,6 +23,10 @@ func (h *handler) routes(r chi.Router) {
 		r.Post("/connexion", h.login)
 		r.Get("/inscription", h.signupForm)
 		r.Post("/inscription", h.signup)
+		r.Get("/connexion/franceconnect", h.openIDBegin)
+		r.Get("/connexion/franceconnect/retour", h.openIDReturn)
+		r.Post("/connexion/cle/debut", h.passkeyLoginBegin)
+		r.Post("/connexion/cle/fin", h.passkeyLoginFinish)
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireOwner)
 			r.Post("/deconnexion", h.logout)
@@ -44,6 +48,9 @@ func (h *handler) routes(r chi.Router) {
 			r.Post("/compte/langue", h.setLanguage)
 			r.Post("/compte/sessions/{sid}/fin", h.endSession)
 			r.Post("/compte/sessions/fin", h.endAllSessions)
+			r.Post("/compte/cles/debut", h.passkeyRegisterBegin)
+			r.Post("/compte/cles/fin", h.passkeyRegisterFinish)
+			r.Post("/compte/cles/{pid}/supprimer", h.passkeyDelete)
 		})
 	})
 }

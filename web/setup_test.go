@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,8 +22,9 @@ import (
 )
 
 type testBundle struct {
-	v   *vault.Vault
-	srv *httptest.Server
+	v    *vault.Vault
+	srv  *httptest.Server
+	base string // http://localhost:PORT
 }
 
 // setup serves the real pages over a real vault (PostgreSQL and MinIO).
@@ -42,16 +45,25 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := web.Config{Ready: v, Vault: v, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// The server is reached as localhost: passkeys need a domain, not an IP address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	cfg := web.Config{Ready: v, Vault: v, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if testing.Verbose() {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	srv := httptest.NewServer(web.New(cfg))
+	srv := httptest.NewUnstartedServer(web.New(cfg))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testBundle{v: v, srv: srv}
+	return &testBundle{v: v, srv: srv, base: base}
 }
 
 // client is a browser-like client: cookies, no automatic redirects.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-webauthn/webauthn/webauthn"
 
 	"coffre/ingest"
 	"coffre/vault"
@@ -66,6 +67,11 @@ type Config struct {
 	// IdleTimeout and AbsoluteTimeout end sessions: after IdleTimeout without a request,
 	// and AbsoluteTimeout after sign-in whatever the activity.
 	IdleTimeout, AbsoluteTimeout time.Duration
+	// BaseURL is the address people reach the service at (https://coffre.example.fr).
+	// Passkeys need it (their relying party is its host); without it they are off.
+	BaseURL string
+	// OpenID turns on sign-in with FranceConnect (needs BaseURL); nil: off.
+	OpenID *OpenIDConfig
 }
 
 type handler struct {
@@ -76,6 +82,8 @@ type handler struct {
 	cfg    Config
 	assets *assets
 	pages  *pages
+	wa     *webauthn.WebAuthn // nil when passkeys are off
+	oidc   *openID            // nil when FranceConnect is off
 }
 
 // New returns the HTTP handler of the service.
@@ -103,6 +111,22 @@ func New(cfg Config) http.Handler {
 	if h.vault == nil {
 		r.Get("/", h.placeholder)
 		return r
+	}
+	wa, err := newWebAuthn(cfg.BaseURL)
+	if err != nil {
+		// A wrong address is a configuration error that cmd/coffre reports at start.
+		h.log.Error("passkeys off", "err", err)
+	}
+	h.wa = wa
+	if cfg.OpenID != nil && cfg.BaseURL != "" {
+		oc := *cfg.OpenID
+		if oc.ACR == "" {
+			oc.ACR = "eidas1"
+		}
+		if oc.Scopes == nil {
+			oc.Scopes = pivotClaims
+		}
+		h.oidc = &openID{cfg: oc, redirect: cfg.BaseURL + "/connexion/franceconnect/retour"}
 	}
 	h.assets = loadAssets()
 	h.pages = parsePages(h.assets)

@@ -3,17 +3,20 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
+	"coffre/ingest"
 	"coffre/vault"
 	"coffre/web"
 )
@@ -318,5 +321,62 @@ func TestBehindTLS(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no __Host- cookie: %v", resp.Header.Values("Set-Cookie"))
+	}
+}
+
+// TestRetake: quality warnings are shown with "Reprendre la photo", which removes the
+// paper and brings back the form with the kind and name chosen.
+func TestRetake(t *testing.T) {
+	b := setup(t)
+	c := b.client(t)
+	c.signup("nadia", "le chat mange la pomme")
+	tok := c.csrf("/papiers/ajouter")
+	resp, _ := c.upload("/papiers/ajouter", tok, map[string]string{"kind": "impots", "title": "Avis 2026"}, sharedFixture(t, "exif-orientation/Portrait_6.jpg"))
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "w=") {
+		t.Fatalf("deposit of a photo with no sheet in it: %d %s (warnings expected)", resp.StatusCode, loc)
+	}
+	_, body := c.get(loc)
+	if !strings.Contains(body, "Reprendre la photo") || !strings.Contains(body, "Page 1 :") {
+		t.Fatal("warnings not shown with « Reprendre la photo »")
+	}
+	id := docLinkRE.FindStringSubmatch(loc)[1]
+	resp, _ = c.post("/papiers/"+id+"/reprendre", url.Values{"csrf": {tok}})
+	back := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(back, "/papiers/ajouter?") {
+		t.Fatalf("retake: %d %s", resp.StatusCode, back)
+	}
+	_, form := c.get(back)
+	if !strings.Contains(form, `value="Avis 2026"`) || !strings.Contains(form, `value="impots" checked`) {
+		t.Fatal("the form lost the kind or the name")
+	}
+	if resp, _ := c.get("/papiers/" + id); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the retaken paper is still there: %d", resp.StatusCode)
+	}
+}
+
+// TestValidationKeepsInput: a refused file or secret loses nothing else typed.
+func TestValidationKeepsInput(t *testing.T) {
+	b := setup(t)
+	c := b.client(t)
+	tok := c.csrf("/inscription")
+	resp, body := c.post("/inscription", url.Values{"csrf": {tok}, "login": {"sami"}, "secret": {"court"}, "secret2": {"court"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="sami"`) || !strings.Contains(body, "trop court") {
+		t.Fatalf("weak secret: %d", resp.StatusCode)
+	}
+	c.signup("sami", "le chat mange la pomme")
+	bad := filepath.Join(t.TempDir(), "note.txt")
+	os.WriteFile(bad, []byte("ceci n'est pas une photo, juste du texte"), 0o600)
+	tok = c.csrf("/papiers/ajouter")
+	resp, body = c.upload("/papiers/ajouter", tok, map[string]string{"kind": "banque", "title": "Mon RIB"}, bad)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="Mon RIB"`) || !strings.Contains(body, `value="banque" checked`) {
+		t.Fatalf("unsupported file: %d", resp.StatusCode)
+	}
+	if !strings.Contains(body, html.EscapeString(ingest.Message(ingest.ErrUnsupportedType))) {
+		t.Errorf("the ingest sentence is not shown")
+	}
+	resp, body = c.upload("/papiers/ajouter", tok, map[string]string{"kind": "banque", "title": "Mon RIB"})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Aucune photo") || !strings.Contains(body, `value="Mon RIB"`) {
+		t.Fatalf("no file: %d", resp.StatusCode)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	BehindTLS   bool
 	SessionIdle time.Duration
 	SessionMax  time.Duration
+	// BaseURL is the public address of the service; passkeys and FranceConnect need it.
+	BaseURL string
+	// FranceConnect (or any OpenID Connect provider): on when the issuer is set.
+	FCIssuer, FCClientID, FCClientSecret, FCACR string
 }
 
 // LoadConfig reads the configuration; errors name the variable at fault.
@@ -71,6 +76,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PurgeAfter:      dur("COFFRE_PURGE_AFTER", 0),
 		CheckpointEvery: dur("COFFRE_CHECKPOINT_EVERY", 10*time.Minute),
 		Retention:       dur("COFFRE_RETENTION", 0),
+	}
+	c.BaseURL = getenv("COFFRE_BASE_URL")
+	if u, err := url.Parse(c.BaseURL); c.BaseURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" && u.Path != "/") {
+		errs = append(errs, fmt.Errorf("COFFRE_BASE_URL=%q is not an address such as https://coffre.example.fr", c.BaseURL))
+	}
+	c.FCIssuer = getenv("COFFRE_FRANCECONNECT_ISSUER")
+	c.FCClientID = getenv("COFFRE_FRANCECONNECT_CLIENT_ID")
+	c.FCClientSecret = getenv("COFFRE_FRANCECONNECT_CLIENT_SECRET")
+	c.FCACR = str("COFFRE_FRANCECONNECT_ACR", "eidas1")
+	if c.FCIssuer != "" && (c.FCClientID == "" || c.FCClientSecret == "" || c.BaseURL == "") {
+		errs = append(errs, fmt.Errorf("COFFRE_FRANCECONNECT_ISSUER needs COFFRE_FRANCECONNECT_CLIENT_ID, COFFRE_FRANCECONNECT_CLIENT_SECRET and COFFRE_BASE_URL"))
 	}
 	c.SessionIdle = dur("COFFRE_SESSION_IDLE", 30*time.Minute)
 	c.SessionMax = dur("COFFRE_SESSION_MAX", 12*time.Hour)

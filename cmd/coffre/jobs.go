@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"coffre/sharing"
 	"coffre/vault"
 )
 
@@ -37,15 +38,30 @@ type purgeArgs struct{}
 
 func (purgeArgs) Kind() string { return "purge_deleted" }
 
+// purgeWorker removes what has served its time: the blobs of deleted documents, ended
+// sessions, old sign-in counters, unfinished passkey ceremonies, used client assertions.
 type purgeWorker struct {
 	river.WorkerDefaults[purgeArgs]
-	v     *vault.Vault
-	after time.Duration
+	v       *vault.Vault
+	sharing *sharing.Service
+	after   time.Duration
+	idle    time.Duration
 }
 
 func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
-	_, err := w.v.PurgeDeleted(ctx, w.after)
-	return err
+	purges := []func() (int, error){
+		func() (int, error) { return w.v.PurgeDeleted(ctx, w.after) },
+		func() (int, error) { return w.v.PurgeSessions(ctx, w.idle) },
+		func() (int, error) { return w.v.PurgeThrottle(ctx) },
+		func() (int, error) { return w.v.PurgeCeremonies(ctx) },
+		func() (int, error) { return w.sharing.PurgeAssertions(ctx) },
+	}
+	for _, purge := range purges {
+		if _, err := purge(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type checkpointArgs struct{}
@@ -66,7 +82,7 @@ func (w *checkpointWorker) Work(ctx context.Context, _ *river.Job[checkpointArgs
 func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, key ed25519.PrivateKey, cfg Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &reapWorker{v: v, grace: cfg.UploadGrace})
-	river.AddWorker(workers, &purgeWorker{v: v, after: cfg.PurgeAfter})
+	river.AddWorker(workers, &purgeWorker{v: v, sharing: sharing.New(pool, v), after: cfg.PurgeAfter, idle: cfg.SessionIdle})
 	river.AddWorker(workers, &checkpointWorker{v: v, key: key})
 	river.AddWorker(workers, &eraseWorker{v: v})
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {

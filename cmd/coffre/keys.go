@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"coffre/sharing"
 	"coffre/vault"
 )
 
@@ -99,6 +100,15 @@ func runKeysRotate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string
 		}
 	} else {
 		fmt.Fprintf(stdout, "coffre: resuming the rotation to %s\n", keys.Current())
+	}
+	// Agents' second-factor secrets are wrapped to the master key too: re-wrap them
+	// first, so that retiring the old key at the end of the owners' pass is safe.
+	agents, err := sharing.New(pool, v).RewrapAgentSecrets(ctx)
+	if err != nil {
+		return hinted{fmt.Errorf("rotation stopped: %w", err), "run 'coffre keys rotate' again to resume"}
+	}
+	if agents > 0 {
+		fmt.Fprintf(stdout, "coffre: %d agents' second-factor secrets re-wrapped\n", agents)
 	}
 	n, done, err := v.Rewrap(ctx, operator, batch, func(n int) error {
 		fmt.Fprintf(stdout, "coffre: %d owners re-wrapped\n", n)

@@ -29,6 +29,10 @@ Usage:
     coffre notice set|clear|show      announce the end of the service to every owner
     coffre clients add|list|remove    register the téléservices of "Choisir dans mon coffre"
     coffre receipt verify --file F    check a signed delivery receipt
+    coffre structures create --name N --kind K --siret S [--contact C]
+                                      register a CCAS, CIAS, France Services or association
+    coffre agents create --structure ID|SIRET --login L --name N [--role referent|agent]
+                                      add an agent (first référent): temporary password, TOTP
     coffre help COMMAND               help on one command
 
 Configuration (environment variables, with their defaults):
@@ -55,6 +59,14 @@ Configuration (environment variables, with their defaults):
                               Secure __Host- cookies, HSTS, X-Forwarded-For: true or false (false)
     COFFRE_SESSION_IDLE       a session ends after this long without a request (30m)
     COFFRE_SESSION_MAX        a session ends this long after sign-in, whatever the activity (12h)
+    COFFRE_BASE_URL           public address of the service, e.g. https://coffre.example.fr;
+                              passkeys need it (empty: passkeys off)
+    COFFRE_FRANCECONNECT_ISSUER        OpenID Connect issuer of FranceConnect (or another
+                                       provider); empty: sign-in with FranceConnect off.
+                                       Redirect URI to register: COFFRE_BASE_URL/connexion/franceconnect/retour
+    COFFRE_FRANCECONNECT_CLIENT_ID     client ID given by FranceConnect
+    COFFRE_FRANCECONNECT_CLIENT_SECRET client secret given by FranceConnect
+    COFFRE_FRANCECONNECT_ACR           eIDAS level asked for and required (eidas1)
 
 Example:
     coffre keys init && coffre migrate && coffre serve
@@ -117,6 +129,8 @@ func commands() []command {
 		{name: "notice set", usage: noticeUsage, run: runNoticeSet, flags: noticeSetFlags},
 		{name: "notice clear", usage: noticeUsage, run: runNoticeClear},
 		{name: "notice show", usage: noticeUsage, run: runNoticeShow},
+		{name: "structures create", usage: structuresCreateUsage, run: runStructuresCreate, flags: structuresCreateFlags},
+		{name: "agents create", usage: agentsCreateUsage, run: runAgentsCreate, flags: agentsCreateFlags},
 	}
 }
 

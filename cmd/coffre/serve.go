@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"coffre/web"
@@ -43,10 +44,15 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	if err != nil {
 		return hinted{fmt.Errorf("COFFRE_LISTEN: %w", err), "choose a free address, e.g. COFFRE_LISTEN=127.0.0.1:8081"}
 	}
+	var openID *web.OpenIDConfig
+	if cfg.FCIssuer != "" {
+		openID = &web.OpenIDConfig{Issuer: cfg.FCIssuer, ClientID: cfg.FCClientID, ClientSecret: cfg.FCClientSecret, ACR: cfg.FCACR}
+	}
 	srv := &http.Server{
 		Handler: web.New(web.Config{
 			Ready: v, Log: log, Vault: v, MaxUpload: cfg.MaxUpload, BehindTLS: cfg.BehindTLS,
-			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax,
+			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
+			OpenID: openID,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

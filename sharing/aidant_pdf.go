@@ -1,0 +1,269 @@
+package sharing
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/qr"
+	"github.com/go-pdf/fpdf"
+	"github.com/google/uuid"
+)
+
+// What is printed at the desk: the access card of a new safe (or of a recovered access)
+// and the mandate receipt, in A6 (a card the person keeps) or A4 (a sheet). Both are
+// plain PDFs with the core Helvetica font (Windows-1252 covers French) and a QR code.
+
+// PaperSize is the printed format.
+type PaperSize string
+
+// Paper sizes.
+const (
+	A6 PaperSize = "A6"
+	A4 PaperSize = "A4"
+)
+
+// mandateReceiptType is the JWS type of mandate receipts; verifyJWS checks it, so that a
+// mandate receipt never passes for a delivery receipt.
+const mandateReceiptType = "coffre-mandate+jwt"
+
+// MandateStatement is what a mandate receipt attests, signed by the service key.
+type MandateStatement struct {
+	ID             string    `json:"jti"` // the mandate ID
+	Issuer         string    `json:"iss"`
+	IssuedAt       int64     `json:"iat"`
+	Owner          uuid.UUID `json:"owner"`
+	StructureName  string    `json:"structure"`
+	StructureSIRET string    `json:"siret"`
+	Scopes         []Scope   `json:"scopes"`
+	StartsAt       time.Time `json:"starts_at"`
+	ExpiresAt      time.Time `json:"expires_at"`
+	ConsentMethod  string    `json:"consent"`
+	ConsentText    string    `json:"consent_text"`
+	Agent          uuid.UUID `json:"agent,omitempty"`
+}
+
+// MandateReceipt signs the statement of a started mandate (compact JWS, EdDSA, type
+// coffre-mandate+jwt). Put it in the receipt's QR code; VerifyMandateReceipt checks it.
+func MandateReceipt(key ed25519.PrivateKey, m *Mandate) (string, *MandateStatement, error) {
+	if m.StartsAt == nil {
+		return "", nil, fmt.Errorf("sharing: mandate receipt: mandate %s not confirmed yet: %w", m.ID, ErrBadRequest)
+	}
+	st := &MandateStatement{ID: m.ID.String(), Issuer: ReceiptIssuer, IssuedAt: time.Now().Unix(), Owner: m.OwnerID,
+		StructureName: m.StructureName, StructureSIRET: m.StructureSIRET, Scopes: m.Scopes,
+		StartsAt: m.StartsAt.UTC(), ExpiresAt: m.ExpiresAt.UTC(), ConsentMethod: string(m.ConsentMethod), ConsentText: m.ConsentText, Agent: m.GrantedBy}
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return "", nil, fmt.Errorf("sharing: mandate receipt: %w", err)
+	}
+	compact, err := signJWS(key, mandateReceiptType, payload)
+	if err != nil {
+		return "", nil, fmt.Errorf("sharing: mandate receipt: %w", err)
+	}
+	return compact, st, nil
+}
+
+// VerifyMandateReceipt checks a mandate receipt with the service's public key. It says
+// what was signed; whether the mandate is still live is Mandates' business.
+func VerifyMandateReceipt(compact string, pub ed25519.PublicKey) (*MandateStatement, error) {
+	payload, err := verifyJWS(strings.TrimSpace(compact), pub, mandateReceiptType)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadReceipt, err)
+	}
+	var st MandateStatement
+	if err := json.Unmarshal(payload, &st); err != nil || st.Issuer != ReceiptIssuer || st.ID == "" {
+		return nil, fmt.Errorf("%w: malformed payload", ErrBadReceipt)
+	}
+	return &st, nil
+}
+
+// AccessCard is what the access card of a safe shows.
+type AccessCard struct {
+	Login            string
+	Code             string    // the temporary code
+	CodeExpiresAt    time.Time // printed as a date
+	LoginURL         string    // the QR code's target: the sign-in page
+	StructureName    string
+	StructureContact string
+	Recovery         bool // a new code for an existing safe
+}
+
+// AccessCardPDF writes the access card of a safe: identifier, temporary code to change at
+// first sign-in, QR code to the sign-in page, and the structure's contact.
+func AccessCardPDF(w io.Writer, c AccessCard, size PaperSize) error {
+	p, err := newPage(size)
+	if err != nil {
+		return err
+	}
+	title := "Votre coffre-fort numérique"
+	if c.Recovery {
+		title = "Votre nouveau code pour entrer dans votre coffre"
+	}
+	p.heading(title)
+	p.line("Votre identifiant :")
+	p.big(c.Login)
+	p.line("Votre code temporaire :")
+	p.big(c.Code)
+	p.small(fmt.Sprintf("À changer à votre première connexion. Valable jusqu'au %s.", frenchDate(c.CodeExpiresAt)))
+	if err := p.qr(c.LoginURL, 40); err != nil {
+		return err
+	}
+	p.small("Pour entrer dans votre coffre : " + c.LoginURL)
+	p.gap()
+	p.line("Qui vous a aidé :")
+	p.text(c.StructureName)
+	if c.StructureContact != "" {
+		p.small(c.StructureContact)
+	}
+	p.gap()
+	p.small("Gardez cette carte chez vous. Ne donnez votre code à personne, même à un agent.")
+	return p.write(w)
+}
+
+// MandateReceiptDoc is what the printed mandate receipt shows.
+type MandateReceiptDoc struct {
+	Mandate   *Mandate
+	JWS       string // from MandateReceipt
+	VerifyURL string // the page that checks a receipt; the QR code holds VerifyURL?r=JWS
+}
+
+// scopeLabels say each scope in plain French.
+var scopeLabels = map[Scope]string{ //nolint:gochecknoglobals // a constant table
+	ScopeDeposit: "ajouter des documents dans votre coffre",
+	ScopeRead:    "voir et imprimer vos documents",
+	ScopeShare:   "envoyer vos documents (lien ou QR code) pour vous",
+}
+
+var consentLabels = map[ConsentMethod]string{ //nolint:gochecknoglobals // a constant table
+	ConsentSecret:  "vous avez tapé votre code secret",
+	ConsentPasskey: "vous avez utilisé votre clé d'accès",
+	ConsentPhone:   "vous avez confirmé sur votre téléphone",
+}
+
+// MandateReceiptPDF writes the printable receipt of a mandate: who may do what until
+// when, how consent was given, and a QR code with the signed statement.
+func MandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize) error {
+	m := d.Mandate
+	if m == nil || m.StartsAt == nil {
+		return fmt.Errorf("sharing: mandate receipt pdf: mandate not started: %w", ErrBadRequest)
+	}
+	p, err := newPage(size)
+	if err != nil {
+		return err
+	}
+	p.heading("Mandat donné à " + m.StructureName)
+	p.small("SIRET " + m.StructureSIRET)
+	if m.OwnerLogin != "" {
+		p.line("Votre identifiant : " + m.OwnerLogin)
+	}
+	p.line("Les agents de cette structure peuvent :")
+	for _, sc := range m.Scopes {
+		p.text("• " + scopeLabels[sc])
+	}
+	p.line("Ils ne peuvent pas supprimer vos documents, ni changer votre code secret.")
+	p.line(fmt.Sprintf("Du %s au %s.", frenchDate(*m.StartsAt), frenchDate(*m.ExpiresAt)))
+	p.small(fmt.Sprintf("Votre accord : %s (texte %s).", consentLabels[m.ConsentMethod], m.ConsentText))
+	// The statement is long (a signed JWS): a larger code keeps its modules readable.
+	if err := p.qr(d.VerifyURL+"?r="+d.JWS, 58); err != nil {
+		return err
+	}
+	p.small("Ce QR code prouve ce mandat. Vous pouvez l'arrêter à tout moment dans votre coffre, rubrique « Mes aidants ».")
+	return p.write(w)
+}
+
+// frenchDate prints a date as in France, in Paris time.
+func frenchDate(t time.Time) string {
+	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
+		t = t.In(loc)
+	}
+	return t.Format("02/01/2006")
+}
+
+// page is a one-page document being laid out top to bottom.
+type page struct {
+	pdf   *fpdf.Fpdf
+	tr    func(string) string
+	scale float64 // 1 for A6, larger for A4
+	width float64
+	n     int // QR images registered
+}
+
+func newPage(size PaperSize) (*page, error) {
+	var init fpdf.InitType
+	p := &page{}
+	switch size {
+	case A6:
+		init = fpdf.InitType{UnitStr: "mm", Size: fpdf.SizeType{Wd: 105, Ht: 148}}
+		p.scale, p.width = 1, 105
+	case A4:
+		init = fpdf.InitType{UnitStr: "mm", SizeStr: "A4"}
+		p.scale, p.width = 1.6, 210
+	default:
+		return nil, fmt.Errorf("sharing: paper size %q is not A6 or A4: %w", size, ErrBadRequest)
+	}
+	p.pdf = fpdf.NewCustom(&init)
+	margin := 8 * p.scale
+	p.pdf.SetMargins(margin, margin, margin)
+	p.pdf.SetAutoPageBreak(true, margin)
+	p.pdf.SetCreator("Coffre", true)
+	p.pdf.AddPage()
+	p.tr = p.pdf.UnicodeTranslatorFromDescriptor("")
+	return p, nil
+}
+
+func (p *page) inner() float64 { return p.width - 16*p.scale }
+
+func (p *page) block(style string, pt, lineMM float64, s string) {
+	p.pdf.SetFont("Helvetica", style, pt*p.scale)
+	p.pdf.MultiCell(p.inner(), lineMM*p.scale, p.tr(s), "", "L", false)
+}
+
+func (p *page) heading(s string) { p.block("B", 12, 6, s); p.gap() }
+func (p *page) line(s string)    { p.block("", 9, 4.5, s) }
+func (p *page) text(s string)    { p.block("", 9, 4.5, s) }
+func (p *page) small(s string)   { p.block("", 7, 3.5, s) }
+func (p *page) gap()             { p.pdf.Ln(2 * p.scale) }
+
+func (p *page) big(s string) {
+	p.pdf.SetFont("Courier", "B", 14*p.scale)
+	p.pdf.MultiCell(p.inner(), 7*p.scale, p.tr(s), "", "L", false)
+}
+
+// qr draws a QR code of content, side millimetres wide on A6 (scaled on A4), centred,
+// with medium error correction (a printed card gets creased).
+func (p *page) qr(content string, side float64) error {
+	code, err := qr.Encode(content, qr.M, qr.Auto)
+	if err != nil {
+		return fmt.Errorf("sharing: qr code: %w", err)
+	}
+	n := code.Bounds().Dx()
+	code, err = barcode.Scale(code, n*8, n*8)
+	if err != nil {
+		return fmt.Errorf("sharing: qr code: %w", err)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, code); err != nil {
+		return fmt.Errorf("sharing: qr code: %w", err)
+	}
+	p.n++
+	name := fmt.Sprintf("qr%d", p.n)
+	opts := fpdf.ImageOptions{ImageType: "PNG"}
+	p.pdf.RegisterImageOptionsReader(name, opts, &b)
+	side *= p.scale
+	p.gap()
+	p.pdf.ImageOptions(name, (p.width-side)/2, p.pdf.GetY(), side, side, true, opts, 0, "")
+	return nil
+}
+
+func (p *page) write(w io.Writer) error {
+	if err := p.pdf.Output(w); err != nil {
+		return fmt.Errorf("sharing: pdf: %w", err)
+	}
+	return nil
+}

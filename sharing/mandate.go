@@ -1,0 +1,590 @@
+package sharing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"coffre/vault"
+)
+
+// Journal actions of mandates and of agents acting under them, in the owner's history.
+// What agents do to documents is journaled by the vault with the agent as actor
+// (deposit, view, download, print) and by links (link_created).
+const (
+	ActionMandateGranted   vault.Action = "mandate_granted"
+	ActionMandatePending   vault.Action = "mandate_pending" // waiting for the owner's phone
+	ActionMandateConfirmed vault.Action = "mandate_confirmed"
+	ActionMandateRevoked   vault.Action = "mandate_revoked"
+	ActionAidantListed     vault.Action = "aidant_listed" // an agent saw the list of documents
+)
+
+// Scope is what a mandate lets a structure's agents do, or what an agent asks to do.
+type Scope string
+
+// Scopes a mandate may grant.
+const (
+	ScopeDeposit Scope = "deposit" // add documents (desk scanner, phone)
+	ScopeRead    Scope = "read"    // list, view, download and print documents
+	ScopeShare   Scope = "share"   // create share links and QR codes
+)
+
+// Operations no mandate ever allows. Authorize refuses them always, and journals the
+// attempt: the web sends every agent request through Authorize, even these.
+const (
+	ScopeDelete      Scope = "delete"
+	ScopeExport      Scope = "export"
+	ScopeCredentials Scope = "credentials" // change the owner's secret, passkeys, sessions
+	// ScopeRecover is access recovery: any live mandate of the agent's structure allows it.
+	ScopeRecover Scope = "recover"
+)
+
+// GrantableScopes are the scopes a mandate may hold.
+var GrantableScopes = []Scope{ScopeDeposit, ScopeRead, ScopeShare} //nolint:gochecknoglobals // a constant list
+
+// scopeVerbs say in the owner's history what an agent tried to do.
+var scopeVerbs = map[Scope]string{ //nolint:gochecknoglobals // a constant table
+	ScopeDeposit: "déposer un document", ScopeRead: "consulter vos documents", ScopeShare: "partager vos documents",
+	ScopeDelete: "supprimer un document", ScopeExport: "exporter votre coffre",
+	ScopeCredentials: "changer vos moyens de connexion", ScopeRecover: "rétablir votre accès",
+}
+
+// Duration is how long a mandate lasts.
+type Duration string
+
+// The only durations a mandate may have.
+const (
+	OneDay       Duration = "1d"
+	OneMonth     Duration = "1m"
+	SixMonths    Duration = "6m"
+	TwelveMonths Duration = "12m"
+)
+
+// ParseDuration checks a mandate duration.
+func ParseDuration(s string) (Duration, error) {
+	switch d := Duration(s); d {
+	case OneDay, OneMonth, SixMonths, TwelveMonths:
+		return d, nil
+	}
+	return "", fmt.Errorf("mandate duration %q is not 1d, 1m, 6m or 12m: %w", s, ErrBadRequest)
+}
+
+// End returns when a mandate of this duration starting at start ends: calendar months,
+// so "6 months" from 31 August is 3 March (Go's AddDate normalisation), never shorter.
+func (d Duration) End(start time.Time) time.Time {
+	switch d {
+	case OneDay:
+		return start.Add(24 * time.Hour)
+	case OneMonth:
+		return start.AddDate(0, 1, 0)
+	case SixMonths:
+		return start.AddDate(0, 6, 0)
+	case TwelveMonths:
+		return start.AddDate(1, 0, 0)
+	}
+	return start
+}
+
+// ConsentMethod is how the person present gave their consent.
+type ConsentMethod string
+
+// Consent methods.
+const (
+	// ConsentSecret: the person typed their secret (or temporary code) on the agent's
+	// screen; GrantMandate checks it.
+	ConsentSecret ConsentMethod = "secret"
+	// ConsentPasskey: the person used their passkey on the agent's screen; the web ran
+	// and verified the WebAuthn ceremony for this owner before calling GrantMandate.
+	ConsentPasskey ConsentMethod = "passkey"
+	// ConsentPhone: the person confirms from their own signed-in phone; the mandate is
+	// pending until ConfirmMandate.
+	ConsentPhone ConsentMethod = "phone"
+)
+
+// Consent is the evidence that the person agreed, with the version of the text shown.
+type Consent struct {
+	Method      ConsentMethod
+	TextVersion string // e.g. "mandat-v1": the text the person was shown
+	Secret      string // ConsentSecret only
+	// PasskeyVerified must be true with ConsentPasskey: the web verified the assertion
+	// for this owner.
+	PasskeyVerified bool
+}
+
+// NewMandate is what the owner agrees to.
+type NewMandate struct {
+	Scopes   []Scope
+	Duration Duration
+}
+
+// Mandate is an owner's authorisation for a structure.
+type Mandate struct {
+	ID             uuid.UUID
+	OwnerID        uuid.UUID
+	OwnerLogin     string
+	StructureID    uuid.UUID
+	StructureName  string
+	StructureSIRET string
+	Scopes         []Scope
+	Duration       Duration
+	CreatedAt      time.Time
+	StartsAt       *time.Time // nil while pending (phone consent)
+	ExpiresAt      *time.Time
+	ConsentMethod  ConsentMethod
+	ConsentText    string
+	GrantedBy      uuid.UUID // the agent at the desk, uuid.Nil if none
+	RevokedAt      *time.Time
+	RevokedBy      vault.Actor
+}
+
+// ExpiryNotice is how long before its end a mandate is announced, to the owner and the
+// structure.
+const ExpiryNotice = 30 * 24 * time.Hour
+
+// phoneConfirmWithin bounds a pending mandate: the person confirms during the appointment.
+const phoneConfirmWithin = 15 * time.Minute
+
+// Live tells whether the mandate allows anything at t.
+func (m *Mandate) Live(t time.Time) bool {
+	return m.RevokedAt == nil && m.StartsAt != nil && !t.Before(*m.StartsAt) && t.Before(*m.ExpiresAt)
+}
+
+// ExpiresSoon tells whether a live mandate ends within ExpiryNotice of t.
+func (m *Mandate) ExpiresSoon(t time.Time) bool {
+	return m.Live(t) && m.ExpiresAt.Sub(t) <= ExpiryNotice
+}
+
+// Has tells whether the mandate grants scope.
+func (m *Mandate) Has(scope Scope) bool { return slices.Contains(m.Scopes, scope) }
+
+func (nm *NewMandate) validate() error {
+	if _, err := ParseDuration(string(nm.Duration)); err != nil {
+		return err
+	}
+	if len(nm.Scopes) == 0 {
+		return fmt.Errorf("a mandate needs at least one scope: %w", ErrBadRequest)
+	}
+	seen := map[Scope]bool{}
+	var scopes []Scope
+	for _, sc := range nm.Scopes {
+		if !slices.Contains(GrantableScopes, sc) {
+			return fmt.Errorf("scope %q cannot be granted: %w", sc, ErrBadRequest)
+		}
+		if !seen[sc] {
+			seen[sc] = true
+			scopes = append(scopes, sc)
+		}
+	}
+	slices.Sort(scopes)
+	nm.Scopes = scopes
+	return nil
+}
+
+func scopeStrings(sc []Scope) []string {
+	out := make([]string, len(sc))
+	for i, s := range sc {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// GrantMandate records the mandate the person present gives to the agent's structure,
+// with the evidence of consent. With ConsentSecret the secret is checked here (failures
+// count against the owner's sign-in throttle); with ConsentPasskey the web must have
+// verified the passkey; with ConsentPhone the mandate waits for ConfirmMandate from the
+// owner's own session and allows nothing until then. A structure holds at most one live
+// mandate per owner: a new one replaces (revokes) the previous.
+func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUID, nm NewMandate, c Consent, ip netip.Addr) (*Mandate, error) {
+	if err := nm.validate(); err != nil {
+		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
+	}
+	if c.TextVersion == "" {
+		return nil, fmt.Errorf("sharing: grant mandate: consent text version missing: %w", ErrBadRequest)
+	}
+	cur, err := s.Agent(ctx, agent.ID)
+	if err != nil || cur.DeactivatedAt != nil {
+		return nil, fmt.Errorf("sharing: grant mandate: %w", ErrForbidden)
+	}
+	if _, err := s.vault.Owner(ctx, owner); err != nil {
+		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
+	}
+	switch c.Method {
+	case ConsentSecret:
+		if err := s.vault.CheckOwnerSecret(ctx, owner, c.Secret, ip); err != nil {
+			return nil, fmt.Errorf("sharing: grant mandate: %w", err)
+		}
+	case ConsentPasskey:
+		if !c.PasskeyVerified {
+			return nil, fmt.Errorf("sharing: grant mandate: passkey not verified: %w", vault.ErrBadCredentials)
+		}
+	case ConsentPhone:
+	default:
+		return nil, fmt.Errorf("sharing: grant mandate: consent method %q: %w", c.Method, ErrBadRequest)
+	}
+	m := &Mandate{ID: uuid.New(), OwnerID: owner, StructureID: cur.StructureID, StructureName: cur.StructureName,
+		Scopes: nm.Scopes, Duration: nm.Duration, ConsentMethod: c.Method, ConsentText: c.TextVersion, GrantedBy: cur.ID}
+	by := cur.Actor(ip)
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var starts, expires *time.Time
+		action := ActionMandatePending
+		if c.Method != ConsentPhone {
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			end := nm.Duration.End(now)
+			starts, expires, action = &now, &end, ActionMandateGranted
+			if err := s.replaceLive(ctx, tx, owner, cur.StructureID, by, cur.Label()); err != nil {
+				return err
+			}
+		}
+		m.StartsAt, m.ExpiresAt = starts, expires
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO mandates (id, owner_id, structure_id, scopes, duration, starts_at, expires_at, confirmed_at,
+				consent_method, consent_text_version, granted_by_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, $9, $10) RETURNING created_at`,
+			m.ID, owner, m.StructureID, scopeStrings(m.Scopes), m.Duration, starts, expires, m.ConsentMethod, m.ConsentText, cur.ID).
+			Scan(&m.CreatedAt); err != nil {
+			return err
+		}
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: action, Detail: mandateDetail(cur.Label(), m)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
+	}
+	return m, nil
+}
+
+// replaceLive revokes the structure's live mandates from owner, superseded by a new one.
+func (s *Service) replaceLive(ctx context.Context, tx pgx.Tx, owner, structure uuid.UUID, by vault.Actor, label string) error {
+	tag, err := tx.Exec(ctx, `UPDATE mandates SET revoked_at = now(), revoked_by_kind = $3, revoked_by_id = $4
+		WHERE owner_id = $1 AND structure_id = $2 AND revoked_at IS NULL AND confirmed_at IS NOT NULL AND expires_at > now()`,
+		owner, structure, by.Kind, by.ID)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err
+	}
+	return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label + " — remplacé par un nouveau mandat"})
+}
+
+func mandateDetail(label string, m *Mandate) string {
+	d := label + " — "
+	for i, sc := range m.Scopes {
+		if i > 0 {
+			d += ", "
+		}
+		d += string(sc)
+	}
+	return d + " — " + string(m.Duration) + " — " + string(m.ConsentMethod) + " — " + m.ConsentText
+}
+
+// ConfirmMandate is the owner confirming, from their own session, a mandate granted with
+// ConsentPhone within the last 15 minutes. It starts then.
+func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip netip.Addr) (*Mandate, error) {
+	by := vault.Actor{Kind: vault.ActorOwner, ID: owner.String(), IP: ip}
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var structure uuid.UUID
+		var duration Duration
+		err := tx.QueryRow(ctx, `SELECT structure_id, duration FROM mandates
+			WHERE owner_id = $1 AND id = $2 AND confirmed_at IS NULL AND revoked_at IS NULL AND created_at > now() - $3::interval
+			FOR UPDATE`, owner, id, phoneConfirmWithin).Scan(&structure, &duration)
+		if err != nil {
+			return notFound(err)
+		}
+		if err := s.replaceLive(ctx, tx, owner, structure, by, "vous"); err != nil {
+			return err
+		}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		if _, err := tx.Exec(ctx, `UPDATE mandates SET confirmed_at = $3, starts_at = $3, expires_at = $4 WHERE owner_id = $1 AND id = $2`,
+			owner, id, now, duration.End(now)); err != nil {
+			return err
+		}
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateConfirmed})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sharing: confirm mandate %s: %w", id, err)
+	}
+	return s.mandate(ctx, owner, id)
+}
+
+const mandateColumns = `m.id, m.owner_id, coalesce(o.login, ''), m.structure_id, s.name, s.siret, m.scopes, m.duration, m.created_at,
+	m.starts_at, m.expires_at, m.consent_method, m.consent_text_version, coalesce(m.granted_by_agent, '00000000-0000-0000-0000-000000000000'),
+	m.revoked_at, coalesce(m.revoked_by_kind, ''), coalesce(m.revoked_by_id, '')`
+
+const mandateFrom = ` FROM mandates m JOIN structures s ON s.id = m.structure_id JOIN owners o ON o.id = m.owner_id `
+
+func scanMandate(row pgx.CollectableRow) (Mandate, error) {
+	var m Mandate
+	var scopes []string
+	err := row.Scan(&m.ID, &m.OwnerID, &m.OwnerLogin, &m.StructureID, &m.StructureName, &m.StructureSIRET, &scopes, &m.Duration,
+		&m.CreatedAt, &m.StartsAt, &m.ExpiresAt, &m.ConsentMethod, &m.ConsentText, &m.GrantedBy,
+		&m.RevokedAt, &m.RevokedBy.Kind, &m.RevokedBy.ID)
+	for _, sc := range scopes {
+		m.Scopes = append(m.Scopes, Scope(sc))
+	}
+	return m, err
+}
+
+func (s *Service) mandate(ctx context.Context, owner, id uuid.UUID) (*Mandate, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+mandateColumns+mandateFrom+`WHERE m.owner_id = $1 AND m.id = $2`, owner, id)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: mandate %s: %w", id, err)
+	}
+	m, err := pgx.CollectExactlyOneRow(rows, scanMandate)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: mandate %s: %w", id, notFound(err))
+	}
+	return &m, nil
+}
+
+// Mandates lists owner's mandates, newest first, ended ones included (the owner's account
+// page shows live ones first with Live and ExpiresSoon).
+func (s *Service) Mandates(ctx context.Context, owner uuid.UUID) ([]Mandate, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+mandateColumns+mandateFrom+`WHERE m.owner_id = $1 ORDER BY m.created_at DESC`, owner)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: mandates: %w", err)
+	}
+	ms, err := pgx.CollectRows(rows, scanMandate)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: mandates: %w", err)
+	}
+	return ms, nil
+}
+
+// StructureMandates lists the live mandates held by the agent's structure, soonest
+// expiry first, for the agents' list of people they help (with the owner's login, which
+// the agent types to find someone anyway).
+func (s *Service) StructureMandates(ctx context.Context, agent *Agent) ([]Mandate, error) {
+	cur, err := s.Agent(ctx, agent.ID)
+	if err != nil || cur.DeactivatedAt != nil {
+		return nil, fmt.Errorf("sharing: structure mandates: %w", ErrForbidden)
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+mandateColumns+mandateFrom+`
+		WHERE m.structure_id = $1 AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now() AND o.shredded_at IS NULL
+		ORDER BY m.expires_at`, cur.StructureID)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: structure mandates: %w", err)
+	}
+	return pgx.CollectRows(rows, scanMandate)
+}
+
+// MandatesExpiringWithin lists the live mandates of every owner that end within d, for
+// the notice job (owner and structure are told ExpiryNotice ahead).
+func (s *Service) MandatesExpiringWithin(ctx context.Context, d time.Duration) ([]Mandate, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+mandateColumns+mandateFrom+`
+		WHERE m.revoked_at IS NULL AND m.expires_at > now() AND m.expires_at <= now() + $1::interval AND o.shredded_at IS NULL
+		ORDER BY m.expires_at`, d)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: expiring mandates: %w", err)
+	}
+	return pgx.CollectRows(rows, scanMandate)
+}
+
+// RevokeMandate ends one of owner's mandates at once, by the owner.
+func (s *Service) RevokeMandate(ctx context.Context, owner, id uuid.UUID, by vault.Actor) error {
+	return s.revoke(ctx, owner, id, uuid.Nil, by, "")
+}
+
+// RevokeMandateAsAgent ends a mandate held by the agent's own structure.
+func (s *Service) RevokeMandateAsAgent(ctx context.Context, agent *Agent, owner, id uuid.UUID, ip netip.Addr) error {
+	cur, err := s.Agent(ctx, agent.ID)
+	if err != nil || cur.DeactivatedAt != nil {
+		return fmt.Errorf("sharing: revoke mandate: %w", ErrForbidden)
+	}
+	return s.revoke(ctx, owner, id, cur.StructureID, cur.Actor(ip), cur.Label())
+}
+
+func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by vault.Actor, label string) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE mandates SET revoked_at = now(), revoked_by_kind = $3, revoked_by_id = $4
+			WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL AND ($5 = '00000000-0000-0000-0000-000000000000'::uuid OR structure_id = $5)`,
+			owner, id, by.Kind, by.ID, structure)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return vault.ErrNotFound
+		}
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label})
+	})
+	if err != nil {
+		return fmt.Errorf("sharing: revoke mandate %s: %w", id, err)
+	}
+	return nil
+}
+
+// Authorize is the one check every agent action on an owner's safe goes through: the
+// agent and their structure are active, and the structure holds a started, unexpired,
+// unrevoked mandate from owner with scope (ScopeRecover: any scope). Delete, export and
+// credential changes are never allowed. A refusal is journaled as a failed attempt in the
+// owner's history (when the owner exists) and answers vault.ErrNotFound, the same answer
+// as a missing document, so that an agent learns nothing of safes they may not see.
+func (s *Service) Authorize(ctx context.Context, agent *Agent, owner uuid.UUID, scope Scope, ip netip.Addr) error {
+	if agent == nil {
+		return fmt.Errorf("sharing: authorize: no agent: %w", vault.ErrNotFound)
+	}
+	if _, ok := scopeVerbs[scope]; !ok {
+		scope = ScopeCredentials // an unknown operation is refused like the worst one
+	}
+	if scope != ScopeDelete && scope != ScopeExport && scope != ScopeCredentials {
+		var ok bool
+		err := s.db.QueryRow(ctx, `
+			SELECT EXISTS (SELECT 1 FROM agents a
+				JOIN structures s ON s.id = a.structure_id AND s.deactivated_at IS NULL
+				JOIN mandates m ON m.structure_id = a.structure_id AND m.owner_id = $2
+				JOIN owners o ON o.id = m.owner_id AND o.shredded_at IS NULL
+				WHERE a.id = $1 AND a.deactivated_at IS NULL
+				AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()
+				AND ($3 = 'recover' OR $3 = ANY(m.scopes)))`, agent.ID, owner, string(scope)).Scan(&ok)
+		if err != nil {
+			return fmt.Errorf("sharing: authorize: %w", err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	if err := s.deny(ctx, agent, owner, scope, ip); err != nil {
+		// Refused all the same; but an attempt the owner cannot see is a failure to report.
+		return fmt.Errorf("sharing: authorize %s: journal the attempt: %w", scope, err)
+	}
+	return fmt.Errorf("sharing: authorize %s: %w", scope, vault.ErrNotFound)
+}
+
+// deny journals a refused agent action in the owner's history, saying who tried what. An
+// owner that does not exist gets no chain: a guessed ID must not create one.
+func (s *Service) deny(ctx context.Context, agent *Agent, owner uuid.UUID, scope Scope, ip netip.Addr) error {
+	ctx = context.WithoutCancel(ctx)
+	if _, err := s.vault.Owner(ctx, owner); err != nil {
+		if errors.Is(err, vault.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	label := agent.ID.String()
+	if cur, err := s.Agent(ctx, agent.ID); err == nil {
+		label = cur.Label()
+	}
+	return s.vault.Record(ctx, owner, vault.Event{Actor: agent.Actor(ip), Action: vault.ActionDenied, Detail: label + " — " + scopeVerbs[scope]})
+}
+
+// AgentDocuments lists owner's documents for an agent with a read mandate, and journals
+// that the agent saw the list.
+func (s *Service) AgentDocuments(ctx context.Context, agent *Agent, owner uuid.UUID, ip netip.Addr) ([]vault.Document, error) {
+	if err := s.Authorize(ctx, agent, owner, ScopeRead, ip); err != nil {
+		return nil, err
+	}
+	docs, err := s.vault.Documents(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.vault.Record(ctx, owner, vault.Event{Actor: agent.Actor(ip), Action: ActionAidantListed}); err != nil {
+		return nil, fmt.Errorf("sharing: agent documents: %w", err)
+	}
+	return docs, nil
+}
+
+// AgentDocument returns one of owner's documents for an agent with a read mandate.
+func (s *Service) AgentDocument(ctx context.Context, agent *Agent, owner, doc uuid.UUID, ip netip.Addr) (*vault.Document, error) {
+	if err := s.Authorize(ctx, agent, owner, ScopeRead, ip); err != nil {
+		return nil, err
+	}
+	return s.vault.Document(ctx, owner, doc, agent.Actor(ip))
+}
+
+// AgentOpen reads a blob of owner's document for an agent with a read mandate; action
+// (view, download, print) is journaled by the vault with the agent as actor.
+func (s *Service) AgentOpen(ctx context.Context, agent *Agent, owner, doc, blob uuid.UUID, action vault.Action, ip netip.Addr) (*vault.BlobReader, error) {
+	if err := s.Authorize(ctx, agent, owner, ScopeRead, ip); err != nil {
+		return nil, err
+	}
+	return s.vault.Open(ctx, owner, doc, blob, agent.Actor(ip), action)
+}
+
+// AgentDeposit puts a document in owner's safe for an agent with a deposit mandate.
+func (s *Service) AgentDeposit(ctx context.Context, agent *Agent, owner uuid.UUID, nd vault.NewDocument, ip netip.Addr) (*vault.Document, error) {
+	if err := s.Authorize(ctx, agent, owner, ScopeDeposit, ip); err != nil {
+		return nil, err
+	}
+	return s.vault.Deposit(ctx, owner, agent.Actor(ip), nd)
+}
+
+// AgentCreateLink creates a share link (and so a QR code) for owner, for an agent with a
+// share mandate.
+func (s *Service) AgentCreateLink(ctx context.Context, agent *Agent, owner uuid.UUID, nl NewLink, ip netip.Addr) (*Created, error) {
+	if err := s.Authorize(ctx, agent, owner, ScopeShare, ip); err != nil {
+		return nil, err
+	}
+	return s.CreateLink(ctx, owner, agent.Actor(ip), nl)
+}
+
+// MonthStats are one month's figures of a structure: aggregates only, no names, no
+// documents.
+type MonthStats struct {
+	Month            time.Time // first day of the month, UTC
+	SafesOpened      int       // safes its agents opened at the desk
+	SafesActivated   int       // of the safes it opened, those whose owner first signed in that month
+	Deposits         int       // documents its agents deposited
+	LinksCreated     int       // links its agents created
+	LinksUsed        int       // of those links, the ones downloaded at least once (by creation month)
+	Prints           int       // documents its agents printed
+	MandatesActive   int       // mandates live at some point of the month
+	MandatesGranted  int       // mandates that started that month
+	MandatesExpiring int       // live mandates ending that month
+}
+
+// StructureStats returns the référent's structure's figures per month, from the month of
+// from to the month of to, oldest first.
+func (s *Service) StructureStats(ctx context.Context, referent *Agent, from, to time.Time) ([]MonthStats, error) {
+	if err := s.checkReferent(ctx, referent); err != nil {
+		return nil, err
+	}
+	from = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+	to = time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if to.Before(from) || to.Sub(from) > 5*366*24*time.Hour {
+		return nil, fmt.Errorf("sharing: structure stats: period: %w", ErrBadRequest)
+	}
+	// One pass per figure over index-backed ranges (agents of the structure, then their
+	// partial indexes on documents, links and journal), bucketed by month.
+	rows, err := s.db.Query(ctx, `
+		WITH months AS (
+			-- Months in UTC whatever the session's time zone (no DST shift at month ends).
+			SELECT m AT TIME ZONE 'UTC' AS start, (m + interval '1 month') AT TIME ZONE 'UTC' AS stop
+			FROM generate_series($2::timestamp, $3::timestamp, interval '1 month') m
+		), ag AS (
+			SELECT id::text AS id FROM agents WHERE structure_id = $1
+		)
+		SELECT months.start,
+			(SELECT count(*) FROM assisted_openings a WHERE a.structure_id = $1 AND a.opened_at >= months.start AND a.opened_at < months.stop),
+			(SELECT count(*) FROM assisted_openings a JOIN owners o ON o.id = a.owner_id
+				WHERE a.structure_id = $1 AND o.activated_at >= months.start AND o.activated_at < months.stop),
+			(SELECT count(*) FROM documents d WHERE d.depositor_kind = 'aidant' AND d.depositor_id IN (SELECT id FROM ag)
+				AND d.created_at >= months.start AND d.created_at < months.stop),
+			(SELECT count(*) FROM links l WHERE l.created_by_kind = 'aidant' AND l.created_by_id IN (SELECT id FROM ag)
+				AND l.created_at >= months.start AND l.created_at < months.stop),
+			(SELECT count(*) FROM links l WHERE l.created_by_kind = 'aidant' AND l.created_by_id IN (SELECT id FROM ag)
+				AND l.created_at >= months.start AND l.created_at < months.stop AND l.downloads > 0),
+			(SELECT count(*) FROM journal j WHERE j.actor_kind = 'aidant' AND j.actor_id IN (SELECT id FROM ag)
+				AND j.action = 'print' AND j.at >= months.start AND j.at < months.stop),
+			(SELECT count(*) FROM mandates m WHERE m.structure_id = $1 AND m.starts_at < months.stop AND m.expires_at > months.start
+				AND (m.revoked_at IS NULL OR m.revoked_at > months.start)),
+			(SELECT count(*) FROM mandates m WHERE m.structure_id = $1 AND m.starts_at >= months.start AND m.starts_at < months.stop),
+			(SELECT count(*) FROM mandates m WHERE m.structure_id = $1 AND m.revoked_at IS NULL
+				AND m.expires_at >= months.start AND m.expires_at < months.stop)
+		FROM months ORDER BY months.start`, referent.StructureID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: structure stats: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (MonthStats, error) {
+		var m MonthStats
+		err := row.Scan(&m.Month, &m.SafesOpened, &m.SafesActivated, &m.Deposits, &m.LinksCreated, &m.LinksUsed,
+			&m.Prints, &m.MandatesActive, &m.MandatesGranted, &m.MandatesExpiring)
+		m.Month = m.Month.UTC()
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sharing: structure stats: %w", err)
+	}
+	return out, nil
+}
