@@ -21,7 +21,7 @@ if [ ! -f "$stamp" ] || [ "$WEB/package-lock.json" -nt "$stamp" ] || [ "$WEB/pac
 fi
 
 # The components the pages use, in cascade order after the core.
-components="skiplink link button form input radio checkbox alert badge card header footer connect"
+components="skiplink link button form input radio checkbox select alert badge card header footer connect"
 # Icons shown in the pages (web/templates use {{icon "name"}}).
 icons="map/passport-line map/earth-line buildings/home-4-line finance/money-euro-circle-line
 buildings/government-line business/briefcase-line health/heart-pulse-line user/parent-line
@@ -30,7 +30,9 @@ business/printer-line system/download-line system/delete-bin-line design/edit-li
 system/time-line user/user-line system/question-line system/lock-line system/logout-box-r-line
 system/eye-line system/add-line document/folder-2-line system/alert-line
 system/error-warning-line document/file-add-line user/account-circle-line business/calendar-line
-system/checkbox-circle-line arrows/arrow-left-line device/fingerprint-line"
+system/checkbox-circle-line arrows/arrow-left-line device/fingerprint-line
+system/share-line business/links-line business/mail-line communication/message-2-line
+device/qr-code-line document/clipboard-line system/close-circle-line"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

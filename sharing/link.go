@@ -268,14 +268,20 @@ func (s *Service) Links(ctx context.Context, owner uuid.UUID) ([]Link, error) {
 // RevokeLink ends one of owner's links at once.
 func (s *Service) RevokeLink(ctx context.Context, owner, id uuid.UUID, by vault.Actor) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL`, owner, id)
+		var sealed []byte
+		err := tx.QueryRow(ctx, `UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL
+			RETURNING purpose_sealed`, owner, id).Scan(&sealed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return vault.ErrNotFound
+		}
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() != 1 {
-			return vault.ErrNotFound
+		purpose, err := s.vault.Unseal(ctx, owner, sealed, purposePlace(id))
+		if err != nil {
+			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkRevoked})
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkRevoked, Detail: string(purpose)})
 	})
 	if err != nil {
 		return fmt.Errorf("sharing: revoke link %s: %w", id, err)

@@ -1,5 +1,3 @@
-//go:build coffre_api_pending
-
 package web
 
 import (
@@ -126,7 +124,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 		apiError(w, http.StatusTooManyRequests, "too_many_requests", "Trop de liens inconnus depuis ce réseau. Réessayez dans un quart d'heure.")
 		return nil, "", false
 	}
-	l, err := h.sharing.Resolve(r.Context(), token)
+	l, err := h.share.Resolve(r.Context(), token)
 	if errors.Is(err, sharing.ErrUnavailable) {
 		h.vault.CountGuess(r.Context(), "link", ip)
 		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
@@ -143,7 +141,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 			apiError(w, http.StatusUnauthorized, "code_required", "Ce lien demande le code à 6 chiffres donné par la personne.")
 			return nil, "", false
 		}
-		switch err := h.sharing.CheckCode(r.Context(), l, token, code, ip); {
+		switch err := h.share.CheckCode(r.Context(), l, token, code, ip); {
 		case errors.Is(err, sharing.ErrWrongCode):
 			apiError(w, http.StatusUnauthorized, "code_required", "Le code n'est pas le bon. Demandez-le de nouveau à la personne.")
 			return nil, "", false
@@ -164,16 +162,16 @@ func (h *handler) apiLinkManifest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	docs, err := h.sharing.Documents(r.Context(), l)
+	docs, err := h.share.Documents(r.Context(), l)
 	if err == nil {
-		err = h.sharing.Opened(r.Context(), l, h.clientIP(r))
+		err = h.share.Opened(r.Context(), l, h.clientIP(r))
 	}
 	if err != nil {
 		h.log.Error("api: link manifest", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
-	writeJSON(w, apiManifest{Purpose: l.Purpose, ExpiresAt: l.ExpiresAt, Documents: manifest(docs, "/api/v1/links/"+token+"/documents/")})
+	writeJSON(w, http.StatusOK, apiManifest{Purpose: l.Purpose, ExpiresAt: l.ExpiresAt, Documents: manifest(docs, "/api/v1/links/"+token+"/documents/")})
 }
 
 func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
@@ -186,7 +184,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 		return
 	}
-	docs, err := h.sharing.Documents(r.Context(), l)
+	docs, err := h.share.Documents(r.Context(), l)
 	if err != nil {
 		h.log.Error("api: link document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
@@ -199,11 +197,11 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	if blob == nil {
 		// Not one of the link's documents: the sharing service journals the attempt.
-		h.sharing.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionDownload)
+		h.share.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionDownload)
 		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 		return
 	}
-	rd, err := h.sharing.Open(r.Context(), l, d.ID, blob.ID, h.clientIP(r), vault.ActionDownload)
+	rd, err := h.share.Open(r.Context(), l, d.ID, blob.ID, h.clientIP(r), vault.ActionDownload)
 	if err != nil {
 		if errors.Is(err, sharing.ErrUnavailable) || errors.Is(err, vault.ErrNotFound) {
 			apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
@@ -222,7 +220,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 // integrity check mid-stream aborts the response, so that no one keeps a corrupt file
 // believing it whole.
 func (h *handler) sendDocument(w http.ResponseWriter, r *http.Request, owner uuid.UUID, to vault.Actor, d *vault.Document, rd *vault.BlobReader) {
-	receipt, _, err := h.sharing.IssueReceipt(r.Context(), h.cfg.Signing, owner, to, []vault.Document{*d}, rd.Role)
+	receipt, _, err := h.share.IssueReceipt(r.Context(), h.cfg.Signing, owner, to, []vault.Document{*d}, rd.Role)
 	if err != nil {
 		h.log.Error("api: receipt", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
@@ -241,18 +239,6 @@ func (h *handler) sendDocument(w http.ResponseWriter, r *http.Request, owner uui
 	}
 }
 
-func extension(mediaType string) string {
-	switch mediaType {
-	case "application/pdf":
-		return ".pdf"
-	case "image/jpeg":
-		return ".jpg"
-	case "image/png":
-		return ".png"
-	}
-	return ""
-}
-
 func findDocument(docs []vault.Document, id uuid.UUID) *vault.Document {
 	for i := range docs {
 		if docs[i].ID == id {
@@ -260,11 +246,6 @@ func findDocument(docs []vault.Document, id uuid.UUID) *vault.Document {
 		}
 	}
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
 }
 
 func oauthError(w http.ResponseWriter, status int, code, desc string) {
@@ -292,7 +273,7 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
-	token, g, err := h.sharing.Exchange(r.Context(), client, r.PostForm.Get("code"), r.PostForm.Get("code_verifier"), r.PostForm.Get("redirect_uri"))
+	token, g, err := h.share.Exchange(r.Context(), client, r.PostForm.Get("code"), r.PostForm.Get("code_verifier"), r.PostForm.Get("redirect_uri"))
 	var oe *sharing.OAuthError
 	if errors.As(err, &oe) {
 		oauthError(w, http.StatusBadRequest, oe.Code, oe.Description)
@@ -307,7 +288,7 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 	for i, d := range g.Documents {
 		ids[i] = d.String()
 	}
-	writeJSON(w, map[string]any{
+	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": token, "token_type": "Bearer", "expires_in": int(time.Until(g.ExpiresAt).Seconds()),
 		"authorization_details": []map[string]any{{"type": sharing.AuthorizationDetailsType, "documents": ids}},
 	})
@@ -320,14 +301,14 @@ func (h *handler) authenticateClient(r *http.Request) (*sharing.Client, error) {
 		if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
 			return nil, sharing.ErrClientAuth
 		}
-		return h.sharing.AuthenticateAssertion(r.Context(), a, h.cfg.BaseURL+"/api/v1/oauth/token")
+		return h.share.AuthenticateAssertion(r.Context(), a, h.cfg.BaseURL+"/api/v1/oauth/token")
 	}
 	id, secret, basic := r.BasicAuth()
 	method := sharing.AuthSecretBasic
 	if !basic {
 		id, secret, method = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), sharing.AuthSecretPost
 	}
-	c, err := h.sharing.AuthenticateSecret(r.Context(), id, secret)
+	c, err := h.share.AuthenticateSecret(r.Context(), id, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +325,7 @@ func (h *handler) apiGrant(w http.ResponseWriter, r *http.Request) (*sharing.Gra
 		apiError(w, http.StatusUnauthorized, "invalid_token", "Le jeton d'accès manque.")
 		return nil, false
 	}
-	g, err := h.sharing.GrantByToken(r.Context(), token)
+	g, err := h.share.GrantByToken(r.Context(), token)
 	if err != nil {
 		if !errors.Is(err, sharing.ErrUnavailable) {
 			h.log.Error("api: grant", "err", err)
@@ -361,13 +342,13 @@ func (h *handler) apiGrantManifest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	docs, err := h.sharing.GrantDocuments(r.Context(), g)
+	docs, err := h.share.GrantDocuments(r.Context(), g)
 	if err != nil {
 		h.log.Error("api: grant manifest", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
-	writeJSON(w, apiManifest{ExpiresAt: g.ExpiresAt, Documents: manifest(docs, "/api/v1/grant/documents/")})
+	writeJSON(w, http.StatusOK, apiManifest{ExpiresAt: g.ExpiresAt, Documents: manifest(docs, "/api/v1/grant/documents/")})
 }
 
 func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
@@ -380,7 +361,7 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
 		return
 	}
-	docs, err := h.sharing.GrantDocuments(r.Context(), g)
+	docs, err := h.share.GrantDocuments(r.Context(), g)
 	if err != nil {
 		h.log.Error("api: grant document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
@@ -388,11 +369,11 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	d := findDocument(docs, id)
 	if d == nil || delivered(d) == nil {
-		h.sharing.OpenGranted(r.Context(), g, id, uuid.Nil, h.clientIP(r)) // journals the attempt
+		h.share.OpenGranted(r.Context(), g, id, uuid.Nil, h.clientIP(r)) // journals the attempt
 		apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
 		return
 	}
-	rd, err := h.sharing.OpenGranted(r.Context(), g, d.ID, delivered(d).ID, h.clientIP(r))
+	rd, err := h.share.OpenGranted(r.Context(), g, d.ID, delivered(d).ID, h.clientIP(r))
 	if err != nil {
 		h.log.Error("api: open granted document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
@@ -407,5 +388,5 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 func (h *handler) apiJWKS(w http.ResponseWriter, r *http.Request) {
 	pub := h.cfg.Signing.Public().(ed25519.PublicKey)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeJSON(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, Algorithm: string(jose.EdDSA), Use: "sig", KeyID: "coffre"}}})
+	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, Algorithm: string(jose.EdDSA), Use: "sig", KeyID: "coffre"}}})
 }

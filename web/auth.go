@@ -38,6 +38,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, http.StatusTooManyRequests, "login", view{Title: "login.title", Error: h.t(r, "login.locked"), Data: data})
 			return
 		}
+		if errors.Is(err, vault.ErrAccessCodeExpired) {
+			h.render(w, r, http.StatusUnauthorized, "login", view{Title: "login.title", Error: h.t(r, "login.code_expired"), Data: data})
+			return
+		}
 		if errors.Is(err, vault.ErrBadCredentials) {
 			h.render(w, r, http.StatusUnauthorized, "login", view{Title: "login.title", Error: h.t(r, "login.wrong"), Data: data})
 			return
@@ -55,7 +59,7 @@ func (h *handler) startSession(w http.ResponseWriter, r *http.Request, o *vault.
 		h.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/papiers", http.StatusSeeOther)
+	http.Redirect(w, r, h.afterSignIn(w, r), http.StatusSeeOther)
 }
 
 // openSession creates the session and sets its cookie, with the account's language.

@@ -352,6 +352,24 @@ func TestBrowser(t *testing.T) {
 	br.visit("Aide", base+"/aide")
 	br.visit("Déclaration d'accessibilité", base+"/accessibilite")
 	br.visit("Page introuvable", base+"/papiers/00000000-0000-0000-0000-000000000000")
+
+	// Download everything, close the safe, sign in again to the closed page.
+	br.visit("Télécharger tout mon coffre", base+"/compte/export")
+	br.visit("Fermer mon coffre", base+"/compte/fermer")
+	br.do("close the safe",
+		chromedp.SendKeys(chromedp.CSS("#secret"), "le chat mange la pomme"),
+		chromedp.Click(chromedp.CSS("form[action='/compte/fermer'] button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("a[href='/connexion'].fr-btn")))
+	if s := br.text(); !strings.Contains(s, "Votre coffre est fermé") {
+		t.Fatalf("after closing: %s", s)
+	}
+	br.visit("Se connecter (coffre fermé)", base+"/connexion")
+	br.do("log in to the closed safe",
+		chromedp.SendKeys(chromedp.CSS("#login"), "amina"),
+		chromedp.SendKeys(chromedp.CSS("#secret"), "le chat mange la pomme"),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/compte/ferme$`)
+	br.visit("Coffre fermé", base+"/compte/ferme")
 }
 
 // TestBrowserPasskey registers a passkey from Mon compte with Chromium's virtual

@@ -71,6 +71,7 @@ func parsePages(a *assets) *pages {
 			"kinds":    func() []vault.Kind { return vault.Kinds },
 			"kindIcon": kindIcon,
 			"ptr":      func(t time.Time) *time.Time { return &t },
+			"list":     func(s ...string) []string { return s },
 			"inc":      func(i int) int { return i + 1 },
 		}
 		base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
@@ -129,6 +130,8 @@ type view struct {
 	Path     string
 	Passkeys bool // passkeys are configured (Config.BaseURL)
 	OpenID   bool // FranceConnect is configured
+	// Shutdown is the announced end of the service, shown to signed-in owners (export.go).
+	Shutdown *vault.Notice
 	Data     any
 }
 
@@ -142,6 +145,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	v.Passkeys = h.wa != nil
 	v.OpenID = h.oidc != nil
 	if st.owner != nil {
+		v.Shutdown = h.shutdownNotice(r.Context())
 		v.Login = st.owner.Login
 	}
 	t, ok := h.pages.sets[v.Lang][page]

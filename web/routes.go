@@ -10,6 +10,9 @@ import (
 // routes lists every page. Paths are French, like everything the person sees.
 func (h *handler) routes(r chi.Router) {
 	r.Get("/static/{hash}/{name}", h.static)
+	if h.share != nil {
+		r.Group(h.apiRoutes)
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(middleware.Compress(5, "text/html", "application/json"))
 		r.Use(h.bodyLimit, h.session, h.csrf)
@@ -27,8 +30,18 @@ func (h *handler) routes(r chi.Router) {
 		r.Get("/connexion/franceconnect/retour", h.openIDReturn)
 		r.Post("/connexion/cle/debut", h.passkeyLoginBegin)
 		r.Post("/connexion/cle/fin", h.passkeyLoginFinish)
+		if h.share != nil {
+			r.Get("/oauth/authorize", h.authorize)
+			r.Route("/p/{token}", func(r chi.Router) {
+				r.Use(linkHeaders)
+				r.Get("/", h.linkPage)
+				r.Post("/", h.linkCode)
+				r.Get("/document/{doc}", h.linkFile)
+				r.Get("/tout.pdf", h.linkAll)
+			})
+		}
 		r.Group(func(r chi.Router) {
-			r.Use(h.requireOwner)
+			r.Use(h.requireOwner, h.requireOpen)
 			r.Post("/deconnexion", h.logout)
 			r.Get("/papiers", h.list)
 			r.Get("/papiers/ajouter", h.addForm)
@@ -51,6 +64,20 @@ func (h *handler) routes(r chi.Router) {
 			r.Post("/compte/cles/debut", h.passkeyRegisterBegin)
 			r.Post("/compte/cles/fin", h.passkeyRegisterFinish)
 			r.Post("/compte/cles/{pid}/supprimer", h.passkeyDelete)
+			r.Get("/compte/export", h.exportForm)
+			r.Post("/compte/export", h.export)
+			r.Get("/compte/fermer", h.closeForm)
+			r.Post("/compte/fermer", h.closeSafe)
+			r.Get("/compte/ferme", h.closedPage)
+			r.Post("/compte/rouvrir", h.reopen)
+			if h.share != nil {
+				r.Get("/partager", h.shareForm)
+				r.Get("/papiers/{id}/partager", h.shareForm)
+				r.Post("/partager", h.createLink)
+				r.Get("/partages", h.links)
+				r.Post("/partages/{lid}/revoquer", h.revokeLink)
+				r.Post("/oauth/authorize", h.authorizeAnswer)
+			}
 		})
 	})
 }

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"net"
@@ -16,15 +18,18 @@ import (
 	"strings"
 	"testing"
 
+	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
 type testBundle struct {
-	v    *vault.Vault
-	srv  *httptest.Server
-	base string // http://localhost:PORT
+	v       *vault.Vault
+	share   *sharing.Service
+	signing ed25519.PrivateKey
+	srv     *httptest.Server
+	base    string // http://localhost:PORT
 }
 
 // setup serves the real pages over a real vault (PostgreSQL and MinIO).
@@ -51,7 +56,12 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 		t.Fatal(err)
 	}
 	base := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	cfg := web.Config{Ready: v, Vault: v, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	_, signing, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := sharing.New(db, v)
+	cfg := web.Config{Ready: v, Vault: v, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Sharing: share, Signing: signing}
 	if testing.Verbose() {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -63,7 +73,7 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testBundle{v: v, srv: srv, base: base}
+	return &testBundle{v: v, share: share, signing: signing, srv: srv, base: base}
 }
 
 // client is a browser-like client: cookies, no automatic redirects.

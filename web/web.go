@@ -12,6 +12,7 @@ package web
 
 import (
 	"context"
+	"crypto/ed25519"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"coffre/ingest"
+	"coffre/sharing"
 	"coffre/vault"
 )
 
@@ -72,6 +74,12 @@ type Config struct {
 	BaseURL string
 	// OpenID turns on sign-in with FranceConnect (needs BaseURL); nil: off.
 	OpenID *OpenIDConfig
+	// Sharing serves share links, "Choisir dans mon coffre" and the téléservice API;
+	// nil: off.
+	Sharing *sharing.Service
+	// Signing signs delivery receipts; its public half is published as a JWKS. Required
+	// with Sharing.
+	Signing ed25519.PrivateKey
 }
 
 type handler struct {
@@ -84,6 +92,9 @@ type handler struct {
 	pages  *pages
 	wa     *webauthn.WebAuthn // nil when passkeys are off
 	oidc   *openID            // nil when FranceConnect is off
+	share  *sharing.Service   // nil when sharing is off
+
+	recovery recovery // export slots and the cached service notice (export.go)
 }
 
 // New returns the HTTP handler of the service.
@@ -103,7 +114,7 @@ func New(cfg Config) http.Handler {
 	if cfg.AbsoluteTimeout <= 0 {
 		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
-	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg}
+	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, h.securityHeaders)
 	r.Get("/healthz", h.healthz)

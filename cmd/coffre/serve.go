@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"coffre/sharing"
 	"coffre/web"
 )
 
@@ -52,7 +53,7 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		Handler: web.New(web.Config{
 			Ready: v, Log: log, Vault: v, MaxUpload: cfg.MaxUpload, BehindTLS: cfg.BehindTLS,
 			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
-			OpenID: openID,
+			OpenID: openID, Sharing: sharing.New(pool, v), Signing: signing,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -1,0 +1,139 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"coffre/sharing"
+	"coffre/vault"
+)
+
+// "Choisir dans mon coffre": the authorization endpoint. A téléservice sends the person
+// here; they sign in, see who asks and why, pick the matching papers (with a preview),
+// and give them or refuse. Only then does the téléservice get a code.
+
+const returnCookie = "coffre_retour"
+
+// authorizeRequest parses the query; when the request cannot be trusted (unknown client,
+// unregistered redirect URI) it shows an error page, and when it can, it sends errors back
+// to the téléservice. It returns nil when it has answered.
+func (h *handler) authorizeRequest(w http.ResponseWriter, r *http.Request, query string) *sharing.AuthorizationRequest {
+	q, err := url.ParseQuery(query)
+	if err != nil || len(query) > 8<<10 {
+		h.fail(w, r, http.StatusBadRequest, "consent.error.request")
+		return nil
+	}
+	req, err := h.share.ParseAuthorization(r.Context(), q)
+	var oe *sharing.OAuthError
+	switch {
+	case err == nil:
+		return req
+	case errors.As(err, &oe) && oe.Redirect && req != nil:
+		http.Redirect(w, r, req.ErrorRedirect(oe), http.StatusSeeOther)
+	case errors.As(err, &oe):
+		h.fail(w, r, http.StatusBadRequest, "consent.error.request")
+	default:
+		h.serverError(w, r, err)
+	}
+	return nil
+}
+
+// allowRedirect lets the consent form's answer go to the téléservice: browsers apply the
+// form-action directive to the redirect that follows a form.
+func allowRedirect(w http.ResponseWriter, redirectURI string) {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return
+	}
+	csp := w.Header().Get("Content-Security-Policy")
+	w.Header().Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))
+}
+
+func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
+	req := h.authorizeRequest(w, r, r.URL.RawQuery)
+	if req == nil {
+		return
+	}
+	if stateOf(r).session == nil {
+		// Back here after signing in: only this path may be a return address.
+		http.SetCookie(w, &http.Cookie{Name: h.cookieName(returnCookie), Value: "/oauth/authorize?" + r.URL.RawQuery, Path: "/",
+			MaxAge: 900, HttpOnly: true, Secure: h.cfg.BehindTLS, SameSite: http.SameSiteLaxMode})
+		http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+		return
+	}
+	docs, err := h.vault.Documents(r.Context(), h.ownerID(r))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	var matching []vault.Document
+	for _, d := range docs {
+		if slices.Contains(req.Kinds, d.Kind) {
+			matching = append(matching, d)
+		}
+	}
+	allowRedirect(w, req.RedirectURI)
+	h.render(w, r, http.StatusOK, "consent", view{Title: "consent.title", Data: map[string]any{
+		"Request": req, "Docs": matching, "Query": r.URL.RawQuery,
+	}})
+}
+
+func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
+	req := h.authorizeRequest(w, r, r.PostFormValue("q"))
+	if req == nil {
+		return
+	}
+	owner := h.ownerID(r)
+	var back string
+	var err error
+	if r.PostFormValue("decision") != "donner" {
+		back, err = h.share.Refuse(r.Context(), req, owner, h.actor(r))
+	} else {
+		var ids []uuid.UUID
+		for _, s := range r.PostForm["doc"] {
+			if id, perr := uuid.Parse(s); perr == nil {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			docs, _ := h.vault.Documents(r.Context(), owner)
+			var matching []vault.Document
+			for _, d := range docs {
+				if slices.Contains(req.Kinds, d.Kind) {
+					matching = append(matching, d)
+				}
+			}
+			allowRedirect(w, req.RedirectURI)
+			h.render(w, r, http.StatusUnprocessableEntity, "consent", view{Title: "consent.title", Error: h.t(r, "consent.error.none"),
+				Data: map[string]any{"Request": req, "Docs": matching, "Query": r.PostFormValue("q")}})
+			return
+		}
+		back, err = h.share.Approve(r.Context(), req, owner, h.actor(r), ids)
+	}
+	switch {
+	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrInvalid):
+		h.fail(w, r, http.StatusUnprocessableEntity, "consent.error.choice")
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		allowRedirect(w, req.RedirectURI)
+		http.Redirect(w, r, back, http.StatusSeeOther)
+	}
+}
+
+// afterSignIn is where a fresh session goes: back to a pending "Choisir dans mon coffre"
+// request, or to the papers.
+func (h *handler) afterSignIn(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(h.cookieName(returnCookie))
+	if err != nil || !strings.HasPrefix(c.Value, "/oauth/authorize?") {
+		return "/papiers"
+	}
+	http.SetCookie(w, &http.Cookie{Name: h.cookieName(returnCookie), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: h.cfg.BehindTLS, SameSite: http.SameSiteLaxMode})
+	return c.Value
+}

@@ -1,0 +1,252 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+
+	"coffre/sharing"
+	"coffre/vault"
+)
+
+// The pages of a share link, for the person at the counter: no account, the token in the
+// URL is the key. Every unusable link — unknown, expired, revoked, used up, locked — gets
+// the same page and status, so that nobody learns which links exist.
+
+// linkHeaders keep link pages out of caches, referrers and search engines.
+func linkHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Robots-Tag", "noindex, nofollow")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) linkUnavailable(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, http.StatusNotFound, "link.unavailable")
+}
+
+func (h *handler) codeCookie() string { return h.cookieName("coffre_code") }
+
+// recipientLink resolves the link of the request. When the link has a code and the
+// visitor has not given it yet, it shows the code form and returns false.
+func (h *handler) recipientLink(w http.ResponseWriter, r *http.Request) (*sharing.Link, bool) {
+	token := chi.URLParam(r, "token")
+	ip := h.clientIP(r)
+	if err := h.vault.CheckGuesses(r.Context(), "link", ip); err != nil {
+		if _, locked := vault.IsLocked(err); locked {
+			h.fail(w, r, http.StatusTooManyRequests, "link.toomany")
+			return nil, false
+		}
+		h.serverError(w, r, err)
+		return nil, false
+	}
+	l, err := h.share.Resolve(r.Context(), token)
+	if errors.Is(err, sharing.ErrUnavailable) {
+		if err := h.vault.CountGuess(r.Context(), "link", ip); err != nil {
+			h.log.Warn("count link guess", "err", err)
+		}
+		h.linkUnavailable(w, r)
+		return nil, false
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return nil, false
+	}
+	if !l.HasCode {
+		return l, true
+	}
+	c, err := r.Cookie(h.codeCookie())
+	if err != nil || c.Value == "" {
+		h.codeForm(w, r, http.StatusUnauthorized, "")
+		return nil, false
+	}
+	switch err := h.share.CheckCode(r.Context(), l, token, c.Value, ip); {
+	case err == nil:
+		return l, true
+	case errors.Is(err, sharing.ErrWrongCode):
+		h.codeForm(w, r, http.StatusUnauthorized, "link.code.wrong")
+	case errors.Is(err, sharing.ErrUnavailable):
+		h.linkUnavailable(w, r)
+	default:
+		h.serverError(w, r, err)
+	}
+	return nil, false
+}
+
+func (h *handler) codeForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	v := view{Title: "link.code.title", Data: map[string]string{"Token": chi.URLParam(r, "token")}}
+	if msg != "" {
+		v.Error = h.t(r, msg)
+	}
+	h.render(w, r, status, "link_code", v)
+}
+
+// linkCode takes the code said aloud. It is kept in a cookie scoped to this link only,
+// and checked again at every request (wrong codes count towards the lock).
+func (h *handler) linkCode(w http.ResponseWriter, r *http.Request) {
+	token := chi.URLParam(r, "token")
+	l, err := h.share.Resolve(r.Context(), token)
+	if err != nil {
+		h.linkUnavailable(w, r)
+		return
+	}
+	switch err := h.share.CheckCode(r.Context(), l, token, r.PostFormValue("code"), h.clientIP(r)); {
+	case err == nil:
+		http.SetCookie(w, &http.Cookie{Name: h.codeCookie(), Value: r.PostFormValue("code"), Path: "/p/" + token,
+			HttpOnly: true, Secure: h.cfg.BehindTLS, SameSite: http.SameSiteStrictMode, Expires: l.ExpiresAt})
+		http.Redirect(w, r, "/p/"+token, http.StatusSeeOther)
+	case errors.Is(err, sharing.ErrWrongCode):
+		h.codeForm(w, r, http.StatusUnauthorized, "link.code.wrong")
+	case errors.Is(err, sharing.ErrUnavailable):
+		h.linkUnavailable(w, r)
+	default:
+		h.serverError(w, r, err)
+	}
+}
+
+type recipientDoc struct {
+	vault.Document
+	File  *vault.Blob
+	Thumb *vault.Blob
+}
+
+func (h *handler) recipientDocs(w http.ResponseWriter, r *http.Request, l *sharing.Link) ([]recipientDoc, bool) {
+	docs, err := h.share.Documents(r.Context(), l)
+	if err != nil {
+		h.serverError(w, r, err)
+		return nil, false
+	}
+	out := make([]recipientDoc, 0, len(docs))
+	for i := range docs {
+		out = append(out, recipientDoc{Document: docs[i], File: delivered(&docs[i]), Thumb: docs[i].Blob(vault.RoleThumbnail)})
+	}
+	return out, true
+}
+
+func (h *handler) linkPage(w http.ResponseWriter, r *http.Request) {
+	l, ok := h.recipientLink(w, r)
+	if !ok {
+		return
+	}
+	docs, ok := h.recipientDocs(w, r, l)
+	if !ok {
+		return
+	}
+	if err := h.share.Opened(r.Context(), l, h.clientIP(r)); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "link", view{Title: "link.title", Data: map[string]any{
+		"Token": chi.URLParam(r, "token"), "Link": l, "Docs": docs,
+	}})
+}
+
+// linkFile streams one document (or its thumbnail) of the link.
+func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
+	l, ok := h.recipientLink(w, r)
+	if !ok {
+		return
+	}
+	id, err := uuid.Parse(chi.URLParam(r, "doc"))
+	if err != nil {
+		h.linkUnavailable(w, r)
+		return
+	}
+	docs, ok := h.recipientDocs(w, r, l)
+	if !ok {
+		return
+	}
+	var d *recipientDoc
+	for i := range docs {
+		if docs[i].ID == id {
+			d = &docs[i]
+		}
+	}
+	thumb := r.URL.Query().Get("a") == "vignette"
+	var blob *vault.Blob
+	if d != nil {
+		blob = d.File
+		if thumb {
+			blob = d.Thumb
+		}
+	}
+	if blob == nil {
+		h.share.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionView) // journals the attempt
+		h.linkUnavailable(w, r)
+		return
+	}
+	action, disposition := vault.ActionView, "inline"
+	if r.URL.Query().Get("a") == "telecharger" {
+		action, disposition = vault.ActionDownload, "attachment"
+	}
+	br, err := h.share.Open(r.Context(), l, id, blob.ID, h.clientIP(r), action)
+	if err != nil {
+		if errors.Is(err, sharing.ErrUnavailable) || errors.Is(err, vault.ErrNotFound) {
+			h.linkUnavailable(w, r)
+			return
+		}
+		h.serverError(w, r, err)
+		return
+	}
+	defer br.Close()
+	h.stream(w, br, disposition, d.Title+extension(br.MediaType))
+}
+
+// linkAll sends every PDF of the link as one PDF: many téléservices take a single file.
+func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
+	l, ok := h.recipientLink(w, r)
+	if !ok {
+		return
+	}
+	docs, ok := h.recipientDocs(w, r, l)
+	if !ok {
+		return
+	}
+	var parts []io.ReadSeeker
+	for _, d := range docs {
+		if d.File == nil || d.File.MediaType != "application/pdf" {
+			continue
+		}
+		br, err := h.share.Open(r.Context(), l, d.ID, d.File.ID, h.clientIP(r), vault.ActionDownload)
+		if err != nil {
+			if errors.Is(err, sharing.ErrUnavailable) {
+				h.linkUnavailable(w, r)
+				return
+			}
+			h.serverError(w, r, err)
+			return
+		}
+		b, err := io.ReadAll(br)
+		br.Close()
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		parts = append(parts, bytes.NewReader(b))
+	}
+	if len(parts) == 0 {
+		h.linkUnavailable(w, r)
+		return
+	}
+	var out bytes.Buffer
+	if len(parts) == 1 {
+		io.Copy(&out, parts[0])
+	} else if err := api.MergeRaw(parts, &out, false, nil); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/pdf")
+	hd.Set("Content-Length", strconv.Itoa(out.Len()))
+	hd.Set("Content-Disposition", contentDisposition("attachment", h.t(r, "link.all.filename")+".pdf"))
+	w.Write(out.Bytes())
+}

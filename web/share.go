@@ -1,0 +1,199 @@
+package web
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"image/png"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/qr"
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"coffre/sharing"
+	"coffre/vault"
+)
+
+// Sharing, the owner's side: choose papers, make a link (with its QR code for the
+// counter), see every link and end any of them at once.
+
+type shareForm struct {
+	Docs         []vault.Document
+	Chosen       []uuid.UUID
+	Purpose      string
+	Lifetime     string // "1h", "24h", "7j"
+	MaxDownloads int
+	WithCode     bool
+}
+
+var lifetimes = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7j": 7 * 24 * time.Hour} //nolint:gochecknoglobals // a constant table
+
+func (f shareForm) IsChosen(id uuid.UUID) bool { return slices.Contains(f.Chosen, id) }
+
+func (h *handler) shareForm(w http.ResponseWriter, r *http.Request) {
+	docs, err := h.vault.Documents(r.Context(), h.ownerID(r))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	f := shareForm{Docs: docs, Lifetime: "24h"}
+	if id, err := uuid.Parse(chi.URLParam(r, "id")); err == nil {
+		f.Chosen = []uuid.UUID{id}
+	}
+	h.render(w, r, http.StatusOK, "share", view{Title: "share.title", Nav: "list", Data: f})
+}
+
+func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
+	owner := h.ownerID(r)
+	docs, err := h.vault.Documents(r.Context(), owner)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	f := shareForm{Docs: docs, Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui"}
+	for _, s := range r.PostForm["doc"] {
+		if id, err := uuid.Parse(s); err == nil {
+			f.Chosen = append(f.Chosen, id)
+		}
+	}
+	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
+	again := func(msg string) {
+		h.render(w, r, http.StatusUnprocessableEntity, "share", view{Title: "share.title", Nav: "list", Error: h.t(r, msg), Data: f})
+	}
+	lifetime, ok := lifetimes[f.Lifetime]
+	switch {
+	case len(f.Chosen) == 0:
+		again("share.error.nodoc")
+		return
+	case !ok:
+		again("share.error.lifetime")
+		return
+	}
+	c, err := h.share.CreateLink(r.Context(), owner, h.actor(r), sharing.NewLink{
+		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
+	})
+	switch {
+	case errors.Is(err, sharing.ErrInvalid):
+		again("share.error.invalid")
+		return
+	case errors.Is(err, vault.ErrNotFound):
+		h.notFound(w, r)
+		return
+	case err != nil:
+		h.serverError(w, r, err)
+		return
+	}
+	link := h.baseURL(r) + "/p/" + c.Token
+	qrURI, err := qrDataURI(link)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	message := h.t(r, "share.message", link)
+	if c.Code != "" {
+		message = h.t(r, "share.message.code", link, c.Code)
+	}
+	h.render(w, r, http.StatusOK, "shared", view{Title: "shared.title", Nav: "list", Data: map[string]any{
+		"Link": c.Link, "URL": link, "QR": template.URL(qrURI), "Code": c.Code,
+		"SMS":  template.URL("sms:?&body=" + url.QueryEscape(message)),
+		"Mail": template.URL("mailto:?subject=" + url.PathEscape(h.t(r, "share.mail.subject")) + "&body=" + url.PathEscape(message)),
+	}})
+}
+
+// baseURL is the address people reach the service at, for links given to others.
+func (h *handler) baseURL(r *http.Request) string {
+	if h.cfg.BaseURL != "" {
+		return h.cfg.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil || h.cfg.BehindTLS {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// qrDataURI draws text as a QR code (medium error correction, 8 pixels a module: big
+// enough for a counter's phone to read from a cracked screen) in a PNG data: URI, so
+// that the token never goes into a URL of its own.
+func qrDataURI(text string) (string, error) {
+	code, err := qr.Encode(text, qr.M, qr.Auto)
+	if err != nil {
+		return "", err
+	}
+	size := code.Bounds().Dx() * 8
+	if code, err = barcode.Scale(code, size, size); err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, code); err != nil {
+		return "", err
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()), nil
+}
+
+type linkItem struct {
+	sharing.Link
+	Status string // active, expired, revoked, used
+	Titles []string
+}
+
+func (h *handler) links(w http.ResponseWriter, r *http.Request) {
+	owner := h.ownerID(r)
+	links, err := h.share.Links(r.Context(), owner)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	docs, err := h.vault.Documents(r.Context(), owner)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	titles := map[uuid.UUID]string{}
+	for _, d := range docs {
+		titles[d.ID] = d.Title
+	}
+	now := time.Now()
+	items := make([]linkItem, 0, len(links))
+	for _, l := range links {
+		it := linkItem{Link: l, Status: "active"}
+		switch {
+		case l.RevokedAt != nil:
+			it.Status = "revoked"
+		case !now.Before(l.ExpiresAt):
+			it.Status = "expired"
+		case l.MaxDownloads > 0 && l.Downloads >= l.MaxDownloads:
+			it.Status = "used"
+		}
+		for _, id := range l.Documents {
+			if t, ok := titles[id]; ok {
+				it.Titles = append(it.Titles, t)
+			}
+		}
+		items = append(items, it)
+	}
+	h.render(w, r, http.StatusOK, "links", view{Title: "links.title", Nav: "links", Data: items})
+}
+
+func (h *handler) revokeLink(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(chi.URLParam(r, "lid"))
+	if err != nil {
+		h.notFound(w, r)
+		return
+	}
+	switch err := h.share.RevokeLink(r.Context(), h.ownerID(r), id, h.actor(r)); {
+	case errors.Is(err, vault.ErrNotFound):
+		h.notFound(w, r)
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		http.Redirect(w, r, "/partages", http.StatusSeeOther)
+	}
+}
