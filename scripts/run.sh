@@ -9,14 +9,16 @@ export COFFRE_S3_BUCKET=${COFFRE_S3_BUCKET:-coffre}
 export COFFRE_MASTER_KEY_FILE=${COFFRE_MASTER_KEY_FILE:-$VAR/keys/master.key}
 export COFFRE_SIGNING_KEY_FILE=${COFFRE_SIGNING_KEY_FILE:-$VAR/keys/signing.key}
 export COFFRE_LISTEN=${COFFRE_LISTEN:-127.0.0.1:8080}
+# Passkeys need a host name, not an address: the browser is sent to localhost.
+export COFFRE_BASE_URL=${COFFRE_BASE_URL:-http://localhost:${COFFRE_LISTEN##*:}}
 mkdir -p "$VAR/bin"
 "$ROOT/scripts/assets.sh"
 go build -o "$VAR/bin/coffre" ./cmd/coffre
 coffre="$VAR/bin/coffre"
 [ -f "$COFFRE_MASTER_KEY_FILE" ] || "$coffre" keys init
 "$coffre" migrate
-"$coffre" owners create --login demo --if-absent
+echo "coffre de démonstration" | "$coffre" owners create --login demo --secret-stdin --if-absent
 echo
-echo "  Coffre: http://$COFFRE_LISTEN/  (demo account: demo; Ctrl-C stops everything)"
+echo "  Coffre: $COFFRE_BASE_URL/  (demo account: demo / coffre de démonstration; Ctrl-C stops everything)"
 echo
 "$coffre" serve

@@ -268,8 +268,9 @@ func (s *Service) GrantDocuments(ctx context.Context, g *Grant) ([]vault.Documen
 	return s.vault.DocumentsIn(ctx, g.OwnerID, g.Documents)
 }
 
-// OpenGranted reads one blob of a granted document, journaled under the client's name.
-func (s *Service) OpenGranted(ctx context.Context, g *Grant, doc, blob uuid.UUID, ip netip.Addr) (*vault.BlobReader, error) {
+// OpenGranted reads one blob of a granted document, journaled under the client's name
+// with note (the number of the receipt given, say).
+func (s *Service) OpenGranted(ctx context.Context, g *Grant, doc, blob uuid.UUID, ip netip.Addr, note string) (*vault.BlobReader, error) {
 	actor := vault.Actor{Kind: vault.ActorClient, ID: g.ClientID, IP: ip}
 	if !slices.Contains(g.Documents, doc) {
 		if err := s.vault.Record(ctx, g.OwnerID, vault.Event{Actor: actor, Action: vault.ActionDenied, DocumentID: doc}); err != nil {
@@ -277,7 +278,7 @@ func (s *Service) OpenGranted(ctx context.Context, g *Grant, doc, blob uuid.UUID
 		}
 		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
 	}
-	return s.vault.Open(ctx, g.OwnerID, doc, blob, actor, vault.ActionDownload)
+	return s.vault.OpenAccess(ctx, g.OwnerID, doc, blob, vault.Access{Actor: actor, Action: vault.ActionDownload, Detail: note})
 }
 
 // AuthenticateAssertion checks a private_key_jwt client assertion (RFC 7523): signed by

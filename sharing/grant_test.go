@@ -133,13 +133,13 @@ func TestChoisirDansMonCoffre(t *testing.T) {
 	if err != nil || len(docs) != 1 {
 		t.Fatalf("granted documents: %v, %v", docs, err)
 	}
-	r, err := b.s.OpenGranted(ctx, g2, b.doc.ID, docs[0].Blob(vault.RoleRendition).ID, b.ip)
+	r, err := b.s.OpenGranted(ctx, g2, b.doc.ID, docs[0].Blob(vault.RoleRendition).ID, b.ip, "receipt 1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.Copy(io.Discard, r)
 	r.Close()
-	if _, err := b.s.OpenGranted(ctx, g2, impots.ID, impots.Blobs[0].ID, b.ip); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.s.OpenGranted(ctx, g2, impots.ID, impots.Blobs[0].ID, b.ip, ""); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("document not granted: %v", err)
 	}
 

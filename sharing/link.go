@@ -361,9 +361,10 @@ func (s *Service) Documents(ctx context.Context, l *Link) ([]vault.Document, err
 }
 
 // Open reads one blob of one of the link's documents. Full documents count against the
-// download limit, atomically: with a limit of n, exactly n opens succeed however many
-// race. Thumbnails do not count.
-func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip netip.Addr, action vault.Action) (*vault.BlobReader, error) {
+// download limit, atomically and in the same transaction as the journal entry: with a
+// limit of n, exactly n opens succeed however many race. Thumbnails do not count. note
+// goes into the journal entry (the number of the receipt given, say).
+func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip netip.Addr, action vault.Action, note string) (*vault.BlobReader, error) {
 	actor := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}
 	shared := false
 	for _, id := range l.Documents {
@@ -383,20 +384,21 @@ func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip net
 	if err != nil {
 		return nil, fmt.Errorf("sharing: open: %w", err)
 	}
+	access := vault.Access{Actor: actor, Action: action, Detail: note}
 	counted := role != vault.RoleThumbnail
 	if counted {
-		tag, err := s.db.Exec(ctx, `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND `+usable, l.ID)
-		if err != nil {
-			return nil, fmt.Errorf("sharing: open: %w", err)
-		}
-		if tag.RowsAffected() != 1 {
-			return nil, ErrUnavailable
+		access.Within = func(ctx context.Context, tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND `+usable, l.ID)
+			if err == nil && tag.RowsAffected() != 1 {
+				err = ErrUnavailable
+			}
+			return err
 		}
 	}
-	r, err := s.vault.Open(ctx, l.OwnerID, doc, blob, actor, action)
+	r, err := s.vault.OpenAccess(ctx, l.OwnerID, doc, blob, access)
 	if err != nil {
-		if counted {
-			// Nothing left: give the download back.
+		if counted && !errors.Is(err, ErrUnavailable) {
+			// Counted but nothing sent (the blob store failed): give the download back.
 			s.db.Exec(context.WithoutCancel(ctx), `UPDATE links SET downloads = downloads - 1 WHERE id = $1 AND downloads > 0`, l.ID)
 		}
 		return nil, fmt.Errorf("sharing: open: %w", err)

@@ -103,7 +103,7 @@ func TestLinkLifecycle(t *testing.T) {
 		t.Fatalf("documents %+v, %v", docs, err)
 	}
 	pdf := docs[0].Blob(vault.RoleRendition)
-	r, err := b.s.Open(ctx, l, b.doc.ID, pdf.ID, b.ip, vault.ActionDownload)
+	r, err := b.s.Open(ctx, l, b.doc.ID, pdf.ID, b.ip, vault.ActionDownload, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestUnavailableLinksAllLookAlike(t *testing.T) {
 	}
 	exhausted := b.link(t, sharing.NewLink{MaxDownloads: 1})
 	l, _ := b.s.Resolve(ctx, exhausted.Token)
-	r, err := b.s.Open(ctx, l, b.doc.ID, b.doc.Blob(vault.RoleRendition).ID, b.ip, vault.ActionDownload)
+	r, err := b.s.Open(ctx, l, b.doc.ID, b.doc.Blob(vault.RoleRendition).ID, b.ip, vault.ActionDownload, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestDownloadLimitUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := b.s.Open(ctx, l, b.doc.ID, pdf, b.ip, vault.ActionDownload)
+			r, err := b.s.Open(ctx, l, b.doc.ID, pdf, b.ip, vault.ActionDownload, "")
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -259,11 +259,11 @@ func TestLinkScope(t *testing.T) {
 	c := b.link(t, sharing.NewLink{})
 	l, _ := b.s.Resolve(ctx, c.Token)
 	// A document of the same owner that was not shared.
-	if _, err := b.s.Open(ctx, l, other.ID, other.Blobs[0].ID, b.ip, vault.ActionDownload); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.s.Open(ctx, l, other.ID, other.Blobs[0].ID, b.ip, vault.ActionDownload, ""); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("unshared document: %v", err)
 	}
 	// A blob of another document under a shared document's ID.
-	if _, err := b.s.Open(ctx, l, b.doc.ID, other.Blobs[0].ID, b.ip, vault.ActionDownload); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.s.Open(ctx, l, b.doc.ID, other.Blobs[0].ID, b.ip, vault.ActionDownload, ""); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("foreign blob: %v", err)
 	}
 	// Someone else's document cannot be shared.
@@ -280,7 +280,7 @@ func TestLinkScope(t *testing.T) {
 	if err != nil || len(docs) != 0 {
 		t.Fatalf("deleted document still listed: %v, %v", docs, err)
 	}
-	if _, err := b.s.Open(ctx, l, b.doc.ID, b.doc.Blobs[0].ID, b.ip, vault.ActionDownload); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.s.Open(ctx, l, b.doc.ID, b.doc.Blobs[0].ID, b.ip, vault.ActionDownload, ""); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("deleted document: %v", err)
 	}
 	if a := b.actions(t); a[vault.ActionDenied] != 3 {

@@ -422,7 +422,7 @@ func TestStructureStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := b.s.Open(ctx, c.Link, doc.ID, doc.Blobs[0].ID, b.ip, vault.ActionDownload)
+	r, err := b.s.Open(ctx, c.Link, doc.ID, doc.Blobs[0].ID, b.ip, vault.ActionDownload, "")
 	if err != nil {
 		t.Fatal(err)
 	}

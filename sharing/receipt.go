@@ -45,6 +45,19 @@ const ReceiptIssuer = "coffre"
 // IssueReceipt signs a receipt (compact JWS, EdDSA) for the delivery of docs (their
 // delivered blobs: role) to recipient, and records it in the owner's journal.
 func (s *Service) IssueReceipt(ctx context.Context, key ed25519.PrivateKey, owner uuid.UUID, recipient vault.Actor, docs []vault.Document, role vault.Role) (string, *Receipt, error) {
+	compact, r, err := SignReceipt(key, recipient, docs, role)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := s.vault.Record(ctx, owner, vault.Event{Actor: recipient, Action: ActionDelivered, Detail: r.ID}); err != nil {
+		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
+	}
+	return compact, r, nil
+}
+
+// SignReceipt signs a receipt without journaling it: for a download, whose own journal
+// entry then carries the receipt's number (see Open and OpenGranted).
+func SignReceipt(key ed25519.PrivateKey, recipient vault.Actor, docs []vault.Document, role vault.Role) (string, *Receipt, error) {
 	r := &Receipt{ID: uuid.NewString(), Issuer: ReceiptIssuer, IssuedAt: time.Now().Unix(), Recipient: string(recipient.Kind) + ":" + recipient.ID}
 	for _, d := range docs {
 		b := d.Blob(role)
@@ -60,9 +73,6 @@ func (s *Service) IssueReceipt(ctx context.Context, key ed25519.PrivateKey, owne
 	}
 	compact, err := signJWS(key, "coffre-receipt+jwt", payload)
 	if err != nil {
-		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
-	}
-	if err := s.vault.Record(ctx, owner, vault.Event{Actor: recipient, Action: ActionDelivered, Detail: r.ID}); err != nil {
 		return "", nil, fmt.Errorf("sharing: receipt: %w", err)
 	}
 	return compact, r, nil

@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // smallBlob is how much of a stream of unknown length is read ahead: a file that ends
@@ -188,6 +189,24 @@ func (s storeReader) Read(p []byte) (int, error) {
 // (action: view, download or print). A blob that is not the owner's gives ErrNotFound
 // and is journaled as a failed attempt.
 func (v *Vault) Open(ctx context.Context, owner, doc, blob uuid.UUID, by Actor, action Action) (*BlobReader, error) {
+	return v.OpenAccess(ctx, owner, doc, blob, Access{Actor: by, Action: action})
+}
+
+// Access describes one access to a blob: who, why, a note for the journal (a receipt
+// number, say), and what must commit together with its journal entry.
+type Access struct {
+	Actor  Actor
+	Action Action
+	Detail string
+	// Within, if set, runs in the transaction of the journal entry, before it: a share
+	// link counts its downloads there, so that the count and the trace commit as one.
+	// An error from it refuses the access and is returned.
+	Within func(ctx context.Context, tx pgx.Tx) error
+}
+
+// OpenAccess is Open with the details of the access.
+func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Access) (*BlobReader, error) {
+	by := a.Actor
 	identity, _, err := v.ownerKeys(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
@@ -208,7 +227,17 @@ func (v *Vault) Open(ctx context.Context, owner, doc, blob uuid.UUID, by Actor, 
 	// The access is journaled before any byte is returned; the round trip to the blob
 	// store runs meanwhile.
 	journaled := make(chan error, 1)
-	go func() { journaled <- v.Record(ctx, owner, Event{Actor: by, Action: action, DocumentID: doc}) }()
+	go func() {
+		journaled <- pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+			if a.Within != nil {
+				if err := a.Within(ctx, tx); err != nil {
+					return err
+				}
+			}
+			_, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: a.Action, DocumentID: doc, Detail: a.Detail})
+			return err
+		})
+	}()
 	r.h = newAsyncHash()
 	br, err := v.openBlob(ctx, r, identity, owner, doc, blob)
 	if err != nil {

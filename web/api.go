@@ -197,11 +197,18 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	if blob == nil {
 		// Not one of the link's documents: the sharing service journals the attempt.
-		h.share.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionDownload)
+		h.share.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionDownload, "")
 		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 		return
 	}
-	rd, err := h.share.Open(r.Context(), l, d.ID, blob.ID, h.clientIP(r), vault.ActionDownload)
+	recipient := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String()}
+	receipt, rc, err := sharing.SignReceipt(h.cfg.Signing, recipient, []vault.Document{*d}, blob.Role)
+	if err != nil {
+		h.log.Error("api: receipt", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	rd, err := h.share.Open(r.Context(), l, d.ID, blob.ID, h.clientIP(r), vault.ActionDownload, receiptNote(rc))
 	if err != nil {
 		if errors.Is(err, sharing.ErrUnavailable) || errors.Is(err, vault.ErrNotFound) {
 			apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
@@ -212,20 +219,16 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rd.Close()
-	recipient := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String()}
-	h.sendDocument(w, r, l.OwnerID, recipient, d, rd)
+	h.sendDocument(w, d, rd, receipt)
 }
 
-// sendDocument streams a document with its digest and a signed receipt. A failed
+// receiptNote is what the journal entry of a download says of its receipt.
+func receiptNote(r *sharing.Receipt) string { return "reçu " + r.ID }
+
+// sendDocument streams a document with its digest and its signed receipt. A failed
 // integrity check mid-stream aborts the response, so that no one keeps a corrupt file
 // believing it whole.
-func (h *handler) sendDocument(w http.ResponseWriter, r *http.Request, owner uuid.UUID, to vault.Actor, d *vault.Document, rd *vault.BlobReader) {
-	receipt, _, err := h.share.IssueReceipt(r.Context(), h.cfg.Signing, owner, to, []vault.Document{*d}, rd.Role)
-	if err != nil {
-		h.log.Error("api: receipt", "err", err)
-		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
-		return
-	}
+func (h *handler) sendDocument(w http.ResponseWriter, d *vault.Document, rd *vault.BlobReader, receipt string) {
 	hd := w.Header()
 	hd.Set("Content-Type", rd.MediaType)
 	hd.Set("Content-Length", strconv.FormatInt(rd.Size, 10))
@@ -369,18 +372,24 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	d := findDocument(docs, id)
 	if d == nil || delivered(d) == nil {
-		h.share.OpenGranted(r.Context(), g, id, uuid.Nil, h.clientIP(r)) // journals the attempt
+		h.share.OpenGranted(r.Context(), g, id, uuid.Nil, h.clientIP(r), "") // journals the attempt
 		apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
 		return
 	}
-	rd, err := h.share.OpenGranted(r.Context(), g, d.ID, delivered(d).ID, h.clientIP(r))
+	receipt, rc, err := sharing.SignReceipt(h.cfg.Signing, vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, []vault.Document{*d}, delivered(d).Role)
+	if err != nil {
+		h.log.Error("api: receipt", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return
+	}
+	rd, err := h.share.OpenGranted(r.Context(), g, d.ID, delivered(d).ID, h.clientIP(r), receiptNote(rc))
 	if err != nil {
 		h.log.Error("api: open granted document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
 	defer rd.Close()
-	h.sendDocument(w, r, g.OwnerID, vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, d, rd)
+	h.sendDocument(w, d, rd, receipt)
 }
 
 // apiJWKS publishes the service's public signing key, with which receipts (and journal

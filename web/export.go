@@ -16,6 +16,10 @@ import (
 // connection (a read-only snapshot) for as long as the person's phone takes to download.
 const maxExports = 2
 
+// exportStall is how long an export waits for a client that reads nothing (a phone that
+// lost its signal) before giving up.
+const exportStall = 2 * time.Minute
+
 // noticeTTL is how long a process keeps the service notice before asking the database
 // again: a shutdown is announced months ahead, so a minute late costs nothing, and every
 // page is spared a query.
@@ -125,7 +129,10 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", ctype)
 	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	hd.Set("Cache-Control", "no-store")
-	sw := &startWriter{w: w}
+	sw := &startWriter{w: w, rc: http.NewResponseController(w)}
+	// A connection that stalls frees its slot (and its database connection) after
+	// exportStall; the deadline is lifted afterwards for the next request on the connection.
+	defer sw.rc.SetWriteDeadline(time.Time{})
 	_, err := h.vault.Export(r.Context(), h.ownerID(r), h.actor(r), sw, vault.ExportOptions{Passphrase: d.Passphrase})
 	if err == nil {
 		return
@@ -152,13 +159,20 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 // startWriter tells whether anything reached the client, that is whether the headers
 // (200, attachment) are gone and an error can no longer be shown as a page.
 type startWriter struct {
-	w       io.Writer
-	started bool
+	w        io.Writer
+	rc       *http.ResponseController
+	started  bool
+	extended time.Time // when the write deadline was last pushed back
 }
 
 func (s *startWriter) Write(p []byte) (int, error) {
 	if len(p) > 0 {
 		s.started = true
+	}
+	if now := time.Now(); now.Sub(s.extended) > time.Second {
+		// Not supported by every ResponseWriter (test recorders): then no deadline.
+		s.rc.SetWriteDeadline(now.Add(exportStall))
+		s.extended = now
 	}
 	return s.w.Write(p)
 }

@@ -235,6 +235,14 @@ func TestExportOverHTTP(t *testing.T) {
 		if !strings.Contains(body, "Vous avez téléchargé tout votre coffre.") {
 			t.Fatal("the history does not show the export")
 		}
+		// An operator's export on a written request names the request.
+		if _, err := b.v.Export(context.Background(), amina, vault.Actor{Kind: vault.ActorOperator, ID: "ops"}, io.Discard, vault.ExportOptions{Request: "DEM-2026-42"}); err != nil {
+			t.Fatal(err)
+		}
+		_, body = c.get("/historique")
+		if want := "a téléchargé tout votre coffre, à votre demande écrite (référence « DEM-2026-42 »)."; !strings.Contains(html.UnescapeString(body), want) {
+			t.Fatalf("the history lacks %q", want)
+		}
 	})
 }
 
@@ -449,4 +457,21 @@ func TestExportAbortsMidStream(t *testing.T) {
 	if _, err := zip.NewReader(bytes.NewReader(got), int64(len(got))); err == nil {
 		t.Fatal("the truncated archive opens")
 	}
+}
+
+// TestBrowserShutdownNotice checks the pages with the shutdown banner under axe-core and
+// the page budget, in headless Chromium (see TestBrowser).
+func TestBrowserShutdownNotice(t *testing.T) {
+	b := setup(t)
+	if _, err := b.v.AnnounceShutdown(context.Background(), vault.System, "Le département arrête le service Coffre.", time.Now().AddDate(0, 6, 0)); err != nil {
+		t.Fatal(err)
+	}
+	br := newBrowser(t)
+	defer br.report()
+	br.signup(b.base, "amina", "le chat mange la pomme")
+	br.visit("Mes papiers (avis de fermeture)", b.base+"/papiers")
+	if s := br.text(); !strings.Contains(s, "Le service Coffre fermera le") {
+		t.Fatalf("no shutdown banner: %s", s)
+	}
+	br.visit("Mon compte (avis de fermeture)", b.base+"/compte")
 }

@@ -180,7 +180,7 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if blob == nil {
-		h.share.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionView) // journals the attempt
+		h.share.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionView, "") // journals the attempt
 		h.linkUnavailable(w, r)
 		return
 	}
@@ -188,7 +188,7 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("a") == "telecharger" {
 		action, disposition = vault.ActionDownload, "attachment"
 	}
-	br, err := h.share.Open(r.Context(), l, id, blob.ID, h.clientIP(r), action)
+	br, err := h.share.Open(r.Context(), l, id, blob.ID, h.clientIP(r), action, "")
 	if err != nil {
 		if errors.Is(err, sharing.ErrUnavailable) || errors.Is(err, vault.ErrNotFound) {
 			h.linkUnavailable(w, r)
@@ -216,7 +216,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		if d.File == nil || d.File.MediaType != "application/pdf" {
 			continue
 		}
-		br, err := h.share.Open(r.Context(), l, d.ID, d.File.ID, h.clientIP(r), vault.ActionDownload)
+		br, err := h.share.Open(r.Context(), l, d.ID, d.File.ID, h.clientIP(r), vault.ActionDownload, "")
 		if err != nil {
 			if errors.Is(err, sharing.ErrUnavailable) {
 				h.linkUnavailable(w, r)

@@ -118,6 +118,7 @@ func commands() []command {
 		{name: "owners create", usage: ownersCreateUsage, run: runOwnersCreate, flags: func(fs *flag.FlagSet) {
 			fs.String("login", "", "")
 			fs.Bool("if-absent", false, "")
+			fs.Bool("secret-stdin", false, "")
 		}},
 		{name: "clients add", usage: clientsAddUsage, run: runClientsAdd, flags: clientsAddFlags},
 		{name: "clients list", usage: clientsListUsage, run: runClientsList},

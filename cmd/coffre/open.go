@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -18,7 +19,17 @@ func newLogger(cfg Config) *slog.Logger {
 }
 
 func openDB(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, hinted{fmt.Errorf("COFFRE_DATABASE_URL: %w", err), "set COFFRE_DATABASE_URL to a postgres:// URL"}
+	}
+	// pgx's default (4 connections on 2 cores) queues a server's concurrent requests:
+	// each download waits on a few short queries and commits. pool_max_conns in the URL
+	// still wins.
+	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+		pc.MaxConns = 25
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, hinted{fmt.Errorf("COFFRE_DATABASE_URL: %w", err), "set COFFRE_DATABASE_URL to a postgres:// URL"}
 	}

@@ -100,7 +100,12 @@ func EmptyDatabaseURL(tb testing.TB) string {
 // DB is DatabaseURL opened as a pool, closed when the test ends.
 func DB(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	pool, err := pgxpool.New(context.Background(), DatabaseURL(tb))
+	cfg, err := pgxpool.ParseConfig(DatabaseURL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.MaxConns = 16 // as a server would have; the default (4 on 2 cores) queues concurrent tests
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
