@@ -317,3 +317,24 @@ func FuzzParseToken(f *testing.F) {
 		}
 	})
 }
+
+// Closing a safe kills its links and its téléservice tokens at once, and reopening it does
+// not bring them back.
+func TestClosedSafeSharesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	c := b.link(t, sharing.NewLink{})
+	if _, err := b.V.CloseSafe(ctx, b.owner, b.by, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.Resolve(ctx, c.Token); !errors.Is(err, sharing.ErrUnavailable) {
+		t.Fatalf("link of a closed safe: %v", err)
+	}
+	if err := b.V.ReopenSafe(ctx, b.owner, b.by); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.Resolve(ctx, c.Token); !errors.Is(err, sharing.ErrUnavailable) {
+		t.Fatalf("link after reopening: %v", err)
+	}
+}

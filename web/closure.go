@@ -85,9 +85,9 @@ func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.HasSecret {
-		// Authenticate, rather than a bare comparison, so that the confirmation counts
-		// towards the same lockout as sign-in: a borrowed phone cannot guess the secret.
-		_, err := h.vault.Authenticate(ctx, a.Owner.Login, r.PostFormValue("secret"), h.clientIP(r))
+		// Checked without signing in again, against the same lockout as sign-in: a
+		// borrowed phone cannot guess the secret here either.
+		err := h.vault.CheckOwnerSecret(ctx, owner, r.PostFormValue("secret"), h.clientIP(r))
 		if _, locked := vault.IsLocked(err); locked {
 			h.renderClose(w, r, http.StatusTooManyRequests, h.t(r, "login.locked"), "")
 			return

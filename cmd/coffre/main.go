@@ -36,7 +36,7 @@ Usage:
     coffre help COMMAND               help on one command
 
 Configuration (environment variables, with their defaults):
-    COFFRE_DATABASE_URL       PostgreSQL URL
+    COFFRE_DATABASE_URL       PostgreSQL URL; pool_max_conns in it sets the pool size (25)
                               (postgres://coffre@127.0.0.1:55432/coffre?sslmode=disable)
     COFFRE_S3_ENDPOINT        S3 host:port; when empty, blobs go to COFFRE_BLOB_DIR
     COFFRE_S3_BUCKET          bucket name (coffre)
@@ -60,7 +60,8 @@ Configuration (environment variables, with their defaults):
     COFFRE_SESSION_IDLE       a session ends after this long without a request (30m)
     COFFRE_SESSION_MAX        a session ends this long after sign-in, whatever the activity (12h)
     COFFRE_BASE_URL           public address of the service, e.g. https://coffre.example.fr;
-                              passkeys need it (empty: passkeys off)
+                              passkeys need it (empty: passkeys off); share links and the
+                              private_key_jwt audience (COFFRE_BASE_URL/api/v1/oauth/token) use it
     COFFRE_FRANCECONNECT_ISSUER        OpenID Connect issuer of FranceConnect (or another
                                        provider); empty: sign-in with FranceConnect off.
                                        Redirect URI to register: COFFRE_BASE_URL/connexion/franceconnect/retour
