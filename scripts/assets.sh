@@ -8,6 +8,12 @@ WEB=$ROOT/web
 DSFR=$WEB/node_modules/@gouvfr/dsfr/dist
 OUT=$WEB/static/vendor
 stamp=$WEB/node_modules/.coffre-installed
+if ! command -v npm >/dev/null; then
+	log "installing Node.js and npm (Debian packages) to fetch the design system"
+	sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+fi
 if [ ! -f "$stamp" ] || [ "$WEB/package-lock.json" -nt "$stamp" ] || [ "$WEB/package.json" -nt "$stamp" ]; then
 	log "installing front-end packages (npm)"
 	# --ignore-scripts: the DSFR's preinstall script only suits projects built with its own
