@@ -44,15 +44,11 @@ Example:
 `
 
 func runClose(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string, stdout io.Writer) error {
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, owner, done, err := openOwner(ctx, cfg, fs)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	owner, err := flagOwner(ctx, v, fs)
-	if err != nil {
-		return err
-	}
+	defer done()
 	s, err := v.CloseSafe(ctx, owner, cliOperator, cfg.Retention)
 	if errors.Is(err, vault.ErrClosed) {
 		return hinted{err, "the safe is already closed; 'coffre reopen' reopens it"}
@@ -66,15 +62,11 @@ func runClose(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string, std
 }
 
 func runReopen(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string, stdout io.Writer) error {
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, owner, done, err := openOwner(ctx, cfg, fs)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	owner, err := flagOwner(ctx, v, fs)
-	if err != nil {
-		return err
-	}
+	defer done()
 	if err := v.ReopenSafe(ctx, owner, cliOperator); err != nil {
 		return err
 	}

@@ -56,6 +56,21 @@ func exportFlags(fs *flag.FlagSet) {
 }
 
 // flagOwner resolves --owner or --login to an owner ID.
+// openOwner opens the vault and finds the safe named by --owner or --login. The caller
+// calls done.
+func openOwner(ctx context.Context, cfg Config, fs *flag.FlagSet) (*vault.Vault, uuid.UUID, func(), error) {
+	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	if err != nil {
+		return nil, uuid.Nil, nil, err
+	}
+	owner, err := flagOwner(ctx, v, fs)
+	if err != nil {
+		pool.Close()
+		return nil, uuid.Nil, nil, err
+	}
+	return v, owner, pool.Close, nil
+}
+
 func flagOwner(ctx context.Context, v *vault.Vault, fs *flag.FlagSet) (uuid.UUID, error) {
 	id, login := fs.Lookup("owner").Value.String(), fs.Lookup("login").Value.String()
 	switch {
@@ -105,15 +120,11 @@ func runExport(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string, st
 			return hinted{fmt.Errorf("the passphrase in %s is shorter than %d characters", p, vault.MinPassphraseLen), "use four or more words"}
 		}
 	}
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, owner, done, err := openOwner(ctx, cfg, fs)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	owner, err := flagOwner(ctx, v, fs)
-	if err != nil {
-		return err
-	}
+	defer done()
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return hinted{err, "--out must name a file that does not exist yet"}
