@@ -212,14 +212,18 @@ func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redir
 	g = &Grant{}
 	var challenge, redirect string
 	var expires time.Time
+	// Only the client the code was issued to can use it up: another client holding an
+	// intercepted code cannot burn it.
 	err = s.db.QueryRow(ctx, `
-		UPDATE grants SET code_used_at = now() WHERE code_sha256 = $1 AND code_used_at IS NULL AND revoked_at IS NULL
-		RETURNING id, client_id, owner_id, documents, code_challenge, redirect_uri, code_expires_at`, sha(code)).
+		UPDATE grants SET code_used_at = now()
+		WHERE code_sha256 = $1 AND client_id = $2 AND code_used_at IS NULL AND revoked_at IS NULL AND code_expires_at > now()
+		RETURNING id, client_id, owner_id, documents, code_challenge, redirect_uri, code_expires_at`, sha(code), c.ID).
 		Scan(&g.ID, &g.ClientID, &g.OwnerID, &g.Documents, &challenge, &redirect, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
-		// Replayed (or unknown): whatever the first use obtained stops working.
-		s.db.Exec(ctx, `UPDATE grants SET revoked_at = now() WHERE code_sha256 = $1 AND revoked_at IS NULL`, sha(code))
-		return "", nil, oauthErr("invalid_grant", "the code is unknown, expired or already used", false)
+		// Replayed by its client: whatever the first use obtained stops working.
+		s.db.Exec(ctx, `UPDATE grants SET revoked_at = now() WHERE code_sha256 = $1 AND client_id = $2 AND code_used_at IS NOT NULL AND revoked_at IS NULL`,
+			sha(code), c.ID)
+		return "", nil, oauthErr("invalid_grant", "the code is unknown, expired, already used or issued to another client", false)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("sharing: exchange: %w", err)
@@ -314,8 +318,9 @@ func (s *Service) AuthenticateAssertion(ctx context.Context, assertion, audience
 	if claims.Expiry.Time().After(time.Now().Add(5 * time.Minute)) {
 		return nil, ErrClientAuth
 	}
+	// Remembered past the expiry by the leeway it is accepted with.
 	tag, err := s.db.Exec(ctx, `INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		c.ID, claims.ID, claims.Expiry.Time())
+		c.ID, claims.ID, claims.Expiry.Time().Add(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("sharing: client assertion: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -317,21 +318,21 @@ func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip
 	if !l.HasCode {
 		return nil
 	}
-	var stored []byte
-	if err := s.db.QueryRow(ctx, `SELECT code_sha256 FROM links l WHERE l.id = $1 AND `+usable, l.ID).Scan(&stored); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrUnavailable
-		}
-		return fmt.Errorf("sharing: check code: %w", err)
-	}
-	if subtle.ConstantTimeCompare(stored, hashCode(token, code)) == 1 {
-		return nil
-	}
+	// Compare and count under the row's lock: otherwise a burst of parallel guesses would
+	// all be compared before the fifth failure is written, and test more than five codes.
 	actor := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}
-	var failures int
+	right, failures := false, 0
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `UPDATE links SET code_failures = code_failures + 1 WHERE id = $1 AND code_failures < $2 RETURNING code_failures`,
-			l.ID, maxCodeTries).Scan(&failures); err != nil {
+		var stored []byte
+		if err := tx.QueryRow(ctx, `SELECT code_sha256 FROM links l WHERE l.id = $1 AND `+usable+` FOR UPDATE OF l`, l.ID).Scan(&stored); err != nil {
+			return err
+		}
+		if subtle.ConstantTimeCompare(stored, hashCode(token, code)) == 1 {
+			right = true
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `UPDATE links SET code_failures = code_failures + 1 WHERE id = $1 RETURNING code_failures`,
+			l.ID).Scan(&failures); err != nil {
 			return err
 		}
 		action := ActionLinkCodeFailed
@@ -340,11 +341,15 @@ func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip
 		}
 		return s.vault.RecordTx(ctx, tx, l.OwnerID, vault.Event{Actor: actor, Action: action})
 	})
-	if errors.Is(err, pgx.ErrNoRows) || failures >= maxCodeTries {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
 		return ErrUnavailable
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("sharing: check code: %w", err)
+	case right:
+		return nil
+	case failures >= maxCodeTries:
+		return ErrUnavailable
 	}
 	return ErrWrongCode
 }
@@ -395,13 +400,34 @@ func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip net
 			return err
 		}
 	}
+	// A download counted and journaled whose bytes then failed to come is not given back:
+	// the count may only go up, and the owner can make a new link.
 	r, err := s.vault.OpenAccess(ctx, l.OwnerID, doc, blob, access)
 	if err != nil {
-		if counted && !errors.Is(err, ErrUnavailable) {
-			// Counted but nothing sent (the blob store failed): give the download back.
-			s.db.Exec(context.WithoutCancel(ctx), `UPDATE links SET downloads = downloads - 1 WHERE id = $1 AND downloads > 0`, l.ID)
-		}
 		return nil, fmt.Errorf("sharing: open: %w", err)
 	}
 	return r, nil
+}
+
+// CountBundle counts one download for the whole link at once (every document as one
+// PDF), so that a limit of n allows n bundles; the documents are then opened with
+// OpenUncounted.
+func (s *Service) CountBundle(ctx context.Context, l *Link) error {
+	tag, err := s.db.Exec(ctx, `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND `+usable, l.ID)
+	if err != nil {
+		return fmt.Errorf("sharing: count bundle: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return ErrUnavailable
+	}
+	return nil
+}
+
+// OpenUncounted reads one of the link's documents already counted by CountBundle. The
+// access is journaled like any other.
+func (s *Service) OpenUncounted(ctx context.Context, l *Link, doc, blob uuid.UUID, ip netip.Addr) (*vault.BlobReader, error) {
+	if !slices.Contains(l.Documents, doc) {
+		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
+	}
+	return s.vault.OpenAccess(ctx, l.OwnerID, doc, blob, vault.Access{Actor: vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}, Action: vault.ActionDownload})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -336,5 +337,41 @@ func TestClosedSafeSharesNothing(t *testing.T) {
 	}
 	if _, err := b.s.Resolve(ctx, c.Token); !errors.Is(err, sharing.ErrUnavailable) {
 		t.Fatalf("link after reopening: %v", err)
+	}
+}
+
+// A burst of parallel guesses tests five codes, no more.
+func TestCodeGuessesInParallel(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	c := b.link(t, sharing.NewLink{WithCode: true})
+	l, err := b.s.Resolve(ctx, c.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := map[error]int{}
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			guess := fmt.Sprintf("%06d", i)
+			if guess == c.Code {
+				guess = "999999"
+			}
+			err := b.s.CheckCode(ctx, l, c.Token, guess, b.ip)
+			mu.Lock()
+			results[err]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if results[sharing.ErrWrongCode] != 4 || results[sharing.ErrUnavailable] != 16 {
+		t.Fatalf("20 parallel wrong codes: %v, want 4 wrong and 16 unavailable", results)
+	}
+	if err := b.s.CheckCode(ctx, l, c.Token, c.Code, b.ip); !errors.Is(err, sharing.ErrUnavailable) {
+		t.Fatalf("right code after the burst: %v", err)
 	}
 }

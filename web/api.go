@@ -121,7 +121,12 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 	token := chi.URLParam(r, "token")
 	ip := h.clientIP(r)
 	if err := h.vault.CheckGuesses(r.Context(), "link", ip); err != nil {
-		apiError(w, http.StatusTooManyRequests, "too_many_requests", "Trop de liens inconnus depuis ce réseau. Réessayez dans un quart d'heure.")
+		if _, locked := vault.IsLocked(err); locked {
+			apiError(w, http.StatusTooManyRequests, "too_many_requests", "Trop de liens inconnus depuis ce réseau. Réessayez dans un quart d'heure.")
+		} else {
+			h.log.Error("api: check guesses", "err", err)
+			apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		}
 		return nil, "", false
 	}
 	l, err := h.share.Resolve(r.Context(), token)
@@ -300,13 +305,23 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 // authenticateClient accepts client_secret_basic, client_secret_post and private_key_jwt,
 // each only for a client registered with it.
 func (h *handler) authenticateClient(r *http.Request) (*sharing.Client, error) {
+	id, secret, basic := r.BasicAuth()
 	if a := r.PostForm.Get("client_assertion"); a != "" {
-		if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		// One method per request (RFC 6749 §2.3), and an audience that names this
+		// service: without a public address, private_key_jwt is off.
+		if basic || r.PostForm.Has("client_secret") || h.cfg.BaseURL == "" ||
+			r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
 			return nil, sharing.ErrClientAuth
 		}
-		return h.share.AuthenticateAssertion(r.Context(), a, h.cfg.BaseURL+"/api/v1/oauth/token")
+		c, err := h.share.AuthenticateAssertion(r.Context(), a, h.cfg.BaseURL+"/api/v1/oauth/token")
+		if err != nil || (r.PostForm.Has("client_id") && r.PostForm.Get("client_id") != c.ID) {
+			return nil, sharing.ErrClientAuth
+		}
+		return c, nil
 	}
-	id, secret, basic := r.BasicAuth()
+	if basic && r.PostForm.Has("client_secret") {
+		return nil, sharing.ErrClientAuth
+	}
 	method := sharing.AuthSecretBasic
 	if !basic {
 		id, secret, method = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), sharing.AuthSecretPost
@@ -322,7 +337,9 @@ func (h *handler) authenticateClient(r *http.Request) (*sharing.Client, error) {
 }
 
 func (h *handler) apiGrant(w http.ResponseWriter, r *http.Request) (*sharing.Grant, bool) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	// The scheme is case-insensitive (RFC 6750 §2.1, RFC 9110 §11.1).
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer") && token != ""
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="coffre"`)
 		apiError(w, http.StatusUnauthorized, "invalid_token", "Le jeton d'accès manque.")
@@ -383,6 +400,11 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rd, err := h.share.OpenGranted(r.Context(), g, d.ID, delivered(d).ID, h.clientIP(r), receiptNote(rc))
+	if errors.Is(err, vault.ErrNotFound) {
+		// Deleted between the manifest and this request.
+		apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
+		return
+	}
 	if err != nil {
 		h.log.Error("api: open granted document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")

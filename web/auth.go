@@ -49,7 +49,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.startSession(w, r, o, "secret")
+	h.signInWithSecret(w, r, o)
 }
 
 // startSession opens a server-side session and sends the person to their papers. The
@@ -132,6 +132,7 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setCookie(w, "coffre", "", -1)
+	h.setCookie(w, returnCookie, "", -1) // a pending request must not pass to the next person at this desk
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

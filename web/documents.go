@@ -182,6 +182,14 @@ func (e ingestError) Error() string { return e.err.Error() }
 
 // deposit runs ingest over the uploaded pages and puts everything in the vault.
 func (h *handler) deposit(r *http.Request, d addData, files []*multipart.FileHeader) (*vault.Document, *ingest.Result, error) {
+	return h.depositWith(r, d, files, func(nd vault.NewDocument) (*vault.Document, error) {
+		return h.vault.Deposit(r.Context(), h.ownerID(r), h.actor(r), nd)
+	})
+}
+
+// depositWith is deposit with the last step given: an agent's deposit goes through
+// sharing.AgentDeposit (agent_papers.go).
+func (h *handler) depositWith(r *http.Request, d addData, files []*multipart.FileHeader, put func(vault.NewDocument) (*vault.Document, error)) (*vault.Document, *ingest.Result, error) {
 	ctx := r.Context()
 	inputs := make([]io.Reader, len(files))
 	for i, fh := range files {
@@ -223,7 +231,7 @@ func (h *handler) deposit(r *http.Request, d addData, files []*multipart.FileHea
 	if thumb.Len() > 0 {
 		nd.Files = append(nd.Files, vault.File{Role: vault.RoleThumbnail, MediaType: "image/jpeg", Body: &thumb, Size: int64(thumb.Len())})
 	}
-	doc, err := h.vault.Deposit(ctx, h.ownerID(r), h.actor(r), nd)
+	doc, err := put(nd)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -200,5 +200,5 @@ func (h *handler) openIDReturn(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/papiers", http.StatusSeeOther)
+	http.Redirect(w, r, h.afterSignIn(w, r), http.StatusSeeOther)
 }

@@ -36,6 +36,8 @@ func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]
 		}
 	}
 	switch {
+	case aidantEntry(e):
+		return h.aidantSentence(r, e, detail, title, names)
 	case e.Action == sharing.ActionLinkCreated, e.Action == sharing.ActionLinkRevoked,
 		e.Action == sharing.ActionGrantCreated, e.Action == sharing.ActionGrantRefused:
 		return h.t(r, "history."+string(e.Action)+".you", detail)
@@ -87,6 +89,10 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	}
 	names, err := h.actorNames(r)
 	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.addAgentNames(r, entries, names); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

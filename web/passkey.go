@@ -243,5 +243,5 @@ func (h *handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/papiers"})
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": h.afterSignIn(w, r)})
 }

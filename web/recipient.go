@@ -34,26 +34,47 @@ func (h *handler) linkUnavailable(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, http.StatusNotFound, "link.unavailable")
 }
 
-func (h *handler) codeCookie() string { return h.cookieName("coffre_code") }
+// codeCookie names the cookie that keeps a link's code. It is scoped to the link's path,
+// which a __Host- cookie cannot be: over TLS it is __Secure- instead.
+func (h *handler) codeCookie() string {
+	if h.cfg.BehindTLS {
+		return "__Secure-coffre_code"
+	}
+	return "coffre_code"
+}
+
+// guessed checks and counts unknown link tokens from the request's network. It answers
+// and returns true when the network must wait.
+func (h *handler) tooManyGuesses(w http.ResponseWriter, r *http.Request) bool {
+	err := h.vault.CheckGuesses(r.Context(), "link", h.clientIP(r))
+	if err == nil {
+		return false
+	}
+	if _, locked := vault.IsLocked(err); locked {
+		h.fail(w, r, http.StatusTooManyRequests, "link.toomany")
+	} else {
+		h.serverError(w, r, err)
+	}
+	return true
+}
+
+func (h *handler) countGuess(r *http.Request) {
+	if err := h.vault.CountGuess(r.Context(), "link", h.clientIP(r)); err != nil {
+		h.log.Warn("count link guess", "err", err)
+	}
+}
 
 // recipientLink resolves the link of the request. When the link has a code and the
 // visitor has not given it yet, it shows the code form and returns false.
 func (h *handler) recipientLink(w http.ResponseWriter, r *http.Request) (*sharing.Link, bool) {
 	token := chi.URLParam(r, "token")
 	ip := h.clientIP(r)
-	if err := h.vault.CheckGuesses(r.Context(), "link", ip); err != nil {
-		if _, locked := vault.IsLocked(err); locked {
-			h.fail(w, r, http.StatusTooManyRequests, "link.toomany")
-			return nil, false
-		}
-		h.serverError(w, r, err)
+	if h.tooManyGuesses(w, r) {
 		return nil, false
 	}
 	l, err := h.share.Resolve(r.Context(), token)
 	if errors.Is(err, sharing.ErrUnavailable) {
-		if err := h.vault.CountGuess(r.Context(), "link", ip); err != nil {
-			h.log.Warn("count link guess", "err", err)
-		}
+		h.countGuess(r)
 		h.linkUnavailable(w, r)
 		return nil, false
 	}
@@ -94,9 +115,17 @@ func (h *handler) codeForm(w http.ResponseWriter, r *http.Request, status int, m
 // and checked again at every request (wrong codes count towards the lock).
 func (h *handler) linkCode(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
+	if h.tooManyGuesses(w, r) {
+		return
+	}
 	l, err := h.share.Resolve(r.Context(), token)
-	if err != nil {
+	if errors.Is(err, sharing.ErrUnavailable) {
+		h.countGuess(r)
 		h.linkUnavailable(w, r)
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
 		return
 	}
 	switch err := h.share.CheckCode(r.Context(), l, token, r.PostFormValue("code"), h.clientIP(r)); {
@@ -201,7 +230,11 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 	h.stream(w, br, disposition, d.Title+extension(br.MediaType))
 }
 
+// maxBundle bounds the one-PDF download: the parts are merged in memory.
+const maxBundle = 60 << 20
+
 // linkAll sends every PDF of the link as one PDF: many téléservices take a single file.
+// It counts as one download of the link.
 func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	l, ok := h.recipientLink(w, r)
 	if !ok {
@@ -211,17 +244,34 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var parts []io.ReadSeeker
+	var pdfs []recipientDoc
+	var total int64
 	for _, d := range docs {
-		if d.File == nil || d.File.MediaType != "application/pdf" {
-			continue
+		if d.File != nil && d.File.MediaType == "application/pdf" {
+			pdfs = append(pdfs, d)
+			total += d.File.Size
 		}
-		br, err := h.share.Open(r.Context(), l, d.ID, d.File.ID, h.clientIP(r), vault.ActionDownload, "")
+	}
+	if len(pdfs) == 0 {
+		h.linkUnavailable(w, r)
+		return
+	}
+	if total > maxBundle {
+		h.fail(w, r, http.StatusRequestEntityTooLarge, "link.all.toolarge")
+		return
+	}
+	switch err := h.share.CountBundle(r.Context(), l); {
+	case errors.Is(err, sharing.ErrUnavailable):
+		h.linkUnavailable(w, r)
+		return
+	case err != nil:
+		h.serverError(w, r, err)
+		return
+	}
+	parts := make([]io.ReadSeeker, 0, len(pdfs))
+	for _, d := range pdfs {
+		br, err := h.share.OpenUncounted(r.Context(), l, d.ID, d.File.ID, h.clientIP(r))
 		if err != nil {
-			if errors.Is(err, sharing.ErrUnavailable) {
-				h.linkUnavailable(w, r)
-				return
-			}
 			h.serverError(w, r, err)
 			return
 		}
@@ -232,10 +282,6 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		parts = append(parts, bytes.NewReader(b))
-	}
-	if len(parts) == 0 {
-		h.linkUnavailable(w, r)
-		return
 	}
 	var out bytes.Buffer
 	if len(parts) == 1 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"github.com/go-chi/chi/v5"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -175,11 +176,19 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msgID
 
 // serverError logs err and shows the generic sentence: nothing internal reaches the page.
 func (h *handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	// The route pattern, not the path: a share link's path is its capability.
+	h.log.Error("request failed", "method", r.Method, "route", routePattern(r), "err", err)
 	h.fail(w, r, http.StatusInternalServerError, "error.internal")
 }
 
 // t translates a message for the request's language.
 func (h *handler) t(r *http.Request, id string, args ...any) string {
 	return h.pages.cat.text(requestLanguage(r), id, args...)
+}
+
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		return rc.RoutePattern()
+	}
+	return ""
 }

@@ -39,9 +39,11 @@ func (h *handler) routes(r chi.Router) {
 				r.Get("/document/{doc}", h.linkFile)
 				r.Get("/tout.pdf", h.linkAll)
 			})
+			r.Get("/mandat/verifier", h.mandateVerify)
+			h.agentRoutes(r)
 		}
 		r.Group(func(r chi.Router) {
-			r.Use(h.requireOwner, h.requireOpen)
+			r.Use(h.requireOwner, h.requireOpen, h.requireNewSecret)
 			r.Post("/deconnexion", h.logout)
 			r.Get("/papiers", h.list)
 			r.Get("/papiers/ajouter", h.addForm)
@@ -57,6 +59,8 @@ func (h *handler) routes(r chi.Router) {
 			r.Post("/papiers/{id}/reprendre", h.retake)
 			r.Get("/historique", h.history)
 			r.Get("/compte", h.account)
+			r.Get("/compte/code", h.accessPage)
+			r.Post("/compte/code", h.accessChange)
 			r.Post("/compte/secret", h.changeSecret)
 			r.Post("/compte/langue", h.setLanguage)
 			r.Post("/compte/sessions/{sid}/fin", h.endSession)
@@ -77,6 +81,8 @@ func (h *handler) routes(r chi.Router) {
 				r.Get("/partages", h.links)
 				r.Post("/partages/{lid}/revoquer", h.revokeLink)
 				r.Post("/oauth/authorize", h.authorizeAnswer)
+				r.Get("/compte/aidants", h.ownerMandates)
+				r.Post("/compte/aidants/{mid}/arreter", h.ownerRevokeMandate)
 			}
 		})
 	})

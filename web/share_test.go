@@ -28,6 +28,7 @@ import (
 	"coffre/ingest"
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/web"
 )
 
 // paper deposits a small real document (PDF rendition and thumbnail made by ingest)
@@ -456,5 +457,48 @@ func TestChoisirDansMonCoffreOverHTTP(t *testing.T) {
 	}
 	if !strings.Contains(html.UnescapeString(hist), "CAF de Lille a téléchargé « Attestation CAF »") {
 		t.Error("history lacks the téléservice's download")
+	}
+}
+
+// Everything as one PDF counts as one download of the link, whatever the number of papers.
+func TestBundleCountsOnce(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.v.CreateOwner(ctx, "", vault.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := paper(t, b, o.ID, vault.KindCAF, "A")
+	c2 := paper(t, b, o.ID, vault.KindCAF, "B")
+	c, err := b.share.CreateLink(ctx, o.ID, vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()},
+		sharing.NewLink{Documents: []uuid.UUID{a.ID, c2.ID}, MaxDownloads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := b.client(t)
+	if resp, body := desk.get("/p/" + c.Token + "/tout.pdf"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "%PDF") {
+		t.Fatalf("first bundle: %d", resp.StatusCode)
+	}
+	if resp, _ := desk.get("/p/" + c.Token + "/tout.pdf"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("second bundle with a limit of 1: %d", resp.StatusCode)
+	}
+}
+
+// Over TLS the code cookie, scoped to the link's path, cannot be a __Host- cookie.
+func TestCodeCookieBehindTLS(t *testing.T) {
+	b := setup(t, func(c *web.Config) { c.BehindTLS = true })
+	ctx := context.Background()
+	o, _ := b.v.CreateOwner(ctx, "", vault.System)
+	d := paper(t, b, o.ID, vault.KindCAF, "A")
+	c, err := b.share.CreateLink(ctx, o.ID, vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}, sharing.NewLink{Documents: []uuid.UUID{d.ID}, WithCode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := b.client(t)
+	_, body := desk.get("/p/" + c.Token)
+	tok := csrfRE.FindStringSubmatch(body)[1]
+	resp, _ := desk.post("/p/"+c.Token, url.Values{"csrf": {tok}, "code": {c.Code}})
+	if sc := resp.Header.Get("Set-Cookie"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(sc, "__Secure-coffre_code=") || !strings.Contains(sc, "Path=/p/"+c.Token) {
+		t.Fatalf("code cookie behind TLS: %d %q", resp.StatusCode, sc)
 	}
 }

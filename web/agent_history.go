@@ -1,0 +1,79 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"coffre/sharing"
+	"coffre/vault"
+)
+
+// How the owner's history tells what aidants did: "Mme D. (CCAS de Lille) a ajouté « … »".
+
+// addAgentNames adds to names the label of every agent acting in entries.
+func (h *handler) addAgentNames(r *http.Request, entries []vault.Entry, names map[string]string) error {
+	if h.share == nil {
+		return nil
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.ActorKind == vault.ActorAidant {
+			ids = append(ids, e.ActorID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	labels, err := h.share.AgentLabels(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	for id, l := range labels {
+		names[id] = l
+	}
+	return nil
+}
+
+// aidantEntry tells the entries aidantSentence words: every entry of an agent, and the
+// mandate entries whoever acted.
+func aidantEntry(e vault.Entry) bool {
+	switch e.Action {
+	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked:
+		return true
+	}
+	return e.ActorKind == vault.ActorAidant
+}
+
+// aidantSentence words an entry of aidantEntry. The domain writes the agent's label first
+// in the detail ("Mme D. (CCAS de Lille) — …"); the current label wins when known.
+func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title string, names map[string]string) string {
+	if e.ActorKind == vault.ActorOwner {
+		if e.Action == sharing.ActionMandateRevoked || e.Action == sharing.ActionMandateConfirmed {
+			return h.t(r, "history."+string(e.Action)+".you")
+		}
+		return h.t(r, "history."+string(e.Action)+".you", title)
+	}
+	who, rest, _ := strings.Cut(detail, " — ")
+	if e.Action == sharing.ActionLinkCreated || e.Action == vault.ActionDeposit {
+		who, rest = "", detail
+	}
+	if n, ok := names[e.ActorID]; ok {
+		who = n
+	}
+	if who == "" {
+		who = h.t(r, "history.actor.aidant")
+	}
+	switch e.Action {
+	case vault.ActionDenied:
+		if rest == "" {
+			return h.t(r, "history.denied")
+		}
+		return h.t(r, "history.denied.aidant", who, rest)
+	case sharing.ActionLinkCreated:
+		return h.t(r, "history.link_created.other", who, rest)
+	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked,
+		vault.ActionAccessCodeIssued, vault.ActionAccessRecovered, sharing.ActionAidantListed, vault.ActionOwnerCreated, vault.ActionLogoutAll:
+		return h.t(r, "history."+string(e.Action)+".other", who)
+	}
+	return h.t(r, "history."+string(e.Action)+".other", who, title)
+}

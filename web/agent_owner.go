@@ -1,0 +1,195 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"coffre/sharing"
+	"coffre/vault"
+)
+
+// The owner's side of the aidants: signing in with a temporary code given at a desk
+// (choose one's own secret at once), the notice of an access recovery, and « Mes
+// aidants », where the owner sees and ends the mandates they gave.
+
+// signInWithSecret opens the session of an owner who just typed their secret, then
+// sends them where their access state says: choose a new secret when it was a temporary
+// code, read the recovery notice, or their papers. Only a sign-in with one's own secret
+// activates the safe.
+func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *vault.Owner) {
+	st, err := h.vault.AccessState(r.Context(), o.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if st.Expired {
+		h.render(w, r, http.StatusUnauthorized, "login", view{Title: "login.title", Error: h.t(r, "login.code_expired"), Data: loginData{Login: o.Login}})
+		return
+	}
+	if !st.MustChange {
+		if _, err := h.vault.MarkActivated(r.Context(), o.ID); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	if err := h.openSession(w, r, o.ID, "secret"); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	switch {
+	case st.MustChange, st.Recovered:
+		http.Redirect(w, r, "/compte/code", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, h.afterSignIn(w, r), http.StatusSeeOther)
+	}
+}
+
+// requireNewSecret keeps an owner signed in with a temporary code on the page where they
+// choose their own secret.
+func (h *handler) requireNewSecret(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/compte/code" || r.URL.Path == "/deconnexion" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		st, err := h.vault.AccessState(r.Context(), h.ownerID(r))
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		if st.MustChange {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/compte/code", http.StatusSeeOther)
+				return
+			}
+			h.failJSONOrPage(w, r, http.StatusForbidden, "access.mustchange")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accessView is the page of a temporary code or an access recovery.
+type accessView struct {
+	MustChange bool
+	Recovered  bool
+	By         string
+	At         time.Time
+}
+
+func (h *handler) accessPage(w http.ResponseWriter, r *http.Request) {
+	h.renderAccess(w, r, http.StatusOK, "")
+}
+
+func (h *handler) renderAccess(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
+	st, err := h.vault.AccessState(r.Context(), h.ownerID(r))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if !st.MustChange && !st.Recovered {
+		http.Redirect(w, r, "/papiers", http.StatusSeeOther)
+		return
+	}
+	if !st.MustChange {
+		// Shown once: the notice is acknowledged as it is displayed.
+		if err := h.vault.AcknowledgeAccessNotice(r.Context(), h.ownerID(r)); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	h.render(w, r, status, "access_code", view{Title: "access.title", Error: errMsg,
+		Data: accessView{MustChange: st.MustChange, Recovered: st.Recovered, By: st.By, At: st.At}})
+}
+
+func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
+	code, next := r.PostFormValue("code"), r.PostFormValue("secret")
+	if next != r.PostFormValue("secret2") {
+		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "signup.mismatch"))
+		return
+	}
+	owner := h.ownerID(r)
+	st, err := h.vault.AccessState(r.Context(), owner)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	err = h.vault.ChangeTemporaryCode(r.Context(), owner, code, next, h.actor(r))
+	switch {
+	case errors.Is(err, vault.ErrBadCredentials):
+		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "access.wrongcode"))
+		return
+	case errors.Is(err, vault.ErrAccessCodeExpired):
+		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "login.code_expired"))
+		return
+	case errors.Is(err, vault.ErrSecretTooShort):
+		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.short"))
+		return
+	case errors.Is(err, vault.ErrSecretCommon):
+		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.common"))
+		return
+	case errors.Is(err, vault.ErrSecretHasLogin):
+		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.haslogin"))
+		return
+	case err != nil:
+		h.serverError(w, r, err)
+		return
+	}
+	if st.Recovered {
+		// The notice was on the page just filled in.
+		if err := h.vault.AcknowledgeAccessNotice(r.Context(), owner); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	http.Redirect(w, r, h.afterSignIn(w, r), http.StatusSeeOther)
+}
+
+// ownerMandate is one mandate on « Mes aidants ».
+type ownerMandate struct {
+	sharing.Mandate
+	Live, Soon bool
+}
+
+func (h *handler) ownerMandates(w http.ResponseWriter, r *http.Request) {
+	ms, err := h.share.Mandates(r.Context(), h.ownerID(r))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	now := time.Now()
+	var live, ended []ownerMandate
+	for _, m := range ms {
+		om := ownerMandate{Mandate: m, Live: m.Live(now), Soon: m.ExpiresSoon(now)}
+		if om.Live {
+			live = append(live, om)
+		} else if m.StartsAt != nil {
+			ended = append(ended, om)
+		}
+	}
+	v := view{Title: "aidants.title", Nav: "account", Data: map[string]any{"Live": live, "Ended": ended}}
+	if r.URL.Query().Get("arrete") == "1" {
+		v.Notice = h.t(r, "aidants.revoked")
+	}
+	h.render(w, r, http.StatusOK, "aidants", v)
+}
+
+func (h *handler) ownerRevokeMandate(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(chi.URLParam(r, "mid"))
+	if err != nil {
+		h.notFound(w, r)
+		return
+	}
+	switch err := h.share.RevokeMandate(r.Context(), h.ownerID(r), id, h.actor(r)); {
+	case errors.Is(err, vault.ErrNotFound):
+		h.notFound(w, r)
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		http.Redirect(w, r, "/compte/aidants?arrete=1", http.StatusSeeOther)
+	}
+}

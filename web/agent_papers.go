@@ -1,0 +1,200 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"coffre/ingest"
+	"coffre/sharing"
+	"coffre/vault"
+)
+
+// An agent acting for a person under mandate: list and open their papers (read), add
+// one (deposit), send some with a link and its QR code (share). Every handler goes
+// through the domain's Authorize, directly or through the sharing.Agent* methods.
+
+type agentDoc struct {
+	vault.Document
+	PDF *vault.Blob
+}
+
+func (h *handler) agentPapers(w http.ResponseWriter, r *http.Request) {
+	owner, ok := h.agentOwner(w, r)
+	if !ok {
+		return
+	}
+	docs, err := h.share.AgentDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
+	if err != nil {
+		h.agentError(w, r, err)
+		return
+	}
+	o, err := h.vault.Owner(r.Context(), owner)
+	if err != nil {
+		h.agentError(w, r, err)
+		return
+	}
+	list := make([]agentDoc, len(docs))
+	for i, d := range docs {
+		list[i] = agentDoc{Document: d, PDF: d.Blob(vault.RoleRendition)}
+	}
+	h.renderAgent(w, r, http.StatusOK, "agent_papers", view{Title: "agent.papers.title"}, map[string]any{"Owner": o, "Docs": list})
+}
+
+// agentFile streams a blob of a person's paper: view, download or print.
+func (h *handler) agentFile(w http.ResponseWriter, r *http.Request) {
+	owner, ok := h.agentOwner(w, r)
+	if !ok {
+		return
+	}
+	id, err1 := uuid.Parse(chi.URLParam(r, "id"))
+	blob, err2 := uuid.Parse(chi.URLParam(r, "blob"))
+	if err1 != nil || err2 != nil {
+		h.notFound(w, r)
+		return
+	}
+	action, disposition := vault.ActionView, "inline"
+	switch r.URL.Query().Get("a") {
+	case "telecharger":
+		action, disposition = vault.ActionDownload, "attachment"
+	case "imprimer":
+		action = vault.ActionPrint
+	}
+	br, err := h.share.AgentOpen(r.Context(), agentOf(r).Agent, owner, id, blob, action, h.clientIP(r))
+	if err != nil {
+		h.blobError(w, r, err)
+		return
+	}
+	defer br.Close()
+	h.stream(w, br, disposition, "document"+extension(br.MediaType))
+}
+
+func (h *handler) agentAddForm(w http.ResponseWriter, r *http.Request) {
+	owner, ok := h.agentOwner(w, r)
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeDeposit) {
+		return
+	}
+	h.renderAgent(w, r, http.StatusOK, "agent_add", view{Title: "agent.add.title"},
+		map[string]any{"Owner": owner, "Add": addData{Kind: vault.KindAutre}, "Done": r.URL.Query().Get("ajoute") == "1"})
+}
+
+// agentAdd deposits a paper for the person, through the owner's deposit path (ingest,
+// then the vault) with sharing.AgentDeposit as its last step.
+func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
+	owner, ok := h.agentOwner(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		h.bodyError(w, r, err)
+		return
+	}
+	// Checked before the pages are processed: no work for a refused agent.
+	if !h.agentAuthorize(w, r, owner, sharing.ScopeDeposit) {
+		return
+	}
+	d := addData{Kind: vault.KindAutre, Title: strings.TrimSpace(r.PostFormValue("title"))}
+	if k, err := vault.ParseKind(r.PostFormValue("kind")); err == nil {
+		d.Kind = k
+	}
+	again := func(status int, msg string) {
+		h.renderAgent(w, r, status, "agent_add", view{Title: "agent.add.title", Error: msg}, map[string]any{"Owner": owner, "Add": d})
+	}
+	var files []*multipart.FileHeader
+	for _, f := range r.MultipartForm.File["pages"] {
+		if f.Size > 0 {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
+		return
+	}
+	if utf8Len(d.Title) > vault.MaxTitleLen {
+		again(http.StatusUnprocessableEntity, h.t(r, "edit.titlelong"))
+		return
+	}
+	agent, ip := agentOf(r).Agent, h.clientIP(r)
+	_, _, err := h.depositWith(r, d, files, func(nd vault.NewDocument) (*vault.Document, error) {
+		return h.share.AgentDeposit(r.Context(), agent, owner, nd, ip)
+	})
+	var ie ingestError
+	switch {
+	case errors.As(err, &ie):
+		again(http.StatusUnprocessableEntity, ingest.Message(ie.err))
+	case err != nil:
+		h.agentError(w, r, err)
+	default:
+		http.Redirect(w, r, "/agent/personnes/"+owner.String()+"/ajouter?ajoute=1", http.StatusSeeOther)
+	}
+}
+
+func (h *handler) agentShareForm(w http.ResponseWriter, r *http.Request) {
+	owner, ok := h.agentOwner(w, r)
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeShare) {
+		return
+	}
+	docs, err := h.vault.Documents(r.Context(), owner)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.renderAgent(w, r, http.StatusOK, "agent_share", view{Title: "share.title"},
+		map[string]any{"Owner": owner, "F": shareForm{Docs: docs, Lifetime: "24h"}})
+}
+
+func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
+	owner, ok := h.agentOwner(w, r)
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeShare) {
+		return
+	}
+	f := shareForm{Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui"}
+	for _, s := range r.PostForm["doc"] {
+		if id, err := uuid.Parse(s); err == nil {
+			f.Chosen = append(f.Chosen, id)
+		}
+	}
+	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
+	again := func(msg string) {
+		docs, err := h.vault.Documents(r.Context(), owner)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		f.Docs = docs
+		h.renderAgent(w, r, http.StatusUnprocessableEntity, "agent_share", view{Title: "share.title", Error: h.t(r, msg)}, map[string]any{"Owner": owner, "F": f})
+	}
+	lifetime, ok := lifetimes[f.Lifetime]
+	switch {
+	case len(f.Chosen) == 0:
+		again("share.error.nodoc")
+		return
+	case !ok:
+		again("share.error.lifetime")
+		return
+	}
+	c, err := h.share.AgentCreateLink(r.Context(), agentOf(r).Agent, owner, sharing.NewLink{
+		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode}, h.clientIP(r))
+	switch {
+	case errors.Is(err, sharing.ErrInvalid):
+		again("share.error.invalid")
+		return
+	case err != nil:
+		h.agentError(w, r, err)
+		return
+	}
+	link := h.baseURL(r) + "/p/" + c.Token
+	qrURI, err := qrDataURI(link)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.renderAgent(w, r, http.StatusOK, "agent_shared", view{Title: "shared.title"},
+		map[string]any{"Owner": owner, "Link": c.Link, "URL": link, "QR": template.URL(qrURI), "Code": c.Code})
+}

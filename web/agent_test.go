@@ -1,0 +1,541 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pquerna/otp/totp"
+
+	"coffre/sharing"
+	"coffre/vault"
+	"coffre/vault/vaulttest"
+	"coffre/web"
+)
+
+// agentBundle is setup(t) whose vault and sharing service sit on a database the test can
+// also reach directly (to age a mandate past its end).
+func agentBundle(t *testing.T) (*testBundle, *pgxpool.Pool) {
+	t.Helper()
+	vb := vaulttest.NewVault(t)
+	share := sharing.New(vb.DB, vb.V)
+	b := setup(t, func(c *web.Config) {
+		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, share, vb.Signing
+	})
+	b.v, b.share, b.signing = vb.V, share, vb.Signing
+	return b, vb.DB
+}
+
+var siretSeq atomic.Int64 //nolint:gochecknoglobals // a test counter
+
+// testSIRET makes a Luhn-valid SIRET, a new one each call.
+func testSIRET() string {
+	d := fmt.Sprintf("%013d", 2167035060000+siretSeq.Add(1))
+	for c := '0'; c <= '9'; c++ {
+		s := d + string(c)
+		sum := 0
+		for i := range len(s) {
+			n := int(s[len(s)-1-i] - '0')
+			if i%2 == 1 {
+				if n *= 2; n > 9 {
+					n -= 9
+				}
+			}
+			sum += n
+		}
+		if sum%10 == 0 {
+			return s
+		}
+	}
+	panic("no check digit")
+}
+
+func newStructure(t *testing.T, b *testBundle, name string) *sharing.Structure {
+	t.Helper()
+	st, err := b.share.CreateStructure(context.Background(), sharing.NewStructure{Name: name, Kind: sharing.KindCCAS, SIRET: testSIRET(), Contact: "03 20 00 00 00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// deskAgent is an agent with what they need to sign in.
+type deskAgent struct {
+	*sharing.Agent
+	password, totp string
+}
+
+func newAgent(t *testing.T, b *testBundle, st *sharing.Structure, login, name string) *deskAgent {
+	t.Helper()
+	a, enr, err := b.share.CreateAgent(context.Background(), st.ID, sharing.NewAgent{Login: login, Name: name, Role: sharing.RoleAgent}, "operator:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &deskAgent{Agent: a, password: enr.TemporaryPassword, totp: enr.TOTPSecret}
+}
+
+func totpAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const agentPassword = "le guichet ouvre à neuf heures"
+
+// agentSignIn signs a in (with the code of the current 30-second step) and replaces the
+// temporary password.
+func (c *client) agentSignIn(a *deskAgent) {
+	c.t.Helper()
+	tok := c.csrf("/agent/connexion")
+	resp, body := c.post("/agent/connexion", url.Values{"csrf": {tok}, "login": {a.Login}, "password": {a.password}, "code": {totpAt(c.t.(*testing.T), a.totp, time.Now())}})
+	if resp.StatusCode != http.StatusSeeOther {
+		c.t.Fatalf("agent sign-in: %d %s", resp.StatusCode, body)
+	}
+	if resp.Header.Get("Location") == "/agent/mot-de-passe" {
+		resp, body = c.post("/agent/mot-de-passe", url.Values{"csrf": {tok}, "current": {a.password}, "password": {agentPassword}, "password2": {agentPassword}})
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent" {
+			c.t.Fatalf("agent password: %d %s", resp.StatusCode, body)
+		}
+		a.password = agentPassword
+	}
+}
+
+func pngFile(t *testing.T) string {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 420, 594))
+	for i := range img.Pix {
+		img.Pix[i] = 250
+	}
+	for y := 60; y < 540; y += 24 {
+		for x := 40; x < 380; x++ {
+			img.SetGray(x, y, color.Gray{Y: 20})
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	p := filepath.Join(t.TempDir(), "page.png")
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func countAction(t *testing.T, b *testBundle, owner uuid.UUID, action vault.Action) int {
+	t.Helper()
+	es, err := b.v.Journal(context.Background(), owner, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range es {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+func TestAgentSignIn(t *testing.T) {
+	b, _ := agentBundle(t)
+	st := newStructure(t, b, "CCAS de Lille")
+	a := newAgent(t, b, st, "claire.dupont", "Mme Dupont")
+	c := b.client(t)
+
+	if resp, _ := c.get("/agent"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent/connexion" {
+		t.Fatalf("anonymous /agent: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	tok := c.csrf("/agent/connexion")
+	now := time.Now()
+	wrong := totpAt(t, a.totp, now.Add(-10*time.Minute))
+	resp, body := c.post("/agent/connexion", url.Values{"csrf": {tok}, "login": {a.Login}, "password": {a.password}, "code": {wrong}})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(html.UnescapeString(body), "n'est pas bon") {
+		t.Fatalf("wrong code: %d", resp.StatusCode)
+	}
+	good := totpAt(t, a.totp, now)
+	resp, body = c.post("/agent/connexion", url.Values{"csrf": {tok}, "login": {a.Login}, "password": {a.password}, "code": {good}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent/mot-de-passe" {
+		t.Fatalf("sign-in: %d %s %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	// A temporary password allows nothing but changing it.
+	if resp, _ := c.get("/agent/ouvrir"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent/mot-de-passe" {
+		t.Fatalf("must change: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = c.post("/agent/mot-de-passe", url.Values{"csrf": {tok}, "current": {a.password}, "password": {agentPassword}, "password2": {agentPassword}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent" {
+		t.Fatalf("password change: %d", resp.StatusCode)
+	}
+	if resp, body := c.get("/agent"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Mme Dupont") || !strings.Contains(body, "CCAS de Lille") {
+		t.Fatalf("agent home: %d", resp.StatusCode)
+	}
+	// The owner's pages know nothing of the agent's cookie.
+	if resp, _ := c.get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connexion" {
+		t.Fatalf("agent on owner pages: %d", resp.StatusCode)
+	}
+
+	// The same code again, from another browser: refused (one use per step).
+	c2 := b.client(t)
+	tok2 := c2.csrf("/agent/connexion")
+	resp, _ = c2.post("/agent/connexion", url.Values{"csrf": {tok2}, "login": {a.Login}, "password": {agentPassword}, "code": {good}})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("replayed code: %d", resp.StatusCode)
+	}
+
+	resp, _ = c.post("/agent/deconnexion", url.Values{"csrf": {tok}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	if resp, _ := c.get("/agent"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after logout: %d", resp.StatusCode)
+	}
+
+	// Lockout, said in French.
+	c3 := b.client(t)
+	tok3 := c3.csrf("/agent/connexion")
+	var last *http.Response
+	for range 12 {
+		last, body = c3.post("/agent/connexion", url.Values{"csrf": {tok3}, "login": {a.Login}, "password": {"pas le bon"}, "code": {"000000"}})
+		if last.StatusCode == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if last.StatusCode != http.StatusTooManyRequests || !strings.Contains(html.UnescapeString(body), "Trop d'essais") {
+		t.Fatalf("lockout: %d", last.StatusCode)
+	}
+}
+
+var (
+	accessCodeRE = regexp.MustCompile(`id="access-code">([a-z0-9-]+)<`)
+	receiptRE    = regexp.MustCompile(`href="(/agent/personnes/[0-9a-f-]{36}/mandat/[0-9a-f-]{36}/recu\.pdf)"`)
+	agentFileRE  = regexp.MustCompile(`href="(/agent/personnes/[0-9a-f-]{36}/papiers/[0-9a-f-]{36}/fichier/[0-9a-f-]{36})"`)
+)
+
+// TestAgentDesk is a CCAS appointment: open a safe, print the card, mandate with the
+// person's consent, deposit, list, open and share; then the person signs in with the
+// card, chooses a secret, reads the history, and ends the mandate.
+func TestAgentDesk(t *testing.T) {
+	b, _ := agentBundle(t)
+	st := newStructure(t, b, "CCAS de Lille")
+	a := newAgent(t, b, st, "claire.dupont", "Mme Dupont")
+	c := b.client(t)
+	c.agentSignIn(a)
+	tok := c.csrf("/agent/ouvrir")
+
+	resp, body := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {"marie.martin"}})
+	m := accessCodeRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("open safe: %d %s", resp.StatusCode, body)
+	}
+	code := m[1]
+	owner := ownerOf(t, b, "marie.martin")
+	if resp, _ := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {"marie.martin"}}); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("login taken: %d", resp.StatusCode)
+	}
+	for _, size := range []string{"A6", "A4"} {
+		resp, pdf := c.post("/agent/personnes/"+owner.String()+"/carte", url.Values{"csrf": {tok}, "code": {code}, "format": {size}})
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(pdf, "%PDF") || resp.Header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("access card %s: %d", size, resp.StatusCode)
+		}
+	}
+
+	// No mandate yet: nothing in the safe is open to the agent.
+	if resp, _ := c.get("/agent/personnes/" + owner.String() + "/papiers"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("papers without mandate: %d", resp.StatusCode)
+	}
+
+	mpath := "/agent/personnes/" + owner.String() + "/mandat"
+	resp, body = c.get(mpath)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "mandat-v1") || !strings.Contains(html.UnescapeString(body), "ne pourront jamais supprimer") {
+		t.Fatalf("mandate form: %d", resp.StatusCode)
+	}
+	form := url.Values{"csrf": {tok}, "scope": {"read", "deposit", "share"}, "duration": {"6m"}, "secret": {"pas-le-code"}}
+	if resp, _ := c.post(mpath, form); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("mandate with a wrong secret: %d", resp.StatusCode)
+	}
+	form.Set("secret", code)
+	resp, body = c.post(mpath, form)
+	rm := receiptRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || rm == nil {
+		t.Fatalf("mandate: %d %s", resp.StatusCode, body)
+	}
+	resp, pdf := c.get(rm[1])
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(pdf, "%PDF") {
+		t.Fatalf("mandate receipt: %d", resp.StatusCode)
+	}
+	ms, err := b.share.Mandates(context.Background(), owner)
+	if err != nil || len(ms) != 1 || ms[0].ConsentText != "mandat-v1" || ms[0].ConsentMethod != sharing.ConsentSecret {
+		t.Fatalf("mandates: %v %+v", err, ms)
+	}
+	jws, _, err := sharing.MandateReceipt(b.signing, &ms[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := c.get("/mandat/verifier?r=" + jws); resp.StatusCode != http.StatusOK || !strings.Contains(body, "CCAS de Lille") {
+		t.Fatalf("verify receipt: %d", resp.StatusCode)
+	}
+	if resp, _ := c.get("/mandat/verifier?r=" + jws[:len(jws)-4] + "AAAA"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("verify forged receipt: %d", resp.StatusCode)
+	}
+	if resp, body := c.get("/agent"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "marie.martin") || !strings.Contains(body, "personne-"+owner.String()) {
+		t.Fatalf("agent home lists the person: %d", resp.StatusCode)
+	}
+
+	ppath := "/agent/personnes/" + owner.String()
+	resp, body = c.upload(ppath+"/ajouter", tok, map[string]string{"kind": string(vault.KindCAF), "title": "Attestation CAF"}, pngFile(t))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("agent deposit: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.get(ppath + "/papiers")
+	fm := agentFileRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Attestation CAF") || fm == nil {
+		t.Fatalf("agent papers: %d", resp.StatusCode)
+	}
+	if resp, pdf := c.get(fm[1]); resp.StatusCode != http.StatusOK || !strings.HasPrefix(pdf, "%PDF") {
+		t.Fatalf("agent opens: %d", resp.StatusCode)
+	}
+	docs, err := b.v.Documents(context.Background(), owner)
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("documents: %v %d", err, len(docs))
+	}
+	resp, body = c.post(ppath+"/partager", url.Values{"csrf": {tok}, "doc": {docs[0].ID.String()}, "lifetime": {"24h"}, "purpose": {"CAF"}})
+	if resp.StatusCode != http.StatusOK || !tokenRE.MatchString(body) || !strings.Contains(body, "data:image/png;base64,") {
+		t.Fatalf("agent share: %d", resp.StatusCode)
+	}
+
+	// The person signs in with the card: first their own secret.
+	o := b.client(t)
+	otok := o.csrf("/connexion")
+	resp, _ = o.post("/connexion", url.Values{"csrf": {otok}, "login": {"marie.martin"}, "secret": {code}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/code" {
+		t.Fatalf("owner sign-in with code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := o.get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/code" {
+		t.Fatalf("forced change: %d", resp.StatusCode)
+	}
+	otok = o.csrf("/compte/code")
+	const mine = "ma tortue boit du café"
+	resp, _ = o.post("/compte/code", url.Values{"csrf": {otok}, "code": {code}, "secret": {mine}, "secret2": {mine}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/papiers" {
+		t.Fatalf("choose secret: %d", resp.StatusCode)
+	}
+	resp, body = o.get("/historique")
+	text := html.UnescapeString(body)
+	for _, want := range []string{"Mme D. (CCAS de Lille) a ajouté « Attestation CAF »", "Mme D. (CCAS de Lille) a ouvert votre coffre", "Vous avez autorisé Mme D. (CCAS de Lille)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("history lacks %q", want)
+		}
+	}
+	if resp, body := o.get("/compte"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `href="/compte/aidants"`) {
+		t.Fatalf("account links aidants: %d", resp.StatusCode)
+	}
+	resp, body = o.get("/compte/aidants")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "CCAS de Lille") {
+		t.Fatalf("mes aidants: %d", resp.StatusCode)
+	}
+	otok = csrfRE.FindStringSubmatch(body)[1]
+	resp, _ = o.post("/compte/aidants/"+ms[0].ID.String()+"/arreter", url.Values{"csrf": {otok}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	before := countAction(t, b, owner, vault.ActionDenied)
+	if resp, _ := c.get(ppath + "/papiers"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("after revocation: %d", resp.StatusCode)
+	}
+	if got := countAction(t, b, owner, vault.ActionDenied); got != before+1 {
+		t.Fatalf("denied entries %d, want %d", got, before+1)
+	}
+
+	// A later sign-in with one's own secret goes straight to the papers.
+	o2 := b.client(t)
+	resp, _ = o2.post("/connexion", url.Values{"csrf": {o2.csrf("/connexion")}, "login": {"marie.martin"}, "secret": {mine}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/papiers" {
+		t.Fatalf("own secret: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestAgentRecovery: a new code, an access card marked as such, the notice to the owner.
+func TestAgentRecovery(t *testing.T) {
+	b, _ := agentBundle(t)
+	ctx := context.Background()
+	st := newStructure(t, b, "France Services Roubaix")
+	a := newAgent(t, b, st, "paul.leroy", "M. Leroy")
+	const secret = "un secret bien à moi"
+	o, err := b.v.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.share.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead}, Duration: sharing.OneMonth},
+		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v1", Secret: secret}, netipLocal()); err != nil {
+		t.Fatal(err)
+	}
+	c := b.client(t)
+	c.agentSignIn(a)
+	path := "/agent/personnes/" + o.ID.String() + "/recuperer"
+	if resp, _ := c.get(path); resp.StatusCode != http.StatusOK {
+		t.Fatalf("recover form: %d", resp.StatusCode)
+	}
+	tok := c.csrf(path)
+	resp, body := c.post(path, url.Values{"csrf": {tok}})
+	m := accessCodeRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("recover: %d", resp.StatusCode)
+	}
+	resp, pdf := c.post("/agent/personnes/"+o.ID.String()+"/carte", url.Values{"csrf": {tok}, "code": {m[1]}, "format": {"A6"}})
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(pdf, "%PDF") {
+		t.Fatalf("recovery card: %d", resp.StatusCode)
+	}
+	oc := b.client(t)
+	resp, _ = oc.post("/connexion", url.Values{"csrf": {oc.csrf("/connexion")}, "login": {"jean.petit"}, "secret": {secret}})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("old secret after recovery: %d", resp.StatusCode)
+	}
+	resp, _ = oc.post("/connexion", url.Values{"csrf": {oc.csrf("/connexion")}, "login": {"jean.petit"}, "secret": {m[1]}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/code" {
+		t.Fatalf("sign-in with new code: %d", resp.StatusCode)
+	}
+	resp, body = oc.get("/compte/code")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(html.UnescapeString(body), "M. L. (France Services Roubaix) a rétabli l'accès") {
+		t.Fatalf("recovery notice: %d", resp.StatusCode)
+	}
+}
+
+func netipLocal() netip.Addr { return netip.MustParseAddr("127.0.0.1") }
+
+// TestAgentAuthorizationMatrix sends every agent endpoint that touches a person's safe
+// from every kind of actor, and checks the status and that each refusal reached by an
+// agent is in the owner's history as a failed attempt.
+func TestAgentAuthorizationMatrix(t *testing.T) {
+	b, db := agentBundle(t)
+	ctx := context.Background()
+	const secret = "un secret bien à moi"
+	o, err := b.v.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := paper(t, b, o.ID, vault.KindImpots, "Avis d'impôt")
+	blob := doc.Blob(vault.RoleRendition)
+
+	// One structure per situation: a structure holds one live mandate per person.
+	grant := func(a *deskAgent, scopes ...sharing.Scope) *sharing.Mandate {
+		m, err := b.share.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: scopes, Duration: sharing.OneMonth},
+			sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v1", Secret: secret}, netipLocal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	all := []sharing.Scope{sharing.ScopeRead, sharing.ScopeDeposit, sharing.ScopeShare}
+	agents := map[string]*deskAgent{}
+	for _, name := range []string{"read", "deposit", "share", "other", "expired", "revoked", "deactivated"} {
+		st := newStructure(t, b, "CCAS "+name)
+		agents[name] = newAgent(t, b, st, "agent."+name, "Mme "+name)
+	}
+	grant(agents["read"], sharing.ScopeRead)
+	grant(agents["deposit"], sharing.ScopeDeposit)
+	grant(agents["share"], sharing.ScopeShare)
+	expired := grant(agents["expired"], all...)
+	if _, err := db.Exec(ctx, `UPDATE mandates SET starts_at = now() - interval '2 days', expires_at = now() - interval '1 day', confirmed_at = now() - interval '2 days' WHERE id = $1`, expired.ID); err != nil {
+		t.Fatal(err)
+	}
+	revoked := grant(agents["revoked"], all...)
+	if err := b.share.RevokeMandate(ctx, o.ID, revoked.ID, vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
+		t.Fatal(err)
+	}
+	grant(agents["deactivated"], all...)
+
+	clients := map[string]*client{}
+	tokens := map[string]string{}
+	for name, a := range agents {
+		c := b.client(t)
+		c.agentSignIn(a)
+		clients[name], tokens[name] = c, c.csrf("/agent/connexion")
+	}
+	if _, err := db.Exec(ctx, `UPDATE agents SET deactivated_at = now() WHERE id = $1`, agents["deactivated"].ID); err != nil {
+		t.Fatal(err)
+	}
+	anon := b.client(t)
+	clients["anonymous"], tokens["anonymous"] = anon, anon.csrf("/connexion")
+	owner := b.client(t)
+	resp, _ := owner.post("/connexion", url.Values{"csrf": {owner.csrf("/connexion")}, "login": {"lea.moreau"}, "secret": {secret}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner sign-in: %d", resp.StatusCode)
+	}
+	clients["owner"], tokens["owner"] = owner, owner.csrf("/compte")
+
+	p := "/agent/personnes/" + o.ID.String()
+	type endpoint struct {
+		name, method, path string
+		scope              string // the scope that allows it; "any" for any live mandate
+		okStatus           int
+	}
+	endpoints := []endpoint{
+		{"list", http.MethodGet, p + "/papiers", "read", http.StatusOK},
+		{"open", http.MethodGet, p + "/papiers/" + doc.ID.String() + "/fichier/" + blob.ID.String(), "read", http.StatusOK},
+		{"deposit form", http.MethodGet, p + "/ajouter", "deposit", http.StatusOK},
+		{"deposit", http.MethodPost, p + "/ajouter", "deposit", http.StatusSeeOther},
+		{"share form", http.MethodGet, p + "/partager", "share", http.StatusOK},
+		{"share", http.MethodPost, p + "/partager", "share", http.StatusOK},
+		{"recover form", http.MethodGet, p + "/recuperer", "any", http.StatusOK},
+	}
+	page := pngFile(t)
+	for _, ep := range endpoints {
+		for _, actor := range []string{"read", "deposit", "share", "other", "expired", "revoked", "deactivated", "anonymous", "owner"} {
+			t.Run(ep.name+"/"+actor, func(t *testing.T) {
+				c := clients[actor]
+				c.t = t
+				agentActor := actor != "anonymous" && actor != "owner" && actor != "deactivated"
+				allowed := agentActor && (actor == ep.scope || ep.scope == "any" && (actor == "read" || actor == "deposit" || actor == "share"))
+				want := ep.okStatus
+				switch {
+				case !agentActor && ep.method == http.MethodGet:
+					want = http.StatusSeeOther // to the agents' sign-in page
+				case !agentActor:
+					want = http.StatusUnauthorized
+				case !allowed:
+					want = http.StatusNotFound
+				}
+				before := countAction(t, b, o.ID, vault.ActionDenied)
+				var resp *http.Response
+				switch {
+				case ep.method == http.MethodGet:
+					resp, _ = c.get(ep.path)
+				case ep.name == "deposit":
+					resp, _ = c.upload(ep.path, tokens[actor], map[string]string{"kind": "impots", "title": "Par " + actor}, page)
+				default:
+					resp, _ = c.post(ep.path, url.Values{"csrf": {tokens[actor]}, "doc": {doc.ID.String()}, "lifetime": {"1h"}})
+				}
+				if resp.StatusCode != want {
+					t.Fatalf("%s %s as %s: %d, want %d", ep.method, ep.name, actor, resp.StatusCode, want)
+				}
+				if want == http.StatusSeeOther && !allowed && resp.Header.Get("Location") != "/agent/connexion" {
+					t.Fatalf("redirect to %s", resp.Header.Get("Location"))
+				}
+				wantDenied := before
+				if agentActor && !allowed {
+					wantDenied++
+				}
+				if got := countAction(t, b, o.ID, vault.ActionDenied); got != wantDenied {
+					t.Fatalf("denied entries: %d, want %d", got, wantDenied)
+				}
+			})
+		}
+	}
+}
