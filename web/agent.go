@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -79,11 +80,12 @@ func (h *handler) agentRoutes(r chi.Router) {
 		r.Post("/agent/mot-de-passe", h.agentPassword)
 		r.Get("/agent", h.agentHome)
 		r.Get("/agent/ouvrir", h.agentOpenForm)
-		r.Post("/agent/ouvrir", h.agentOpen)
+		r.With(h.requireFresh).Post("/agent/ouvrir", h.agentOpen)
+		r.Post("/agent/verifier", h.agentReverify)
 		r.Get("/agent/mandat", h.agentFind)
 		r.Post("/agent/personnes/{owner}/carte", h.agentAccessCard)
 		r.Get("/agent/personnes/{owner}/mandat", h.agentMandateForm)
-		r.Post("/agent/personnes/{owner}/mandat", h.agentMandate)
+		r.With(h.requireFresh).Post("/agent/personnes/{owner}/mandat", h.agentMandate)
 		r.Get("/agent/personnes/{owner}/mandat/{mid}/recu.pdf", h.agentMandateReceipt)
 		r.Get("/agent/personnes/{owner}/papiers", h.agentPapers)
 		r.Get("/agent/personnes/{owner}/papiers/{id}/fichier/{blob}", h.agentFile)
@@ -92,7 +94,7 @@ func (h *handler) agentRoutes(r chi.Router) {
 		r.Get("/agent/personnes/{owner}/partager", h.agentShareForm)
 		r.Post("/agent/personnes/{owner}/partager", h.agentShare)
 		r.Get("/agent/personnes/{owner}/recuperer", h.agentRecoverForm)
-		r.Post("/agent/personnes/{owner}/recuperer", h.agentRecover)
+		r.With(h.requireFresh).Post("/agent/personnes/{owner}/recuperer", h.agentRecover)
 	})
 }
 
@@ -188,7 +190,7 @@ func (h *handler) agentPassword(w http.ResponseWriter, r *http.Request) {
 // mandateItem is one person the structure helps, for the agent's home.
 type mandateItem struct {
 	sharing.Mandate
-	Soon                      bool
+	Soon                 bool
 	Deposit, Read, Share bool
 }
 
@@ -239,5 +241,43 @@ func (h *handler) agentError(w http.ResponseWriter, r *http.Request, err error) 
 		h.notFound(w, r)
 	default:
 		h.serverError(w, r, err)
+	}
+}
+
+// requireFresh asks the agent for their password and code again before a sensitive
+// action (opening a safe, recording consent, recovering access) when the last check is
+// older than sharing.AgentReverify. The form is shown again afterwards: nothing was done.
+func (h *handler) requireFresh(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if agentOf(r).Fresh(time.Now()) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.renderAgent(w, r, http.StatusForbidden, "agent_reverify", view{Title: "agent.reverify.title"}, map[string]any{"Back": r.URL.Path})
+	})
+}
+
+// agentReverify checks the agent's password and code again, then goes back to the form
+// of the action that asked.
+func (h *handler) agentReverify(w http.ResponseWriter, r *http.Request) {
+	back := r.PostFormValue("retour")
+	if !strings.HasPrefix(back, "/agent/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
+		back = "/agent"
+	}
+	err := h.share.Reverify(r.Context(), agentOf(r), r.PostFormValue("password"), r.PostFormValue("code"), h.clientIP(r))
+	again := func(status int, msg string) {
+		h.renderAgent(w, r, status, "agent_reverify", view{Title: "agent.reverify.title", Error: h.t(r, msg)}, map[string]any{"Back": back})
+	}
+	if _, locked := vault.IsLocked(err); locked {
+		again(http.StatusTooManyRequests, "agent.login.locked")
+		return
+	}
+	switch {
+	case errors.Is(err, sharing.ErrAgentCredentials), errors.Is(err, sharing.ErrBadTOTP):
+		again(http.StatusUnauthorized, "agent.login.wrong")
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		http.Redirect(w, r, back, http.StatusSeeOther)
 	}
 }

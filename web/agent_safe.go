@@ -2,8 +2,8 @@ package web
 
 import (
 	"bytes"
-	"errors"
 	"crypto/ed25519"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -58,8 +58,9 @@ func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 }
 
 // agentAccessCard prints the access card of a safe just opened or recovered. The code is
-// posted back by the page that showed it (it is stored only hashed); the card is made
-// only while the owner has a temporary code, with the login read from the database.
+// posted back by the page that showed it (it is stored only hashed) and checked like a
+// secret: only who holds the code gets a card, which shows nothing else they do not know
+// but the login, read from the database.
 func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
 	if !ok {
@@ -73,6 +74,18 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 	o, err := h.vault.Owner(r.Context(), owner)
 	if err != nil || !st.TemporaryCode || st.Expired {
 		h.notFound(w, r)
+		return
+	}
+	if err := h.vault.CheckOwnerSecret(r.Context(), owner, r.PostFormValue("code"), h.clientIP(r)); err != nil {
+		if errors.Is(err, vault.ErrBadCredentials) || errors.Is(err, vault.ErrNotFound) {
+			h.notFound(w, r)
+			return
+		}
+		if _, locked := vault.IsLocked(err); locked {
+			h.fail(w, r, http.StatusTooManyRequests, "login.locked")
+			return
+		}
+		h.serverError(w, r, err)
 		return
 	}
 	size := sharing.A6

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pquerna/otp/totp"
@@ -256,6 +257,9 @@ func TestAgentDesk(t *testing.T) {
 		}
 	}
 
+	if resp, _ := c.post("/agent/personnes/"+owner.String()+"/carte", url.Values{"csrf": {tok}, "code": {"abcd-efgh-jkmn"}, "format": {"A6"}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("access card with a wrong code: %d", resp.StatusCode)
+	}
 	// No mandate yet: nothing in the safe is open to the agent.
 	if resp, _ := c.get("/agent/personnes/" + owner.String() + "/papiers"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("papers without mandate: %d", resp.StatusCode)
@@ -537,5 +541,168 @@ func TestAgentAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAgentReverify: a sensitive action after AgentReverify asks for password and code
+// again, and does nothing until then.
+func TestAgentReverify(t *testing.T) {
+	b, db := agentBundle(t)
+	ctx := context.Background()
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	c := b.client(t)
+	c.agentSignIn(a)
+	tok := c.csrf("/agent/ouvrir")
+	if _, err := db.Exec(ctx, `UPDATE agent_sessions SET verified_at = now() - interval '20 minutes' WHERE agent_id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {"marie.martin"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `action="/agent/verifier"`) {
+		t.Fatalf("stale session: %d", resp.StatusCode)
+	}
+	if _, err := b.v.OwnerByLogin(ctx, "marie.martin"); err == nil {
+		t.Fatal("safe opened without reverification")
+	}
+	// The sign-in used the current step: the next one is the fresh code.
+	next := totpAt(t, a.totp, time.Now().Add(30*time.Second))
+	resp, _ = c.post("/agent/verifier", url.Values{"csrf": {tok}, "retour": {"/agent/ouvrir"}, "password": {a.password}, "code": {"123"}})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("reverify with a bad code: %d", resp.StatusCode)
+	}
+	resp, _ = c.post("/agent/verifier", url.Values{"csrf": {tok}, "retour": {"/agent/ouvrir"}, "password": {a.password}, "code": {next}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent/ouvrir" {
+		t.Fatalf("reverify: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {"marie.martin"}}); resp.StatusCode != http.StatusOK || !accessCodeRE.MatchString(body) {
+		t.Fatalf("open after reverify: %d", resp.StatusCode)
+	}
+}
+
+// axeHere runs axe-core on the page the browser is on (a page reached by a form, which
+// visit cannot load again) and fails on any violation.
+func (br *browser) axeHere(name string) {
+	br.t.Helper()
+	br.nl.idle(5 * time.Second)
+	if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[any](string(br.axe)+";1")); err != nil {
+		br.t.Fatalf("inject axe-core in %s: %v", name, err)
+	}
+	vs, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		br.t.Fatalf("axe-core on %s: %v", name, err)
+	}
+	for _, v := range vs {
+		br.t.Errorf("%s: axe %s [%s] %s at %v", name, v.ID, v.Impact, v.Help, v.Nodes)
+	}
+}
+
+// TestBrowserAgent is a CCAS appointment in headless Chromium: the agent signs in with
+// their code, opens a safe, records the mandate with the person's secret, deposits a
+// scan, shares it by QR code, and the person then signs in with the card and reads who
+// did what. axe-core checks every page.
+func TestBrowserAgent(t *testing.T) {
+	b, _ := agentBundle(t)
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	br := newBrowser(t)
+	defer br.report()
+	base := b.base
+
+	br.visit("Connexion des agents", base+"/agent/connexion")
+	br.do("agent signs in",
+		chromedp.SendKeys(chromedp.CSS("#login"), a.Login),
+		chromedp.SendKeys(chromedp.CSS("#password"), a.password),
+		chromedp.SendKeys(chromedp.CSS("#code"), totpAt(t, a.totp, time.Now())),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/agent/mot-de-passe$`)
+	br.axeHere("Choisir son mot de passe (agent)")
+	br.do("agent chooses a password",
+		chromedp.SendKeys(chromedp.CSS("#current"), a.password),
+		chromedp.SendKeys(chromedp.CSS("#password"), agentPassword),
+		chromedp.SendKeys(chromedp.CSS("#password2"), agentPassword),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/agent$`)
+	br.visit("Accueil agent", base+"/agent")
+
+	br.visit("Ouvrir un coffre", base+"/agent/ouvrir")
+	br.do("open a safe",
+		chromedp.SendKeys(chromedp.CSS("#login"), "marie.martin"),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#access-code")))
+	br.axeHere("Coffre ouvert (code)")
+	code, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.getElementById('access-code').textContent`))
+	if err != nil || code == "" {
+		t.Fatalf("no code: %v", err)
+	}
+	br.do("go to the mandate", chromedp.Click(chromedp.CSS("a[href$='/mandat']")))
+	br.waitURL(`/mandat$`)
+	br.axeHere("Mandat")
+	br.do("the person consents",
+		chromedp.Click(chromedp.CSS("label[for=scope-share]")),
+		chromedp.SendKeys(chromedp.CSS("#secret"), code),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#recu-a6")))
+	br.axeHere("Mandat enregistré")
+	owner := ownerOf(t, b, "marie.martin")
+	p := base + "/agent/personnes/" + owner.String()
+
+	br.visit("Ajouter pour la personne", p+"/ajouter")
+	br.do("deposit a scan",
+		chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{pngFile(t)}),
+		chromedp.SetValue(chromedp.CSS("#kind"), "caf"),
+		chromedp.SendKeys(chromedp.CSS("#title"), "Attestation CAF"),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/ajouter\?ajoute=1$`)
+	br.visit("Ses papiers", p+"/papiers")
+	if !strings.Contains(br.text(), "Attestation CAF") {
+		t.Fatalf("the papers lack the deposit: %s", br.text())
+	}
+	br.visit("Partager pour la personne", p+"/partager")
+	br.do("share by QR code",
+		chromedp.Click(chromedp.CSS("main form.cf-form .fr-checkbox-group label")),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("img.cf-qr")))
+	br.axeHere("Lien et QR code (agent)")
+	br.visit("Rétablir l'accès", p+"/recuperer")
+
+	// The person, at home, with the card.
+	br.visit("Se connecter", base+"/connexion")
+	br.do("sign in with the card",
+		chromedp.SendKeys(chromedp.CSS("#login"), "marie.martin"),
+		chromedp.SendKeys(chromedp.CSS("#secret"), code),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/compte/code$`)
+	br.axeHere("Choisir son mot de passe")
+	const mine = "ma tortue boit du café"
+	br.do("choose a secret",
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.SendKeys(chromedp.CSS("#secret"), mine),
+		chromedp.SendKeys(chromedp.CSS("#secret2"), mine),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/papiers$`)
+	br.visit("Mes aidants", base+"/compte/aidants")
+	br.visit("Historique (aidant)", base+"/historique")
+	if h := br.text(); !strings.Contains(h, "Mme D. (CCAS de Lille) a ajouté « Attestation CAF »") || !strings.Contains(h, "Mme D. (CCAS de Lille) a créé un lien") {
+		t.Errorf("the history does not name the agent: %s", h)
+	}
+}
+
+// TestTemporaryCodeExpired: a card's code past its date lets nobody in, and says why.
+func TestTemporaryCodeExpired(t *testing.T) {
+	b, db := agentBundle(t)
+	ctx := context.Background()
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	opened, err := b.share.OpenSafeFor(ctx, a.Agent, "marie.martin", netipLocal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE access_codes SET expires_at = now() - interval '1 minute' WHERE owner_id = $1`, opened.Owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := b.client(t)
+	resp, body := c.post("/connexion", url.Values{"csrf": {c.csrf("/connexion")}, "login": {"marie.martin"}, "secret": {opened.Code.Code}})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(html.UnescapeString(body), "Votre code temporaire a expiré") {
+		t.Fatalf("expired code: %d", resp.StatusCode)
+	}
+	if resp, _ := c.get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connexion" {
+		t.Fatalf("signed in with an expired code: %d", resp.StatusCode)
 	}
 }

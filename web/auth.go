@@ -68,6 +68,14 @@ func (h *handler) openSession(w http.ResponseWriter, r *http.Request, owner uuid
 	if err != nil {
 		return err
 	}
+	// A person who signs in by themselves with a passkey or FranceConnect has activated
+	// their safe; sign-in with a secret decides in signInWithSecret (a temporary code
+	// given at a desk does not count until it is changed).
+	if method != "secret" {
+		if _, err := h.vault.MarkActivated(r.Context(), owner); err != nil {
+			return err
+		}
+	}
 	h.setCookie(w, "coffre", token, 0)
 	h.setCookie(w, "coffre_pre", "", -1)
 	if a, err := h.vault.Account(r.Context(), owner); err == nil {
