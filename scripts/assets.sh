@@ -27,7 +27,7 @@ if [ ! -f "$stamp" ] || [ "$WEB/package-lock.json" -nt "$stamp" ] || [ "$WEB/pac
 fi
 
 # The components the pages use, in cascade order after the core.
-components="skiplink link button form input radio checkbox select alert badge card header footer connect"
+components="skiplink link button form input radio checkbox select alert badge card table header footer connect"
 # Icons shown in the pages (web/templates use {{icon "name"}}).
 icons="map/passport-line map/earth-line buildings/home-4-line finance/money-euro-circle-line
 buildings/government-line business/briefcase-line health/heart-pulse-line user/parent-line

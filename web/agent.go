@@ -73,6 +73,7 @@ func (h *handler) requireAgent(next http.Handler) http.Handler {
 func (h *handler) agentRoutes(r chi.Router) {
 	r.Get("/agent/connexion", h.agentLoginForm)
 	r.Post("/agent/connexion", h.agentLogin)
+	h.proConnectRoutes(r)
 	r.Group(func(r chi.Router) {
 		r.Use(h.requireAgent)
 		r.Post("/agent/deconnexion", h.agentLogout)
@@ -95,6 +96,8 @@ func (h *handler) agentRoutes(r chi.Router) {
 		r.Post("/agent/personnes/{owner}/partager", h.agentShare)
 		r.Get("/agent/personnes/{owner}/recuperer", h.agentRecoverForm)
 		r.With(h.requireFresh).Post("/agent/personnes/{owner}/recuperer", h.agentRecover)
+		h.agentConsentRoutes(r)
+		h.referentRoutes(r)
 	})
 }
 
@@ -106,18 +109,19 @@ func (h *handler) renderAgent(w http.ResponseWriter, r *http.Request, status int
 	if as := agentOf(r); as != nil {
 		data["Agent"] = as.Agent
 	}
+	data["ProConnect"] = h.proc != nil
 	v.Data = data
 	h.render(w, r, status, page, v)
 }
 
 func (h *handler) agentLoginForm(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "agent_login", view{Title: "agent.login.title", Data: map[string]any{"Login": ""}})
+	h.render(w, r, http.StatusOK, "agent_login", view{Title: "agent.login.title", Data: map[string]any{"Login": "", "ProConnect": h.proc != nil}})
 }
 
 func (h *handler) agentLogin(w http.ResponseWriter, r *http.Request) {
 	login := r.PostFormValue("login")
 	again := func(status int, msg string) {
-		h.render(w, r, status, "agent_login", view{Title: "agent.login.title", Error: h.t(r, msg), Data: map[string]any{"Login": login}})
+		h.render(w, r, status, "agent_login", view{Title: "agent.login.title", Error: h.t(r, msg), Data: map[string]any{"Login": login, "ProConnect": h.proc != nil}})
 	}
 	a, err := h.share.AuthenticateAgent(r.Context(), login, r.PostFormValue("password"), r.PostFormValue("code"), h.clientIP(r))
 	if err != nil {

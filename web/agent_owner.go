@@ -171,9 +171,14 @@ func (h *handler) ownerMandates(w http.ResponseWriter, r *http.Request) {
 			ended = append(ended, om)
 		}
 	}
-	v := view{Title: "aidants.title", Nav: "account", Data: map[string]any{"Live": live, "Ended": ended}}
-	if r.URL.Query().Get("arrete") == "1" {
+	v := view{Title: "aidants.title", Nav: "account", Data: map[string]any{"Live": live, "Ended": ended, "Pending": pendingMandates(ms, now)}}
+	switch {
+	case r.URL.Query().Get("arrete") == "1":
 		v.Notice = h.t(r, "aidants.revoked")
+	case r.URL.Query().Get("confirme") == "1":
+		v.Notice = h.t(r, "aidants.pending.confirmed")
+	case r.URL.Query().Get("refuse") == "1":
+		v.Notice = h.t(r, "aidants.pending.refused")
 	}
 	h.render(w, r, http.StatusOK, "aidants", v)
 }

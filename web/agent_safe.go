@@ -174,8 +174,7 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 	bad := func(status int, msg string) {
 		h.renderAgent(w, r, status, "agent_mandate", view{Title: "agent.mandate.title", Error: h.t(r, msg)}, map[string]any{"F": f})
 	}
-	m, err := h.share.GrantMandate(r.Context(), agentOf(r).Agent, owner, nm,
-		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: mandateTextVersion, Secret: r.PostFormValue("secret")}, h.clientIP(r))
+	m, err := h.share.GrantMandate(r.Context(), agentOf(r).Agent, owner, nm, mandateConsent(r), h.clientIP(r))
 	if _, locked := vault.IsLocked(err); locked {
 		bad(http.StatusTooManyRequests, "login.locked")
 		return
@@ -187,6 +186,8 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 		bad(http.StatusUnprocessableEntity, "agent.mandate.wrongsecret")
 	case err != nil:
 		h.agentError(w, r, err)
+	case m.StartsAt == nil: // waiting for the person's phone
+		http.Redirect(w, r, "/agent/personnes/"+owner.String()+"/mandat/"+m.ID.String(), http.StatusSeeOther)
 	default:
 		h.renderAgent(w, r, http.StatusOK, "agent_mandated", view{Title: "agent.mandated.title"},
 			map[string]any{"M": m, "Verify": h.baseURL(r) + "/mandat/verifier"})

@@ -67,6 +67,7 @@ func (o *openID) oauth(p *oidc.Provider) *oauth2.Config {
 
 type openIDCeremony struct {
 	State, Nonce, Verifier string
+	Link                   bool `json:",omitempty"` // ProConnect: link to the signed-in agent
 }
 
 // openIDBegin sends the person to the provider.
@@ -75,21 +76,80 @@ func (h *handler) openIDBegin(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	p, err := h.oidc.discover(r.Context())
+	h.openIDRedirect(w, r, h.oidc, "openid", false)
+}
+
+// openIDRedirect saves a new ceremony of kind in the visitor's session and sends them to
+// provider o.
+func (h *handler) openIDRedirect(w http.ResponseWriter, r *http.Request, o *openID, kind string, link bool) {
+	p, err := o.discover(r.Context())
 	if err != nil {
 		h.log.Error("openid provider unreachable", "err", err)
-		h.fail(w, r, http.StatusBadGateway, "fc.down")
+		down := "fc.down"
+		if o == h.proc {
+			down = "pc.down"
+		}
+		h.fail(w, r, http.StatusBadGateway, down)
 		return
 	}
-	c := openIDCeremony{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier()}
+	c := openIDCeremony{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Link: link}
 	b, _ := json.Marshal(c)
-	if err := h.vault.SaveCeremony(r.Context(), stateOf(r).token, "openid", b); err != nil {
+	if err := h.vault.SaveCeremony(r.Context(), stateOf(r).token, kind, b); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	u := h.oidc.oauth(p).AuthCodeURL(c.State, oidc.Nonce(c.Nonce), oauth2.S256ChallengeOption(c.Verifier),
-		oauth2.SetAuthURLParam("acr_values", h.oidc.cfg.ACR), oauth2.SetAuthURLParam("prompt", "login"))
+	u := o.oauth(p).AuthCodeURL(c.State, oidc.Nonce(c.Nonce), oauth2.S256ChallengeOption(c.Verifier),
+		oauth2.SetAuthURLParam("acr_values", o.cfg.ACR), oauth2.SetAuthURLParam("prompt", "login"))
 	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// errProviderDown: the OpenID provider could not be reached.
+var errProviderDown = errors.New("openid provider unreachable")
+
+// openIDCheck takes the ceremony of kind saved by the begin handler, then checks what
+// the provider o sent back: the state, the code exchanged with the PKCE verifier, the ID
+// token (signature, audience, expiry, nonce, level asked for). A refusal says why, for
+// the log; errProviderDown is not a refusal.
+func (h *handler) openIDCheck(r *http.Request, o *openID, kind string) (c openIDCeremony, p *oidc.Provider, idt *oidc.IDToken, tok *oauth2.Token, why string, err error) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	b, err := h.vault.TakeCeremony(ctx, stateOf(r).token, kind)
+	if err != nil {
+		return c, nil, nil, nil, "no ceremony", err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, nil, nil, nil, "ceremony", err
+	}
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(c.State)) != 1 {
+		return c, nil, nil, nil, "state", nil
+	}
+	if e := q.Get("error"); e != "" {
+		return c, nil, nil, nil, "provider error " + e, nil
+	}
+	if p, err = o.discover(ctx); err != nil {
+		return c, nil, nil, nil, "", fmt.Errorf("%w: %w", errProviderDown, err)
+	}
+	tok, err = o.oauth(p).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(c.Verifier))
+	if err != nil {
+		return c, p, nil, nil, "exchange", err
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok {
+		return c, p, nil, tok, "no id_token", nil
+	}
+	if idt, err = p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID}).Verify(ctx, raw); err != nil {
+		return c, p, nil, tok, "id_token", err
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(c.Nonce)) != 1 {
+		return c, p, idt, tok, "nonce", nil
+	}
+	var acr struct {
+		ACR string `json:"acr"`
+	}
+	if err := idt.Claims(&acr); err != nil || (acr.ACR != "" && acr.ACR != o.cfg.ACR) {
+		return c, p, idt, tok, "acr " + acr.ACR, err
+	}
+	return c, p, idt, tok, "", nil
 }
 
 // openIDReturn is where the provider sends the person back: the state is checked, the
@@ -102,59 +162,17 @@ func (h *handler) openIDReturn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	q := r.URL.Query()
 	refused := func(why string, err error) {
 		h.log.Info("openid sign-in refused", "why", why, "err", err)
 		h.fail(w, r, http.StatusUnauthorized, "fc.refused")
 	}
-	b, err := h.vault.TakeCeremony(ctx, stateOf(r).token, "openid")
-	if err != nil {
-		refused("no ceremony", err)
-		return
-	}
-	var c openIDCeremony
-	if err := json.Unmarshal(b, &c); err != nil {
-		refused("ceremony", err)
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(c.State)) != 1 {
-		refused("state", nil)
-		return
-	}
-	if e := q.Get("error"); e != "" {
-		refused("provider error "+e, nil)
-		return
-	}
-	p, err := h.oidc.discover(ctx)
-	if err != nil {
+	_, p, idt, tok, why, err := h.openIDCheck(r, h.oidc, "openid")
+	if errors.Is(err, errProviderDown) {
 		h.fail(w, r, http.StatusBadGateway, "fc.down")
 		return
 	}
-	conf := h.oidc.oauth(p)
-	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(c.Verifier))
-	if err != nil {
-		refused("exchange", err)
-		return
-	}
-	raw, ok := tok.Extra("id_token").(string)
-	if !ok {
-		refused("no id_token", nil)
-		return
-	}
-	idt, err := p.Verifier(&oidc.Config{ClientID: h.oidc.cfg.ClientID}).Verify(ctx, raw)
-	if err != nil {
-		refused("id_token", err)
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(c.Nonce)) != 1 {
-		refused("nonce", nil)
-		return
-	}
-	var acr struct {
-		ACR string `json:"acr"`
-	}
-	if err := idt.Claims(&acr); err != nil || (acr.ACR != "" && acr.ACR != h.oidc.cfg.ACR) {
-		refused("acr "+acr.ACR, err)
+	if why != "" {
+		refused(why, err)
 		return
 	}
 	info, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))

@@ -133,7 +133,10 @@ type view struct {
 	OpenID   bool // FranceConnect is configured
 	// Shutdown is the announced end of the service, shown to signed-in owners (export.go).
 	Shutdown *vault.Notice
-	Data     any
+	// Aidants tells, on the papers and account pages, of mandates waiting for the owner
+	// or ending soon (agent_consent.go).
+	Aidants *aidantNotice
+	Data    any
 }
 
 // render writes a page. Pages that show a person's data are never cached.
@@ -148,6 +151,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if st.owner != nil {
 		v.Shutdown = h.shutdownNotice(r.Context())
 		v.Login = st.owner.Login
+		if h.share != nil && (v.Path == "/papiers" || v.Path == "/compte") {
+			v.Aidants = h.aidantNotices(r.Context(), st.owner.ID)
+		}
 	}
 	t, ok := h.pages.sets[v.Lang][page]
 	if !ok {

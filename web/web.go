@@ -74,6 +74,9 @@ type Config struct {
 	BaseURL string
 	// OpenID turns on sign-in with FranceConnect (needs BaseURL); nil: off.
 	OpenID *OpenIDConfig
+	// ProConnect turns on agents' sign-in with ProConnect, or any OpenID Connect
+	// provider of agents (needs BaseURL and Sharing); nil: off (proconnect.go).
+	ProConnect *OpenIDConfig
 	// Sharing serves share links, "Choisir dans mon coffre" and the téléservice API;
 	// nil: off.
 	Sharing *sharing.Service
@@ -92,6 +95,7 @@ type handler struct {
 	pages  *pages
 	wa     *webauthn.WebAuthn // nil when passkeys are off
 	oidc   *openID            // nil when FranceConnect is off
+	proc   *openID            // nil when ProConnect is off
 	share  *sharing.Service   // nil when sharing is off
 
 	recovery recovery // export slots and the cached service notice (export.go)
@@ -139,6 +143,7 @@ func New(cfg Config) http.Handler {
 		}
 		h.oidc = &openID{cfg: oc, redirect: cfg.BaseURL + "/connexion/franceconnect/retour"}
 	}
+	h.proc = newProConnect(cfg)
 	h.assets = loadAssets()
 	h.pages = parsePages(h.assets)
 	h.routes(r)

@@ -39,6 +39,8 @@ type Config struct {
 	BaseURL string
 	// FranceConnect (or any OpenID Connect provider): on when the issuer is set.
 	FCIssuer, FCClientID, FCClientSecret, FCACR string
+	// ProConnect (agents' identity federation, OpenID Connect): on when the issuer is set.
+	PCIssuer, PCClientID, PCClientSecret string
 }
 
 // LoadConfig reads the configuration; errors name the variable at fault.
@@ -87,6 +89,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.FCACR = str("COFFRE_FRANCECONNECT_ACR", "eidas1")
 	if c.FCIssuer != "" && (c.FCClientID == "" || c.FCClientSecret == "" || c.BaseURL == "") {
 		errs = append(errs, fmt.Errorf("COFFRE_FRANCECONNECT_ISSUER needs COFFRE_FRANCECONNECT_CLIENT_ID, COFFRE_FRANCECONNECT_CLIENT_SECRET and COFFRE_BASE_URL"))
+	}
+	c.PCIssuer = getenv("COFFRE_PROCONNECT_ISSUER")
+	c.PCClientID = getenv("COFFRE_PROCONNECT_CLIENT_ID")
+	c.PCClientSecret = getenv("COFFRE_PROCONNECT_CLIENT_SECRET")
+	if c.PCIssuer != "" && (c.PCClientID == "" || c.PCClientSecret == "" || c.BaseURL == "") {
+		errs = append(errs, fmt.Errorf("COFFRE_PROCONNECT_ISSUER needs COFFRE_PROCONNECT_CLIENT_ID, COFFRE_PROCONNECT_CLIENT_SECRET and COFFRE_BASE_URL"))
 	}
 	c.SessionIdle = dur("COFFRE_SESSION_IDLE", 30*time.Minute)
 	c.SessionMax = dur("COFFRE_SESSION_MAX", 12*time.Hour)

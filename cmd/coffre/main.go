@@ -68,6 +68,10 @@ Configuration (environment variables, with their defaults):
     COFFRE_FRANCECONNECT_CLIENT_ID     client ID given by FranceConnect
     COFFRE_FRANCECONNECT_CLIENT_SECRET client secret given by FranceConnect
     COFFRE_FRANCECONNECT_ACR           eIDAS level asked for and required (eidas1)
+    COFFRE_PROCONNECT_ISSUER           OpenID Connect issuer of ProConnect, for agents; empty: off.
+                                       Redirect URI to register: COFFRE_BASE_URL/agent/connexion/proconnect/retour
+    COFFRE_PROCONNECT_CLIENT_ID        client ID given by ProConnect
+    COFFRE_PROCONNECT_CLIENT_SECRET    client secret given by ProConnect
 
 Example:
     coffre keys init && coffre migrate && coffre serve

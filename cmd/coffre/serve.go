@@ -49,11 +49,15 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	if cfg.FCIssuer != "" {
 		openID = &web.OpenIDConfig{Issuer: cfg.FCIssuer, ClientID: cfg.FCClientID, ClientSecret: cfg.FCClientSecret, ACR: cfg.FCACR}
 	}
+	var proConnect *web.OpenIDConfig
+	if cfg.PCIssuer != "" {
+		proConnect = &web.OpenIDConfig{Issuer: cfg.PCIssuer, ClientID: cfg.PCClientID, ClientSecret: cfg.PCClientSecret}
+	}
 	srv := &http.Server{
 		Handler: web.New(web.Config{
 			Ready: v, Log: log, Vault: v, MaxUpload: cfg.MaxUpload, BehindTLS: cfg.BehindTLS,
 			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
-			OpenID: openID, Sharing: sharing.New(pool, v), Signing: signing,
+			OpenID: openID, ProConnect: proConnect, Sharing: sharing.New(pool, v), Signing: signing,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
