@@ -2,13 +2,11 @@ package web
 
 import (
 	"errors"
-	"html/template"
 	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"coffre/ingest"
@@ -53,18 +51,10 @@ func (h *handler) agentFile(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err1 := uuid.Parse(chi.URLParam(r, "id"))
-	blob, err2 := uuid.Parse(chi.URLParam(r, "blob"))
-	if err1 != nil || err2 != nil {
+	id, blob, action, disposition, ok := fileRequest(r)
+	if !ok {
 		h.notFound(w, r)
 		return
-	}
-	action, disposition := vault.ActionView, "inline"
-	switch r.URL.Query().Get("a") {
-	case "telecharger":
-		action, disposition = vault.ActionDownload, "attachment"
-	case "imprimer":
-		action = vault.ActionPrint
 	}
 	br, err := h.share.AgentOpen(r.Context(), agentOf(r).Agent, owner, id, blob, action, h.clientIP(r))
 	if err != nil {
@@ -189,12 +179,11 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 		h.agentError(w, r, err)
 		return
 	}
-	link := h.baseURL(r) + "/p/" + c.Token
-	qrURI, err := qrDataURI(link)
+	data, err := h.createdLink(r, c)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_shared", view{Title: "shared.title"},
-		map[string]any{"Owner": owner, "Link": c.Link, "URL": link, "QR": template.URL(qrURI), "Code": c.Code})
+	data["Owner"] = owner
+	h.renderAgent(w, r, http.StatusOK, "agent_shared", view{Title: "shared.title"}, data)
 }

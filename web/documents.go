@@ -346,20 +346,27 @@ func (h *handler) thumbnail(w http.ResponseWriter, r *http.Request) {
 	h.stream(w, br, "inline", "vignette.jpg")
 }
 
-// file streams one blob of a document: view (inline), download (attachment) or print.
-func (h *handler) file(w http.ResponseWriter, r *http.Request) {
-	id, err1 := uuid.Parse(chi.URLParam(r, "id"))
+// fileRequest reads /…/{id}/fichier/{blob}?a=…: which blob, and whether to view it
+// (inline), download it (attachment) or print it — for the journal.
+func fileRequest(r *http.Request) (doc, blob uuid.UUID, action vault.Action, disposition string, ok bool) {
+	doc, err1 := uuid.Parse(chi.URLParam(r, "id"))
 	blob, err2 := uuid.Parse(chi.URLParam(r, "blob"))
-	if err1 != nil || err2 != nil {
-		h.notFound(w, r)
-		return
-	}
-	action, disposition := vault.ActionView, "inline"
+	action, disposition = vault.ActionView, "inline"
 	switch r.URL.Query().Get("a") {
 	case "telecharger":
 		action, disposition = vault.ActionDownload, "attachment"
 	case "imprimer":
 		action = vault.ActionPrint
+	}
+	return doc, blob, action, disposition, err1 == nil && err2 == nil
+}
+
+// file streams one blob of a document: view (inline), download (attachment) or print.
+func (h *handler) file(w http.ResponseWriter, r *http.Request) {
+	id, blob, action, disposition, ok := fileRequest(r)
+	if !ok {
+		h.notFound(w, r)
+		return
 	}
 	br, err := h.vault.Open(r.Context(), h.ownerID(r), id, blob, h.actor(r), action)
 	if err != nil {
