@@ -35,6 +35,16 @@ case "${1:-}" in
 start)
 	[ -n "$BIN" ] || { install_postgres; BIN=$(pgbin); }
 	mkdir -p "$VAR" "$PG_SOCK"
+	# As root, the server runs as 'postgres', which must be able to reach var/: a clone in
+	# a private folder (mktemp -d is mode 0700) gets the search bit, and nothing more, on
+	# the folders above var/ that lack it.
+	if [ "$(id -u)" -eq 0 ]; then
+		d=$VAR
+		while [ "$d" != "/" ]; do
+			runuser -u postgres -- test -x "$d" 2>/dev/null || { chmod o+x "$d"; log "gave the search permission on $d to PostgreSQL"; }
+			d=$(dirname "$d")
+		done
+	fi
 	if [ ! -f "$PG_DATA/PG_VERSION" ]; then
 		mkdir -p "$PG_DATA"
 		[ "$(id -u)" -eq 0 ] && chown postgres "$PG_DATA" "$PG_SOCK"
