@@ -87,3 +87,11 @@ func FillJournal(t testing.TB, v *Vault, owners, perOwner int) {
 		t.Fatal(err)
 	}
 }
+
+// SetCommitHook makes v's deposits commit through f instead of tx.Commit, so that a test
+// can report an error after a commit (a connection lost during COMMIT).
+func SetCommitHook(v *Vault, f func(ctx context.Context, tx pgx.Tx) error) { v.hooks.commit = f }
+
+// SetBeforeCommitHook makes the reaper's and the purge's transactions call f just before
+// they commit; an error from f rolls them back.
+func SetBeforeCommitHook(v *Vault, f func(what string) error) { v.hooks.beforeCommit = f }

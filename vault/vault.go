@@ -17,6 +17,18 @@ type Vault struct {
 	blobs BlobStore
 	keys  *Keyring
 	log   *slog.Logger
+	hooks testHooks
+}
+
+// testHooks let this package's tests (export_test.go) fail a step at a point no real
+// component fails on cue. They are nil outside tests.
+type testHooks struct {
+	// commit replaces the COMMIT of a deposit: a test commits and then reports a lost
+	// connection, as a network would.
+	commit func(ctx context.Context, tx pgx.Tx) error
+	// beforeCommit runs inside the reaper's and the purge's transactions, just before
+	// they commit; an error rolls them back.
+	beforeCommit func(what string) error
 }
 
 // New returns a vault over a migrated database, a blob store and the master keyring. It
