@@ -13,6 +13,25 @@
 //     Tampering with a blob makes reading it fail (age authenticates every 64 KiB chunk);
 //     substituting another valid ciphertext is caught by the SHA-256 of the plaintext
 //     recorded at deposit and checked at the end of every full read.
+//   - The blob row that records that SHA-256 cannot be changed either. Each row carries an
+//     HMAC-SHA256 of its owner, document, blob ID, role, position, media type, size and
+//     SHA-256, under a key derived (HKDF) from the owner's data key, which the database
+//     holds only wrapped to the master key. Every read, document listing and export
+//     checks it before anything is served or a receipt can be signed from it: someone
+//     who can write to the database and the bucket cannot re-point a row at another
+//     object, change its hash and size, swap originals and renditions or pages, or move
+//     a file to another document. A failed check is an ErrIntegrity error, journaled in
+//     the owner's history. A MAC rather than the file hashes in the journal's deposit
+//     entry: the check is one HMAC on the row being read, where the journal would mean
+//     finding the entry and walking the chain to a signed checkpoint on every read, and
+//     would leave unprotected every deposit made since the last checkpoint (a chain can
+//     be recomputed up to there by whoever writes to the database). Rows written before
+//     the MAC existed (migration 00008) get theirs once, at the first start of a vault
+//     that holds the master key, taken as they are then; a journal entry in the service's
+//     chain records it, and a row without a MAC after that is refused. Limits: deleting
+//     a row still makes a file disappear; an object swapped behind an intact row is
+//     caught at the end of the read, after the first bytes were sent (the response is
+//     then cut off); and the document row itself (kind, dates, depositor) is not covered.
 //   - A dump of the database reveals no title, file name or content. Owner keys are
 //     stored wrapped (age-encrypted) to a master key that never enters the database;
 //     titles and file names are sealed with a per-owner data key (XChaCha20-Poly1305),
@@ -42,5 +61,9 @@
 // Deposits write the blobs first (each behind an upload marker) and then commit the
 // document, its blobs and the journal entry in one transaction: a crash leaves at most an
 // orphan object, which ReapUploads deletes after a grace period, never a row pointing at
-// nothing.
+// nothing. No object is deleted while a row may reference it: a deposit whose COMMIT got
+// no clear answer checks on a fresh connection whether its document is there and, if it
+// cannot tell, leaves its files to the reaper; the reaper and PurgeDeleted commit the
+// claim on an object (or the removal of its rows) before they delete it, so a
+// transaction of theirs that rolls back has deleted nothing.
 package vault

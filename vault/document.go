@@ -245,9 +245,10 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, data
 			}
 		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			b.ID, d.ID, d.OwnerID, b.Role, b.Position, b.MediaType, b.Size, b.SHA256, name, b.CreatedAt); err != nil {
+			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at, mac)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			b.ID, d.ID, d.OwnerID, b.Role, b.Position, b.MediaType, b.Size, b.SHA256, name, b.CreatedAt,
+			blobMAC(dataKey, d.OwnerID, d.ID, &b)); err != nil {
 			return fmt.Errorf("insert blob: %w", err)
 		}
 		// The upload marker goes in the same transaction: if the reaper claimed it first,
@@ -365,7 +366,7 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 		index[d.ID] = i
 	}
 	rows, err := v.db.Query(ctx, `
-		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at
+		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
 		FROM blobs WHERE owner_id = $1 AND document_id = ANY($2) ORDER BY document_id, role, position`, owner, ids)
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
@@ -374,9 +375,12 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 	for rows.Next() {
 		var doc uuid.UUID
 		var b Blob
-		var name []byte
-		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt); err != nil {
+		var name, mac []byte
+		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac); err != nil {
 			return fmt.Errorf("blobs: %w", err)
+		}
+		if err := v.checkBlob(ctx, owner, dataKey, doc, &b, mac); err != nil {
+			return err
 		}
 		if name != nil {
 			n, err := open(dataKey, name, nameAD(owner, b.ID))

@@ -42,6 +42,9 @@ func New(ctx context.Context, db *pgxpool.Pool, blobs BlobStore, keys *Keyring, 
 	if err := v.checkMasterKey(ctx); err != nil {
 		return nil, err
 	}
+	if err := v.authenticateOldBlobs(ctx); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 

@@ -691,8 +691,10 @@ func TestJournalTamperDetection(t *testing.T) {
 		if cp, err := b.v.Checkpoint(context.Background(), b.signing); err != nil || cp == nil || cp.Chains != 3 {
 			t.Fatalf("checkpoint: %+v, %v", cp, err)
 		}
+		// 2 owners × (creation + 3 deposits), and the service's chain: its master key and
+		// the authentication of blob rows.
 		rep, err := b.v.VerifyJournal(context.Background(), pub(b))
-		if err != nil || len(rep.Breaks) != 0 || rep.Entries != 9 || rep.Chains != 3 || rep.Checkpoints != 1 {
+		if err != nil || len(rep.Breaks) != 0 || rep.Entries != 10 || rep.Chains != 3 || rep.Checkpoints != 1 {
 			t.Fatalf("clean journal: %+v, %v", rep, err)
 		}
 		return b, owner
