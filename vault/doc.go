@@ -50,6 +50,27 @@
 // The operator who holds both the master key file and the database can read documents:
 // the vault does not defend against that, but every read goes through the journal.
 //
+// # Master keys and their rotation
+//
+// The master key file holds age identities, newest first; it never enters the database.
+// The database records their public recipients (master_keys), names the current one (the
+// newest not retired) and lists everything wrapped to each (the view master_key_uses:
+// owners' identities and data keys, agents' TOTP secrets). It is the one truth that all
+// processes share: each wraps new secrets to the current key the database names, which
+// needs only the public recipient, and reads its key file again when it meets a secret
+// wrapped to a key it does not hold, so a running process follows a rotation without a
+// restart once its key file is updated. New refuses a key file that lacks a key
+// something is still wrapped to, or the current one, and names the key.
+//
+// A rotation ('coffre keys rotate', in two runs) adds a new key at the head of the file
+// (AddMasterKey), which the operator copies to every instance; then registers it
+// (RegisterMasterKey), after which every process wraps to it; then re-wraps what the
+// older keys wrap (Rewrap, and sharing's RewrapAgentSecrets) and retires each older key
+// once nothing is wrapped to it. The database itself refuses to retire a key anything is
+// still wrapped to, and to wrap anything to a retired key, whatever process or person
+// runs the statement: a retired key can leave every key file (an offline copy stays
+// useful for restoring backups from before the rotation).
+//
 // # Using it
 //
 // A Vault is built with New from a migrated database (package migrations), a BlobStore

@@ -10,6 +10,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -570,7 +571,14 @@ func TestKeyRotation(t *testing.T) {
 	}
 	before := etag(owners[0].doc)
 
-	oldKeys := b.keys
+	oldFile := filepath.Join(t.TempDir(), "old.key")
+	if k, err := os.ReadFile(b.keyPath); err != nil || os.WriteFile(oldFile, k, 0o600) != nil {
+		t.Fatal(err)
+	}
+	oldKeys, err := vault.LoadKeyring(oldFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	newKeys, err := vault.AddMasterKey(b.keyPath)
 	if err != nil {
 		t.Fatal(err)
