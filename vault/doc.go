@@ -56,11 +56,13 @@
 // The database records their public recipients (master_keys), names the current one (the
 // newest not retired) and lists everything wrapped to each (the view master_key_uses:
 // owners' identities and data keys, agents' TOTP secrets). It is the one truth that all
-// processes share: each wraps new secrets to the current key the database names, which
-// needs only the public recipient, and reads its key file again when it meets a secret
-// wrapped to a key it does not hold, so a running process follows a rotation without a
-// restart once its key file is updated. New refuses a key file that lacks a key
-// something is still wrapped to, or the current one, and names the key.
+// processes share: each wraps new secrets to the current key the database names, and
+// reads its key file again when it meets a key it does not hold, so a running process
+// follows a rotation without a restart once its key file is updated. A process wraps only
+// to a key its own file holds: someone who can write to the database cannot register a
+// key of theirs and collect new secrets (a process missing the current key refuses to
+// wrap, with ErrWrongMasterKey). New refuses a key file that lacks a key something is
+// still wrapped to, or the current one, and names the key.
 //
 // A rotation ('coffre keys rotate', in two runs) adds a new key at the head of the file
 // (AddMasterKey), which the operator copies to every instance; then registers it

@@ -20,9 +20,9 @@ import (
 // Keyring holds the master identities and unwraps owners' keys. The master identities come
 // from a file outside the database; the first one in the file is the newest, the one
 // 'coffre keys rotate' registers. Secrets are wrapped to the key the database names as
-// current (Vault looks it up), which needs only its public recipient. When a wrapped
-// secret matches none of the identities held, the keyring reads its file again: a key
-// file copied to a running instance after a rotation is picked up without a restart.
+// current (Vault looks it up, and wraps only if the keyring holds it). When a key is
+// missing, the keyring reads its file again: a key file copied to a running instance
+// during a rotation is picked up without a restart.
 type Keyring struct {
 	path string // the file the identities come from; empty when parsed from a reader
 

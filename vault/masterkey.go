@@ -10,8 +10,10 @@ import (
 // The database is the one truth every process shares about master keys: master_keys
 // lists them, the newest one not retired is current, and master_key_uses (a view, see
 // migration 00008) lists everything wrapped to each of them. A process wraps new secrets
-// to the current key whatever its own key file says, rereads its file when it meets a
-// key it does not hold, and refuses to start without a key something still needs.
+// to the current key, rereads its key file when it meets a key it does not hold, and
+// refuses to start without a key something still needs. It wraps only to a key its own
+// file holds: someone who can write to the database alone could otherwise register a key
+// of theirs and have every new secret wrapped to it.
 
 // dbtx is what both a pool and a transaction offer.
 type dbtx interface {
@@ -38,16 +40,12 @@ func currentMasterKey(ctx context.Context, q dbtx) (masterKey, error) {
 
 // wrap encrypts secrets to the current master key, read through q (inside the
 // transaction that stores them, so that the key recorded is the key used; the database
-// refuses to record a retired one). A process whose file lacks that key still wraps to it,
-// and warns: it will read those secrets once its key file is updated.
+// refuses to record a retired one). A current key missing from the key file, even read
+// again, is ErrWrongMasterKey: the file must be copied to this instance first.
 func (v *Vault) wrap(ctx context.Context, q dbtx, secrets ...[]byte) (masterKey, [][]byte, error) {
-	k, err := currentMasterKey(ctx, q)
+	k, err := v.currentHeldKey(ctx, q)
 	if err != nil {
 		return k, nil, err
-	}
-	if held, err := v.keys.holdsOrReload(k.Recipient); !held {
-		v.log.Warn("the database's current master key is not in the master key file: copy the new key file to this instance",
-			"recipient", k.Recipient, "err", err)
 	}
 	out := make([][]byte, len(secrets))
 	for i, s := range secrets {
@@ -56,6 +54,21 @@ func (v *Vault) wrap(ctx context.Context, q dbtx, secrets ...[]byte) (masterKey,
 		}
 	}
 	return k, out, nil
+}
+
+// currentHeldKey is the current master key, provided the key file holds it.
+func (v *Vault) currentHeldKey(ctx context.Context, q dbtx) (masterKey, error) {
+	k, err := currentMasterKey(ctx, q)
+	if err != nil {
+		return k, err
+	}
+	held, rerr := v.keys.holdsOrReload(k.Recipient)
+	if !held {
+		v.log.Error("the database's current master key is not in the master key file: copy the newest key file to this instance",
+			"recipient", k.Recipient, "err", rerr)
+		return k, fmt.Errorf("the master key file lacks the current master key %s: %w", k.Recipient, ErrWrongMasterKey)
+	}
+	return k, nil
 }
 
 // checkKeyring makes sure keys can unwrap everything wrapped to a master key, and will

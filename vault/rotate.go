@@ -75,7 +75,7 @@ func (v *Vault) MasterKeyRegistered(ctx context.Context, recipient string) (bool
 // there. Then every older key that nothing wraps to any more (owners, agents' secrets) is
 // retired, and done tells whether none is left.
 func (v *Vault) Rewrap(ctx context.Context, by Actor, batch int, afterBatch func(done int) error) (n int, done bool, err error) {
-	current, err := currentMasterKey(ctx, v.db)
+	current, err := v.currentHeldKey(ctx, v.db)
 	if err != nil {
 		return 0, false, fmt.Errorf("vault: rewrap: %w", err)
 	}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"testing"
 
+	"filippo.io/age"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"coffre/vault"
 )
 
 // waitForLock returns once the backend pid waits on a lock. The statement it runs
@@ -128,5 +131,39 @@ func TestMasterKeyRetireGuard(t *testing.T) {
 	}
 	if err := <-done; !inUse(err) {
 		t.Fatalf("wrap racing a retirement that committed: %v, want object_in_use", err)
+	}
+}
+
+// Someone with write access to the database registers a master key of their own: it
+// becomes the newest, but no process wraps anything to a key its key file does not hold.
+func TestForeignMasterKeyNotUsed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, _ := b.owner(t)
+	foreign, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.exec(t, `INSERT INTO master_keys (recipient) VALUES ($1)`, foreign.Recipient().String())
+	if _, err := b.v.CreateOwner(ctx, "", vault.System); !errors.Is(err, vault.ErrWrongMasterKey) {
+		t.Fatalf("create owner with a foreign current key: %v, want ErrWrongMasterKey", err)
+	}
+	if _, _, err := b.v.WrapServiceSecret(ctx, []byte("JBSWY3DPEHPK3PXP")); !errors.Is(err, vault.ErrWrongMasterKey) {
+		t.Fatalf("wrap a service secret to a foreign key: %v, want ErrWrongMasterKey", err)
+	}
+	if _, _, err := b.v.Rewrap(ctx, vault.System, 10, nil); !errors.Is(err, vault.ErrWrongMasterKey) {
+		t.Fatalf("rewrap to a foreign key: %v, want ErrWrongMasterKey", err)
+	}
+	var wrappedToForeign int
+	if err := b.db.QueryRow(ctx, `SELECT count(*) FROM master_key_uses u JOIN master_keys k ON k.id = u.master_key_id
+		WHERE k.recipient = $1`, foreign.Recipient().String()).Scan(&wrappedToForeign); err != nil || wrappedToForeign != 0 {
+		t.Fatalf("%d secrets wrapped to the foreign key (%v)", wrappedToForeign, err)
+	}
+	if _, err := vault.New(ctx, b.db, b.store, b.keys, nil); !errors.Is(err, vault.ErrWrongMasterKey) {
+		t.Fatalf("start with a foreign current key: %v, want ErrWrongMasterKey", err)
+	}
+	if _, err := b.v.Documents(ctx, owner); err != nil {
+		t.Fatalf("existing safe: %v", err)
 	}
 }

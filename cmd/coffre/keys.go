@@ -31,7 +31,8 @@ ones below it, and stops. Copy that file to every instance (mode 0600): running
 'coffre serve' processes read it again when they meet the new key, no restart needed.
 
 Second run, once every instance has the new file: registers the new key in the database
-(from then on every instance wraps new owners and agents' secrets to it), re-wraps every
+(from then on every instance wraps new owners and agents' secrets to it, and an instance
+without the new file refuses to open new safes until it has it), re-wraps every
 agent's second-factor secret and every owner's keys to it, N owners per transaction
 (default 100), and retires each older key once nothing is wrapped to it any more; the
 database itself refuses to retire a key still in use. No blob is read or rewritten. Each
