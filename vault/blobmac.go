@@ -122,7 +122,7 @@ func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
 		}
 		batch := &pgx.Batch{}
 		for _, x := range old {
-			_, dataKey, err := v.ownerKeys(ctx, x.owner)
+			_, dataKey, err := v.ownerKeysIn(ctx, tx, x.owner)
 			if errors.Is(err, ErrShredded) {
 				continue // nothing of theirs can be read any more
 			}

@@ -92,12 +92,17 @@ func (v *Vault) scanOwner(ctx context.Context, where string, arg any) (*Owner, e
 
 // ownerKeys returns the owner's unwrapped identity and data key.
 func (v *Vault) ownerKeys(ctx context.Context, owner uuid.UUID) (*age.X25519Identity, []byte, error) {
+	return v.ownerKeysIn(ctx, v.db, owner)
+}
+
+// ownerKeysIn is ownerKeys reading through q, for a caller inside a transaction.
+func (v *Vault) ownerKeysIn(ctx context.Context, q dbtx, owner uuid.UUID) (*age.X25519Identity, []byte, error) {
 	if id, dk, ok := v.keys.cached(owner); ok {
 		return id, dk, nil
 	}
 	var idw, dkw []byte
 	var wrappedTo string
-	if err := v.db.QueryRow(ctx, `
+	if err := q.QueryRow(ctx, `
 		SELECT o.identity_wrapped, o.data_key_wrapped, k.recipient
 		FROM owners o JOIN master_keys k ON k.id = o.master_key_id WHERE o.id = $1`, owner).Scan(&idw, &dkw, &wrappedTo); err != nil {
 		return nil, nil, fmt.Errorf("owner %s: %w", owner, notFound(err))
