@@ -321,7 +321,7 @@ func (s *Service) CreateAgent(ctx context.Context, structure uuid.UUID, na NewAg
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
 	enr.TOTPSecret, enr.TOTPURI = key.Secret(), key.URL()
-	wrapped, recipient, err := s.vault.WrapServiceSecret([]byte(enr.TOTPSecret))
+	wrapped, recipient, err := s.vault.WrapServiceSecret(ctx, []byte(enr.TOTPSecret))
 	if err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
@@ -514,7 +514,10 @@ func (s *Service) VerifyTOTP(ctx context.Context, agent uuid.UUID, code string, 
 // wrapped to an older one, after 'coffre keys rotate', so that the old key can leave the
 // key file. It returns how many it re-wrapped.
 func (s *Service) RewrapAgentSecrets(ctx context.Context) (int, error) {
-	current := s.vault.CurrentMasterKey()
+	current, err := s.vault.CurrentMasterKey(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sharing: rewrap agent secrets: %w", err)
+	}
 	rows, err := s.db.Query(ctx, `SELECT a.id, a.totp_wrapped FROM agents a JOIN master_keys k ON k.id = a.totp_master_key_id
 		WHERE k.recipient <> $1`, current)
 	if err != nil {
@@ -536,7 +539,7 @@ func (s *Service) RewrapAgentSecrets(ctx context.Context) (int, error) {
 		if err != nil {
 			return i, fmt.Errorf("sharing: rewrap agent %s: %w", w.id, err)
 		}
-		nw, recipient, err := s.vault.WrapServiceSecret(secret)
+		nw, recipient, err := s.vault.WrapServiceSecret(ctx, secret)
 		if err != nil {
 			return i, fmt.Errorf("sharing: rewrap agent %s: %w", w.id, err)
 		}

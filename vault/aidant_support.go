@@ -62,20 +62,28 @@ func (v *Vault) ResetThrottle(ctx context.Context, login string) error {
 	return v.resetThrottle(ctx, throttleKeys(login, netip.Addr{})[0])
 }
 
-// WrapServiceSecret encrypts a secret of the service (an agent's TOTP key) to the current
-// master key, like owner identities, and names that key's recipient so the caller can
-// record which master key wrapped it.
-func (v *Vault) WrapServiceSecret(secret []byte) (wrapped []byte, recipient string, err error) {
-	wrapped, err = v.keys.wrap(secret)
+// WrapServiceSecret encrypts a secret of the service (an agent's TOTP key) to the master
+// key the database names as current, like owner identities, and names that key's
+// recipient so the caller can record which master key wrapped it. The database refuses to
+// record a retired key: a rotation that ends meanwhile makes the insert fail, never leave
+// a secret wrapped to a key about to leave the key files.
+func (v *Vault) WrapServiceSecret(ctx context.Context, secret []byte) (wrapped []byte, recipient string, err error) {
+	key, out, err := v.wrap(ctx, v.db, secret)
 	if err != nil {
 		return nil, "", fmt.Errorf("vault: wrap service secret: %w", err)
 	}
-	return wrapped, v.keys.Current(), nil
+	return out[0], key.Recipient, nil
 }
 
-// CurrentMasterKey is the recipient new secrets are wrapped to: a service secret
-// wrapped to another one is due for re-wrapping after a rotation.
-func (v *Vault) CurrentMasterKey() string { return v.keys.Current() }
+// CurrentMasterKey is the recipient new secrets are wrapped to, as the database names it:
+// a service secret wrapped to another one is due for re-wrapping after a rotation.
+func (v *Vault) CurrentMasterKey(ctx context.Context) (string, error) {
+	key, err := currentMasterKey(ctx, v.db)
+	if err != nil {
+		return "", fmt.Errorf("vault: %w", err)
+	}
+	return key.Recipient, nil
+}
 
 // UnwrapServiceSecret opens what WrapServiceSecret wrapped.
 func (v *Vault) UnwrapServiceSecret(wrapped []byte) ([]byte, error) {

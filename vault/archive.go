@@ -181,7 +181,7 @@ func (v *Vault) exportSnapshot(ctx context.Context, owner uuid.UUID, dataKey []b
 		if err != nil {
 			return nil, nil, err
 		}
-		snap, err := readSnapshot(ctx, tx, owner, dataKey)
+		snap, err := v.readSnapshot(ctx, tx, owner, dataKey)
 		if err == nil {
 			return tx, snap, nil
 		}
@@ -195,7 +195,7 @@ func (v *Vault) exportSnapshot(ctx context.Context, owner uuid.UUID, dataKey []b
 	}
 }
 
-func readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, dataKey []byte) (*snapshot, error) {
+func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, dataKey []byte) (*snapshot, error) {
 	s := &snapshot{owner: owner}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+ownerLockKey+`)`, owner); err != nil {
 		return nil, fmt.Errorf("lock safe: %w", err)
@@ -225,20 +225,23 @@ func readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, dataKey []byt
 		index[docs[i].ID] = i
 	}
 	rows, err = tx.Query(ctx, `
-		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at
+		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
 		FROM blobs WHERE owner_id = $1 AND role <> 'thumbnail' ORDER BY document_id, role, position`, owner)
 	if err != nil {
 		return nil, fmt.Errorf("blobs: %w", err)
 	}
 	var (
-		doc  uuid.UUID
-		b    Blob
-		name []byte
+		doc       uuid.UUID
+		b         Blob
+		name, mac []byte
 	)
-	_, err = pgx.ForEachRow(rows, []any{&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac}, func() error {
 		i, ok := index[doc]
 		if !ok {
 			return nil // a deleted document's
+		}
+		if err := v.checkBlob(ctx, owner, dataKey, doc, &b, mac); err != nil {
+			return err
 		}
 		nb := b
 		nb.SHA256 = bytes.Clone(b.SHA256)

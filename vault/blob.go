@@ -207,22 +207,26 @@ type Access struct {
 // OpenAccess is Open with the details of the access.
 func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Access) (*BlobReader, error) {
 	by := a.Actor
-	identity, _, err := v.ownerKeys(ctx, owner)
+	identity, dataKey, err := v.ownerKeys(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
 	}
 	r := &BlobReader{Document: doc}
+	var mac []byte
 	err = v.db.QueryRow(ctx, `
-		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at
+		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
 		FROM blobs b JOIN documents d ON d.id = b.document_id
 		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`,
-		owner, doc, blob).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt)
+		owner, doc, blob).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac)
 	if err != nil {
 		err = notFound(err)
 		if err == ErrNotFound {
 			v.deny(ctx, owner, doc, by)
 		}
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+	}
+	if err := v.checkBlob(ctx, owner, dataKey, doc, &r.Blob, mac); err != nil {
+		return nil, err
 	}
 	// The access is journaled before any byte is returned; the round trip to the blob
 	// store runs meanwhile.
@@ -253,13 +257,7 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 }
 
 func (v *Vault) openBlob(ctx context.Context, r *BlobReader, identity age.Identity, owner, doc, blob uuid.UUID) (*BlobReader, error) {
-	integrityFailed := func(error) {
-		err := v.Record(context.WithoutCancel(ctx), owner, Event{Actor: System, Action: ActionIntegrity, DocumentID: doc})
-		if err != nil {
-			v.log.Error("journal integrity failure", "blob", blob, "err", err)
-		}
-		v.log.Error("blob failed its integrity check", "owner", owner, "blob", blob)
-	}
+	integrityFailed := func(error) { v.integrityFailed(ctx, owner, doc, blob, "blob failed its integrity check") }
 	r.onError = integrityFailed
 	src, err := v.blobs.Get(ctx, blob.String())
 	if err != nil {

@@ -13,6 +13,25 @@
 //     Tampering with a blob makes reading it fail (age authenticates every 64 KiB chunk);
 //     substituting another valid ciphertext is caught by the SHA-256 of the plaintext
 //     recorded at deposit and checked at the end of every full read.
+//   - The blob row that records that SHA-256 cannot be changed either. Each row carries an
+//     HMAC-SHA256 of its owner, document, blob ID, role, position, media type, size and
+//     SHA-256, under a key derived (HKDF) from the owner's data key, which the database
+//     holds only wrapped to the master key. Every read, document listing and export
+//     checks it before anything is served or a receipt can be signed from it: someone
+//     who can write to the database and the bucket cannot re-point a row at another
+//     object, change its hash and size, swap originals and renditions or pages, or move
+//     a file to another document. A failed check is an ErrIntegrity error, journaled in
+//     the owner's history. A MAC rather than the file hashes in the journal's deposit
+//     entry: the check is one HMAC on the row being read, where the journal would mean
+//     finding the entry and walking the chain to a signed checkpoint on every read, and
+//     would leave unprotected every deposit made since the last checkpoint (a chain can
+//     be recomputed up to there by whoever writes to the database). Rows written before
+//     the MAC existed (migration 00008) get theirs once, at the first start of a vault
+//     that holds the master key, taken as they are then; a journal entry in the service's
+//     chain records it, and a row without a MAC after that is refused. Limits: deleting
+//     a row still makes a file disappear; an object swapped behind an intact row is
+//     caught at the end of the read, after the first bytes were sent (the response is
+//     then cut off); and the document row itself (kind, dates, depositor) is not covered.
 //   - A dump of the database reveals no title, file name or content. Owner keys are
 //     stored wrapped (age-encrypted) to a master key that never enters the database;
 //     titles and file names are sealed with a per-owner data key (XChaCha20-Poly1305),
@@ -31,6 +50,29 @@
 // The operator who holds both the master key file and the database can read documents:
 // the vault does not defend against that, but every read goes through the journal.
 //
+// # Master keys and their rotation
+//
+// The master key file holds age identities, newest first; it never enters the database.
+// The database records their public recipients (master_keys), names the current one (the
+// newest not retired) and lists everything wrapped to each (the view master_key_uses:
+// owners' identities and data keys, agents' TOTP secrets). It is the one truth that all
+// processes share: each wraps new secrets to the current key the database names, and
+// reads its key file again when it meets a key it does not hold, so a running process
+// follows a rotation without a restart once its key file is updated. A process wraps only
+// to a key its own file holds: someone who can write to the database cannot register a
+// key of theirs and collect new secrets (a process missing the current key refuses to
+// wrap, with ErrWrongMasterKey). New refuses a key file that lacks a key something is
+// still wrapped to, or the current one, and names the key.
+//
+// A rotation ('coffre keys rotate', in two runs) adds a new key at the head of the file
+// (AddMasterKey), which the operator copies to every instance; then registers it
+// (RegisterMasterKey), after which every process wraps to it; then re-wraps what the
+// older keys wrap (Rewrap, and sharing's RewrapAgentSecrets) and retires each older key
+// once nothing is wrapped to it. The database itself refuses to retire a key anything is
+// still wrapped to, and to wrap anything to a retired key, whatever process or person
+// runs the statement: a retired key can leave every key file (an offline copy stays
+// useful for restoring backups from before the rotation).
+//
 // # Using it
 //
 // A Vault is built with New from a migrated database (package migrations), a BlobStore
@@ -42,5 +84,9 @@
 // Deposits write the blobs first (each behind an upload marker) and then commit the
 // document, its blobs and the journal entry in one transaction: a crash leaves at most an
 // orphan object, which ReapUploads deletes after a grace period, never a row pointing at
-// nothing.
+// nothing. No object is deleted while a row may reference it: a deposit whose COMMIT got
+// no clear answer checks on a fresh connection whether its document is there and, if it
+// cannot tell, leaves its files to the reaper; the reaper and PurgeDeleted commit the
+// claim on an object (or the removal of its rows) before they delete it, so a
+// transaction of theirs that rolls back has deleted nothing.
 package vault

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Role says what a blob is to its document.
@@ -129,7 +131,10 @@ func nameAD(owner, blob uuid.UUID) string { return "name:" + owner.String() + ":
 // Deposit puts a document in owner's safe. Each file is encrypted to the owner while it
 // streams to the blob store and hashed on the way; then the document, its blobs and the
 // journal entry are committed in one transaction. On any error nothing is visible: blobs
-// already uploaded are deleted, or left to the reaper if even that fails.
+// already uploaded are deleted, or left to the reaper if even that fails. When the
+// commit's outcome is unknown (the connection dropped during COMMIT), Deposit asks the
+// database on a fresh connection: a document that is there is a success; otherwise its
+// files are left to the reaper, which deletes them only if the commit never happened.
 func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDocument) (_ *Document, err error) {
 	if err := nd.validate(); err != nil {
 		return nil, fmt.Errorf("vault: deposit: %w", err)
@@ -153,8 +158,9 @@ func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDo
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
 	}
 	positions := map[Role]int{}
+	unsure := false // the commit may have happened: no file may be deleted
 	defer func() {
-		if err != nil {
+		if err != nil && !unsure {
 			v.discard(d.Blobs)
 		}
 	}()
@@ -169,13 +175,55 @@ func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDo
 		positions[f.Role]++
 		d.Blobs = append(d.Blobs, b)
 	}
-	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		return v.insertDocument(ctx, tx, d, dataKey, by)
-	})
+	tx, err := v.db.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("vault: deposit: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err = v.insertDocument(ctx, tx, d, dataKey, by); err != nil {
+		return nil, fmt.Errorf("vault: deposit: %w", closedError(err))
+	}
+	if v.hooks.commit != nil {
+		err = v.hooks.commit(ctx, tx)
+	} else {
+		err = tx.Commit(ctx)
+	}
+	if err != nil && !commitRefused(err) {
+		committed, cerr := v.documentCommitted(ctx, owner, d.ID)
+		if cerr == nil && committed {
+			v.log.Warn("deposit committed although its commit reported an error", "document", d.ID, "err", err)
+			return d, nil
+		}
+		unsure = true
+		v.log.Warn("deposit commit outcome unknown: its files are left to the reaper", "document", d.ID, "err", err, "check", cerr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vault: deposit: %w", closedError(err))
 	}
 	return d, nil
+}
+
+// commitRefused tells whether a failed COMMIT certainly did not commit: the server
+// answered with an error, or the transaction had already failed. Anything else (a
+// dropped connection, a cancelled context) leaves the outcome unknown.
+func commitRefused(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) || errors.Is(err, pgx.ErrTxCommitRollback)
+}
+
+// documentCommitted asks, on a connection of its own (the deposit's may be dead), whether
+// a document exists. It cannot say "never": a COMMIT still in flight may land later.
+func (v *Vault) documentCommitted(ctx context.Context, owner, doc uuid.UUID) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, v.db.Config().ConnConfig)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM documents WHERE owner_id = $1 AND id = $2)`, owner, doc).Scan(&exists)
+	return exists, err
 }
 
 func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, dataKey []byte, by Actor) error {
@@ -197,14 +245,15 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, data
 			}
 		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			b.ID, d.ID, d.OwnerID, b.Role, b.Position, b.MediaType, b.Size, b.SHA256, name, b.CreatedAt); err != nil {
+			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at, mac)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			b.ID, d.ID, d.OwnerID, b.Role, b.Position, b.MediaType, b.Size, b.SHA256, name, b.CreatedAt,
+			blobMAC(dataKey, d.OwnerID, d.ID, &b)); err != nil {
 			return fmt.Errorf("insert blob: %w", err)
 		}
-		// The upload marker goes in the same transaction: if the reaper took it first,
-		// the object is gone and the deposit must fail.
-		tag, err := tx.Exec(ctx, `DELETE FROM blob_uploads WHERE id = $1`, b.ID)
+		// The upload marker goes in the same transaction: if the reaper claimed it first,
+		// the object is gone (or going) and the deposit must fail.
+		tag, err := tx.Exec(ctx, `DELETE FROM blob_uploads WHERE id = $1 AND claimed_at IS NULL`, b.ID)
 		if err != nil {
 			return fmt.Errorf("settle upload: %w", err)
 		}
@@ -317,7 +366,7 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 		index[d.ID] = i
 	}
 	rows, err := v.db.Query(ctx, `
-		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at
+		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
 		FROM blobs WHERE owner_id = $1 AND document_id = ANY($2) ORDER BY document_id, role, position`, owner, ids)
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
@@ -326,9 +375,12 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 	for rows.Next() {
 		var doc uuid.UUID
 		var b Blob
-		var name []byte
-		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt); err != nil {
+		var name, mac []byte
+		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac); err != nil {
 			return fmt.Errorf("blobs: %w", err)
+		}
+		if err := v.checkBlob(ctx, owner, dataKey, doc, &b, mac); err != nil {
+			return err
 		}
 		if name != nil {
 			n, err := open(dataKey, name, nameAD(owner, b.ID))

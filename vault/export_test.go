@@ -87,3 +87,48 @@ func FillJournal(t testing.TB, v *Vault, owners, perOwner int) {
 		t.Fatal(err)
 	}
 }
+
+// SetCommitHook makes v's deposits commit through f instead of tx.Commit, so that a test
+// can report an error after a commit (a connection lost during COMMIT).
+func SetCommitHook(v *Vault, f func(ctx context.Context, tx pgx.Tx) error) { v.hooks.commit = f }
+
+// SetBeforeCommitHook makes the reaper's and the purge's transactions call f just before
+// they commit; an error from f rolls them back.
+func SetBeforeCommitHook(v *Vault, f func(what string) error) { v.hooks.beforeCommit = f }
+
+// ForgetBlobMACs puts the database back as it was before migration 00008 for blob rows:
+// no MAC on any row, and no journal entry saying they were authenticated (that entry must
+// be the last of the service's chain, so that the chain stays whole).
+func ForgetBlobMACs(t testing.TB, v *Vault) {
+	t.Helper()
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`ALTER TABLE blobs DROP CONSTRAINT blobs_mac_required`,
+			`UPDATE blobs SET mac = NULL`,
+			`ALTER TABLE blobs ADD CONSTRAINT blobs_mac_required CHECK (mac IS NOT NULL AND length(mac) = 32) NOT VALID`,
+			`ALTER TABLE journal DISABLE TRIGGER USER`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM journal WHERE owner_id = $1 AND action = $2
+			AND seq = (SELECT seq FROM journal_heads WHERE owner_id = $1)`, SystemChain, ActionBlobsAuthenticated)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			t.Fatal("the service's chain does not end with the blob MAC entry")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE journal_heads h SET seq = j.seq, hash = j.hash
+			FROM journal j WHERE h.owner_id = $1 AND j.owner_id = $1 AND j.seq = h.seq - 1`, SystemChain); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `ALTER TABLE journal ENABLE TRIGGER USER`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -35,25 +35,21 @@ func (v *Vault) CreateOwner(ctx context.Context, login string, by Actor) (*Owner
 	if _, err := rand.Read(dataKey); err != nil {
 		return nil, fmt.Errorf("vault: create owner: %w", err)
 	}
-	identityWrapped, err := v.keys.wrap([]byte(id.String()))
-	if err != nil {
-		return nil, fmt.Errorf("vault: create owner: %w", err)
-	}
-	dataKeyWrapped, err := v.keys.wrap(dataKey)
-	if err != nil {
-		return nil, fmt.Errorf("vault: create owner: %w", err)
-	}
 	o := &Owner{ID: uuid.New(), Login: login, Recipient: id.Recipient().String()}
 	var nullLogin *string
 	if login != "" {
 		nullLogin = &login
 	}
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
+		key, wrapped, err := v.wrap(ctx, tx, []byte(id.String()), dataKey)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `
 			INSERT INTO owners (id, login, recipient, identity_wrapped, data_key_wrapped, master_key_id)
-			VALUES ($1, $2, $3, $4, $5, (SELECT id FROM master_keys WHERE recipient = $6))
+			VALUES ($1, $2, $3, $4, $5, $6)
 			RETURNING created_at`,
-			o.ID, nullLogin, o.Recipient, identityWrapped, dataKeyWrapped, v.keys.Current()).Scan(&o.CreatedAt)
+			o.ID, nullLogin, o.Recipient, wrapped[0], wrapped[1], key.ID).Scan(&o.CreatedAt)
 		if err != nil {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -96,12 +92,20 @@ func (v *Vault) scanOwner(ctx context.Context, where string, arg any) (*Owner, e
 
 // ownerKeys returns the owner's unwrapped identity and data key.
 func (v *Vault) ownerKeys(ctx context.Context, owner uuid.UUID) (*age.X25519Identity, []byte, error) {
+	return v.ownerKeysIn(ctx, v.db, owner)
+}
+
+// ownerKeysIn is ownerKeys reading through q, for a caller inside a transaction.
+func (v *Vault) ownerKeysIn(ctx context.Context, q dbtx, owner uuid.UUID) (*age.X25519Identity, []byte, error) {
 	if id, dk, ok := v.keys.cached(owner); ok {
 		return id, dk, nil
 	}
 	var idw, dkw []byte
-	if err := v.db.QueryRow(ctx, `SELECT identity_wrapped, data_key_wrapped FROM owners WHERE id = $1`, owner).Scan(&idw, &dkw); err != nil {
+	var wrappedTo string
+	if err := q.QueryRow(ctx, `
+		SELECT o.identity_wrapped, o.data_key_wrapped, k.recipient
+		FROM owners o JOIN master_keys k ON k.id = o.master_key_id WHERE o.id = $1`, owner).Scan(&idw, &dkw, &wrappedTo); err != nil {
 		return nil, nil, fmt.Errorf("owner %s: %w", owner, notFound(err))
 	}
-	return v.keys.ownerKeys(owner, idw, dkw)
+	return v.keys.ownerKeys(owner, idw, dkw, wrappedTo)
 }

@@ -15,47 +15,87 @@ import (
 func (v *Vault) ReapUploads(ctx context.Context, grace time.Duration) (int, error) {
 	total := 0
 	for {
-		n, err := v.reapBatch(ctx, grace)
+		claimed, n, err := v.reapBatch(ctx, grace)
 		total += n
-		if err != nil || n == 0 {
+		if err != nil || claimed == 0 {
 			return total, err
 		}
 	}
 }
 
-func (v *Vault) reapBatch(ctx context.Context, grace time.Duration) (int, error) {
-	var n int
-	// The marker is deleted in the same transaction as the object, and locked until then,
-	// so a deposit committing at this moment either wins (and the marker is gone) or
-	// fails because its marker was reaped.
-	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+// reapBatch claims up to 100 markers and commits the claim before it deletes a single
+// object. A deposit settles its markers only while they are unclaimed, in the
+// transaction that records its blobs: once a claim has committed, no row can ever
+// reference the object; and a claim that rolls back has deleted nothing, so a deposit
+// that was waiting on the marker commits with its file intact.
+func (v *Vault) reapBatch(ctx context.Context, grace time.Duration) (claimed, removed int, err error) {
+	var orphans, stale []uuid.UUID
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
-			DELETE FROM blob_uploads WHERE id IN (
-				SELECT id FROM blob_uploads WHERE started_at < now() - $1::interval
+			UPDATE blob_uploads u SET claimed_at = coalesce(u.claimed_at, now()) WHERE u.id IN (
+				SELECT id FROM blob_uploads
+				WHERE claimed_at IS NOT NULL OR started_at < now() - $1::interval
 				ORDER BY started_at LIMIT 100 FOR UPDATE SKIP LOCKED)
-			RETURNING id`, grace)
+			RETURNING u.id, EXISTS (SELECT 1 FROM blobs b WHERE b.id = u.id)`, grace)
 		if err != nil {
 			return err
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := v.blobs.Delete(ctx, id.String()); err != nil {
-				return err
+		var id uuid.UUID
+		var referenced bool
+		_, err = pgx.ForEachRow(rows, []any{&id, &referenced}, func() error {
+			if referenced {
+				stale = append(stale, id)
+			} else {
+				orphans = append(orphans, id)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		n = len(ids)
+		if v.hooks.beforeCommit != nil {
+			return v.hooks.beforeCommit("reap")
+		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("vault: reap uploads: %w", err)
+		return 0, 0, fmt.Errorf("vault: reap uploads: %w", err)
 	}
-	if n > 0 {
-		v.log.Info("reaped orphan blobs", "count", n)
+	// A marker whose object a row references is stale (or forged): the object is a
+	// document's, only the marker goes.
+	if len(stale) > 0 {
+		v.log.Warn("upload markers of recorded blobs dropped", "count", len(stale))
+		if _, err := v.db.Exec(ctx, `DELETE FROM blob_uploads WHERE id = ANY($1)`, stale); err != nil {
+			return 0, 0, fmt.Errorf("vault: reap uploads: %w", err)
+		}
 	}
-	return n, nil
+	removed, err = v.dropObjects(ctx, orphans)
+	if removed > 0 {
+		v.log.Info("reaped orphan blobs", "count", removed)
+	}
+	if err != nil {
+		return 0, removed, fmt.Errorf("vault: reap uploads: %w", err)
+	}
+	return len(orphans) + len(stale), removed, nil
+}
+
+// dropObjects deletes the objects of claimed markers, then the markers. Whatever fails
+// stays claimed, for the next run of the reaper.
+func (v *Vault) dropObjects(ctx context.Context, ids []uuid.UUID) (int, error) {
+	done := make([]uuid.UUID, 0, len(ids))
+	var err error
+	for _, id := range ids {
+		if err = v.blobs.Delete(ctx, id.String()); err != nil {
+			break
+		}
+		done = append(done, id)
+	}
+	if len(done) > 0 {
+		if _, derr := v.db.Exec(ctx, `DELETE FROM blob_uploads WHERE id = ANY($1) AND claimed_at IS NOT NULL`, done); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	return len(done), err
 }
 
 // PurgeDeleted deletes the blobs of documents deleted more than after ago, and keeps of
@@ -64,6 +104,7 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 	total := 0
 	for {
 		purged := false
+		var ids []uuid.UUID
 		err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 			var doc, owner uuid.UUID
 			err := tx.QueryRow(ctx, `
@@ -80,14 +121,13 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 			if err != nil {
 				return err
 			}
-			ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-			if err != nil {
+			if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
 				return err
 			}
-			for _, id := range ids {
-				if err := v.blobs.Delete(ctx, id.String()); err != nil {
-					return err
-				}
+			// The objects go after the commit, when no row refers to them any more; their
+			// claimed markers hand them to the reaper if this process stops first.
+			if _, err := tx.Exec(ctx, `INSERT INTO blob_uploads (id, claimed_at) SELECT unnest($1::uuid[]), now()`, ids); err != nil {
+				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE documents SET purged_at = now(), title_sealed = '' WHERE id = $1`, doc); err != nil {
 				return err
@@ -96,6 +136,9 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 				return err
 			}
 			purged = true
+			if v.hooks.beforeCommit != nil {
+				return v.hooks.beforeCommit("purge")
+			}
 			return nil
 		})
 		if err != nil {
@@ -105,5 +148,8 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 			return total, nil
 		}
 		total++
+		if _, err := v.dropObjects(ctx, ids); err != nil {
+			v.log.Warn("purge: objects left to the reaper", "err", err)
+		}
 	}
 }

@@ -2,53 +2,82 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// RegisterMasterKey records the keyring's current recipient as a master key of the
-// database, the first step of a rotation. It refuses a keyring that lacks any key still in
-// use, since owners wrapped to it could no longer be read.
+// A rotation of the master key ('coffre keys rotate') goes:
+//
+//  1. AddMasterKey puts a new key at the head of the key file, which the operator copies
+//     to every instance; running ones read it when they first need it.
+//  2. RegisterMasterKey records it in the database: from then on every process wraps
+//     new secrets to it.
+//  3. Rewrap (and sharing's RewrapAgentSecrets) re-wrap what older keys wrap, and retire
+//     each older key once nothing wraps to it. The database refuses any other retirement,
+//     so a key retired is a key the operator may take out of the key files.
+
+// ActionKeyRetired, in the service's chain, records that a master key no longer wraps
+// anything and may leave the key files.
+const ActionKeyRetired Action = "master_key_retired"
+
+// ErrKeyRetired: the key was retired; a retired key is never used again.
+var ErrKeyRetired = errors.New("master key retired")
+
+// RegisterMasterKey records the keyring's first key as the database's current master key,
+// the second step of a rotation: every process wraps new secrets to it from then on, so
+// the key file holding it must be on every instance first. It refuses a keyring that
+// lacks a key still in use, since what is wrapped to it could no longer be re-wrapped.
+// Registering the current key again does nothing.
 func RegisterMasterKey(ctx context.Context, db *pgxpool.Pool, keys *Keyring, by Actor) error {
-	rows, err := db.Query(ctx, `SELECT recipient FROM master_keys WHERE retired_at IS NULL`)
-	if err != nil {
-		return fmt.Errorf("vault: register master key: %w", err)
+	if err := checkKeyring(ctx, db, keys); err != nil {
+		return err
 	}
-	active, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("vault: register master key: %w", err)
-	}
-	for _, r := range active {
-		if !keys.Holds(r) {
-			return fmt.Errorf("vault: the master key file lacks the key %s that this database uses: %w", r, ErrWrongMasterKey)
-		}
-	}
+	recipient := keys.Current()
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO master_keys (recipient) VALUES ($1) ON CONFLICT DO NOTHING`, keys.Current())
-		if err != nil {
+		var retired bool
+		err := tx.QueryRow(ctx, `SELECT retired_at IS NOT NULL FROM master_keys WHERE recipient = $1`, recipient).Scan(&retired)
+		switch {
+		case err == nil && retired:
+			return fmt.Errorf("vault: register master key %s: %w", recipient, ErrKeyRetired)
+		case err == nil:
+			return nil
+		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("vault: register master key: %w", err)
 		}
-		if tag.RowsAffected() == 1 {
-			_, err = appendEntry(ctx, tx, SystemChain, Event{Actor: by, Action: ActionKeyAdded, Detail: keys.Current()})
+		if _, err := tx.Exec(ctx, `INSERT INTO master_keys (recipient) VALUES ($1)`, recipient); err != nil {
+			return fmt.Errorf("vault: register master key: %w", err)
 		}
+		_, err = appendEntry(ctx, tx, SystemChain, Event{Actor: by, Action: ActionKeyAdded, Detail: recipient})
 		return err
 	})
 }
 
-// Rewrap re-wraps every owner's keys to the current master key, batch owners per
-// transaction, and journals it in each owner's history. Blobs are not touched: they are
-// encrypted to the owners' own keys, which do not change. An interrupted run is resumed
-// by running it again. afterBatch, if not nil, is called after each committed batch with
-// the running count; an error from it stops the rotation there. When no owner is left on
-// an older key, those keys are retired and Rewrap returns done = true.
+// MasterKeyRegistered tells whether recipient is a master key of the database, retired or
+// not.
+func (v *Vault) MasterKeyRegistered(ctx context.Context, recipient string) (bool, error) {
+	var ok bool
+	if err := v.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM master_keys WHERE recipient = $1)`, recipient).Scan(&ok); err != nil {
+		return false, fmt.Errorf("vault: master keys: %w", err)
+	}
+	return ok, nil
+}
+
+// Rewrap re-wraps to the database's current master key every owner's keys still wrapped
+// to another one, batch owners per transaction, and journals it in each owner's history.
+// Blobs are not touched: they are encrypted to the owners' own keys, which do not change.
+// An interrupted run is resumed by running it again. afterBatch, if not nil, is called
+// after each committed batch with the running count; an error from it stops the rotation
+// there. Then every older key that nothing wraps to any more (owners, agents' secrets) is
+// retired, and done tells whether none is left.
 func (v *Vault) Rewrap(ctx context.Context, by Actor, batch int, afterBatch func(done int) error) (n int, done bool, err error) {
-	current := v.keys.Current()
-	var currentID int
-	if err := v.db.QueryRow(ctx, `SELECT id FROM master_keys WHERE recipient = $1`, current).Scan(&currentID); err != nil {
-		return 0, false, fmt.Errorf("vault: rewrap: current key: %w", notFound(err))
+	current, err := v.currentHeldKey(ctx, v.db)
+	if err != nil {
+		return 0, false, fmt.Errorf("vault: rewrap: %w", err)
 	}
 	for {
 		var count int
@@ -56,7 +85,7 @@ func (v *Vault) Rewrap(ctx context.Context, by Actor, batch int, afterBatch func
 			rows, err := tx.Query(ctx, `
 				SELECT id, identity_wrapped, data_key_wrapped FROM owners
 				WHERE master_key_id <> $1 AND identity_wrapped IS NOT NULL
-				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, currentID, batch)
+				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, current.ID, batch)
 			if err != nil {
 				return err
 			}
@@ -73,7 +102,7 @@ func (v *Vault) Rewrap(ctx context.Context, by Actor, batch int, afterBatch func
 				return err
 			}
 			for _, o := range owners {
-				if err := v.rewrapOwner(ctx, tx, o.id, o.identity, o.dataKey, currentID, by); err != nil {
+				if err := v.rewrapOwner(ctx, tx, o.id, o.identity, o.dataKey, current, by); err != nil {
 					return fmt.Errorf("owner %s: %w", o.id, err)
 				}
 			}
@@ -93,18 +122,14 @@ func (v *Vault) Rewrap(ctx context.Context, by Actor, batch int, afterBatch func
 			}
 		}
 	}
-	// SKIP LOCKED may have passed over owners locked by a concurrent request: a key is
-	// retired only when no owner is still wrapped to it, and the rotation is done only
-	// when every owner is on the current key.
-	if _, err := v.db.Exec(ctx, `
-		UPDATE master_keys k SET retired_at = now() WHERE k.id <> $1 AND k.retired_at IS NULL
-		AND NOT EXISTS (SELECT 1 FROM owners o WHERE o.master_key_id = k.id AND o.identity_wrapped IS NOT NULL)`, currentID); err != nil {
-		return n, false, fmt.Errorf("vault: rewrap: retire old keys: %w", err)
+	if err := v.retireOldKeys(ctx, by); err != nil {
+		return n, false, err
 	}
-	return n, !v.RotationPending(ctx), nil
+	pending, err := v.RotationPending(ctx)
+	return n, !pending && err == nil, err
 }
 
-func (v *Vault) rewrapOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, identityWrapped, dataKeyWrapped []byte, keyID int, by Actor) error {
+func (v *Vault) rewrapOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, identityWrapped, dataKeyWrapped []byte, to masterKey, by Actor) error {
 	identity, err := v.keys.unwrap(identityWrapped)
 	if err != nil {
 		return err
@@ -113,26 +138,66 @@ func (v *Vault) rewrapOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ide
 	if err != nil {
 		return err
 	}
-	if identityWrapped, err = v.keys.wrap(identity); err != nil {
+	if identityWrapped, err = wrapTo(to.Recipient, identity); err != nil {
 		return err
 	}
-	if dataKeyWrapped, err = v.keys.wrap(dataKey); err != nil {
+	if dataKeyWrapped, err = wrapTo(to.Recipient, dataKey); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = $2, data_key_wrapped = $3, master_key_id = $4 WHERE id = $1`,
-		owner, identityWrapped, dataKeyWrapped, keyID); err != nil {
+		owner, identityWrapped, dataKeyWrapped, to.ID); err != nil {
 		return err
 	}
 	_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionKeyRotated})
 	return err
 }
 
-// RotationPending tells whether owners are still wrapped to a master key other than the
-// current one: a rotation was interrupted.
-func (v *Vault) RotationPending(ctx context.Context) bool {
+// retireOldKeys retires every master key but the current one that nothing wraps to any
+// more, and journals each in the service's chain. The database has the last word: a
+// secret wrapped to a key while this runs makes its retirement fail (object_in_use), and
+// the key stays for the next run.
+func (v *Vault) retireOldKeys(ctx context.Context, by Actor) error {
+	rows, err := v.db.Query(ctx, `
+		SELECT k.id, k.recipient FROM master_keys k
+		WHERE k.retired_at IS NULL AND k.id <> (SELECT max(id) FROM master_keys WHERE retired_at IS NULL)
+			AND NOT EXISTS (SELECT 1 FROM master_key_uses u WHERE u.master_key_id = k.id)`)
+	if err != nil {
+		return fmt.Errorf("vault: retire old keys: %w", err)
+	}
+	old, err := pgx.CollectRows(rows, pgx.RowToStructByPos[masterKey])
+	if err != nil {
+		return fmt.Errorf("vault: retire old keys: %w", err)
+	}
+	for _, k := range old {
+		err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE master_keys SET retired_at = now() WHERE id = $1 AND retired_at IS NULL`, k.ID); err != nil {
+				return err
+			}
+			_, err := appendEntry(ctx, tx, SystemChain, Event{Actor: by, Action: ActionKeyRetired, Detail: k.Recipient})
+			return err
+		})
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55006" { // object_in_use: see migration 00008
+			v.log.Info("master key still in use, not retired", "recipient", k.Recipient)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("vault: retire master key %s: %w", k.Recipient, err)
+		}
+	}
+	return nil
+}
+
+// RotationPending tells whether anything (an owner's keys, an agent's secret) is still
+// wrapped to a master key other than the current one: a rotation is under way.
+func (v *Vault) RotationPending(ctx context.Context) (bool, error) {
 	var pending bool
 	err := v.db.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM owners o JOIN master_keys k ON k.id = o.master_key_id
-			WHERE k.recipient <> $1 AND o.identity_wrapped IS NOT NULL)`, v.keys.Current()).Scan(&pending)
-	return err == nil && pending
+		SELECT EXISTS (SELECT 1 FROM master_keys k
+			WHERE k.id <> (SELECT max(id) FROM master_keys WHERE retired_at IS NULL)
+				AND EXISTS (SELECT 1 FROM master_key_uses u WHERE u.master_key_id = k.id))`).Scan(&pending)
+	if err != nil {
+		return false, fmt.Errorf("vault: rotation pending: %w", err)
+	}
+	return pending, nil
 }

@@ -13,23 +13,27 @@ import (
 // drown the accesses that matter. A thumbnail that is not the owner's is still
 // journaled as a failed attempt.
 func (v *Vault) OpenThumbnail(ctx context.Context, owner, doc uuid.UUID, by Actor) (*BlobReader, error) {
-	identity, _, err := v.ownerKeys(ctx, owner)
+	identity, dataKey, err := v.ownerKeys(ctx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("vault: open thumbnail %s: %w", doc, err)
 	}
 	r := &BlobReader{Document: doc}
+	var mac []byte
 	err = v.db.QueryRow(ctx, `
-		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at
+		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
 		FROM blobs b JOIN documents d ON d.id = b.document_id
 		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.role = $3 AND d.deleted_at IS NULL
 		ORDER BY b.position LIMIT 1`,
-		owner, doc, RoleThumbnail).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt)
+		owner, doc, RoleThumbnail).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac)
 	if err != nil {
 		err = notFound(err)
 		if err == ErrNotFound {
 			v.deny(ctx, owner, doc, by)
 		}
 		return nil, fmt.Errorf("vault: open thumbnail %s: %w", doc, err)
+	}
+	if err := v.checkBlob(ctx, owner, dataKey, doc, &r.Blob, mac); err != nil {
+		return nil, err
 	}
 	r.h = newAsyncHash()
 	br, err := v.openBlob(ctx, r, identity, owner, doc, r.ID)

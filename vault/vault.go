@@ -17,11 +17,24 @@ type Vault struct {
 	blobs BlobStore
 	keys  *Keyring
 	log   *slog.Logger
+	hooks testHooks
+}
+
+// testHooks let this package's tests (export_test.go) fail a step at a point no real
+// component fails on cue. They are nil outside tests.
+type testHooks struct {
+	// commit replaces the COMMIT of a deposit: a test commits and then reports a lost
+	// connection, as a network would.
+	commit func(ctx context.Context, tx pgx.Tx) error
+	// beforeCommit runs inside the reaper's and the purge's transactions, just before
+	// they commit; an error rolls them back.
+	beforeCommit func(what string) error
 }
 
 // New returns a vault over a migrated database, a blob store and the master keyring. It
-// refuses a keyring that cannot read the database's owners (ErrWrongMasterKey), so that a
-// misconfigured process stops at start instead of failing on every request.
+// refuses a keyring that lacks a master key something is still wrapped to (an owner's
+// keys, an agent's TOTP secret), or the current one (ErrWrongMasterKey, naming the key),
+// so that a misconfigured process stops at start instead of failing on every request.
 func New(ctx context.Context, db *pgxpool.Pool, blobs BlobStore, keys *Keyring, log *slog.Logger) (*Vault, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -30,11 +43,15 @@ func New(ctx context.Context, db *pgxpool.Pool, blobs BlobStore, keys *Keyring, 
 	if err := v.checkMasterKey(ctx); err != nil {
 		return nil, err
 	}
+	if err := v.authenticateOldBlobs(ctx); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
-// checkMasterKey compares the keyring with the master recipients the database knows.
-// The first process to start registers its key.
+// checkMasterKey compares the keyring with the master keys the database knows: it must
+// hold every key something is wrapped to, and the current one. The first process to start
+// on an empty database registers its key.
 func (v *Vault) checkMasterKey(ctx context.Context) error {
 	current := v.keys.Current()
 	if current == "" {
@@ -53,25 +70,7 @@ func (v *Vault) checkMasterKey(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("vault: register master key: %w", err)
 	}
-	rows, err := v.db.Query(ctx, `SELECT recipient FROM master_keys WHERE retired_at IS NULL ORDER BY id`)
-	if err != nil {
-		return fmt.Errorf("vault: master keys: %w", err)
-	}
-	active, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("vault: master keys: %w", err)
-	}
-	known := false
-	for _, r := range active {
-		if !v.keys.Holds(r) {
-			return fmt.Errorf("vault: the master key file lacks the key %s that this database uses: %w", r, ErrWrongMasterKey)
-		}
-		known = known || r == current
-	}
-	if !known {
-		return fmt.Errorf("vault: the current master key %s is not registered in this database (use 'coffre keys rotate' to add a key): %w", current, ErrWrongMasterKey)
-	}
-	return nil
+	return checkKeyring(ctx, v.db, v.keys)
 }
 
 // Ping checks that the database and the blob store answer.

@@ -10,6 +10,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -570,7 +571,14 @@ func TestKeyRotation(t *testing.T) {
 	}
 	before := etag(owners[0].doc)
 
-	oldKeys := b.keys
+	oldFile := filepath.Join(t.TempDir(), "old.key")
+	if k, err := os.ReadFile(b.keyPath); err != nil || os.WriteFile(oldFile, k, 0o600) != nil {
+		t.Fatal(err)
+	}
+	oldKeys, err := vault.LoadKeyring(oldFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	newKeys, err := vault.AddMasterKey(b.keyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -691,8 +699,10 @@ func TestJournalTamperDetection(t *testing.T) {
 		if cp, err := b.v.Checkpoint(context.Background(), b.signing); err != nil || cp == nil || cp.Chains != 3 {
 			t.Fatalf("checkpoint: %+v, %v", cp, err)
 		}
+		// 2 owners × (creation + 3 deposits), and the service's chain: its master key and
+		// the authentication of blob rows.
 		rep, err := b.v.VerifyJournal(context.Background(), pub(b))
-		if err != nil || len(rep.Breaks) != 0 || rep.Entries != 9 || rep.Chains != 3 || rep.Checkpoints != 1 {
+		if err != nil || len(rep.Breaks) != 0 || rep.Entries != 10 || rep.Chains != 3 || rep.Checkpoints != 1 {
 			t.Fatalf("clean journal: %+v, %v", rep, err)
 		}
 		return b, owner

@@ -24,13 +24,25 @@ The master key never goes into the database; owners' keys are stored wrapped to 
 
 const keysRotateUsage = `Usage: coffre keys rotate [--batch N]
 
-Adds a new master key at the head of COFFRE_MASTER_KEY_FILE (keeping the older ones below
-it) and re-wraps every owner's keys to it, N owners per transaction (default 100). No blob
-is read or rewritten. Each owner's history records the operation.
+Replaces the master key in two runs, while every instance keeps serving.
 
-If interrupted, run it again: it resumes where it stopped instead of adding another key.
-When it finishes, the older keys are retired; remove them from the file once no database
-backup still needs them.
+First run: adds a new master key at the head of COFFRE_MASTER_KEY_FILE, keeping the older
+ones below it, and stops. Copy that file to every instance (mode 0600): running
+'coffre serve' processes read it again when they meet the new key, no restart needed.
+
+Second run, once every instance has the new file: registers the new key in the database
+(from then on every instance wraps new owners and agents' secrets to it, and an instance
+without the new file refuses to open new safes until it has it), re-wraps every
+agent's second-factor secret and every owner's keys to it, N owners per transaction
+(default 100), and retires each older key once nothing is wrapped to it any more; the
+database itself refuses to retire a key still in use. No blob is read or rewritten. Each
+owner's history records the operation.
+
+If a run is interrupted, or says that something is still wrapped to an older key, run it
+again: it resumes where it stopped. When it says "rotation complete", the older keys are
+retired: remove them from the key file on every instance (keep an offline copy as long as
+a database backup from before the rotation may be restored). An instance whose key file
+lacks a key still in use refuses to start and names the key.
 `
 
 func runKeysInit(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
@@ -78,31 +90,42 @@ func runKeysRotate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string
 	if err != nil {
 		return err
 	}
-	// A rotation in progress has its key at the head of the file and owners left on older
-	// keys: resume it. Otherwise start a new one.
 	v, err := vault.New(ctx, pool, blobs, keys, log)
-	resume := err == nil && v.RotationPending(ctx)
-	if err != nil && !errors.Is(err, vault.ErrWrongMasterKey) {
+	if err != nil {
+		if errors.Is(err, vault.ErrWrongMasterKey) {
+			return hinted{err, "COFFRE_MASTER_KEY_FILE must hold every key this database uses; copy the newest key file here"}
+		}
 		return err
 	}
-	if !resume {
-		if err == nil || keys.Current() == "" {
-			if keys, err = vault.AddMasterKey(cfg.MasterKeyFile); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "coffre: new master key %s added to %s\n", keys.Current(), cfg.MasterKeyFile)
-		}
+	// Where the rotation stands: the head of the file not yet in the database is a new key
+	// waiting to be registered; secrets still wrapped to an older key are a rotation to
+	// resume; otherwise a new rotation starts.
+	registered, err := v.MasterKeyRegistered(ctx, keys.Current())
+	if err != nil {
+		return err
+	}
+	pending, err := v.RotationPending(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !registered:
 		if err := vault.RegisterMasterKey(ctx, pool, keys, operator); err != nil {
 			return err
 		}
-		if v, err = vault.New(ctx, pool, blobs, keys, log); err != nil {
+		fmt.Fprintf(stdout, "coffre: master key %s registered: every instance now wraps new secrets to it\n", keys.Current())
+	case pending:
+		fmt.Fprintln(stdout, "coffre: resuming the rotation")
+	default:
+		if keys, err = vault.AddMasterKey(cfg.MasterKeyFile); err != nil {
 			return err
 		}
-	} else {
-		fmt.Fprintf(stdout, "coffre: resuming the rotation to %s\n", keys.Current())
+		fmt.Fprintf(stdout, "coffre: new master key %s added to %s\n", keys.Current(), cfg.MasterKeyFile)
+		fmt.Fprintf(stdout, "coffre: next: copy %s to every instance, then run 'coffre keys rotate' again\n", cfg.MasterKeyFile)
+		return nil
 	}
-	// Agents' second-factor secrets are wrapped to the master key too: re-wrap them
-	// first, so that retiring the old key at the end of the owners' pass is safe.
+	// Agents' second-factor secrets are wrapped to the master key too: they are re-wrapped
+	// first, so that the owners' pass can end with the retirement of the old key.
 	agents, err := sharing.New(pool, v).RewrapAgentSecrets(ctx)
 	if err != nil {
 		return hinted{fmt.Errorf("rotation stopped: %w", err), "run 'coffre keys rotate' again to resume"}
@@ -117,8 +140,15 @@ func runKeysRotate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string
 	if err != nil {
 		return hinted{fmt.Errorf("rotation stopped after %d owners: %w", n, err), "run 'coffre keys rotate' again to resume"}
 	}
-	if done {
-		fmt.Fprintf(stdout, "coffre: rotation complete: %d owners now wrapped to %s; older keys are retired\n", n, keys.Current())
+	if !done {
+		return hinted{fmt.Errorf("%d owners re-wrapped, but secrets created meanwhile are still wrapped to an older key", n),
+			"run 'coffre keys rotate' again to finish"}
 	}
+	current, err := v.CurrentMasterKey(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "coffre: rotation complete: %d owners now wrapped to %s; older keys are retired\n", n, current)
+	fmt.Fprintln(stdout, "coffre: remove the retired keys from the key file on every instance (keep an offline copy while old backups may be restored)")
 	return nil
 }

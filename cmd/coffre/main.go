@@ -18,7 +18,7 @@ Usage:
     coffre serve                      run the HTTP server and the background jobs
     coffre migrate                    apply database migrations, create the bucket
     coffre keys init                  create the master key and the signing key files
-    coffre keys rotate [--batch N]    add a master key and re-wrap every owner to it
+    coffre keys rotate [--batch N]    replace the master key: a new key, then re-wrap (two runs)
     coffre journal verify             check every journal chain and signed checkpoint
     coffre journal checkpoint         sign the current chain heads now
     coffre owners create --login L    open a safe (for demos and tests)
@@ -45,7 +45,7 @@ Configuration (environment variables, with their defaults):
     COFFRE_S3_REGION          S3 region (empty: the store's default)
     COFFRE_S3_TLS             use HTTPS to reach S3: true or false (true)
     COFFRE_BLOB_DIR           directory of the filesystem blob store (var/blobs)
-    COFFRE_MASTER_KEY_FILE    age identities, current first, mode 0600 (var/keys/master.key)
+    COFFRE_MASTER_KEY_FILE    age identities, newest first, mode 0600 (var/keys/master.key)
     COFFRE_SIGNING_KEY_FILE   Ed25519 service key, PEM (var/keys/signing.key)
     COFFRE_LISTEN             HTTP listen address (127.0.0.1:8080)
     COFFRE_UPLOAD_GRACE       age after which an unfinished upload is reaped (24h)

@@ -87,7 +87,7 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault,
 	if err != nil {
 		pool.Close()
 		if errors.Is(err, vault.ErrWrongMasterKey) {
-			return nil, nil, hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with"}
+			return nil, nil, hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with, holding every key still in use (after 'coffre keys rotate', copy the new file to every instance)"}
 		}
 		return nil, nil, hinted{err, "has the database been migrated? run 'coffre migrate'"}
 	}
