@@ -220,7 +220,7 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 		if _, err := tx.Exec(ctx, `INSERT INTO link_documents (link_id, document_id) SELECT $1, unnest($2::uuid[])`, c.Link.ID, c.Link.Documents); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkCreated, Detail: nl.Purpose})
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkCreated, Private: nl.Purpose})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: create link: %w", err)
@@ -282,7 +282,7 @@ func (s *Service) RevokeLink(ctx context.Context, owner, id uuid.UUID, by vault.
 		if err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkRevoked, Detail: string(purpose)})
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkRevoked, Private: string(purpose)})
 	})
 	if err != nil {
 		return fmt.Errorf("sharing: revoke link %s: %w", id, err)

@@ -71,7 +71,8 @@ type ExportOptions struct {
 	// (age -d archive.zip.age > archive.zip). At least MinPassphraseLen characters.
 	Passphrase string
 	// Request is the reference of the written request an operator acts on; it is
-	// recorded in the journal entry of the export, which the owner sees.
+	// recorded in the journal entry of the export, which the owner sees. Free text that
+	// may name the person: the journal keeps it sealed (Event.Private).
 	Request string
 }
 
@@ -115,7 +116,7 @@ func (v *Vault) Export(ctx context.Context, owner uuid.UUID, by Actor, w io.Writ
 	}
 	// Journaled first: an export that fails half-way was still asked for, and the archive
 	// then holds the record of its own export.
-	if err := v.Record(ctx, owner, Event{Actor: by, Action: ActionExport, Detail: opts.Request}); err != nil {
+	if err := v.Record(ctx, owner, Event{Actor: by, Action: ActionExport, Private: opts.Request}); err != nil {
 		return nil, fmt.Errorf("vault: export %s: %w", owner, err)
 	}
 	tx, snap, err := v.exportSnapshot(ctx, owner, dataKey)
@@ -156,6 +157,7 @@ func (v *Vault) Export(ctx context.Context, owner uuid.UUID, by Actor, w io.Writ
 // snapshot is what an export reads from the database before the first byte is written.
 type snapshot struct {
 	owner      uuid.UUID
+	dataKey    []byte
 	at         time.Time
 	docs       []exportDoc
 	headSeq    int64
@@ -196,7 +198,7 @@ func (v *Vault) exportSnapshot(ctx context.Context, owner uuid.UUID, dataKey []b
 }
 
 func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, dataKey []byte) (*snapshot, error) {
-	s := &snapshot{owner: owner}
+	s := &snapshot{owner: owner, dataKey: dataKey}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+ownerLockKey+`)`, owner); err != nil {
 		return nil, fmt.Errorf("lock safe: %w", err)
 	}
@@ -643,6 +645,10 @@ type JournalLine struct {
 	// IPPrefix and Detail repeat what Personal holds, for a human reader.
 	IPPrefix string `json:"ip_prefix,omitempty"`
 	Detail   string `json:"detail,omitempty"`
+	// Private is the private detail (a link's purpose), which Personal holds sealed with
+	// the owner's key, opened for its owner. The chain covers it only sealed:
+	// VerifyExportedJournal cannot check it.
+	Private string `json:"private,omitempty"`
 }
 
 func journalLine(e *Entry) JournalLine {
@@ -674,7 +680,12 @@ func writeJournal(ctx context.Context, tx pgx.Tx, w io.Writer, s *snapshot) erro
 	var e Entry
 	_, err = pgx.ForEachRow(rows, []any{&e.OwnerID, &e.Seq, &e.At, &e.ActorKind, &e.ActorID, &e.Action, &e.DocumentID,
 		&e.Personal, &e.PersonalSHA256, &e.PrevHash, &e.Hash}, func() error {
-		return enc.Encode(journalLine(&e))
+		l := journalLine(&e)
+		var err error
+		if l.Private, err = openPrivate(s.dataKey, &e); err != nil {
+			return err
+		}
+		return enc.Encode(l)
 	})
 	return err
 }
@@ -926,6 +937,8 @@ Chaque ligne de journal.jsonl porte :
     personal  : l'adresse réseau approximative et le détail de l'action, effacés
                 (null) à la fin de la durée de conservation ; son empreinte
                 personal_sha256 reste, et la chaîne reste vérifiable.
+    private   : le détail que personal garde chiffré (le nom d'un lien de partage),
+                ici en clair pour vous.
 La dernière ligne a pour empreinte :
     {{.LastHash}}
 {{- if .Checkpoint}}

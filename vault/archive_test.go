@@ -559,7 +559,7 @@ func TestExportRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, detail := entries[0].PersonalData(); entries[0].ActorKind != vault.ActorOperator || detail != "courrier du 3 mars 2026, réf. 2026-17" {
+		if detail := entries[0].OwnerDetail(); entries[0].ActorKind != vault.ActorOperator || detail != "courrier du 3 mars 2026, réf. 2026-17" {
 			t.Fatalf("operator export journaled as %s with detail %q", entries[0].ActorKind, detail)
 		}
 	})

@@ -2,8 +2,10 @@ package vault
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -178,13 +180,14 @@ const ownerLockKey = `hashtextextended('coffre-owner:' || $1::text, 0)`
 
 // EraseDue crypto-shreds every closed safe whose retention has run out, and returns how
 // many it erased. For each owner, in one transaction: every blob object (all roles) is
-// deleted from the store and its row removed; titles, names and dates are cleared; the
-// owner's wrapped identity and data key are destroyed, so that a copy of a blob kept in a
-// backup or an old bucket version can no longer be decrypted; the login, the account and
-// the sessions are deleted; the
-// personal part of every journal entry (IP prefixes, free text) is erased, which the chain
-// allows; and a last entry "erased" is appended by System. Safe to run from several
-// processes; a safe being exported is left for the next run.
+// deleted from the store and its row removed; kinds, titles, names and dates are cleared;
+// the owner's wrapped identity and data key are destroyed, so that a copy of a blob kept
+// in a backup or an old bucket version can no longer be decrypted; every row that could
+// identify the person or let anyone in as them is deleted (see forgetPerson), which frees
+// their login and FranceConnect identity for a new safe; the personal part of every
+// journal entry (IP prefixes, free text) is erased, which the chain allows; and a last
+// entry "erased" is appended by System. Safe to run from several processes; a safe being
+// exported is left for the next run.
 func (v *Vault) EraseDue(ctx context.Context) (int, error) {
 	rows, err := v.db.Query(ctx, `SELECT id FROM owners
 		WHERE erase_after IS NOT NULL AND erase_after < now() AND shredded_at IS NULL
@@ -221,9 +224,9 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 			v.log.Info("erasure postponed: the safe is being exported", "owner", owner)
 			return nil
 		}
-		var id uuid.UUID
-		err := tx.QueryRow(ctx, `SELECT id FROM owners
-			WHERE id = $1 AND erase_after < now() AND shredded_at IS NULL FOR UPDATE SKIP LOCKED`, owner).Scan(&id)
+		var login *string
+		err := tx.QueryRow(ctx, `SELECT login FROM owners
+			WHERE id = $1 AND erase_after < now() AND shredded_at IS NULL FOR UPDATE SKIP LOCKED`, owner).Scan(&login)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // reopened, erased by another process, or busy
 		}
@@ -245,7 +248,7 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE documents SET title_sealed = '', issued_on = NULL, expires_on = NULL,
+		if _, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = '', title_sealed = '', issued_on = NULL, expires_on = NULL,
 				deleted_at = coalesce(deleted_at, now()), purged_at = coalesce(purged_at, now())
 			WHERE owner_id = $1`, owner); err != nil {
 			return err
@@ -257,18 +260,8 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 		if _, err := tx.Exec(ctx, `UPDATE journal SET personal = NULL WHERE owner_id = $1 AND personal IS NOT NULL`, owner); err != nil {
 			return err
 		}
-		// Sign-in dies with the safe (migration 2). Share links and mandates, when their
-		// tables exist, must be deleted here too.
-		for _, q := range []string{
-			`DELETE FROM link_documents WHERE link_id IN (SELECT id FROM links WHERE owner_id = $1)`,
-			`DELETE FROM links WHERE owner_id = $1`,
-			`DELETE FROM grants WHERE owner_id = $1`,
-			`DELETE FROM sessions WHERE owner_id = $1`,
-			`DELETE FROM accounts WHERE owner_id = $1`,
-		} {
-			if _, err := tx.Exec(ctx, q, owner); err != nil {
-				return err
-			}
+		if err := forgetPerson(ctx, tx, owner, login); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = NULL, data_key_wrapped = NULL, login = NULL, shredded_at = now()
 			WHERE id = $1`, owner); err != nil {
@@ -278,6 +271,42 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 		return nil
 	})
 	return erased, err
+}
+
+// forgetPerson deletes, inside the erasure's transaction, every row that could identify
+// the person or let anyone in as them: how they sign in (account, sessions, passkeys and
+// their ceremonies under way, temporary codes, the FranceConnect identity, the failed
+// sign-in counter of their login), and whom they gave access to (share links, téléservice
+// grants, mandates). What stays is listed, with the reason, in vaulttest.AssertErased.
+func forgetPerson(ctx context.Context, tx pgx.Tx, owner uuid.UUID, login *string) error {
+	for _, q := range []string{
+		`DELETE FROM link_documents WHERE link_id IN (SELECT id FROM links WHERE owner_id = $1)`,
+		`DELETE FROM links WHERE owner_id = $1`,
+		`DELETE FROM grants WHERE owner_id = $1`,
+		`DELETE FROM mandates WHERE owner_id = $1`,
+		`DELETE FROM sessions WHERE owner_id = $1`,
+		`DELETE FROM passkeys WHERE owner_id = $1`,
+		`DELETE FROM access_codes WHERE owner_id = $1`,
+		`DELETE FROM openid_identities WHERE owner_id = $1`,
+		`DELETE FROM accounts WHERE owner_id = $1`,
+	} {
+		if _, err := tx.Exec(ctx, q, owner); err != nil {
+			return err
+		}
+	}
+	// A passkey ceremony keeps the user handle (the owner's ID, base64 in its JSON) for two
+	// minutes; one begun just before the erasure goes with it.
+	handle := base64.StdEncoding.EncodeToString(owner[:])
+	if _, err := tx.Exec(ctx, `DELETE FROM webauthn_ceremonies WHERE position($1::bytea IN data) > 0`, []byte(handle)); err != nil {
+		return err
+	}
+	if login != nil {
+		throttle := throttleKeys(*login, netip.Addr{})[0]
+		if _, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, throttle.key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Notice is a message shown to every owner, such as the announced end of the service,

@@ -32,11 +32,17 @@
 //     a row still makes a file disappear; an object swapped behind an intact row is
 //     caught at the end of the read, after the first bytes were sent (the response is
 //     then cut off); and the document row itself (kind, dates, depositor) is not covered.
-//   - A dump of the database reveals no title, file name or content. Owner keys are
-//     stored wrapped (age-encrypted) to a master key that never enters the database;
-//     titles and file names are sealed with a per-owner data key (XChaCha20-Poly1305),
-//     bound to their row so that they cannot be moved. Kinds, dates and sizes stay clear
-//     so that lists and reminders use indexes.
+//   - A dump of the database reveals no title, kind, file name or content. Owner keys
+//     are stored wrapped (age-encrypted) to a master key that never enters the database;
+//     titles, kinds of papers (a residence permit tells immigration status), file names,
+//     link purposes and everything else personal are sealed with a per-owner data key
+//     (XChaCha20-Poly1305), bound to their row so that they cannot be moved. The journal
+//     copies nothing sealed elsewhere in clear (Event.Private). Only what jobs query
+//     stays clear (dates, sizes, timestamps); lists filter after opening, since an owner
+//     has hundreds of papers, not millions.
+//   - An erased safe leaves nothing that identifies or authenticates the person: EraseDue
+//     shreds the keys and deletes sign-in rows, links, grants and mandates in one
+//     transaction, which frees the login and the FranceConnect identity.
 //   - A database administrator cannot rewrite history unnoticed. The journal is one
 //     SHA-256 hash chain per owner; the database refuses UPDATE and DELETE on it (only
 //     the erasure of an entry's personal part, at the end of retention, is allowed, and

@@ -231,10 +231,14 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, data
 	if err != nil {
 		return err
 	}
+	kind, err := sealKind(dataKey, d.OwnerID, d.ID, d.Kind)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO documents (id, owner_id, kind, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at)
+		INSERT INTO documents (id, owner_id, kind_sealed, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		d.ID, d.OwnerID, d.Kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt); err != nil {
+		d.ID, d.OwnerID, kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt); err != nil {
 		return fmt.Errorf("insert document: %w", err)
 	}
 	for _, b := range d.Blobs {
@@ -280,7 +284,7 @@ func (v *Vault) discard(blobs []Blob) {
 	}
 }
 
-const documentColumns = `id, owner_id, kind, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at`
+const documentColumns = `id, owner_id, kind_sealed, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at`
 
 // Documents lists owner's documents, newest first.
 func (v *Vault) Documents(ctx context.Context, owner uuid.UUID) ([]Document, error) {
@@ -342,10 +346,15 @@ func (v *Vault) Document(ctx context.Context, owner, id uuid.UUID, by Actor) (*D
 
 func scanDocument(row pgx.CollectableRow, dataKey []byte) (Document, error) {
 	var d Document
-	var title []byte
-	if err := row.Scan(&d.ID, &d.OwnerID, &d.Kind, &title, &d.IssuedOn, &d.ExpiresOn, &d.Depositor.Kind, &d.Depositor.ID, &d.CreatedAt); err != nil {
+	var kind, title []byte
+	if err := row.Scan(&d.ID, &d.OwnerID, &kind, &title, &d.IssuedOn, &d.ExpiresOn, &d.Depositor.Kind, &d.Depositor.ID, &d.CreatedAt); err != nil {
 		return d, err
 	}
+	k, err := openKind(dataKey, d.OwnerID, d.ID, kind)
+	if err != nil {
+		return d, err
+	}
+	d.Kind = k
 	t, err := open(dataKey, title, titleAD(d.OwnerID, d.ID))
 	if err != nil {
 		return d, fmt.Errorf("document %s title: %w", d.ID, err)
@@ -456,9 +465,13 @@ func (v *Vault) UpdateDocument(ctx context.Context, owner, id uuid.UUID, by Acto
 	if err != nil {
 		return nil, fmt.Errorf("vault: update %s: %w", id, err)
 	}
+	kind, err := sealKind(dataKey, owner, id, d.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("vault: update %s: %w", id, err)
+	}
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE documents SET kind = $3, title_sealed = $4, issued_on = $5, expires_on = $6
-			WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id, d.Kind, title, d.IssuedOn, d.ExpiresOn)
+		tag, err := tx.Exec(ctx, `UPDATE documents SET kind_sealed = $3, title_sealed = $4, issued_on = $5, expires_on = $6
+			WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id, kind, title, d.IssuedOn, d.ExpiresOn)
 		if err != nil {
 			return err
 		}

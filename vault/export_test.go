@@ -132,3 +132,24 @@ func ForgetBlobMACs(t testing.TB, v *Vault) {
 		t.Fatal(err)
 	}
 }
+
+// InsertLegacyDocument writes a document the way Coffre did before migration 9: its title
+// sealed, its kind in clear. Only a database not yet at migration 9 takes it.
+func InsertLegacyDocument(t testing.TB, v *Vault, owner uuid.UUID, kind Kind, title string) uuid.UUID {
+	ctx := context.Background()
+	_, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	sealed, err := seal(dataKey, []byte(title), titleAD(owner, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.db.Exec(ctx, `
+		INSERT INTO documents (id, owner_id, kind, title_sealed, depositor_kind, depositor_id, created_at)
+		VALUES ($1, $2, $3, $4, 'owner', $5, now())`, id, owner, kind, sealed, owner.String()); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

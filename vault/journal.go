@@ -1,10 +1,12 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +82,9 @@ type Entry struct {
 	PersonalSHA256 []byte
 	PrevHash       []byte
 	Hash           []byte
+	// Private is the event's private detail (Event.Private), opened with the owner's key
+	// by Vault.Journal; stored only sealed, inside Personal.
+	Private string
 }
 
 // Event is what a caller records; the journal adds time, sequence and hashes.
@@ -87,15 +92,28 @@ type Event struct {
 	Actor      Actor
 	Action     Action
 	DocumentID uuid.UUID // uuid.Nil when the event concerns no document
-	Detail     string    // free text for the owner (a link purpose, a structure name…)
+	// Detail is free text for the owner that says nothing of their situation: a
+	// structure's or agent's name, a receipt number. It is stored in clear until erasure.
+	Detail string
+	// Private is free text for the owner that would tell their situation, or that is
+	// sealed where it comes from (a link's purpose): the journal keeps it sealed with the
+	// owner's data key, so that nothing sealed elsewhere is copied in clear. Only Record
+	// and RecordTx take it.
+	Private string
 }
 
 // personal is the erasable part of an entry. The random salt keeps its digest from being
-// guessed back (there are only 2^24 IPv4 /24 prefixes).
+// guessed back (there are only 2^24 IPv4 /24 prefixes), and binds the sealed private
+// detail to its entry.
 type personal struct {
 	IP     string `json:"ip,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	Sealed []byte `json:"sealed,omitempty"` // Event.Private, sealed with the owner's data key
 	Salt   []byte `json:"salt"`
+}
+
+func privateAD(owner uuid.UUID, salt []byte) string {
+	return "journal:" + owner.String() + ":" + hex.EncodeToString(salt)
 }
 
 // IPPrefix keeps the network part of an address: /24 for IPv4, /48 for IPv6. Enough to
@@ -116,13 +134,40 @@ func IPPrefix(ip netip.Addr) string {
 	return p.String()
 }
 
-// Personal returns the IP prefix and detail of the entry, empty after erasure.
+// PersonalData returns the IP prefix and the clear detail of the entry, empty after
+// erasure.
 func (e *Entry) PersonalData() (ipPrefix, detail string) {
 	var p personal
 	if len(e.Personal) == 0 || json.Unmarshal(e.Personal, &p) != nil {
 		return "", ""
 	}
 	return p.IP, p.Detail
+}
+
+// OwnerDetail is what the entry tells its owner beyond its action: the clear detail,
+// then the private one, joined by " — " when there are both.
+func (e *Entry) OwnerDetail() string {
+	_, detail := e.PersonalData()
+	switch {
+	case e.Private == "":
+		return detail
+	case detail == "":
+		return e.Private
+	}
+	return detail + " — " + e.Private
+}
+
+// openPrivate opens the sealed private detail of e, "" when it has none.
+func openPrivate(dataKey []byte, e *Entry) (string, error) {
+	var p personal
+	if len(e.Personal) == 0 || json.Unmarshal(e.Personal, &p) != nil || len(p.Sealed) == 0 {
+		return "", nil
+	}
+	b, err := open(dataKey, p.Sealed, privateAD(e.OwnerID, p.Salt))
+	if err != nil {
+		return "", fmt.Errorf("journal entry %d: private detail: %w", e.Seq, err)
+	}
+	return string(b), nil
 }
 
 // canonical is the byte string the chain hashes: a fixed order of length-prefixed fields,
@@ -159,6 +204,12 @@ var genesis = make([]byte, sha256.Size) //nolint:gochecknoglobals // the zero ha
 // appendEntry adds an event to owner's chain inside tx. Locking the chain head serialises
 // appends per owner while different owners append in parallel.
 func appendEntry(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event) (*Entry, error) {
+	return appendSealed(ctx, tx, owner, ev, nil)
+}
+
+// appendSealed is appendEntry for an event that may have a private detail, sealed with
+// dataKey, the owner's data key.
+func appendSealed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event, dataKey []byte) (*Entry, error) {
 	e := &Entry{
 		OwnerID:   owner,
 		At:        time.Now().UTC().Truncate(time.Microsecond),
@@ -174,6 +225,15 @@ func appendEntry(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event) (*En
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	var err error
+	if ev.Private != "" {
+		if dataKey == nil {
+			return nil, errors.New("journal: a private detail needs the owner's key")
+		}
+		if p.Sealed, err = seal(dataKey, []byte(ev.Private), privateAD(owner, p.Salt)); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		e.Private = ev.Private
+	}
 	if e.Personal, err = json.Marshal(p); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -209,10 +269,26 @@ func appendEntry(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event) (*En
 
 // Record appends one event to owner's journal in its own transaction.
 func (v *Vault) Record(ctx context.Context, owner uuid.UUID, ev Event) error {
+	dataKey, err := v.privateKey(ctx, owner, ev)
+	if err != nil {
+		return err
+	}
 	return pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		_, err := appendEntry(ctx, tx, owner, ev)
+		_, err := appendSealed(ctx, tx, owner, ev, dataKey)
 		return err
 	})
+}
+
+// privateKey returns the owner's data key when ev has a private detail to seal.
+func (v *Vault) privateKey(ctx context.Context, owner uuid.UUID, ev Event) ([]byte, error) {
+	if ev.Private == "" {
+		return nil, nil
+	}
+	_, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return dataKey, nil
 }
 
 // Journal returns owner's entries, newest first, at most limit of them, starting below
@@ -230,6 +306,23 @@ func (v *Vault) Journal(ctx context.Context, owner uuid.UUID, before int64, limi
 	entries, err := pgx.CollectRows(rows, scanEntry)
 	if err != nil {
 		return nil, fmt.Errorf("journal: list %s: %w", owner, err)
+	}
+	var dataKey []byte
+	for i := range entries {
+		e := &entries[i]
+		// Only entries with a private detail need the key (the service's chain has none);
+		// inside a JSON string the quotes would be escaped, so this finds the key only.
+		if !bytes.Contains(e.Personal, []byte(`"sealed":`)) {
+			continue
+		}
+		if dataKey == nil {
+			if _, dataKey, err = v.ownerKeys(ctx, owner); err != nil {
+				return nil, fmt.Errorf("journal: list %s: %w", owner, err)
+			}
+		}
+		if e.Private, err = openPrivate(dataKey, e); err != nil {
+			return nil, fmt.Errorf("journal: list %s: %w", owner, err)
+		}
 	}
 	return entries, nil
 }

@@ -1,9 +1,22 @@
 package vault
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"fmt"
 
-// Kind is the type of a supporting document (pièce justificative). The set is closed: the
-// database refuses any other value, and téléservices ask for documents by kind.
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Kind is the type of a supporting document (pièce justificative), and téléservices ask
+// for documents by kind. The set is closed and this file is the one place that knows it:
+// ParseKind checks every kind written, and every kind opened.
+//
+// A kind says a person's situation (a residence permit tells immigration status), so it
+// is sealed in the database with the owner's data key like titles, bound to its document;
+// lists open it and filter in Go (an owner has hundreds of papers, not millions).
 type Kind string
 
 // The kinds of supporting documents, following what French public services ask for.
@@ -54,3 +67,126 @@ func ParseKind(s string) (Kind, error) {
 
 // Label is the kind's name in plain French.
 func (k Kind) Label() string { return kindLabels[k] }
+
+func kindAD(owner, doc uuid.UUID) string { return "kind:" + owner.String() + ":" + doc.String() }
+
+// sealKind seals the kind of document doc of owner.
+func sealKind(dataKey []byte, owner, doc uuid.UUID, k Kind) ([]byte, error) {
+	if _, err := ParseKind(string(k)); err != nil {
+		return nil, err
+	}
+	return seal(dataKey, []byte(k), kindAD(owner, doc))
+}
+
+// openKind opens what sealKind sealed. A value moved from another document, or naming no
+// known kind, is an integrity error.
+func openKind(dataKey []byte, owner, doc uuid.UUID, sealed []byte) (Kind, error) {
+	if sealed == nil {
+		return "", fmt.Errorf("document %s kind: not sealed yet (run 'coffre migrate'): %w", doc, ErrIntegrity)
+	}
+	b, err := open(dataKey, sealed, kindAD(owner, doc))
+	if err != nil {
+		return "", fmt.Errorf("document %s kind: %w", doc, err)
+	}
+	k, err := ParseKind(string(b))
+	if err != nil {
+		return "", fmt.Errorf("document %s kind: %w", doc, ErrIntegrity)
+	}
+	return k, nil
+}
+
+// ClearKinds counts the documents whose kind is still in clear: written before migration
+// 9, and not yet sealed by SealClearKinds. Every command but 'coffre migrate' refuses to
+// run while there are any.
+func ClearKinds(ctx context.Context, db *pgxpool.Pool) (int, error) {
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM documents WHERE kind IS NOT NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("vault: clear kinds: %w", err)
+	}
+	return n, nil
+}
+
+// sealBatch is how many documents SealClearKinds seals per transaction.
+const sealBatch = 500
+
+// SealClearKinds seals the kind of every document written before migration 9 and empties
+// the clear column, then validates the constraint that keeps it empty (ValidateSealedKinds).
+// 'coffre migrate' runs it after the SQL migrations. It returns how many documents it
+// changed; running it again, or from several processes at once, is safe. The documents
+// of an erased safe have no key left: their kind is simply emptied.
+func (v *Vault) SealClearKinds(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := v.sealKinds(ctx)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("vault: seal kinds: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return total, ValidateSealedKinds(ctx, v.db)
+}
+
+func (v *Vault) sealKinds(ctx context.Context) (int, error) {
+	type clear struct {
+		id, owner uuid.UUID
+		kind      string
+	}
+	n := 0
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		// FOR UPDATE, not SKIP LOCKED: a row another process is sealing is waited for,
+		// then skipped once its kind is gone, so no process stops while rows remain.
+		rows, err := tx.Query(ctx, `SELECT id, owner_id, kind FROM documents WHERE kind IS NOT NULL
+			ORDER BY id LIMIT $1 FOR UPDATE`, sealBatch)
+		if err != nil {
+			return err
+		}
+		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (clear, error) {
+			var c clear
+			return c, row.Scan(&c.id, &c.owner, &c.kind)
+		})
+		if err != nil {
+			return err
+		}
+		for _, c := range batch {
+			sealed := []byte{}
+			_, dataKey, err := v.ownerKeys(ctx, c.owner)
+			switch {
+			case errors.Is(err, ErrShredded):
+			case err != nil:
+				return fmt.Errorf("document %s: %w", c.id, err)
+			default:
+				if sealed, err = sealKind(dataKey, c.owner, c.id, Kind(c.kind)); err != nil {
+					return fmt.Errorf("document %s: %w", c.id, err)
+				}
+			}
+			if _, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = $2 WHERE id = $1`, c.id, sealed); err != nil {
+				return fmt.Errorf("document %s: %w", c.id, err)
+			}
+		}
+		n = len(batch)
+		return nil
+	})
+	return n, err
+}
+
+// ValidateSealedKinds records in the schema that no document keeps its kind in clear
+// (the constraint documents_kind_sealed of migration 9, until then checked only on new
+// and changed rows). It does nothing while clear kinds remain, or once done.
+func ValidateSealedKinds(ctx context.Context, db *pgxpool.Pool) error {
+	var pending bool
+	err := db.QueryRow(ctx, `SELECT NOT convalidated AND NOT EXISTS (SELECT 1 FROM documents WHERE kind IS NOT NULL)
+		FROM pg_constraint WHERE conname = 'documents_kind_sealed' AND conrelid = 'documents'::regclass`).Scan(&pending)
+	if err != nil {
+		return fmt.Errorf("vault: validate sealed kinds: %w", err)
+	}
+	if !pending {
+		return nil
+	}
+	if _, err := db.Exec(ctx, `ALTER TABLE documents VALIDATE CONSTRAINT documents_kind_sealed`); err != nil {
+		return fmt.Errorf("vault: validate sealed kinds: %w", err)
+	}
+	return nil
+}

@@ -1,8 +1,10 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,60 +29,87 @@ type Shelf struct {
 	Docs  []Summary
 }
 
-const summaryColumns = `d.id, d.kind, d.title_sealed, d.issued_on, d.expires_on, d.created_at,
-	EXISTS (SELECT 1 FROM blobs b WHERE b.document_id = d.id AND b.owner_id = d.owner_id AND b.role = 'thumbnail')`
+// summaryRow is a document as a list query returns it: metadata still sealed.
+type summaryRow struct {
+	Summary
+	kind, title []byte
+}
+
+// summaries returns owner's current documents, newest first, with their kinds opened and
+// their titles still sealed: a list opens only the titles it shows. kind, when not empty,
+// keeps only the documents of that kind. The kind is sealed, so the filter runs here
+// after decryption, not in SQL: an owner has hundreds of papers, not millions.
+func (v *Vault) summaries(ctx context.Context, owner uuid.UUID, dataKey []byte, kind Kind) ([]summaryRow, error) {
+	rows, err := v.db.Query(ctx, `
+		SELECT d.id, d.kind_sealed, d.title_sealed, d.issued_on, d.expires_on, d.created_at,
+			EXISTS (SELECT 1 FROM blobs b WHERE b.document_id = d.id AND b.owner_id = d.owner_id AND b.role = 'thumbnail')
+		FROM documents d WHERE d.owner_id = $1 AND d.deleted_at IS NULL
+		ORDER BY d.created_at DESC, d.id`, owner)
+	if err != nil {
+		return nil, err
+	}
+	var out []summaryRow
+	var r summaryRow
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.kind, &r.title, &r.IssuedOn, &r.ExpiresOn, &r.CreatedAt, &r.HasThumbnail}, func() error {
+		k, err := openKind(dataKey, owner, r.ID, r.kind)
+		if err != nil {
+			return err
+		}
+		if kind != "" && k != kind {
+			return nil
+		}
+		s := r
+		s.Kind, s.CreatedAt = k, r.CreatedAt.UTC()
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}
+
+// open opens the title of a summary.
+func (r *summaryRow) open(owner uuid.UUID, dataKey []byte) (Summary, error) {
+	t, err := open(dataKey, r.title, titleAD(owner, r.ID))
+	if err != nil {
+		return Summary{}, fmt.Errorf("document %s title: %w", r.ID, err)
+	}
+	s := r.Summary
+	s.Title = string(t)
+	return s, nil
+}
 
 // Shelves returns, for each kind the owner has, in the order of Kinds, the number of
 // documents and the perKind most recent ones; and the documents that expire before
-// expiringBefore (at most 20, soonest first). One round trip: the list page of an owner
-// with a thousand papers stays as fast as one with ten, and as light on a phone.
+// expiringBefore (at most 20, soonest first). One round trip, and only the titles shown
+// are opened: the list page of an owner with a thousand papers stays light on a phone.
 func (v *Vault) Shelves(ctx context.Context, owner uuid.UUID, perKind int, expiringBefore time.Time) ([]Shelf, []Summary, error) {
 	_, dataKey, err := v.ownerKeys(ctx, owner)
 	if err != nil {
 		return nil, nil, fmt.Errorf("vault: shelves: %w", err)
 	}
-	batch := &pgx.Batch{}
-	batch.Queue(`
-		SELECT `+summaryColumns+`, d.total FROM (
-			SELECT id, owner_id, kind, title_sealed, issued_on, expires_on, created_at,
-				row_number() OVER (PARTITION BY kind ORDER BY created_at DESC, id) AS n,
-				count(*) OVER (PARTITION BY kind) AS total
-			FROM documents WHERE owner_id = $1 AND deleted_at IS NULL
-		) d WHERE d.n <= $2 ORDER BY d.kind, d.n`, owner, perKind)
-	batch.Queue(`
-		SELECT `+summaryColumns+` FROM documents d
-		WHERE d.owner_id = $1 AND d.deleted_at IS NULL AND d.expires_on IS NOT NULL AND d.expires_on < $2
-		ORDER BY d.expires_on, d.id LIMIT 20`, owner, expiringBefore)
-	br := v.db.SendBatch(ctx, batch)
-	defer br.Close()
-
-	rows, err := br.Query()
+	all, err := v.summaries(ctx, owner, dataKey, "")
 	if err != nil {
 		return nil, nil, fmt.Errorf("vault: shelves: %w", err)
 	}
 	byKind := map[Kind]*Shelf{}
-	for rows.Next() {
-		var s Summary
-		var sealed []byte
-		var total int
-		if err := rows.Scan(&s.ID, &s.Kind, &sealed, &s.IssuedOn, &s.ExpiresOn, &s.CreatedAt, &s.HasThumbnail, &total); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("vault: shelves: %w", err)
-		}
-		if err := openSummary(&s, owner, dataKey, sealed); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("vault: shelves: %w", err)
-		}
-		sh := byKind[s.Kind]
+	var soon []*summaryRow
+	for i := range all {
+		r := &all[i]
+		sh := byKind[r.Kind]
 		if sh == nil {
-			sh = &Shelf{Kind: s.Kind, Total: total}
-			byKind[s.Kind] = sh
+			sh = &Shelf{Kind: r.Kind}
+			byKind[r.Kind] = sh
 		}
-		sh.Docs = append(sh.Docs, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("vault: shelves: %w", err)
+		sh.Total++
+		if len(sh.Docs) < perKind {
+			s, err := r.open(owner, dataKey)
+			if err != nil {
+				return nil, nil, fmt.Errorf("vault: shelves: %w", err)
+			}
+			sh.Docs = append(sh.Docs, s)
+		}
+		if r.ExpiresOn != nil && r.ExpiresOn.Before(expiringBefore) {
+			soon = append(soon, r)
+		}
 	}
 	var shelves []Shelf
 	for _, k := range Kinds {
@@ -88,20 +117,19 @@ func (v *Vault) Shelves(ctx context.Context, owner uuid.UUID, perKind int, expir
 			shelves = append(shelves, *sh)
 		}
 	}
-	rows, err = br.Query()
-	if err != nil {
-		return nil, nil, fmt.Errorf("vault: expiring: %w", err)
-	}
-	expiring, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Summary, error) {
-		var s Summary
-		var sealed []byte
-		if err := row.Scan(&s.ID, &s.Kind, &sealed, &s.IssuedOn, &s.ExpiresOn, &s.CreatedAt, &s.HasThumbnail); err != nil {
-			return s, err
+	slices.SortFunc(soon, func(a, b *summaryRow) int {
+		if c := a.ExpiresOn.Compare(*b.ExpiresOn); c != 0 {
+			return c
 		}
-		return s, openSummary(&s, owner, dataKey, sealed)
+		return bytes.Compare(a.ID[:], b.ID[:])
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("vault: expiring: %w", err)
+	expiring := []Summary{}
+	for _, r := range soon[:min(len(soon), 20)] {
+		s, err := r.open(owner, dataKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("vault: expiring: %w", err)
+		}
+		expiring = append(expiring, s)
 	}
 	return shelves, expiring, nil
 }
@@ -112,32 +140,20 @@ func (v *Vault) DocumentsOfKind(ctx context.Context, owner uuid.UUID, kind Kind,
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents of kind %s: %w", kind, err)
 	}
-	rows, err := v.db.Query(ctx, `SELECT `+summaryColumns+` FROM documents d
-		WHERE d.owner_id = $1 AND d.kind = $2 AND d.deleted_at IS NULL
-		ORDER BY d.created_at DESC, d.id LIMIT $3`, owner, kind, limit)
+	if _, err := ParseKind(string(kind)); err != nil {
+		return nil, fmt.Errorf("vault: documents of kind: %w", err)
+	}
+	all, err := v.summaries(ctx, owner, dataKey, kind)
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents of kind %s: %w", kind, err)
 	}
-	docs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Summary, error) {
-		var s Summary
-		var sealed []byte
-		if err := row.Scan(&s.ID, &s.Kind, &sealed, &s.IssuedOn, &s.ExpiresOn, &s.CreatedAt, &s.HasThumbnail); err != nil {
-			return s, err
+	docs := make([]Summary, 0, min(len(all), limit))
+	for i := range all[:min(len(all), max(limit, 0))] {
+		s, err := all[i].open(owner, dataKey)
+		if err != nil {
+			return nil, fmt.Errorf("vault: documents of kind %s: %w", kind, err)
 		}
-		return s, openSummary(&s, owner, dataKey, sealed)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vault: documents of kind %s: %w", kind, err)
+		docs = append(docs, s)
 	}
 	return docs, nil
-}
-
-func openSummary(s *Summary, owner uuid.UUID, dataKey, sealed []byte) error {
-	t, err := open(dataKey, sealed, titleAD(owner, s.ID))
-	if err != nil {
-		return fmt.Errorf("document %s title: %w", s.ID, err)
-	}
-	s.Title = string(t)
-	s.CreatedAt = s.CreatedAt.UTC()
-	return nil
 }

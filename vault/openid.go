@@ -34,22 +34,25 @@ func (v *Vault) OwnerByOpenID(ctx context.Context, issuer, subject string) (uuid
 }
 
 // CreateOpenIDOwner opens a safe for a person identified by the provider, without login
-// or secret, and keeps their claims (JSON) sealed.
+// or secret, and keeps their claims (JSON) sealed. The safe and the identity are created
+// in one transaction: an identity already linked to a safe gives an error and no new safe.
 func (v *Vault) CreateOpenIDOwner(ctx context.Context, issuer, subject string, claims []byte, by Actor) (*Owner, error) {
-	o, err := v.CreateOwner(ctx, "", by)
+	var o *Owner
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		var dataKey []byte
+		var err error
+		if o, dataKey, err = v.createOwner(ctx, tx, "", by); err != nil {
+			return err
+		}
+		sealed, err := seal(dataKey, claims, claimsAD(o.ID))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO openid_identities (subject_sha256, owner_id, claims_sealed) VALUES ($1, $2, $3)`,
+			subjectHash(issuer, subject), o.ID, sealed)
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	_, dataKey, err := v.ownerKeys(ctx, o.ID)
-	if err != nil {
-		return nil, fmt.Errorf("vault: create openid owner: %w", err)
-	}
-	sealed, err := seal(dataKey, claims, claimsAD(o.ID))
-	if err != nil {
-		return nil, fmt.Errorf("vault: create openid owner: %w", err)
-	}
-	if _, err := v.db.Exec(ctx, `INSERT INTO openid_identities (subject_sha256, owner_id, claims_sealed) VALUES ($1, $2, $3)`,
-		subjectHash(issuer, subject), o.ID, sealed); err != nil {
 		return nil, fmt.Errorf("vault: create openid owner: %w", err)
 	}
 	return o, nil

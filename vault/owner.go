@@ -27,43 +27,54 @@ var ErrLoginTaken = errors.New("login already taken")
 // CreateOwner opens a safe: a fresh age identity and data key, wrapped to the current
 // master key, and the first entry of the owner's journal.
 func (v *Vault) CreateOwner(ctx context.Context, login string, by Actor) (*Owner, error) {
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		return nil, fmt.Errorf("vault: create owner: %w", err)
-	}
-	dataKey := make([]byte, 32)
-	if _, err := rand.Read(dataKey); err != nil {
-		return nil, fmt.Errorf("vault: create owner: %w", err)
-	}
-	o := &Owner{ID: uuid.New(), Login: login, Recipient: id.Recipient().String()}
-	var nullLogin *string
-	if login != "" {
-		nullLogin = &login
-	}
-	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		key, wrapped, err := v.wrap(ctx, tx, []byte(id.String()), dataKey)
-		if err != nil {
-			return err
-		}
-		err = tx.QueryRow(ctx, `
-			INSERT INTO owners (id, login, recipient, identity_wrapped, data_key_wrapped, master_key_id)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING created_at`,
-			o.ID, nullLogin, o.Recipient, wrapped[0], wrapped[1], key.ID).Scan(&o.CreatedAt)
-		if err != nil {
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-				return ErrLoginTaken
-			}
-			return err
-		}
-		_, err = appendEntry(ctx, tx, o.ID, Event{Actor: by, Action: ActionOwnerCreated})
+	var o *Owner
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		var err error
+		o, _, err = v.createOwner(ctx, tx, login, by)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vault: create owner: %w", err)
 	}
 	return o, nil
+}
+
+// createOwner is CreateOwner inside tx, for callers that add rows of their own in the same
+// transaction; it also returns the new owner's data key.
+func (v *Vault) createOwner(ctx context.Context, tx pgx.Tx, login string, by Actor) (*Owner, []byte, error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, nil, err
+	}
+	dataKey := make([]byte, 32)
+	if _, err := rand.Read(dataKey); err != nil {
+		return nil, nil, err
+	}
+	key, wrapped, err := v.wrap(ctx, tx, []byte(id.String()), dataKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	o := &Owner{ID: uuid.New(), Login: login, Recipient: id.Recipient().String()}
+	var nullLogin *string
+	if login != "" {
+		nullLogin = &login
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO owners (id, login, recipient, identity_wrapped, data_key_wrapped, master_key_id)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING created_at`,
+		o.ID, nullLogin, o.Recipient, wrapped[0], wrapped[1], key.ID).Scan(&o.CreatedAt)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+			return nil, nil, ErrLoginTaken
+		}
+		return nil, nil, err
+	}
+	if _, err := appendEntry(ctx, tx, o.ID, Event{Actor: by, Action: ActionOwnerCreated}); err != nil {
+		return nil, nil, err
+	}
+	return o, dataKey, nil
 }
 
 // Owner returns the owner with that ID.

@@ -37,6 +37,10 @@ func (v *Vault) DocumentsIn(ctx context.Context, owner uuid.UUID, ids []uuid.UUI
 // RecordTx appends an event to owner's journal inside another package's transaction, so
 // that a change and its journal entry commit together.
 func (v *Vault) RecordTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event) error {
-	_, err := appendEntry(ctx, tx, owner, ev)
+	dataKey, err := v.privateKey(ctx, owner, ev)
+	if err != nil {
+		return err
+	}
+	_, err = appendSealed(ctx, tx, owner, ev, dataKey)
 	return err
 }

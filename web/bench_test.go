@@ -61,14 +61,14 @@ func BenchmarkListPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// 999,000 documents of 999 other owners, written by the database itself. Their titles
-	// are dummy bytes: nobody opens them here.
+	// 999,000 documents of 999 other owners, written by the database itself. Their kinds
+	// and titles are dummy bytes: nobody opens them here.
 	start := time.Now()
 	for _, q := range []string{
 		`INSERT INTO owners (id, login, recipient, master_key_id)
 		 SELECT gen_random_uuid(), 'other' || i, 'age1dummy', (SELECT min(id) FROM master_keys) FROM generate_series(1, 999) i`,
-		`INSERT INTO documents (id, owner_id, kind, title_sealed, depositor_kind, depositor_id, created_at)
-		 SELECT gen_random_uuid(), o.id, 'autre', '\x01'::bytea, 'owner', o.id::text, now() - (i || ' seconds')::interval
+		`INSERT INTO documents (id, owner_id, kind_sealed, title_sealed, depositor_kind, depositor_id, created_at)
+		 SELECT gen_random_uuid(), o.id, '\x01'::bytea, '\x01'::bytea, 'owner', o.id::text, now() - (i || ' seconds')::interval
 		 FROM (SELECT id FROM owners WHERE login LIKE 'other%') o, generate_series(1, 1000) i`,
 		`ANALYZE`,
 	} {

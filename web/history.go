@@ -25,7 +25,7 @@ type historyLine struct {
 // otherwise, with the actor named by history.actor.<kind> (or the entry's detail, such as
 // a structure's name or a link's purpose).
 func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]string, names map[string]string) string {
-	_, detail := e.PersonalData()
+	detail := e.OwnerDetail()
 	if n, ok := names[e.ActorID]; ok && (e.ActorKind == vault.ActorLink || e.ActorKind == vault.ActorClient) {
 		detail = n
 	}

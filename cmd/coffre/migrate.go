@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"coffre/migrations"
 	"coffre/vault"
@@ -14,7 +17,9 @@ const migrateUsage = `Usage: coffre migrate
 
 Applies every pending database migration (Coffre's schema, then the job queue's) in order,
 one transaction per file, and creates the S3 bucket COFFRE_S3_BUCKET if it does not exist.
-Safe to run again, and from several machines at once.
+Then seals with each owner's key what older versions kept in clear (the kind of each
+paper); that step needs the master key (COFFRE_MASTER_KEY_FILE), and only when there is
+something to seal. Safe to run again, and from several machines at once.
 `
 
 func runMigrate(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
@@ -35,11 +40,40 @@ func runMigrate(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, st
 	if err != nil {
 		return err
 	}
+	if err := sealClearKinds(ctx, cfg, pool, blobs, log, stdout); err != nil {
+		return err
+	}
 	if s3, ok := blobs.(*vault.S3Store); ok {
 		if err := s3.EnsureBucket(ctx); err != nil {
 			return hinted{err, "check COFFRE_S3_ENDPOINT and the S3 credentials"}
 		}
 	}
 	fmt.Fprintf(stdout, "coffre: database at schema version %d\n", version)
+	return nil
+}
+
+// sealClearKinds seals the kinds that documents written before migration 9 keep in
+// clear: SQL cannot, having no key. Without any, it needs no key file.
+func sealClearKinds(ctx context.Context, cfg Config, pool *pgxpool.Pool, blobs vault.BlobStore, log *slog.Logger, stdout io.Writer) error {
+	n, err := vault.ClearKinds(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return vault.ValidateSealedKinds(ctx, pool)
+	}
+	keys, err := loadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	v, err := vault.New(ctx, pool, blobs, keys, log)
+	if err != nil {
+		return hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with"}
+	}
+	sealed, err := v.SealClearKinds(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "coffre: sealed the kind of %d documents\n", sealed)
 	return nil
 }

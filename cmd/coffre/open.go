@@ -91,5 +91,14 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault,
 		}
 		return nil, nil, hinted{err, "has the database been migrated? run 'coffre migrate'"}
 	}
+	// Documents of an older version keep their kind in clear until 'coffre migrate' seals
+	// it: nothing may run on them meanwhile.
+	if n, err := vault.ClearKinds(ctx, pool); err != nil || n > 0 {
+		pool.Close()
+		if err == nil {
+			err = fmt.Errorf("%d documents still keep their kind in clear", n)
+		}
+		return nil, nil, hinted{err, "run 'coffre migrate'"}
+	}
 	return v, pool, nil
 }

@@ -1,0 +1,206 @@
+package sharing_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"coffre/sharing"
+	"coffre/vault"
+	"coffre/vault/vaulttest"
+)
+
+// A link's purpose is sealed in links: the journal keeps it sealed too, and the owner
+// still reads it in their history.
+func TestLinkPurposeNotCopiedInClear(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const purpose = "Préfecture du Nord, demande d'asile"
+	c := b.link(t, sharing.NewLink{Purpose: purpose})
+	if err := b.s.RevokeLink(ctx, b.owner, c.Link.ID, b.by); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.DB.Query(ctx, `SELECT personal FROM journal WHERE owner_id = $1 AND personal IS NOT NULL`, b.owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	personal, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range personal {
+		if bytes.Contains(p, []byte("Préfecture")) {
+			t.Fatalf("the journal holds the purpose in clear: %s", p)
+		}
+	}
+	seen := 0
+	for _, action := range []vault.Action{sharing.ActionLinkCreated, sharing.ActionLinkRevoked} {
+		for _, e := range b.entries(t, b.owner, action) {
+			if got := e.OwnerDetail(); got != purpose {
+				t.Errorf("%s: the owner reads %q, want the purpose", action, got)
+			}
+			seen++
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("%d link entries, want 2", seen)
+	}
+}
+
+// The guard: after a deposit, shares, a mandate and the erasure of another safe, a dump
+// of every table of the database shows no title, file name, kind, purpose, phone number,
+// e-mail or login where it should not be. What is allowed in clear, and why:
+//   - an owner's login in owners.login and an agent's in agents.login: sign-in looks them
+//     up by index (a person chooses their login, and may choose something else than a
+//     phone number);
+//   - what is professional, not personal: structures (name, SIRET, contact printed on
+//     access cards), agents' names, a téléservice's name and allowed kinds;
+//   - nothing at all of an erased safe.
+func TestTableDumpRevealsNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	st := b.structure(t, "CCAS de Lille")
+	a := b.agent(t, st, "agent.lille", "Mme D.", sharing.RoleAgent)
+
+	// A person whose safe an agent opened at the desk, with a phone number as login.
+	opened, err := b.s.OpenSafeFor(ctx, a.Agent, "06 12 34 56 78", b.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := opened.Owner.ID
+	self := vault.Actor{Kind: vault.ActorOwner, ID: person.String(), IP: b.ip}
+	b.grant(t, a, person, sharing.OneMonth, sharing.ScopeDeposit, sharing.ScopeRead, sharing.ScopeShare)
+	permit, err := b.s.AgentDeposit(ctx, a.Agent, person, vault.NewDocument{Kind: vault.KindTitreSejour, Title: "Carte de résident Awa Diallo",
+		Files: []vault.File{
+			{Role: vault.RoleOriginal, MediaType: "image/jpeg", Name: "scan-recto-diallo.jpg", Body: strings.NewReader("jpeg"), Size: -1},
+			{Role: vault.RoleRendition, MediaType: "application/pdf", Body: strings.NewReader("%PDF-1.7"), Size: -1},
+		}}, b.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.s.CreateLink(ctx, person, self, sharing.NewLink{Documents: []uuid.UUID{permit.ID}, Purpose: "Préfecture du Nord, demande d'asile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.s.RevokeLink(ctx, person, c.Link.ID, self); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.AgentCreateLink(ctx, a.Agent, person, sharing.NewLink{Documents: []uuid.UUID{permit.ID}, Purpose: "Avocat, recours CNDA"}, b.ip); err != nil {
+		t.Fatal(err)
+	}
+
+	// An operator exports the safe on a written request whose reference names the person.
+	op := vault.Actor{Kind: vault.ActorOperator, ID: "cli"}
+	if _, err := b.V.Export(ctx, person, op, io.Discard, vault.ExportOptions{Request: "lettre de Mme Diallo du 3 mars"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another person, whose closed safe is erased at the end of retention.
+	gone, err := b.V.CreateAccount(ctx, "erased.person@example.org", "une phrase secrète assez longue", vault.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneBy := vault.Actor{Kind: vault.ActorOwner, ID: gone.ID.String(), IP: b.ip}
+	notice, err := b.V.Deposit(ctx, gone.ID, goneBy, vault.NewDocument{Kind: vault.KindImpots, Title: "Avis 2025 de M. Kone",
+		Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "application/pdf", Name: "avis-kone.pdf", Body: strings.NewReader("%PDF"), Size: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.CreateLink(ctx, gone.ID, goneBy, sharing.NewLink{Documents: []uuid.UUID{notice.ID}, Purpose: "Bailleur social Lille Métropole"}); err != nil {
+		t.Fatal(err)
+	}
+	b.grant(t, a, gone.ID, sharing.OneMonth, sharing.ScopeRead)
+	if _, err := b.V.AddPasskey(ctx, gone.ID, []byte("credential-of-kone"), []byte(`{}`), goneBy); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.V.CloseSafe(ctx, gone.ID, goneBy, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if n, err := b.V.EraseDue(ctx); err != nil || n != 1 {
+		t.Fatalf("erase: %d, %v", n, err)
+	}
+	vaulttest.AssertErased(t, b.DB, gone.ID)
+
+	secrets := []struct {
+		what, text string
+		allowed    string // the one table where it may appear, "" for none
+	}{
+		{"title", "Carte de résident Awa Diallo", ""},
+		{"file name", "scan-recto-diallo.jpg", ""},
+		{"kind code", string(vault.KindTitreSejour), ""},
+		{"kind name", vault.KindTitreSejour.Label(), ""},
+		{"purpose", "Préfecture du Nord, demande d'asile", ""},
+		{"purpose of an agent's link", "Avocat, recours CNDA", ""},
+		{"export request", "lettre de Mme Diallo du 3 mars", ""},
+		{"phone number", "0612345678", "public.owners"},
+		{"agent login", "agent.lille", "public.agents"},
+		{"erased title", "Avis 2025 de M. Kone", ""},
+		{"erased file name", "avis-kone.pdf", ""},
+		{"erased kind code", string(vault.KindImpots), ""},
+		{"erased kind name", vault.KindImpots.Label(), ""},
+		{"erased purpose", "Bailleur social Lille Métropole", ""},
+		{"erased e-mail", "erased.person@example.org", ""},
+	}
+	dump := dumpTables(t, b)
+	for table, rows := range dump {
+		for _, row := range rows {
+			lower := strings.ToLower(row)
+			for _, s := range secrets {
+				if table == s.allowed {
+					continue
+				}
+				needle := strings.ToLower(s.text)
+				// Inside bytea columns (the journal's personal part) text shows as hex.
+				if strings.Contains(lower, needle) || strings.Contains(lower, hex.EncodeToString([]byte(s.text))) {
+					t.Errorf("%s %q in clear in %s: %.300s", s.what, s.text, table, row)
+				}
+			}
+		}
+	}
+	if len(dump["public.owners"]) == 0 || len(dump["public.journal"]) == 0 || len(dump["public.mandates"]) == 0 || len(dump["public.links"]) == 0 {
+		t.Fatalf("the dump missed tables: %d tables", len(dump))
+	}
+	found := false
+	for _, row := range dump["public.owners"] {
+		found = found || strings.Contains(row, "0612345678")
+	}
+	if !found {
+		t.Fatal("the dump does not show the logins it allows: it would not show the others either")
+	}
+}
+
+// dumpTables reads every row of every table as text, as a database dump would show it.
+func dumpTables(t *testing.T, b *testBundle) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := b.DB.Query(ctx, `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables
+		WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := map[string][]string{}
+	for _, table := range tables {
+		rows, err := b.DB.Query(ctx, `SELECT t::text FROM `+table+` t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dump[table], err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dump
+}
