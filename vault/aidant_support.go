@@ -391,34 +391,33 @@ func (v *Vault) PendingRecovery(ctx context.Context, owner uuid.UUID) (*PendingR
 }
 
 // CheckRecoveryCode tells whether code is that of owner's waiting recovery, for the
-// agent printing its access card: only who holds the code gets the card. A wrong code
-// counts against the owner's sign-in throttle. No waiting recovery, or a wrong code, is
-// ErrBadCredentials.
+// agent printing its access card: only who holds the code gets the card. No waiting
+// recovery is ErrNotFound; a wrong code is ErrBadCredentials, and counts against the
+// owner's sign-in throttle.
 func (v *Vault) CheckRecoveryCode(ctx context.Context, owner uuid.UUID, code string, ip netip.Addr) (*PendingRecovery, error) {
 	var hash string
-	err := v.db.QueryRow(ctx, `SELECT code_hash FROM recoveries WHERE owner_id = $1 AND applied_at IS NULL AND cancelled_at IS NULL`, owner).Scan(&hash)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, err)
+	var login *string
+	err := v.db.QueryRow(ctx, `SELECT r.code_hash, o.login FROM recoveries r JOIN owners o ON o.id = r.owner_id
+		WHERE r.owner_id = $1 AND r.applied_at IS NULL AND r.cancelled_at IS NULL`, owner).Scan(&hash, &login)
+	if err != nil {
+		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, notFound(err))
 	}
-	o, oerr := v.Owner(ctx, owner)
-	if oerr != nil {
-		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, oerr)
-	}
-	keys := throttleKeys(o.Login, ip)
-	if err := v.checkThrottle(ctx, keys); err != nil {
-		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, err)
-	}
-	phc := dummyHash
-	if hash != "" {
-		phc = hash
-	}
-	ok, verr := verifySecret(phc, code)
-	if verr != nil {
-		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, verr)
-	}
-	if !ok || hash == "" {
-		if err := v.countFailure(ctx, keys); err != nil {
+	var keys []throttleKey
+	if login != nil {
+		keys = throttleKeys(*login, ip)
+		if err := v.checkThrottle(ctx, keys); err != nil {
 			return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, err)
+		}
+	}
+	ok, err := verifySecret(hash, code)
+	if err != nil {
+		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, err)
+	}
+	if !ok {
+		if keys != nil {
+			if err := v.countFailure(ctx, keys); err != nil {
+				return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, err)
+			}
 		}
 		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, ErrBadCredentials)
 	}
