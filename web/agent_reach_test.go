@@ -5,9 +5,9 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
-	"regexp"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,11 +45,15 @@ func TestAgentReachesOnlyTheirSafes(t *testing.T) {
 		name string
 		do   func(login string, id uuid.UUID) (*http.Response, string)
 	}{
-		{"look the login up", func(login string, _ uuid.UUID) (*http.Response, string) { return c.get("/agent/mandat?identifiant=" + login) }},
+		{"look the login up", func(login string, _ uuid.UUID) (*http.Response, string) {
+			return c.get("/agent/mandat?identifiant=" + login)
+		}},
 		{"look the login up by form", func(login string, _ uuid.UUID) (*http.Response, string) {
 			return c.post("/agent/mandat", url.Values{"csrf": {tok}, "identifiant": {login}})
 		}},
-		{"mandate form", func(_ string, id uuid.UUID) (*http.Response, string) { return c.get("/agent/personnes/" + id.String() + "/mandat") }},
+		{"mandate form", func(_ string, id uuid.UUID) (*http.Response, string) {
+			return c.get("/agent/personnes/" + id.String() + "/mandat")
+		}},
 		{"mandate request to the phone", func(_ string, id uuid.UUID) (*http.Response, string) {
 			return c.post("/agent/personnes/"+id.String()+"/mandat", url.Values{"csrf": {tok}, "scope": {"read"}, "duration": {"1m"}, "consent": {"phone"}})
 		}},

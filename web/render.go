@@ -139,7 +139,7 @@ type view struct {
 	// Recovery is a new code an agent asked for after an identity check, shown with its
 	// cancel button on every page of the owner until it works (agent_owner.go).
 	Recovery *vault.PendingRecovery
-	Data    any
+	Data     any
 }
 
 // render writes a page. Pages that show a person's data are never cached.
