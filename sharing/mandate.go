@@ -77,7 +77,7 @@ var scopeVerbs = map[Scope]string{ //nolint:gochecknoglobals // a constant table
 	ScopeDeposit: "déposer un document", ScopeRead: "consulter vos documents", ScopeShare: "partager vos documents",
 	ScopeRecover: "rétablir votre accès", ScopeReach: "trouver votre coffre", ScopeDeskRecovery: "rétablir votre accès",
 	ScopeDelete: "supprimer un document", ScopeExport: "exporter votre coffre",
-	ScopeCredentials: "changer vos moyens de connexion", scopeUnlock: "ouvrir votre coffre avec un mauvais mot de passe",
+	ScopeCredentials: "changer vos moyens de connexion", scopeUnlock: "débloquer votre coffre avec un mauvais mot de passe",
 }
 
 // Duration is how long a mandate lasts.
