@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -784,8 +785,8 @@ func (s *Service) OpenSafeFor(ctx context.Context, agent *Agent, login string, i
 	if err != nil {
 		return nil, fmt.Errorf("sharing: open safe: %w", err)
 	}
-	// The owner exists from here on; should what follows fail, the agent tries again with
-	// RecoverAccess, which issues a code for an existing safe.
+	// The owner exists from here on; should what follows fail, the safe has no code: the
+	// agent helps the person again with RecoverAfterIdentityCheck.
 	if _, err := s.db.Exec(ctx, `INSERT INTO assisted_openings (owner_id, structure_id, agent_id) VALUES ($1, $2, $3)`,
 		o.ID, cur.StructureID, cur.ID); err != nil {
 		return nil, fmt.Errorf("sharing: open safe: %w", err)
@@ -797,10 +798,16 @@ func (s *Service) OpenSafeFor(ctx context.Context, agent *Agent, login string, i
 	return &Opened{Owner: o, Code: ac}, nil
 }
 
-// RecoverAccess gives the owner a new temporary code after the agent checked their
-// identity in person. The agent's structure must hold a live mandate from the owner (any
-// scope). The old secret stops working, every session of the owner ends, the owner is
-// told at their next sign-in, and it is all in their history.
+// RecoveryWait is how long a new code given after an identity check at the desk waits
+// before it works (RecoverAfterIdentityCheck): long enough for the owner to see it from
+// any session of theirs and cancel it if it was not them.
+const RecoveryWait = 24 * time.Hour
+
+// RecoverAccess gives the owner a new temporary code at once, for a person who gave the
+// agent's structure the recovery right (a live mandate with ScopeRecover) and whose
+// identity the agent checked in person. The old secret stops working, every session and
+// passkey of the owner ends, the owner is told at their next sign-in, and it is all in
+// their history. Without that right, see RecoverAfterIdentityCheck.
 func (s *Service) RecoverAccess(ctx context.Context, agent *Agent, owner uuid.UUID, ip netip.Addr) (*vault.AccessCode, error) {
 	if err := s.Authorize(ctx, agent, owner, ScopeRecover, ip); err != nil {
 		return nil, err
@@ -818,4 +825,77 @@ func (s *Service) RecoverAccess(ctx context.Context, agent *Agent, owner uuid.UU
 		return nil, fmt.Errorf("sharing: recover access: %w", err)
 	}
 	return ac, nil
+}
+
+// IdentityDocument is the kind of identity document an agent checked at the desk.
+type IdentityDocument string
+
+// Identity documents an agent may check.
+const (
+	DocumentIDCard          IdentityDocument = "cni"
+	DocumentPassport        IdentityDocument = "passeport"
+	DocumentResidencePermit IdentityDocument = "titre_sejour"
+	DocumentDrivingLicence  IdentityDocument = "permis"
+)
+
+// IdentityDocuments are the documents offered, in the order shown.
+var IdentityDocuments = []IdentityDocument{DocumentIDCard, DocumentPassport, DocumentResidencePermit, DocumentDrivingLicence} //nolint:gochecknoglobals // a constant list
+
+// NumberEndLen is how many of the last characters of the document's number the agent
+// records: enough to tell later which document was shown, too few to be of use to anyone.
+const NumberEndLen = 4
+
+// IdentityCheck is what the agent records of the identity document the person showed.
+type IdentityCheck struct {
+	Document  IdentityDocument
+	NumberEnd string // the last NumberEndLen letters or digits of its number
+}
+
+// normalize checks the document kind and keeps the last characters in capitals without
+// spaces.
+func (c IdentityCheck) normalize() (vault.RecoveryIdentity, error) {
+	if !slices.Contains(IdentityDocuments, c.Document) {
+		return vault.RecoveryIdentity{}, fmt.Errorf("identity document %q: %w", c.Document, ErrBadRequest)
+	}
+	end := strings.ToUpper(strings.Join(strings.Fields(c.NumberEnd), ""))
+	if len(end) != NumberEndLen {
+		return vault.RecoveryIdentity{}, fmt.Errorf("identity number end: %d characters instead of %d: %w", utf8.RuneCountInString(end), NumberEndLen, ErrBadRequest)
+	}
+	for _, r := range end {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return vault.RecoveryIdentity{}, fmt.Errorf("identity number end: character %q: %w", r, ErrBadRequest)
+		}
+	}
+	return vault.RecoveryIdentity{Document: string(c.Document), NumberEnd: end}, nil
+}
+
+// RecoverAfterIdentityCheck helps a person who lost their secret and never gave the
+// recovery right: the agent checked an identity document at the desk and records what
+// (check). The new temporary code works only RecoveryWait later; until then the owner's
+// secret, sessions and passkeys keep working, every page of the owner shows the request
+// with a button to cancel it, and it is all journaled. When the wait is over, the
+// periodic job (vault.ApplyDueRecoveries) makes it the secret as RecoverAccess would. The
+// agent's structure must reach the safe (ScopeDeskRecovery). The returned recovery
+// carries the code, shown once.
+func (s *Service) RecoverAfterIdentityCheck(ctx context.Context, agent *Agent, owner uuid.UUID, check IdentityCheck, ip netip.Addr) (*vault.PendingRecovery, error) {
+	if err := s.Authorize(ctx, agent, owner, ScopeDeskRecovery, ip); err != nil {
+		return nil, err
+	}
+	id, err := check.normalize()
+	if err != nil {
+		return nil, fmt.Errorf("sharing: recover after identity check: %w", err)
+	}
+	code, err := NewTemporaryCode()
+	if err != nil {
+		return nil, fmt.Errorf("sharing: recover after identity check: %w", err)
+	}
+	cur, err := s.Agent(ctx, agent.ID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.vault.RequestRecovery(ctx, owner, code, id, RecoveryWait, AccessCodeTTL, cur.Actor(ip), cur.Label())
+	if err != nil {
+		return nil, fmt.Errorf("sharing: recover after identity check: %w", err)
+	}
+	return p, nil
 }

@@ -91,7 +91,8 @@ type AccessCard struct {
 	LoginURL         string    // the QR code's target: the sign-in page
 	StructureName    string
 	StructureContact string
-	Recovery         bool // a new code for an existing safe
+	Recovery         bool      // a new code for an existing safe
+	WorksFrom        time.Time // after an identity check at the desk: the code works from then (zero: at once)
 }
 
 // AccessCardPDF writes the access card of a safe: identifier, temporary code to change at
@@ -110,6 +111,9 @@ func AccessCardPDF(w io.Writer, c AccessCard, size PaperSize) error {
 	p.big(c.Login)
 	p.line("Votre code temporaire :")
 	p.big(c.Code)
+	if !c.WorksFrom.IsZero() {
+		p.line(fmt.Sprintf("Ce code marchera à partir du %s.", frenchDateTime(c.WorksFrom)))
+	}
 	p.small(fmt.Sprintf("À changer à votre première connexion. Valable jusqu'au %s.", frenchDate(c.CodeExpiresAt)))
 	if err := p.qr(c.LoginURL, 40); err != nil {
 		return err
@@ -138,6 +142,8 @@ var scopeLabels = map[Scope]string{ //nolint:gochecknoglobals // a constant tabl
 	ScopeDeposit: "ajouter des documents dans votre coffre",
 	ScopeRead:    "voir et imprimer vos documents",
 	ScopeShare:   "envoyer vos documents (lien ou QR code) pour vous",
+	ScopeRecover: "vous redonner l'accès à votre coffre si vous perdez votre code secret : ils vous donneront un nouveau code, " +
+		"votre ancien code secret et vos clés d'accès ne marcheront plus, tous vos appareils seront déconnectés, et vous en serez prévenu",
 }
 
 var consentLabels = map[ConsentMethod]string{ //nolint:gochecknoglobals // a constant table
@@ -166,7 +172,11 @@ func MandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize) error {
 	for _, sc := range m.Scopes {
 		p.text("• " + scopeLabels[sc])
 	}
-	p.line("Ils ne peuvent pas supprimer vos documents, ni changer votre code secret.")
+	if m.Has(ScopeRecover) {
+		p.line("Ils ne peuvent pas supprimer vos documents, ni voir votre code secret.")
+	} else {
+		p.line("Ils ne peuvent pas supprimer vos documents, ni changer votre code secret.")
+	}
 	p.line(fmt.Sprintf("Du %s au %s.", frenchDate(*m.StartsAt), frenchDate(*m.ExpiresAt)))
 	p.small(fmt.Sprintf("Votre accord : %s (texte %s).", consentLabels[m.ConsentMethod], m.ConsentText))
 	// The statement is long (a signed JWS): a larger code keeps its modules readable.
@@ -183,6 +193,14 @@ func frenchDate(t time.Time) string {
 		t = t.In(loc)
 	}
 	return t.Format("02/01/2006")
+}
+
+// frenchDateTime prints a date and time as in France, in Paris time: "03/02/2026 à 14 h 05".
+func frenchDateTime(t time.Time) string {
+	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
+		t = t.In(loc)
+	}
+	return t.Format("02/01/2006 à 15 h 04")
 }
 
 // page is a one-page document being laid out top to bottom.

@@ -480,8 +480,8 @@ func TestRecoverAccess(t *testing.T) {
 		t.Fatalf("a refused recovery ended the session: %v", err)
 	}
 
-	if _, err := b.s.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead}, Duration: sharing.OneDay},
-		sharing.Consent{Method: sharing.ConsentSecret, Secret: "mon ancienne phrase secrète", TextVersion: "mandat-v1"}, b.ip); err != nil {
+	if _, err := b.s.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead, sharing.ScopeRecover}, Duration: sharing.OneDay},
+		sharing.Consent{Method: sharing.ConsentSecret, Secret: "mon ancienne phrase secrète", TextVersion: "mandat-v2"}, b.ip); err != nil {
 		t.Fatal(err)
 	}
 	ac, err := b.s.RecoverAccess(ctx, a.Agent, o.ID, b.ip)

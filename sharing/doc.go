@@ -1,10 +1,42 @@
 // Package sharing gives people other than the owner access to documents, always with the
 // owner's consent and always traced in the owner's journal: share links (capability URLs
-// for a person at a counter), and later téléservice grants and aidant mandates.
+// for a person at a counter), téléservice grants (« Choisir dans mon coffre »), and
+// aidants (agents of a CCAS, France Services or association) acting under a mandate.
 //
 // A link is a 256-bit random token in a URL; only its SHA-256 is stored. It is scoped to
 // chosen documents, expires (1 hour, 24 hours or 7 days), may carry a download limit that
 // holds exactly under concurrency, and may require a 6-digit code said aloud, locked
 // after five wrong tries. Unknown, expired, revoked, exhausted and locked links all give
 // the same ErrUnavailable, so that a guesser learns nothing.
+//
+// # What an agent may do in someone's safe
+//
+// One function decides, Authorize, and every agent action calls it (the web on each
+// request, and the Agent* methods, GrantMandate and the recovery methods themselves). A
+// refusal is one failed-attempt entry in the person's history and the same
+// vault.ErrNotFound as a missing safe, so that an agent learns nothing of safes they may
+// not reach. A closed safe answers nobody but its owner: closing it ends every mandate,
+// pending requests included, in the closing transaction, and Authorize refuses it even if
+// a mandate row were still live.
+//
+// An agent reaches a safe (ScopeReach: look its login up, see it, ask for a mandate) only
+// if their structure opened it at its desk, holds a live mandate from the person, or the
+// person has just unlocked it at this agent's desk by typing their secret or the code of
+// their access card (DeskUnlock, or the consent by secret itself; DeskUnlockTTL, kept in
+// PostgreSQL so that every instance honours it).
+//
+// A mandate is given by the person to a structure for scopes they tick one by one and a
+// duration (1 day to 12 months), with the evidence of consent and the version of the
+// text shown: deposit, read, share, and recover. Share lets an agent list the titles to
+// pick what to send, so that listing is journaled like a read one. No mandate ever allows
+// deleting, exporting, or changing the person's credentials.
+//
+// Access recovery is never implied. With ScopeRecover, which the person ticks knowingly,
+// RecoverAccess gives a new temporary code at once. Without it, an agent whose structure
+// reaches the safe may check an identity document at the desk and record what
+// (RecoverAfterIdentityCheck): the code works only RecoveryWait later, and until then every
+// page of the owner shows the request with a button to cancel it. When a recovery takes
+// effect, the owner's passkeys and sessions end and they are told at their next sign-in;
+// telling them by e-mail or SMS belongs in the vault's notifyOwner, the one place that
+// channels will use.
 package sharing

@@ -16,23 +16,45 @@ import (
 
 // Journal actions of mandates and of agents acting under them, in the owner's history.
 // What agents do to documents is journaled by the vault with the agent as actor
-// (deposit, view, download, print) and by links (link_created).
+// (deposit, view, download, print) and by links (link_created); access recovery by the
+// vault too (access_recovered, recovery_requested, recovery_cancelled), and so is the end
+// of mandates at closure (vault.ActionMandateEnded).
 const (
 	ActionMandateGranted   vault.Action = "mandate_granted"
 	ActionMandatePending   vault.Action = "mandate_pending" // waiting for the owner's phone
 	ActionMandateConfirmed vault.Action = "mandate_confirmed"
 	ActionMandateRevoked   vault.Action = "mandate_revoked"
-	ActionAidantListed     vault.Action = "aidant_listed" // an agent saw the list of documents
+	ActionAidantListed     vault.Action = "aidant_listed" // an agent saw the list of documents (to read or to share)
+	ActionDeskUnlocked     vault.Action = "desk_unlocked" // the person typed their secret on an agent's screen
 )
 
-// Scope is what a mandate lets a structure's agents do, or what an agent asks to do.
+// Scope is what a mandate lets a structure's agents do, or what an agent asks to do: the
+// purpose Authorize decides on.
 type Scope string
 
-// Scopes a mandate may grant.
+// Scopes a mandate may grant. The person ticks each one on the consent screen; none
+// implies another.
 const (
 	ScopeDeposit Scope = "deposit" // add documents (desk scanner, phone)
 	ScopeRead    Scope = "read"    // list, view, download and print documents
-	ScopeShare   Scope = "share"   // create share links and QR codes
+	ScopeShare   Scope = "share"   // list documents to pick some, create share links and QR codes
+	// ScopeRecover is access recovery at once: a new temporary code replaces the
+	// owner's secret, their sessions and passkeys end, and they are told. Only a mandate
+	// that holds it allows it.
+	ScopeRecover Scope = "recover"
+)
+
+// Purposes that need no mandate scope, only that the agent may reach the safe: their
+// structure opened it at its desk, holds a live mandate from the person (any scope), or
+// the person unlocked it at this agent's desk within DeskUnlockTTL.
+const (
+	// ScopeReach is finding the safe and seeing its login: looking a login up, the
+	// mandate form, asking for a mandate, the structure's mandates and their receipts.
+	ScopeReach Scope = "reach"
+	// ScopeDeskRecovery is access recovery after an identity check at the desk, for a
+	// person who never gave ScopeRecover: the code works after RecoveryWait only, and the
+	// owner can cancel it meanwhile.
+	ScopeDeskRecovery Scope = "desk_recovery"
 )
 
 // Operations no mandate ever allows. Authorize refuses them always, and journals the
@@ -41,18 +63,21 @@ const (
 	ScopeDelete      Scope = "delete"
 	ScopeExport      Scope = "export"
 	ScopeCredentials Scope = "credentials" // change the owner's secret, passkeys, sessions
-	// ScopeRecover is access recovery: any live mandate of the agent's structure allows it.
-	ScopeRecover Scope = "recover"
 )
 
+// scopeUnlock words a wrong secret typed on an agent's screen in the owner's history;
+// Authorize never allows it (DeskUnlock decides by the secret).
+const scopeUnlock Scope = "unlock"
+
 // GrantableScopes are the scopes a mandate may hold.
-var GrantableScopes = []Scope{ScopeDeposit, ScopeRead, ScopeShare} //nolint:gochecknoglobals // a constant list
+var GrantableScopes = []Scope{ScopeDeposit, ScopeRead, ScopeShare, ScopeRecover} //nolint:gochecknoglobals // a constant list
 
 // scopeVerbs say in the owner's history what an agent tried to do.
 var scopeVerbs = map[Scope]string{ //nolint:gochecknoglobals // a constant table
 	ScopeDeposit: "déposer un document", ScopeRead: "consulter vos documents", ScopeShare: "partager vos documents",
+	ScopeRecover: "rétablir votre accès", ScopeReach: "trouver votre coffre", ScopeDeskRecovery: "rétablir votre accès",
 	ScopeDelete: "supprimer un document", ScopeExport: "exporter votre coffre",
-	ScopeCredentials: "changer vos moyens de connexion", ScopeRecover: "rétablir votre accès",
+	ScopeCredentials: "changer vos moyens de connexion", scopeUnlock: "débloquer votre coffre avec un mauvais mot de passe",
 }
 
 // Duration is how long a mandate lasts.
@@ -197,35 +222,33 @@ func scopeStrings(sc []Scope) []string {
 // GrantMandate records the mandate the person present gives to the agent's structure,
 // with the evidence of consent. With ConsentSecret the secret is checked here (failures
 // count against the owner's sign-in throttle); with ConsentPasskey the web must have
-// verified the passkey; with ConsentPhone the mandate waits for ConfirmMandate from the
-// owner's own session and allows nothing until then. A structure holds at most one live
-// mandate per owner: a new one replaces (revokes) the previous.
+// verified the passkey; either is the person unlocking their safe at this agent's desk.
+// With ConsentPhone the mandate waits for ConfirmMandate from the owner's own session and
+// allows nothing until then; the agent must already reach the safe (ScopeReach), so that
+// no structure can push a request into a stranger's safe. A structure holds at most one
+// live mandate per owner: a new one replaces (revokes) the previous.
 func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUID, nm NewMandate, c Consent, ip netip.Addr) (*Mandate, error) {
+	cur, err := s.Agent(ctx, agent.ID)
+	if err != nil || cur.DeactivatedAt != nil {
+		return nil, fmt.Errorf("sharing: grant mandate: %w", ErrForbidden)
+	}
+	switch c.Method {
+	case ConsentSecret, ConsentPasskey:
+		if err := s.unlockWithConsent(ctx, cur, owner, c, ip); err != nil {
+			return nil, fmt.Errorf("sharing: grant mandate: %w", err)
+		}
+	case ConsentPhone:
+	default:
+		return nil, fmt.Errorf("sharing: grant mandate: consent method %q: %w", c.Method, ErrBadRequest)
+	}
+	if err := s.Authorize(ctx, cur, owner, ScopeReach, ip); err != nil {
+		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
+	}
 	if err := nm.validate(); err != nil {
 		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
 	}
 	if c.TextVersion == "" {
 		return nil, fmt.Errorf("sharing: grant mandate: consent text version missing: %w", ErrBadRequest)
-	}
-	cur, err := s.Agent(ctx, agent.ID)
-	if err != nil || cur.DeactivatedAt != nil {
-		return nil, fmt.Errorf("sharing: grant mandate: %w", ErrForbidden)
-	}
-	if _, err := s.vault.Owner(ctx, owner); err != nil {
-		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
-	}
-	switch c.Method {
-	case ConsentSecret:
-		if err := s.vault.CheckOwnerSecret(ctx, owner, c.Secret, ip); err != nil {
-			return nil, fmt.Errorf("sharing: grant mandate: %w", err)
-		}
-	case ConsentPasskey:
-		if !c.PasskeyVerified {
-			return nil, fmt.Errorf("sharing: grant mandate: passkey not verified: %w", vault.ErrBadCredentials)
-		}
-	case ConsentPhone:
-	default:
-		return nil, fmt.Errorf("sharing: grant mandate: consent method %q: %w", c.Method, ErrBadRequest)
 	}
 	m := &Mandate{ID: uuid.New(), OwnerID: owner, StructureID: cur.StructureID, StructureName: cur.StructureName,
 		Scopes: nm.Scopes, Duration: nm.Duration, ConsentMethod: c.Method, ConsentText: c.TextVersion, GrantedBy: cur.ID}
@@ -415,12 +438,68 @@ func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by
 	return nil
 }
 
-// Authorize is the one check every agent action on an owner's safe goes through: the
-// agent and their structure are active, and the structure holds a started, unexpired,
-// unrevoked mandate from owner with scope (ScopeRecover: any scope). Delete, export and
-// credential changes are never allowed. A refusal is journaled as a failed attempt in the
-// owner's history (when the owner exists) and answers vault.ErrNotFound, the same answer
-// as a missing document, so that an agent learns nothing of safes they may not see.
+// reach is what Authorize decides from, read in one query: who the agent is to the safe.
+type reach struct {
+	found    bool    // the agent and their structure are active, and the owner exists
+	open     bool    // the safe is neither closed nor erased
+	scopes   []Scope // of the structure's live mandates from the owner
+	opened   bool    // the structure opened the safe at its desk
+	unlocked bool    // the person unlocked it at this agent's desk within DeskUnlockTTL
+}
+
+// allows is the decision itself: may an agent with these facts do scope in the safe?
+func (r reach) allows(scope Scope) bool {
+	if !r.found || !r.open {
+		return false // a closed safe answers nobody but its owner, whatever mandate rows say
+	}
+	switch scope {
+	case ScopeDeposit, ScopeRead, ScopeShare, ScopeRecover:
+		return slices.Contains(r.scopes, scope)
+	case ScopeReach, ScopeDeskRecovery:
+		return r.opened || len(r.scopes) > 0 || r.unlocked
+	}
+	return false // delete, export, credentials, and anything unknown
+}
+
+func (s *Service) reach(ctx context.Context, agent, owner uuid.UUID) (reach, error) {
+	r := reach{found: true}
+	var scopes []string
+	err := s.db.QueryRow(ctx, `
+		SELECT o.closed_at IS NULL AND o.shredded_at IS NULL,
+			(SELECT coalesce(array_agg(DISTINCT sc), '{}') FROM mandates m CROSS JOIN LATERAL unnest(m.scopes) sc
+				WHERE m.owner_id = o.id AND m.structure_id = a.structure_id
+				AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()),
+			EXISTS (SELECT 1 FROM assisted_openings x WHERE x.owner_id = o.id AND x.structure_id = a.structure_id),
+			EXISTS (SELECT 1 FROM desk_unlocks u WHERE u.agent_id = a.id AND u.owner_id = o.id AND u.expires_at > now())
+		FROM agents a JOIN structures s ON s.id = a.structure_id AND s.deactivated_at IS NULL
+			JOIN owners o ON o.id = $2
+		WHERE a.id = $1 AND a.deactivated_at IS NULL`, agent, owner).Scan(&r.open, &scopes, &r.opened, &r.unlocked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return reach{}, nil
+	}
+	if err != nil {
+		return reach{}, fmt.Errorf("sharing: authorize: %w", err)
+	}
+	for _, sc := range scopes {
+		r.scopes = append(r.scopes, Scope(sc))
+	}
+	return r, nil
+}
+
+// Authorize is the one check every agent action on an owner's safe goes through: may
+// this agent act on this safe, for this purpose? The agent and their structure must be
+// active and the safe open (closed or erased: refused, whatever mandate rows say). Then:
+//
+//   - deposit, read, share, recover: the structure holds a started, unexpired, unrevoked
+//     mandate from owner with that scope;
+//   - reach (find the safe, see its login, ask for a mandate) and desk_recovery: the
+//     structure opened the safe, or holds a live mandate from owner (any scope), or the
+//     person unlocked it at this agent's desk within DeskUnlockTTL;
+//   - delete, export, credentials, and anything else: never.
+//
+// A refusal is journaled as a failed attempt in the owner's history (exactly one entry,
+// when the owner exists) and answers vault.ErrNotFound, the same answer as a missing
+// safe or document, so that an agent learns nothing of safes they may not reach.
 func (s *Service) Authorize(ctx context.Context, agent *Agent, owner uuid.UUID, scope Scope, ip netip.Addr) error {
 	if agent == nil {
 		return fmt.Errorf("sharing: authorize: no agent: %w", vault.ErrNotFound)
@@ -428,23 +507,29 @@ func (s *Service) Authorize(ctx context.Context, agent *Agent, owner uuid.UUID, 
 	if _, ok := scopeVerbs[scope]; !ok {
 		scope = ScopeCredentials // an unknown operation is refused like the worst one
 	}
-	if scope != ScopeDelete && scope != ScopeExport && scope != ScopeCredentials {
-		var ok bool
-		err := s.db.QueryRow(ctx, `
-			SELECT EXISTS (SELECT 1 FROM agents a
-				JOIN structures s ON s.id = a.structure_id AND s.deactivated_at IS NULL
-				JOIN mandates m ON m.structure_id = a.structure_id AND m.owner_id = $2
-				JOIN owners o ON o.id = m.owner_id AND o.shredded_at IS NULL
-				WHERE a.id = $1 AND a.deactivated_at IS NULL
-				AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()
-				AND ($3 = 'recover' OR $3 = ANY(m.scopes)))`, agent.ID, owner, string(scope)).Scan(&ok)
-		if err != nil {
-			return fmt.Errorf("sharing: authorize: %w", err)
-		}
-		if ok {
-			return nil
-		}
+	r, err := s.reach(ctx, agent.ID, owner)
+	if err != nil {
+		return err
 	}
+	if r.allows(scope) {
+		return nil
+	}
+	return s.refuse(ctx, agent, owner, scope, ip)
+}
+
+// Allows answers Authorize's question without journaling anything, to choose what to
+// offer (the recovery form: at once under a mandate with ScopeRecover, else after an
+// identity check). Every action still goes through Authorize.
+func (s *Service) Allows(ctx context.Context, agent *Agent, owner uuid.UUID, scope Scope) (bool, error) {
+	if agent == nil {
+		return false, nil
+	}
+	r, err := s.reach(ctx, agent.ID, owner)
+	return r.allows(scope), err
+}
+
+// refuse journals a refused agent action and returns the "not found" answer.
+func (s *Service) refuse(ctx context.Context, agent *Agent, owner uuid.UUID, scope Scope, ip netip.Addr) error {
 	if err := s.deny(ctx, agent, owner, scope, ip); err != nil {
 		// Refused all the same; but an attempt the owner cannot see is a failure to report.
 		return fmt.Errorf("sharing: authorize %s: journal the attempt: %w", scope, err)
@@ -469,10 +554,126 @@ func (s *Service) deny(ctx context.Context, agent *Agent, owner uuid.UUID, scope
 	return s.vault.Record(ctx, owner, vault.Event{Actor: agent.Actor(ip), Action: vault.ActionDenied, Detail: label + " — " + scopeVerbs[scope]})
 }
 
+// DeskUnlockTTL is how long the person's secret, typed on an agent's screen, lets that
+// agent (and no colleague) reach the safe: one appointment.
+const DeskUnlockTTL = 15 * time.Minute
+
+// DeskUnlock is the person at the desk typing their login and their secret (or the code
+// of their access card) on the agent's screen, so that the agent may reach their safe
+// (ScopeReach) for DeskUnlockTTL: to ask for a mandate when the structure has no tie to
+// the safe yet. It returns the owner's ID. An unknown login, a wrong or expired secret
+// and a closed safe all give vault.ErrNotFound (a wrong secret, like a refusal, is
+// journaled in the safe; failures count against the owner's sign-in throttle); a
+// lockout gives *vault.LockedError. The unlock is journaled.
+func (s *Service) DeskUnlock(ctx context.Context, agent *Agent, login, secret string, ip netip.Addr) (uuid.UUID, error) {
+	cur, err := s.Agent(ctx, agent.ID)
+	if err != nil || cur.DeactivatedAt != nil {
+		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
+	}
+	norm, err := vault.NormalizeLogin(login)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
+	}
+	o, err := s.vault.OwnerByLogin(ctx, norm)
+	if errors.Is(err, vault.ErrNotFound) {
+		// As long as a wrong secret, counted the same, so that the answer tells nothing.
+		if err := s.vault.CheckThrottle(ctx, norm, ip); err != nil {
+			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
+		}
+		if _, err := vault.VerifySecret(vault.DummySecretHash, secret); err != nil {
+			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
+		}
+		if err := s.vault.CountThrottleFailure(ctx, norm, ip); err != nil {
+			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
+		}
+		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
+	}
+	if err := s.unlockWithConsent(ctx, cur, o.ID, Consent{Method: ConsentSecret, Secret: secret}, ip); err != nil {
+		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
+	}
+	return o.ID, nil
+}
+
+// unlockWithConsent checks the person's secret (or that the web verified their passkey)
+// and records that they unlocked their safe at this agent's desk, with a journal entry.
+// A wrong or expired secret, or a closed safe, is refused and journaled like any refusal
+// (vault.ErrNotFound), except for an agent who reaches the safe anyway: they get
+// vault.ErrBadCredentials, so that the form can say the secret was wrong.
+func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uuid.UUID, c Consent, ip netip.Addr) error {
+	var err error
+	switch {
+	case c.Method == ConsentPasskey && !c.PasskeyVerified:
+		err = fmt.Errorf("passkey not verified: %w", vault.ErrBadCredentials)
+	case c.Method == ConsentSecret:
+		err = s.vault.CheckOwnerSecret(ctx, owner, c.Secret, ip)
+		if err == nil {
+			var st vault.AccessState
+			if st, err = s.vault.AccessState(ctx, owner); err == nil && st.Expired {
+				err = fmt.Errorf("expired temporary code: %w", vault.ErrBadCredentials)
+			}
+		}
+	}
+	if errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	r, rerr := s.reach(ctx, agent.ID, owner)
+	if rerr != nil {
+		return rerr
+	}
+	if errors.Is(err, vault.ErrBadCredentials) {
+		if r.allows(ScopeReach) {
+			return err
+		}
+		return s.refuse(ctx, agent, owner, scopeUnlock, ip)
+	}
+	if err != nil {
+		return err
+	}
+	if !r.open {
+		return s.refuse(ctx, agent, owner, ScopeReach, ip)
+	}
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO desk_unlocks (agent_id, owner_id, expires_at) VALUES ($1, $2, now() + $3::interval)
+			ON CONFLICT (agent_id, owner_id) DO UPDATE SET expires_at = EXCLUDED.expires_at`, agent.ID, owner, DeskUnlockTTL); err != nil {
+			return err
+		}
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: agent.Actor(ip), Action: ActionDeskUnlocked, Detail: agent.Label()})
+	})
+	if err != nil {
+		return fmt.Errorf("sharing: desk unlock %s: %w", owner, err)
+	}
+	return nil
+}
+
+// PurgeDeskUnlocks deletes desk unlocks past their end, for the purge job.
+func (s *Service) PurgeDeskUnlocks(ctx context.Context) (int, error) {
+	tag, err := s.db.Exec(ctx, `DELETE FROM desk_unlocks WHERE expires_at < now()`)
+	if err != nil {
+		return 0, fmt.Errorf("sharing: purge desk unlocks: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // AgentDocuments lists owner's documents for an agent with a read mandate, and journals
 // that the agent saw the list.
 func (s *Service) AgentDocuments(ctx context.Context, agent *Agent, owner uuid.UUID, ip netip.Addr) ([]vault.Document, error) {
-	if err := s.Authorize(ctx, agent, owner, ScopeRead, ip); err != nil {
+	return s.agentList(ctx, agent, owner, ScopeRead, ip)
+}
+
+// AgentShareableDocuments lists owner's documents for an agent with a share mandate, to
+// pick those to send at the person's request. Picking shows the titles, so the listing is
+// journaled like a read one (ActionAidantListed), once per listing.
+func (s *Service) AgentShareableDocuments(ctx context.Context, agent *Agent, owner uuid.UUID, ip netip.Addr) ([]vault.Document, error) {
+	return s.agentList(ctx, agent, owner, ScopeShare, ip)
+}
+
+// agentList is every listing of titles shown to an agent: authorized for scope, then
+// journaled once.
+func (s *Service) agentList(ctx context.Context, agent *Agent, owner uuid.UUID, scope Scope, ip netip.Addr) ([]vault.Document, error) {
+	if err := s.Authorize(ctx, agent, owner, scope, ip); err != nil {
 		return nil, err
 	}
 	docs, err := s.vault.Documents(ctx, owner)

@@ -121,6 +121,10 @@ func (v *Vault) CloseSafe(ctx context.Context, owner uuid.UUID, by Actor, retent
 				return err
 			}
 		}
+		// So do mandates, pending ones included, and what else lets an agent in.
+		if err := endAgentAccess(ctx, tx, owner, by); err != nil {
+			return err
+		}
 		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionSafeClosed})
 		return err
 	})

@@ -16,9 +16,10 @@ import (
 
 // Aidants at the desk: an agent of a CCAS, France Services or association signs in with
 // a login, a password and a code of their authenticator app, under /agent, with a cookie
-// of their own (an owner's session and an agent's never mix). What they may do in a
-// person's safe is decided by the domain (sharing.Authorize) on every request; a refusal
-// is the same "not found" page as a missing paper.
+// of their own (an owner's session and an agent's never mix). Whether they may reach a
+// person's safe at all, and what they may do in it, is decided by the domain
+// (sharing.Authorize) on every request to /agent/personnes/{owner}/… and on every login
+// lookup; a refusal is the same "not found" page as a missing safe or paper.
 
 // agentCookie names the agent's session cookie (with __Host- over TLS, like the owner's).
 const agentCookie = "coffre_agent"
@@ -84,6 +85,7 @@ func (h *handler) agentRoutes(r chi.Router) {
 		r.With(h.requireFresh).Post("/agent/ouvrir", h.agentOpen)
 		r.Post("/agent/verifier", h.agentReverify)
 		r.Get("/agent/mandat", h.agentFind)
+		r.Post("/agent/mandat", h.agentUnlock)
 		r.Post("/agent/personnes/{owner}/carte", h.agentAccessCard)
 		r.Get("/agent/personnes/{owner}/mandat", h.agentMandateForm)
 		r.With(h.requireFresh).Post("/agent/personnes/{owner}/mandat", h.agentMandate)
@@ -196,6 +198,7 @@ type mandateItem struct {
 	sharing.Mandate
 	Soon                 bool
 	Deposit, Read, Share bool
+	Recover              bool
 }
 
 func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
@@ -208,9 +211,14 @@ func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
 	items := make([]mandateItem, len(ms))
 	for i, m := range ms {
 		items[i] = mandateItem{Mandate: m, Soon: m.ExpiresSoon(now),
-			Deposit: m.Has(sharing.ScopeDeposit), Read: m.Has(sharing.ScopeRead), Share: m.Has(sharing.ScopeShare)}
+			Deposit: m.Has(sharing.ScopeDeposit), Read: m.Has(sharing.ScopeRead), Share: m.Has(sharing.ScopeShare),
+			Recover: m.Has(sharing.ScopeRecover)}
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_home", view{Title: "agent.home.title"}, map[string]any{"People": items})
+	v := view{Title: "agent.home.title"}
+	if r.URL.Query().Get("arrete") == "1" {
+		v.Notice = h.t(r, "agent.revoke.done")
+	}
+	h.renderAgent(w, r, http.StatusOK, "agent_home", v, map[string]any{"People": items})
 }
 
 // agentOwner reads the {owner} of the path; a malformed one is "not found".

@@ -44,10 +44,10 @@ func mandateConsent(r *http.Request) sharing.Consent {
 }
 
 // structureMandate finds the mandate {mid} of the person {owner} held by the agent's
-// structure; anything else is "not found".
+// structure, when the agent reaches the safe; anything else is "not found".
 func (h *handler) structureMandate(w http.ResponseWriter, r *http.Request) (*sharing.Mandate, bool) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok {
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
 		return nil, false
 	}
 	id, err := uuid.Parse(chi.URLParam(r, "mid"))
@@ -101,11 +101,7 @@ func (h *handler) agentMandateState(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := view{Title: "agent.pending.title"}
-	if r.URL.Query().Get("arrete") == "1" {
-		v.Notice = h.t(r, "agent.revoke.done")
-	}
-	h.renderAgent(w, r, http.StatusOK, "agent_pending", v, map[string]any{"S": stateOfMandate(m, time.Now())})
+	h.renderAgent(w, r, http.StatusOK, "agent_pending", view{Title: "agent.pending.title"}, map[string]any{"S": stateOfMandate(m, time.Now())})
 }
 
 func (h *handler) agentRevokeForm(w http.ResponseWriter, r *http.Request) {
@@ -129,7 +125,8 @@ func (h *handler) agentRevoke(w http.ResponseWriter, r *http.Request) {
 		h.agentError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/agent/personnes/"+m.OwnerID.String()+"/mandat/"+m.ID.String()+"?arrete=1", http.StatusSeeOther)
+	// Home, not the mandate's page: ending the mandate may have ended the agent's reach.
+	http.Redirect(w, r, "/agent?arrete=1", http.StatusSeeOther)
 }
 
 // ownerMandateID reads the {mid} of an owner's mandate path.

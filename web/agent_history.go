@@ -38,7 +38,8 @@ func (h *handler) addAgentNames(r *http.Request, entries []vault.Entry, names ma
 // mandate entries whoever acted.
 func aidantEntry(e vault.Entry) bool {
 	switch e.Action {
-	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked:
+	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked,
+		vault.ActionMandateEnded, vault.ActionRecoveryCancelled:
 		return true
 	}
 	return e.ActorKind == vault.ActorAidant
@@ -47,6 +48,15 @@ func aidantEntry(e vault.Entry) bool {
 // aidantSentence words an entry of aidantEntry. The domain writes the agent's label first
 // in the detail ("Mme D. (CCAS de Lille) — …"); the current label wins when known.
 func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title string, names map[string]string) string {
+	switch {
+	case e.Action == vault.ActionMandateEnded: // the detail is the structure's name
+		return h.t(r, "history.mandate_ended", orDefault(detail, h.t(r, "history.actor.aidant")))
+	case e.Action == vault.ActionRecoveryCancelled && e.ActorKind != vault.ActorAidant: // the detail names who asked
+		if e.ActorKind == vault.ActorOwner {
+			return h.t(r, "history.recovery_cancelled.you", orDefault(detail, h.t(r, "history.actor.aidant")))
+		}
+		return h.t(r, "history.recovery_cancelled", orDefault(detail, h.t(r, "history.actor.aidant")))
+	}
 	if e.ActorKind == vault.ActorOwner {
 		if e.Action == sharing.ActionMandateRevoked || e.Action == sharing.ActionMandateConfirmed {
 			return h.t(r, "history."+string(e.Action)+".you")
@@ -72,7 +82,8 @@ func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title s
 	case sharing.ActionLinkCreated:
 		return h.t(r, "history.link_created.other", who, rest)
 	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked,
-		vault.ActionAccessCodeIssued, vault.ActionAccessRecovered, sharing.ActionAidantListed, vault.ActionOwnerCreated, vault.ActionLogoutAll:
+		vault.ActionAccessCodeIssued, vault.ActionAccessRecovered, sharing.ActionAidantListed, vault.ActionOwnerCreated, vault.ActionLogoutAll,
+		sharing.ActionDeskUnlocked, vault.ActionRecoveryRequested, vault.ActionRecoveryCancelled, vault.ActionPasskeyRemoved:
 		return h.t(r, "history."+string(e.Action)+".other", who)
 	}
 	return h.t(r, "history."+string(e.Action)+".other", who, title)

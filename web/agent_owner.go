@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -49,16 +50,22 @@ func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *va
 }
 
 // requireNewSecret keeps an owner signed in with a temporary code on the page where they
-// choose their own secret.
+// choose their own secret, and sends an owner whose access an agent recovered to the
+// notice saying so, whatever way they signed in: it is the first page they see. Cancelling
+// a waiting recovery is always possible.
 func (h *handler) requireNewSecret(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/compte/code" || r.URL.Path == "/deconnexion" {
+		if r.URL.Path == "/compte/code" || r.URL.Path == "/deconnexion" || r.URL.Path == "/compte/recuperation/annuler" {
 			next.ServeHTTP(w, r)
 			return
 		}
 		st, err := h.vault.AccessState(r.Context(), h.ownerID(r))
 		if err != nil {
 			h.serverError(w, r, err)
+			return
+		}
+		if st.Recovered && !st.MustChange && r.Method == http.MethodGet {
+			http.Redirect(w, r, "/compte/code", http.StatusSeeOther)
 			return
 		}
 		if st.MustChange {
@@ -179,6 +186,8 @@ func (h *handler) ownerMandates(w http.ResponseWriter, r *http.Request) {
 		v.Notice = h.t(r, "aidants.pending.confirmed")
 	case r.URL.Query().Get("refuse") == "1":
 		v.Notice = h.t(r, "aidants.pending.refused")
+	case r.URL.Query().Get("annule") == "1":
+		v.Notice = h.t(r, "recovery.cancelled")
 	}
 	h.render(w, r, http.StatusOK, "aidants", v)
 }
@@ -196,5 +205,32 @@ func (h *handler) ownerRevokeMandate(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 	default:
 		http.Redirect(w, r, "/compte/aidants?arrete=1", http.StatusSeeOther)
+	}
+}
+
+// pendingRecovery is the waiting access recovery of a signed-in owner, for the banner on
+// every one of their pages; nil when none. A failure is logged and shows no banner.
+func (h *handler) pendingRecovery(ctx context.Context, owner uuid.UUID) *vault.PendingRecovery {
+	p, err := h.vault.PendingRecovery(ctx, owner)
+	if err != nil {
+		if !errors.Is(err, vault.ErrNotFound) {
+			h.log.Error("pending recovery", "err", err)
+		}
+		return nil
+	}
+	p.RequestedAt, p.EffectiveAt = p.RequestedAt.In(paris()), p.EffectiveAt.In(paris())
+	return p
+}
+
+// ownerCancelRecovery is the one click that stops a new code an agent asked for after an
+// identity check: from any session of the owner, before the code works.
+func (h *handler) ownerCancelRecovery(w http.ResponseWriter, r *http.Request) {
+	switch err := h.vault.CancelRecovery(r.Context(), h.ownerID(r), h.actor(r)); {
+	case errors.Is(err, vault.ErrNotFound):
+		h.fail(w, r, http.StatusNotFound, "recovery.gone")
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		http.Redirect(w, r, "/compte/aidants?annule=1", http.StatusSeeOther)
 	}
 }

@@ -125,14 +125,17 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// agentShareForm lists the person's papers for an agent with the share scope to pick
+// those the person asks to send: the titles are shown, so the listing is journaled like
+// a read one (sharing.AgentShareableDocuments), once per page shown.
 func (h *handler) agentShareForm(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeShare) {
+	if !ok {
 		return
 	}
-	docs, err := h.vault.Documents(r.Context(), owner)
+	docs, err := h.share.AgentShareableDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
 	if err != nil {
-		h.serverError(w, r, err)
+		h.agentError(w, r, err)
 		return
 	}
 	h.renderAgent(w, r, http.StatusOK, "agent_share", view{Title: "share.title"},
@@ -152,9 +155,9 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 	}
 	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
 	again := func(msg string) {
-		docs, err := h.vault.Documents(r.Context(), owner)
+		docs, err := h.share.AgentShareableDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
 		if err != nil {
-			h.serverError(w, r, err)
+			h.agentError(w, r, err)
 			return
 		}
 		f.Docs = docs

@@ -21,7 +21,8 @@ import (
 // mandateTextVersion names the text of the mandate shown on the agent's screen (the
 // mandate.text.* messages); it is recorded with every mandate as consent evidence. A
 // change of those texts must come with a new version.
-const mandateTextVersion = "mandat-v1"
+// v2: access recovery is a scope of its own, with its own sentence.
+const mandateTextVersion = "mandat-v2"
 
 // mandateDurations are the durations offered, in the order shown.
 var mandateDurations = []sharing.Duration{sharing.OneDay, sharing.OneMonth, sharing.SixMonths, sharing.TwelveMonths} //nolint:gochecknoglobals // a constant list
@@ -36,6 +37,7 @@ type codeView struct {
 	Code      string
 	ExpiresAt time.Time
 	Recovery  bool
+	WorksFrom time.Time // after a desk identity check: the code works from then
 }
 
 func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
@@ -60,52 +62,72 @@ func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 // agentAccessCard prints the access card of a safe just opened or recovered. The code is
 // posted back by the page that showed it (it is stored only hashed) and checked like a
 // secret: only who holds the code gets a card, which shows nothing else they do not know
-// but the login, read from the database.
+// but the login, read from the database. A code after a desk identity check is not the
+// secret yet: the card says from when it works.
 func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok {
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
 		return
 	}
-	st, err := h.vault.AccessState(r.Context(), owner)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil || !st.TemporaryCode || st.Expired {
-		h.notFound(w, r)
-		return
-	}
-	if err := h.vault.CheckOwnerSecret(r.Context(), owner, r.PostFormValue("code"), h.clientIP(r)); err != nil {
-		if errors.Is(err, vault.ErrBadCredentials) || errors.Is(err, vault.ErrNotFound) {
+	code := r.PostFormValue("code")
+	card := sharing.AccessCard{Code: code, LoginURL: h.baseURL(r) + "/connexion"}
+	pending, err := h.vault.CheckRecoveryCode(r.Context(), owner, code, h.clientIP(r))
+	switch {
+	case err == nil:
+		card.Recovery, card.WorksFrom, card.CodeExpiresAt = true, pending.EffectiveAt, pending.CodeExpiresAt
+	case errors.Is(err, vault.ErrNotFound):
+		st, err := h.vault.AccessState(r.Context(), owner)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		if !st.TemporaryCode || st.Expired {
 			h.notFound(w, r)
 			return
 		}
-		if _, locked := vault.IsLocked(err); locked {
-			h.fail(w, r, http.StatusTooManyRequests, "login.locked")
+		if err := h.vault.CheckOwnerSecret(r.Context(), owner, code, h.clientIP(r)); err != nil {
+			h.codeError(w, r, err)
 			return
 		}
-		h.serverError(w, r, err)
+		card.Recovery, card.CodeExpiresAt = st.Recovered, st.ExpiresAt
+	default:
+		h.codeError(w, r, err)
+		return
+	}
+	o, err := h.vault.Owner(r.Context(), owner)
+	if err != nil {
+		h.agentError(w, r, err)
 		return
 	}
 	size := sharing.A6
 	if r.PostFormValue("format") == "A4" {
 		size = sharing.A4
 	}
-	a := agentOf(r).Agent
-	stc, err := h.share.Structure(r.Context(), a.StructureID)
+	stc, err := h.share.Structure(r.Context(), agentOf(r).Agent.StructureID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
+	card.Login, card.StructureName, card.StructureContact = o.Login, stc.Name, stc.Contact
 	var buf bytes.Buffer
-	err = sharing.AccessCardPDF(&buf, sharing.AccessCard{Login: o.Login, Code: r.PostFormValue("code"), CodeExpiresAt: st.ExpiresAt,
-		LoginURL: h.baseURL(r) + "/connexion", StructureName: stc.Name, StructureContact: stc.Contact, Recovery: st.Recovered}, size)
-	if err != nil {
+	if err := sharing.AccessCardPDF(&buf, card, size); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	writePDF(w, &buf, "carte-coffre.pdf")
+}
+
+// codeError answers a wrong temporary code on the access card form.
+func (h *handler) codeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, vault.ErrBadCredentials) || errors.Is(err, vault.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	}
+	if _, locked := vault.IsLocked(err); locked {
+		h.fail(w, r, http.StatusTooManyRequests, "login.locked")
+		return
+	}
+	h.serverError(w, r, err)
 }
 
 func writePDF(w http.ResponseWriter, buf *bytes.Buffer, name string) {
@@ -116,19 +138,50 @@ func writePDF(w http.ResponseWriter, buf *bytes.Buffer, name string) {
 	w.Write(buf.Bytes())
 }
 
-// agentFind sends the agent from a person's login to their mandate form.
+// agentFind sends the agent from a person's login to their mandate form, when their
+// structure already reaches the safe (it opened it, or holds a mandate). Anything else
+// is the same "no safe with this login" as a missing one (journaled in an existing safe).
 func (h *handler) agentFind(w http.ResponseWriter, r *http.Request) {
 	login := r.URL.Query().Get("identifiant")
 	o, err := h.vault.OwnerByLogin(r.Context(), login)
-	if err != nil {
-		if errors.Is(err, vault.ErrNotFound) || errors.Is(err, vault.ErrBadLogin) {
-			h.renderAgent(w, r, http.StatusNotFound, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "agent.find.none")}, map[string]any{"Login": login})
-			return
+	if err == nil {
+		err = h.share.Authorize(r.Context(), agentOf(r).Agent, o.ID, sharing.ScopeReach, h.clientIP(r))
+	}
+	h.foundOrNot(w, r, login, o, err)
+}
+
+// agentUnlock is the person typing their login and their secret (or the code of their
+// access card) on the agent's screen: the agent then reaches the safe for
+// sharing.DeskUnlockTTL, to ask for a mandate. Without a secret, it looks the login up
+// like agentFind.
+func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
+	login, secret := r.PostFormValue("identifiant"), r.PostFormValue("secret")
+	if secret == "" {
+		o, err := h.vault.OwnerByLogin(r.Context(), login)
+		if err == nil {
+			err = h.share.Authorize(r.Context(), agentOf(r).Agent, o.ID, sharing.ScopeReach, h.clientIP(r))
 		}
-		h.serverError(w, r, err)
+		h.foundOrNot(w, r, login, o, err)
 		return
 	}
-	http.Redirect(w, r, "/agent/personnes/"+o.ID.String()+"/mandat", http.StatusSeeOther)
+	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, login, secret, h.clientIP(r))
+	if _, locked := vault.IsLocked(err); locked {
+		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, map[string]any{"Login": login})
+		return
+	}
+	h.foundOrNot(w, r, login, &vault.Owner{ID: id}, err)
+}
+
+// foundOrNot sends the agent to the mandate form of o, or says no safe was found.
+func (h *handler) foundOrNot(w http.ResponseWriter, r *http.Request, login string, o *vault.Owner, err error) {
+	switch {
+	case errors.Is(err, vault.ErrNotFound), errors.Is(err, vault.ErrBadLogin):
+		h.renderAgent(w, r, http.StatusNotFound, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "agent.find.none")}, map[string]any{"Login": login})
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		http.Redirect(w, r, "/agent/personnes/"+o.ID.String()+"/mandat", http.StatusSeeOther)
+	}
 }
 
 // mandateForm is the mandate form's state.
@@ -142,7 +195,7 @@ type mandateForm struct {
 
 func (h *handler) agentMandateForm(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok {
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
 		return
 	}
 	o, err := h.vault.Owner(r.Context(), owner)
@@ -157,7 +210,8 @@ func (h *handler) agentMandateForm(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok {
+	// Before anything is shown again (an error re-renders the form with the login).
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
 		return
 	}
 	o, err := h.vault.Owner(r.Context(), owner)
@@ -197,7 +251,7 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 // agentMandateReceipt prints the receipt of a mandate held by the agent's structure.
 func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok {
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
 		return
 	}
 	id, err := uuid.Parse(chi.URLParam(r, "mid"))
@@ -251,20 +305,52 @@ func (h *handler) mandateVerify(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "mandate_verify", view{Title: "mandate.verify.title", Data: st})
 }
 
+// recoverForm is the recovery form's state: at once under a mandate with the recovery
+// right (Now), else after an identity check at the desk.
+type recoverForm struct {
+	Owner     *vault.Owner
+	Now       bool
+	Documents []sharing.IdentityDocument
+	Document  string
+	NumberEnd string
+	Len       int
+}
+
+// recoverNow tells whether the agent's structure holds the recovery right for owner;
+// otherwise the desk path applies. Each path is then authorized (and a refusal
+// journaled) by the domain.
+func (h *handler) recoverNow(w http.ResponseWriter, r *http.Request, owner uuid.UUID) (now, ok bool) {
+	now, err := h.share.Allows(r.Context(), agentOf(r).Agent, owner, sharing.ScopeRecover)
+	if err != nil {
+		h.serverError(w, r, err)
+		return false, false
+	}
+	return now, true
+}
+
 func (h *handler) agentRecoverForm(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
 	if !ok {
 		return
 	}
-	if !h.agentAuthorize(w, r, owner, sharing.ScopeRecover) {
+	now, ok := h.recoverNow(w, r, owner)
+	if !ok {
 		return
 	}
+	if !now && !h.agentAuthorize(w, r, owner, sharing.ScopeDeskRecovery) {
+		return
+	}
+	h.renderRecover(w, r, http.StatusOK, "", recoverForm{Now: now}, owner)
+}
+
+func (h *handler) renderRecover(w http.ResponseWriter, r *http.Request, status int, errMsg string, f recoverForm, owner uuid.UUID) {
 	o, err := h.vault.Owner(r.Context(), owner)
 	if err != nil {
 		h.agentError(w, r, err)
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_recover", view{Title: "agent.recover.title"}, map[string]any{"Owner": o})
+	f.Owner, f.Documents, f.Len = o, sharing.IdentityDocuments, sharing.NumberEndLen
+	h.renderAgent(w, r, status, "agent_recover", view{Title: "agent.recover.title", Error: errMsg}, map[string]any{"F": f})
 }
 
 func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
@@ -272,16 +358,47 @@ func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ac, err := h.share.RecoverAccess(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
-	if err != nil {
-		h.agentError(w, r, err)
+	now, ok := h.recoverNow(w, r, owner)
+	if !ok {
 		return
 	}
+	agent, ip := agentOf(r).Agent, h.clientIP(r)
+	if now {
+		ac, err := h.share.RecoverAccess(r.Context(), agent, owner, ip)
+		if err != nil {
+			h.agentError(w, r, err)
+			return
+		}
+		h.renderCode(w, r, owner, codeView{Code: ac.Code, ExpiresAt: ac.ExpiresAt, Recovery: true})
+		return
+	}
+	f := recoverForm{Document: r.PostFormValue("document"), NumberEnd: r.PostFormValue("fin")}
+	if r.PostFormValue("verifie") != "oui" {
+		// Authorized first, so that the form shown again tells a stranger nothing.
+		if h.agentAuthorize(w, r, owner, sharing.ScopeDeskRecovery) {
+			h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.attest"), f, owner)
+		}
+		return
+	}
+	p, err := h.share.RecoverAfterIdentityCheck(r.Context(), agent, owner,
+		sharing.IdentityCheck{Document: sharing.IdentityDocument(f.Document), NumberEnd: f.NumberEnd}, ip)
+	switch {
+	case errors.Is(err, sharing.ErrBadRequest):
+		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.badcheck", sharing.NumberEndLen), f, owner)
+	case err != nil:
+		h.agentError(w, r, err)
+	default:
+		h.renderCode(w, r, owner, codeView{Code: p.Code, ExpiresAt: p.CodeExpiresAt, Recovery: true, WorksFrom: p.EffectiveAt})
+	}
+}
+
+// renderCode shows a new temporary code, once.
+func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, owner uuid.UUID, c codeView) {
 	o, err := h.vault.Owner(r.Context(), owner)
 	if err != nil {
 		h.agentError(w, r, err)
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"},
-		map[string]any{"C": codeView{Owner: o, Code: ac.Code, ExpiresAt: ac.ExpiresAt, Recovery: true}})
+	c.Owner = o
+	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, map[string]any{"C": c})
 }

@@ -136,7 +136,10 @@ type view struct {
 	// Aidants tells, on the papers and account pages, of mandates waiting for the owner
 	// or ending soon (agent_consent.go).
 	Aidants *aidantNotice
-	Data    any
+	// Recovery is a new code an agent asked for after an identity check, shown with its
+	// cancel button on every page of the owner until it works (agent_owner.go).
+	Recovery *vault.PendingRecovery
+	Data     any
 }
 
 // render writes a page. Pages that show a person's data are never cached.
@@ -151,6 +154,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if st.owner != nil {
 		v.Shutdown = h.shutdownNotice(r.Context())
 		v.Login = st.owner.Login
+		v.Recovery = h.pendingRecovery(r.Context(), st.owner.ID)
 		if h.share != nil && (v.Path == "/papiers" || v.Path == "/compte") {
 			v.Aidants = h.aidantNotices(r.Context(), st.owner.ID)
 		}

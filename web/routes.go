@@ -74,6 +74,7 @@ func (h *handler) routes(r chi.Router) {
 			r.Post("/compte/fermer", h.closeSafe)
 			r.Get("/compte/ferme", h.closedPage)
 			r.Post("/compte/rouvrir", h.reopen)
+			r.Post("/compte/recuperation/annuler", h.ownerCancelRecovery)
 			if h.share != nil {
 				r.Get("/partager", h.shareForm)
 				r.Get("/papiers/{id}/partager", h.shareForm)

@@ -39,7 +39,8 @@ type purgeArgs struct{}
 func (purgeArgs) Kind() string { return "purge_deleted" }
 
 // purgeWorker removes what has served its time: the blobs of deleted documents, ended
-// sessions, old sign-in counters, unfinished passkey ceremonies, used client assertions.
+// sessions, old sign-in counters, unfinished passkey ceremonies, used client assertions,
+// agents' desk unlocks past their end.
 type purgeWorker struct {
 	river.WorkerDefaults[purgeArgs]
 	v       *vault.Vault
@@ -55,6 +56,7 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
 		func() (int, error) { return w.v.PurgeThrottle(ctx) },
 		func() (int, error) { return w.v.PurgeCeremonies(ctx) },
 		func() (int, error) { return w.sharing.PurgeAssertions(ctx) },
+		func() (int, error) { return w.sharing.PurgeDeskUnlocks(ctx) },
 	}
 	for _, purge := range purges {
 		if _, err := purge(); err != nil {
@@ -62,6 +64,23 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
 		}
 	}
 	return nil
+}
+
+type recoveryArgs struct{}
+
+func (recoveryArgs) Kind() string { return "apply_recoveries" }
+
+// recoveryWorker makes the codes of desk recoveries whose waiting period is over the
+// owners' secrets (vault.ApplyDueRecoveries); it runs every minute, so a code works at
+// most a minute after the time printed on its card.
+type recoveryWorker struct {
+	river.WorkerDefaults[recoveryArgs]
+	v *vault.Vault
+}
+
+func (w *recoveryWorker) Work(ctx context.Context, _ *river.Job[recoveryArgs]) error {
+	_, err := w.v.ApplyDueRecoveries(ctx, time.Now())
+	return err
 }
 
 type checkpointArgs struct{}
@@ -85,6 +104,7 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, key ed25
 	river.AddWorker(workers, &purgeWorker{v: v, sharing: sharing.New(pool, v), after: cfg.PurgeAfter, idle: cfg.SessionIdle})
 	river.AddWorker(workers, &checkpointWorker{v: v, key: key})
 	river.AddWorker(workers, &eraseWorker{v: v})
+	river.AddWorker(workers, &recoveryWorker{v: v})
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
@@ -94,6 +114,7 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, key ed25
 		periodic(time.Hour, reapArgs{}),
 		periodic(5*time.Minute, purgeArgs{}),
 		periodic(time.Hour, eraseArgs{}),
+		periodic(time.Minute, recoveryArgs{}),
 	}
 	if cfg.CheckpointEvery > 0 {
 		jobs = append(jobs, periodic(cfg.CheckpointEvery, checkpointArgs{}))
