@@ -291,6 +291,8 @@ func forgetPerson(ctx context.Context, tx pgx.Tx, owner uuid.UUID, login *string
 		`DELETE FROM sessions WHERE owner_id = $1`,
 		`DELETE FROM passkeys WHERE owner_id = $1`,
 		`DELETE FROM access_codes WHERE owner_id = $1`,
+		`DELETE FROM recoveries WHERE owner_id = $1`,
+		`DELETE FROM desk_unlocks WHERE owner_id = $1`,
 		`DELETE FROM openid_identities WHERE owner_id = $1`,
 		`DELETE FROM accounts WHERE owner_id = $1`,
 	} {
