@@ -36,7 +36,11 @@ func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *va
 			return
 		}
 	}
-	if err := h.openSession(w, r, o.ID, "secret"); err != nil {
+	method := "secret"
+	if st.MustChange {
+		method = vault.MethodTemporaryCode
+	}
+	if err := h.openSession(w, r, o.ID, method); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
@@ -48,29 +52,52 @@ func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *va
 	}
 }
 
-// requireNewSecret keeps an owner signed in with a temporary code on the page where they
-// choose their own secret.
+// requireNewSecret keeps a session opened with a temporary code, and any session of an
+// owner whose secret is a temporary code, on the page where they choose their own secret.
+// A temporary-code session whose code was changed elsewhere ends: it never becomes an
+// ordinary session by someone else's doing (vault.MethodTemporaryCode).
 func (h *handler) requireNewSecret(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/compte/code" || r.URL.Path == "/deconnexion" {
+		restricted, ok := h.onTemporaryCode(w, r)
+		if !ok {
+			return
+		}
+		if !restricted || r.URL.Path == "/compte/code" || r.URL.Path == "/deconnexion" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		st, err := h.vault.AccessState(r.Context(), h.ownerID(r))
-		if err != nil {
-			h.serverError(w, r, err)
+		if r.Method == http.MethodGet {
+			http.Redirect(w, r, "/compte/code", http.StatusSeeOther)
 			return
 		}
-		if st.MustChange {
-			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/compte/code", http.StatusSeeOther)
-				return
-			}
-			h.failJSONOrPage(w, r, http.StatusForbidden, "access.mustchange")
-			return
-		}
-		next.ServeHTTP(w, r)
+		h.failJSONOrPage(w, r, http.StatusForbidden, "access.mustchange")
 	})
+}
+
+// onTemporaryCode tells whether the signed-in session may only choose the owner's own
+// secret. It has answered (ok false) when the session had to end: opened with a
+// temporary code that is no longer the owner's secret.
+func (h *handler) onTemporaryCode(w http.ResponseWriter, r *http.Request) (restricted, ok bool) {
+	st := stateOf(r)
+	as, err := h.vault.AccessState(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return false, false
+	}
+	if st.session.Restricted() && !as.MustChange {
+		if err := h.vault.EndSession(r.Context(), st.token); err != nil {
+			h.serverError(w, r, err)
+			return false, false
+		}
+		h.setCookie(w, "coffre", "", -1)
+		if r.Method == http.MethodGet {
+			http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+		} else {
+			h.failJSONOrPage(w, r, http.StatusUnauthorized, "error.signedout")
+		}
+		return false, false
+	}
+	return st.session.Restricted() || as.MustChange, true
 }
 
 // accessView is the page of a temporary code or an access recovery.
@@ -118,7 +145,7 @@ func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	err = h.vault.ChangeTemporaryCode(r.Context(), owner, code, next, h.actor(r))
+	token, err := h.vault.ChangeTemporaryCode(r.Context(), owner, code, next, h.actor(r), stateOf(r).session.ID)
 	switch {
 	case errors.Is(err, vault.ErrBadCredentials):
 		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "access.wrongcode"))
@@ -139,6 +166,7 @@ func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	h.renewCookie(w, r, token)
 	if st.Recovered {
 		// The notice was on the page just filled in.
 		if err := h.vault.AcknowledgeAccessNotice(r.Context(), owner); err != nil {

@@ -21,6 +21,11 @@
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().then(function (j) {
+        // A change of credential asks for a fresh proof first: go to that page.
+        if (!r.ok && j.redirect) {
+          window.location.assign(j.redirect);
+          return new Promise(function () {});
+        }
         if (!r.ok) throw new Error(j.error || '');
         return j;
       });
