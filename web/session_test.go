@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"coffre/sharing"
 	"coffre/vault"
 )
 
@@ -263,6 +264,58 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 		}
 		if a, _ := b.v.Account(ctx, o.ID); !a.HasSecret {
 			t.Error("no secret after a fresh sign-in")
+		}
+	})
+}
+
+// « Choisir dans mon coffre » offers nothing from a closed safe (it answers nobody but
+// its owner) nor to a session on a temporary code (it only chooses its secret).
+func TestAuthorizeClosedOrTemporarySafe(t *testing.T) {
+	b, _ := agentBundle(t)
+	ctx := context.Background()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/retour", func(w http.ResponseWriter, r *http.Request) {})
+	redirect := newLoopbackServer(t, mux) + "/retour"
+	cl, _, err := b.share.AddClient(ctx, sharing.NewClient{Name: "CAF de Lille", RedirectURIs: []string{redirect}, AllowedKinds: []vault.Kind{vault.KindCAF}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"client_id": {cl.ID}, "redirect_uri": {redirect}, "response_type": {"code"}, "state": {"s1"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
+		"authorization_details": {`[{"type":"coffre_documents","kinds":["caf"],"purpose":"Aide au logement"}]`}}
+	authorize := "/oauth/authorize?" + q.Encode()
+
+	t.Run("closed safe", func(t *testing.T) {
+		c := b.client(t)
+		c.signup("awa", "le chat mange la pomme")
+		id := ownerOf(t, b, "awa")
+		paper(t, b, id, vault.KindCAF, "Attestation CAF")
+		if resp, body := c.get(authorize); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Attestation CAF") {
+			t.Fatalf("open safe: %d", resp.StatusCode)
+		}
+		if _, err := b.v.CloseSafe(ctx, id, vault.Actor{Kind: vault.ActorOwner, ID: id.String()}, 0); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := c.get(authorize)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/ferme" || strings.Contains(body, "Attestation CAF") {
+			t.Errorf("closed safe: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+
+	t.Run("temporary code", func(t *testing.T) {
+		a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+		opened, err := b.share.OpenSafeFor(ctx, a.Agent, "marie.martin", netipLocal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		paper(t, b, opened.Owner.ID, vault.KindCAF, "Attestation CAF de Marie")
+		c := b.client(t)
+		if resp := c.signIn("marie.martin", opened.Code.Code); resp.Header.Get("Location") != "/compte/code" {
+			t.Fatalf("sign-in with the code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		resp, body := c.get(authorize)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/code" || strings.Contains(body, "Attestation CAF") {
+			t.Errorf("temporary code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
 }
