@@ -319,3 +319,27 @@ func TestAuthorizeClosedOrTemporarySafe(t *testing.T) {
 		}
 	})
 }
+
+// Pages are compressed and reflect what is typed: the CSRF token they carry is different
+// in every response (BREACH), and each one still works, in a form field and in the
+// scripts' X-CSRF-Token header.
+func TestCSRFTokenMaskedPerResponse(t *testing.T) {
+	b := setup(t)
+	c := b.client(t)
+	c.signup("salma", "le chat mange la pomme")
+	one, two := c.csrf("/compte"), c.csrf("/compte")
+	if one == two {
+		t.Fatalf("two responses carry the same CSRF token %q", one)
+	}
+	for _, tok := range []string{one, two} {
+		if resp, _ := c.post("/compte/langue", url.Values{"csrf": {tok}, "lang": {"fr"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("form with a masked token: %d", resp.StatusCode)
+		}
+		if resp, body := c.postScript("/compte/cles/debut", tok); resp.StatusCode != http.StatusOK {
+			t.Errorf("script with a masked token in X-CSRF-Token: %d %s", resp.StatusCode, body)
+		}
+	}
+	if resp, _ := c.post("/compte/langue", url.Values{"csrf": {one[:len(one)-2] + "AA"}, "lang": {"fr"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("form with a tampered token: %d", resp.StatusCode)
+	}
+}
