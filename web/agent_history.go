@@ -47,11 +47,9 @@ func aidantEntry(e vault.Entry) bool {
 // aidantSentence words an entry of aidantEntry. The domain writes the agent's label first
 // in the detail ("Mme D. (CCAS de Lille) — …"); the current label wins when known.
 func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title string, names map[string]string) string {
-	if e.ActorKind == vault.ActorOwner {
-		if e.Action == sharing.ActionMandateRevoked || e.Action == sharing.ActionMandateConfirmed {
-			return h.t(r, "history."+string(e.Action)+".you")
-		}
-		return h.t(r, "history."+string(e.Action)+".you", title)
+	action := string(e.Action)
+	if e.ActorKind == vault.ActorOwner && h.pages.cat.has("history."+action+".you") {
+		return h.say(r, "history."+action+".you", title)
 	}
 	who, rest, _ := strings.Cut(detail, " — ")
 	if e.Action == sharing.ActionLinkCreated || e.Action == vault.ActionDeposit {
@@ -66,14 +64,11 @@ func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title s
 	switch e.Action {
 	case vault.ActionDenied:
 		if rest == "" {
-			return h.t(r, "history.denied")
+			return h.say(r, "history.denied")
 		}
-		return h.t(r, "history.denied.aidant", who, rest)
+		return h.say(r, "history.denied.aidant", who, rest)
 	case sharing.ActionLinkCreated:
-		return h.t(r, "history.link_created.other", who, rest)
-	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked,
-		vault.ActionAccessCodeIssued, vault.ActionAccessRecovered, sharing.ActionAidantListed, vault.ActionOwnerCreated, vault.ActionLogoutAll:
-		return h.t(r, "history."+string(e.Action)+".other", who)
+		return h.say(r, "history.link_created.other", who, orDefault(rest, h.t(r, "links.nopurpose")))
 	}
-	return h.t(r, "history."+string(e.Action)+".other", who, title)
+	return h.tell(r, action, "other", who, title)
 }
