@@ -278,6 +278,39 @@ func (v *Vault) Reverify(ctx context.Context, s *Session, secret string, ip neti
 	return nil
 }
 
+// ReverifyWithPasskey records a passkey used within session s as the proof of who is
+// there, with the credential's updated state (its signature counter), like UsePasskey.
+func (v *Vault) ReverifyWithPasskey(ctx context.Context, s *Session, credentialID, credential []byte, ip netip.Addr) error {
+	_, dataKey, err := v.ownerKeys(ctx, s.OwnerID)
+	if err != nil {
+		return fmt.Errorf("vault: reverify with passkey: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		var id uuid.UUID
+		if err := tx.QueryRow(ctx, `SELECT id FROM passkeys WHERE owner_id = $1 AND credential_id = $2 FOR UPDATE`,
+			s.OwnerID, credentialID).Scan(&id); err != nil {
+			return notFound(err)
+		}
+		sealed, err := seal(dataKey, credential, passkeyAD(s.OwnerID, id))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE passkeys SET credential_sealed = $2, last_used_at = now() WHERE id = $1`, id, sealed); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `UPDATE sessions SET verified_at = now() WHERE owner_id = $1 AND id = $2 RETURNING verified_at`,
+			s.OwnerID, s.ID).Scan(&s.VerifiedAt); err != nil {
+			return notFound(err)
+		}
+		_, err = appendEntry(ctx, tx, s.OwnerID, Event{Actor: Actor{Kind: ActorOwner, ID: s.OwnerID.String(), IP: ip}, Action: ActionReverified, Detail: "passkey"})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("vault: reverify with passkey %s: %w", s.OwnerID, err)
+	}
+	return nil
+}
+
 // PurgeSessions deletes sessions past their absolute end or idle for longer than idle.
 func (v *Vault) PurgeSessions(ctx context.Context, idle time.Duration) (int, error) {
 	tag, err := v.db.Exec(ctx, `DELETE FROM sessions WHERE expires_at < now() OR last_seen_at < now() - $1::interval`, idle)

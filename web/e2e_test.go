@@ -20,7 +20,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 
+	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
@@ -377,7 +379,10 @@ func TestBrowser(t *testing.T) {
 // TestBrowserPasskey registers a passkey from Mon compte with Chromium's virtual
 // authenticator (a phone's screen lock), logs out, and logs in with it.
 func TestBrowserPasskey(t *testing.T) {
-	b := setup(t)
+	vb := vaulttest.NewVault(t)
+	b := setup(t, func(c *web.Config) {
+		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, sharing.New(vb.DB, vb.V), vb.Signing
+	})
 	br := newBrowser(t)
 	defer br.report()
 	if _, err := chromedp.Call(br.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
@@ -398,13 +403,27 @@ func TestBrowserPasskey(t *testing.T) {
 	if s := br.text(); !strings.Contains(s, "Votre clé d'accès a été ajoutée") || !strings.Contains(s, "Retirer cette clé") {
 		t.Fatalf("no passkey after registration: %s", s)
 	}
+	// Minutes later, adding or removing a passkey first asks who is there: the passkey
+	// answers.
+	if _, err := vb.DB.Exec(context.Background(), `UPDATE sessions SET verified_at = now() - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	br.visit("Mon compte (preuve ancienne)", b.base+"/compte")
+	if s := br.text(); strings.Contains(s, "Ajouter une clé d'accès sur cet appareil") || !strings.Contains(s, "confirmez d'abord que c'est bien vous") {
+		t.Fatalf("Mon compte offers to add a passkey without a recent proof: %s", s)
+	}
+	br.visit("Confirmer que c'est vous (clé d'accès)", b.base+"/compte/verifier?retour=/compte")
+	br.do("confirm with the passkey", chromedp.WaitVisible(chromedp.CSS("#passkey-login button")), chromedp.Click(chromedp.CSS("#passkey-login button")))
+	br.waitURL(`/compte$`)
+	br.do("the passkey button is back", chromedp.WaitVisible(chromedp.CSS("#passkey-register button")))
 	br.do("log out", chromedp.Click(chromedp.CSS("form[action='/deconnexion'] button")))
 	br.waitURL(`/$`)
 	br.visit("Se connecter (clé d'accès)", b.base+"/connexion")
 	br.do("log in with the passkey", chromedp.WaitVisible(chromedp.CSS("#passkey-login button")), chromedp.Click(chromedp.CSS("#passkey-login button")))
 	br.waitURL(`/papiers$`)
 	br.visit("Historique (clé d'accès)", b.base+"/historique")
-	if h := br.text(); !strings.Contains(h, "Vous avez ajouté une clé d'accès") || !strings.Contains(h, "Vous vous êtes connecté avec une clé d’accès") {
+	if h := br.text(); !strings.Contains(h, "Vous avez ajouté une clé d'accès") || !strings.Contains(h, "Vous vous êtes connecté avec une clé d’accès") ||
+		!strings.Contains(h, "Vous avez utilisé votre clé d'accès pour confirmer que c'est vous") {
 		t.Errorf("history: %s", h)
 	}
 }

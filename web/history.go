@@ -67,8 +67,9 @@ func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]
 		return h.say(r, "history."+action, title)
 	case e.Action == vault.ActionExport, e.Action == vault.ActionSafeClosed, e.Action == vault.ActionSafeReopened, e.Action == vault.ActionErased:
 		return h.closureSentence(r, e, detail)
-	case e.Action == vault.ActionLogin && e.ActorKind == vault.ActorOwner && (detail == "passkey" || detail == "franceconnect"):
-		return h.say(r, "history.login.you."+detail)
+	case e.ActorKind == vault.ActorOwner && detail != "" && h.pages.cat.has("history."+action+".you."+detail):
+		// How the owner signed in or proved it was them: "passkey", "franceconnect".
+		return h.say(r, "history."+action+".you."+detail)
 	}
 	return h.tell(r, action, form, who, title)
 }

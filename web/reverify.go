@@ -1,10 +1,14 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
 
 	"coffre/vault"
 )
@@ -12,8 +16,8 @@ import (
 // A fresh proof before a change of credential. Whoever finds a phone left signed in
 // must not be able to add their own passkey to the safe, remove the owner's, or set a
 // secret on a FranceConnect account: these need the secret typed again, or a sign-in,
-// within vault.SessionReverify. Changing the secret asks for the current one, which is
-// the proof itself.
+// within vault.SessionReverify, or one of their passkeys used again. Changing the secret
+// asks for the current one, which is the proof itself.
 
 // requireFreshOwner shows the page asking for the secret again when the session's last
 // proof is older than vault.SessionReverify; the scripts (passkey.js) get the sentence
@@ -56,8 +60,14 @@ func (h *handler) renderReverify(w http.ResponseWriter, r *http.Request, status 
 		h.serverError(w, r, err)
 		return
 	}
+	keys, err := h.vault.Passkeys(r.Context(), h.ownerID(r))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	h.render(w, r, status, "reverify", view{Title: "reverify.title", Nav: "account", Error: errMsg,
-		Data: map[string]any{"HasSecret": a.HasSecret, "Back": reverifyBack(back), "Minutes": int(vault.SessionReverify.Minutes())}})
+		Data: map[string]any{"HasSecret": a.HasSecret, "HasPasskeys": h.wa != nil && len(keys) > 0,
+			"Back": reverifyBack(back), "Minutes": int(vault.SessionReverify.Minutes())}})
 }
 
 // reverify checks the secret typed again, then goes back to the page that asked.
@@ -76,6 +86,67 @@ func (h *handler) reverify(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Redirect(w, r, back, http.StatusSeeOther)
 	}
+}
+
+// reverifyPasskeyBegin asks the browser for an assertion by one of the owner's
+// passkeys (passkey.js, as at sign-in).
+func (h *handler) reverifyPasskeyBegin(w http.ResponseWriter, r *http.Request) {
+	if h.passkeysOff(w, r) {
+		return
+	}
+	u, _, err := h.loadWAUser(r.Context(), h.ownerID(r))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if len(u.creds) == 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": h.t(r, "passkey.refused")})
+		return
+	}
+	assertion, sess, err := h.wa.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.saveCeremony(r, "reverify", sess); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, assertion)
+}
+
+// reverifyPasskeyFinish checks the assertion, records the proof, and sends the browser
+// back to the page that asked.
+func (h *handler) reverifyPasskeyFinish(w http.ResponseWriter, r *http.Request) {
+	if h.passkeysOff(w, r) {
+		return
+	}
+	sess, err := h.takeCeremony(r, "reverify")
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": h.t(r, "passkey.expired")})
+		return
+	}
+	u, _, err := h.loadWAUser(r.Context(), h.ownerID(r))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	cred, err := h.wa.FinishLogin(u, sess, r)
+	if err != nil {
+		h.log.Info("passkey reverification refused", "err", err)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": h.t(r, "passkey.refused")})
+		return
+	}
+	b, err := json.Marshal(cred)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.vault.ReverifyWithPasskey(r.Context(), stateOf(r).session, cred.ID, b, h.clientIP(r)); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": reverifyBack(r.URL.Query().Get("retour"))})
 }
 
 // renewCookie gives the browser the new token of its session after a change of

@@ -69,6 +69,8 @@ func (h *handler) routes(r chi.Router) {
 			r.Post("/compte/sessions/fin", h.endAllSessions)
 			r.Get("/compte/verifier", h.reverifyForm)
 			r.Post("/compte/verifier", h.reverify)
+			r.Post("/compte/verifier/cle/debut", h.reverifyPasskeyBegin)
+			r.Post("/compte/verifier/cle/fin", h.reverifyPasskeyFinish)
 			r.With(h.requireFreshOwner).Post("/compte/cles/debut", h.passkeyRegisterBegin)
 			r.With(h.requireFreshOwner).Post("/compte/cles/fin", h.passkeyRegisterFinish)
 			r.With(h.requireFreshOwner).Post("/compte/cles/{pid}/supprimer", h.passkeyDelete)
