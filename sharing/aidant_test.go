@@ -419,10 +419,10 @@ func TestOpenSafeForAndActivation(t *testing.T) {
 	if err := b.DB.QueryRow(ctx, `SELECT activated_at FROM owners WHERE id = $1`, owner).Scan(&activated); err != nil || activated != nil {
 		t.Fatalf("activated before the owner chose a secret: %v %v", activated, err)
 	}
-	if err := b.V.ChangeTemporaryCode(ctx, owner, opened.Code.Code, opened.Code.Code, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}); !errors.Is(err, vault.ErrSecretCommon) {
+	if _, err := b.V.ChangeTemporaryCode(ctx, owner, opened.Code.Code, opened.Code.Code, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, uuid.Nil); !errors.Is(err, vault.ErrSecretCommon) {
 		t.Errorf("keeping the code as secret: %v", err)
 	}
-	if err := b.V.ChangeTemporaryCode(ctx, owner, opened.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}); err != nil {
+	if _, err := b.V.ChangeTemporaryCode(ctx, owner, opened.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, uuid.Nil); err != nil {
 		t.Fatal(err)
 	}
 	if state, _ := b.V.AccessState(ctx, owner); state.TemporaryCode || state.MustChange {
@@ -449,7 +449,7 @@ func TestOpenSafeForAndActivation(t *testing.T) {
 	if state, _ := b.V.AccessState(ctx, o2.Owner.ID); !state.Expired {
 		t.Errorf("expired code: %+v", state)
 	}
-	if err := b.V.ChangeTemporaryCode(ctx, o2.Owner.ID, o2.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner}); !errors.Is(err, vault.ErrAccessCodeExpired) {
+	if _, err := b.V.ChangeTemporaryCode(ctx, o2.Owner.ID, o2.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner}, uuid.Nil); !errors.Is(err, vault.ErrAccessCodeExpired) {
 		t.Errorf("change an expired code: %v", err)
 	}
 }
@@ -507,7 +507,7 @@ func TestRecoverAccess(t *testing.T) {
 		}
 	}
 	// Told once: after the change and the notice, nothing is left.
-	if err := b.V.ChangeTemporaryCode(ctx, o.ID, ac.Code, "ma toute nouvelle phrase", vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
+	if _, err := b.V.ChangeTemporaryCode(ctx, o.ID, ac.Code, "ma toute nouvelle phrase", vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}, uuid.Nil); err != nil {
 		t.Fatal(err)
 	}
 	if state, err := b.V.AccessState(ctx, o.ID); err != nil || !state.Recovered || state.MustChange {

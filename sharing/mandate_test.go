@@ -418,7 +418,7 @@ func TestStructureStats(t *testing.T) {
 	if _, err := b.s.OpenSafeFor(ctx, ref.Agent, "personne2", b.ip); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.V.ChangeTemporaryCode(ctx, o1.Owner.ID, o1.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: o1.Owner.ID.String()}); err != nil {
+	if _, err := b.V.ChangeTemporaryCode(ctx, o1.Owner.ID, o1.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: o1.Owner.ID.String()}, uuid.Nil); err != nil {
 		t.Fatal(err)
 	}
 	b.grant(t, a, o1.Owner.ID, sharing.SixMonths, sharing.ScopeDeposit, sharing.ScopeRead, sharing.ScopeShare)

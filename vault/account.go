@@ -310,42 +310,69 @@ func (v *Vault) journalFailure(ctx context.Context, login string, ip netip.Addr,
 	}
 }
 
-// ChangeSecret replaces owner's secret after checking the current one (empty current is
-// accepted only when the owner has no secret yet). It ends every other session.
-func (v *Vault) ChangeSecret(ctx context.Context, owner uuid.UUID, current, next string, by Actor) error {
-	a, err := v.Account(ctx, owner)
+// ChangeSecret replaces owner's secret after checking the current one (an empty current
+// is accepted only when the owner has no secret yet: the web asks for a fresh proof
+// then). In the same transaction every other session of the owner ends, and the session
+// from, the one the change is made in, gets a new token, which ChangeSecret returns (see
+// renewSessions); with from uuid.Nil every session ends.
+func (v *Vault) ChangeSecret(ctx context.Context, owner uuid.UUID, current, next string, by Actor, from uuid.UUID) (string, error) {
+	token, err := v.changeSecret(ctx, owner, current, next, by, from, nil)
 	if err != nil {
-		return err
+		return "", fmt.Errorf("vault: change secret %s: %w", owner, err)
 	}
-	if a.HasSecret {
-		var phc string
-		if err := v.db.QueryRow(ctx, `SELECT secret_hash FROM accounts WHERE owner_id = $1`, owner).Scan(&phc); err != nil {
-			return fmt.Errorf("vault: change secret %s: %w", owner, err)
+	return token, nil
+}
+
+// changeSecret is ChangeSecret, with also run in its transaction before the sessions are
+// renewed (ChangeTemporaryCode forgets the code there).
+func (v *Vault) changeSecret(ctx context.Context, owner uuid.UUID, current, next string, by Actor, from uuid.UUID, also func(pgx.Tx) error) (string, error) {
+	o, err := v.Owner(ctx, owner)
+	if err != nil {
+		return "", err
+	}
+	var token string
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		if err := lockOwner(ctx, tx, owner); err != nil {
+			return err
 		}
-		ok, err := verifySecret(phc, current)
+		var phc *string
+		err := tx.QueryRow(ctx, `SELECT secret_hash FROM accounts WHERE owner_id = $1`, owner).Scan(&phc)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if phc != nil {
+			ok, err := verifySecret(*phc, current)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return ErrBadCredentials
+			}
+		}
+		if err := CheckSecret(o.Login, next); err != nil {
+			return err
+		}
+		hash, err := hashSecret(next)
 		if err != nil {
-			return fmt.Errorf("vault: change secret %s: %w", owner, err)
+			return err
 		}
-		if !ok {
-			return fmt.Errorf("vault: change secret %s: %w", owner, ErrBadCredentials)
-		}
-	}
-	if err := CheckSecret(a.Owner.Login, next); err != nil {
-		return fmt.Errorf("vault: change secret %s: %w", owner, err)
-	}
-	hash, err := hashSecret(next)
-	if err != nil {
-		return fmt.Errorf("vault: change secret %s: %w", owner, err)
-	}
-	return pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO accounts (owner_id, secret_hash) VALUES ($1, $2)
 			ON CONFLICT (owner_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, updated_at = now()`, owner, hash); err != nil {
-			return fmt.Errorf("vault: change secret %s: %w", owner, err)
+			return err
 		}
-		_, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionSecretChanged})
+		if _, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionSecretChanged}); err != nil {
+			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
+		token, err = renewSessions(ctx, tx, owner, from, by)
 		return err
 	})
+	return token, err
 }
 
 // LockedError is returned while sign-in is locked for a login or a network.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"coffre/vault"
 )
 
@@ -110,14 +112,36 @@ func TestAccountSignIn(t *testing.T) {
 
 	t.Run("change secret", func(t *testing.T) {
 		by := vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}
-		if err := b.v.ChangeSecret(ctx, o.ID, "faux secret ici", "une phrase toute neuve", by); !errors.Is(err, vault.ErrBadCredentials) {
+		if _, err := b.v.ChangeSecret(ctx, o.ID, "faux secret ici", "une phrase toute neuve", by, uuid.Nil); !errors.Is(err, vault.ErrBadCredentials) {
 			t.Fatalf("wrong current secret: %v", err)
 		}
-		if err := b.v.ChangeSecret(ctx, o.ID, "le chat est vert", "court", by); !errors.Is(err, vault.ErrSecretTooShort) {
+		if _, err := b.v.ChangeSecret(ctx, o.ID, "le chat est vert", "court", by, uuid.Nil); !errors.Is(err, vault.ErrSecretTooShort) {
 			t.Fatalf("weak new secret: %v", err)
 		}
-		if err := b.v.ChangeSecret(ctx, o.ID, "le chat est vert", "une phrase toute neuve", by); err != nil {
+		mine, here, err := b.v.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		if err != nil {
 			t.Fatal(err)
+		}
+		elsewhere, _, err := b.v.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		renewed, err := b.v.ChangeSecret(ctx, o.ID, "le chat est vert", "une phrase toute neuve", by, here.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The change ends every other session and gives this one a new token.
+		for name, tok := range map[string]string{"the other session": elsewhere, "the old token": mine} {
+			if _, err := b.v.SessionByToken(ctx, tok, time.Hour); !errors.Is(err, vault.ErrNotFound) {
+				t.Errorf("%s after the change: %v", name, err)
+			}
+		}
+		if s, err := b.v.SessionByToken(ctx, renewed, time.Hour); err != nil || s.ID != here.ID || !s.Fresh(time.Now()) {
+			t.Errorf("the renewed session: %+v, %v", s, err)
+		}
+		es, err := b.v.Journal(ctx, o.ID, 0, 2)
+		if err != nil || es[0].Action != vault.ActionSessionsEnded || es[1].Action != vault.ActionSecretChanged {
+			t.Errorf("journal after the change: %+v, %v", es, err)
 		}
 		if _, err := b.v.Authenticate(ctx, "amina", "une phrase toute neuve", ip); err != nil {
 			t.Fatal(err)
@@ -194,6 +218,38 @@ func TestSessions(t *testing.T) {
 		}
 		if _, err := b.v.SessionByToken(ctx, tok, 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("expired session: %v", err)
+		}
+	})
+	t.Run("a proof lasts SessionReverify, and Reverify renews it", func(t *testing.T) {
+		acct, err := b.v.CreateAccount(ctx, "nour", "le chat est vert", vault.System)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, s, err := b.v.CreateSession(ctx, acct.ID, "secret", "", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Fresh(time.Now()) || s.Fresh(time.Now().Add(vault.SessionReverify)) {
+			t.Errorf("a sign-in is a proof for SessionReverify: verified at %v", s.VerifiedAt)
+		}
+		later := time.Now().Add(vault.SessionReverify + time.Minute)
+		ip := netip.MustParseAddr("192.0.2.7")
+		if err := b.v.Reverify(ctx, s, "le chat est bleu", ip); !errors.Is(err, vault.ErrBadCredentials) {
+			t.Fatalf("wrong secret: %v", err)
+		}
+		if _, err := b.db.Exec(ctx, `UPDATE sessions SET verified_at = now() - interval '1 hour' WHERE id = $1`, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.v.Reverify(ctx, s, "le chat est vert", ip); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.v.SessionByToken(ctx, tok, time.Hour)
+		if err != nil || !got.Fresh(time.Now()) || got.Fresh(later) {
+			t.Errorf("after Reverify: %+v, %v", got, err)
+		}
+		es, _ := b.v.Journal(ctx, acct.ID, 0, 2)
+		if len(es) != 2 || es[0].Action != vault.ActionReverified || es[1].Action != vault.ActionLoginFailed {
+			t.Errorf("journal: %+v", es)
 		}
 	})
 	t.Run("end one, another owner's, everywhere", func(t *testing.T) {

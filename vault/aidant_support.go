@@ -592,29 +592,29 @@ func (v *Vault) AcknowledgeAccessNotice(ctx context.Context, owner uuid.UUID) er
 // ChangeTemporaryCode replaces owner's temporary code with the secret they choose
 // (ChangeSecret rules), forgets the code and marks the safe activated: choosing one's own
 // secret is the first thing the owner does by themselves. An expired code is refused
-// (ErrAccessCodeExpired).
-func (v *Vault) ChangeTemporaryCode(ctx context.Context, owner uuid.UUID, code, next string, by Actor) error {
+// (ErrAccessCodeExpired). Like ChangeSecret, it ends every other session of the owner
+// (another browser still parked on the code) and returns a new token for the session
+// from, which stops being restricted to this change.
+func (v *Vault) ChangeTemporaryCode(ctx context.Context, owner uuid.UUID, code, next string, by Actor, from uuid.UUID) (string, error) {
 	s, err := v.AccessState(ctx, owner)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if s.Expired {
-		return fmt.Errorf("vault: change temporary code %s: %w", owner, ErrAccessCodeExpired)
+		return "", fmt.Errorf("vault: change temporary code %s: %w", owner, ErrAccessCodeExpired)
 	}
 	if strings.TrimSpace(next) == strings.TrimSpace(code) {
-		return fmt.Errorf("vault: change temporary code %s: the new secret is the code: %w", owner, ErrSecretCommon)
+		return "", fmt.Errorf("vault: change temporary code %s: the new secret is the code: %w", owner, ErrSecretCommon)
 	}
-	if err := v.ChangeSecret(ctx, owner, code, next, by); err != nil {
-		return err
+	token, err := v.changeSecret(ctx, owner, code, next, by, from, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM access_codes WHERE owner_id = $1 AND notify_pending = false`, owner)
+		b.Queue(`UPDATE access_codes SET must_change = false WHERE owner_id = $1`, owner)
+		b.Queue(`UPDATE owners SET activated_at = now() WHERE id = $1 AND activated_at IS NULL`, owner)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return "", fmt.Errorf("vault: change temporary code %s: %w", owner, err)
 	}
-	if _, err := v.db.Exec(ctx, `DELETE FROM access_codes WHERE owner_id = $1 AND notify_pending = false`, owner); err != nil {
-		return fmt.Errorf("vault: change temporary code %s: %w", owner, err)
-	}
-	if _, err := v.db.Exec(ctx, `UPDATE access_codes SET must_change = false WHERE owner_id = $1`, owner); err != nil {
-		return fmt.Errorf("vault: change temporary code %s: %w", owner, err)
-	}
-	if _, err := v.MarkActivated(ctx, owner); err != nil {
-		return err
-	}
-	return nil
+	return token, nil
 }

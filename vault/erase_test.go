@@ -47,7 +47,7 @@ func TestErasureLeavesNoWayIn(t *testing.T) {
 	}
 	// A passkey ceremony under way: the challenge names the person's user handle.
 	ceremony := fmt.Sprintf(`{"challenge":"abc","user_id":%q}`, base64.StdEncoding.EncodeToString(person.ID[:]))
-	if err := b.v.SaveCeremony(ctx, "browser-cookie", "register", []byte(ceremony)); err != nil {
+	if err := b.v.SaveCeremony(ctx, "browser-cookie", "register", []byte(ceremony), time.Now().Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 

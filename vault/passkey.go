@@ -131,34 +131,54 @@ func (v *Vault) UsePasskey(ctx context.Context, owner uuid.UUID, credentialID, c
 }
 
 // DeletePasskey removes one of owner's passkeys; another owner's gives ErrNotFound.
-func (v *Vault) DeletePasskey(ctx context.Context, owner, id uuid.UUID, by Actor) error {
-	return pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+// Removing a way in is a change of credential: like ChangeSecret, every other session of
+// the owner ends in the same transaction, and the session from gets a new token, which
+// DeletePasskey returns.
+func (v *Vault) DeletePasskey(ctx context.Context, owner, id uuid.UUID, by Actor, from uuid.UUID) (string, error) {
+	var token string
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		if err := lockOwner(ctx, tx, owner); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM passkeys WHERE owner_id = $1 AND id = $2`, owner, id)
 		if err != nil {
-			return fmt.Errorf("vault: delete passkey %s: %w", id, err)
+			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("vault: delete passkey %s: %w", id, ErrNotFound)
+			return ErrNotFound
 		}
-		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionPasskeyRemoved})
+		if _, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionPasskeyRemoved}); err != nil {
+			return err
+		}
+		token, err = renewSessions(ctx, tx, owner, from, by)
 		return err
 	})
+	if err != nil {
+		return "", fmt.Errorf("vault: delete passkey %s: %w", id, err)
+	}
+	return token, nil
 }
 
-// ceremonyTTL bounds a WebAuthn ceremony: a person has two minutes to touch their key.
-const ceremonyTTL = 2 * time.Minute
+// How long the state between the two steps of a ceremony lives: a person has two
+// minutes to touch their passkey, and ten to sign in at their OpenID Connect provider
+// (FranceConnect sends them through their own provider's pages, often slow on a phone).
+const (
+	PasskeyCeremonyTTL = 2 * time.Minute
+	OpenIDStateTTL     = 10 * time.Minute
+)
 
 func ceremonyKey(cookie, purpose string) []byte {
 	h := sha256.Sum256([]byte("webauthn:" + purpose + ":" + cookie))
 	return h[:]
 }
 
-// SaveCeremony keeps the state of a WebAuthn ceremony begun by the browser holding cookie.
-func (v *Vault) SaveCeremony(ctx context.Context, cookie, purpose string, data []byte) error {
+// SaveCeremony keeps the state of a ceremony (WebAuthn, or OpenID Connect's state, nonce
+// and verifier) begun by the browser holding cookie, until expires.
+func (v *Vault) SaveCeremony(ctx context.Context, cookie, purpose string, data []byte, expires time.Time) error {
 	_, err := v.db.Exec(ctx, `
-		INSERT INTO webauthn_ceremonies (key, data, expires_at) VALUES ($1, $2, now() + $3::interval)
+		INSERT INTO webauthn_ceremonies (key, data, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
-		ceremonyKey(cookie, purpose), data, ceremonyTTL)
+		ceremonyKey(cookie, purpose), data, expires)
 	if err != nil {
 		return fmt.Errorf("vault: save ceremony: %w", err)
 	}
@@ -166,12 +186,12 @@ func (v *Vault) SaveCeremony(ctx context.Context, cookie, purpose string, data [
 }
 
 // TakeCeremony returns and forgets the state saved by SaveCeremony: each challenge is
-// used once. A missing or expired one gives ErrNotFound.
-func (v *Vault) TakeCeremony(ctx context.Context, cookie, purpose string) ([]byte, error) {
+// used once. A missing one, or one expired before now, gives ErrNotFound.
+func (v *Vault) TakeCeremony(ctx context.Context, cookie, purpose string, now time.Time) ([]byte, error) {
 	var data []byte
 	var live bool
-	err := v.db.QueryRow(ctx, `DELETE FROM webauthn_ceremonies WHERE key = $1 RETURNING data, expires_at > now()`,
-		ceremonyKey(cookie, purpose)).Scan(&data, &live)
+	err := v.db.QueryRow(ctx, `DELETE FROM webauthn_ceremonies WHERE key = $1 RETURNING data, expires_at > $2`,
+		ceremonyKey(cookie, purpose), now).Scan(&data, &live)
 	if err != nil {
 		return nil, fmt.Errorf("vault: take ceremony: %w", notFound(err))
 	}
@@ -181,7 +201,7 @@ func (v *Vault) TakeCeremony(ctx context.Context, cookie, purpose string) ([]byt
 	return data, nil
 }
 
-// PurgeCeremonies deletes WebAuthn ceremonies past their two minutes, for the jobs.
+// PurgeCeremonies deletes ceremonies past their end, for the jobs.
 func (v *Vault) PurgeCeremonies(ctx context.Context) (int, error) {
 	tag, err := v.db.Exec(ctx, `DELETE FROM webauthn_ceremonies WHERE expires_at < now()`)
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"coffre/vault"
 )
@@ -50,66 +53,65 @@ func TestPasskeys(t *testing.T) {
 	if err := b.v.UsePasskey(ctx, other.ID, []byte("cred-1"), cred, netip.Addr{}); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("using another owner's passkey: %v", err)
 	}
-	if err := b.v.DeletePasskey(ctx, other.ID, p.ID, by); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.v.DeletePasskey(ctx, other.ID, p.ID, by, uuid.Nil); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("deleting another owner's passkey: %v", err)
 	}
-	if err := b.v.DeletePasskey(ctx, o.ID, p.ID, by); err != nil {
-		t.Fatal(err)
-	}
-
-	t.Run("ceremonies are used once and expire", func(t *testing.T) {
-		if err := b.v.SaveCeremony(ctx, "cookie", "login", []byte("challenge")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.v.TakeCeremony(ctx, "other-cookie", "login"); !errors.Is(err, vault.ErrNotFound) {
-			t.Fatalf("another browser's ceremony: %v", err)
-		}
-		got, err := b.v.TakeCeremony(ctx, "cookie", "login")
-		if err != nil || string(got) != "challenge" {
-			t.Fatalf("TakeCeremony = %q, %v", got, err)
-		}
-		if _, err := b.v.TakeCeremony(ctx, "cookie", "login"); !errors.Is(err, vault.ErrNotFound) {
-			t.Fatalf("second use: %v", err)
-		}
-		b.v.SaveCeremony(ctx, "cookie", "login", []byte("old"))
-		if _, err := b.db.Exec(ctx, `UPDATE webauthn_ceremonies SET expires_at = now() - interval '1s'`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.v.TakeCeremony(ctx, "cookie", "login"); !errors.Is(err, vault.ErrNotFound) {
-			t.Fatalf("expired ceremony: %v", err)
-		}
-	})
-}
-
-func TestOpenIDOwners(t *testing.T) {
-	b := setup(t)
-	ctx := context.Background()
-	const iss = "https://fc.example/api/v2"
-	if _, err := b.v.OwnerByOpenID(ctx, iss, "sub-1"); !errors.Is(err, vault.ErrNotFound) {
-		t.Fatalf("unknown subject: %v", err)
-	}
-	o, err := b.v.CreateOpenIDOwner(ctx, iss, "sub-1", []byte(`{"family_name":"Martin"}`), vault.System)
+	_, here, err := b.v.CreateSession(ctx, o.ID, "passkey", "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := b.v.OwnerByOpenID(ctx, iss, "sub-1"); err != nil || got != o.ID {
-		t.Fatalf("OwnerByOpenID = %v, %v", got, err)
-	}
-	if _, err := b.v.OwnerByOpenID(ctx, "https://other.example", "sub-1"); !errors.Is(err, vault.ErrNotFound) {
-		t.Fatalf("same subject, other issuer: %v", err)
-	}
-	var dump []byte
-	if err := b.db.QueryRow(ctx, `SELECT subject_sha256 || claims_sealed FROM openid_identities`).Scan(&dump); err != nil {
+	elsewhere, _, err := b.v.CreateSession(ctx, o.ID, "passkey", "", time.Hour)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(dump, []byte("Martin")) || bytes.Contains(dump, []byte("sub-1")) {
-		t.Fatal("the identity is stored in clear")
-	}
-	if err := b.v.RecordOpenIDLogin(ctx, o.ID, []byte(`{"family_name":"Martin-Durand"}`), "franceconnect", netip.Addr{}); err != nil {
+	renewed, err := b.v.DeletePasskey(ctx, o.ID, p.ID, by, here.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	claims, err := b.v.OpenIDClaims(ctx, o.ID)
-	if err != nil || string(claims) != `{"family_name":"Martin-Durand"}` {
-		t.Fatalf("OpenIDClaims = %s, %v", claims, err)
+	if _, err := b.v.SessionByToken(ctx, elsewhere, time.Hour); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("another session after removing a passkey: %v", err)
 	}
+	if s, err := b.v.SessionByToken(ctx, renewed, time.Hour); err != nil || s.ID != here.ID {
+		t.Errorf("the session the passkey was removed from: %+v, %v", s, err)
+	}
+
+	t.Run("ceremonies are used once and expire", func(t *testing.T) {
+		now := time.Now()
+		if err := b.v.SaveCeremony(ctx, "cookie", "login", []byte("challenge"), now.Add(vault.PasskeyCeremonyTTL)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.v.TakeCeremony(ctx, "other-cookie", "login", now); !errors.Is(err, vault.ErrNotFound) {
+			t.Fatalf("another browser's ceremony: %v", err)
+		}
+		got, err := b.v.TakeCeremony(ctx, "cookie", "login", now)
+		if err != nil || string(got) != "challenge" {
+			t.Fatalf("TakeCeremony = %q, %v", got, err)
+		}
+		if _, err := b.v.TakeCeremony(ctx, "cookie", "login", now); !errors.Is(err, vault.ErrNotFound) {
+			t.Fatalf("second use: %v", err)
+		}
+		b.v.SaveCeremony(ctx, "cookie", "login", []byte("old"), now.Add(vault.PasskeyCeremonyTTL))
+		if _, err := b.v.TakeCeremony(ctx, "cookie", "login", now.Add(vault.PasskeyCeremonyTTL)); !errors.Is(err, vault.ErrNotFound) {
+			t.Fatalf("expired ceremony: %v", err)
+		}
+	})
+
+	// A person who takes three minutes at FranceConnect still comes back to a live state;
+	// a passkey ceremony is long dead by then.
+	t.Run("the OpenID Connect state outlives a passkey ceremony", func(t *testing.T) {
+		now := time.Now()
+		b.v.SaveCeremony(ctx, "cookie", "openid", []byte("state"), now.Add(vault.OpenIDStateTTL))
+		b.v.SaveCeremony(ctx, "cookie", "login", []byte("challenge"), now.Add(vault.PasskeyCeremonyTTL))
+		later := now.Add(3 * time.Minute)
+		if got, err := b.v.TakeCeremony(ctx, "cookie", "openid", later); err != nil || string(got) != "state" {
+			t.Errorf("OpenID state after 3 minutes: %q, %v", got, err)
+		}
+		if _, err := b.v.TakeCeremony(ctx, "cookie", "login", later); !errors.Is(err, vault.ErrNotFound) {
+			t.Errorf("passkey ceremony after 3 minutes: %v", err)
+		}
+		b.v.SaveCeremony(ctx, "cookie", "openid", []byte("state"), now.Add(vault.OpenIDStateTTL))
+		if _, err := b.v.TakeCeremony(ctx, "cookie", "openid", now.Add(vault.OpenIDStateTTL+time.Second)); !errors.Is(err, vault.ErrNotFound) {
+			t.Errorf("OpenID state past its lifetime: %v", err)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -41,7 +42,7 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID}
 	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys}}
+		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now())}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
 	}
@@ -54,7 +55,18 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "signup.mismatch"), "")
 		return
 	}
-	err := h.vault.ChangeSecret(r.Context(), h.ownerID(r), current, next, h.actor(r))
+	st := stateOf(r)
+	a, err := h.vault.Account(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if !a.HasSecret && !st.session.Fresh(time.Now()) {
+		// No current secret to type: the proof is a recent sign-in or passkey.
+		h.askReverify(w, r, "/compte")
+		return
+	}
+	token, err := h.vault.ChangeSecret(r.Context(), st.owner.ID, current, next, h.actor(r), st.session.ID)
 	switch {
 	case errors.Is(err, vault.ErrBadCredentials):
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.wrongcurrent"), "")
@@ -67,6 +79,7 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.serverError(w, r, err)
 	default:
+		h.renewCookie(w, r, token)
 		h.renderAccount(w, r, http.StatusOK, "", h.t(r, "account.secretchanged"))
 	}
 }

@@ -50,18 +50,16 @@ func aidantEntry(e vault.Entry) bool {
 func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title string, names map[string]string) string {
 	switch {
 	case e.Action == vault.ActionMandateEnded: // the detail is the structure's name
-		return h.t(r, "history.mandate_ended", orDefault(detail, h.t(r, "history.actor.aidant")))
+		return h.say(r, "history.mandate_ended", orDefault(detail, h.t(r, "history.actor.aidant")))
 	case e.Action == vault.ActionRecoveryCancelled && e.ActorKind != vault.ActorAidant: // the detail names who asked
 		if e.ActorKind == vault.ActorOwner {
-			return h.t(r, "history.recovery_cancelled.you", orDefault(detail, h.t(r, "history.actor.aidant")))
+			return h.say(r, "history.recovery_cancelled.you", orDefault(detail, h.t(r, "history.actor.aidant")))
 		}
-		return h.t(r, "history.recovery_cancelled", orDefault(detail, h.t(r, "history.actor.aidant")))
+		return h.say(r, "history.recovery_cancelled", orDefault(detail, h.t(r, "history.actor.aidant")))
 	}
-	if e.ActorKind == vault.ActorOwner {
-		if e.Action == sharing.ActionMandateRevoked || e.Action == sharing.ActionMandateConfirmed {
-			return h.t(r, "history."+string(e.Action)+".you")
-		}
-		return h.t(r, "history."+string(e.Action)+".you", title)
+	action := string(e.Action)
+	if e.ActorKind == vault.ActorOwner && h.pages.cat.has("history."+action+".you") {
+		return h.say(r, "history."+action+".you", title)
 	}
 	who, rest, _ := strings.Cut(detail, " — ")
 	if e.Action == sharing.ActionLinkCreated || e.Action == vault.ActionDeposit {
@@ -76,15 +74,11 @@ func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title s
 	switch e.Action {
 	case vault.ActionDenied:
 		if rest == "" {
-			return h.t(r, "history.denied")
+			return h.say(r, "history.denied")
 		}
-		return h.t(r, "history.denied.aidant", who, rest)
+		return h.say(r, "history.denied.aidant", who, rest)
 	case sharing.ActionLinkCreated:
-		return h.t(r, "history.link_created.other", who, rest)
-	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked,
-		vault.ActionAccessCodeIssued, vault.ActionAccessRecovered, sharing.ActionAidantListed, vault.ActionOwnerCreated, vault.ActionLogoutAll,
-		sharing.ActionDeskUnlocked, vault.ActionRecoveryRequested, vault.ActionRecoveryCancelled, vault.ActionPasskeyRemoved:
-		return h.t(r, "history."+string(e.Action)+".other", who)
+		return h.say(r, "history.link_created.other", who, orDefault(rest, h.t(r, "links.nopurpose")))
 	}
-	return h.t(r, "history."+string(e.Action)+".other", who, title)
+	return h.tell(r, action, "other", who, title)
 }

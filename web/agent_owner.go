@@ -37,7 +37,11 @@ func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *va
 			return
 		}
 	}
-	if err := h.openSession(w, r, o.ID, "secret"); err != nil {
+	method := "secret"
+	if st.MustChange {
+		method = vault.MethodTemporaryCode
+	}
+	if err := h.openSession(w, r, o.ID, method); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
@@ -49,26 +53,23 @@ func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *va
 	}
 }
 
-// requireNewSecret keeps an owner signed in with a temporary code on the page where they
-// choose their own secret, and sends an owner whose access an agent recovered to the
-// notice saying so, whatever way they signed in: it is the first page they see. Cancelling
-// a waiting recovery is always possible.
+// requireNewSecret keeps a session opened with a temporary code, and any session of an
+// owner whose secret is a temporary code, on the page where they choose their own secret.
+// A temporary-code session whose code was changed elsewhere ends: it never becomes an
+// ordinary session by someone else's doing (vault.MethodTemporaryCode). It also sends an
+// owner whose access an agent recovered to the notice saying so, whatever way they signed
+// in: it is the first page they see. Cancelling a waiting recovery is always possible.
 func (h *handler) requireNewSecret(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		as, restricted, ok := h.onTemporaryCode(w, r)
+		if !ok {
+			return
+		}
 		if r.URL.Path == "/compte/code" || r.URL.Path == "/deconnexion" || r.URL.Path == "/compte/recuperation/annuler" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		st, err := h.vault.AccessState(r.Context(), h.ownerID(r))
-		if err != nil {
-			h.serverError(w, r, err)
-			return
-		}
-		if st.Recovered && !st.MustChange && r.Method == http.MethodGet {
-			http.Redirect(w, r, "/compte/code", http.StatusSeeOther)
-			return
-		}
-		if st.MustChange {
+		if restricted || (as.Recovered && r.Method == http.MethodGet) {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/compte/code", http.StatusSeeOther)
 				return
@@ -78,6 +79,32 @@ func (h *handler) requireNewSecret(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// onTemporaryCode tells whether the signed-in session may only choose the owner's own
+// secret. It has answered (ok false) when the session had to end: opened with a
+// temporary code that is no longer the owner's secret.
+func (h *handler) onTemporaryCode(w http.ResponseWriter, r *http.Request) (as vault.AccessState, restricted, ok bool) {
+	st := stateOf(r)
+	as, err := h.vault.AccessState(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return as, false, false
+	}
+	if st.session.Restricted() && !as.MustChange {
+		if err := h.vault.EndSession(r.Context(), st.token); err != nil {
+			h.serverError(w, r, err)
+			return as, false, false
+		}
+		h.setCookie(w, "coffre", "", -1)
+		if r.Method == http.MethodGet {
+			http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+		} else {
+			h.failJSONOrPage(w, r, http.StatusUnauthorized, "error.signedout")
+		}
+		return as, false, false
+	}
+	return as, st.session.Restricted() || as.MustChange, true
 }
 
 // accessView is the page of a temporary code or an access recovery.
@@ -125,7 +152,7 @@ func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	err = h.vault.ChangeTemporaryCode(r.Context(), owner, code, next, h.actor(r))
+	token, err := h.vault.ChangeTemporaryCode(r.Context(), owner, code, next, h.actor(r), stateOf(r).session.ID)
 	switch {
 	case errors.Is(err, vault.ErrBadCredentials):
 		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "access.wrongcode"))
@@ -146,6 +173,7 @@ func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	h.renewCookie(w, r, token)
 	if st.Recovered {
 		// The notice was on the page just filled in.
 		if err := h.vault.AcknowledgeAccessNotice(r.Context(), owner); err != nil {

@@ -170,11 +170,11 @@ func (h *handler) reopen(w http.ResponseWriter, r *http.Request) {
 func (h *handler) closureSentence(r *http.Request, e vault.Entry, detail string) string {
 	switch {
 	case e.Action == vault.ActionErased:
-		return h.t(r, "history.erased")
+		return h.say(r, "history.erased")
 	case e.ActorKind == vault.ActorOwner:
-		return h.t(r, "history."+string(e.Action)+".you")
+		return h.say(r, "history."+string(e.Action)+".you")
 	case e.Action == vault.ActionExport && detail != "":
-		return h.t(r, "history.export.request", h.t(r, "history.actor."+string(e.ActorKind)), detail)
+		return h.say(r, "history.export.request", h.t(r, "history.actor."+string(e.ActorKind)), detail)
 	}
-	return h.t(r, "history."+string(e.Action)+".other", h.t(r, "history.actor."+string(e.ActorKind)))
+	return h.say(r, "history."+string(e.Action)+".other", h.t(r, "history.actor."+string(e.ActorKind)))
 }

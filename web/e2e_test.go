@@ -13,12 +13,16 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 
+	"coffre/sharing"
+	"coffre/vault"
+	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
@@ -375,7 +379,10 @@ func TestBrowser(t *testing.T) {
 // TestBrowserPasskey registers a passkey from Mon compte with Chromium's virtual
 // authenticator (a phone's screen lock), logs out, and logs in with it.
 func TestBrowserPasskey(t *testing.T) {
-	b := setup(t)
+	vb := vaulttest.NewVault(t)
+	b := setup(t, func(c *web.Config) {
+		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, sharing.New(vb.DB, vb.V), vb.Signing
+	})
 	br := newBrowser(t)
 	defer br.report()
 	if _, err := chromedp.Call(br.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
@@ -396,13 +403,27 @@ func TestBrowserPasskey(t *testing.T) {
 	if s := br.text(); !strings.Contains(s, "Votre clé d'accès a été ajoutée") || !strings.Contains(s, "Retirer cette clé") {
 		t.Fatalf("no passkey after registration: %s", s)
 	}
+	// Minutes later, adding or removing a passkey first asks who is there: the passkey
+	// answers.
+	if _, err := vb.DB.Exec(context.Background(), `UPDATE sessions SET verified_at = now() - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	br.visit("Mon compte (preuve ancienne)", b.base+"/compte")
+	if s := br.text(); strings.Contains(s, "Ajouter une clé d'accès sur cet appareil") || !strings.Contains(s, "confirmez d'abord que c'est bien vous") {
+		t.Fatalf("Mon compte offers to add a passkey without a recent proof: %s", s)
+	}
+	br.visit("Confirmer que c'est vous (clé d'accès)", b.base+"/compte/verifier?retour=/compte")
+	br.do("confirm with the passkey", chromedp.WaitVisible(chromedp.CSS("#passkey-login button")), chromedp.Click(chromedp.CSS("#passkey-login button")))
+	br.waitURL(`/compte$`)
+	br.do("the passkey button is back", chromedp.WaitVisible(chromedp.CSS("#passkey-register button")))
 	br.do("log out", chromedp.Click(chromedp.CSS("form[action='/deconnexion'] button")))
 	br.waitURL(`/$`)
 	br.visit("Se connecter (clé d'accès)", b.base+"/connexion")
 	br.do("log in with the passkey", chromedp.WaitVisible(chromedp.CSS("#passkey-login button")), chromedp.Click(chromedp.CSS("#passkey-login button")))
 	br.waitURL(`/papiers$`)
 	br.visit("Historique (clé d'accès)", b.base+"/historique")
-	if h := br.text(); !strings.Contains(h, "Vous avez ajouté une clé d'accès") || !strings.Contains(h, "Vous vous êtes connecté avec une clé d’accès") {
+	if h := br.text(); !strings.Contains(h, "Vous avez ajouté une clé d'accès") || !strings.Contains(h, "Vous vous êtes connecté avec une clé d’accès") ||
+		!strings.Contains(h, "Vous avez utilisé votre clé d'accès pour confirmer que c'est vous") {
 		t.Errorf("history: %s", h)
 	}
 }
@@ -434,4 +455,102 @@ func TestBrowserFranceConnect(t *testing.T) {
 	if !strings.Contains(br.text(), "Vous vous êtes connecté avec FranceConnect") {
 		t.Error("the FranceConnect sign-in is not in the history")
 	}
+}
+
+// TestBrowserHistory shows the history on a 360×740 phone screen in every language:
+// every line, and its number if the list shows one, lies inside the screen, and nothing
+// is wider than it. With COFFRE_SCREENSHOTS set to a folder, it leaves a screenshot there for a
+// person to look at.
+func TestBrowserHistory(t *testing.T) {
+	b := setup(t)
+	br := newBrowser(t)
+	defer br.report()
+	br.signup(b.base, "Amina", "le chat mange la pomme")
+	ctx := context.Background()
+	id := ownerOf(t, b, "amina")
+	paper(t, b, id, vault.KindCAF, "Attestation CAF de mars")
+	you := vault.Actor{Kind: vault.ActorOwner, ID: id.String()}
+	// Enough lines for two-digit numbers on the first page.
+	for i := range 30 {
+		ev := vault.Event{Actor: you, Action: vault.ActionLogin}
+		if i%3 == 0 {
+			ev = vault.Event{Actor: vault.Actor{Kind: vault.ActorVisitor, ID: "-"}, Action: vault.ActionLoginFailed}
+		}
+		if err := b.v.Record(ctx, id, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, lang := range []string{"fr", "en"} {
+		br.do("language "+lang, chromedp.Navigate(b.base+"/langue/"+lang+"?retour=/historique"))
+		br.waitURL(`/historique$`)
+		br.visit("Historique ("+lang+")", b.base+"/historique")
+		if dir := os.Getenv("COFFRE_SCREENSHOTS"); dir != "" {
+			png, err := chromedp.Run(br.ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "historique-"+lang+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if h := br.text(); strings.Contains(h, "%!") || strings.Contains(h, "history.") {
+			t.Errorf("[%s] the history shows a garbled sentence: %s", lang, h)
+		}
+		wide, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		if err != nil || wide > 360 {
+			t.Errorf("[%s] the history is %d px wide on a 360 px screen: %v", lang, wide, err)
+		}
+		lines, markers := historyBoxes(t, br)
+		if len(lines) < 30 {
+			t.Fatalf("[%s] %d history lines laid out", lang, len(lines))
+		}
+		for i, m := range append(lines, markers...) {
+			if m[0] < 0 || m[1] > 360 {
+				t.Errorf("[%s] box %d of the history (lines, then list numbers) spans x = %.1f to %.1f: cut by the edge of a 360 px screen", lang, i+1, m[0], m[1])
+			}
+		}
+		// The page that asks for the secret again before a change of credential.
+		br.visit("Confirmer que c'est vous ("+lang+")", b.base+"/compte/verifier?retour=/compte")
+	}
+}
+
+// historyBoxes returns the left and right edges, in CSS pixels, of the lines of the
+// history and of their list markers (::marker, the numbers DSFR gives ordered lists),
+// as the browser laid them out.
+func historyBoxes(t *testing.T, br *browser) (lines, markers [][2]float64) {
+	t.Helper()
+	depth, pierce := int64(-1), true
+	doc, err := chromedp.Call(br.ctx, dom.GetDocument, dom.GetDocumentParams{Depth: &depth, Pierce: &pierce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges := func(id cdp.NodeID) [2]float64 {
+		box, err := chromedp.Call(br.ctx, dom.GetBoxModel, dom.GetBoxModelParams{NodeID: id})
+		if err != nil {
+			t.Fatalf("box model: %v", err)
+		}
+		q := box.Model.Border
+		return [2]float64{min(q[0], q[6]), max(q[2], q[4])}
+	}
+	var walk func(n *cdp.Node, inHistory bool)
+	walk = func(n *cdp.Node, inHistory bool) {
+		for i := 0; n.NodeName == "OL" && i+1 < len(n.Attributes); i += 2 {
+			if n.Attributes[i] == "class" && strings.Contains(" "+n.Attributes[i+1]+" ", " cf-history ") {
+				inHistory = true
+			}
+		}
+		if inHistory && n.NodeName == "LI" {
+			lines = append(lines, edges(n.NodeID))
+			for _, p := range n.PseudoElements {
+				if p.PseudoType == cdp.PseudoTypeMarker {
+					markers = append(markers, edges(p.NodeID))
+				}
+			}
+		}
+		for _, c := range n.Children {
+			walk(c, inHistory)
+		}
+	}
+	walk(doc.Root, false)
+	return lines, markers
 }

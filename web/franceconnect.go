@@ -94,7 +94,7 @@ func (h *handler) openIDRedirect(w http.ResponseWriter, r *http.Request, o *open
 	}
 	c := openIDCeremony{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Link: link}
 	b, _ := json.Marshal(c)
-	if err := h.vault.SaveCeremony(r.Context(), stateOf(r).token, kind, b); err != nil {
+	if err := h.vault.SaveCeremony(r.Context(), stateOf(r).token, kind, b, time.Now().Add(vault.OpenIDStateTTL)); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
@@ -113,7 +113,7 @@ var errProviderDown = errors.New("openid provider unreachable")
 func (h *handler) openIDCheck(r *http.Request, o *openID, kind string) (c openIDCeremony, p *oidc.Provider, idt *oidc.IDToken, tok *oauth2.Token, why string, err error) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	b, err := h.vault.TakeCeremony(ctx, stateOf(r).token, kind)
+	b, err := h.vault.TakeCeremony(ctx, stateOf(r).token, kind, time.Now())
 	if err != nil {
 		return c, nil, nil, nil, "no ceremony", err
 	}

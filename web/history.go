@@ -3,7 +3,10 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -21,9 +24,11 @@ type historyLine struct {
 }
 
 // sentence turns a journal entry into plain language: who did what to which paper.
-// Messages are "history.<action>.you" when the owner acted and "history.<action>.other"
-// otherwise, with the actor named by history.actor.<kind> (or the entry's detail, such as
-// a structure's name or a link's purpose).
+// Messages are "history.<action>.you" when the owner acted, "history.<action>.link" when
+// a share link did, "history.<action>.other" for anyone else, and "history.<action>",
+// the passive form, when no form of the actor's kind exists (tell). The actor is named
+// by history.actor.<kind>, or by the entry's detail (a structure's name, a link's
+// purpose) or the name the page knows for them (names).
 func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]string, names map[string]string) string {
 	detail := e.OwnerDetail()
 	if n, ok := names[e.ActorID]; ok && (e.ActorKind == vault.ActorLink || e.ActorKind == vault.ActorClient) {
@@ -35,40 +40,87 @@ func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]
 			title = t
 		}
 	}
+	action := string(e.Action)
+	form, who := "other", orDefault(detail, h.t(r, "history.actor."+string(e.ActorKind)))
+	switch e.ActorKind {
+	case vault.ActorOwner:
+		form, who = "you", h.t(r, "history.actor.owner")
+	case vault.ActorLink:
+		form, who = "link", detail // tell names an unnamed link
+	}
 	switch {
 	case aidantEntry(e):
 		return h.aidantSentence(r, e, detail, title, names)
-	case e.Action == sharing.ActionLinkCreated, e.Action == sharing.ActionLinkRevoked,
-		e.Action == sharing.ActionGrantCreated, e.Action == sharing.ActionGrantRefused:
-		return h.t(r, "history."+string(e.Action)+".you", detail)
-	case e.Action == sharing.ActionLinkOpened, e.Action == sharing.ActionLinkCodeFailed, e.Action == sharing.ActionLinkLocked,
-		e.Action == vault.ActionDenied && e.ActorKind == vault.ActorLink:
-		return h.t(r, "history."+string(e.Action)+".link", orDefault(detail, h.t(r, "history.actor.link")))
+	case e.Action == sharing.ActionLinkCreated, e.Action == sharing.ActionLinkRevoked:
+		// What these concern is the link, named by its purpose.
+		return h.tell(r, action, form, who, orDefault(detail, h.t(r, "links.nopurpose")))
+	case e.Action == sharing.ActionGrantCreated, e.Action == sharing.ActionGrantRefused:
+		return h.tell(r, action, form, who, orDefault(detail, h.t(r, "history.actor.client")))
 	case e.Action == sharing.ActionDelivered:
-		return h.t(r, "history.delivered", orDefault(detail, h.t(r, "history.actor.client")))
+		return h.say(r, "history.delivered", orDefault(detail, h.t(r, "history.actor.client")))
 	case e.Action == vault.ActionLoginFailed && detail == "locked":
-		return h.t(r, "history.login_failed.locked")
+		return h.say(r, "history.login_failed.locked")
+	case e.Action == vault.ActionDenied && e.ActorKind == vault.ActorLink:
+		return h.tell(r, action, form, who, title)
 	case e.Action == vault.ActionLoginFailed, e.Action == vault.ActionDenied, e.Action == vault.ActionIntegrity,
 		e.Action == vault.ActionPurge, e.Action == vault.ActionKeyRotated, e.Action == vault.ActionOwnerCreated:
-		return h.t(r, "history."+string(e.Action), title)
+		return h.say(r, "history."+action, title)
 	case e.Action == vault.ActionExport, e.Action == vault.ActionSafeClosed, e.Action == vault.ActionSafeReopened, e.Action == vault.ActionErased:
 		return h.closureSentence(r, e, detail)
-	case e.Action == vault.ActionLogin && e.ActorKind == vault.ActorOwner && (detail == "passkey" || detail == "franceconnect"):
-		return h.t(r, "history.login.you."+detail)
-	case e.ActorKind == vault.ActorOwner:
-		return h.t(r, "history."+string(e.Action)+".you", title)
-	case e.ActorKind == vault.ActorLink:
-		name := detail
-		if name == "" {
-			name = h.t(r, "history.actor.link")
+	case e.ActorKind == vault.ActorOwner && detail != "" && h.pages.cat.has("history."+action+".you."+detail):
+		// How the owner signed in or proved it was them: "passkey", "franceconnect".
+		return h.say(r, "history."+action+".you."+detail)
+	}
+	return h.tell(r, action, form, who, title)
+}
+
+// tell words action done by who to what, in form ("you", "link" or "other"): the
+// message of that form, a link falling back to "other", then the passive form. A
+// message "you" or passive is told what; the others who, then what.
+func (h *handler) tell(r *http.Request, action, form, who, what string) string {
+	forms := []string{form}
+	if form == "link" {
+		forms = append(forms, "other")
+	}
+	for _, f := range forms {
+		if key := "history." + action + "." + f; h.pages.cat.has(key) {
+			switch {
+			case f == "you":
+				return h.say(r, key, what)
+			case f == "link":
+				// « Votre lien « … » a été ouvert »: the link by its purpose.
+				return h.say(r, key, orDefault(who, h.t(r, "links.nopurpose")), what)
+			case form == "link":
+				return h.say(r, key, orDefault(who, h.t(r, "history.actor.link")), what)
+			}
+			return h.say(r, key, who, what)
 		}
-		return h.t(r, "history."+string(e.Action)+".link", name, title)
 	}
-	who := detail
-	if who == "" {
-		who = h.t(r, "history.actor."+string(e.ActorKind))
+	return h.say(r, "history."+action, what)
+}
+
+// say formats the history message key with the first arguments its text uses: a
+// message may leave out what the entry names ("Vous vous êtes connecté." names no
+// paper), in one language and not in another. A message missing from the catalogue
+// gives history.unknown (TestHistorySentences catches it). The sentence starts with a
+// capital, whatever name it starts with.
+func (h *handler) say(r *http.Request, key string, args ...string) string {
+	if !h.pages.cat.has(key) {
+		h.log.Warn("history: no message", "key", key)
+		key, args = "history.unknown", nil
 	}
-	return h.t(r, "history."+string(e.Action)+".other", who, title)
+	lang := requestLanguage(r)
+	text := h.pages.cat.text(lang, key)
+	n := strings.Count(text, "%") - 2*strings.Count(text, "%%")
+	vals := make([]any, 0, n)
+	for i := 0; i < n && i < len(args); i++ {
+		vals = append(vals, args[i])
+	}
+	s := h.pages.cat.text(lang, key, vals...)
+	if c, size := utf8.DecodeRuneInString(s); c != utf8.RuneError {
+		s = string(unicode.ToUpper(c)) + s[size:]
+	}
+	return s
 }
 
 func (h *handler) history(w http.ResponseWriter, r *http.Request) {

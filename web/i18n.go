@@ -51,6 +51,12 @@ func (c catalogue) text(lang, id string, args ...any) string {
 	return s
 }
 
+// has tells whether the French catalogue, the complete one, has the message id.
+func (c catalogue) has(id string) bool {
+	_, ok := c["fr"][id]
+	return ok
+}
+
 // requestLanguage picks the language: the "lang" cookie (set at sign-in from the
 // account's choice, and by the language links), then the browser's Accept-Language,
 // then French.

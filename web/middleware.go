@@ -57,6 +57,44 @@ func csrfToken(cookie string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// maskCSRF is the token as a page carries it: a fresh random pad followed by the token
+// XORed with it, base64url. Pages are compressed (middleware.Compress) and some reflect
+// what the visitor typed or asked for; a fixed token beside that reflection would leak
+// byte by byte through the compressed size (BREACH). Masked, the token is different
+// bytes in every response and compresses against nothing. Masking rather than not
+// compressing keeps the pages light on a prepaid 3G plan.
+func maskCSRF(token string) string {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return ""
+	}
+	out := make([]byte, 2*len(raw))
+	rand.Read(out[:len(raw)])
+	for i, c := range raw {
+		out[len(raw)+i] = out[i] ^ c
+	}
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// validCSRF tells whether got, a masked token from a form field or the X-CSRF-Token
+// header of the scripts, unmasks to the token of the request's cookie. The comparison
+// is in constant time; an unmasked token is refused.
+func validCSRF(r *http.Request, got string) bool {
+	want, err := base64.RawURLEncoding.DecodeString(stateOf(r).csrf)
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(got)
+	if err != nil || len(b) != 2*len(want) {
+		return false
+	}
+	pad, masked := b[:len(want)], b[len(want):]
+	for i := range masked {
+		masked[i] ^= pad[i]
+	}
+	return hmac.Equal(masked, want)
+}
+
 func randomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -127,7 +165,7 @@ func (h *handler) csrf(next http.Handler) http.Handler {
 			}
 			got = r.PostFormValue("csrf")
 		}
-		if !hmac.Equal([]byte(got), []byte(stateOf(r).csrf)) {
+		if !validCSRF(r, got) {
 			h.fail(w, r, http.StatusForbidden, "error.csrf")
 			return
 		}

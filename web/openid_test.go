@@ -17,6 +17,8 @@ import (
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 
+	"coffre/sharing"
+	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
@@ -183,4 +185,47 @@ func TestFranceConnect(t *testing.T) {
 			t.Fatalf("forged state: %d", resp.StatusCode)
 		}
 	})
+}
+
+// A person who takes three minutes at their provider (FranceConnect sends them through
+// their own identity provider's pages) still comes back signed in; after the state's
+// lifetime they are refused. The time spent at the provider is moved, not waited for.
+func TestFranceConnectSlowSignIn(t *testing.T) {
+	issuer, _ := oidcProvider(t)
+	vb := vaulttest.NewVault(t)
+	b := setup(t, func(c *web.Config) {
+		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, sharing.New(vb.DB, vb.V), vb.Signing
+		storage.RegisterClients(storage.WebClient("coffre-slow", "client-secret", c.BaseURL+"/connexion/franceconnect/retour"))
+		c.OpenID = &web.OpenIDConfig{Issuer: issuer, ClientID: "coffre-slow", ClientSecret: "client-secret", Scopes: []string{"profile"}}
+	})
+	for _, tc := range []struct {
+		spent string
+		ok    bool
+	}{{"3 minutes", true}, {"11 minutes", false}} {
+		t.Run(tc.spent, func(t *testing.T) {
+			jar, _ := cookiejar.New(nil)
+			hc := &http.Client{Jar: jar}
+			resp, err := hc.Get(b.base + "/connexion/franceconnect")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			m := opLoginIDRE.FindSubmatch(body)
+			if m == nil {
+				t.Fatalf("no login form at the provider: %s", resp.Request.URL)
+			}
+			if _, err := vb.DB.Exec(context.Background(), `UPDATE webauthn_ceremonies SET expires_at = expires_at - $1::interval`, tc.spent); err != nil {
+				t.Fatal(err)
+			}
+			resp, err = hc.PostForm(issuer+"login/username", url.Values{"username": {"test-user@localhost"}, "password": {"verysecure"}, "id": {string(m[1])}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Request.URL.Path == "/papiers" && resp.StatusCode == http.StatusOK; got != tc.ok {
+				t.Errorf("back after %s at the provider: %s %d", tc.spent, resp.Request.URL.Path, resp.StatusCode)
+			}
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-webauthn/webauthn/protocol"
@@ -80,12 +81,12 @@ func (h *handler) saveCeremony(r *http.Request, purpose string, s *webauthn.Sess
 	if err != nil {
 		return err
 	}
-	return h.vault.SaveCeremony(r.Context(), stateOf(r).token, purpose, b)
+	return h.vault.SaveCeremony(r.Context(), stateOf(r).token, purpose, b, time.Now().Add(vault.PasskeyCeremonyTTL))
 }
 
 func (h *handler) takeCeremony(r *http.Request, purpose string) (webauthn.SessionData, error) {
 	var s webauthn.SessionData
-	b, err := h.vault.TakeCeremony(r.Context(), stateOf(r).token, purpose)
+	b, err := h.vault.TakeCeremony(r.Context(), stateOf(r).token, purpose, time.Now())
 	if err != nil {
 		return s, err
 	}
@@ -169,7 +170,8 @@ func (h *handler) passkeyDelete(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	if err := h.vault.DeletePasskey(r.Context(), h.ownerID(r), id, h.actor(r)); err != nil {
+	token, err := h.vault.DeletePasskey(r.Context(), h.ownerID(r), id, h.actor(r), stateOf(r).session.ID)
+	if err != nil {
 		if errors.Is(err, vault.ErrNotFound) {
 			h.notFound(w, r)
 			return
@@ -177,6 +179,7 @@ func (h *handler) passkeyDelete(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	h.renewCookie(w, r, token)
 	http.Redirect(w, r, "/compte", http.StatusSeeOther)
 }
 

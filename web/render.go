@@ -124,7 +124,7 @@ type view struct {
 	Title    string // a message ID
 	LoggedIn bool
 	Login    string
-	CSRF     string
+	CSRF     string // masked for this response (maskCSRF)
 	Nav      string // the current section, for aria-current
 	Error    string // one translated sentence
 	Notice   string // one translated sentence
@@ -146,7 +146,7 @@ type view struct {
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
 	st := stateOf(r)
 	v.Lang = requestLanguage(r)
-	v.CSRF = st.csrf
+	v.CSRF = maskCSRF(st.csrf)
 	v.LoggedIn = st.session != nil
 	v.Path = r.URL.Path
 	v.Passkeys = h.wa != nil

@@ -31,7 +31,9 @@ func (h *handler) routes(r chi.Router) {
 		r.Post("/connexion/cle/debut", h.passkeyLoginBegin)
 		r.Post("/connexion/cle/fin", h.passkeyLoginFinish)
 		if h.share != nil {
-			r.Get("/oauth/authorize", h.authorize)
+			// Signed in, the request is for an open safe whose owner chose their secret;
+			// signed out, authorize sends the person to sign in first.
+			r.With(h.whenSignedIn(h.requireOpen), h.whenSignedIn(h.requireNewSecret)).Get("/oauth/authorize", h.authorize)
 			r.Route("/p/{token}", func(r chi.Router) {
 				r.Use(linkHeaders)
 				r.Get("/", h.linkPage)
@@ -65,9 +67,13 @@ func (h *handler) routes(r chi.Router) {
 			r.Post("/compte/langue", h.setLanguage)
 			r.Post("/compte/sessions/{sid}/fin", h.endSession)
 			r.Post("/compte/sessions/fin", h.endAllSessions)
-			r.Post("/compte/cles/debut", h.passkeyRegisterBegin)
-			r.Post("/compte/cles/fin", h.passkeyRegisterFinish)
-			r.Post("/compte/cles/{pid}/supprimer", h.passkeyDelete)
+			r.Get("/compte/verifier", h.reverifyForm)
+			r.Post("/compte/verifier", h.reverify)
+			r.Post("/compte/verifier/cle/debut", h.reverifyPasskeyBegin)
+			r.Post("/compte/verifier/cle/fin", h.reverifyPasskeyFinish)
+			r.With(h.requireFreshOwner).Post("/compte/cles/debut", h.passkeyRegisterBegin)
+			r.With(h.requireFreshOwner).Post("/compte/cles/fin", h.passkeyRegisterFinish)
+			r.With(h.requireFreshOwner).Post("/compte/cles/{pid}/supprimer", h.passkeyDelete)
 			r.Get("/compte/export", h.exportForm)
 			r.Post("/compte/export", h.export)
 			r.Get("/compte/fermer", h.closeForm)
@@ -88,6 +94,20 @@ func (h *handler) routes(r chi.Router) {
 			}
 		})
 	})
+}
+
+// whenSignedIn applies mw to the requests of a signed-in owner only.
+func (h *handler) whenSignedIn(mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		guarded := mw(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if stateOf(r).session == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			guarded.ServeHTTP(w, r)
+		})
+	}
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {

@@ -6,8 +6,10 @@
 // are bundled into one stylesheet at start, served compressed under a content hash.
 // Every page that shows a person's data is reached through a server-side session
 // (PostgreSQL, see vault.CreateSession); every form carries a CSRF token tied to the
-// session; every document is looked up with the session's owner, so another owner's
-// document ID gives the same "not found" page as a missing one.
+// session, masked afresh in every response (maskCSRF); every document is looked up with
+// the session's owner, so another owner's document ID gives the same "not found" page
+// as a missing one. A change of credential ends the owner's other sessions and renews
+// the token of this one; adding or removing a passkey needs a recent proof (reverify.go).
 package web
 
 import (

@@ -21,6 +21,11 @@
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().then(function (j) {
+        // A change of credential asks for a fresh proof first: go to that page.
+        if (!r.ok && j.redirect) {
+          window.location.assign(j.redirect);
+          return new Promise(function () {});
+        }
         if (!r.ok) throw new Error(j.error || '');
         return j;
       });
@@ -76,7 +81,8 @@
     }
     var login = document.getElementById('passkey-login');
     if (login) {
-      setup(login, '/connexion/cle/debut', '/connexion/cle/fin', function (pk) {
+      // The same button confirms who is there before a change (data-begin, data-finish).
+      setup(login, login.dataset.begin || '/connexion/cle/debut', login.dataset.finish || '/connexion/cle/fin', function (pk) {
         pk.challenge = toBuf(pk.challenge);
         (pk.allowCredentials || []).forEach(function (c) { c.id = toBuf(c.id); });
         return navigator.credentials.get({ publicKey: pk });

@@ -1,0 +1,138 @@
+package web
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"coffre/vault"
+)
+
+// constsOfType lists the string constants of type typ ("Action", or "vault.Action" from
+// another package) declared in the Go files of dir, tests aside: the journal's actions and
+// actor kinds, found in the source so that a new one cannot be forgotten here.
+func constsOfType(t *testing.T, dir, typ string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typeName := func(e ast.Expr) string {
+		switch x := e.(type) {
+		case *ast.Ident:
+			return x.Name
+		case *ast.SelectorExpr:
+			if p, ok := x.X.(*ast.Ident); ok {
+				return p.Name + "." + x.Sel.Name
+			}
+		}
+		return ""
+	}
+	var out []string
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, s := range gd.Specs {
+				vs := s.(*ast.ValueSpec)
+				for i, v := range vs.Values {
+					if call, ok := v.(*ast.CallExpr); ok && len(call.Args) == 1 && typeName(call.Fun) == typ {
+						v = call.Args[0]
+					} else if vs.Type == nil || typeName(vs.Type) != typ {
+						continue
+					}
+					lit, ok := v.(*ast.BasicLit)
+					if !ok || lit.Kind != token.STRING {
+						t.Fatalf("%s: constant %s of type %s is not a string literal", f, vs.Names[i].Name, typ)
+					}
+					s, _ := strconv.Unquote(lit.Value)
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Every journal entry reads as a sentence in every language, whoever acted and whatever
+// the entry names: one of each action (found in the source of vault and sharing) by each
+// kind of actor, with and without a paper, a detail, a known name.
+func TestHistorySentences(t *testing.T) {
+	actions := append(constsOfType(t, "../vault", "Action"), constsOfType(t, "../sharing", "vault.Action")...)
+	kinds := constsOfType(t, "../vault", "ActorKind")
+	for _, must := range []vault.Action{vault.ActionLogin, vault.ActionDeposit, vault.ActionPasskeyAdded, vault.ActionAccessRecovered, "link_opened", "mandate_granted", "delivered"} {
+		if !strings.Contains(" "+strings.Join(actions, " ")+" ", " "+string(must)+" ") {
+			t.Fatalf("the source scan missed action %s: %v", must, actions)
+		}
+	}
+	if len(kinds) < 7 {
+		t.Fatalf("the source scan found %d actor kinds: %v", len(kinds), kinds)
+	}
+	cat := loadCatalogue()
+	for id := range cat["fr"] {
+		for _, lang := range languages {
+			if _, ok := cat[lang][id]; strings.HasPrefix(id, "history.") && !ok {
+				t.Errorf("%s has no %s message: it would show in French", lang, id)
+			}
+		}
+	}
+	h := &handler{pages: parsePages(loadAssets()), log: slog.New(slog.DiscardHandler)}
+	known, deleted := uuid.New(), uuid.New()
+	titles := map[uuid.UUID]string{known: "Attestation CAF de mars"}
+	actorID := uuid.NewString()
+	names := map[string]string{actorID: "Nom connu"}
+	unknown := map[string]bool{}
+	for _, lang := range languages {
+		unknown[h.pages.cat.text(lang, "history.unknown")] = true
+	}
+	for _, lang := range languages {
+		r := httptest.NewRequest(http.MethodGet, "/historique", nil)
+		r.AddCookie(&http.Cookie{Name: "lang", Value: lang})
+		for _, action := range actions {
+			for _, kind := range kinds {
+				for _, doc := range []uuid.NullUUID{{}, {UUID: known, Valid: true}, {UUID: deleted, Valid: true}} {
+					for _, detail := range []string{"", "locked", "passkey", "Mme D. (CCAS de Lille) — déposer un papier"} {
+						for _, nm := range []map[string]string{{}, names} {
+							e := vault.Entry{ActorKind: vault.ActorKind(kind), ActorID: actorID, Action: vault.Action(action), DocumentID: doc}
+							e.Personal = []byte(`{"detail":` + strconv.Quote(detail) + `,"salt":""}`)
+							s := h.sentence(r, e, titles, nm)
+							bad := ""
+							switch {
+							case strings.TrimSpace(s) == "":
+								bad = "empty"
+							case strings.Contains(s, "%!"):
+								bad = "formatting error"
+							case strings.Contains(strings.ToLower(s), "history."):
+								bad = "raw message key"
+							case unknown[s]:
+								bad = "no sentence of its own"
+							}
+							if bad != "" {
+								t.Errorf("[%s] %s by %s (document %v, detail %q, %d names): %s: %q", lang, action, kind, doc.Valid, detail, len(nm), bad, s)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
