@@ -73,8 +73,11 @@ func rankCheck(s Doc2DStatus) int {
 // small cells, cells textured like a matrix (dense in both directions,
 // about half dark) are grouped, and compact square groups are cut out of
 // the full-resolution image through their own perspective, surrounded
-// with white, and handed to the reader. Two scales cover codes from a few
-// pixels per module (a phone photo of a whole page) to close-ups.
+// with white, and handed to the reader. Two scales cover codes from three
+// pixels per module (a phone photo of a whole page) to close-ups. When
+// blur defeats the reader's own detector, the crop is sharpened, then the
+// module grid is sampled here (see gridDecode) and only the reader's
+// Reed-Solomon decoder is used.
 func ReadDoc2D(ctx context.Context, img image.Image) ([]string, error) {
 	if img == nil || img.Bounds().Empty() {
 		return nil, fmt.Errorf("ingest: 2d-doc: %w: empty image", ErrNoDoc2D)
@@ -490,9 +493,13 @@ func gridDecode(g *image.Gray) (string, bool) {
 		return pts[a].Y < pts[b].Y
 	})
 	hull := convexHull(pts)
-	q0, ok := maxAreaQuad(hull)
+	// Blur rounds the symbol's corners: the quadrilateral whose sides lie
+	// on the hull's long edges finds them where the edges meet.
+	q0, ok := enclosingQuad(hull)
 	if !ok {
-		return "", false
+		if q0, ok = maxAreaQuad(hull); !ok {
+			return "", false
+		}
 	}
 	q0 = orderQuad(q0)
 	// The corner opposite the finder is light, so the hull cuts it: also
@@ -504,62 +511,65 @@ func gridDecode(g *image.Gray) (string, bool) {
 		q[i] = point{a.X + c.X - b.X, a.Y + c.Y - b.Y}
 		quads = append(quads, q)
 	}
-	// Module threshold: Otsu over the code alone, where ink and paper
-	// are about even (over the whole crop the white frame pulls it up
-	// and blurred modules bleed into each other).
-	var inner [256]float64
-	in := fillQuad(q0, w, h)
-	for i, v := range g.Pix {
-		if in[i] {
-			inner[v]++
-		}
-	}
-	mt := otsuHist(inner)
 	type guess struct {
 		bits  [][]bool
 		score float64
 	}
 	var guesses []guess
+	keep := func(m [][]bool) {
+		for rot := 0; rot < 4; rot++ {
+			if s := finderScore(m); s >= 0.65 {
+				guesses = append(guesses, guess{clone2(m), s})
+			}
+			m = rotate90(m)
+		}
+	}
 	unit := [4]point{{0, 0}, {1, 0}, {1, 1}, {0, 1}}
+	side := (dist(q0[0], q0[1]) + dist(q0[1], q0[2]) + dist(q0[2], q0[3]) + dist(q0[3], q0[0])) / 4
 	for _, q := range quads {
-		hm, ok := homography(q, unit)
+		hm, ok := homography(unit, q) // unit square → image
 		if !ok {
 			continue
 		}
-		hm, _ = hm.inverse() // unit square → image
 		for _, n := range dmSizes {
-			if float64(w)/float64(n) < 1.5 {
+			if side/float64(n) < 2 {
 				break
 			}
-			m := make([][]bool, n)
-			for y := range m {
-				m[y] = make([]bool, n)
-				for x := range m[y] {
-					p := hm.apply(point{(float64(x) + 0.5) / float64(n), (float64(y) + 0.5) / float64(n)})
-					xi, yi := int(p.X), int(p.Y)
-					if xi < 1 || yi < 1 || xi >= w-1 || yi >= h-1 {
-						continue
+			// The outline is blurred too: also try the grid half a
+			// module tighter and looser.
+			for _, e := range []float64{0, -0.5, 0.5} {
+				k := 1 + e/float64(n)
+				v := make([][]float64, n)
+				for y := range v {
+					v[y] = make([]float64, n)
+					for x := range v[y] {
+						u := point{0.5 + ((float64(x)+0.5)/float64(n)-0.5)*k, 0.5 + ((float64(y)+0.5)/float64(n)-0.5)*k}
+						p := hm.apply(u)
+						xi, yi := int(p.X), int(p.Y)
+						if xi < 1 || yi < 1 || xi >= w-1 || yi >= h-1 {
+							v[y][x] = 255
+							continue
+						}
+						sum := 0
+						for dy := -1; dy <= 1; dy++ {
+							o := (yi+dy)*g.Stride + xi
+							sum += int(g.Pix[o-1]) + int(g.Pix[o]) + int(g.Pix[o+1])
+						}
+						v[y][x] = float64(sum) / 9
 					}
-					v := 0
-					for dy := -1; dy <= 1; dy++ {
-						o := (yi+dy)*g.Stride + xi
-						v += int(g.Pix[o-1]) + int(g.Pix[o]) + int(g.Pix[o+1])
-					}
-					m[y][x] = v < 9*mt
 				}
-			}
-			for rot := 0; rot < 4; rot++ {
-				if s := finderScore(m); s >= 0.65 {
-					guesses = append(guesses, guess{clone2(m), s})
-				}
-				m = rotate90(m)
+				// Thresholds: Otsu over the module values, as read and
+				// with each module's difference from its neighbours
+				// amplified, which undoes some of the blur.
+				keep(threshold(v))
+				keep(threshold(sharpenModules(v, 0.7)))
 			}
 		}
 	}
 	sort.Slice(guesses, func(a, b int) bool { return guesses[a].score > guesses[b].score })
 	dec := dmdecoder.NewDecoder()
 	for i, gs := range guesses {
-		if i == 16 {
+		if i == 32 {
 			break
 		}
 		var text string
@@ -664,6 +674,48 @@ func bigComponents(mask []bool, w, h int) []bool {
 	out := make([]bool, w*h)
 	for i, l := range label {
 		out[i] = l > 0 && sizes[l-1] >= big/10
+	}
+	return out
+}
+
+// threshold splits module values at their Otsu threshold (dark: true).
+func threshold(v [][]float64) [][]bool {
+	var hist [256]float64
+	for _, row := range v {
+		for _, x := range row {
+			hist[int(math.Min(255, math.Max(0, x)))]++
+		}
+	}
+	t := float64(otsuHist(hist))
+	m := make([][]bool, len(v))
+	for y, row := range v {
+		m[y] = make([]bool, len(row))
+		for x, val := range row {
+			m[y][x] = val < t
+		}
+	}
+	return m
+}
+
+// sharpenModules adds k times each module's difference from the mean of
+// its four neighbours.
+func sharpenModules(v [][]float64, k float64) [][]float64 {
+	n := len(v)
+	out := make([][]float64, n)
+	for y := range v {
+		out[y] = make([]float64, n)
+		for x := range v[y] {
+			var s float64
+			var c int
+			for _, d := range [4][2]int{{-1, 0}, {1, 0}, {0, -1}, {0, 1}} {
+				xx, yy := x+d[0], y+d[1]
+				if xx >= 0 && yy >= 0 && xx < n && yy < n {
+					s += v[yy][xx]
+					c++
+				}
+			}
+			out[y][x] = v[y][x] + k*(v[y][x]-s/float64(c))
+		}
 	}
 	return out
 }
