@@ -1,18 +1,24 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/disintegration/imaging"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
 	dmdecoder "github.com/makiuchi-d/gozxing/datamatrix/decoder"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
 // ErrNoDoc2D reports an image in which no 2D-Doc could be read: no
@@ -30,8 +36,101 @@ func CheckDoc2D(ctx context.Context, img image.Image, tl *TrustList, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	// A paper can carry several codes (2D-Doc "multi-codes"); the first
-	// one that verifies wins, otherwise the most telling failure is kept.
+	return checkDoc2DTexts(texts, tl, now), nil
+}
+
+// CheckDoc2DPDF looks for a 2D-Doc among the pictures of a PDF and
+// verifies it, like CheckDoc2D. Public services that send papers as PDFs
+// (tax notices, bills) draw the code as a picture, which is read as is;
+// there is no PDF renderer here, so a code drawn with vector graphics is
+// not found (ErrNoDoc2D). opts bounds the file (MaxBytes, MaxPages,
+// MaxPixels per picture, Timeout for the whole search).
+func CheckDoc2DPDF(ctx context.Context, pdf io.Reader, tl *TrustList, now time.Time, opts Options) (*Doc2DCheck, error) {
+	opts = opts.withDefaults()
+	b, err := readAll(pdf, opts.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: 2d-doc: %w", err)
+	}
+	if mt, err := sniff(b[:min(len(b), SniffLen)]); err != nil || mt != PDF {
+		return nil, fmt.Errorf("ingest: 2d-doc: %w", ErrUnsupportedType)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	var texts []string
+	err = bounded(ctx, func() error {
+		pctx, e := pdfcpu.ReadWithContext(ctx, bytes.NewReader(b), pdfConfig(&opts))
+		if e != nil {
+			return classifyPDFError(e)
+		}
+		if e := api.ValidateContext(pctx); e != nil {
+			return fmt.Errorf("%w: validate: %v", ErrCorrupt, e)
+		}
+		if pctx.PageCount > opts.MaxPages {
+			return fmt.Errorf("%w: %d pages", ErrTooManyPages, pctx.PageCount)
+		}
+		if e := api.OptimizeContext(pctx); e != nil {
+			return fmt.Errorf("%w: optimize: %v", ErrCorrupt, e)
+		}
+		for nr := 1; nr <= pctx.PageCount && ctx.Err() == nil; nr++ {
+			imgs, e := pdfcpu.ExtractPageImages(pctx, nr, false)
+			if e != nil {
+				continue // a picture pdfcpu cannot render is no 2D-Doc
+			}
+			for _, im := range imgs {
+				m := pdfPicture(im, &opts)
+				if m == nil {
+					continue
+				}
+				texts = append(texts, findDataMatrix(ctx, m, isDoc2DText)...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: 2d-doc: %w", err)
+	}
+	if len(texts) == 0 {
+		return nil, fmt.Errorf("ingest: 2d-doc: %w", ErrNoDoc2D)
+	}
+	return checkDoc2DTexts(texts, tl, now), nil
+}
+
+// pdfPicture decodes a picture extracted from a PDF, or returns nil for
+// pictures too small to hold a code, too large, or undecodable. Stencil
+// masks come out light on dark and are inverted.
+func pdfPicture(im model.Image, opts *Options) image.Image {
+	if im.Reader == nil {
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(im.Reader, opts.MaxBytes))
+	if err != nil {
+		return nil
+	}
+	mt, err := sniff(data[:min(len(data), SniffLen)])
+	if err != nil || mt == PDF {
+		return nil
+	}
+	cfg, err := decodeConfig(mt, data)
+	if err != nil || cfg.Width < 20 || cfg.Height < 20 || checkPixels(cfg, opts.MaxPixels) != nil {
+		return nil
+	}
+	m, err := decodeImage(mt, data)
+	if err != nil {
+		return nil
+	}
+	if im.IsImgMask {
+		g := imaging.Invert(m)
+		return g
+	}
+	return m
+}
+
+func isDoc2DText(s string) bool { return strings.HasPrefix(s, "DC") }
+
+// checkDoc2DTexts verifies the codes read from one paper. A paper can
+// carry several codes (2D-Doc "multi-codes"); the first one that verifies
+// wins, otherwise the most telling failure is kept.
+func checkDoc2DTexts(texts []string, tl *TrustList, now time.Time) *Doc2DCheck {
 	var best *Doc2DCheck
 	for _, t := range texts {
 		var c *Doc2DCheck
@@ -42,13 +141,13 @@ func CheckDoc2D(ctx context.Context, img image.Image, tl *TrustList, now time.Ti
 			c = tl.Verify(d, now)
 		}
 		if c.Status == Doc2DValid {
-			return c, nil
+			return c
 		}
 		if best == nil || rankCheck(c.Status) > rankCheck(best.Status) {
 			best = c
 		}
 	}
-	return best, nil
+	return best
 }
 
 func rankCheck(s Doc2DStatus) int {
@@ -84,7 +183,7 @@ func ReadDoc2D(ctx context.Context, img image.Image) ([]string, error) {
 	}
 	var texts []string
 	err := bounded(ctx, func() error {
-		texts = findDataMatrix(ctx, img, func(s string) bool { return strings.HasPrefix(s, "DC") })
+		texts = findDataMatrix(ctx, img, isDoc2DText)
 		return nil
 	})
 	if err != nil {
@@ -347,15 +446,25 @@ func unsharp(g *image.Gray, r int, amount float32) *image.Gray {
 	return out
 }
 
-// decodeWhole scales the image so that its long side is at most maxLong.
+// decodeWhole hands the whole image to the reader, scaled so that its
+// long side is between 400 and maxLong pixels, in a white frame: a
+// picture of a code cut from a PDF has no quiet zone of its own.
 func decodeWhole(src lumaSampler, q quad, maxLong int) (string, bool) {
 	w, h := q[2].X, q[2].Y
-	s := math.Min(1, float64(maxLong)/math.Max(w, h))
+	long := math.Max(w, h)
+	s := math.Min(1, float64(maxLong)/long)
+	if long < 400 {
+		s = 400 / long
+	}
 	W, H := max(1, int(w*s)), max(1, int(h*s))
-	g := image.NewGray(image.Rect(0, 0, W, H))
+	m := max(W, H) / 10
+	g := image.NewGray(image.Rect(0, 0, W+2*m, H+2*m))
+	for i := range g.Pix {
+		g.Pix[i] = 255
+	}
 	for y := 0; y < H; y++ {
 		for x := 0; x < W; x++ {
-			g.Pix[y*g.Stride+x] = src.sample((float64(x)+0.5)/s, (float64(y)+0.5)/s)
+			g.Pix[(y+m)*g.Stride+x+m] = src.sample((float64(x)+0.5)/s, (float64(y)+0.5)/s)
 		}
 	}
 	return decodeGray(g)

@@ -146,8 +146,10 @@
 //		// 2025 ») can be shown as proven.
 //	}
 //
-// ReadDoc2D, ParseDoc2D and TrustList.Verify are the three steps, for
-// callers that already hold the text of a code (a scanner gun). Versions
+// CheckDoc2DPDF does the same for a PDF, reading the pictures of its
+// pages: public services that send papers as PDFs draw the code as a
+// picture. ReadDoc2D, ParseDoc2D and TrustList.Verify are the three steps,
+// for callers that already hold the text of a code (a scanner gun). Versions
 // 02, 03 and 04 of the C40 format are read; the message is split into
 // fields with the identifier table of perimeter 01 (every identifier of
 // the specification, labels in French). The signature (ECDSA P-256, P-384

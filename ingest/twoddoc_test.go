@@ -19,6 +19,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/jpeg"
+	"image/png"
 	"math"
 	"math/big"
 	mrand "math/rand/v2"
@@ -26,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-pdf/fpdf"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
 	"golang.org/x/image/font"
@@ -222,6 +224,19 @@ func TestParseDoc2D(t *testing.T) {
 		}
 	}
 
+	// The encoding example of the specification (section 13): the last
+	// field, the invoice number, was truncated to fit.
+	ex, err := ParseDoc2D("DC02FR011204103D103E0126FR247500110M/MONTPARNASSE/GILLES\x1d22352 AVENUE DES CHAMPS ELYSEES\x1d25PARIS\x1d1898\x1e\x1f" + strings.Repeat("A", 103))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got2 []string
+	for _, f := range ex.Fields {
+		got2 = append(got2, f.ID+"="+f.Text())
+	}
+	if want := "26=FR 24=75001 10=M MONTPARNASSE GILLES 22=352 AVENUE DES CHAMPS ELYSEES 25=PARIS 18=98…"; strings.Join(got2, " ") != want {
+		t.Errorf("specification example: %s, want %s", strings.Join(got2, " "), want)
+	}
 	sig := "\x1f" + strings.Repeat("A", 103)
 	for name, s := range map[string]string{
 		"empty":              "",
@@ -637,4 +652,54 @@ func FuzzParseDoc2D(f *testing.F) {
 			t.Fatalf("random input verified: %q", s)
 		}
 	})
+}
+
+// taxNoticePDF is a text PDF as the tax office sends it: text, and the
+// code drawn as a picture (code "" leaves it out).
+func taxNoticePDF(t testing.TB, code string) []byte {
+	t.Helper()
+	p := fpdf.New("P", "pt", "A4", "")
+	tr := p.UnicodeTranslatorFromDescriptor("")
+	p.AddPage()
+	p.SetFont("Helvetica", "", 12)
+	p.Text(72, 100, tr("Avis d'impôt 2026 sur les revenus de l'année 2025"))
+	p.Text(72, 130, tr("Revenu fiscal de référence : 21 450 €"))
+	if code != "" {
+		var b bytes.Buffer
+		if err := png.Encode(&b, dataMatrix(t, code, 2)); err != nil {
+			t.Fatal(err)
+		}
+		p.RegisterImageOptionsReader("code", fpdf.ImageOptions{ImageType: "PNG"}, &b)
+		p.ImageOptions("code", 440, 60, 80, 80, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+	}
+	var out bytes.Buffer
+	if err := p.Output(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestCheckDoc2DPDF(t *testing.T) {
+	a := newTestAuthority(t)
+	tl := a.trustList(t)
+	day := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
+	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNotice())
+	c, err := CheckDoc2DPDF(context.Background(), bytes.NewReader(taxNoticePDF(t, good)), tl, testNow, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != Doc2DValid || !hasFact(c, "Année des revenus : 2025") {
+		t.Errorf("status %s (%s), facts %v", c.Status, c.Reason, c.Facts)
+	}
+	tampered := strings.Replace(good, "MARTIN CLAIRE", "MARTIN CLAUDE", 1)
+	c, err = CheckDoc2DPDF(context.Background(), bytes.NewReader(taxNoticePDF(t, tampered)), tl, testNow, Options{})
+	if err != nil || c.Status != Doc2DInvalidSignature {
+		t.Errorf("tampered: %v, %v", c, err)
+	}
+	if _, err := CheckDoc2DPDF(context.Background(), bytes.NewReader(taxNoticePDF(t, "")), tl, testNow, Options{}); !errors.Is(err, ErrNoDoc2D) {
+		t.Errorf("no code: %v", err)
+	}
+	if _, err := CheckDoc2DPDF(context.Background(), strings.NewReader("hello"), tl, testNow, Options{}); !errors.Is(err, ErrUnsupportedType) {
+		t.Errorf("not a PDF: %v", err)
+	}
 }
