@@ -125,6 +125,87 @@
 // package also tries to load a system libheif with purego when one is
 // installed, and uses it instead.)
 //
+// # Papers that prove themselves: 2D-Doc
+//
+// Tax notices, energy and telephone bills, payslips and many other French
+// papers carry a 2D-Doc (ANTS specification « Spécifications techniques des
+// codes à barres 2D-Doc »): a DataMatrix holding the paper's key facts,
+// signed by its issuer. CheckDoc2D finds it on a page image, reads it and
+// verifies it:
+//
+//	check, err := ingest.CheckDoc2D(ctx, pageImage, trust, time.Now())
+//	switch {
+//	case errors.Is(err, ingest.ErrNoDoc2D):
+//		// no code on this page: nothing to say
+//	case err != nil:
+//		// timeout or cancellation
+//	default:
+//		// check.Message(): one French sentence; when check.Status is
+//		// ingest.Doc2DValid, check.TypeName ("Avis d'impôt sur les
+//		// revenus"), check.Issuer and check.Facts (« Année des revenus :
+//		// 2025 ») can be shown as proven.
+//	}
+//
+// CheckDoc2DPDF does the same for a PDF, reading the pictures of its
+// pages: public services that send papers as PDFs draw the code as a
+// picture. ReadDoc2D, ParseDoc2D and TrustList.Verify are the three steps,
+// for callers that already hold the text of a code (a scanner gun). Versions
+// 02, 03 and 04 of the C40 format are read; the message is split into
+// fields with the identifier table of perimeter 01 (every identifier of
+// the specification, labels in French). The signature (ECDSA P-256, P-384
+// or P-521 over the header and message) is checked against the signing
+// certificate that the header names by authority and certificate
+// identifiers. The verdict is one of Doc2DValid, Doc2DInvalidSignature
+// (the data was changed after signing), Doc2DUnknownCertificate,
+// Doc2DExpiredCertificate (the certificate did not cover the signature
+// date) and Doc2DMalformed (truncated or damaged code). Only a signature
+// that verifies under a listed certificate valid on the signature date is
+// Doc2DValid; facts are filled in only then, and never from the annex,
+// which the signature does not cover. CAF attestations are not in the
+// ANTS table of document types and are not recognised as such.
+//
+// # The 2D-Doc trust list
+//
+// The package does no I/O: the operator provides the trust list as files
+// that the service reads with ReadTrustList, which accepts, in any
+// number and order:
+//
+//   - the ANTS Trust Service Status List (tsl_signed.xml, published on the
+//     ANTS 2D-Doc pages), which names each certification authority
+//     (FR01, FR03…) and carries its certificate;
+//   - PEM bundles of the signing certificates that each authority
+//     publishes in its directory, keyed by "CA-ID" and "Cert-ID" PEM
+//     headers (or, without headers, by their common names as the 2D-Doc
+//     authorities issue them: CN=FR03 for an authority, the certificate
+//     identifier for a signing certificate).
+//
+// A signing certificate listed under an authority present in the TSL must
+// carry that authority's signature, or the whole list is refused: a list
+// that fails to load must never replace a good one. The XML signature of
+// the TSL itself is not checked: download it over HTTPS from the ANTS.
+// Authorities whose service status is withdrawn (or anything but "in
+// accord", "granted" and their equivalents) are left out.
+//
+// Refreshing: the TSL and the authorities' directories change a few times
+// a year (new signing certificates, withdrawals). Fetch them on a
+// schedule (daily is plenty), call ReadTrustList on the new files, and on
+// success swap the *TrustList the handlers use (an atomic.Pointer); on
+// error keep the old list and alert. A TrustList is immutable and safe
+// for concurrent use. A code signed with a certificate missing from the
+// list reads Doc2DUnknownCertificate: refreshing the list is the cure.
+//
+// # Watermarks on shared copies
+//
+// Watermark writes a copy of a clean rendition with a text such as
+// WatermarkText("l'agence Dupont", "un dossier de location", day) —
+// « Transmis à l'agence Dupont le 3 mars 2026 pour un dossier de
+// location » — written diagonally, repeated over the whole page, in mid
+// grey at 35 % opacity, 24 pt bold (legible on a phone showing the whole
+// page, light enough to leave the paper readable). When every page is a
+// picture (photos, scans) the text is burned into the pixels, one page
+// at a time; text PDFs get the same pattern as stamps (see Watermark for
+// why). The rendition given is only read: the safe keeps the clean paper.
+//
 // # Errors
 //
 // Every error wraps one sentinel (ErrEmpty, ErrUnsupportedType,
