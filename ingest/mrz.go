@@ -36,7 +36,8 @@ type MRZ struct {
 	// filler read as 'K', an 'O' read for a '0', …) among those the check
 	// digits cover, each one confirmed by them.
 	Corrected int
-	// NumberLast4 is the last four characters of the document number.
+	// NumberLast4 is the last four characters of the document number,
+	// empty when two readings of it pass its check digit.
 	NumberLast4 string
 	// Expiry is the expiry date; zero for MRZFrenchID, whose zone has none.
 	Expiry time.Time
@@ -110,6 +111,8 @@ func mrzCandidateLines(text string) []string {
 				b.WriteRune(r)
 			case r == '«' || r == '‹' || r == '〈' || r == '≤' || r == '£' || r == '(':
 				b.WriteByte('<')
+			case unaccentUpper(r) != 0:
+				b.WriteByte(unaccentUpper(r))
 			default:
 				bad++
 			}
@@ -120,6 +123,26 @@ func mrzCandidateLines(text string) []string {
 		}
 	}
 	return out
+}
+
+// unaccentUpper maps an accented capital, which OCR in French sometimes
+// reads for a plain one, to that capital; 0 for other runes.
+func unaccentUpper(r rune) byte {
+	switch r {
+	case 'É', 'È', 'Ê', 'Ë':
+		return 'E'
+	case 'À', 'Â':
+		return 'A'
+	case 'Î', 'Ï':
+		return 'I'
+	case 'Ô':
+		return 'O'
+	case 'Ù', 'Û', 'Ü':
+		return 'U'
+	case 'Ç':
+		return 'C'
+	}
+	return 0
 }
 
 // Position classes of a zone.
@@ -214,25 +237,40 @@ const maxValidityYears = 16
 // layout at all (even with failing check digits).
 func (f *mrzLayout) read(lines []string, now time.Time) (MRZ, bool) {
 	// Each line may have a run of fillers one or two too long or short.
+	// Edits of a line no check digit covers (the names) cost nothing:
+	// they cannot make a wrong reading pass.
 	var cands [][]string
 	edits := 0
-	for _, l := range lines {
+	for i, l := range lines {
 		c := fitLength(l, f.width)
 		if len(c) == 0 {
 			return MRZ{}, false
 		}
-		if len(c) > 1 || len(c[0]) != len(l) {
+		if f.checkedLine(i) {
 			edits += abs(len(l) - f.width)
 		}
 		cands = append(cands, c)
 	}
 	var best *solution
+	ambiguous, numberAmbiguous := false, false
 	var walk func(i int, parts []string)
 	walk = func(i int, parts []string) {
 		if i == len(cands) {
 			s := f.solve(strings.Join(parts, ""), maxTries-edits)
-			if s != nil && (best == nil || s.better(best)) {
-				best = s
+			switch {
+			case s == nil:
+			case best == nil || s.better(best):
+				best, ambiguous, numberAmbiguous = s, false, false
+			case s.valid && best.valid && s.tries == best.tries:
+				// Two readings of the line lengths pass with the same
+				// effort: what they disagree on is not trusted. (The
+				// composite check digit cannot tell numbers apart: the
+				// number's own check digit already fixes its share.)
+				if !f.sameDates(s.text, best.text) {
+					ambiguous = true
+				} else if s.text[f.number[0]:f.number[1]] != best.text[f.number[0]:f.number[1]] {
+					numberAmbiguous = true
+				}
 			}
 			return
 		}
@@ -245,7 +283,7 @@ func (f *mrzLayout) read(lines []string, now time.Time) (MRZ, bool) {
 		return MRZ{}, false
 	}
 	z := MRZ{Format: f.format, Country: strings.Trim(best.text[2:5], "<"), DocumentType: strings.Trim(best.text[0:2], "<")}
-	if !best.valid {
+	if !best.valid || ambiguous {
 		return z, true
 	}
 	num := best.text[f.number[0]:f.number[1]]
@@ -271,8 +309,28 @@ func (f *mrzLayout) read(lines []string, now time.Time) (MRZ, bool) {
 		z.Expiry = d
 	}
 	z.Valid, z.Corrected = true, best.changes+edits
-	z.NumberLast4 = num[max(0, len(num)-4):]
+	if !numberAmbiguous {
+		z.NumberLast4 = num[max(0, len(num)-4):]
+	}
 	return z, true
+}
+
+// sameDates reports whether two readings of a zone give the same dates.
+func (f *mrzLayout) sameDates(a, b string) bool {
+	return a[f.birth:f.birth+6] == b[f.birth:f.birth+6] && (f.expiry < 0 || a[f.expiry:f.expiry+6] == b[f.expiry:f.expiry+6])
+}
+
+// checkedLine reports whether a check digit covers some of line i.
+func (f *mrzLayout) checkedLine(i int) bool {
+	lo, hi := i*f.width, (i+1)*f.width
+	for _, ch := range f.checks {
+		for _, r := range ch.ranges {
+			if r[0] < hi && r[1] > lo {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func abs(n int) int {
@@ -285,7 +343,8 @@ func abs(n int) int {
 // fitLength returns the readings of a line at exactly width characters:
 // the line itself when it fits; otherwise, when it is at most two
 // characters off, the line with fillers removed from or added to the end of
-// one run of '<', or characters removed from or fillers added to its end.
+// one run of '<', characters removed from or fillers added to its end, or,
+// one character too long, any one character removed.
 func fitLength(l string, width int) []string {
 	d := len(l) - width
 	if d == 0 {
@@ -319,6 +378,14 @@ func fitLength(l string, width int) []string {
 			add(l[:e-d] + l[e:])
 		} else if d < 0 {
 			add(l[:e] + strings.Repeat("<", -d) + l[e:])
+		}
+	}
+	if d == 1 {
+		// One character read twice or made up from a speck: any one may
+		// be the extra one. The check digits decide, and read() refuses
+		// two different readings that both pass.
+		for i := 0; i < len(l); i++ {
+			add(l[:i] + l[i+1:])
 		}
 	}
 	return out
@@ -591,7 +658,7 @@ func digitFor(c byte) byte {
 		return '4'
 	case c == 'S':
 		return '5'
-	case c == 'G' || c == 'C':
+	case c == 'G' || c == 'C' || c == 'E':
 		return '6'
 	case c == 'B':
 		return '8'

@@ -247,7 +247,7 @@ func TestMRZConfusions(t *testing.T) {
 					wrongDate++
 					t.Logf("wrong date trusted: %q → %+v, want %+v", lines, got, want)
 				}
-				if got.NumberLast4 != want.NumberLast4 {
+				if got.NumberLast4 != "" && got.NumberLast4 != want.NumberLast4 {
 					wrongNum++
 				}
 			}
@@ -342,7 +342,7 @@ func FuzzMRZ(f *testing.F) {
 			}
 			return
 		}
-		if len(z.NumberLast4) == 0 || len(z.NumberLast4) > 4 || z.Corrected > maxForced+maxTries+6 {
+		if len(z.NumberLast4) > 4 || z.Corrected > maxForced+maxTries+6 {
 			t.Fatalf("odd trusted zone: %+v", z)
 		}
 		if z.Format != MRZFrenchID && z.Expiry.IsZero() {
