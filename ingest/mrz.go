@@ -237,6 +237,11 @@ const maxValidityYears = 16
 // layout at all (even with failing check digits).
 func (f *mrzLayout) read(lines []string, now time.Time) (MRZ, bool) {
 	// Each line may have a run of fillers one or two too long or short.
+	// Every zone has fillers (at least between surname and given names):
+	// long lines of capitals without any are other text.
+	if strings.Count(strings.Join(lines, ""), "<") < 2 {
+		return MRZ{}, false
+	}
 	// Edits of a line no check digit covers (the names) cost nothing:
 	// they cannot make a wrong reading pass.
 	var cands [][]string

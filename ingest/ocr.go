@@ -63,11 +63,11 @@ type ocrWord struct {
 func runOCR(ctx context.Context, img *image.Gray, req ocrRequest) ([]byte, error) {
 	path := req.path
 	if path == "" {
-		p, err := exec.LookPath("tesseract")
-		if err != nil {
-			return nil, fmt.Errorf("ingest: ocr: %w", ErrOCRUnavailable)
-		}
-		path = p
+		path = "tesseract"
+	}
+	path, err := exec.LookPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: ocr: %w", ErrOCRUnavailable)
 	}
 	if req.timeout <= 0 {
 		req.timeout = DefaultOCRTimeout
@@ -110,7 +110,6 @@ func runOCR(ctx context.Context, img *image.Gray, req ocrRequest) ([]byte, error
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -336,10 +337,16 @@ func scoreKinds(norm string, z *MRZ) []KindScore {
 	score := map[Kind]float64{}
 	compact := lettersOnly(norm)
 	for _, m := range kindMatchers {
-		// Phrases whose spaces or apostrophes OCR lost still count, as
-		// letters in a row.
-		if m.re.MatchString(norm) || m.compact != "" && strings.Contains(compact, m.compact) {
+		switch {
+		case m.re.MatchString(norm):
 			score[m.kind] += m.weight
+		case m.compact == "":
+		case strings.Contains(compact, m.compact):
+			// Spaces or apostrophes lost: the letters in a row still count.
+			score[m.kind] += m.weight
+		case fuzzyContains(compact, m.compact, len(m.compact)/4):
+			// A long phrase with a letter misread here and there.
+			score[m.kind] += 0.8 * m.weight
 		}
 	}
 	if z != nil {
@@ -435,6 +442,32 @@ var unaccent = map[rune]string{ //nolint:gochecknoglobals // a constant table
 	'ÿ': "y", 'œ': "oe", 'æ': "ae", 'ñ': "n",
 }
 
+// fuzzyContains reports whether text contains pat with at most maxErr
+// letters changed, added or left out (Sellers' approximate matching).
+func fuzzyContains(text, pat string, maxErr int) bool {
+	m := len(pat)
+	prev := make([]int, m+1)
+	cur := make([]int, m+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 0; i < len(text); i++ {
+		cur[0] = 0
+		for j := 1; j <= m; j++ {
+			cost := 1
+			if pat[j-1] == text[i] {
+				cost = 0
+			}
+			cur[j] = min(prev[j-1]+cost, prev[j]+1, cur[j-1]+1)
+		}
+		if cur[m] <= maxErr {
+			return true
+		}
+		prev, cur = cur, prev
+	}
+	return false
+}
+
 func lettersOnly(s string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -472,7 +505,7 @@ var dateLabels = []struct { //nolint:gochecknoglobals // a constant table
 }{
 	{regexp.MustCompile(`naiss|birth|\bnee?\b|\bne\(e\)`), roleIgnore, 0},
 	{regexp.MustCompile(`echeance|recouvrement|periode|\bdu\s*$|\bau\s*$|\bentre\b`), roleIgnore, 0},
-	{regexp.MustCompile(`expir|jusqu|valid until|fin de validite|valable|expiry`), roleExpiry, 0.75},
+	{regexp.MustCompile(`expir|jusqu|valid until|fin de validite|valable|expiry|date d'ex`), roleExpiry, 0.75},
 	{regexp.MustCompile(`delivr|date of issue|etabli|emission|emis le|date de paiement|date de facture|date d'etablissement`), roleIssue, 0.8},
 	{regexp.MustCompile(`fait le|fait a\b.*\ble\s*$|, le\s*$`), roleIssue, 0.75},
 }
@@ -500,12 +533,33 @@ func suggestDates(lines []ocrLine, z *MRZ, kind Kind, now time.Time) (issued, ex
 			}
 		}
 	}
+	if expires.Date.IsZero() && (kind == KindIdentityCard || kind == KindResidencePermit || kind == KindPassport) {
+		// On an identity paper the only date still to come is its expiry
+		// (births and issues are past): the label above it may be too
+		// small to read.
+		for _, d := range dates {
+			if d.role != roleIgnore && d.date.After(now) && d.date.After(expires.Date) {
+				expires = DateSuggestion{Date: d.date, Confidence: 0.5, Source: FromText}
+			}
+		}
+	}
 	if z != nil && z.Valid && !z.Expiry.IsZero() {
 		c := 0.95
 		if expires.Date.Equal(z.Expiry) {
 			c = 0.99 // the printed date says the same
 		}
 		expires = DateSuggestion{Date: z.Expiry, Confidence: c, Source: FromMRZ}
+	}
+	if issued.Date.IsZero() && !expires.Date.IsZero() {
+		// French identity papers run for whole years less a day: a date
+		// that many years before the expiry is the issue date.
+		for _, d := range dates {
+			for _, years := range []int{10, 15, 5, 4, 2, 1} {
+				if d.role != roleIgnore && d.date.AddDate(years, 0, -1).Equal(expires.Date) {
+					issued = DateSuggestion{Date: d.date, Confidence: 0.6, Source: FromText}
+				}
+			}
+		}
 	}
 	if issued.Date.IsZero() {
 		switch kind {
@@ -531,7 +585,7 @@ func findDates(lines []ocrLine, now time.Time) []foundDate {
 	var out []foundDate
 	for i, l := range lines {
 		norm := normalizeText(l.text)
-		for _, m := range dateRe.FindAllStringSubmatchIndex(norm, -1) {
+		for _, m := range findAllDates(norm) {
 			d, ok := parseFoundDate(norm, m)
 			if !ok || d.Year() < now.Year()-80 || d.Year() > now.Year()+30 {
 				continue
@@ -589,19 +643,39 @@ func labelAbove(above, l ocrLine, off int) string {
 	return normalizeText(strings.Join(parts, " "))
 }
 
+// findAllDates is dateRe.FindAllStringSubmatchIndex, except that a date
+// may start right after the separator that ended the previous one ("04 05
+// 2018 03 05 2028": two dates under two labels).
+func findAllDates(s string) [][]int {
+	var out [][]int
+	for pos := 0; pos < len(s); {
+		m := dateRe.FindStringSubmatchIndex(s[pos:])
+		if m == nil {
+			break
+		}
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += pos
+			}
+		}
+		out = append(out, m)
+		pos = m[9] // after the year
+	}
+	return out
+}
+
 func parseFoundDate(s string, m []int) (time.Time, bool) {
 	day := s[m[4]:m[5]]
 	if day == "1er" {
 		day = "1"
 	}
 	mon := s[m[6]:m[7]]
-	var dd, mm, yy int
-	fmt.Sscan(day, &dd)
-	fmt.Sscan(s[m[8]:m[9]], &yy)
-	if n, ok := monthNames[mon]; ok {
-		mm = n
-	} else {
-		fmt.Sscan(mon, &mm)
+	// Atoi, not Sscan: "08" is not octal here.
+	dd, _ := strconv.Atoi(day)
+	yy, _ := strconv.Atoi(s[m[8]:m[9]])
+	mm, ok := monthNames[mon]
+	if !ok {
+		mm, _ = strconv.Atoi(mon)
 	}
 	t := time.Date(yy, time.Month(mm), dd, 0, 0, 0, 0, time.UTC)
 	if dd < 1 || t.Day() != dd || int(t.Month()) != mm {
