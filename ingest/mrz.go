@@ -224,6 +224,11 @@ var (
 // and the composite one).
 const maxTries = 3
 
+// maxReadings bounds the combinations of line readings tried: each one
+// costs a search, and that many doubts about the lengths mean the lines
+// were not read.
+const maxReadings = 400
+
 // maxForced bounds the characters read otherwise because of their
 // position (a letter where a digit must be): beyond it the zone is more
 // guessed than read.
@@ -245,7 +250,7 @@ func (f *mrzLayout) read(lines []string, now time.Time) (MRZ, bool) {
 	// Edits of a line no check digit covers (the names) cost nothing:
 	// they cannot make a wrong reading pass.
 	var cands [][]string
-	edits := 0
+	edits, n := 0, 1
 	for i, l := range lines {
 		c := fitLength(l, f.width)
 		if len(c) == 0 {
@@ -253,8 +258,14 @@ func (f *mrzLayout) read(lines []string, now time.Time) (MRZ, bool) {
 		}
 		if f.checkedLine(i) {
 			edits += abs(len(l) - f.width)
+		} else {
+			c = c[:1] // no check digit: any fitting reading will do
 		}
 		cands = append(cands, c)
+		n *= len(c)
+	}
+	if n > maxReadings {
+		return MRZ{}, false // too many ways to read it: not a reading
 	}
 	var best *solution
 	ambiguous, numberAmbiguous := false, false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"regexp"
 	"sort"
@@ -107,12 +108,89 @@ type DateSuggestion struct {
 // written anywhere. Errors wrap ErrOCRUnavailable when tesseract or its
 // French data is missing, ErrOCRFailed, ErrTimeout or ErrCanceled.
 func Recognize(ctx context.Context, img image.Image, opts RecognizeOptions) (*Recognition, error) {
-	if opts.Now.IsZero() {
-		opts.Now = time.Now()
+	if img == nil || img.Bounds().Empty() {
+		return nil, fmt.Errorf("ingest: recognize: %w", ErrEmpty)
 	}
-	page, err := recognitionPage(ctx, img, opts.Page)
+	var page *image.Gray
+	if opts.Page {
+		page = recognitionPage(img)
+	} else {
+		flat, err := flatPage(ctx, normalize(img), 1, true)
+		if err != nil {
+			return nil, err
+		}
+		page = recognitionPage(flat)
+	}
+	return recognize(ctx, page, opts)
+}
+
+// RecognizeFile reads the first page of an uploaded photo or scan (JPEG,
+// PNG, HEIC, WebP or TIFF) within Process's default limits — bytes,
+// pixels, time — turns it as its EXIF orientation says, and recognises
+// it. PDFs are refused with ErrUnsupportedType: there is no PDF renderer
+// to make a picture of their page.
+func RecognizeFile(ctx context.Context, r io.Reader, opts RecognizeOptions) (*Recognition, error) {
+	lim := Options{}.withDefaults()
+	b, err := readAll(r, lim.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: recognize: read: %w", err)
+	}
+	mt, err := sniff(b[:min(len(b), SniffLen)])
+	if err != nil {
+		return nil, fmt.Errorf("ingest: recognize: %w", err)
+	}
+	if mt == PDF {
+		return nil, fmt.Errorf("ingest: recognize: a PDF has no picture to read: %w", ErrUnsupportedType)
+	}
+	dctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+	var img image.Image
+	orient, detect := 1, true
+	if mt == TIFF {
+		ifds, err := tiffPages(b, lim.MaxPages)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: recognize: %w", err)
+		}
+		err = bounded(dctx, func() error {
+			var e error
+			img, e = decodeTIFFPage(b, ifds[0], lim.MaxPixels)
+			return e
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ingest: recognize: decode: %w", err)
+		}
+		detect = false // a scan: no sheet to look for
+	} else {
+		cfg, err := decodeConfig(mt, b)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: recognize: decode header: %w", err)
+		}
+		if err := checkPixels(cfg, lim.MaxPixels); err != nil {
+			return nil, fmt.Errorf("ingest: recognize: %w", err)
+		}
+		if mt == JPEG {
+			orient = jpegOrientation(b)
+		}
+		err = bounded(dctx, func() error {
+			var e error
+			img, e = decodeImage(mt, b)
+			return e
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ingest: recognize: decode: %w", err)
+		}
+	}
+	flat, err := flatPage(dctx, normalize(img), orient, detect)
 	if err != nil {
 		return nil, err
+	}
+	return recognize(ctx, recognitionPage(flat), opts)
+}
+
+// recognize reads a grey page made by recognitionPage.
+func recognize(ctx context.Context, page *image.Gray, opts RecognizeOptions) (*Recognition, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
 	}
 	rec := &Recognition{}
 	req := ocrRequest{path: opts.Tesseract, lang: "fra", tsv: true, timeout: opts.Timeout, memory: opts.Memory}
@@ -182,27 +260,27 @@ func Recognize(ctx context.Context, img image.Image, opts RecognizeOptions) (*Re
 
 const mrzAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 
-// recognitionPage makes the grey page that tesseract reads: the sheet
-// found, flattened, turned upright and evened out as Process does for the
-// rendition, unless the image is a page already.
-func recognitionPage(ctx context.Context, img image.Image, flat bool) (*image.Gray, error) {
-	if img == nil || img.Bounds().Empty() {
-		return nil, fmt.Errorf("ingest: recognize: %w", ErrEmpty)
+// flatPage makes the page Process would make of a photo: the sheet found,
+// straightened, turned upright and evened out (shadows and colour casts
+// removed).
+func flatPage(ctx context.Context, img image.Image, orient int, detect bool) (image.Image, error) {
+	var st StageTimes
+	opts := Options{}.withDefaults()
+	var pg *page
+	err := bounded(ctx, func() error {
+		var e error
+		pg, e = photoPage(ctx, img, orient, detect, &opts, 0, &st)
+		return e
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: recognize: %w", err)
 	}
-	if !flat {
-		var st StageTimes
-		opts := Options{}.withDefaults()
-		var pg *page
-		err := bounded(ctx, func() error {
-			var e error
-			pg, e = photoPage(ctx, normalize(img), 1, true, &opts, 0, &st)
-			return e
-		})
-		if err != nil {
-			return nil, fmt.Errorf("ingest: recognize: %w", err)
-		}
-		img = pg.img
-	}
+	return pg.img, nil
+}
+
+// recognitionPage makes the grey page that tesseract reads from a flat,
+// upright page.
+func recognitionPage(img image.Image) *image.Gray {
 	g := toGray(img)
 	// Cards and passports come out at the photo's resolution, their small
 	// print a few pixels high: tesseract reads them better enlarged.
@@ -211,7 +289,7 @@ func recognitionPage(ctx context.Context, img image.Image, flat bool) (*image.Gr
 		draw.CatmullRom.Scale(big, big.Bounds(), g, b, draw.Src, nil)
 		g = big
 	}
-	return g, nil
+	return g
 }
 
 // smallPage is the long side, in pixels, below which a card-shaped page is
@@ -482,7 +560,9 @@ func lettersOnly(s string) string {
 
 // A date as printed: 03/06/2025, 03.06.2025, 03-06-2025, 03 06 2025 (on
 // cards), 3 juin 2025, 1er juin 2025.
-var dateRe = regexp.MustCompile(`(^|[^0-9])(1er|[0-3]?[0-9])(?:\s*[/.\-]\s*|\s+)(0?[1-9]|1[0-2]|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)(?:\s*[/.\-]\s*|\s+)((?:19|20)[0-9]{2})($|[^0-9])`)
+// OCR sometimes loses the space between month and year ("02 052025"):
+// a two-digit month may run into the year.
+var dateRe = regexp.MustCompile(`(^|[^0-9])(1er|[0-3]?[0-9])(?:\s*[/.\-]\s*|\s+)(0[1-9]|1[0-2]|[1-9]|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)(?:\s*[/.\-]\s*|\s+|)((?:19|20)[0-9]{2})($|[^0-9])`)
 
 var monthNames = map[string]int{"janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, //nolint:gochecknoglobals // a constant table
 	"juillet": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12}
@@ -670,6 +750,9 @@ func parseFoundDate(s string, m []int) (time.Time, bool) {
 		day = "1"
 	}
 	mon := s[m[6]:m[7]]
+	if m[7] == m[8] && len(mon) == 1 {
+		return time.Time{}, false // "3 12025" is no date
+	}
 	// Atoi, not Sscan: "08" is not octal here.
 	dd, _ := strconv.Atoi(day)
 	yy, _ := strconv.Atoi(s[m[8]:m[9]])

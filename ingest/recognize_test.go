@@ -1,14 +1,18 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"image"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/disintegration/imaging"
 )
 
 func TestScoreKinds(t *testing.T) {
@@ -242,5 +246,60 @@ func TestRecognizeWithoutTesseract(t *testing.T) {
 	}
 	if _, err := Recognize(context.Background(), image.NewGray(image.Rect(0, 0, 0, 0)), RecognizeOptions{}); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("empty image: %v", err)
+	}
+}
+
+// TestRecognizeFile reads an uploaded file as the web layer will: a
+// photographed passport of the evaluation set, turned sideways with EXIF
+// orientation 6 as phones do, is read as the upright one; a PDF is
+// refused.
+func TestRecognizeFile(t *testing.T) {
+	requireTesseract(t)
+	b, err := os.ReadFile(filepath.Join(papersDir, "19-passeport.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stored turned a quarter counter-clockwise, with the tag saying so.
+	sideways := withEXIF(encodeJPEG(t, imaging.Rotate90(img), 85), 6)
+	rec, err := RecognizeFile(context.Background(), bytes.NewReader(sideways), RecognizeOptions{Now: papersToday})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Kind != KindPassport || rec.MRZ == nil || !rec.MRZ.Valid || rec.Expires.Source != FromMRZ {
+		t.Errorf("recognized %q, zone %+v, expiry %+v", rec.Kind, rec.MRZ, rec.Expires)
+	}
+	if rec.Text == "" || rec.OCRTime <= 0 {
+		t.Errorf("text %d bytes, OCR time %v", len(rec.Text), rec.OCRTime)
+	}
+	if _, err := RecognizeFile(context.Background(), strings.NewReader("%PDF-1.7\n"), RecognizeOptions{}); !errors.Is(err, ErrUnsupportedType) {
+		t.Errorf("PDF: %v", err)
+	}
+}
+
+func TestFindAllDates(t *testing.T) {
+	for text, want := range map[string][]string{
+		"fait a lyon, le 02 052025":           {"2025-05-02"},
+		"04 05 2018 03 05 2028":               {"2018-05-04", "2028-05-03"},
+		"le 1er mars 2024 et le 3/4/2024":     {"2024-03-01", "2024-04-03"},
+		"montant 12 345 2024 et 3 12025":      nil, // month 34? no; a one-digit month never runs into the year
+		"siret 12345678901234, 12/13/2024":    nil,
+		"ref 112/05/2024":                     nil, // day 112: not a date
+		"vers 20/05/20245":                    nil,
+		"31.12.1999-01.01.2000":               {"1999-12-31", "2000-01-01"},
+		"delivree le : 09.05.2015 par prefet": {"2015-05-09"},
+	} {
+		var got []string
+		for _, m := range findAllDates(text) {
+			if d, ok := parseFoundDate(text, m); ok {
+				got = append(got, d.Format("2006-01-02"))
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
 	}
 }
