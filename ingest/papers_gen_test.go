@@ -402,8 +402,8 @@ func passport(t testing.TB, rng *rand.Rand, tamper bool) idPaper {
 
 // --- A4 papers ------------------------------------------------------------
 
-// page is an A4 sheet at 160 dpi (1323 × 1871) with helpers for the
-// usual parts of a letter.
+// a4 is an A4 sheet at 160 dpi (1323 × 1871) with helpers for the usual
+// parts of a letter.
 type a4 struct {
 	*canvas
 	y    int

@@ -217,6 +217,15 @@ func recognize(ctx context.Context, page *image.Gray, opts RecognizeOptions) (*R
 	}
 	z, found := ParseMRZ(strings.Join(zt, "\n"), opts.Now)
 	r, zone := mrzRegion(lines, page.Rect)
+	if !zone {
+		// No line looked like a zone, but an identity paper has one: look
+		// in the lower part of the page, where ICAO puts it.
+		switch k, _ := pickKind(scoreKinds(normalizeText(rec.Text), nil)); k {
+		case KindIdentityCard, KindResidencePermit, KindPassport:
+			b := page.Rect
+			r, zone = image.Rect(b.Min.X, b.Max.Y-b.Dy()*2/5, b.Max.X, b.Max.Y), true
+		}
+	}
 	if zone && !z.Valid {
 		// Read the zone's glyphs against OCR-B's.
 		band := page.SubImage(r).(*image.Gray)

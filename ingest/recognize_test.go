@@ -303,3 +303,45 @@ func TestFindAllDates(t *testing.T) {
 		}
 	}
 }
+
+
+// TestReadMRZGlyphs reads the zones of evaluation papers by glyph matching
+// alone, in the lower part of the page — where Recognize looks when
+// tesseract saw no line of the zone — without tesseract.
+func TestReadMRZGlyphs(t *testing.T) {
+	read, n := 0, 0
+	for _, p := range loadPaperTruth(t) {
+		if p.MRZ == "" || p.MRZTampered {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(papersDir, p.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		flat, err := flatPage(context.Background(), normalize(img), 1, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := recognitionPage(flat)
+		band := page.SubImage(image.Rect(0, page.Rect.Dy()*3/5, page.Rect.Dx(), page.Rect.Dy())).(*image.Gray)
+		lines := readMRZGlyphs(band)
+		z, _ := ParseMRZ(strings.Join(lines, "\n"), papersToday)
+		n++
+		switch {
+		case z.Valid && z.Format == MRZFormat(p.MRZ) && (p.Expires == "" || z.Format == MRZFrenchID || z.Expiry.Format("2006-01-02") == p.Expires):
+			read++
+		case z.Valid:
+			t.Errorf("%s: wrong reading trusted: %+v", p.File, z)
+		default:
+			t.Logf("%s: not read: %q", p.File, lines)
+		}
+	}
+	t.Logf("%d of %d zones read by glyphs alone", read, n)
+	if read*10 < n*8 {
+		t.Errorf("%d of %d zones read, want ≥ 80 %%", read, n)
+	}
+}
