@@ -304,7 +304,6 @@ func TestFindAllDates(t *testing.T) {
 	}
 }
 
-
 // TestReadMRZGlyphs reads the zones of evaluation papers by glyph matching
 // alone, in the lower part of the page — where Recognize looks when
 // tesseract saw no line of the zone — without tesseract.
