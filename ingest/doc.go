@@ -205,7 +205,7 @@
 // TestGeneratePapers (-papers.generate). TestRecognizePapers evaluates a
 // fixed subset by default and the whole set with -papers.all; on the whole
 // set: kind 100 %, expiry 100 % of the papers with a zone, every genuine
-// zone accepted, no date taken from a tampered one, issue date about 80 %
+// zone accepted, no date taken from a tampered one, issue date 85 %
 // (no target). OCR takes 1 to 2 s per paper on one core.
 //
 // # Errors

@@ -8,7 +8,9 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,21 +187,32 @@ func TestRunOCRBounds(t *testing.T) {
 		}
 	})
 	t.Run("timeout kills the process group", func(t *testing.T) {
-		mark := filepath.Join(t.TempDir(), "alive")
+		pidFile := filepath.Join(t.TempDir(), "child")
 		// A child that would outlive a killed parent unless the whole
 		// group is killed.
-		p := fakeTesseract(t, `(sleep 3; touch `+mark+`) & sleep 30`)
+		p := fakeTesseract(t, `sleep 30 & echo $! > `+pidFile+`; sleep 30`)
 		start := time.Now()
-		_, err := runOCR(context.Background(), grayPage(), ocrRequest{path: p, lang: "fra", timeout: 200 * time.Millisecond})
+		_, err := runOCR(context.Background(), grayPage(), ocrRequest{path: p, lang: "fra", timeout: 300 * time.Millisecond})
 		if !errors.Is(err, ErrTimeout) || !errors.Is(err, ErrOCRFailed) {
 			t.Fatalf("error %v, want ErrOCRFailed and ErrTimeout", err)
 		}
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("returned after %v", d)
 		}
-		time.Sleep(3500 * time.Millisecond)
-		if _, err := os.Stat(mark); err == nil {
-			t.Error("the child of the timed-out process survived")
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Killed at once, but reaped by init when it gets to it.
+		for deadline := time.Now().Add(5 * time.Second); syscall.Kill(pid, 0) == nil; {
+			if time.Now().After(deadline) {
+				t.Fatal("the child of the timed-out process survived")
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 	t.Run("canceled", func(t *testing.T) {
