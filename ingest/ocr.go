@@ -17,10 +17,10 @@ import (
 
 // ErrOCRUnavailable reports that the tesseract program, or its French
 // data, is not installed. scripts/ocr.sh installs both.
-var ErrOCRUnavailable = errors.New("tesseract OCR is not installed (hint: apt-get install tesseract-ocr tesseract-ocr-fra, or run scripts/ocr.sh)")
+var ErrOCRUnavailable = errors.New("tesseract OCR is not installed (hint: apt-get install tesseract-ocr tesseract-ocr-fra, or run scripts/ocr.sh)") //nolint:gochecknoglobals // a sentinel error
 
 // ErrOCRFailed reports that tesseract failed, ran out of time or of memory.
-var ErrOCRFailed = errors.New("tesseract OCR failed")
+var ErrOCRFailed = errors.New("tesseract OCR failed") //nolint:gochecknoglobals // a sentinel error
 
 // Default bounds of one OCR run.
 const (
