@@ -152,9 +152,9 @@
 // kinds.
 //
 // The photo is made flat as for the rendition (sheet, perspective,
-// orientation, light), cards are enlarged 1.5 times, and the page is read
-// by Tesseract (Debian packages tesseract-ocr and tesseract-ocr-fra),
-// locally, never by a remote service. It runs as a subprocess in its own
+// orientation, light) and the page is read by Tesseract (Debian packages
+// tesseract-ocr and tesseract-ocr-fra), locally, never by a remote
+// service. It runs as a subprocess in its own
 // process group, on one thread (OMP_THREAD_LIMIT=1), with a bounded address
 // space (ulimit -v, DefaultOCRMemory) and a deadline (DefaultOCRTimeout),
 // after which the whole group is killed. The image goes in on standard
