@@ -206,6 +206,89 @@
 // at a time; text PDFs get the same pattern as stamps (see Watermark for
 // why). The rendition given is only read: the safe keeps the clean paper.
 //
+// # Recognising a paper
+//
+// After a deposit the web layer may ask what the paper is, to suggest its
+// kind and dates so that the person confirms or corrects them in one tap.
+// Recognition never decides: it returns suggestions with a confidence.
+//
+//	rec, err := ingest.RecognizeFile(ctx, upload, ingest.RecognizeOptions{Now: now})
+//	if err != nil {
+//		// no suggestion; errors.Is(err, ingest.ErrOCRUnavailable) means
+//		// tesseract is not installed (scripts/ocr.sh installs it)
+//	}
+//	// rec.Kind, rec.Confidence; rec.Scores lists the other plausible kinds
+//	// rec.Issued, rec.Expires: dates with a confidence and their source
+//	// rec.MRZ: document type, last 4 characters of the number, expiry,
+//	//          and whether every check digit matched
+//	// rec.Text: the text read, which the caller seals and never logs
+//
+// RecognizeFile takes the uploaded bytes (the first page of a photo or
+// scan, within Process's limits, EXIF orientation applied); Recognize
+// takes a decoded image, a photo or, with RecognizeOptions.Page, a page
+// already flat. Kinds are this package's constants (KindIdentityCard,
+// KindResidencePermit, KindPassport, KindTaxNotice, KindCAF, KindPayslip,
+// KindFranceTravail, KindRentReceipt, KindInvoice, KindBankDetails):
+// ingest does not import vault, and the web layer maps them to vault's
+// kinds.
+//
+// The photo is made flat as for the rendition (sheet, perspective,
+// orientation, light) and the page is read by Tesseract (Debian packages
+// tesseract-ocr and tesseract-ocr-fra), locally, never by a remote
+// service. It runs as a subprocess in its own
+// process group, on one thread (OMP_THREAD_LIMIT=1), with a bounded address
+// space (ulimit -v, DefaultOCRMemory) and a deadline (DefaultOCRTimeout),
+// after which the whole group is killed. The image goes in on standard
+// input and the text comes back on standard output: no byte of the paper
+// or of its text touches a file. Errors carry tesseract's first line of
+// diagnostics, never recognised text.
+//
+// The kind is scored from weighted words and phrases (the paper's title
+// weighs most; long phrases still count with a letter misread here and
+// there) and from the machine-readable zone, which outweighs them when its
+// check digits match. Dates are read with the label before them, or above
+// them on cards (« Date d'expiration », « valable jusqu'au », « délivrée
+// le », « Fait à …, le »); births, due dates and a period's bounds are
+// left out. A verified zone's expiry comes first; on identity papers a
+// date still to come is the expiry, and one that many whole years before
+// it, less a day, the issue date.
+//
+// # Machine-readable zones
+//
+// ParseMRZ reads ICAO 9303 zones: TD1 (three lines of 30, the French
+// identity card since 2021 and residence permits), TD3 (two lines of 44,
+// passports) and the French identity card of 1988–2021 (two lines of 36,
+// "IDFRA…", without expiry date). Tesseract's models read OCR-B poorly, so
+// the zone's band, found by tesseract, is read again by comparing each
+// glyph with the 37 glyphs of OCR-B (mrz_glyphs.go, measured on Matthew
+// Skala's public-domain OCR-B), then by tesseract alone on the band with
+// the zone's alphabet.
+//
+// OCR confusions (O/0, I/1, B/8, S/5, Z/2, a '<' read as 'K' or '«', a run
+// of fillers one or two off, one character too many) are undone only
+// where the check digits confirm the result: a letter in a digit position
+// is read as the digit it looks like, and at most three other re-readings
+// are tried, fewest first; two readings that both pass make the number (or
+// the whole zone, if they disagree on a date) untrusted. Digits are never
+// replaced by other digits, so a zone whose check digits are wrong — a
+// tampered date — stays invalid and gives no date. Dates must also make
+// sense (after the birth, at most 16 years ahead). The residual risk is
+// that of the ICAO scheme: several misread digits that happen to agree with
+// both the field's and the composite check digit (measured in
+// TestMRZConfusions: 3 zones in 3,000 with one to four random
+// digit-for-digit misreads).
+//
+// # Measured
+//
+// testdata/papers/ holds 50 generated photos of made-up papers (every kind
+// above, 22 with a zone of which 4 tampered; perspective, blur, uneven
+// light, shadows, sensor noise, JPEG) and their truth.json, made by
+// TestGeneratePapers (-papers.generate). TestRecognizePapers evaluates a
+// fixed subset by default and the whole set with -papers.all; on the whole
+// set: kind 100 %, expiry 100 % of the papers with a zone, every genuine
+// zone accepted, no date taken from a tampered one, issue date 85 %
+// (no target). OCR takes 1 to 2 s per paper on one core.
+//
 // # Errors
 //
 // Every error wraps one sentinel (ErrEmpty, ErrUnsupportedType,

@@ -158,8 +158,8 @@ func signDoc2D(t testing.TB, key *ecdsa.PrivateKey, data string) string {
 	return data + string(docUS) + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sig)
 }
 
-// taxNotice is an avis d'impôt (type 28) for the 2025 income.
-func taxNotice() []docField {
+// taxNoticeFields is an avis d'impôt (type 28) for the 2025 income.
+func taxNoticeFields() []docField {
 	return []docField{
 		{"43", "2,5"},
 		{"44", "2578012345678"},
@@ -175,7 +175,7 @@ func taxNotice() []docField {
 func TestParseDoc2D(t *testing.T) {
 	a := newTestAuthority(t)
 	issued := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
-	text := encodeDoc2D(t, a.key, "FR00", "T001", "28", issued, issued.AddDate(0, 0, 1), taxNotice())
+	text := encodeDoc2D(t, a.key, "FR00", "T001", "28", issued, issued.AddDate(0, 0, 1), taxNoticeFields())
 	d, err := ParseDoc2D(text)
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +267,7 @@ func TestVerifyDoc2D(t *testing.T) {
 	a := newTestAuthority(t)
 	tl := a.trustList(t)
 	day := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
-	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNotice())
+	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNoticeFields())
 
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
@@ -283,12 +283,12 @@ func TestVerifyDoc2D(t *testing.T) {
 	}{
 		{"valid", good, testNow, Doc2DValid},
 		{"one field changed after signing", tampered, testNow, Doc2DInvalidSignature},
-		{"signed by another key", encodeDoc2D(t, other, "FR00", "T001", "28", day, day, taxNotice()), testNow, Doc2DInvalidSignature},
-		{"P-384 signature for a P-256 key", encodeDoc2D(t, p384, "FR00", "T001", "28", day, day, taxNotice()), testNow, Doc2DInvalidSignature},
-		{"unknown certificate", encodeDoc2D(t, other, "FR00", "T009", "28", day, day, taxNotice()), testNow, Doc2DUnknownCertificate},
-		{"unknown authority", encodeDoc2D(t, other, "FR77", "T001", "28", day, day, taxNotice()), testNow, Doc2DUnknownCertificate},
-		{"signed after the certificate expired", encodeDoc2D(t, a.expired, "FR00", "T002", "28", day, day, taxNotice()), testNow, Doc2DExpiredCertificate},
-		{"signed before the certificate", encodeDoc2D(t, a.key, "FR00", "T001", "28", day.AddDate(-3, 0, 0), day.AddDate(-3, 0, 0), taxNotice()), testNow, Doc2DExpiredCertificate},
+		{"signed by another key", encodeDoc2D(t, other, "FR00", "T001", "28", day, day, taxNoticeFields()), testNow, Doc2DInvalidSignature},
+		{"P-384 signature for a P-256 key", encodeDoc2D(t, p384, "FR00", "T001", "28", day, day, taxNoticeFields()), testNow, Doc2DInvalidSignature},
+		{"unknown certificate", encodeDoc2D(t, other, "FR00", "T009", "28", day, day, taxNoticeFields()), testNow, Doc2DUnknownCertificate},
+		{"unknown authority", encodeDoc2D(t, other, "FR77", "T001", "28", day, day, taxNoticeFields()), testNow, Doc2DUnknownCertificate},
+		{"signed after the certificate expired", encodeDoc2D(t, a.expired, "FR00", "T002", "28", day, day, taxNoticeFields()), testNow, Doc2DExpiredCertificate},
+		{"signed before the certificate", encodeDoc2D(t, a.key, "FR00", "T001", "28", day.AddDate(-3, 0, 0), day.AddDate(-3, 0, 0), taxNoticeFields()), testNow, Doc2DExpiredCertificate},
 		{"signature dated in the future", good, day.AddDate(0, 0, -3), Doc2DMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -337,7 +337,7 @@ func hasFact(c *Doc2DCheck, s string) bool {
 func TestReadTrustList(t *testing.T) {
 	a := newTestAuthority(t)
 	day := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
-	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNotice())
+	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNoticeFields())
 	d, err := ParseDoc2D(good)
 	if err != nil {
 		t.Fatal(err)
@@ -501,10 +501,10 @@ func paperWithCode(t testing.TB, code string, rng *mrand.Rand) *image.RGBA {
 	return m
 }
 
-// photograph puts the paper on a table in a 2200×2900 photo, turned by
+// photographDoc2D puts the paper on a table in a 2200×2900 photo, turned by
 // rot degrees, with perspective, uneven light, blur, noise and JPEG
 // compression.
-func photograph(t testing.TB, paper *image.RGBA, rng *mrand.Rand, rot, blur float64) image.Image {
+func photographDoc2D(t testing.TB, paper *image.RGBA, rng *mrand.Rand, rot, blur float64) image.Image {
 	t.Helper()
 	const W, H = 2200, 2900
 	bg := renderBackground(rng, bgWood, W, H)
@@ -564,10 +564,10 @@ func TestDoc2DOnPaper(t *testing.T) {
 	a := newTestAuthority(t)
 	tl := a.trustList(t)
 	day := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
-	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNotice())
+	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNoticeFields())
 	tampered := strings.Replace(good, "MARTIN CLAIRE", "MARTIN CLAUDE", 1)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	unknown := encodeDoc2D(t, other, "FR00", "T009", "28", day, day, taxNotice())
+	unknown := encodeDoc2D(t, other, "FR00", "T009", "28", day, day, taxNoticeFields())
 	truncated := good[:len(good)-30]
 
 	for _, tc := range []struct {
@@ -591,7 +591,7 @@ func TestDoc2DOnPaper(t *testing.T) {
 			rng := mrand.New(mrand.NewPCG(7, uint64(len(tc.name))))
 			var img image.Image = paperWithCode(t, tc.code, rng)
 			if tc.photo {
-				img = photograph(t, img.(*image.RGBA), rng, tc.rot, tc.blur)
+				img = photographDoc2D(t, img.(*image.RGBA), rng, tc.rot, tc.blur)
 			}
 			t0 := time.Now()
 			c, err := CheckDoc2D(context.Background(), img, tl, testNow)
@@ -683,7 +683,7 @@ func TestCheckDoc2DPDF(t *testing.T) {
 	a := newTestAuthority(t)
 	tl := a.trustList(t)
 	day := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
-	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNotice())
+	good := encodeDoc2D(t, a.key, "FR00", "T001", "28", day, day, taxNoticeFields())
 	c, err := CheckDoc2DPDF(context.Background(), bytes.NewReader(taxNoticePDF(t, good)), tl, testNow, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -210,13 +210,6 @@ func wmLines(text string) []string {
 	return []string{text[:best], text[best+1:]}
 }
 
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
 // isScanPage reports a page that is one picture: no fonts, no forms, a
 // single image at least 64 px on a side whose proportions are the page's
 // within 5 %, no rotation.

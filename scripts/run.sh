@@ -13,6 +13,7 @@ export COFFRE_LISTEN=${COFFRE_LISTEN:-127.0.0.1:8080}
 export COFFRE_BASE_URL=${COFFRE_BASE_URL:-http://localhost:${COFFRE_LISTEN##*:}}
 mkdir -p "$VAR/bin"
 "$ROOT/scripts/assets.sh"
+"$ROOT/scripts/ocr.sh"
 go build -o "$VAR/bin/coffre" ./cmd/coffre
 coffre="$VAR/bin/coffre"
 [ -f "$COFFRE_MASTER_KEY_FILE" ] || "$coffre" keys init

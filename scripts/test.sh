@@ -11,6 +11,7 @@ export COFFRE_TEST_S3_SECRET_KEY=$COFFRE_S3_SECRET_KEY
 export COFFRE_TEST_SHARED=${COFFRE_TEST_SHARED:-$ROOT/../shared}
 "$ROOT/scripts/assets.sh"
 "$ROOT/scripts/browser.sh"
+"$ROOT/scripts/ocr.sh"
 # The export tests (issue 7) unpack archives with the system unzip and decrypt them with
 # the age command-line tool, built once into the cache.
 command -v unzip >/dev/null || { log "installing unzip"; apt-get update -qq && apt-get install -y -qq unzip; }
