@@ -103,6 +103,7 @@ func processPDF(ctx context.Context, b []byte, opts *Options, res *Result, pdf, 
 			return fmt.Errorf("%w: %d pages", ErrTooManyPages, pctx.PageCount)
 		}
 		res.Removed = sanitize(pctx.XRefTable)
+		stripImageMetadata(pctx.XRefTable)
 		// pdfcpu caches name trees and writes the cache back: drop the
 		// cached trees we removed from the catalog too.
 		delete(pctx.Names, "JavaScript")
@@ -269,6 +270,34 @@ func sanitize(xt *model.XRefTable) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// stripImageMetadata removes what pictures inside a PDF say about the camera that took
+// them: the metadata segments of JPEG (DCTDecode) images, which some "photo to PDF" apps
+// embed byte for byte, EXIF and GPS position included, and the images' own XMP. PDF
+// viewers ignore both, so the page looks the same. The document's own metadata stays.
+func stripImageMetadata(xt *model.XRefTable) {
+	for _, e := range xt.Table {
+		if e == nil || e.Free || e.Object == nil {
+			continue
+		}
+		sd, ok := e.Object.(types.StreamDict)
+		if !ok {
+			continue
+		}
+		if st := sd.Subtype(); st == nil || *st != "Image" {
+			continue
+		}
+		delete(sd.Dict, "Metadata")
+		if len(sd.FilterPipeline) == 1 && sd.FilterPipeline[0].Name == "DCTDecode" {
+			if b, err := stripJPEG(sd.Raw, 1); err == nil {
+				n := int64(len(b))
+				sd.Raw, sd.StreamLength = b, &n
+				sd.Dict["Length"] = types.Integer(n)
+			}
+		}
+		e.Object = sd
+	}
 }
 
 // scanImage returns the picture of page 1 when that page is essentially one
