@@ -26,8 +26,12 @@ import (
 func pdfConfig(opts *Options) *model.Configuration {
 	lim := model.DefaultResourceLimits()
 	lim.MaxImagePixels = opts.MaxPixels
-	lim.MaxStreamBytes = opts.MaxBytes * 8
-	lim.MaxDecodeBytes = opts.MaxBytes * 8
+	lim.MaxImageBytes = maxThumbDecode
+	lim.MaxStreamBytes = opts.MaxBytes
+	lim.MaxDecodeBytes = maxPDFStream
+	lim.MaxObjectCount = 4 * maxPDFObjects
+	lim.MaxXRefEntries = 4 * maxPDFObjects
+	lim.MaxObjectStreamCount = maxPDFObjects
 	return &model.Configuration{
 		Version:                   model.VersionStr,
 		Reader15:                  true,
@@ -81,11 +85,16 @@ func processPDF(ctx context.Context, b []byte, opts *Options, res *Result, pdf, 
 	var out bytes.Buffer
 	var pctx *model.Context
 	var th image.Image
-	err := bounded(ctx, func() error {
+	err := bounded(ctx, opts.Reservation, func() error {
 		var e error
 		pctx, e = pdfcpu.ReadWithContext(ctx, bytes.NewReader(b), pdfConfig(opts))
 		if e != nil {
 			return classifyPDFError(e)
+		}
+		// Nothing has inflated a content stream yet: validation and optimisation will.
+		pictures, e := checkStreams(ctx, pctx.XRefTable)
+		if e != nil {
+			return e
 		}
 		if pctx.Encrypt != nil && pctx.E != nil {
 			// Opened with the empty user password (permissions-only
@@ -108,11 +117,17 @@ func processPDF(ctx context.Context, b []byte, opts *Options, res *Result, pdf, 
 		// cached trees we removed from the catalog too.
 		delete(pctx.Names, "JavaScript")
 		delete(pctx.Names, "EmbeddedFiles")
+		if e := ctxErr(ctx); e != nil {
+			return e
+		}
 		if e := api.OptimizeContext(pctx); e != nil {
 			return fmt.Errorf("%w: optimize: %v", ErrCorrupt, e)
 		}
 		if thumb != nil {
-			th = scanImage(pctx, opts)
+			th = scanImage(pctx, opts, pictures)
+		}
+		if e := ctxErr(ctx); e != nil {
+			return e
 		}
 		if e := api.WriteContext(pctx, &out); e != nil {
 			return fmt.Errorf("%w: write: %v", ErrCorrupt, e)
@@ -303,13 +318,27 @@ func stripImageMetadata(xt *model.XRefTable) {
 // scanImage returns the picture of page 1 when that page is essentially one
 // image (a scan): exactly one image larger than 64 px whose shape matches
 // the page within 5 %. Anything else returns nil and gets the generic
-// thumbnail. Errors are not fatal here: the document itself is fine.
-func scanImage(ctx *model.Context, opts *Options) (img image.Image) {
+// thumbnail, and so does a page whose pictures would take more than
+// maxThumbDecode to decode (pictures holds what each inflates to, see
+// checkStreams). Errors are not fatal here: the document itself is fine.
+func scanImage(ctx *model.Context, opts *Options, pictures map[int]int64) (img image.Image) {
 	defer func() {
 		if recover() != nil {
 			img = nil
 		}
 	}()
+	if _, ok := ctx.PageThumbs[1]; ok {
+		return nil
+	}
+	for _, nr := range pdfcpu.ImageObjNrs(ctx, 1) {
+		n, ok := pictures[nr]
+		if !ok || n > maxThumbDecode {
+			return nil
+		}
+		if n < 0 && !isDCT(ctx, nr) {
+			return nil // JPEG 2000, JBIG2, fax: decoded by pdfcpu, size unknown
+		}
+	}
 	imgs, err := pdfcpu.ExtractPageImages(ctx, 1, false)
 	if err != nil {
 		return nil
@@ -347,7 +376,7 @@ func scanImage(ctx *model.Context, opts *Options) (img image.Image) {
 		}
 		b, mt, cfg = data, t, c
 	}
-	if b == nil || checkPixels(cfg, opts.MaxPixels) != nil {
+	if b == nil || checkPixels(cfg, min(opts.MaxPixels, maxThumbDecode/4)) != nil {
 		return nil
 	}
 	pa := dims[0].Height / dims[0].Width
@@ -360,4 +389,15 @@ func scanImage(ctx *model.Context, opts *Options) (img image.Image) {
 		return nil
 	}
 	return m
+}
+
+// isDCT tells whether object nr is a picture compressed as JPEG only: pdfcpu hands its
+// bytes over without decoding them, and decodeConfig then reads its size.
+func isDCT(ctx *model.Context, nr int) bool {
+	e, ok := ctx.Find(nr)
+	if !ok || e == nil {
+		return false
+	}
+	sd, ok := e.Object.(types.StreamDict)
+	return ok && len(sd.FilterPipeline) == 1 && sd.FilterPipeline[0].Name == "DCTDecode"
 }
