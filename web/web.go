@@ -49,9 +49,27 @@ func (IngestProcess) Process(ctx context.Context, inputs []io.Reader, opts inges
 // Defaults of Config.
 const (
 	DefaultMaxUpload       = 40 << 20
+	DefaultIngestMemory    = 512 << 20
+	DefaultAdmissionWait   = 10 * time.Second
 	DefaultIdleTimeout     = 30 * time.Minute
 	DefaultAbsoluteTimeout = 12 * time.Hour
 )
+
+// baseMemory is what a process holds beside the ingest budget: templates and assets,
+// database and S3 clients, sessions, exports streaming (a few megabytes each), requests
+// in flight. Measured at about 60 MB under load; the rest is margin.
+const baseMemory = 192 << 20
+
+// MemoryLimit is the heap a process serving cfg stays under: the ingest budget, through
+// which every deposit, merge of a link's papers and other large piece of work passes,
+// plus baseMemory. cmd/coffre gives it to the Go runtime as its soft memory limit, so that
+// garbage is collected before the heap grows past it.
+func MemoryLimit(cfg Config) int64 {
+	if cfg.IngestMemory <= 0 {
+		cfg.IngestMemory = DefaultIngestMemory
+	}
+	return cfg.IngestMemory + baseMemory
+}
 
 // Config is what the HTTP side is built from.
 type Config struct {
@@ -63,6 +81,11 @@ type Config struct {
 	Ingest Normalizer
 	// MaxUpload bounds one request body (all the pages of one deposit), in bytes.
 	MaxUpload int64
+	// IngestMemory is the memory, in bytes, that deposits and merges of a link's papers
+	// may hold together (an ingest.Budget shared by every deposit path); beyond it they
+	// wait up to AdmissionWait, then are answered "busy, try again" (503).
+	IngestMemory  int64
+	AdmissionWait time.Duration
 	// BehindTLS says the service is reached over HTTPS, even when a proxy terminates TLS:
 	// cookies become Secure with the __Host- prefix, and HSTS is sent.
 	BehindTLS bool
@@ -97,6 +120,7 @@ type handler struct {
 	oidc   *openID            // nil when FranceConnect is off
 	proc   *openID            // nil when ProConnect is off
 	share  *sharing.Service   // nil when sharing is off
+	budget *ingest.Budget     // memory of deposits and merges (upload.go)
 
 	recovery recovery // export slots and the cached service notice (export.go)
 }
@@ -112,13 +136,20 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
+	if cfg.IngestMemory <= 0 {
+		cfg.IngestMemory = DefaultIngestMemory
+	}
+	if cfg.AdmissionWait <= 0 {
+		cfg.AdmissionWait = DefaultAdmissionWait
+	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.AbsoluteTimeout <= 0 {
 		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
-	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing}
+	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
+		budget: ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, h.securityHeaders)
 	r.Get("/healthz", h.healthz)
