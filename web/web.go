@@ -86,6 +86,11 @@ type Config struct {
 	// wait up to AdmissionWait, then are answered "busy, try again" (503).
 	IngestMemory  int64
 	AdmissionWait time.Duration
+	// ExportGrace and ExportMinRate pace an export (export.go): a client that has not
+	// taken ExportMinRate bytes per second on average after ExportGrace is cut off.
+	// Zero: 2 minutes and 16 KB/s.
+	ExportGrace   time.Duration
+	ExportMinRate int64
 	// BehindTLS says the service is reached over HTTPS, even when a proxy terminates TLS:
 	// cookies become Secure with the __Host- prefix, and HSTS is sent.
 	BehindTLS bool
