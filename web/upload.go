@@ -18,7 +18,8 @@ import (
 // the first part (the forms put it first) unless the X-CSRF-Token header carries it; the
 // deposit handler then reads the remaining parts into memory it has reserved from the
 // ingest Budget (readUpload). Any later call to ParseMultipartForm fails instead of
-// spilling.
+// spilling. Every deposit path — an owner's form, an agent's, and any to come (issuers) —
+// goes through admit, readUpload and depositWith, and so shares the one Budget.
 
 type partsKey struct{}
 

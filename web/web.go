@@ -57,7 +57,7 @@ const (
 
 // baseMemory is what a process holds beside the ingest budget: templates and assets,
 // database and S3 clients, sessions, exports streaming (a few megabytes each), requests
-// in flight. Measured at about 60 MB under load; the rest is margin.
+// in flight, and the garbage the collector has not reached yet.
 const baseMemory = 192 << 20
 
 // MemoryLimit is the heap a process serving cfg stays under: the ingest budget, through
