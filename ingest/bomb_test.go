@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
+
+	"github.com/pdfcpu/pdfcpu/pkg/filter"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"coffre/ingest/ingesttest"
 )
@@ -65,6 +69,8 @@ func TestDepositBombs(t *testing.T) {
 	}{
 		{"a PDF inflating to 300 MB", [][]byte{ingesttest.InflatingPDF(1, 300<<20)}, ErrTooLarge},
 		{"a PDF of 10 streams of 30 MB", [][]byte{ingesttest.InflatingPDF(10, 30<<20)}, ErrTooLarge},
+		{"a PDF inflating to 300 MB behind two filters", [][]byte{ingesttest.InflatingPDFA85(300 << 20)}, ErrTooLarge},
+		{"a PDF inflating to 300 MB through an indirect filter", [][]byte{ingesttest.InflatingPDFIndirect(300 << 20)}, ErrTooLarge},
 		{"a PDF of 200,000 pages", [][]byte{ingesttest.ManyPagesPDF(200_000)}, ErrTooLarge},
 		{"a PDF of 20,000 pages", [][]byte{ingesttest.ManyPagesPDF(20_000)}, ErrTooManyPages},
 		{"a PNG of 60000×60000 pixels", [][]byte{ingesttest.HugePNG(60000, 60000, DefaultMaxPixels)}, ErrTooManyPixels},
@@ -120,5 +126,48 @@ func TestCostCovers(t *testing.T) {
 				t.Errorf("peak heap %d MB above the %d MB reserved", peak>>20, reserved>>20)
 			}
 		})
+	}
+}
+
+// decodeChain decodes every filter that inflates as pdfcpu does, streaming.
+func TestDecodeChain(t *testing.T) {
+	data := bytes.Repeat([]byte("BT /F1 12 Tf 72 700 Td (Attestation de droits) Tj ET\n"), 2000)
+	data = append(data, make([]byte, 5000)...) // runs, for RunLength
+	for _, chain := range [][]string{
+		{filter.Flate}, {filter.LZW}, {filter.ASCII85}, {filter.ASCIIHex}, {filter.RunLength},
+		{filter.ASCII85, filter.Flate}, {filter.ASCIIHex, filter.LZW}, {filter.ASCII85, filter.RunLength},
+	} {
+		t.Run(fmt.Sprint(chain), func(t *testing.T) {
+			enc := data
+			fs := make([]types.PDFFilter, len(chain))
+			for i := len(chain) - 1; i >= 0; i-- {
+				f, err := filter.NewFilter(chain[i], nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := f.Encode(bytes.NewReader(enc))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if enc, err = io.ReadAll(r); err != nil {
+					t.Fatal(err)
+				}
+				fs[i].Name = chain[i]
+			}
+			r, ok := decodeChain(enc, fs)
+			if !ok {
+				t.Fatal("unknown filter")
+			}
+			got, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Errorf("decoded %d bytes, want the %d encoded", len(got), len(data))
+			}
+		})
+	}
+	if _, ok := decodeChain(nil, []types.PDFFilter{{Name: filter.CCITTFax}}); ok {
+		t.Error("fax compression is decoded")
 	}
 }

@@ -95,9 +95,10 @@ func bytesPerPixel(mt MediaType, m color.Model) int64 {
 
 // pdfCost checks what a PDF asks of memory before pdfcpu reads it (see pdfShapeOf) and
 // returns what its processing needs: pdfcpu's copies of the file (the streams it reads,
-// the file it writes and its buffer), its objects, the largest stream it inflates (twice:
-// a growing buffer), and the picture decoded for the thumbnail (three times: pdfcpu's
-// decoding, its re-encoding, ours).
+// the file it writes and its buffer), its objects, the largest stream it inflates (four
+// times: pdfcpu decodes into a buffer that grows by doubling, and the garbage of each
+// step counts until collected), and the picture decoded for the thumbnail (three times:
+// pdfcpu's decoding, its re-encoding, ours).
 func pdfCost(ctx context.Context, b []byte) (int64, error) {
 	sh, err := pdfShapeOf(ctx, b)
 	if err != nil {
@@ -107,5 +108,5 @@ func pdfCost(ctx context.Context, b []byte) (int64, error) {
 	if sh.unmeasured {
 		inflate = maxPDFStream
 	}
-	return 4*int64(len(b)) + int64(sh.objects)*pdfObjectBytes + 2*inflate + 3*min(sh.picture, maxThumbDecode) + pdfWork, nil
+	return 4*int64(len(b)) + int64(sh.objects)*pdfObjectBytes + 4*inflate + 3*min(sh.picture, maxThumbDecode) + pdfWork, nil
 }

@@ -2,9 +2,7 @@ package ingest
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -42,7 +40,7 @@ type pdfShape struct {
 	objects    int   // objects, those packed in object streams included
 	largest    int64 // largest inflated stream that is not a picture
 	picture    int64 // largest picture, decoded, when it can be told (else maxThumbDecode)
-	unmeasured bool  // some streams use filters only pdfcpu decodes
+	unmeasured bool  // some streams' filters cannot be told from the bytes
 }
 
 // isPDFSpace and isPDFDelim are the white-space and delimiter characters of PDF.
@@ -87,7 +85,7 @@ func pdfShapeOf(ctx context.Context, b []byte) (*pdfShape, error) {
 			continue
 		}
 		dict := body[:s]
-		data := i + s + len("stream")
+		data, dataEnd := i+s+len("stream"), i+end
 		i += end // the stream's bytes hold no objects
 		if bytes.Contains(dict, []byte("/ObjStm")) {
 			sh.objects += min(declaredInt(dict, "/N"), maxPDFObjects+1)
@@ -95,7 +93,7 @@ func pdfShapeOf(ctx context.Context, b []byte) (*pdfShape, error) {
 		if sh.objects > maxPDFObjects {
 			break
 		}
-		for data < len(b) && (b[data] == '\r' || b[data] == '\n') {
+		for data < dataEnd && (b[data] == '\r' || b[data] == '\n') {
 			data++
 		}
 		picture := declaredName(dict, "/Subtype") == "Image"
@@ -107,12 +105,22 @@ func pdfShapeOf(ctx context.Context, b []byte) (*pdfShape, error) {
 				sh.picture = maxThumbDecode
 			}
 		}
-		filters, ok := declaredFilters(dict)
-		switch {
-		case ok && len(filters) == 0:
+		names, ok := declaredFilters(dict)
+		if ok && len(names) == 0 {
 			continue
-		case !ok || len(filters) > 1 || (filters[0] != "FlateDecode" && filters[0] != "Fl"):
-			// Other filters, or several: measured on pdfcpu's view (checkStreams).
+		}
+		var chain io.Reader
+		if ok {
+			fs := make([]types.PDFFilter, len(names))
+			for k, n := range names {
+				fs[k].Name = n
+			}
+			// The data runs to "endobj" at the latest. A stream whose bytes happen to
+			// hold "endobj" is measured short here, and again whole by checkStreams.
+			chain, ok = decodeChain(b[data:dataEnd], fs)
+		}
+		if !ok {
+			// An indirect /Filter, an unknown one: measured on pdfcpu's view (checkStreams).
 			sh.unmeasured = true
 			continue
 		}
@@ -120,7 +128,7 @@ func pdfShapeOf(ctx context.Context, b []byte) (*pdfShape, error) {
 		if picture {
 			limit = maxPDFPicture
 		}
-		n, err := inflated(ctx, b[data:], limit)
+		n, err := inflated(ctx, chain, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -222,17 +230,13 @@ func declaredFilters(dict []byte) (names []string, ok bool) {
 // maxPDFPicture bounds a picture inside a PDF, decoded: DefaultMaxPixels in CMYK.
 const maxPDFPicture = DefaultMaxPixels * 4
 
-// inflated counts what zlib data inflates to, up to limit+1 bytes, holding none of it.
-// Data that is not zlib, or is damaged, counts for what it gives before the damage:
-// pdfcpu can get no more out of it.
-func inflated(ctx context.Context, data []byte, limit int64) (int64, error) {
-	zr, err := zlib.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return 0, nil
-	}
+// inflated counts what a decoding reader gives, up to limit+1 bytes, holding none of it.
+// Damaged data counts for what it gives before the damage: pdfcpu can get no more out
+// of it.
+func inflated(ctx context.Context, r io.Reader, limit int64) (int64, error) {
 	var n int64
 	for n <= limit {
-		m, err := io.CopyN(io.Discard, zr, 4<<20)
+		m, err := io.CopyN(io.Discard, r, 4<<20)
 		n += m
 		if err != nil {
 			break
@@ -244,11 +248,11 @@ func inflated(ctx context.Context, data []byte, limit int64) (int64, error) {
 	return n, nil
 }
 
-// checkStreams measures, on pdfcpu's view of a document, what every stream inflates to,
-// before anything inflates it for good: the bytes can hide streams from pdfShapeOf (filters
-// it leaves to pdfcpu, or a dictionary it misreads). Flate streams are counted without
-// being kept; the others are decoded once within maxPDFStream. It returns what each
-// picture inflates to, by object number, for the thumbnail.
+// checkStreams measures, on pdfcpu's view of a document, what every stream decodes to,
+// before anything decodes it for good: the bytes can hide streams from pdfShapeOf (an
+// indirect /Filter, a dictionary it misreads). Nothing decoded is kept. It returns what
+// each picture decodes to, by object number (-1: left compressed, JPEG and the like), for
+// the thumbnail.
 func checkStreams(ctx context.Context, xt *model.XRefTable) (map[int]int64, error) {
 	pictures := map[int]int64{}
 	var total int64
@@ -272,50 +276,36 @@ func checkStreams(ctx context.Context, xt *model.XRefTable) (map[int]int64, erro
 		if picture {
 			limit = maxPDFPicture
 		}
-		n, err := streamSize(ctx, sd, limit)
+		chain, ok := decodeChain(sd.Raw, sd.FilterPipeline)
+		if !ok {
+			if picture {
+				pictures[nr] = -1
+				continue
+			}
+			for _, f := range sd.FilterPipeline {
+				if f.Name == filter.CCITTFax {
+					return nil, fmt.Errorf("%w: object %d: fax compression outside a picture", ErrCorrupt, nr)
+				}
+			}
+			continue // a filter pdfcpu cannot decode either
+		}
+		n, err := inflated(ctx, chain, limit)
 		if err != nil {
 			return nil, err
 		}
 		if n > limit {
-			return nil, fmt.Errorf("%w: object %d inflates beyond %d bytes", ErrTooLarge, nr, limit)
+			return nil, fmt.Errorf("%w: object %d decodes beyond %d bytes", ErrTooLarge, nr, limit)
 		}
 		if picture {
+			if last := sd.FilterPipeline[len(sd.FilterPipeline)-1].Name; last == filter.DCT || last == filter.JPX || last == filter.JBIG2 {
+				n = -1 // handed over compressed
+			}
 			pictures[nr] = n
 			continue
 		}
 		if total += n; total > maxPDFInflate {
-			return nil, fmt.Errorf("%w: streams inflate beyond %d bytes together", ErrTooLarge, maxPDFInflate)
+			return nil, fmt.Errorf("%w: streams decode beyond %d bytes together", ErrTooLarge, maxPDFInflate)
 		}
 	}
 	return pictures, nil
-}
-
-// streamSize is what a stream inflates to, up to limit+1; -1 when pdfcpu does not decode
-// it either (pictures compressed as JPEG, JPEG 2000, JBIG2, fax).
-func streamSize(ctx context.Context, sd types.StreamDict, limit int64) (int64, error) {
-	fs := sd.FilterPipeline
-	switch fs[len(fs)-1].Name {
-	case filter.DCT, filter.JPX, filter.JBIG2, filter.CCITTFax:
-		if len(fs) == 1 {
-			return -1, nil
-		}
-	}
-	if len(fs) == 1 && fs[0].Name == filter.Flate {
-		return inflated(ctx, sd.Raw, limit)
-	}
-	if limit > maxPDFStream {
-		// A picture behind other filters: decoding it to measure it could hold up to
-		// maxPDFPicture; it gets no more than a content stream.
-		limit = maxPDFStream
-	}
-	probe := sd
-	probe.Content = nil
-	_, err := probe.DecodeLengthWithLimit(-1, limit)
-	switch {
-	case errors.Is(err, filter.ErrDecodeLimitExceeded):
-		return limit + 1, nil
-	case err != nil:
-		return 0, nil // pdfcpu reports it when it matters
-	}
-	return int64(len(probe.Content)), nil
 }

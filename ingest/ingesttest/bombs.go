@@ -5,6 +5,7 @@ package ingesttest
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/ascii85"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -58,6 +59,29 @@ func InflatingPDF(pages, each int) []byte {
 			fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", len(z), z))
 	}
 	return PDF(objs...)
+}
+
+// InflatingPDFA85 is InflatingPDF(1, n) with the stream also in ASCII85, behind two
+// filters: what it inflates to can only be known by decoding it.
+func InflatingPDFA85(n int) []byte {
+	var a bytes.Buffer
+	enc := ascii85.NewEncoder(&a)
+	enc.Write(Zeros(n))
+	enc.Close()
+	a.WriteString("~>")
+	return PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+		fmt.Sprintf("<< /Length %d /Filter [/ASCII85Decode /FlateDecode] >>\nstream\n%s\nendstream", a.Len(), a.Bytes()))
+}
+
+// InflatingPDFIndirect is InflatingPDF(1, n) whose /Filter is an indirect object: what
+// the stream inflates to cannot be told from its dictionary's text.
+func InflatingPDFIndirect(n int) []byte {
+	z := Zeros(n)
+	return PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+		fmt.Sprintf("<< /Length %d /Filter 5 0 R >>\nstream\n%s\nendstream", len(z), z),
+		"/FlateDecode")
 }
 
 // ManyPagesPDF has n empty pages.
