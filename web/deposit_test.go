@@ -329,6 +329,23 @@ func TestDepositNoSpill(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "redirect") {
 		t.Fatalf("deposit with the token in a header: %d %s", resp.StatusCode, body)
 	}
+	// A body of unknown length (sent in chunks) is read within the upload limit too.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", tok)
+	w, _ := mw.CreateFormFile("pages", "scan.jpg")
+	w.Write(photo)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, c.base+"/papiers/ajouter", io.NopCloser(&buf)) // no length: chunked
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	chunked, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunked.Body.Close()
+	if chunked.StatusCode != http.StatusSeeOther {
+		t.Fatalf("deposit of unknown length: %d", chunked.StatusCode)
+	}
 	if len(spy.seen) > 0 {
 		t.Errorf("files in the temporary directory during the deposit: %v", spy.seen)
 	}

@@ -95,7 +95,18 @@ func readUpload(r *http.Request, max int64) (*upload, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.FileName() == "" && p.FormName() != "pages" {
+		switch {
+		case p.FormName() == "pages":
+			start := len(arena)
+			if arena, err = appendPart(arena, p); err != nil {
+				return nil, err
+			}
+			if len(arena) > start {
+				up.pages = append(up.pages, uploadFile{name: p.FileName(), body: arena[start:len(arena):len(arena)]})
+			}
+		case p.FileName() != "":
+			// Another file: not one of ours; NextPart skips it.
+		default:
 			b, err := io.ReadAll(io.LimitReader(p, maxField))
 			if err != nil {
 				return nil, err
@@ -103,14 +114,6 @@ func readUpload(r *http.Request, max int64) (*upload, error) {
 			if _, seen := up.fields[p.FormName()]; !seen {
 				up.fields[p.FormName()] = string(b)
 			}
-			continue
-		}
-		start := len(arena)
-		if arena, err = appendPart(arena, p); err != nil {
-			return nil, err
-		}
-		if p.FormName() == "pages" && len(arena) > start {
-			up.pages = append(up.pages, uploadFile{name: p.FileName(), body: arena[start:len(arena):len(arena)]})
 		}
 	}
 }
@@ -120,14 +123,17 @@ func readUpload(r *http.Request, max int64) (*upload, error) {
 // buffer is over the upload limit.
 func appendPart(buf []byte, p io.Reader) ([]byte, error) {
 	for {
-		if len(buf) == cap(buf) {
+		var n int
+		var err error
+		if len(buf) < cap(buf) {
+			n, err = p.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+		} else {
 			var one [1]byte
-			if n, _ := p.Read(one[:]); n > 0 {
+			if n, err = p.Read(one[:]); n > 0 {
 				return buf, &http.MaxBytesError{Limit: int64(cap(buf))}
 			}
 		}
-		n, err := p.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
 		if errors.Is(err, io.EOF) {
 			return buf, nil
 		}
