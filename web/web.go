@@ -55,21 +55,29 @@ const (
 	DefaultAbsoluteTimeout = 12 * time.Hour
 )
 
-// baseMemory is what a process holds beside the ingest budget: templates and assets,
-// database and S3 clients, sessions, exports streaming (a few megabytes each), requests
-// in flight, and the garbage the collector has not reached yet.
-const baseMemory = 192 << 20
+// What a process holds beside the ingest budget: templates and assets, database and S3
+// clients, sessions, exports streaming (a few megabytes each), requests in flight (gcSlack
+// of it at most), and the garbage the collector has not reached yet.
+const (
+	gcSlack    = 128 << 20
+	baseMemory = 320 << 20
+)
 
-// MemoryLimit is the heap a process serving cfg stays under: the ingest budget, through
-// which every deposit, merge of a link's papers and other large piece of work passes,
-// plus baseMemory. cmd/coffre gives it to the Go runtime as its soft memory limit, so that
-// garbage is collected before the heap grows past it.
-func MemoryLimit(cfg Config) int64 {
+// MemoryBound is the memory a process serving cfg stays under (what it maps from the
+// system, about its resident size): the ingest budget, through which every deposit, merge
+// of a link's papers and other large piece of work passes, plus baseMemory.
+func MemoryBound(cfg Config) int64 {
 	if cfg.IngestMemory <= 0 {
 		cfg.IngestMemory = DefaultIngestMemory
 	}
 	return cfg.IngestMemory + baseMemory
 }
+
+// GCLimit is the soft memory limit cmd/coffre gives the Go runtime, gcSlack above the
+// budget: from there the collector runs as often as it must. The rest of baseMemory is
+// for overshoot: a large allocation (a decoded page of 200 MB) lands before the collector
+// has freed the garbage of the one before (TestDepositGuard measured up to 90 MB).
+func GCLimit(cfg Config) int64 { return MemoryBound(cfg) - baseMemory + gcSlack }
 
 // Config is what the HTTP side is built from.
 type Config struct {

@@ -61,9 +61,9 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		OpenID: openID, ProConnect: proConnect, Sharing: sharing.New(pool, v), Signing: signing,
 	}
 	if debug.SetMemoryLimit(-1) == math.MaxInt64 { // no GOMEMLIMIT given
-		// Garbage is collected before the heap passes the bound the README states, rather
-		// than when it has doubled.
-		debug.SetMemoryLimit(web.MemoryLimit(wcfg))
+		// Garbage is collected before the process nears the bound the README states
+		// (web.MemoryBound), rather than when the heap has doubled.
+		debug.SetMemoryLimit(web.GCLimit(wcfg))
 	}
 	srv := &http.Server{
 		Handler:           web.New(wcfg),
