@@ -335,8 +335,8 @@ func scanImage(ctx *model.Context, opts *Options, pictures map[int]int64) (img i
 		if !ok || n > maxThumbDecode {
 			return nil
 		}
-		if n < 0 && !isDCT(ctx, nr) {
-			return nil // JPEG 2000, JBIG2, fax: decoded by pdfcpu, size unknown
+		if n < 0 && !smallJPEG(ctx, nr) {
+			return nil // JPEG 2000, JBIG2, fax, large JPEG: decoded by pdfcpu or too large
 		}
 	}
 	imgs, err := pdfcpu.ExtractPageImages(ctx, 1, false)
@@ -391,13 +391,18 @@ func scanImage(ctx *model.Context, opts *Options, pictures map[int]int64) (img i
 	return m
 }
 
-// isDCT tells whether object nr is a picture compressed as JPEG only: pdfcpu hands its
-// bytes over without decoding them, and decodeConfig then reads its size.
-func isDCT(ctx *model.Context, nr int) bool {
+// smallJPEG tells whether object nr is a picture compressed as JPEG only whose declared
+// size decodes within maxThumbDecode: pdfcpu hands the bytes of such a picture over as
+// they are (CMYK ones it decodes), and decodeImage decodes them.
+func smallJPEG(ctx *model.Context, nr int) bool {
 	e, ok := ctx.Find(nr)
 	if !ok || e == nil {
 		return false
 	}
 	sd, ok := e.Object.(types.StreamDict)
-	return ok && len(sd.FilterPipeline) == 1 && sd.FilterPipeline[0].Name == "DCTDecode"
+	if !ok || len(sd.FilterPipeline) != 1 || sd.FilterPipeline[0].Name != "DCTDecode" {
+		return false
+	}
+	w, h := sd.IntEntry("Width"), sd.IntEntry("Height")
+	return w != nil && h != nil && *w > 0 && *h > 0 && int64(*w)*int64(*h)*4 <= maxThumbDecode
 }
