@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -105,6 +106,10 @@ func TestDepositBombs(t *testing.T) {
 // The reservation covers what processing really takes, for every kind of input.
 func TestCostCovers(t *testing.T) {
 	text := ingesttest.InflatingPDF(3, 2<<20)
+	heic, err := os.ReadFile("testdata/test8.heic")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		inputs [][]byte
@@ -114,6 +119,7 @@ func TestCostCovers(t *testing.T) {
 		{"TIFF 3 pages", [][]byte{multiPageTIFF(t, 3)}},
 		{"scanned PDF, 20 pages", [][]byte{scanPDF(t, 20)}},
 		{"text PDF", [][]byte{text}},
+		{"HEIC", [][]byte{heic}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
