@@ -57,7 +57,7 @@ func CheckDoc2DPDF(ctx context.Context, pdf io.Reader, tl *TrustList, now time.T
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	var texts []string
-	err = bounded(ctx, func() error {
+	err = bounded(ctx, nil, func() error {
 		pctx, e := pdfcpu.ReadWithContext(ctx, bytes.NewReader(b), pdfConfig(&opts))
 		if e != nil {
 			return classifyPDFError(e)
@@ -182,7 +182,7 @@ func ReadDoc2D(ctx context.Context, img image.Image) ([]string, error) {
 		return nil, fmt.Errorf("ingest: 2d-doc: %w: empty image", ErrNoDoc2D)
 	}
 	var texts []string
-	err := bounded(ctx, func() error {
+	err := bounded(ctx, nil, func() error {
 		texts = findDataMatrix(ctx, img, isDoc2DText)
 		return nil
 	})

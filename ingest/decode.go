@@ -18,8 +18,19 @@ import (
 )
 
 // readAll reads r fully, refusing more than max bytes. Reading one byte past
-// the limit distinguishes "exactly max" from "more".
+// the limit distinguishes "exactly max" from "more". A *bytes.Buffer is
+// taken as it is: a deposit's files are in memory already, and a second copy
+// of a 40 MB upload is memory the Budget would have to count.
 func readAll(r io.Reader, max int64) ([]byte, error) {
+	if b, ok := r.(*bytes.Buffer); ok {
+		switch {
+		case int64(b.Len()) > max:
+			return nil, ErrTooLarge
+		case b.Len() == 0:
+			return nil, ErrEmpty
+		}
+		return b.Bytes(), nil
+	}
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
 	if err != nil {
@@ -48,13 +59,18 @@ func guard(fn func() error) (err error) {
 // bounded runs fn in its own goroutine and returns as soon as ctx is done.
 // The decoders we call (image/jpeg, libheif in WASM, pdfcpu) take no context,
 // so on timeout the goroutine is abandoned and finishes in the background;
-// its memory is bounded by the pixel and byte limits checked beforehand.
-func bounded(ctx context.Context, fn func() error) error {
+// its memory is bounded by the pixel and byte limits checked beforehand, and
+// it keeps res held until it ends, so that the Budget counts it as in use.
+func bounded(ctx context.Context, res *Reservation, fn func() error) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- guard(fn) }()
+	release := res.hold()
+	go func() {
+		defer release()
+		done <- guard(fn)
+	}()
 	select {
 	case err := <-done:
 		return err
@@ -79,9 +95,12 @@ func ctxErr(ctx context.Context) error {
 // decodeConfig reads declared dimensions only, so that decompression bombs
 // are refused before any pixel buffer is allocated.
 func decodeConfig(mt MediaType, b []byte) (cfg image.Config, err error) {
+	return decodeConfigReader(mt, bytes.NewReader(b))
+}
+
+func decodeConfigReader(mt MediaType, r io.Reader) (cfg image.Config, err error) {
 	err = guard(func() error {
 		var e error
-		r := bytes.NewReader(b)
 		switch mt {
 		case JPEG:
 			cfg, e = jpeg.DecodeConfig(r)
@@ -145,7 +164,9 @@ func checkPixels(cfg image.Config, max int64) error {
 // normalize returns an image whose pixels the warp reads directly:
 // *image.YCbCr and *image.Gray are kept as decoded (no conversion of 12 MP
 // photos), everything else becomes *image.NRGBA flattened onto white, since
-// a transparent background means "paper" for a document.
+// a transparent background means "paper" for a document. *image.RGBA (PNGs
+// without alpha) is converted in place: a second copy of a 48 MP page would
+// be 200 MB.
 func normalize(img image.Image) image.Image {
 	if img.Bounds().Min != (image.Point{}) {
 		return flatten(imaging.Clone(img))
@@ -157,8 +178,24 @@ func normalize(img image.Image) image.Image {
 		return m
 	case *image.NRGBA:
 		return flatten(m)
+	case *image.RGBA:
+		return flattenPremultiplied(m)
 	}
 	return flatten(imaging.Clone(img))
+}
+
+// flattenPremultiplied puts premultiplied pixels onto white, in place: the
+// result is opaque, where premultiplied and straight alpha are the same.
+func flattenPremultiplied(m *image.RGBA) *image.NRGBA {
+	for i := 3; i < len(m.Pix); i += 4 {
+		if a := m.Pix[i]; a != 255 {
+			for c := i - 3; c < i; c++ {
+				m.Pix[c] = uint8(min(255, int(m.Pix[c])+255-int(a)))
+			}
+			m.Pix[i] = 255
+		}
+	}
+	return &image.NRGBA{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect}
 }
 
 func flatten(m *image.NRGBA) *image.NRGBA {

@@ -32,11 +32,12 @@
 //
 // # What happens to a photo
 //
-//  1. The declared dimensions are read first and the file is refused
-//     (ErrTooManyPixels) before a single pixel is decoded when they exceed
-//     Options.MaxPixels; files above Options.MaxBytes are refused while
-//     reading (ErrTooLarge). Decoding runs with panics recovered
-//     (ErrCorrupt) and under Options.Timeout (ErrTimeout).
+//  1. The declared dimensions of every page of every file are read first,
+//     and the deposit is refused (ErrTooManyPixels) before a single pixel
+//     is decoded when one exceeds Options.MaxPixels; files above
+//     Options.MaxBytes are refused while reading (ErrTooLarge). Decoding
+//     runs with panics recovered (ErrCorrupt) and under Options.Timeout
+//     (ErrTimeout).
 //  2. The EXIF orientation of JPEGs (all eight values) is applied; HEIC
 //     rotation is applied by the decoder; EXIF in PNG and WebP, rare, is
 //     ignored. The orientation is folded into the geometric transform, so
@@ -84,6 +85,34 @@
 //     directly, and a 320 px wide JPEG thumbnail is made from the first
 //     page.
 //
+// # Memory
+//
+// What a deposit will need is known before anything is decoded: the
+// largest page's pixels (each decoder's bytes per pixel, see
+// bytesPerPixel) plus the working set of one page, since pages are
+// rendered one at a time and each page's pixels are let go once it is
+// compressed; for a PDF, pdfcpu's copies of the file, its objects and the
+// largest stream it inflates. Process grows Options.Reservation by that
+// amount first, so that the processes' Budget, shared by every deposit,
+// answers a burst with ErrBusy instead of running out of memory. The
+// figures are upper bounds checked against the heap (TestCostCovers,
+// TestDepositBombs).
+//
+// A PDF is measured before pdfcpu reads it, on its bytes (objects, those
+// in object streams included, and what every Flate stream inflates to,
+// counted without being kept), then again on pdfcpu's view before
+// anything inflates a content stream: at most 50,000 objects, 32 MB per
+// inflated stream and 128 MB for all of them but the pictures, or
+// ErrTooLarge.
+//
+// # Originals
+//
+// Original gives what the safe keeps of each file as it was sent: photos
+// without their EXIF (GPS position, camera, dates), XMP, ICC, comments or
+// anything appended after the image, the orientation kept as a minimal
+// EXIF; a PDF as received; no original for HEIC and TIFF, whose
+// rendition is the paper.
+//
 // # Quality warnings
 //
 // Each Warning has a stable Code, the measured Score, the Threshold it was
@@ -99,7 +128,8 @@
 // additional actions (AA), Launch, SubmitForm, ImportData, GoToR/GoToE and
 // media actions, URI actions other than http, https and mailto, embedded
 // files and file attachment annotations, and XFA forms are removed;
-// Result.Removed lists what was found. The text layer, links and fonts are
+// Result.Removed lists what was found. Pictures lose their own metadata:
+// the EXIF and XMP a "photo to PDF" app copies along with a JPEG. The text layer, links and fonts are
 // kept. The file is then written anew, which also drops incremental
 // updates, unreferenced objects and anything appended after the end (a
 // polyglot's second personality). A PDF that needs a password to open is
@@ -293,11 +323,13 @@
 //
 // Every error wraps one sentinel (ErrEmpty, ErrUnsupportedType,
 // ErrTooLarge, ErrTooManyPixels, ErrTooManyPages, ErrCorrupt,
-// ErrEncrypted, ErrTimeout, ErrCanceled, ErrMixedTypes, ErrNoPages) and
+// ErrEncrypted, ErrTimeout, ErrCanceled, ErrBusy, ErrMixedTypes, ErrNoPages) and
 // reads like "ingest: file 1: decode: ingest: corrupt or truncated file: …".
 // Message maps it to one French sentence for the person.
 //
 // Timeouts: the decoders do not take a context, so decoding runs in its own
 // goroutine; on timeout Process returns at once and that goroutine finishes
-// in the background, its memory bounded by the limits above.
+// in the background, its memory bounded by the limits above and still
+// counted in the reservation until it ends. The context is checked between
+// files, pages and stages, and inside the loops over a PDF's streams.
 package ingest

@@ -37,6 +37,9 @@ var (
 	ErrTimeout = errors.New("processing took too long")
 	// ErrCanceled reports that the caller canceled the context.
 	ErrCanceled = errors.New("canceled")
+	// ErrBusy reports that a Budget had no memory to spare for the deposit in time:
+	// trying again in a moment will do.
+	ErrBusy = errors.New("service busy")
 )
 
 // Message returns one plain French sentence, for the person who sent the
@@ -54,6 +57,8 @@ func Message(err error) string {
 		return "Ce fichier n'est pas une photo ni un document PDF. Envoyez une photo (JPEG, PNG, HEIC, WebP), un scan TIFF ou un PDF."
 	case errors.Is(err, ErrMixedTypes):
 		return "Un document PDF doit être envoyé seul. Envoyez le PDF d'un côté et les photos de l'autre."
+	case errors.Is(err, ErrBusy):
+		return "Le service est très occupé en ce moment. Réessayez dans une minute."
 	case errors.Is(err, ErrTooLarge):
 		return "Ce fichier est trop lourd. Envoyez une photo plus petite ou un document plus court."
 	case errors.Is(err, ErrTooManyPixels):

@@ -47,6 +47,12 @@ type Options struct {
 	Timeout   time.Duration // per input file; 0 means DefaultTimeout
 	Mode      Mode
 
+	// Reservation, when not nil, is grown by the memory the work needs before
+	// any pixel is decoded (ErrBusy or ErrTooLarge when the Budget has not
+	// enough), and kept until the work has really ended (see
+	// Reservation.Release). The caller creates and releases it.
+	Reservation *Reservation
+
 	NoCrop   bool // keep the whole photo instead of cropping to the sheet
 	NoDeskew bool // do not straighten small rotations when no sheet is found
 	NoRotate bool // do not turn sideways or upside-down text upright
@@ -117,7 +123,14 @@ type PageInfo struct {
 // (either writer may be nil). Inputs are photos or scans (JPEG, PNG, HEIC,
 // WebP, TIFF; one page each, several pages for a multi-page TIFF), or one
 // PDF alone. Nothing is written unless every input was processed, so an
-// error never leaves a partial document behind.
+// error never leaves a partial document behind. An input that is a
+// *bytes.Buffer is read in place, without a copy.
+//
+// Before decoding anything, Process reads every input's declared size
+// (pixels of each page, objects and streams of a PDF), refuses what exceeds
+// the limits, and grows opts.Reservation by the memory the work needs (see
+// Budget). Pages are then rendered one at a time, each page's pixels let go
+// as soon as it is compressed.
 //
 // Every error wraps one of the package's sentinel errors; Message gives the
 // French sentence to show.
@@ -126,54 +139,75 @@ func Process(ctx context.Context, inputs []io.Reader, opts Options, pdf io.Write
 	if len(inputs) == 0 {
 		return nil, fmt.Errorf("ingest: %w", ErrNoPages)
 	}
+	if len(inputs) > opts.MaxPages {
+		return nil, fmt.Errorf("ingest: %d files: %w", len(inputs), ErrTooManyPages)
+	}
 	res := &Result{}
-	var pages []*page
+	files := make([][]byte, len(inputs))
 	for i, r := range inputs {
-		fctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 		b, err := readAll(r, opts.MaxBytes)
 		if err != nil {
-			cancel()
 			return nil, fmt.Errorf("ingest: read file %d: %w", i, err)
 		}
 		mt, err := sniff(b[:min(len(b), SniffLen)])
 		if err != nil {
-			cancel()
 			return nil, fmt.Errorf("ingest: file %d: %w", i, err)
 		}
+		if mt == PDF && len(inputs) > 1 {
+			return nil, fmt.Errorf("ingest: file %d: %w", i, ErrMixedTypes)
+		}
+		files[i] = b
 		res.Sources = append(res.Sources, mt)
-		if i == 0 {
-			res.MediaType = mt
+	}
+	res.MediaType = res.Sources[0]
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if res.MediaType == PDF {
+		need, err := pdfCost(ctx, files[0])
+		if err != nil {
+			return nil, fmt.Errorf("ingest: pdf: %w", err)
 		}
-		if mt == PDF {
-			defer cancel()
-			if len(inputs) > 1 {
-				return nil, fmt.Errorf("ingest: file %d: %w", i, ErrMixedTypes)
+		if err := opts.Reservation.Grow(ctx, need); err != nil {
+			return nil, err
+		}
+		fctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+		return processPDF(fctx, files[0], &opts, res, pdf, thumb)
+	}
+
+	need, err := imagesCost(files, res.Sources, &opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Reservation.Grow(ctx, need); err != nil {
+		return nil, err
+	}
+	var pi []pdfImage
+	var tb bytes.Buffer
+	emit := func(p *page) error {
+		if len(pi) == 0 && thumb != nil {
+			t := time.Now()
+			if err := writeThumb(&tb, p.img); err != nil {
+				return fmt.Errorf("ingest: thumbnail: %w", err)
 			}
-			return processPDF(fctx, b, &opts, res, pdf, thumb)
+			res.Stages.Encode += time.Since(t)
 		}
-		ps, err := imagePages(fctx, b, mt, i, len(pages), &opts, &res.Stages)
+		p.img = nil // the page is compressed: its pixels can go
+		pi = append(pi, p.pdf)
+		res.Pages = append(res.Pages, p.info)
+		res.Warnings = append(res.Warnings, p.warnings...)
+		return nil
+	}
+	for i, b := range files {
+		fctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		err := imagePages(fctx, b, res.Sources[i], i, len(pi), &opts, &res.Stages, emit)
 		cancel()
 		if err != nil {
 			return nil, err
 		}
-		pages = append(pages, ps...)
 	}
-
-	pi := make([]pdfImage, len(pages))
-	for i, p := range pages {
-		pi[i] = p.pdf
-		res.Pages = append(res.Pages, p.info)
-		res.Warnings = append(res.Warnings, p.warnings...)
-	}
-	res.PageCount = len(pages)
-	var tb bytes.Buffer
-	if thumb != nil {
-		t := time.Now()
-		if err := writeThumb(&tb, pages[0].img); err != nil {
-			return nil, fmt.Errorf("ingest: thumbnail: %w", err)
-		}
-		res.Stages.Encode += time.Since(t)
-	}
+	res.PageCount = len(pi)
 	if pdf != nil {
 		n, err := writePDF(pdf, pi)
 		res.PDFBytes = n
@@ -192,21 +226,21 @@ func Process(ctx context.Context, inputs []io.Reader, opts Options, pdf io.Write
 }
 
 // imagePages decodes one image file (several pages for a TIFF) and renders
-// its pages. first is the number of pages already rendered.
-func imagePages(ctx context.Context, b []byte, mt MediaType, file, first int, opts *Options, st *StageTimes) ([]*page, error) {
+// its pages one at a time, handing each to emit. first is the number of
+// pages already rendered.
+func imagePages(ctx context.Context, b []byte, mt MediaType, file, first int, opts *Options, st *StageTimes, emit func(*page) error) error {
 	if mt == TIFF {
 		ifds, err := tiffPages(b, opts.MaxPages)
 		if err != nil {
-			return nil, fmt.Errorf("ingest: file %d: %w", file, err)
+			return fmt.Errorf("ingest: file %d: %w", file, err)
 		}
 		if first+len(ifds) > opts.MaxPages {
-			return nil, fmt.Errorf("ingest: file %d: %w", file, ErrTooManyPages)
+			return fmt.Errorf("ingest: file %d: %w", file, ErrTooManyPages)
 		}
-		var out []*page
 		for k, ifd := range ifds {
 			var img image.Image
 			t := time.Now()
-			err := bounded(ctx, func() error {
+			err := bounded(ctx, opts.Reservation, func() error {
 				var e error
 				img, e = decodeTIFFPage(b, ifd, opts.MaxPixels)
 				if e == nil {
@@ -216,28 +250,23 @@ func imagePages(ctx context.Context, b []byte, mt MediaType, file, first int, op
 			})
 			st.Decode += time.Since(t)
 			if err != nil {
-				return nil, fmt.Errorf("ingest: file %d: decode tiff page %d: %w", file, k, err)
+				return fmt.Errorf("ingest: file %d: decode tiff page %d: %w", file, k, err)
 			}
 			// Scans are flat already: no sheet detection, but deskew and
 			// upright rotation still apply.
-			p, err := photoPage(ctx, img, 1, false, opts, first+len(out), st)
+			p, err := photoPage(ctx, img, 1, false, opts, first+k, st)
 			if err != nil {
-				return nil, fmt.Errorf("ingest: file %d: page %d: %w", file, k, err)
+				return fmt.Errorf("ingest: file %d: page %d: %w", file, k, err)
 			}
 			p.info.Source = file
-			out = append(out, p)
+			if err := emit(p); err != nil {
+				return err
+			}
 		}
-		return out, nil
+		return nil
 	}
 	if first+1 > opts.MaxPages {
-		return nil, fmt.Errorf("ingest: file %d: %w", file, ErrTooManyPages)
-	}
-	cfg, err := decodeConfig(mt, b)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: file %d: decode header: %w", file, err)
-	}
-	if err := checkPixels(cfg, opts.MaxPixels); err != nil {
-		return nil, fmt.Errorf("ingest: file %d: %w", file, err)
+		return fmt.Errorf("ingest: file %d: %w", file, ErrTooManyPages)
 	}
 	orient := 1
 	if mt == JPEG {
@@ -247,7 +276,7 @@ func imagePages(ctx context.Context, b []byte, mt MediaType, file, first int, op
 	}
 	var img image.Image
 	t := time.Now()
-	err = bounded(ctx, func() error {
+	err := bounded(ctx, opts.Reservation, func() error {
 		var e error
 		img, e = decodeImage(mt, b)
 		if e == nil {
@@ -257,12 +286,12 @@ func imagePages(ctx context.Context, b []byte, mt MediaType, file, first int, op
 	})
 	st.Decode += time.Since(t)
 	if err != nil {
-		return nil, fmt.Errorf("ingest: file %d: decode: %w", file, err)
+		return fmt.Errorf("ingest: file %d: decode: %w", file, err)
 	}
 	p, err := photoPage(ctx, img, orient, true, opts, first, st)
 	if err != nil {
-		return nil, fmt.Errorf("ingest: file %d: %w", file, err)
+		return fmt.Errorf("ingest: file %d: %w", file, err)
 	}
 	p.info.Source = file
-	return []*page{p}, nil
+	return emit(p)
 }

@@ -26,8 +26,12 @@ import (
 func pdfConfig(opts *Options) *model.Configuration {
 	lim := model.DefaultResourceLimits()
 	lim.MaxImagePixels = opts.MaxPixels
-	lim.MaxStreamBytes = opts.MaxBytes * 8
-	lim.MaxDecodeBytes = opts.MaxBytes * 8
+	lim.MaxImageBytes = maxThumbDecode
+	lim.MaxStreamBytes = opts.MaxBytes
+	lim.MaxDecodeBytes = maxPDFStream
+	lim.MaxObjectCount = 4 * maxPDFObjects
+	lim.MaxXRefEntries = 4 * maxPDFObjects
+	lim.MaxObjectStreamCount = maxPDFObjects
 	return &model.Configuration{
 		Version:                   model.VersionStr,
 		Reader15:                  true,
@@ -81,11 +85,16 @@ func processPDF(ctx context.Context, b []byte, opts *Options, res *Result, pdf, 
 	var out bytes.Buffer
 	var pctx *model.Context
 	var th image.Image
-	err := bounded(ctx, func() error {
+	err := bounded(ctx, opts.Reservation, func() error {
 		var e error
 		pctx, e = pdfcpu.ReadWithContext(ctx, bytes.NewReader(b), pdfConfig(opts))
 		if e != nil {
 			return classifyPDFError(e)
+		}
+		// Nothing has inflated a content stream yet: validation and optimisation will.
+		pictures, e := checkStreams(ctx, pctx.XRefTable)
+		if e != nil {
+			return e
 		}
 		if pctx.Encrypt != nil && pctx.E != nil {
 			// Opened with the empty user password (permissions-only
@@ -103,15 +112,22 @@ func processPDF(ctx context.Context, b []byte, opts *Options, res *Result, pdf, 
 			return fmt.Errorf("%w: %d pages", ErrTooManyPages, pctx.PageCount)
 		}
 		res.Removed = sanitize(pctx.XRefTable)
+		stripImageMetadata(pctx.XRefTable)
 		// pdfcpu caches name trees and writes the cache back: drop the
 		// cached trees we removed from the catalog too.
 		delete(pctx.Names, "JavaScript")
 		delete(pctx.Names, "EmbeddedFiles")
+		if e := ctxErr(ctx); e != nil {
+			return e
+		}
 		if e := api.OptimizeContext(pctx); e != nil {
 			return fmt.Errorf("%w: optimize: %v", ErrCorrupt, e)
 		}
 		if thumb != nil {
-			th = scanImage(pctx, opts)
+			th = scanImage(pctx, opts, pictures)
+		}
+		if e := ctxErr(ctx); e != nil {
+			return e
 		}
 		if e := api.WriteContext(pctx, &out); e != nil {
 			return fmt.Errorf("%w: write: %v", ErrCorrupt, e)
@@ -271,16 +287,58 @@ func sanitize(xt *model.XRefTable) []string {
 	return out
 }
 
+// stripImageMetadata removes what pictures inside a PDF say about the camera that took
+// them: the metadata segments of JPEG (DCTDecode) images, which some "photo to PDF" apps
+// embed byte for byte, EXIF and GPS position included, and the images' own XMP. PDF
+// viewers ignore both, so the page looks the same. The document's own metadata stays.
+func stripImageMetadata(xt *model.XRefTable) {
+	for _, e := range xt.Table {
+		if e == nil || e.Free || e.Object == nil {
+			continue
+		}
+		sd, ok := e.Object.(types.StreamDict)
+		if !ok {
+			continue
+		}
+		if st := sd.Subtype(); st == nil || *st != "Image" {
+			continue
+		}
+		delete(sd.Dict, "Metadata")
+		if len(sd.FilterPipeline) == 1 && sd.FilterPipeline[0].Name == "DCTDecode" {
+			if b, err := stripJPEG(sd.Raw, 1); err == nil {
+				n := int64(len(b))
+				sd.Raw, sd.StreamLength = b, &n
+				sd.Dict["Length"] = types.Integer(n)
+			}
+		}
+		e.Object = sd
+	}
+}
+
 // scanImage returns the picture of page 1 when that page is essentially one
 // image (a scan): exactly one image larger than 64 px whose shape matches
 // the page within 5 %. Anything else returns nil and gets the generic
-// thumbnail. Errors are not fatal here: the document itself is fine.
-func scanImage(ctx *model.Context, opts *Options) (img image.Image) {
+// thumbnail, and so does a page whose pictures would take more than
+// maxThumbDecode to decode (pictures holds what each inflates to, see
+// checkStreams). Errors are not fatal here: the document itself is fine.
+func scanImage(ctx *model.Context, opts *Options, pictures map[int]int64) (img image.Image) {
 	defer func() {
 		if recover() != nil {
 			img = nil
 		}
 	}()
+	if _, ok := ctx.PageThumbs[1]; ok {
+		return nil
+	}
+	for _, nr := range pdfcpu.ImageObjNrs(ctx, 1) {
+		n, ok := pictures[nr]
+		if !ok || n > maxThumbDecode {
+			return nil
+		}
+		if n < 0 && !smallJPEG(ctx, nr) {
+			return nil // JPEG 2000, JBIG2, fax, large JPEG: decoded by pdfcpu or too large
+		}
+	}
 	imgs, err := pdfcpu.ExtractPageImages(ctx, 1, false)
 	if err != nil {
 		return nil
@@ -318,7 +376,7 @@ func scanImage(ctx *model.Context, opts *Options) (img image.Image) {
 		}
 		b, mt, cfg = data, t, c
 	}
-	if b == nil || checkPixels(cfg, opts.MaxPixels) != nil {
+	if b == nil || checkPixels(cfg, min(opts.MaxPixels, maxThumbDecode/4)) != nil {
 		return nil
 	}
 	pa := dims[0].Height / dims[0].Width
@@ -331,4 +389,20 @@ func scanImage(ctx *model.Context, opts *Options) (img image.Image) {
 		return nil
 	}
 	return m
+}
+
+// smallJPEG tells whether object nr is a picture compressed as JPEG only whose declared
+// size decodes within maxThumbDecode: pdfcpu hands the bytes of such a picture over as
+// they are (CMYK ones it decodes), and decodeImage decodes them.
+func smallJPEG(ctx *model.Context, nr int) bool {
+	e, ok := ctx.Find(nr)
+	if !ok || e == nil {
+		return false
+	}
+	sd, ok := e.Object.(types.StreamDict)
+	if !ok || len(sd.FilterPipeline) != 1 || sd.FilterPipeline[0].Name != "DCTDecode" {
+		return false
+	}
+	w, h := sd.IntEntry("Width"), sd.IntEntry("Height")
+	return w != nil && h != nil && *w > 0 && *h > 0 && int64(*w)*int64(*h)*4 <= maxThumbDecode
 }

@@ -149,7 +149,7 @@ func RecognizeFile(ctx context.Context, r io.Reader, opts RecognizeOptions) (*Re
 		if err != nil {
 			return nil, fmt.Errorf("ingest: recognize: %w", err)
 		}
-		err = bounded(dctx, func() error {
+		err = bounded(dctx, nil, func() error {
 			var e error
 			img, e = decodeTIFFPage(b, ifds[0], lim.MaxPixels)
 			return e
@@ -169,7 +169,7 @@ func RecognizeFile(ctx context.Context, r io.Reader, opts RecognizeOptions) (*Re
 		if mt == JPEG {
 			orient = jpegOrientation(b)
 		}
-		err = bounded(dctx, func() error {
+		err = bounded(dctx, nil, func() error {
 			var e error
 			img, e = decodeImage(mt, b)
 			return e
@@ -274,7 +274,7 @@ func flatPage(ctx context.Context, img image.Image, orient int, detect bool) (im
 	var st StageTimes
 	opts := Options{}.withDefaults()
 	var pg *page
-	err := bounded(ctx, func() error {
+	err := bounded(ctx, nil, func() error {
 		var e error
 		pg, e = photoPage(ctx, img, orient, detect, &opts, 0, &st)
 		return e

@@ -113,7 +113,7 @@ func Watermark(ctx context.Context, pdf io.Reader, text string, opts Options, ou
 	}
 	var pctx *model.Context
 	var scans []bool
-	err = bounded(ctx, func() error {
+	err = bounded(ctx, nil, func() error {
 		var e error
 		if pctx, e = pdfcpu.ReadWithContext(ctx, bytes.NewReader(b), pdfConfig(&opts)); e != nil {
 			return classifyPDFError(e)
@@ -274,7 +274,7 @@ func burnPDF(ctx context.Context, pctx *model.Context, text string, opts *Option
 	lines := wmLines(text)
 	for nr := 1; nr <= pctx.PageCount; nr++ {
 		var pi pdfImage
-		err := bounded(ctx, func() error {
+		err := bounded(ctx, nil, func() error {
 			img, err := scanPageImage(pctx, nr, opts)
 			if err != nil {
 				return err
@@ -581,7 +581,7 @@ func stampPDF(ctx context.Context, pctx *model.Context, text string, out io.Writ
 	}
 	bh := wmPoints * 1.2 * float64(len(lines))
 	var buf bytes.Buffer
-	err := bounded(ctx, func() error {
+	err := bounded(ctx, nil, func() error {
 		dims, err := pctx.PageDims()
 		if err != nil || len(dims) != pctx.PageCount {
 			return fmt.Errorf("%w: page sizes: %v", ErrCorrupt, err)

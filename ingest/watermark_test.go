@@ -393,24 +393,24 @@ func TestWatermarkBadInput(t *testing.T) {
 	}
 }
 
-// TestWatermarkCost measures the burned path on A4 pages at 200 dpi (the
-// renditions Process makes) and checks that memory does not grow with
-// the page count: one decoded page at a time.
-func TestWatermarkCost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures time and memory")
-	}
+// BenchmarkWatermark measures the burned path on A4 pages at 200 dpi (the
+// renditions Process makes): time per page, and the peak heap for one page
+// and for eight, which shows that memory does not grow with the page count
+// (one decoded page at a time). Memory is sampled process-wide, so it is a
+// benchmark figure, not a test assertion.
+func BenchmarkWatermark(b *testing.B) {
+	t := b
 	rng := mrand.New(mrand.NewPCG(4, 4))
 	a4 := warp(renderDoc(rng, 620, 877), scaleMat(620.0/a4PxW, 877.0/a4PxH), a4PxW, a4PxH)
 	data, err := encodeJPEGPage(a4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := a4.Bounds()
+	bounds := a4.Bounds()
 	doc := func(n int) []byte {
 		pages := make([]pdfImage, n)
 		for i := range pages {
-			pages[i] = pdfImage{data: data, w: b.Dx(), h: b.Dy(), bits: 8, filter: "DCTDecode"}
+			pages[i] = pdfImage{data: data, w: bounds.Dx(), h: bounds.Dy(), bits: 8, filter: "DCTDecode"}
 		}
 		var out bytes.Buffer
 		if _, err := writePDF(&out, pages); err != nil {
@@ -456,13 +456,12 @@ func TestWatermarkCost(t *testing.T) {
 		}
 		return p - base, d / time.Duration(n)
 	}
-	p1, d1 := peak(1)
-	p8, d8 := peak(8)
-	t.Logf("A4 page at 200 dpi (%d×%d): %v per page for 1 page, %v per page for 8; peak heap above baseline %.1f MB (1 page), %.1f MB (8 pages, input %.1f MB)",
-		b.Dx(), b.Dy(), d1.Round(time.Millisecond), d8.Round(time.Millisecond), float64(p1)/(1<<20), float64(p8)/(1<<20), float64(len(doc(8)))/(1<<20))
-	// Eight pages may hold seven more compressed pages of input (pdfcpu
-	// reads the whole file) but not seven more decoded ones (~6 MB each).
-	if extra := float64(p8) - float64(p1) - 7*float64(len(data)); extra > 3*float64(6<<20) {
-		t.Errorf("memory grows with pages: %.1f MB for 8 pages, %.1f MB for 1", float64(p8)/(1<<20), float64(p1)/(1<<20))
+	for b.Loop() {
+		p1, d1 := peak(1)
+		p8, d8 := peak(8)
+		b.ReportMetric(float64(d1.Milliseconds()), "ms/page")
+		b.ReportMetric(float64(d8.Milliseconds()), "ms/page-of-8")
+		b.ReportMetric(float64(p1)/(1<<20), "peakMB-1page")
+		b.ReportMetric(float64(p8)/(1<<20), "peakMB-8pages")
 	}
 }

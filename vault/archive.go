@@ -36,7 +36,9 @@ import (
 //	manifest.csv             the same, one line per file (RFC 4180, UTF-8 with BOM)
 //	SHA256SUMS               the files' hashes, for sha256sum -c and shasum -a 256 -c
 //	documents/<kind>/<date>_<title>_<id>/<role>-<n>.<ext>
-//	                         originals as deposited and renditions (PDF)
+//	                         the rendition (the clean A4 PDF), then the originals:
+//	                         photos as deposited but without their location and
+//	                         camera metadata, PDFs as received (see ingest.Original)
 //	journal.jsonl            the owner's journal, one chained entry per line
 //	journal-checkpoint.json  the latest signed checkpoint covering the owner's chain
 //
@@ -228,7 +230,8 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 	}
 	rows, err = tx.Query(ctx, `
 		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
-		FROM blobs WHERE owner_id = $1 AND role <> 'thumbnail' ORDER BY document_id, role, position`, owner)
+		FROM blobs WHERE owner_id = $1 AND role <> 'thumbnail'
+		ORDER BY document_id, role = 'original', position`, owner) // the rendition first: it is the paper
 	if err != nil {
 		return nil, fmt.Errorf("blobs: %w", err)
 	}
@@ -874,9 +877,12 @@ CE QU'IL Y A DANS CE DOSSIER
 
 documents/
     Vos papiers, rangés par type puis par document. Pour chaque document :
-    - « original-1 », « original-2 »… : les fichiers tels qu'ils ont été déposés
-      (photos, PDF) ;
-    - « rendition-1.pdf » : la version nettoyée en PDF, faite par le coffre, quand il y en a une.
+    - « rendition-1.pdf » : le papier nettoyé, au format A4, fait par le coffre. C'est
+      lui que vous montrez, imprimez ou envoyez ;
+    - « original-1 », « original-2 »… : les fichiers déposés. Les photos sont gardées
+      sans la position ni le modèle du téléphone qui les a prises ; les documents PDF
+      sont gardés tels qu'ils ont été reçus. Les photos HEIC et les scans TIFF ne sont
+      pas gardés : le PDF nettoyé les remplace.
     Le nom du dossier d'un document donne sa date, son titre et le début de son numéro.
 
 manifest.csv

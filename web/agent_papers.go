@@ -2,14 +2,12 @@ package web
 
 import (
 	"errors"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 
-	"coffre/ingest"
 	"coffre/sharing"
 	"coffre/vault"
 )
@@ -78,31 +76,28 @@ func (h *handler) agentAddForm(w http.ResponseWriter, r *http.Request) {
 // then the vault) with sharing.AgentDeposit as its last step.
 func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok {
+	// Checked before the body is read: no work for a refused agent.
+	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeDeposit) {
 		return
 	}
-	if err := r.ParseMultipartForm(8 << 20); err != nil {
-		h.bodyError(w, r, err)
-		return
-	}
-	// Checked before the pages are processed: no work for a refused agent.
-	if !h.agentAuthorize(w, r, owner, sharing.ScopeDeposit) {
-		return
-	}
-	d := addData{Kind: vault.KindAutre, Title: strings.TrimSpace(r.PostFormValue("title"))}
-	if k, err := vault.ParseKind(r.PostFormValue("kind")); err == nil {
-		d.Kind = k
-	}
+	d := addData{Kind: vault.KindAutre}
 	again := func(status int, msg string) {
 		h.renderAgent(w, r, status, "agent_add", view{Title: "agent.add.title", Error: msg}, map[string]any{"Owner": owner, "Add": d})
 	}
-	var files []*multipart.FileHeader
-	for _, f := range r.MultipartForm.File["pages"] {
-		if f.Size > 0 {
-			files = append(files, f)
-		}
+	res := h.admit(w, r, again)
+	if res == nil {
+		return
 	}
-	if len(files) == 0 {
+	defer res.Release()
+	up, ok := h.readPages(r, again)
+	if !ok {
+		return
+	}
+	d.Title = strings.TrimSpace(up.fields["title"])
+	if k, err := vault.ParseKind(up.fields["kind"]); err == nil {
+		d.Kind = k
+	}
+	if len(up.pages) == 0 {
 		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
 		return
 	}
@@ -111,13 +106,13 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	agent, ip := agentOf(r).Agent, h.clientIP(r)
-	_, _, err := h.depositWith(r, d, files, func(nd vault.NewDocument) (*vault.Document, error) {
+	_, _, err := h.depositWith(r, res, d, up.pages, func(nd vault.NewDocument) (*vault.Document, error) {
 		return h.share.AgentDeposit(r.Context(), agent, owner, nd, ip)
 	})
 	var ie ingestError
 	switch {
 	case errors.As(err, &ie):
-		again(http.StatusUnprocessableEntity, ingest.Message(ie.err))
+		h.ingestFailed(w, r, ie.err, again)
 	case err != nil:
 		h.agentError(w, r, err)
 	default:

@@ -108,7 +108,6 @@ func loadAssets() *assets {
 	add("coffre.css", "text/css; charset=utf-8", css.Bytes(), true)
 	add("upload.js", "text/javascript; charset=utf-8", read("static/upload.js"), true)
 	add("passkey.js", "text/javascript; charset=utf-8", read("static/passkey.js"), true)
-	add("print.js", "text/javascript; charset=utf-8", read("static/print.js"), true)
 	add("share.js", "text/javascript; charset=utf-8", read("static/share.js"), true)
 	return a
 }

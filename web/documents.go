@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -117,16 +116,10 @@ func (h *handler) addForm(w http.ResponseWriter, r *http.Request) {
 
 // add deposits a paper: the photos (or a PDF) go through ingest, then the originals, the
 // PDF and the thumbnail into the vault in one deposit. Quality warnings do not stop the
-// deposit: the document page shows them with "Reprendre la photo".
+// deposit: the document page shows them with "Reprendre la photo". The form's files are
+// read into memory reserved from the ingest budget, never onto a disk (upload.go).
 func (h *handler) add(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseMultipartForm(8 << 20); err != nil {
-		h.bodyError(w, r, err)
-		return
-	}
-	d := addData{Kind: vault.KindAutre, Title: strings.TrimSpace(r.PostFormValue("title"))}
-	if k, err := vault.ParseKind(r.PostFormValue("kind")); err == nil {
-		d.Kind = k
-	}
+	d := addData{Kind: vault.KindAutre}
 	again := func(status int, msg string) {
 		if wantsJSON(r) {
 			writeJSON(w, status, map[string]string{"error": msg})
@@ -134,14 +127,20 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 		}
 		h.render(w, r, status, "add", view{Title: "add.title", Nav: "add", Error: msg, Data: d})
 	}
-	files := r.MultipartForm.File["pages"]
-	var nonEmpty []*multipart.FileHeader
-	for _, f := range files {
-		if f.Size > 0 {
-			nonEmpty = append(nonEmpty, f)
-		}
+	res := h.admit(w, r, again)
+	if res == nil {
+		return
 	}
-	if len(nonEmpty) == 0 {
+	defer res.Release()
+	up, ok := h.readPages(r, again)
+	if !ok {
+		return
+	}
+	d.Title = strings.TrimSpace(up.fields["title"])
+	if k, err := vault.ParseKind(up.fields["kind"]); err == nil {
+		d.Kind = k
+	}
+	if len(up.pages) == 0 {
 		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
 		return
 	}
@@ -149,11 +148,11 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnprocessableEntity, h.t(r, "edit.titlelong"))
 		return
 	}
-	doc, res, err := h.deposit(r, d, nonEmpty)
+	doc, result, err := h.deposit(r, res, d, up.pages)
 	if err != nil {
 		var ie ingestError
 		if errors.As(err, &ie) {
-			again(http.StatusUnprocessableEntity, ingest.Message(ie.err))
+			h.ingestFailed(w, r, ie.err, again)
 			return
 		}
 		h.log.Error("deposit failed", "err", err)
@@ -162,7 +161,7 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 	}
 	q := url.Values{"nouveau": {"1"}}
 	var ws []string
-	for _, wn := range res.Warnings {
+	for _, wn := range result.Warnings {
 		ws = append(ws, string(wn.Code)+"."+strconv.Itoa(wn.Page))
 	}
 	if len(ws) > 0 {
@@ -180,28 +179,35 @@ type ingestError struct{ err error }
 
 func (e ingestError) Error() string { return e.err.Error() }
 
+// ingestFailed answers a deposit that ingest refused: with its sentence, or "busy, try
+// again" (503) when the memory budget had no room for it.
+func (h *handler) ingestFailed(w http.ResponseWriter, r *http.Request, err error, again func(status int, msg string)) {
+	if errors.Is(err, ingest.ErrBusy) {
+		h.refused(w, r, err, again)
+		return
+	}
+	again(http.StatusUnprocessableEntity, ingest.Message(err))
+}
+
 // deposit runs ingest over the uploaded pages and puts everything in the vault.
-func (h *handler) deposit(r *http.Request, d addData, files []*multipart.FileHeader) (*vault.Document, *ingest.Result, error) {
-	return h.depositWith(r, d, files, func(nd vault.NewDocument) (*vault.Document, error) {
+func (h *handler) deposit(r *http.Request, res *ingest.Reservation, d addData, pages []uploadFile) (*vault.Document, *ingest.Result, error) {
+	return h.depositWith(r, res, d, pages, func(nd vault.NewDocument) (*vault.Document, error) {
 		return h.vault.Deposit(r.Context(), h.ownerID(r), h.actor(r), nd)
 	})
 }
 
 // depositWith is deposit with the last step given: an agent's deposit goes through
-// sharing.AgentDeposit (agent_papers.go).
-func (h *handler) depositWith(r *http.Request, d addData, files []*multipart.FileHeader, put func(vault.NewDocument) (*vault.Document, error)) (*vault.Document, *ingest.Result, error) {
-	ctx := r.Context()
-	inputs := make([]io.Reader, len(files))
-	for i, fh := range files {
-		f, err := fh.Open()
-		if err != nil {
-			return nil, nil, fmt.Errorf("open upload: %w", err)
-		}
-		defer f.Close()
-		inputs[i] = f
+// sharing.AgentDeposit (agent_papers.go). The pages are in memory covered by res, which
+// ingest grows by what processing them needs. What the safe keeps of each file is
+// ingest.Original: photos without their location and camera metadata, no original of
+// HEIC and TIFF files.
+func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addData, pages []uploadFile, put func(vault.NewDocument) (*vault.Document, error)) (*vault.Document, *ingest.Result, error) {
+	inputs := make([]io.Reader, len(pages))
+	for i, p := range pages {
+		inputs[i] = bytes.NewBuffer(p.body) // read in place by ingest
 	}
 	var pdf, thumb bytes.Buffer
-	res, err := h.ingest.Process(ctx, inputs, ingest.Options{MaxBytes: h.cfg.MaxUpload}, &pdf, &thumb)
+	result, err := h.ingest.Process(r.Context(), inputs, ingest.Options{MaxBytes: h.cfg.MaxUpload, Reservation: res}, &pdf, &thumb)
 	if err != nil {
 		return nil, nil, ingestError{err}
 	}
@@ -210,22 +216,14 @@ func (h *handler) depositWith(r *http.Request, d addData, files []*multipart.Fil
 		title = d.Kind.Label() + " du " + frenchDate(time.Now().In(paris()))
 	}
 	nd := vault.NewDocument{Kind: d.Kind, Title: title}
-	for _, fh := range files {
-		f, err := fh.Open()
-		if err != nil {
-			return nil, nil, fmt.Errorf("open upload: %w", err)
-		}
-		defer f.Close()
-		head := make([]byte, ingest.SniffLen)
-		n, _ := io.ReadFull(f, head)
-		mt, err := ingest.Sniff(head[:n])
+	for _, p := range pages {
+		kept, mt, keep, err := ingest.Original(p.body)
 		if err != nil {
 			return nil, nil, ingestError{err}
 		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, nil, fmt.Errorf("rewind upload: %w", err)
+		if keep {
+			nd.Files = append(nd.Files, vault.File{Role: vault.RoleOriginal, MediaType: string(mt), Name: p.name, Body: bytes.NewReader(kept), Size: int64(len(kept))})
 		}
-		nd.Files = append(nd.Files, vault.File{Role: vault.RoleOriginal, MediaType: string(mt), Name: fh.Filename, Body: f, Size: fh.Size})
 	}
 	nd.Files = append(nd.Files, vault.File{Role: vault.RoleRendition, MediaType: "application/pdf", Name: "document.pdf", Body: &pdf, Size: int64(pdf.Len())})
 	if thumb.Len() > 0 {
@@ -235,7 +233,7 @@ func (h *handler) depositWith(r *http.Request, d addData, files []*multipart.Fil
 	if err != nil {
 		return nil, nil, err
 	}
-	return doc, res, nil
+	return doc, result, nil
 }
 
 func frenchDate(t time.Time) string {
@@ -285,22 +283,17 @@ type warningView struct {
 	Message string
 }
 
+// docView is what the document and print pages show: the clean rendition (its PDF, and
+// its first page as the thumbnail), never the originals.
 type docView struct {
 	Doc      docItem
-	Pages    []vault.Blob // originals a browser can show
 	PDF      *vault.Blob
 	New      bool
 	Warnings []warningView
 }
 
 func (h *handler) docView(r *http.Request, d *vault.Document) docView {
-	v := docView{Doc: item(summary(d), time.Now()), PDF: d.Blob(vault.RoleRendition)}
-	for _, b := range d.Blobs {
-		if b.Role == vault.RoleOriginal && showable(b.MediaType) {
-			v.Pages = append(v.Pages, b)
-		}
-	}
-	return v
+	return docView{Doc: item(summary(d), time.Now()), PDF: d.Blob(vault.RoleRendition)}
 }
 
 func showable(mt string) bool {
@@ -412,10 +405,15 @@ func extension(mt string) string {
 	return ""
 }
 
-// stream writes a decrypted blob. Only images and PDFs are shown inline; anything else
-// is a download, so no stored file can run as a page of this site.
+// stream writes a decrypted blob. Only renditions (the clean PDF) and images are shown
+// inline; an original is always a download: what is shown and printed is the clean
+// rendition, and an original PDF was never sanitised. Anything else is a download too,
+// so no stored file can run as a page of this site.
 func (h *handler) stream(w http.ResponseWriter, br *vault.BlobReader, disposition, name string) {
 	mt := br.MediaType
+	if br.Role == vault.RoleOriginal {
+		disposition = "attachment"
+	}
 	if !showable(mt) && mt != "application/pdf" {
 		mt, disposition = "application/octet-stream", "attachment"
 	}

@@ -321,9 +321,15 @@ func TestBrowser(t *testing.T) {
 	}
 	doc := docURL[:strings.Index(docURL, "?")]
 	br.visit("Le papier (après dépôt)", docURL)
-	loaded, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll('.cf-pages img')).every(i => i.complete && i.naturalWidth > 0) && document.querySelectorAll('.cf-pages img').length > 0`))
+	// The clean first page is shown, never the photo as it was sent.
+	loaded, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`(i => !!i && i.complete && i.naturalWidth > 0)(document.querySelector('img.cf-thumb[src$="/vignette"]')) && !document.querySelector('img[src*="/fichier/"]')`))
 	if err != nil || !loaded {
-		t.Errorf("the page images are not shown: %v", err)
+		t.Errorf("the clean first page is not shown: %v", err)
+	}
+	// "Voir le document" opens the clean A4 PDF (journaled as viewed).
+	viewed, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`fetch(document.querySelector('.cf-actions a.fr-btn[href*="/fichier/"]').href).then(r => r.ok && r.headers.get('Content-Type') === 'application/pdf' && r.headers.get('Content-Disposition').startsWith('inline'))`, chromedp.EvalAwaitPromise))
+	if err != nil || !viewed {
+		t.Errorf("the document does not open as a PDF: %v", err)
 	}
 
 	// See it listed.
@@ -334,8 +340,10 @@ func TestBrowser(t *testing.T) {
 	br.visit("Mes papiers, un type", base+"/papiers?type=caf")
 	br.visit("Le papier", doc)
 	br.visit("Imprimer", doc+"/imprimer")
-	if visible, _ := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`!document.getElementById('print-button').hidden`)); !visible {
-		t.Error("the print button is not shown")
+	// "Imprimer" opens the clean A4 PDF (journaled as printed).
+	printed, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`fetch(document.querySelector('main a.fr-btn[href$="?a=imprimer"]').href).then(r => r.ok && r.headers.get('Content-Type') === 'application/pdf')`, chromedp.EvalAwaitPromise))
+	if err != nil || !printed {
+		t.Errorf("the print button does not open the PDF: %v", err)
 	}
 	br.visit("Modifier", doc+"/modifier")
 	br.visit("Supprimer (confirmation)", doc+"/supprimer")

@@ -9,47 +9,67 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"coffre/vault"
 )
 
 // maxExports bounds the exports one process streams at once: each holds a database
 // connection (a read-only snapshot) for as long as the person's phone takes to download.
+// A safe has one export at a time, so that one account cannot take every slot.
 const maxExports = 2
 
-// exportStall is how long an export waits for a client that reads nothing (a phone that
-// lost its signal) before giving up.
-const exportStall = 2 * time.Minute
+// A client must take the archive at exportMinRate on average, after exportGrace for the
+// first bytes: a phone that lost its signal, or a client that reads slowly on purpose,
+// frees its slot (and its database connection) rather than holding it for hours. 16 KB/s
+// is an eighth of a weak 3G link; a 50 MB safe then has at least 55 minutes.
+const (
+	exportGrace   = 2 * time.Minute
+	exportMinRate = 16 << 10 // bytes per second
+)
 
 // noticeTTL is how long a process keeps the service notice before asking the database
 // again: a shutdown is announced months ahead, so a minute late costs nothing, and every
 // page is spared a query.
 const noticeTTL = time.Minute
 
-// recovery is the per-process state of export and closure: the export slots in use and
-// the cached service notice. Its zero value is ready for use.
+// recovery is the per-process state of export and closure: the export slots in use, by
+// safe, and the cached service notice. Its zero value is ready for use.
 type recovery struct {
 	mu        sync.Mutex
-	exporting int
+	exporting map[uuid.UUID]bool
 	notice    *vault.Notice // nil: no notice
 	noticeAt  time.Time     // when notice was read; zero: never
 }
 
-// takeExport reserves an export slot; false when every slot is taken.
-func (rc *recovery) takeExport() bool {
+// takeExport reserves an export slot for owner's safe: errExportRunning when that safe is
+// being exported already, errExportsBusy when every slot is taken.
+func (rc *recovery) takeExport(owner uuid.UUID) error {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if rc.exporting >= maxExports {
-		return false
+	switch {
+	case rc.exporting[owner]:
+		return errExportRunning
+	case len(rc.exporting) >= maxExports:
+		return errExportsBusy
 	}
-	rc.exporting++
-	return true
+	if rc.exporting == nil {
+		rc.exporting = map[uuid.UUID]bool{}
+	}
+	rc.exporting[owner] = true
+	return nil
 }
 
-func (rc *recovery) releaseExport() {
+func (rc *recovery) releaseExport(owner uuid.UUID) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	rc.exporting--
+	delete(rc.exporting, owner)
 }
+
+var (
+	errExportRunning = errors.New("web: this safe is being exported already")
+	errExportsBusy   = errors.New("web: every export slot is taken")
+)
 
 // shutdownNotice returns the announced end of the service, with its date in Paris time,
 // or nil. A failed lookup is logged and shows no banner: the page itself matters more.
@@ -114,12 +134,18 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d = exportData{}
 	}
-	if !h.recovery.takeExport() {
+	owner := h.ownerID(r)
+	switch err := h.recovery.takeExport(owner); {
+	case errors.Is(err, errExportRunning):
+		w.Header().Set("Retry-After", "60")
+		h.fail(w, r, http.StatusTooManyRequests, "export.running")
+		return
+	case err != nil:
 		w.Header().Set("Retry-After", "60")
 		h.fail(w, r, http.StatusServiceUnavailable, "export.busy")
 		return
 	}
-	defer h.recovery.releaseExport()
+	defer h.recovery.releaseExport(owner)
 
 	name, ctype := "coffre-"+time.Now().In(paris()).Format(time.DateOnly)+".zip", "application/zip"
 	if d.Passphrase != "" {
@@ -129,11 +155,11 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", ctype)
 	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	hd.Set("Cache-Control", "no-store")
-	sw := &startWriter{w: w, rc: http.NewResponseController(w)}
-	// A connection that stalls frees its slot (and its database connection) after
-	// exportStall; the deadline is lifted afterwards for the next request on the connection.
+	sw := &startWriter{w: w, rc: http.NewResponseController(w), start: time.Now(), grace: h.exportGrace(), rate: h.exportRate()}
+	// A client slower than exportMinRate frees its slot (and its database connection);
+	// the deadline is lifted afterwards for the next request on the connection.
 	defer sw.rc.SetWriteDeadline(time.Time{})
-	_, err := h.vault.Export(r.Context(), h.ownerID(r), h.actor(r), sw, vault.ExportOptions{Passphrase: d.Passphrase})
+	_, err := h.vault.Export(r.Context(), owner, h.actor(r), sw, vault.ExportOptions{Passphrase: d.Passphrase})
 	if err == nil {
 		return
 	}
@@ -157,22 +183,46 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 }
 
 // startWriter tells whether anything reached the client, that is whether the headers
-// (200, attachment) are gone and an error can no longer be shown as a page.
+// (200, attachment) are gone and an error can no longer be shown as a page. With a rate,
+// it also makes every write wait no later than the time by which a client taking rate
+// bytes per second, after grace, has taken those bytes: a slower client's write times out.
 type startWriter struct {
-	w        io.Writer
-	rc       *http.ResponseController
-	started  bool
-	extended time.Time // when the write deadline was last pushed back
+	w       io.Writer
+	rc      *http.ResponseController
+	started bool
+
+	start   time.Time
+	grace   time.Duration
+	rate    int64 // bytes per second; 0: no deadline
+	written int64
 }
 
 func (s *startWriter) Write(p []byte) (int, error) {
 	if len(p) > 0 {
 		s.started = true
 	}
-	if now := time.Now(); now.Sub(s.extended) > time.Second {
+	if s.rate > 0 {
+		due := s.start.Add(s.grace + time.Duration((s.written+int64(len(p)))*int64(time.Second)/s.rate))
 		// Not supported by every ResponseWriter (test recorders): then no deadline.
-		s.rc.SetWriteDeadline(now.Add(exportStall))
-		s.extended = now
+		s.rc.SetWriteDeadline(due)
 	}
-	return s.w.Write(p)
+	n, err := s.w.Write(p)
+	s.written += int64(n)
+	return n, err
+}
+
+// exportGrace and exportRate are the export's pace (see exportMinRate), shortened in
+// tests through Config.
+func (h *handler) exportGrace() time.Duration {
+	if h.cfg.ExportGrace > 0 {
+		return h.cfg.ExportGrace
+	}
+	return exportGrace
+}
+
+func (h *handler) exportRate() int64 {
+	if h.cfg.ExportMinRate > 0 {
+		return h.cfg.ExportMinRate
+	}
+	return exportMinRate
 }

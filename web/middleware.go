@@ -155,15 +155,15 @@ func (h *handler) csrf(next http.Handler) http.Handler {
 			h.fail(w, r, http.StatusForbidden, "error.csrf")
 			return
 		}
+		// A multipart body is streamed, never parsed into a form (upload.go).
+		r, err := streamParts(r)
+		if err != nil {
+			h.bodyError(w, r, err)
+			return
+		}
 		got := r.Header.Get("X-CSRF-Token")
 		if got == "" {
-			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-				if err := r.ParseMultipartForm(8 << 20); err != nil {
-					h.bodyError(w, r, err)
-					return
-				}
-			}
-			got = r.PostFormValue("csrf")
+			got = formToken(r)
 		}
 		if !validCSRF(r, got) {
 			h.fail(w, r, http.StatusForbidden, "error.csrf")

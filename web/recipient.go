@@ -3,14 +3,17 @@ package web
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 
+	"coffre/ingest"
 	"coffre/sharing"
 	"coffre/vault"
 )
@@ -233,8 +236,15 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 // maxBundle bounds the one-PDF download: the parts are merged in memory.
 const maxBundle = 60 << 20
 
+// mergeCost is the memory merging parts of total bytes holds: the parts, pdfcpu's reading
+// of them and its writing buffers (about as much again, measured), and the inflated
+// streams it goes through on the way (our renditions have none above 32 MB).
+func mergeCost(total int64) int64 { return 3*total + 64<<20 }
+
 // linkAll sends every PDF of the link as one PDF: many téléservices take a single file.
-// It counts as one download of the link.
+// It counts as one download of the link. The merge reserves its memory from the ingest
+// budget, like a deposit: when the service is busy, the person is asked to try again in a
+// minute (503) and the link's downloads are not counted.
 func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	l, ok := h.recipientLink(w, r)
 	if !ok {
@@ -260,6 +270,20 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusRequestEntityTooLarge, "link.all.toolarge")
 		return
 	}
+	var res *ingest.Reservation
+	if len(pdfs) > 1 { // one part is streamed as it is
+		var err error
+		if res, err = h.budget.Reserve(r.Context(), mergeCost(total)); err != nil {
+			h.refused(w, r, err, func(status int, msg string) {
+				if status == http.StatusRequestEntityTooLarge {
+					msg = h.t(r, "link.all.toolarge")
+				}
+				h.render(w, r, status, "error", view{Title: "error.title", Error: msg})
+			})
+			return
+		}
+		defer res.Release()
+	}
 	switch err := h.share.CountBundle(r.Context(), l); {
 	case errors.Is(err, sharing.ErrUnavailable):
 		h.linkUnavailable(w, r)
@@ -268,31 +292,68 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/pdf")
+	hd.Set("Content-Disposition", contentDisposition("attachment", h.t(r, "link.all.filename")+".pdf"))
+	if len(pdfs) == 1 {
+		br, err := h.share.OpenUncounted(r.Context(), l, pdfs[0].ID, pdfs[0].File.ID, h.clientIP(r))
+		if err != nil {
+			hd.Del("Content-Disposition")
+			h.serverError(w, r, err)
+			return
+		}
+		defer br.Close()
+		hd.Set("Content-Length", strconv.FormatInt(br.Size, 10))
+		if _, err := io.Copy(w, br); err != nil {
+			h.log.Info("all-in-one download interrupted", "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
 	parts := make([]io.ReadSeeker, 0, len(pdfs))
 	for _, d := range pdfs {
 		br, err := h.share.OpenUncounted(r.Context(), l, d.ID, d.File.ID, h.clientIP(r))
 		if err != nil {
+			hd.Del("Content-Disposition")
 			h.serverError(w, r, err)
 			return
 		}
-		b, err := io.ReadAll(br)
+		b, err := readExactly(br)
 		br.Close()
 		if err != nil {
+			hd.Del("Content-Disposition")
 			h.serverError(w, r, err)
 			return
 		}
 		parts = append(parts, bytes.NewReader(b))
 	}
-	var out bytes.Buffer
-	if len(parts) == 1 {
-		io.Copy(&out, parts[0])
-	} else if err := api.MergeRaw(parts, &out, false, nil); err != nil {
+	// Streamed as pdfcpu writes it, without a copy: an error after the first byte cuts
+	// the connection, so that no truncated file passes for a whole one.
+	sw := &startWriter{w: w, rc: http.NewResponseController(w)}
+	defer sw.rc.SetWriteDeadline(time.Time{})
+	if err := api.MergeRaw(parts, sw, false, nil); err != nil {
+		if sw.started {
+			h.log.Error("all-in-one merge failed mid-stream", "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		hd.Del("Content-Disposition")
 		h.serverError(w, r, err)
-		return
 	}
-	hd := w.Header()
-	hd.Set("Content-Type", "application/pdf")
-	hd.Set("Content-Length", strconv.Itoa(out.Len()))
-	hd.Set("Content-Disposition", contentDisposition("attachment", h.t(r, "link.all.filename")+".pdf"))
-	w.Write(out.Bytes())
+}
+
+// readExactly reads a blob into a buffer of its size, and on to the end of the stream,
+// where the SHA-256 is checked: no buffer grows and doubles on the way.
+func readExactly(br *vault.BlobReader) ([]byte, error) {
+	b := make([]byte, br.Size)
+	if _, err := io.ReadFull(br, b); err != nil {
+		return nil, err
+	}
+	var one [1]byte
+	switch n, err := io.ReadFull(br, one[:]); {
+	case n > 0:
+		return nil, fmt.Errorf("blob %s: longer than its %d bytes: %w", br.ID, br.Size, vault.ErrIntegrity)
+	case err != io.EOF:
+		return nil, err
+	}
+	return b, nil
 }

@@ -51,9 +51,35 @@ func (IngestProcess) Process(ctx context.Context, inputs []io.Reader, opts inges
 // Defaults of Config.
 const (
 	DefaultMaxUpload       = 40 << 20
+	DefaultIngestMemory    = 512 << 20
+	DefaultAdmissionWait   = 10 * time.Second
 	DefaultIdleTimeout     = 30 * time.Minute
 	DefaultAbsoluteTimeout = 12 * time.Hour
 )
+
+// What a process holds beside the ingest budget: templates and assets, database and S3
+// clients, sessions, exports streaming (a few megabytes each), requests in flight (gcSlack
+// of it at most), and the garbage the collector has not reached yet.
+const (
+	gcSlack    = 128 << 20
+	baseMemory = 320 << 20
+)
+
+// MemoryBound is the memory a process serving cfg stays under (what it maps from the
+// system, about its resident size): the ingest budget, through which every deposit, merge
+// of a link's papers and other large piece of work passes, plus baseMemory.
+func MemoryBound(cfg Config) int64 {
+	if cfg.IngestMemory <= 0 {
+		cfg.IngestMemory = DefaultIngestMemory
+	}
+	return cfg.IngestMemory + baseMemory
+}
+
+// GCLimit is the soft memory limit cmd/coffre gives the Go runtime, gcSlack above the
+// budget: from there the collector runs as often as it must. The rest of baseMemory is
+// for overshoot: a large allocation (a decoded page of 200 MB) lands before the collector
+// has freed the garbage of the one before (TestDepositGuard measured up to 90 MB).
+func GCLimit(cfg Config) int64 { return MemoryBound(cfg) - baseMemory + gcSlack }
 
 // Config is what the HTTP side is built from.
 type Config struct {
@@ -65,6 +91,16 @@ type Config struct {
 	Ingest Normalizer
 	// MaxUpload bounds one request body (all the pages of one deposit), in bytes.
 	MaxUpload int64
+	// IngestMemory is the memory, in bytes, that deposits and merges of a link's papers
+	// may hold together (an ingest.Budget shared by every deposit path); beyond it they
+	// wait up to AdmissionWait, then are answered "busy, try again" (503).
+	IngestMemory  int64
+	AdmissionWait time.Duration
+	// ExportGrace and ExportMinRate pace an export (export.go): a client that has not
+	// taken ExportMinRate bytes per second on average after ExportGrace is cut off.
+	// Zero: 2 minutes and 16 KB/s.
+	ExportGrace   time.Duration
+	ExportMinRate int64
 	// BehindTLS says the service is reached over HTTPS, even when a proxy terminates TLS:
 	// cookies become Secure with the __Host- prefix, and HSTS is sent.
 	BehindTLS bool
@@ -99,6 +135,7 @@ type handler struct {
 	oidc   *openID            // nil when FranceConnect is off
 	proc   *openID            // nil when ProConnect is off
 	share  *sharing.Service   // nil when sharing is off
+	budget *ingest.Budget     // memory of deposits and merges (upload.go)
 
 	recovery recovery // export slots and the cached service notice (export.go)
 }
@@ -114,13 +151,20 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
+	if cfg.IngestMemory <= 0 {
+		cfg.IngestMemory = DefaultIngestMemory
+	}
+	if cfg.AdmissionWait <= 0 {
+		cfg.AdmissionWait = DefaultAdmissionWait
+	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.AbsoluteTimeout <= 0 {
 		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
-	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing}
+	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
+		budget: ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, h.securityHeaders)
 	r.Get("/healthz", h.healthz)

@@ -31,10 +31,12 @@ type Config struct {
 	LogLevel  slog.Level
 	// MaxUpload bounds one deposit request; BehindTLS says clients use HTTPS (through a
 	// proxy perhaps); SessionIdle and SessionMax end owners' sessions.
-	MaxUpload   int64
-	BehindTLS   bool
-	SessionIdle time.Duration
-	SessionMax  time.Duration
+	MaxUpload int64
+	// IngestMemory is the memory deposits and merges may hold together (web.Config).
+	IngestMemory int64
+	BehindTLS    bool
+	SessionIdle  time.Duration
+	SessionMax   time.Duration
 	// BaseURL is the public address of the service; passkeys and FranceConnect need it.
 	BaseURL string
 	// FranceConnect (or any OpenID Connect provider): on when the issuer is set.
@@ -102,6 +104,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("COFFRE_MAX_UPLOAD_MB=%q is not a number of megabytes such as 40", getenv("COFFRE_MAX_UPLOAD_MB")))
 	} else {
 		c.MaxUpload = int64(mb) << 20
+	}
+	if mb, err := strconv.Atoi(str("COFFRE_INGEST_MEMORY_MB", "512")); err != nil || mb < 128 {
+		errs = append(errs, fmt.Errorf("COFFRE_INGEST_MEMORY_MB=%q is not a number of megabytes of at least 128, such as 512", getenv("COFFRE_INGEST_MEMORY_MB")))
+	} else {
+		c.IngestMemory = int64(mb) << 20
 	}
 	behindTLS, err := strconv.ParseBool(str("COFFRE_BEHIND_TLS", "false"))
 	if err != nil {

@@ -55,6 +55,11 @@ Configuration (environment variables, with their defaults):
                               (empty: 12 months; at least 8760h)
     COFFRE_LOG_LEVEL          debug, info, warn or error (info)
     COFFRE_MAX_UPLOAD_MB      largest deposit (all pages of one paper), in megabytes (40)
+    COFFRE_INGEST_MEMORY_MB   memory that deposits and merges of a link's papers may hold
+                              together, in megabytes (512); beyond it they are asked to
+                              try again. The process stays under it plus 320 MB; serve
+                              sets the Go runtime's memory limit (GOMEMLIMIT, unless set)
+                              to it plus 128 MB
     COFFRE_BEHIND_TLS         the service is reached over HTTPS (a proxy may end TLS):
                               Secure __Host- cookies, HSTS, X-Forwarded-For: true or false (false)
     COFFRE_SESSION_IDLE       a session ends after this long without a request (30m)

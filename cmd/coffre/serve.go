@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -53,12 +55,18 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	if cfg.PCIssuer != "" {
 		proConnect = &web.OpenIDConfig{Issuer: cfg.PCIssuer, ClientID: cfg.PCClientID, ClientSecret: cfg.PCClientSecret}
 	}
+	wcfg := web.Config{
+		Ready: v, Log: log, Vault: v, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
+		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
+		OpenID: openID, ProConnect: proConnect, Sharing: sharing.New(pool, v), Signing: signing,
+	}
+	if debug.SetMemoryLimit(-1) == math.MaxInt64 { // no GOMEMLIMIT given
+		// Garbage is collected before the process nears the bound the README states
+		// (web.MemoryBound), rather than when the heap has doubled.
+		debug.SetMemoryLimit(web.GCLimit(wcfg))
+	}
 	srv := &http.Server{
-		Handler: web.New(web.Config{
-			Ready: v, Log: log, Vault: v, MaxUpload: cfg.MaxUpload, BehindTLS: cfg.BehindTLS,
-			IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
-			OpenID: openID, ProConnect: proConnect, Sharing: sharing.New(pool, v), Signing: signing,
-		}),
+		Handler:           web.New(wcfg),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

@@ -1,0 +1,412 @@
+package web_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"coffre/ingest/ingesttest"
+	"coffre/sharing"
+	"coffre/vault"
+	"coffre/web"
+)
+
+// stalledUpload starts a deposit whose body announces size bytes and stops after the
+// CSRF token: the server has reserved the memory for it and waits for the rest. stop
+// ends it.
+func stalledUpload(t *testing.T, c *client, size int) (stop func()) {
+	t.Helper()
+	tok := c.csrf("/papiers/ajouter")
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	req, _ := http.NewRequest(http.MethodPost, c.base+"/papiers/ajouter", pr)
+	req.ContentLength = int64(size)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := c.hc.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	mw.WriteField("csrf", tok)
+	w, _ := mw.CreateFormFile("pages", "grand.jpg")
+	w.Write(bytes.Repeat([]byte{0xFF}, 1024)) // through the first part boundary
+	return func() {
+		pw.CloseWithError(io.ErrUnexpectedEOF)
+		<-done
+	}
+}
+
+// until retries f until it says yes or a minute has gone.
+func until(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	for start := time.Now(); !f(); time.Sleep(20 * time.Millisecond) { // polls for an event
+		if time.Since(start) > time.Minute {
+			t.Fatalf("%s: never", what)
+		}
+	}
+}
+
+const busySentence = "Le service est très occupé en ce moment : réessayez dans une minute."
+
+// When the deposits in progress hold the memory budget, a new deposit and the merge of a
+// link's papers are answered 503 with Retry-After and one plain sentence; once memory is
+// back, both go through, and a refused merge did not count as a download.
+func TestAdmission(t *testing.T) {
+	b := setup(t, func(c *web.Config) {
+		c.IngestMemory = 128 << 20
+		c.AdmissionWait = 50 * time.Millisecond
+	})
+	c := b.client(t)
+	c.signup("amina", "le chat mange la pomme")
+	photo, err := os.ReadFile(sharedFixture(t, "exif-orientation/Portrait_6.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deposit := func(accept string) (*http.Response, string) {
+		tok := c.csrf("/papiers/ajouter")
+		h := map[string]string{}
+		if accept != "" {
+			h["Accept"] = accept
+		}
+		return c.send("/papiers/ajouter", []part{{"csrf", "", []byte(tok)}, {"pages", "p.jpg", photo}, {"kind", "", []byte("caf")}}, h)
+	}
+	for range 2 {
+		if resp, body := deposit(""); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("deposit: %d %s", resp.StatusCode, body)
+		}
+	}
+	owner := mustOwner(t, b, "amina")
+	docs, err := b.v.Documents(context.Background(), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := b.share.CreateLink(context.Background(), owner, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()},
+		sharing.NewLink{Documents: []uuid.UUID{docs[0].ID, docs[1].ID}, Lifetime: time.Hour, MaxDownloads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The probe link has no download limit: polling it until the stalled upload holds the
+	// memory uses up nothing, however long the server takes to reserve it.
+	probe, err := b.share.CreateLink(context.Background(), owner, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()},
+		sharing.NewLink{Documents: []uuid.UUID{docs[0].ID, docs[1].ID}, Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := b.client(t)
+	all := "/p/" + created.Token + "/tout.pdf"
+
+	stop := stalledUpload(t, c, 40<<20) // reserves 80 MB of 128
+	defer stop()
+	var resp *http.Response
+	var body string
+	until(t, "the merge refused while the upload holds the memory", func() bool {
+		resp, _ = desk.get("/p/" + probe.Token + "/tout.pdf")
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
+	resp, body = desk.get(all)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("merge while the memory is held: %d", resp.StatusCode)
+	}
+	if resp.Header.Get("Retry-After") == "" || !strings.Contains(body, busySentence) {
+		t.Errorf("busy merge: %q %s", resp.Header.Get("Retry-After"), body)
+	}
+	resp, body = deposit("")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, busySentence) {
+		t.Errorf("busy deposit: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	resp, body = deposit("application/json")
+	var answer map[string]string
+	json.Unmarshal([]byte(body), &answer)
+	if resp.StatusCode != http.StatusServiceUnavailable || answer["error"] != busySentence {
+		t.Errorf("busy deposit from the page's script: %d %s", resp.StatusCode, body)
+	}
+	stop()
+
+	until(t, "the merge once memory is back", func() bool {
+		resp, body = desk.get(all)
+		return resp.StatusCode == http.StatusOK
+	})
+	if !strings.HasPrefix(body, "%PDF") {
+		t.Error("the merged file is not a PDF")
+	}
+	if resp, body := deposit(""); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("deposit once memory is back: %d %s", resp.StatusCode, body)
+	}
+	// The link allowed one download: the refused merges did not use it.
+	if resp, _ := desk.get(all); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a second download of a one-download link: %d", resp.StatusCode)
+	}
+}
+
+// slowExport asks for owner c's archive over a connection whose client takes 20 KB/s,
+// far below the pace the test server requires. It returns when the response has
+// started; stop closes the connection.
+func slowExport(t *testing.T, c *client) (status int, stop func()) {
+	t.Helper()
+	tok := c.csrf("/compte/export")
+	u, _ := url.Parse(c.base + "/compte/export")
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	req, _ := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, ck := range c.hc.Jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReaderSize(conn, 1024)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quit := make(chan struct{})
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-time.After(50 * time.Millisecond): // the slow client
+			}
+			if _, err := resp.Body.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return resp.StatusCode, func() { close(quit); conn.Close() }
+}
+
+// A client that takes an export slowly does not hold the slot: it is cut off once it
+// falls behind the minimum pace, and the next export goes through. A safe has one export
+// at a time.
+func TestExportSlowReader(t *testing.T) {
+	b := setup(t, func(c *web.Config) {
+		c.ExportGrace = 200 * time.Millisecond
+		c.ExportMinRate = 4 << 20
+	})
+	// Two safes of 24 MB that does not compress, taken slowly, hold both slots.
+	slow := make([]*client, 2)
+	for i := range slow {
+		slow[i] = b.client(t)
+		login := "lent" + strconv.Itoa(i)
+		slow[i].signup(login, "le chat mange la pomme")
+		owner := mustOwner(t, b, login)
+		big := make([]byte, 24<<20)
+		rand.Read(big)
+		if _, err := b.v.Deposit(context.Background(), owner, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, vault.NewDocument{
+			Kind: vault.KindAutre, Title: "grand", Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "image/jpeg", Body: bytes.NewReader(big), Size: int64(len(big))}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range slow {
+		status, stop := slowExport(t, c)
+		defer stop()
+		if status != http.StatusOK {
+			t.Fatalf("slow export: %d", status)
+		}
+	}
+	if resp, _ := slow[0].exportArchive(nil); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a second export of the same safe: %d, want 429", resp.StatusCode)
+	}
+	fast := b.client(t)
+	fast.signup("rapide", "le chat mange la pomme")
+	start := time.Now()
+	until(t, "an export once the slow clients are cut off", func() bool {
+		resp, archive := fast.exportArchive(nil)
+		if resp.StatusCode == http.StatusOK {
+			checkArchive(t, resp, archive)
+			return true
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("export: %d", resp.StatusCode)
+		}
+		return false
+	})
+	t.Logf("slots free again after %s", time.Since(start))
+}
+
+var sentenceRE = regexp.MustCompile(`(?s)<div class="fr-alert fr-alert--error[^"]*"[^>]*>\s*<p>([^<]+)</p>`)
+
+// TestDepositGuard sends deposit bombs and honest deposits all at once, from one
+// account: the process stays under the memory bound the README states (MemoryBound, with
+// the runtime's limit set as serve sets it), /healthz answers throughout, and every
+// refused upload gets one plain sentence.
+func TestDepositGuard(t *testing.T) {
+	var cfg web.Config
+	b := setup(t, func(c *web.Config) {
+		c.IngestMemory = 320 << 20
+		c.AdmissionWait = 8 * time.Second
+		cfg = *c
+	})
+	limit := web.MemoryBound(cfg)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(web.GCLimit(cfg)))
+	c := b.client(t)
+	c.signup("amina", "le chat mange la pomme")
+	tok := c.csrf("/papiers/ajouter")
+	photo, err := os.ReadFile(sharedFixture(t, "exif-orientation/Landscape_3.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := ingesttest.PagePNG(1240, 1754)
+	type bomb struct {
+		name  string
+		files [][]byte
+		want  []string // sentences accepted besides success and busy
+	}
+	var bombs []bomb
+	add := func(n int, bm bomb) {
+		for range n {
+			bombs = append(bombs, bm)
+		}
+	}
+	tooHeavy := "Ce fichier est trop lourd. Envoyez une photo plus petite ou un document plus court."
+	add(4, bomb{"PDF inflating to 300 MB", [][]byte{ingesttest.InflatingPDF(1, 300<<20)}, []string{tooHeavy}})
+	add(2, bomb{"PDF of 20,000 pages", [][]byte{ingesttest.ManyPagesPDF(20_000)}, []string{"Ce document a trop de pages. Envoyez-le en plusieurs parties."}})
+	add(2, bomb{"PDF of 200,000 pages", [][]byte{ingesttest.ManyPagesPDF(200_000)}, []string{tooHeavy}})
+	add(3, bomb{"PNG of 60000×60000", [][]byte{ingesttest.HugePNG(60000, 60000, 50_000_000)}, []string{"Cette image est trop grande. Envoyez une photo prise normalement avec le téléphone."}})
+	add(3, bomb{"PNG of 7000×7000", [][]byte{ingesttest.HugePNG(7000, 7000, 50_000_000)}, nil})
+	twenty := make([][]byte, 20)
+	for i := range twenty {
+		twenty[i] = page
+	}
+	add(3, bomb{"20 pages", twenty, nil})
+	add(3, bomb{"a photo", [][]byte{photo}, nil})
+
+	// Memory and /healthz, watched throughout.
+	// The memory the runtime holds from the system (what the memory limit governs, about
+	// the resident size), and the live heap found by each collection; what earlier tests
+	// left is given back first.
+	debug.FreeOSMemory()
+	var peak, live atomic.Uint64
+	stopWatch := make(chan struct{})
+	var watch sync.WaitGroup
+	watch.Add(2)
+	go func() {
+		defer watch.Done()
+		s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}, {Name: "/gc/heap/live:bytes"}}
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64() - s[1].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			if v := s[2].Value.Uint64(); v > live.Load() {
+				live.Store(v)
+			}
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	var health []string
+	go func() {
+		defer watch.Done()
+		hc := &http.Client{Timeout: 3 * time.Second}
+		for {
+			resp, err := hc.Get(b.srv.URL + "/healthz")
+			if err != nil {
+				health = append(health, err.Error())
+			} else {
+				if resp.StatusCode != http.StatusOK {
+					health = append(health, resp.Status)
+				}
+				resp.Body.Close()
+			}
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+
+	send := func(bm bomb) string {
+		parts := []part{{"csrf", "", []byte(tok)}}
+		for k, f := range bm.files {
+			parts = append(parts, part{"pages", fmt.Sprintf("page%d", k), f})
+		}
+		resp, body := c.send("/papiers/ajouter", parts, nil)
+		var sentence string
+		if m := sentenceRE.FindStringSubmatch(body); m != nil {
+			sentence = html.UnescapeString(strings.TrimSpace(m[1]))
+		}
+		switch {
+		case resp.StatusCode == http.StatusSeeOther:
+			return "accepted"
+		case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" && sentence == busySentence:
+			return "busy"
+		case resp.StatusCode == http.StatusUnprocessableEntity && contains(bm.want, sentence):
+			return "refused: " + sentence
+		}
+		t.Errorf("%s: %d %q", bm.name, resp.StatusCode, sentence)
+		return "WRONG"
+	}
+	var wg sync.WaitGroup
+	results := make([]string, len(bombs))
+	for i, bm := range bombs {
+		wg.Go(func() { results[i] = send(bm) })
+	}
+	wg.Wait()
+	// Then the largest page the limits allow, alone: once the memory is back (a decode
+	// that timed out may still hold some), it is processed, within the bound.
+	pixels := bomb{"PNG of 7000×7000 alone", [][]byte{ingesttest.HugePNG(7000, 7000, 50_000_000)}, nil}
+	var alone string
+	until(t, "the largest page alone", func() bool { alone = send(pixels); return alone != "busy" })
+	bombs, results = append(bombs, pixels), append(results, alone)
+	close(stopWatch)
+	watch.Wait()
+	counts := map[string]int{}
+	for i, r := range results {
+		counts[bombs[i].name+": "+r]++
+	}
+	t.Logf("peak memory %d MB (live heap %d MB), bound %d MB; %v", peak.Load()>>20, live.Load()>>20, limit>>20, counts)
+	if p := int64(peak.Load()); p > limit {
+		t.Errorf("peak memory %d MB above the bound of %d MB", p>>20, limit>>20)
+	}
+	if len(health) > 0 {
+		t.Errorf("/healthz failed meanwhile: %v", health)
+	}
+	if counts["a photo: accepted"] == 0 && counts["20 pages: accepted"] == 0 {
+		t.Error("no honest deposit went through")
+	}
+	if counts["PNG of 7000×7000 alone: accepted"] != 1 {
+		t.Error("the largest page allowed was not processed on its own")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
