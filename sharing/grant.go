@@ -161,6 +161,7 @@ func (s *Service) Approve(ctx context.Context, r *AuthorizationRequest, owner uu
 		return "", fmt.Errorf("sharing: approve: %w", err)
 	}
 	if len(docs) != len(documents) {
+		s.denyOthers(ctx, owner, by, documents, docs)
 		return "", fmt.Errorf("sharing: approve: a document is not the owner's: %w", vault.ErrNotFound)
 	}
 	for _, d := range docs {
@@ -277,9 +278,7 @@ func (s *Service) GrantDocuments(ctx context.Context, g *Grant) ([]vault.Documen
 func (s *Service) OpenGranted(ctx context.Context, g *Grant, doc, blob uuid.UUID, ip netip.Addr, note string) (*vault.BlobReader, error) {
 	actor := vault.Actor{Kind: vault.ActorClient, ID: g.ClientID, IP: ip}
 	if !slices.Contains(g.Documents, doc) {
-		if err := s.vault.Record(ctx, g.OwnerID, vault.Event{Actor: actor, Action: vault.ActionDenied, DocumentID: doc}); err != nil {
-			return nil, fmt.Errorf("sharing: open: %w", err)
-		}
+		s.vault.DenyDocument(ctx, g.OwnerID, doc, actor)
 		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
 	}
 	return s.vault.OpenAccess(ctx, g.OwnerID, doc, blob, vault.Access{Actor: actor, Action: vault.ActionDownload, Detail: note})

@@ -167,6 +167,21 @@ func newCode() (string, error) {
 
 func purposePlace(link uuid.UUID) string { return "link-purpose:" + link.String() }
 
+// denyOthers journals a failed attempt at each of ids that is not among owner's docs:
+// someone else's paper goes into its owner's journal, a missing one into owner's.
+func (s *Service) denyOthers(ctx context.Context, owner uuid.UUID, by vault.Actor, ids []uuid.UUID, docs []vault.Document) {
+	seen := map[uuid.UUID]bool{}
+	for _, d := range docs {
+		seen[d.ID] = true
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			s.vault.DenyDocument(ctx, owner, id, by)
+		}
+	}
+}
+
 // CreateLink shares some of owner's documents. Every document must be the owner's and
 // not deleted; otherwise nothing is created and the answer is vault.ErrNotFound.
 func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Actor, nl NewLink) (*Created, error) {
@@ -182,6 +197,7 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 		unique[id] = true
 	}
 	if len(docs) != len(unique) {
+		s.denyOthers(ctx, owner, by, nl.Documents, docs)
 		return nil, fmt.Errorf("sharing: create link: a document is not the owner's: %w", vault.ErrNotFound)
 	}
 	c := &Created{Link: &Link{

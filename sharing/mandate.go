@@ -528,6 +528,31 @@ func (s *Service) Allows(ctx context.Context, agent *Agent, owner uuid.UUID, sco
 	return r.allows(scope), err
 }
 
+// StructureMandate returns owner's mandate id when the agent's structure holds it and
+// the agent reaches the safe (ScopeReach). Anything else, another structure's mandate
+// included, is refused like Authorize refuses: journaled in the owner's history, and
+// vault.ErrNotFound.
+func (s *Service) StructureMandate(ctx context.Context, agent *Agent, owner, id uuid.UUID, ip netip.Addr) (*Mandate, error) {
+	if err := s.Authorize(ctx, agent, owner, ScopeReach, ip); err != nil {
+		return nil, err
+	}
+	m, err := s.mandate(ctx, owner, id)
+	if errors.Is(err, vault.ErrNotFound) || err == nil && m.StructureID != agent.StructureID {
+		return nil, s.refuse(ctx, agent, owner, ScopeReach, ip)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// RefuseCode journals, like a refused action, a code typed on the agent's screen for
+// owner's safe that is not its temporary code (the access card form), and returns
+// vault.ErrNotFound.
+func (s *Service) RefuseCode(ctx context.Context, agent *Agent, owner uuid.UUID, ip netip.Addr) error {
+	return s.refuse(ctx, agent, owner, scopeUnlock, ip)
+}
+
 // refuse journals a refused agent action and returns the "not found" answer.
 func (s *Service) refuse(ctx context.Context, agent *Agent, owner uuid.UUID, scope Scope, ip netip.Addr) error {
 	if err := s.deny(ctx, agent, owner, scope, ip); err != nil {

@@ -417,6 +417,13 @@ func (v *Vault) deny(ctx context.Context, owner, id uuid.UUID, by Actor) {
 	}
 }
 
+// DenyDocument journals a failed attempt at document id by someone acting in owner's
+// name (the owner choosing papers, a link, a téléservice): in the journal of the
+// document's owner when it exists, else in owner's, like a refused lookup (Document).
+func (v *Vault) DenyDocument(ctx context.Context, owner, id uuid.UUID, by Actor) {
+	v.deny(ctx, owner, id, by)
+}
+
 // Update is a change to a document's description; nil fields stay as they are.
 type Update struct {
 	Kind      *Kind

@@ -44,29 +44,20 @@ func mandateConsent(r *http.Request) sharing.Consent {
 }
 
 // structureMandate finds the mandate {mid} of the person {owner} held by the agent's
-// structure, when the agent reaches the safe; anything else is "not found".
+// structure, when the agent reaches the safe; anything else is "not found", journaled
+// in the person's history (sharing.StructureMandate).
 func (h *handler) structureMandate(w http.ResponseWriter, r *http.Request) (*sharing.Mandate, bool) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
+	if !ok {
 		return nil, false
 	}
-	id, err := uuid.Parse(chi.URLParam(r, "mid"))
+	id, _ := uuid.Parse(chi.URLParam(r, "mid")) // a malformed ID is refused like a missing one
+	m, err := h.share.StructureMandate(r.Context(), agentOf(r).Agent, owner, id, h.clientIP(r))
 	if err != nil {
-		h.notFound(w, r)
+		h.agentError(w, r, err)
 		return nil, false
 	}
-	ms, err := h.share.Mandates(r.Context(), owner)
-	if err != nil {
-		h.serverError(w, r, err)
-		return nil, false
-	}
-	for i := range ms {
-		if ms[i].ID == id && ms[i].StructureID == agentOf(r).Agent.StructureID {
-			return &ms[i], true
-		}
-	}
-	h.notFound(w, r)
-	return nil, false
+	return m, true
 }
 
 // mandateState says where a mandate stands, for the agent waiting for the phone.

@@ -82,16 +82,16 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !st.TemporaryCode || st.Expired {
-			h.notFound(w, r)
+			h.codeError(w, r, owner, vault.ErrNotFound)
 			return
 		}
 		if err := h.vault.CheckOwnerSecret(r.Context(), owner, code, h.clientIP(r)); err != nil {
-			h.codeError(w, r, err)
+			h.codeError(w, r, owner, err)
 			return
 		}
 		card.Recovery, card.CodeExpiresAt = st.Recovered, st.ExpiresAt
 	default:
-		h.codeError(w, r, err)
+		h.codeError(w, r, owner, err)
 		return
 	}
 	o, err := h.vault.Owner(r.Context(), owner)
@@ -117,10 +117,11 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 	writePDF(w, &buf, "carte-coffre.pdf")
 }
 
-// codeError answers a wrong temporary code on the access card form.
-func (h *handler) codeError(w http.ResponseWriter, r *http.Request, err error) {
+// codeError answers a wrong temporary code on the access card form: "not found",
+// journaled in the person's history like any refusal.
+func (h *handler) codeError(w http.ResponseWriter, r *http.Request, owner uuid.UUID, err error) {
 	if errors.Is(err, vault.ErrBadCredentials) || errors.Is(err, vault.ErrNotFound) {
-		h.notFound(w, r)
+		h.agentError(w, r, h.share.RefuseCode(r.Context(), agentOf(r).Agent, owner, h.clientIP(r)))
 		return
 	}
 	if _, locked := vault.IsLocked(err); locked {
@@ -251,26 +252,16 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 // agentMandateReceipt prints the receipt of a mandate held by the agent's structure.
 func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
 	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
+	if !ok {
 		return
 	}
-	id, err := uuid.Parse(chi.URLParam(r, "mid"))
+	id, _ := uuid.Parse(chi.URLParam(r, "mid")) // a malformed ID is refused like a missing one
+	m, err := h.share.StructureMandate(r.Context(), agentOf(r).Agent, owner, id, h.clientIP(r))
 	if err != nil {
-		h.notFound(w, r)
+		h.agentError(w, r, err)
 		return
 	}
-	ms, err := h.share.Mandates(r.Context(), owner)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	var m *sharing.Mandate
-	for i := range ms {
-		if ms[i].ID == id && ms[i].StructureID == agentOf(r).Agent.StructureID && ms[i].StartsAt != nil {
-			m = &ms[i]
-		}
-	}
-	if m == nil {
+	if m.StartsAt == nil { // waiting for the person's phone: no receipt yet
 		h.notFound(w, r)
 		return
 	}

@@ -38,15 +38,21 @@ var lifetimes = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour,
 func (f shareForm) IsChosen(id uuid.UUID) bool { return slices.Contains(f.Chosen, id) }
 
 func (h *handler) shareForm(w http.ResponseWriter, r *http.Request) {
+	f := shareForm{Lifetime: "24h"}
+	if chi.URLParam(r, "id") != "" {
+		// From a paper's page: the paper must be the owner's, as on its other pages.
+		d, ok := h.loadDocument(w, r)
+		if !ok {
+			return
+		}
+		f.Chosen = []uuid.UUID{d.ID}
+	}
 	docs, err := h.vault.Documents(r.Context(), h.ownerID(r))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	f := shareForm{Docs: docs, Lifetime: "24h"}
-	if id, err := uuid.Parse(chi.URLParam(r, "id")); err == nil {
-		f.Chosen = []uuid.UUID{id}
-	}
+	f.Docs = docs
 	h.render(w, r, http.StatusOK, "share", view{Title: "share.title", Nav: "list", Data: f})
 }
 
