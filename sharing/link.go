@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Journal actions of links, in the owner's history.
@@ -58,13 +59,17 @@ const (
 
 // Service holds the links of every owner.
 type Service struct {
-	db    *pgxpool.Pool
-	vault *vault.Vault
+	db       *pgxpool.Pool
+	vault    *vault.Vault
+	accounts *account.Service
 }
 
-// New returns the sharing service over the vault's database.
-func New(db *pgxpool.Pool, v *vault.Vault) *Service {
-	return &Service{db: db, vault: v}
+// New returns the sharing service over the vault's database. accounts gives the agents'
+// sign-in its throttling and secret hashing, and the desks their temporary codes. The
+// caller hands the service to the vault (vault.AddParticipant), so that closing and
+// erasing a safe end its links, grants and mandates in the vault's transaction.
+func New(db *pgxpool.Pool, v *vault.Vault, accounts *account.Service) *Service {
+	return &Service{db: db, vault: v, accounts: accounts}
 }
 
 // Link is a share link, without its token (which only its creator ever sees).
@@ -446,4 +451,19 @@ func (s *Service) OpenUncounted(ctx context.Context, l *Link, doc, blob uuid.UUI
 		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
 	}
 	return s.vault.OpenAccess(ctx, l.OwnerID, doc, blob, vault.Access{Actor: vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}, Action: vault.ActionDownload})
+}
+
+// revokeLinks revokes every live link of owner inside tx (the safe closes).
+func revokeLinks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`, owner)
+	return err
+}
+
+// forgetLinks deletes every link of owner and what it shared, inside tx (erasure).
+func forgetLinks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM link_documents WHERE link_id IN (SELECT id FROM links WHERE owner_id = $1)`, owner); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM links WHERE owner_id = $1`, owner)
+	return err
 }

@@ -12,14 +12,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Journal actions of mandates and of agents acting under them, in the owner's history.
 // What agents do to documents is journaled by the vault with the agent as actor
 // (deposit, view, download, print) and by links (link_created); access recovery by the
-// vault too (access_recovered, recovery_requested, recovery_cancelled), and so is the end
-// of mandates at closure (vault.ActionMandateEnded).
+// account package (access_recovered, recovery_requested, recovery_cancelled).
 const (
+	// ActionMandateEnded: a mandate (or a mandate request) ended because the safe was
+	// closed; the detail names the structure.
+	ActionMandateEnded     vault.Action = "mandate_ended"
 	ActionMandateGranted   vault.Action = "mandate_granted"
 	ActionMandatePending   vault.Action = "mandate_pending" // waiting for the owner's phone
 	ActionMandateConfirmed vault.Action = "mandate_confirmed"
@@ -462,18 +465,25 @@ func (r reach) allows(scope Scope) bool {
 }
 
 func (s *Service) reach(ctx context.Context, agent, owner uuid.UUID) (reach, error) {
-	r := reach{found: true}
+	r := reach{found: true, open: true}
+	// Whether the safe is open is the vault's decision, the same for every path.
+	switch err := s.vault.CheckOpen(ctx, owner); {
+	case errors.Is(err, vault.ErrNotFound):
+		return reach{}, nil
+	case errors.Is(err, vault.ErrClosed), errors.Is(err, vault.ErrShredded):
+		r.open = false
+	case err != nil:
+		return reach{}, fmt.Errorf("sharing: authorize: %w", err)
+	}
 	var scopes []string
 	err := s.db.QueryRow(ctx, `
-		SELECT o.closed_at IS NULL AND o.shredded_at IS NULL,
-			(SELECT coalesce(array_agg(DISTINCT sc), '{}') FROM mandates m CROSS JOIN LATERAL unnest(m.scopes) sc
-				WHERE m.owner_id = o.id AND m.structure_id = a.structure_id
+		SELECT (SELECT coalesce(array_agg(DISTINCT sc), '{}') FROM mandates m CROSS JOIN LATERAL unnest(m.scopes) sc
+				WHERE m.owner_id = $2 AND m.structure_id = a.structure_id
 				AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()),
-			EXISTS (SELECT 1 FROM assisted_openings x WHERE x.owner_id = o.id AND x.structure_id = a.structure_id),
-			EXISTS (SELECT 1 FROM desk_unlocks u WHERE u.agent_id = a.id AND u.owner_id = o.id AND u.expires_at > now())
+			EXISTS (SELECT 1 FROM assisted_openings x WHERE x.owner_id = $2 AND x.structure_id = a.structure_id),
+			EXISTS (SELECT 1 FROM desk_unlocks u WHERE u.agent_id = a.id AND u.owner_id = $2 AND u.expires_at > now())
 		FROM agents a JOIN structures s ON s.id = a.structure_id AND s.deactivated_at IS NULL
-			JOIN owners o ON o.id = $2
-		WHERE a.id = $1 AND a.deactivated_at IS NULL`, agent, owner).Scan(&r.open, &scopes, &r.opened, &r.unlocked)
+		WHERE a.id = $1 AND a.deactivated_at IS NULL`, agent, owner).Scan(&scopes, &r.opened, &r.unlocked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return reach{}, nil
 	}
@@ -589,26 +599,26 @@ const DeskUnlockTTL = 15 * time.Minute
 // the safe yet. It returns the owner's ID. An unknown login, a wrong or expired secret
 // and a closed safe all give vault.ErrNotFound (a wrong secret, like a refusal, is
 // journaled in the safe; failures count against the owner's sign-in throttle); a
-// lockout gives *vault.LockedError. The unlock is journaled.
+// lockout gives *account.LockedError. The unlock is journaled.
 func (s *Service) DeskUnlock(ctx context.Context, agent *Agent, login, secret string, ip netip.Addr) (uuid.UUID, error) {
 	cur, err := s.Agent(ctx, agent.ID)
 	if err != nil || cur.DeactivatedAt != nil {
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
 	}
-	norm, err := vault.NormalizeLogin(login)
+	norm, err := account.NormalizeLogin(login)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
 	}
 	o, err := s.vault.OwnerByLogin(ctx, norm)
 	if errors.Is(err, vault.ErrNotFound) {
 		// As long as a wrong secret, counted the same, so that the answer tells nothing.
-		if err := s.vault.CheckThrottle(ctx, norm, ip); err != nil {
+		if err := s.accounts.CheckThrottle(ctx, norm, ip); err != nil {
 			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 		}
-		if _, err := vault.VerifySecret(vault.DummySecretHash, secret); err != nil {
+		if _, err := account.VerifySecret(account.DummySecretHash, secret); err != nil {
 			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 		}
-		if err := s.vault.CountThrottleFailure(ctx, norm, ip); err != nil {
+		if err := s.accounts.CountThrottleFailure(ctx, norm, ip); err != nil {
 			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 		}
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
@@ -626,18 +636,18 @@ func (s *Service) DeskUnlock(ctx context.Context, agent *Agent, login, secret st
 // and records that they unlocked their safe at this agent's desk, with a journal entry.
 // A wrong or expired secret, or a closed safe, is refused and journaled like any refusal
 // (vault.ErrNotFound), except for an agent who reaches the safe anyway: they get
-// vault.ErrBadCredentials, so that the form can say the secret was wrong.
+// account.ErrBadCredentials, so that the form can say the secret was wrong.
 func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uuid.UUID, c Consent, ip netip.Addr) error {
 	var err error
 	switch {
 	case c.Method == ConsentPasskey && !c.PasskeyVerified:
-		err = fmt.Errorf("passkey not verified: %w", vault.ErrBadCredentials)
+		err = fmt.Errorf("passkey not verified: %w", account.ErrBadCredentials)
 	case c.Method == ConsentSecret:
-		err = s.vault.CheckOwnerSecret(ctx, owner, c.Secret, ip)
+		err = s.accounts.CheckOwnerSecret(ctx, owner, c.Secret, ip)
 		if err == nil {
-			var st vault.AccessState
-			if st, err = s.vault.AccessState(ctx, owner); err == nil && st.Expired {
-				err = fmt.Errorf("expired temporary code: %w", vault.ErrBadCredentials)
+			var st account.AccessState
+			if st, err = s.accounts.AccessState(ctx, owner); err == nil && st.Expired {
+				err = fmt.Errorf("expired temporary code: %w", account.ErrBadCredentials)
 			}
 		}
 	}
@@ -648,7 +658,7 @@ func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uui
 	if rerr != nil {
 		return rerr
 	}
-	if errors.Is(err, vault.ErrBadCredentials) {
+	if errors.Is(err, account.ErrBadCredentials) {
 		if r.allows(ScopeReach) {
 			return err
 		}
@@ -813,4 +823,37 @@ func (s *Service) StructureStats(ctx context.Context, referent *Agent, from, to 
 		return nil, fmt.Errorf("sharing: structure stats: %w", err)
 	}
 	return out, nil
+}
+
+// endMandates ends, inside the vault's closing transaction, every mandate of owner not
+// yet ended, requests waiting for the owner's phone included (one "mandate_ended" entry
+// each, naming the structure), and the desk unlocks of the safe.
+func (s *Service) endMandates(ctx context.Context, tx pgx.Tx, owner uuid.UUID, by vault.Actor) error {
+	rows, err := tx.Query(ctx, `UPDATE mandates m SET revoked_at = now(), revoked_by_kind = $2, revoked_by_id = $3
+		FROM structures s WHERE s.id = m.structure_id AND m.owner_id = $1 AND m.revoked_at IS NULL
+			AND (m.expires_at IS NULL OR m.expires_at > now())
+		RETURNING s.name`, owner, by.Kind, by.ID)
+	if err != nil {
+		return err
+	}
+	ended, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, structure := range ended {
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateEnded, Detail: structure}); err != nil {
+			return err
+		}
+	}
+	return forgetDeskUnlocks(ctx, tx, owner)
+}
+
+func forgetMandates(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM mandates WHERE owner_id = $1`, owner)
+	return err
+}
+
+func forgetDeskUnlocks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM desk_unlocks WHERE owner_id = $1`, owner)
+	return err
 }

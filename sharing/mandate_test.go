@@ -103,7 +103,7 @@ func TestMandateLifecycle(t *testing.T) {
 	ctx := context.Background()
 	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
 	colleague := b.agent(t, b.structure(t, "CCAS de Roubaix"), "m.martin", "M. Martin", sharing.RoleAgent)
-	o, err := b.V.CreateAccount(ctx, "lea.b", "ma phrase secrète à moi", vault.System)
+	o, err := b.A.CreateAccount(ctx, "lea.b", "ma phrase secrète à moi", vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +418,7 @@ func TestStructureStats(t *testing.T) {
 	if _, err := b.s.OpenSafeFor(ctx, ref.Agent, "personne2", b.ip); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.V.ChangeTemporaryCode(ctx, o1.Owner.ID, o1.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: o1.Owner.ID.String()}, uuid.Nil); err != nil {
+	if _, err := b.A.ChangeTemporaryCode(ctx, o1.Owner.ID, o1.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: o1.Owner.ID.String()}, uuid.Nil); err != nil {
 		t.Fatal(err)
 	}
 	b.grant(t, a, o1.Owner.ID, sharing.SixMonths, sharing.ScopeDeposit, sharing.ScopeRead, sharing.ScopeShare)
@@ -481,7 +481,7 @@ func TestStructureStats(t *testing.T) {
 // query on the same pool; the ratio is what the check costs over a round trip.
 func BenchmarkAuthorize(b *testing.B) {
 	vb := vaulttest.NewVault(b)
-	s := sharing.New(vb.DB, vb.V)
+	s := sharing.New(vb.DB, vb.V, vb.A)
 	ctx := context.Background()
 	ip := netip.MustParseAddr("198.51.100.23")
 	st, err := s.CreateStructure(ctx, sharing.NewStructure{Name: "CCAS de Lille", Kind: sharing.KindCCAS, SIRET: validSIRET(2159035010001)})

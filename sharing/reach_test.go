@@ -14,6 +14,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // person is an owner who signs in with a login and a secret, with a live session and a
@@ -29,15 +30,15 @@ func (b *testBundle) person(t *testing.T, login string) *person {
 	t.Helper()
 	ctx := context.Background()
 	p := &person{login: login, secret: "ma phrase secrète à moi"}
-	o, err := b.V.CreateAccount(ctx, login, p.secret, vault.System)
+	o, err := b.A.CreateAccount(ctx, login, p.secret, vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.id = o.ID
-	if p.session, _, err = b.V.CreateSession(ctx, o.ID, "secret", "", time.Hour); err != nil {
+	if p.session, _, err = b.A.CreateSession(ctx, o.ID, "secret", "", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.V.AddPasskey(ctx, o.ID, []byte("cred-"+login), []byte(`{"id":"x"}`), vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
+	if _, err := b.A.AddPasskey(ctx, o.ID, []byte("cred-"+login), []byte(`{"id":"x"}`), vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -47,15 +48,15 @@ func (b *testBundle) person(t *testing.T, login string) *person {
 func (b *testBundle) stillIn(t *testing.T, p *person, want bool) {
 	t.Helper()
 	ctx := context.Background()
-	_, err := b.V.Authenticate(ctx, p.login, p.secret, b.ip)
+	_, err := b.A.Authenticate(ctx, p.login, p.secret, b.ip)
 	if (err == nil) != want {
 		t.Errorf("own secret works: %v, want %v", err == nil, want)
 	}
-	_, err = b.V.SessionByToken(ctx, p.session, time.Hour)
+	_, err = b.A.SessionByToken(ctx, p.session, time.Hour)
 	if (err == nil) != want {
 		t.Errorf("session lives: %v, want %v", err == nil, want)
 	}
-	keys, err := b.V.Passkeys(ctx, p.id)
+	keys, err := b.A.Passkeys(ctx, p.id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,13 +92,13 @@ func TestRecoveryIsItsOwnRight(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.stillIn(t, p, false)
-	if _, err := b.V.Authenticate(ctx, p.login, ac.Code, b.ip); err != nil {
+	if _, err := b.A.Authenticate(ctx, p.login, ac.Code, b.ip); err != nil {
 		t.Fatalf("new code: %v", err)
 	}
-	if st, err := b.V.AccessState(ctx, p.id); err != nil || !st.Recovered || !st.MustChange {
+	if st, err := b.A.AccessState(ctx, p.id); err != nil || !st.Recovered || !st.MustChange {
 		t.Errorf("state %+v, %v", st, err)
 	}
-	for _, action := range []vault.Action{vault.ActionAccessRecovered, vault.ActionLogoutAll, vault.ActionPasskeyRemoved} {
+	for _, action := range []vault.Action{account.ActionAccessRecovered, account.ActionLogoutAll, account.ActionPasskeyRemoved} {
 		if es := b.entries(t, p.id, action); len(es) != 1 || es[0].ActorID != helper.ID.String() {
 			t.Errorf("%s entries: %+v", action, es)
 		}
@@ -145,11 +146,11 @@ func TestDeskRecovery(t *testing.T) {
 	}
 	// Nothing changes during the wait: the new code does not work, the old ways do.
 	b.stillIn(t, p, true)
-	if _, err := b.V.Authenticate(ctx, p.login, pr.Code, b.ip); !errors.Is(err, vault.ErrBadCredentials) {
+	if _, err := b.A.Authenticate(ctx, p.login, pr.Code, b.ip); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("the code works before the wait: %v", err)
 	}
-	got, err := b.V.PendingRecovery(ctx, p.id)
-	if err != nil || got.By != "Mme D. (CCAS de Lille)" || got.Identity != (vault.RecoveryIdentity{Document: "titre_sejour", NumberEnd: "12AB"}) || got.Code != "" {
+	got, err := b.A.PendingRecovery(ctx, p.id)
+	if err != nil || got.By != "Mme D. (CCAS de Lille)" || got.Identity != (account.RecoveryIdentity{Document: "titre_sejour", NumberEnd: "12AB"}) || got.Code != "" {
 		t.Fatalf("pending %+v, %v", got, err)
 	}
 	var sealed []byte
@@ -159,29 +160,29 @@ func TestDeskRecovery(t *testing.T) {
 	if bytes.Contains(sealed, []byte("titre")) || bytes.Contains(sealed, []byte("12AB")) {
 		t.Error("the identity checked is stored in clear")
 	}
-	if es := b.entries(t, p.id, vault.ActionRecoveryRequested); len(es) != 1 || es[0].ActorID != desk.ID.String() {
+	if es := b.entries(t, p.id, account.ActionRecoveryRequested); len(es) != 1 || es[0].ActorID != desk.ID.String() {
 		t.Errorf("requested entries: %+v", es)
 	}
-	if n, err := b.V.ApplyDueRecoveries(ctx, time.Now()); err != nil || n != 0 {
+	if n, err := b.A.ApplyDueRecoveries(ctx, time.Now()); err != nil || n != 0 {
 		t.Fatalf("applied before the wait: %d, %v", n, err)
 	}
-	n, err := b.V.ApplyDueRecoveries(ctx, time.Now().Add(sharing.RecoveryWait+time.Minute))
+	n, err := b.A.ApplyDueRecoveries(ctx, time.Now().Add(sharing.RecoveryWait+time.Minute))
 	if err != nil || n != 1 {
 		t.Fatalf("applied %d, %v", n, err)
 	}
 	b.stillIn(t, p, false)
-	if _, err := b.V.Authenticate(ctx, p.login, pr.Code, b.ip); err != nil {
+	if _, err := b.A.Authenticate(ctx, p.login, pr.Code, b.ip); err != nil {
 		t.Fatalf("the code after the wait: %v", err)
 	}
-	if st, err := b.V.AccessState(ctx, p.id); err != nil || !st.Recovered || !st.MustChange || st.By != "Mme D. (CCAS de Lille)" {
+	if st, err := b.A.AccessState(ctx, p.id); err != nil || !st.Recovered || !st.MustChange || st.By != "Mme D. (CCAS de Lille)" {
 		t.Errorf("state %+v, %v", st, err)
 	}
-	for _, action := range []vault.Action{vault.ActionAccessRecovered, vault.ActionPasskeyRemoved, vault.ActionLogoutAll} {
+	for _, action := range []vault.Action{account.ActionAccessRecovered, account.ActionPasskeyRemoved, account.ActionLogoutAll} {
 		if es := b.entries(t, p.id, action); len(es) != 1 || es[0].ActorID != desk.ID.String() {
 			t.Errorf("%s entries: %+v", action, es)
 		}
 	}
-	if _, err := b.V.PendingRecovery(ctx, p.id); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.A.PendingRecovery(ctx, p.id); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("still pending: %v", err)
 	}
 
@@ -194,20 +195,20 @@ func TestDeskRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a structure that opened the safe: %v", err)
 	}
-	if err := b.V.CancelRecovery(ctx, q.id, vault.Actor{Kind: vault.ActorOwner, ID: q.id.String()}); err != nil {
+	if err := b.A.CancelRecovery(ctx, q.id, vault.Actor{Kind: vault.ActorOwner, ID: q.id.String()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.V.CancelRecovery(ctx, q.id, vault.Actor{Kind: vault.ActorOwner, ID: q.id.String()}); !errors.Is(err, vault.ErrNotFound) {
+	if err := b.A.CancelRecovery(ctx, q.id, vault.Actor{Kind: vault.ActorOwner, ID: q.id.String()}); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("cancelled twice: %v", err)
 	}
-	if n, err := b.V.ApplyDueRecoveries(ctx, time.Now().Add(2*sharing.RecoveryWait)); err != nil || n != 0 {
+	if n, err := b.A.ApplyDueRecoveries(ctx, time.Now().Add(2*sharing.RecoveryWait)); err != nil || n != 0 {
 		t.Errorf("a cancelled recovery applied: %d, %v", n, err)
 	}
 	b.stillIn(t, q, true)
-	if _, err := b.V.Authenticate(ctx, q.login, qr.Code, b.ip); !errors.Is(err, vault.ErrBadCredentials) {
+	if _, err := b.A.Authenticate(ctx, q.login, qr.Code, b.ip); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("a cancelled code works: %v", err)
 	}
-	if es := b.entries(t, q.id, vault.ActionRecoveryCancelled); len(es) != 1 || es[0].ActorKind != vault.ActorOwner {
+	if es := b.entries(t, q.id, account.ActionRecoveryCancelled); len(es) != 1 || es[0].ActorKind != vault.ActorOwner {
 		t.Errorf("cancelled entries: %+v", es)
 	}
 }
@@ -317,7 +318,7 @@ func TestClosingEndsMandates(t *testing.T) {
 			t.Errorf("mandate %s not ended at closure: %+v", m.ID, m)
 		}
 	}
-	if es := b.entries(t, b.owner, vault.ActionMandateEnded); len(es) != 2 {
+	if es := b.entries(t, b.owner, sharing.ActionMandateEnded); len(es) != 2 {
 		t.Errorf("mandate_ended entries: %d, want 2", len(es))
 	}
 	if _, err := b.s.ConfirmMandate(ctx, b.owner, pending.ID, b.ip); !errors.Is(err, vault.ErrNotFound) {
@@ -363,10 +364,10 @@ func TestClosingCancelsDeskRecovery(t *testing.T) {
 	if err := b.V.ReopenSafe(ctx, p.id, by); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := b.V.ApplyDueRecoveries(ctx, time.Now().Add(2*sharing.RecoveryWait)); err != nil || n != 0 {
+	if n, err := b.A.ApplyDueRecoveries(ctx, time.Now().Add(2*sharing.RecoveryWait)); err != nil || n != 0 {
 		t.Errorf("applied after closure: %d, %v", n, err)
 	}
-	if es := b.entries(t, p.id, vault.ActionRecoveryCancelled); len(es) != 1 {
+	if es := b.entries(t, p.id, account.ActionRecoveryCancelled); len(es) != 1 {
 		t.Errorf("cancelled entries: %d", len(es))
 	}
 	var unlocks int

@@ -1,6 +1,30 @@
 // Package vault is the core of Coffre: owners, their encrypted documents, the keyring and
 // the journal, on PostgreSQL and an S3-compatible blob store. It knows nothing of HTTP.
 //
+// # Tables and participants
+//
+// The vault owns the tables owners, documents, blobs, blob_uploads, journal,
+// journal_heads, journal_checkpoints, journal_checkpoint_heads, master_keys (and the view
+// master_key_uses) and service_notices, and holds all their SQL, each in a file named
+// after its table; other packages call its methods. How owners sign in (accounts,
+// sessions, passkeys, FranceConnect identities, temporary codes, recoveries, throttling)
+// is package vault/account; links, grants and mandates are package sharing. Both keep rows
+// about owners in their own tables, so the work that must happen in one transaction with
+// the vault's goes through a Participant, which they implement and the program hands to
+// the vault where it is wired (AddParticipant): closing a safe (CloseSafe: sessions,
+// links, grants, mandates and waiting recoveries end), erasure (EraseDue: every row that
+// identifies the person goes) and master-key rotation (Rewrap: agents' TOTP secrets are
+// re-wrapped). Other cross-package transactions go through methods that take a pgx.Tx
+// (RecordTx, CreateOwnerTx, LockOwner, CheckOpenTx, MarkActivatedTx), and personal values
+// another package keeps are sealed with the owner's data key through Seal or a Sealer.
+//
+// Whether a safe is open (not closed, not erased) is decided by CheckOpen (CheckOpenTx
+// inside a transaction), which every path that acts on a safe calls.
+//
+// Time comes from the clock in Config (Now): expiries, retention, the reaper's grace,
+// purges and checkpoints are read from it and passed to SQL as parameters, so that tests
+// move time (vaulttest.Clock) instead of sleeping or rewriting timestamps.
+//
 // # What it protects, and from whom
 //
 // Coffre keeps the papers of people who often have nothing else: an identity card, a
@@ -41,8 +65,9 @@
 //     stays clear (dates, sizes, timestamps); lists filter after opening, since an owner
 //     has hundreds of papers, not millions.
 //   - An erased safe leaves nothing that identifies or authenticates the person: EraseDue
-//     shreds the keys and deletes sign-in rows, links, grants and mandates in one
-//     transaction, which frees the login and the FranceConnect identity.
+//     shreds the keys and, through the participants, deletes sign-in rows, links, grants
+//     and mandates in one transaction, which frees the login and the FranceConnect
+//     identity.
 //   - A database administrator cannot rewrite history unnoticed. The journal is one
 //     SHA-256 hash chain per owner; the database refuses UPDATE and DELETE on it (only
 //     the erasure of an entry's personal part, at the end of retention, is allowed, and
@@ -73,16 +98,17 @@
 // A rotation ('coffre keys rotate', in two runs) adds a new key at the head of the file
 // (AddMasterKey), which the operator copies to every instance; then registers it
 // (RegisterMasterKey), after which every process wraps to it; then re-wraps what the
-// older keys wrap (Rewrap, and sharing's RewrapAgentSecrets) and retires each older key
-// once nothing is wrapped to it. The database itself refuses to retire a key anything is
-// still wrapped to, and to wrap anything to a retired key, whatever process or person
-// runs the statement: a retired key can leave every key file (an offline copy stays
+// older keys wrap (Rewrap, and through the participants sharing's RewrapAgentSecrets) and
+// retires each older key once nothing is wrapped to it. The database itself refuses to
+// retire a key anything is still wrapped to, and to wrap anything to a retired key,
+// whatever process or person runs the statement: a retired key can leave every key file (an offline copy stays
 // useful for restoring backups from before the rotation).
 //
 // # Using it
 //
-// A Vault is built with New from a migrated database (package migrations), a BlobStore
-// (S3Store or FSStore) and a Keyring loaded from the master key file. Every method takes
+// A Vault is built with New from a Config: a migrated database (package migrations), a
+// BlobStore (S3Store or FSStore), a Keyring loaded from the master key file and a clock;
+// then the participants are added (AddParticipant). Every method takes
 // the owner's ID and an Actor (who acts, from which address); a document ID that is not
 // the owner's gives ErrNotFound and a failed-attempt entry in the journal of the owner it
 // belongs to.

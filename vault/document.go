@@ -155,7 +155,7 @@ func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDo
 		IssuedOn:  nd.IssuedOn,
 		ExpiresOn: nd.ExpiresOn,
 		Depositor: Actor{Kind: by.Kind, ID: by.ID},
-		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
+		CreatedAt: v.now().UTC().Truncate(time.Microsecond),
 	}
 	positions := map[Role]int{}
 	unsure := false // the commit may have happened: no file may be deleted
@@ -498,7 +498,7 @@ func (v *Vault) UpdateDocument(ctx context.Context, owner, id uuid.UUID, by Acto
 // PurgeDeleted soon after.
 func (v *Vault) DeleteDocument(ctx context.Context, owner, id uuid.UUID, by Actor) error {
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE documents SET deleted_at = now() WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id)
+		tag, err := tx.Exec(ctx, `UPDATE documents SET deleted_at = $3 WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id, v.now())
 		if err != nil {
 			return err
 		}

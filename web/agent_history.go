@@ -6,6 +6,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // How the owner's history tells what aidants did: "Mme D. (CCAS de Lille) a ajouté « … »".
@@ -39,7 +40,7 @@ func (h *handler) addAgentNames(r *http.Request, entries []vault.Entry, names ma
 func aidantEntry(e vault.Entry) bool {
 	switch e.Action {
 	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked,
-		vault.ActionMandateEnded, vault.ActionRecoveryCancelled:
+		sharing.ActionMandateEnded, account.ActionRecoveryCancelled:
 		return true
 	}
 	return e.ActorKind == vault.ActorAidant
@@ -49,9 +50,9 @@ func aidantEntry(e vault.Entry) bool {
 // in the detail ("Mme D. (CCAS de Lille) — …"); the current label wins when known.
 func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title string, names map[string]string) string {
 	switch {
-	case e.Action == vault.ActionMandateEnded: // the detail is the structure's name
+	case e.Action == sharing.ActionMandateEnded: // the detail is the structure's name
 		return h.say(r, "history.mandate_ended", orDefault(detail, h.t(r, "history.actor.aidant")))
-	case e.Action == vault.ActionRecoveryCancelled && e.ActorKind != vault.ActorAidant: // the detail names who asked
+	case e.Action == account.ActionRecoveryCancelled && e.ActorKind != vault.ActorAidant: // the detail names who asked
 		if e.ActorKind == vault.ActorOwner {
 			return h.say(r, "history.recovery_cancelled.you", orDefault(detail, h.t(r, "history.actor.aidant")))
 		}

@@ -35,11 +35,12 @@ import (
 func agentBundle(t *testing.T) (*testBundle, *pgxpool.Pool) {
 	t.Helper()
 	vb := vaulttest.NewVault(t)
-	share := sharing.New(vb.DB, vb.V)
+	share := sharing.New(vb.DB, vb.V, vb.A)
+	vb.V.AddParticipant(share)
 	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, share, vb.Signing
+		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, share, vb.Signing
 	})
-	b.v, b.share, b.signing = vb.V, share, vb.Signing
+	b.v, b.a, b.share, b.signing = vb.V, vb.A, share, vb.Signing
 	return b, vb.DB
 }
 
@@ -383,11 +384,11 @@ func TestAgentRecovery(t *testing.T) {
 	st := newStructure(t, b, "France Services Roubaix")
 	a := newAgent(t, b, st, "paul.leroy", "M. Leroy")
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.v.AddPasskey(ctx, o.ID, []byte("cle-jean"), []byte(`{}`), vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
+	if _, err := b.a.AddPasskey(ctx, o.ID, []byte("cle-jean"), []byte(`{}`), vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.share.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead, sharing.ScopeRecover}, Duration: sharing.OneMonth},
@@ -410,7 +411,7 @@ func TestAgentRecovery(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(pdf, "%PDF") {
 		t.Fatalf("recovery card: %d", resp.StatusCode)
 	}
-	if keys, err := b.v.Passkeys(ctx, o.ID); err != nil || len(keys) != 0 {
+	if keys, err := b.a.Passkeys(ctx, o.ID); err != nil || len(keys) != 0 {
 		t.Fatalf("passkeys after recovery: %d, %v", len(keys), err)
 	}
 	oc := b.client(t)

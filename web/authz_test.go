@@ -27,6 +27,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/web"
 )
 
@@ -758,17 +759,17 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 			t.Fatal(err)
 		}
 	}
-	account := func(login, secret string) uuid.UUID {
+	newAccount := func(login, secret string) uuid.UUID {
 		t.Helper()
-		o, err := b.v.CreateAccount(ctx, login, secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+		o, err := b.a.CreateAccount(ctx, login, secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 		must(err)
 		return o.ID
 	}
 	const secret, otherSecret = "un secret bien à moi", "le secret de quelqu'un d'autre"
-	f.victim = account("victime", secret)
-	f.victim2 = account("victime.deux", secret)
-	mallory := account("mallory", otherSecret)
-	closedID := account("ferme", secret)
+	f.victim = newAccount("victime", secret)
+	f.victim2 = newAccount("victime.deux", secret)
+	mallory := newAccount("mallory", otherSecret)
+	closedID := newAccount("ferme", secret)
 	asVictim := vault.Actor{Kind: vault.ActorOwner, ID: f.victim.String()}
 
 	doc := paper(t, b, f.victim, vault.KindCAF, "Attestation CAF")
@@ -779,9 +780,9 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	must(err)
 	linkRevoke, err := b.share.CreateLink(ctx, f.victim, asVictim, sharing.NewLink{Documents: []uuid.UUID{doc.ID}, Lifetime: 24 * time.Hour})
 	must(err)
-	_, spare, err := b.v.CreateSession(ctx, f.victim, "secret", "", time.Hour)
+	_, spare, err := b.a.CreateSession(ctx, f.victim, "secret", "", time.Hour)
 	must(err)
-	pk, err := b.v.AddPasskey(ctx, f.victim, []byte("cle-de-la-victime"), []byte(`{}`), asVictim)
+	pk, err := b.a.AddPasskey(ctx, f.victim, []byte("cle-de-la-victime"), []byte(`{}`), asVictim)
 	must(err)
 	_, err = b.v.CloseSafe(ctx, closedID, vault.Actor{Kind: vault.ActorOwner, ID: closedID.String()}, 0)
 	must(err)
@@ -918,7 +919,7 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	}
 	ownerSession := func(o uuid.UUID, method string) func() ([]*http.Cookie, error) {
 		return func() ([]*http.Cookie, error) {
-			tok, _, err := b.v.CreateSession(ctx, o, method, "", time.Hour)
+			tok, _, err := b.a.CreateSession(ctx, o, method, "", time.Hour)
 			return []*http.Cookie{{Name: "coffre", Value: tok, Path: "/"}}, err
 		}
 	}
@@ -932,7 +933,7 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	add(victimOwner, vault.ActorOwner, f.victim.String(), ownerSession(f.victim, "secret")).params["secret"] = secret
 	add(otherOwner, vault.ActorOwner, mallory.String(), ownerSession(mallory, "secret")).params["secret"] = otherSecret
 	add(closedOwner, vault.ActorOwner, closedID.String(), ownerSession(closedID, "secret")).params["secret"] = secret
-	add(codeOwner, vault.ActorOwner, opened.Owner.ID.String(), ownerSession(opened.Owner.ID, vault.MethodTemporaryCode)).params["secret"] = opened.Code.Code
+	add(codeOwner, vault.ActorOwner, opened.Owner.ID.String(), ownerSession(opened.Owner.ID, account.MethodTemporaryCode)).params["secret"] = opened.Code.Code
 	for _, name := range append(slices.Clone(liveAgents), agGone) {
 		a := agents[name]
 		must(b.share.ChangeAgentPassword(ctx, a.Agent, a.password, agentPassword))

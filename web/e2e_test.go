@@ -22,6 +22,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 	"coffre/web"
 )
@@ -389,7 +390,7 @@ func TestBrowser(t *testing.T) {
 func TestBrowserPasskey(t *testing.T) {
 	vb := vaulttest.NewVault(t)
 	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, sharing.New(vb.DB, vb.V), vb.Signing
+		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, sharing.New(vb.DB, vb.V, vb.A), vb.Signing
 	})
 	br := newBrowser(t)
 	defer br.report()
@@ -480,9 +481,9 @@ func TestBrowserHistory(t *testing.T) {
 	you := vault.Actor{Kind: vault.ActorOwner, ID: id.String()}
 	// Enough lines for two-digit numbers on the first page.
 	for i := range 30 {
-		ev := vault.Event{Actor: you, Action: vault.ActionLogin}
+		ev := vault.Event{Actor: you, Action: account.ActionLogin}
 		if i%3 == 0 {
-			ev = vault.Event{Actor: vault.Actor{Kind: vault.ActorVisitor, ID: "-"}, Action: vault.ActionLoginFailed}
+			ev = vault.Event{Actor: vault.Actor{Kind: vault.ActorVisitor, ID: "-"}, Action: account.ActionLoginFailed}
 		}
 		if err := b.v.Record(ctx, id, ev); err != nil {
 			t.Fatal(err)

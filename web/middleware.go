@@ -13,13 +13,14 @@ import (
 	"strings"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // state is what the middleware learns about a request: the session, if any, and the
 // CSRF token its forms must carry.
 type state struct {
 	token   string // the cookie value: session token or, before sign-in, a random value
-	session *vault.Session
+	session *account.Session
 	owner   *vault.Owner
 	csrf    string
 }
@@ -107,7 +108,7 @@ func (h *handler) session(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &state{}
 		if c, err := r.Cookie(h.cookieName("coffre")); err == nil && c.Value != "" {
-			s, err := h.vault.SessionByToken(r.Context(), c.Value, h.cfg.IdleTimeout)
+			s, err := h.accounts.SessionByToken(r.Context(), c.Value, h.cfg.IdleTimeout)
 			switch {
 			case err == nil:
 				st.token, st.session = c.Value, s

@@ -16,6 +16,7 @@ import (
 	"coffre/ingest"
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // The pages of a share link, for the person at the counter: no account, the token in the
@@ -49,11 +50,11 @@ func (h *handler) codeCookie() string {
 // guessed checks and counts unknown link tokens from the request's network. It answers
 // and returns true when the network must wait.
 func (h *handler) tooManyGuesses(w http.ResponseWriter, r *http.Request) bool {
-	err := h.vault.CheckGuesses(r.Context(), "link", h.clientIP(r))
+	err := h.accounts.CheckGuesses(r.Context(), "link", h.clientIP(r))
 	if err == nil {
 		return false
 	}
-	if _, locked := vault.IsLocked(err); locked {
+	if _, locked := account.IsLocked(err); locked {
 		h.fail(w, r, http.StatusTooManyRequests, "link.toomany")
 	} else {
 		h.serverError(w, r, err)
@@ -62,7 +63,7 @@ func (h *handler) tooManyGuesses(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (h *handler) countGuess(r *http.Request) {
-	if err := h.vault.CountGuess(r.Context(), "link", h.clientIP(r)); err != nil {
+	if err := h.accounts.CountGuess(r.Context(), "link", h.clientIP(r)); err != nil {
 		h.log.Warn("count link guess", "err", err)
 	}
 }

@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
-	"github.com/go-chi/chi/v5"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 //go:embed templates
@@ -138,7 +140,7 @@ type view struct {
 	Aidants *aidantNotice
 	// Recovery is a new code an agent asked for after an identity check, shown with its
 	// cancel button on every page of the owner until it works (agent_owner.go).
-	Recovery *vault.PendingRecovery
+	Recovery *account.PendingRecovery
 	Data     any
 }
 

@@ -17,15 +17,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
 type testBundle struct {
 	v       *vault.Vault
+	a       *account.Service
 	share   *sharing.Service
 	signing ed25519.PrivateKey
 	srv     *httptest.Server
@@ -46,7 +49,7 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := vault.New(ctx, db, store, keys, nil)
+	v, err := vault.New(ctx, vault.Config{DB: db, Blobs: store, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +63,11 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	share := sharing.New(db, v)
-	cfg := web.Config{Ready: v, Vault: v, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Sharing: share, Signing: signing}
+	accounts := account.New(account.Config{DB: db, Vault: v, Now: time.Now})
+	share := sharing.New(db, v, accounts)
+	v.AddParticipant(accounts)
+	v.AddParticipant(share)
+	cfg := web.Config{Ready: v, Vault: v, Accounts: accounts, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Sharing: share, Signing: signing}
 	if testing.Verbose() {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -73,7 +79,7 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testBundle{v: v, share: share, signing: signing, srv: srv, base: base}
+	return &testBundle{v: v, a: accounts, share: share, signing: signing, srv: srv, base: base}
 }
 
 // client is a browser-like client: cookies, no automatic redirects.

@@ -27,6 +27,7 @@ import (
 	"coffre/ingest"
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Pinger is what readiness needs of the domain: does every dependency answer?
@@ -87,6 +88,9 @@ type Config struct {
 	Log   *slog.Logger
 	// Vault serves the pages; without it only /healthz and /readyz answer.
 	Vault *vault.Vault
+	// Accounts signs owners in (sessions, passkeys, FranceConnect, temporary codes); it
+	// comes with Vault.
+	Accounts *account.Service
 	// Ingest normalises deposits; nil means IngestProcess.
 	Ingest Normalizer
 	// MaxUpload bounds one request body (all the pages of one deposit), in bytes.
@@ -124,18 +128,19 @@ type Config struct {
 }
 
 type handler struct {
-	ready  Pinger
-	log    *slog.Logger
-	vault  *vault.Vault
-	ingest Normalizer
-	cfg    Config
-	assets *assets
-	pages  *pages
-	wa     *webauthn.WebAuthn // nil when passkeys are off
-	oidc   *openID            // nil when FranceConnect is off
-	proc   *openID            // nil when ProConnect is off
-	share  *sharing.Service   // nil when sharing is off
-	budget *ingest.Budget     // memory of deposits and merges (upload.go)
+	ready    Pinger
+	log      *slog.Logger
+	vault    *vault.Vault
+	accounts *account.Service
+	ingest   Normalizer
+	cfg      Config
+	assets   *assets
+	pages    *pages
+	wa       *webauthn.WebAuthn // nil when passkeys are off
+	oidc     *openID            // nil when FranceConnect is off
+	proc     *openID            // nil when ProConnect is off
+	share    *sharing.Service   // nil when sharing is off
+	budget   *ingest.Budget     // memory of deposits and merges (upload.go)
 
 	recovery recovery // export slots and the cached service notice (export.go)
 }
@@ -163,7 +168,7 @@ func New(cfg Config) http.Handler {
 	if cfg.AbsoluteTimeout <= 0 {
 		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
-	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
+	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, accounts: cfg.Accounts, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
 		budget: ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, h.securityHeaders)

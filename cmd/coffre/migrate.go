@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -66,7 +67,7 @@ func sealClearKinds(ctx context.Context, cfg Config, pool *pgxpool.Pool, blobs v
 	if err != nil {
 		return err
 	}
-	v, err := vault.New(ctx, pool, blobs, keys, log)
+	v, err := vault.New(ctx, vault.Config{DB: pool, Blobs: blobs, Keys: keys, Log: log, Now: time.Now})
 	if err != nil {
 		return hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with"}
 	}

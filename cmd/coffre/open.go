@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 func newLogger(cfg Config) *slog.Logger {
@@ -69,27 +72,45 @@ func loadSigningKey(cfg Config) (ed25519.PrivateKey, error) {
 	return key, err
 }
 
-// openVault opens everything the domain needs. The caller closes the pool.
-func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault, *pgxpool.Pool, error) {
+// services are the packages that keep tables beside the vault's, wired to it as its
+// participants (vault.AddParticipant): closing and erasing a safe, and rotating the
+// master key, reach their tables in the vault's transactions.
+type services struct {
+	accounts *account.Service
+	sharing  *sharing.Service
+}
+
+// wire builds the services over v and hands them to it.
+func wire(pool *pgxpool.Pool, v *vault.Vault, log *slog.Logger) *services {
+	accounts := account.New(account.Config{DB: pool, Vault: v, Log: log, Now: time.Now})
+	s := &services{accounts: accounts, sharing: sharing.New(pool, v, accounts)}
+	v.AddParticipant(s.accounts)
+	v.AddParticipant(s.sharing)
+	return s
+}
+
+// openVault opens everything the domain needs, wired (see services). The caller closes
+// the pool.
+func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault, *pgxpool.Pool, *services, error) {
 	keys, err := loadKeyring(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	blobs, err := openBlobs(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pool, err := openDB(ctx, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	v, err := vault.New(ctx, pool, blobs, keys, log)
+	v, err := vault.New(ctx, vault.Config{DB: pool, Blobs: blobs, Keys: keys, Log: log, Now: time.Now})
 	if err != nil {
 		pool.Close()
 		if errors.Is(err, vault.ErrWrongMasterKey) {
-			return nil, nil, hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with, holding every key still in use (after 'coffre keys rotate', copy the new file to every instance)"}
+			return nil, nil, nil, hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with, holding every key still in use (after 'coffre keys rotate', copy the new file to every instance)"}
 		}
-		return nil, nil, hinted{err, "has the database been migrated? run 'coffre migrate'"}
+		return nil, nil, nil, hinted{err, "has the database been migrated? run 'coffre migrate'"}
 	}
 	// Documents of an older version keep their kind in clear until 'coffre migrate' seals
 	// it: nothing may run on them meanwhile.
@@ -98,7 +119,7 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault,
 		if err == nil {
 			err = fmt.Errorf("%d documents still keep their kind in clear", n)
 		}
-		return nil, nil, hinted{err, "run 'coffre migrate'"}
+		return nil, nil, nil, hinted{err, "run 'coffre migrate'"}
 	}
-	return v, pool, nil
+	return v, pool, wire(pool, v, log), nil
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"coffre/sharing"
 	"coffre/web"
 )
 
@@ -30,7 +29,7 @@ database. Stops gracefully on SIGINT or SIGTERM (in-flight requests get 20 secon
 
 func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
 	log := newLogger(cfg)
-	v, pool, err := openVault(ctx, cfg, log)
+	v, pool, svc, err := openVault(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -39,7 +38,7 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	if err != nil {
 		return err
 	}
-	jobs, err := startJobs(ctx, pool, v, signing, cfg, log)
+	jobs, err := startJobs(ctx, pool, v, svc, signing, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -56,9 +55,9 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		proConnect = &web.OpenIDConfig{Issuer: cfg.PCIssuer, ClientID: cfg.PCClientID, ClientSecret: cfg.PCClientSecret}
 	}
 	wcfg := web.Config{
-		Ready: v, Log: log, Vault: v, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
+		Ready: v, Log: log, Vault: v, Accounts: svc.accounts, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
-		OpenID: openID, ProConnect: proConnect, Sharing: sharing.New(pool, v), Signing: signing,
+		OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing,
 	}
 	if debug.SetMemoryLimit(-1) == math.MaxInt64 { // no GOMEMLIMIT given
 		// Garbage is collected before the process nears the bound the README states

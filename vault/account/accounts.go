@@ -1,4 +1,4 @@
-package vault
+package account
 
 import (
 	"context"
@@ -13,18 +13,20 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"coffre/vault"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/argon2"
 )
 
-// Account actions and actors, beside those of journal.go.
+// Journal actions of signing in and of account changes.
 const (
-	ActionLogout        Action = "logout"
-	ActionLogoutAll     Action = "logout_all"
-	ActionSecretChanged Action = "secret_changed"
-	// ActorVisitor is someone not signed in: a failed sign-in names nobody.
-	ActorVisitor ActorKind = "visitor"
+	ActionLogin         vault.Action = "login"
+	ActionLoginFailed   vault.Action = "login_failed"
+	ActionLogout        vault.Action = "logout"
+	ActionLogoutAll     vault.Action = "logout_all"
+	ActionSecretChanged vault.Action = "secret_changed"
 )
 
 // Errors of sign-in and account changes. The web maps each to one plain sentence.
@@ -60,7 +62,7 @@ const (
 
 // Account is how an owner signs in, and their preferences.
 type Account struct {
-	Owner     Owner
+	Owner     vault.Owner
 	HasSecret bool
 	Language  string // "fr" or "en"
 }
@@ -182,55 +184,58 @@ const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0UIL7D8
 
 // CreateAccount opens a safe that its owner signs in to with login and secret. The login
 // is normalised (NormalizeLogin) and the secret must pass CheckSecret.
-func (v *Vault) CreateAccount(ctx context.Context, login, secret string, by Actor) (*Owner, error) {
+func (srv *Service) CreateAccount(ctx context.Context, login, secret string, by vault.Actor) (*vault.Owner, error) {
 	login, err := NormalizeLogin(login)
 	if err != nil {
-		return nil, fmt.Errorf("vault: create account: %w", err)
+		return nil, fmt.Errorf("account: create account: %w", err)
 	}
 	if err := CheckSecret(login, secret); err != nil {
-		return nil, fmt.Errorf("vault: create account: %w", err)
+		return nil, fmt.Errorf("account: create account: %w", err)
 	}
 	hash, err := hashSecret(secret)
 	if err != nil {
-		return nil, fmt.Errorf("vault: create account: %w", err)
+		return nil, fmt.Errorf("account: create account: %w", err)
 	}
-	o, err := v.CreateOwner(ctx, login, by)
+	var o *vault.Owner
+	err = pgx.BeginFunc(ctx, srv.db, func(tx pgx.Tx) error {
+		if o, err = srv.vault.CreateOwnerTx(ctx, tx, login, by); err != nil {
+			return err
+		}
+		return srv.setSecretHash(ctx, tx, o.ID, hash)
+	})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := v.db.Exec(ctx, `INSERT INTO accounts (owner_id, secret_hash) VALUES ($1, $2)`, o.ID, hash); err != nil {
-		return nil, fmt.Errorf("vault: create account %s: %w", o.ID, err)
+		return nil, fmt.Errorf("account: create account: %w", err)
 	}
 	return o, nil
 }
 
 // Account returns how owner signs in and their preferences. An owner created without an
 // account (from the command line) gets the defaults.
-func (v *Vault) Account(ctx context.Context, owner uuid.UUID) (*Account, error) {
-	o, err := v.Owner(ctx, owner)
+func (srv *Service) Account(ctx context.Context, owner uuid.UUID) (*Account, error) {
+	o, err := srv.vault.Owner(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
 	a := &Account{Owner: *o, Language: "fr"}
 	var hash *string
-	err = v.db.QueryRow(ctx, `SELECT secret_hash, language FROM accounts WHERE owner_id = $1`, owner).Scan(&hash, &a.Language)
+	err = srv.db.QueryRow(ctx, `SELECT secret_hash, language FROM accounts WHERE owner_id = $1`, owner).Scan(&hash, &a.Language)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("vault: account %s: %w", owner, err)
+		return nil, fmt.Errorf("account: account %s: %w", owner, err)
 	}
 	a.HasSecret = hash != nil
 	return a, nil
 }
 
 // SetLanguage records the owner's language, "fr" or "en".
-func (v *Vault) SetLanguage(ctx context.Context, owner uuid.UUID, lang string) error {
+func (srv *Service) SetLanguage(ctx context.Context, owner uuid.UUID, lang string) error {
 	if lang != "fr" && lang != "en" {
-		return fmt.Errorf("vault: language %q: %w", lang, ErrInvalid)
+		return fmt.Errorf("account: language %q: %w", lang, vault.ErrInvalid)
 	}
-	_, err := v.db.Exec(ctx, `
+	_, err := srv.db.Exec(ctx, `
 		INSERT INTO accounts (owner_id, language) VALUES ($1, $2)
-		ON CONFLICT (owner_id) DO UPDATE SET language = EXCLUDED.language, updated_at = now()`, owner, lang)
+		ON CONFLICT (owner_id) DO UPDATE SET language = EXCLUDED.language, updated_at = $3`, owner, lang, srv.now())
 	if err != nil {
-		return fmt.Errorf("vault: set language %s: %w", owner, err)
+		return fmt.Errorf("account: set language %s: %w", owner, err)
 	}
 	return nil
 }
@@ -239,23 +244,27 @@ func (v *Vault) SetLanguage(ctx context.Context, owner uuid.UUID, lang string) e
 // client's network is locked out (a *LockedError), counts each failure in the database
 // (so every process shares the counters) and journals it in the owner's history when
 // the login exists. A success resets the login's counter and is journaled too.
-func (v *Vault) Authenticate(ctx context.Context, login, secret string, ip netip.Addr) (*Owner, error) {
+func (srv *Service) Authenticate(ctx context.Context, login, secret string, ip netip.Addr) (*vault.Owner, error) {
 	norm, err := NormalizeLogin(login)
 	if err != nil {
 		norm = strings.ToLower(strings.TrimSpace(login))
 	}
 	keys := throttleKeys(norm, ip)
-	if err := v.checkThrottle(ctx, keys); err != nil {
-		v.journalFailure(ctx, norm, ip, "locked")
-		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	if err := srv.checkThrottle(ctx, keys); err != nil {
+		srv.journalFailure(ctx, norm, ip, "locked")
+		return nil, fmt.Errorf("account: authenticate: %w", err)
 	}
 	var ownerID uuid.UUID
 	var hash *string
-	err = v.db.QueryRow(ctx, `
-		SELECT o.id, a.secret_hash FROM owners o JOIN accounts a ON a.owner_id = o.id
-		WHERE o.login = $1 AND o.shredded_at IS NULL`, norm).Scan(&ownerID, &hash)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	o, err := srv.vault.OwnerByLogin(ctx, norm)
+	switch {
+	case err == nil:
+		ownerID = o.ID
+		if hash, err = secretHash(ctx, srv.db, o.ID); err != nil {
+			return nil, fmt.Errorf("account: authenticate: %w", err)
+		}
+	case !errors.Is(err, vault.ErrNotFound):
+		return nil, fmt.Errorf("account: authenticate: %w", err)
 	}
 	phc := dummyHash
 	if hash != nil {
@@ -263,50 +272,46 @@ func (v *Vault) Authenticate(ctx context.Context, login, secret string, ip netip
 	}
 	ok, verr := verifySecret(phc, secret)
 	if verr != nil {
-		return nil, fmt.Errorf("vault: authenticate: %w", verr)
+		return nil, fmt.Errorf("account: authenticate: %w", verr)
 	}
 	if !ok || hash == nil {
-		if err := v.countFailure(ctx, keys); err != nil {
-			return nil, fmt.Errorf("vault: authenticate: %w", err)
+		if err := srv.countFailure(ctx, keys); err != nil {
+			return nil, fmt.Errorf("account: authenticate: %w", err)
 		}
 		if ownerID != uuid.Nil {
-			v.journalFailure(ctx, norm, ip, "")
+			srv.journalFailure(ctx, norm, ip, "")
 		}
-		return nil, fmt.Errorf("vault: authenticate: %w", ErrBadCredentials)
+		return nil, fmt.Errorf("account: authenticate: %w", ErrBadCredentials)
 	}
-	if err := v.resetThrottle(ctx, keys[0]); err != nil {
-		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	if err := srv.resetThrottle(ctx, keys[0]); err != nil {
+		return nil, fmt.Errorf("account: authenticate: %w", err)
 	}
 	// A temporary code given at a desk works only until its expiry.
-	var expired bool
-	if err := v.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM access_codes WHERE owner_id = $1 AND must_change AND expires_at <= now())`,
-		ownerID).Scan(&expired); err != nil {
-		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	expired, err := srv.codeExpired(ctx, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("account: authenticate: %w", err)
 	}
 	if expired {
-		v.journalFailure(ctx, norm, ip, "expired temporary code")
-		return nil, fmt.Errorf("vault: authenticate: %w", ErrAccessCodeExpired)
+		srv.journalFailure(ctx, norm, ip, "expired temporary code")
+		return nil, fmt.Errorf("account: authenticate: %w", ErrAccessCodeExpired)
 	}
-	o, err := v.Owner(ctx, ownerID)
-	if err != nil {
-		return nil, err
-	}
-	if err := v.Record(ctx, o.ID, Event{Actor: Actor{Kind: ActorOwner, ID: o.ID.String(), IP: ip}, Action: ActionLogin}); err != nil {
-		return nil, fmt.Errorf("vault: authenticate: %w", err)
+	if err := srv.vault.Record(ctx, o.ID, vault.Event{Actor: vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String(), IP: ip}, Action: ActionLogin}); err != nil {
+		return nil, fmt.Errorf("account: authenticate: %w", err)
 	}
 	return o, nil
 }
 
 // journalFailure writes a failed sign-in into the history of the owner of login, if any.
 // Failing to journal is logged, not returned: the sign-in is refused either way.
-func (v *Vault) journalFailure(ctx context.Context, login string, ip netip.Addr, detail string) {
-	var owner uuid.UUID
-	if err := v.db.QueryRow(ctx, `SELECT id FROM owners WHERE login = $1 AND shredded_at IS NULL`, login).Scan(&owner); err != nil {
+func (srv *Service) journalFailure(ctx context.Context, login string, ip netip.Addr, detail string) {
+	o, err := srv.vault.OwnerByLogin(ctx, login)
+	if err != nil {
 		return
 	}
-	ev := Event{Actor: Actor{Kind: ActorVisitor, ID: "-", IP: ip}, Action: ActionLoginFailed, Detail: detail}
-	if err := v.Record(ctx, owner, ev); err != nil {
-		v.log.Warn("journal failed sign-in", "owner", owner, "err", err)
+	owner := o.ID
+	ev := vault.Event{Actor: vault.Actor{Kind: vault.ActorVisitor, ID: "-", IP: ip}, Action: ActionLoginFailed, Detail: detail}
+	if err := srv.vault.Record(ctx, owner, ev); err != nil {
+		srv.log.Warn("journal failed sign-in", "owner", owner, "err", err)
 	}
 }
 
@@ -315,29 +320,28 @@ func (v *Vault) journalFailure(ctx context.Context, login string, ip netip.Addr,
 // then). In the same transaction every other session of the owner ends, and the session
 // from, the one the change is made in, gets a new token, which ChangeSecret returns (see
 // renewSessions); with from uuid.Nil every session ends.
-func (v *Vault) ChangeSecret(ctx context.Context, owner uuid.UUID, current, next string, by Actor, from uuid.UUID) (string, error) {
-	token, err := v.changeSecret(ctx, owner, current, next, by, from, nil)
+func (srv *Service) ChangeSecret(ctx context.Context, owner uuid.UUID, current, next string, by vault.Actor, from uuid.UUID) (string, error) {
+	token, err := srv.changeSecret(ctx, owner, current, next, by, from, nil)
 	if err != nil {
-		return "", fmt.Errorf("vault: change secret %s: %w", owner, err)
+		return "", fmt.Errorf("account: change secret %s: %w", owner, err)
 	}
 	return token, nil
 }
 
 // changeSecret is ChangeSecret, with also run in its transaction before the sessions are
 // renewed (ChangeTemporaryCode forgets the code there).
-func (v *Vault) changeSecret(ctx context.Context, owner uuid.UUID, current, next string, by Actor, from uuid.UUID, also func(pgx.Tx) error) (string, error) {
-	o, err := v.Owner(ctx, owner)
+func (srv *Service) changeSecret(ctx context.Context, owner uuid.UUID, current, next string, by vault.Actor, from uuid.UUID, also func(pgx.Tx) error) (string, error) {
+	o, err := srv.vault.Owner(ctx, owner)
 	if err != nil {
 		return "", err
 	}
 	var token string
-	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		if err := lockOwner(ctx, tx, owner); err != nil {
+	err = pgx.BeginFunc(ctx, srv.db, func(tx pgx.Tx) error {
+		if err := srv.vault.LockOwner(ctx, tx, owner); err != nil {
 			return err
 		}
-		var phc *string
-		err := tx.QueryRow(ctx, `SELECT secret_hash FROM accounts WHERE owner_id = $1`, owner).Scan(&phc)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		phc, err := secretHash(ctx, tx, owner)
+		if err != nil {
 			return err
 		}
 		if phc != nil {
@@ -356,12 +360,10 @@ func (v *Vault) changeSecret(ctx context.Context, owner uuid.UUID, current, next
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO accounts (owner_id, secret_hash) VALUES ($1, $2)
-			ON CONFLICT (owner_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, updated_at = now()`, owner, hash); err != nil {
+		if err := srv.setSecretHash(ctx, tx, owner, hash); err != nil {
 			return err
 		}
-		if _, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionSecretChanged}); err != nil {
+		if err := srv.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionSecretChanged}); err != nil {
 			return err
 		}
 		if also != nil {
@@ -369,7 +371,7 @@ func (v *Vault) changeSecret(ctx context.Context, owner uuid.UUID, current, next
 				return err
 			}
 		}
-		token, err = renewSessions(ctx, tx, owner, from, by)
+		token, err = srv.renewSessions(ctx, tx, owner, from, by)
 		return err
 	})
 	return token, err
@@ -380,4 +382,86 @@ type LockedError struct{ Until time.Time }
 
 func (e *LockedError) Error() string {
 	return "sign-in locked until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// DummySecretHash is a valid argon2id hash of nothing anyone knows: verify against it when
+// a login is unknown, so that refusing an unknown login takes as long as a wrong secret.
+const DummySecretHash = dummyHash
+
+// HashSecret returns the argon2id PHC string of secret, with a fresh salt: the scheme of
+// owners' secrets, for other credentials (agents' passwords).
+func HashSecret(secret string) (string, error) {
+	return hashSecret(secret)
+}
+
+// VerifySecret compares secret with a PHC string from HashSecret, in constant time.
+func VerifySecret(phc, secret string) (bool, error) {
+	return verifySecret(phc, secret)
+}
+
+// CheckOwnerSecret checks owner's secret without signing them in: the evidence of consent
+// when the person types it on an agent's screen. Failures count against the owner's
+// sign-in throttle, so this is no side door for guessing.
+func (srv *Service) CheckOwnerSecret(ctx context.Context, owner uuid.UUID, secret string, ip netip.Addr) error {
+	o, err := srv.vault.Owner(ctx, owner)
+	if err != nil {
+		return fmt.Errorf("account: check secret %s: %w", owner, err)
+	}
+	hash, err := secretHash(ctx, srv.db, owner)
+	if err != nil {
+		return fmt.Errorf("account: check secret %s: %w", owner, err)
+	}
+	var keys []throttleKey
+	if o.Login != "" {
+		keys = throttleKeys(o.Login, ip)
+		if err := srv.checkThrottle(ctx, keys); err != nil {
+			return fmt.Errorf("account: check secret %s: %w", owner, err)
+		}
+	}
+	phc := dummyHash
+	if hash != nil {
+		phc = *hash
+	}
+	ok, err := verifySecret(phc, secret)
+	if err != nil {
+		return fmt.Errorf("account: check secret %s: %w", owner, err)
+	}
+	if !ok || hash == nil {
+		if keys != nil {
+			if err := srv.countFailure(ctx, keys); err != nil {
+				return fmt.Errorf("account: check secret %s: %w", owner, err)
+			}
+		}
+		return fmt.Errorf("account: check secret %s: %w", owner, ErrBadCredentials)
+	}
+	return nil
+}
+
+func forgetAccount(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM accounts WHERE owner_id = $1`, owner)
+	return err
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// secretHash returns owner's secret hash, nil when they have none (an account opened
+// through FranceConnect, or no account at all).
+func secretHash(ctx context.Context, q querier, owner uuid.UUID) (*string, error) {
+	var hash *string
+	err := q.QueryRow(ctx, `SELECT secret_hash FROM accounts WHERE owner_id = $1`, owner).Scan(&hash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	return hash, nil
+}
+
+// setSecretHash makes hash owner's secret, inside tx.
+func (srv *Service) setSecretHash(ctx context.Context, tx pgx.Tx, owner uuid.UUID, hash string) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO accounts (owner_id, secret_hash) VALUES ($1, $2)
+		ON CONFLICT (owner_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, updated_at = $3`, owner, hash, srv.now())
+	return err
 }

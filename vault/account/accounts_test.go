@@ -1,4 +1,4 @@
-package vault_test
+package account_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 func TestCheckSecret(t *testing.T) {
@@ -18,18 +19,18 @@ func TestCheckSecret(t *testing.T) {
 		login, secret string
 		want          error
 	}{
-		{"amina", "court", vault.ErrSecretTooShort},
-		{"amina", "onze-caract", vault.ErrSecretTooShort},
+		{"amina", "court", account.ErrSecretTooShort},
+		{"amina", "onze-caract", account.ErrSecretTooShort},
 		{"amina", "douze-caract", nil},
 		{"amina", "le chat est vert", nil},
-		{"amina", "un deux six", vault.ErrSecretTooShort},
+		{"amina", "un deux six", account.ErrSecretTooShort},
 		{"amina", "le ch va ou", nil},
-		{"amina", "azertyuiop123", vault.ErrSecretCommon},
-		{"amina", "Mot de passe 123", vault.ErrSecretCommon},
-		{"amina", "aaaaaaaaaaaaaaa", vault.ErrSecretCommon},
-		{"amina", "amina-2024-coffre", vault.ErrSecretHasLogin},
+		{"amina", "azertyuiop123", account.ErrSecretCommon},
+		{"amina", "Mot de passe 123", account.ErrSecretCommon},
+		{"amina", "aaaaaaaaaaaaaaa", account.ErrSecretCommon},
+		{"amina", "amina-2024-coffre", account.ErrSecretHasLogin},
 	} {
-		if err := vault.CheckSecret(tc.login, tc.secret); !errors.Is(err, tc.want) {
+		if err := account.CheckSecret(tc.login, tc.secret); !errors.Is(err, tc.want) {
 			t.Errorf("CheckSecret(%q, %q) = %v, want %v", tc.login, tc.secret, err, tc.want)
 		}
 	}
@@ -37,12 +38,12 @@ func TestCheckSecret(t *testing.T) {
 
 func TestNormalizeLogin(t *testing.T) {
 	for in, want := range map[string]string{"Amina.D": "amina.d", " 06 12 34 56 78 ": "0612345678", "zoé": "zoé"} {
-		if got, err := vault.NormalizeLogin(in); err != nil || got != want {
+		if got, err := account.NormalizeLogin(in); err != nil || got != want {
 			t.Errorf("NormalizeLogin(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"ab", "a<b>c", "x'; drop", string(make([]byte, 65))} {
-		if _, err := vault.NormalizeLogin(bad); !errors.Is(err, vault.ErrBadLogin) {
+		if _, err := account.NormalizeLogin(bad); !errors.Is(err, account.ErrBadLogin) {
 			t.Errorf("NormalizeLogin(%q) = %v, want ErrBadLogin", bad, err)
 		}
 	}
@@ -53,11 +54,11 @@ func TestAccountSignIn(t *testing.T) {
 	ctx := context.Background()
 	ip := netip.MustParseAddr("192.0.2.10")
 	self := vault.Actor{Kind: vault.ActorVisitor, ID: "-", IP: ip}
-	o, err := b.v.CreateAccount(ctx, "Amina", "le chat est vert", self)
+	o, err := b.a.CreateAccount(ctx, "Amina", "le chat est vert", self)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.v.CreateAccount(ctx, "amina", "une autre phrase longue", self); !errors.Is(err, vault.ErrLoginTaken) {
+	if _, err := b.a.CreateAccount(ctx, "amina", "une autre phrase longue", self); !errors.Is(err, vault.ErrLoginTaken) {
 		t.Fatalf("second account with the same login: %v", err)
 	}
 	var hash string
@@ -68,95 +69,90 @@ func TestAccountSignIn(t *testing.T) {
 		t.Fatalf("stored secret is not an argon2id hash: %q", hash)
 	}
 
-	got, err := b.v.Authenticate(ctx, "AMINA", "le chat est vert", ip)
+	got, err := b.a.Authenticate(ctx, "AMINA", "le chat est vert", ip)
 	if err != nil || got.ID != o.ID {
 		t.Fatalf("Authenticate = %v, %v", got, err)
 	}
-	if _, err := b.v.Authenticate(ctx, "amina", "le chat est bleu", ip); !errors.Is(err, vault.ErrBadCredentials) {
+	if _, err := b.a.Authenticate(ctx, "amina", "le chat est bleu", ip); !errors.Is(err, account.ErrBadCredentials) {
 		t.Fatalf("wrong secret: %v", err)
 	}
-	if _, err := b.v.Authenticate(ctx, "nobody", "le chat est vert", ip); !errors.Is(err, vault.ErrBadCredentials) {
+	if _, err := b.a.Authenticate(ctx, "nobody", "le chat est vert", ip); !errors.Is(err, account.ErrBadCredentials) {
 		t.Fatalf("unknown login: %v", err)
 	}
 	entries, err := b.v.Journal(ctx, o.ID, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if entries[0].Action != vault.ActionLoginFailed || entries[1].Action != vault.ActionLogin {
+	if entries[0].Action != account.ActionLoginFailed || entries[1].Action != account.ActionLogin {
 		t.Fatalf("journal: %s, %s; want login_failed then login", entries[0].Action, entries[1].Action)
 	}
 
 	t.Run("lockout after repeated failures, shared through the database", func(t *testing.T) {
-		for i := 1; i < vault.LoginFailures; i++ {
-			if _, err := b.v.Authenticate(ctx, "amina", "pas le bon secret", ip); !errors.Is(err, vault.ErrBadCredentials) {
+		for i := 1; i < account.LoginFailures; i++ {
+			if _, err := b.a.Authenticate(ctx, "amina", "pas le bon secret", ip); !errors.Is(err, account.ErrBadCredentials) {
 				t.Fatalf("failure %d: %v", i, err)
 			}
 		}
-		// A second vault on the same database (another 'coffre serve') sees the lock.
-		other, err := vault.New(ctx, b.db, b.store, b.keys, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// A second service on the same database (another 'coffre serve') sees the lock.
+		other := account.New(account.Config{DB: b.db, Vault: b.v, Now: b.clock.Now})
 		_, err = other.Authenticate(ctx, "amina", "le chat est vert", ip)
-		until, locked := vault.IsLocked(err)
-		if !locked || time.Until(until) < 10*time.Minute {
+		until, locked := account.IsLocked(err)
+		if !locked || until.Sub(b.clock.Now()) < 10*time.Minute {
 			t.Fatalf("right secret during lockout: %v", err)
 		}
-		if _, err := b.db.Exec(ctx, `UPDATE login_throttle SET locked_until = now() - interval '1s', window_start = now() - interval '1 hour'`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.v.Authenticate(ctx, "amina", "le chat est vert", ip); err != nil {
+		b.clock.Advance(account.LockDuration + time.Second)
+		if _, err := b.a.Authenticate(ctx, "amina", "le chat est vert", ip); err != nil {
 			t.Fatalf("after the lock: %v", err)
 		}
 	})
 
 	t.Run("change secret", func(t *testing.T) {
 		by := vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}
-		if _, err := b.v.ChangeSecret(ctx, o.ID, "faux secret ici", "une phrase toute neuve", by, uuid.Nil); !errors.Is(err, vault.ErrBadCredentials) {
+		if _, err := b.a.ChangeSecret(ctx, o.ID, "faux secret ici", "une phrase toute neuve", by, uuid.Nil); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("wrong current secret: %v", err)
 		}
-		if _, err := b.v.ChangeSecret(ctx, o.ID, "le chat est vert", "court", by, uuid.Nil); !errors.Is(err, vault.ErrSecretTooShort) {
+		if _, err := b.a.ChangeSecret(ctx, o.ID, "le chat est vert", "court", by, uuid.Nil); !errors.Is(err, account.ErrSecretTooShort) {
 			t.Fatalf("weak new secret: %v", err)
 		}
-		mine, here, err := b.v.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		mine, here, err := b.a.CreateSession(ctx, o.ID, "secret", "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		elsewhere, _, err := b.v.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		elsewhere, _, err := b.a.CreateSession(ctx, o.ID, "secret", "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		renewed, err := b.v.ChangeSecret(ctx, o.ID, "le chat est vert", "une phrase toute neuve", by, here.ID)
+		renewed, err := b.a.ChangeSecret(ctx, o.ID, "le chat est vert", "une phrase toute neuve", by, here.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The change ends every other session and gives this one a new token.
 		for name, tok := range map[string]string{"the other session": elsewhere, "the old token": mine} {
-			if _, err := b.v.SessionByToken(ctx, tok, time.Hour); !errors.Is(err, vault.ErrNotFound) {
+			if _, err := b.a.SessionByToken(ctx, tok, time.Hour); !errors.Is(err, vault.ErrNotFound) {
 				t.Errorf("%s after the change: %v", name, err)
 			}
 		}
-		if s, err := b.v.SessionByToken(ctx, renewed, time.Hour); err != nil || s.ID != here.ID || !s.Fresh(time.Now()) {
+		if s, err := b.a.SessionByToken(ctx, renewed, time.Hour); err != nil || s.ID != here.ID || !s.Fresh(time.Now()) {
 			t.Errorf("the renewed session: %+v, %v", s, err)
 		}
 		es, err := b.v.Journal(ctx, o.ID, 0, 2)
-		if err != nil || es[0].Action != vault.ActionSessionsEnded || es[1].Action != vault.ActionSecretChanged {
+		if err != nil || es[0].Action != account.ActionSessionsEnded || es[1].Action != account.ActionSecretChanged {
 			t.Errorf("journal after the change: %+v, %v", es, err)
 		}
-		if _, err := b.v.Authenticate(ctx, "amina", "une phrase toute neuve", ip); err != nil {
+		if _, err := b.a.Authenticate(ctx, "amina", "une phrase toute neuve", ip); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	t.Run("language", func(t *testing.T) {
-		if err := b.v.SetLanguage(ctx, o.ID, "en"); err != nil {
+		if err := b.a.SetLanguage(ctx, o.ID, "en"); err != nil {
 			t.Fatal(err)
 		}
-		a, err := b.v.Account(ctx, o.ID)
+		a, err := b.a.Account(ctx, o.ID)
 		if err != nil || a.Language != "en" || !a.HasSecret {
 			t.Fatalf("Account = %+v, %v", a, err)
 		}
-		if err := b.v.SetLanguage(ctx, o.ID, "de"); !errors.Is(err, vault.ErrInvalid) {
+		if err := b.a.SetLanguage(ctx, o.ID, "de"); !errors.Is(err, vault.ErrInvalid) {
 			t.Fatalf("SetLanguage(de) = %v", err)
 		}
 	})
@@ -173,7 +169,7 @@ func TestSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, s, err := b.v.CreateSession(ctx, o.ID, "secret", "Firefox Android", 12*time.Hour)
+	token, s, err := b.a.CreateSession(ctx, o.ID, "secret", "Firefox Android", 12*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,86 +184,83 @@ func TestSessions(t *testing.T) {
 	if err := b.db.QueryRow(ctx, `SELECT device_sealed FROM sessions WHERE id = $1`, s.ID).Scan(&device); err != nil || string(device) == "Firefox Android" {
 		t.Fatalf("device not sealed: %q %v", device, err)
 	}
-	got, err := b.v.SessionByToken(ctx, token, 30*time.Minute)
+	got, err := b.a.SessionByToken(ctx, token, 30*time.Minute)
 	if err != nil || got.OwnerID != o.ID {
 		t.Fatalf("SessionByToken = %+v, %v", got, err)
 	}
-	list, err := b.v.Sessions(ctx, o.ID)
+	list, err := b.a.Sessions(ctx, o.ID)
 	if err != nil || len(list) != 1 || list[0].Device != "Firefox Android" {
 		t.Fatalf("Sessions = %+v, %v", list, err)
 	}
-	if _, err := b.v.SessionByToken(ctx, token+"x", 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.a.SessionByToken(ctx, token+"x", 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("wrong token: %v", err)
 	}
 
 	t.Run("idle timeout", func(t *testing.T) {
-		if _, err := b.db.Exec(ctx, `UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE id = $1`, s.ID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.v.SessionByToken(ctx, token, 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
+		b.clock.Advance(31 * time.Minute)
+		if _, err := b.a.SessionByToken(ctx, token, 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("idle session: %v", err)
 		}
 	})
 	t.Run("absolute timeout", func(t *testing.T) {
-		tok, s2, err := b.v.CreateSession(ctx, o.ID, "secret", "", 12*time.Hour)
+		tok, _, err := b.a.CreateSession(ctx, o.ID, "secret", "", 12*time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.db.Exec(ctx, `UPDATE sessions SET expires_at = now() - interval '1s' WHERE id = $1`, s2.ID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.v.SessionByToken(ctx, tok, 30*time.Minute); !errors.Is(err, vault.ErrNotFound) {
+		b.clock.Advance(12*time.Hour + time.Second)
+		if _, err := b.a.SessionByToken(ctx, tok, 24*time.Hour); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("expired session: %v", err)
 		}
 	})
 	t.Run("a proof lasts SessionReverify, and Reverify renews it", func(t *testing.T) {
-		acct, err := b.v.CreateAccount(ctx, "nour", "le chat est vert", vault.System)
+		acct, err := b.a.CreateAccount(ctx, "nour", "le chat est vert", vault.System)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, s, err := b.v.CreateSession(ctx, acct.ID, "secret", "", time.Hour)
+		tok, s, err := b.a.CreateSession(ctx, acct.ID, "secret", "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !s.Fresh(time.Now()) || s.Fresh(time.Now().Add(vault.SessionReverify)) {
+		if !s.Fresh(b.clock.Now()) || s.Fresh(b.clock.Now().Add(account.SessionReverify)) {
 			t.Errorf("a sign-in is a proof for SessionReverify: verified at %v", s.VerifiedAt)
 		}
-		later := time.Now().Add(vault.SessionReverify + time.Minute)
 		ip := netip.MustParseAddr("192.0.2.7")
-		if err := b.v.Reverify(ctx, s, "le chat est bleu", ip); !errors.Is(err, vault.ErrBadCredentials) {
+		if err := b.a.Reverify(ctx, s, "le chat est bleu", ip); !errors.Is(err, account.ErrBadCredentials) {
 			t.Fatalf("wrong secret: %v", err)
 		}
-		if _, err := b.db.Exec(ctx, `UPDATE sessions SET verified_at = now() - interval '1 hour' WHERE id = $1`, s.ID); err != nil {
+		b.clock.Advance(account.SessionReverify + time.Minute) // the sign-in's proof is stale
+		if s.Fresh(b.clock.Now()) {
+			t.Fatal("a sign-in proof outlived SessionReverify")
+		}
+		if err := b.a.Reverify(ctx, s, "le chat est vert", ip); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.v.Reverify(ctx, s, "le chat est vert", ip); err != nil {
-			t.Fatal(err)
-		}
-		got, err := b.v.SessionByToken(ctx, tok, time.Hour)
-		if err != nil || !got.Fresh(time.Now()) || got.Fresh(later) {
+		later := b.clock.Now().Add(account.SessionReverify + time.Minute)
+		got, err := b.a.SessionByToken(ctx, tok, time.Hour)
+		if err != nil || !got.Fresh(b.clock.Now()) || got.Fresh(later) {
 			t.Errorf("after Reverify: %+v, %v", got, err)
 		}
 		es, _ := b.v.Journal(ctx, acct.ID, 0, 2)
-		if len(es) != 2 || es[0].Action != vault.ActionReverified || es[1].Action != vault.ActionLoginFailed {
+		if len(es) != 2 || es[0].Action != account.ActionReverified || es[1].Action != account.ActionLoginFailed {
 			t.Errorf("journal: %+v", es)
 		}
 	})
 	t.Run("end one, another owner's, everywhere", func(t *testing.T) {
-		t1, s1, _ := b.v.CreateSession(ctx, o.ID, "secret", "", time.Hour)
-		t2, _, _ := b.v.CreateSession(ctx, o.ID, "secret", "", time.Hour)
-		if err := b.v.EndSessionID(ctx, other.ID, s1.ID); !errors.Is(err, vault.ErrNotFound) {
+		t1, s1, _ := b.a.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		t2, _, _ := b.a.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		if err := b.a.EndSessionID(ctx, other.ID, s1.ID); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("ending another owner's session: %v", err)
 		}
-		if err := b.v.EndSession(ctx, t1); err != nil {
+		if err := b.a.EndSession(ctx, t1); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.v.SessionByToken(ctx, t1, time.Hour); !errors.Is(err, vault.ErrNotFound) {
+		if _, err := b.a.SessionByToken(ctx, t1, time.Hour); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("after logout: %v", err)
 		}
-		if _, err := b.v.EndAllSessions(ctx, o.ID, vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
+		if _, err := b.a.EndAllSessions(ctx, o.ID, vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.v.SessionByToken(ctx, t2, time.Hour); !errors.Is(err, vault.ErrNotFound) {
+		if _, err := b.a.SessionByToken(ctx, t2, time.Hour); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("after logout everywhere: %v", err)
 		}
 	})
@@ -278,11 +271,11 @@ func FuzzNormalizeLogin(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := vault.NormalizeLogin(s)
+		n, err := account.NormalizeLogin(s)
 		if err != nil {
 			return
 		}
-		again, err := vault.NormalizeLogin(n)
+		again, err := account.NormalizeLogin(n)
 		if err != nil || again != n {
 			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, n, again, err)
 		}

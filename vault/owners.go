@@ -120,3 +120,24 @@ func (v *Vault) ownerKeysIn(ctx context.Context, q dbtx, owner uuid.UUID) (*age.
 	}
 	return v.keys.ownerKeys(owner, idw, dkw, wrappedTo)
 }
+
+// MarkActivated records that owner signed in by themselves for the first time (with
+// their own secret, passkey or FranceConnect; not with an agent's temporary code, see
+// ChangeTemporaryCode). It tells whether this was the first time; later calls do nothing.
+func (v *Vault) MarkActivated(ctx context.Context, owner uuid.UUID) (bool, error) {
+	return v.markActivated(ctx, v.db, owner)
+}
+
+// MarkActivatedTx is MarkActivated inside another package's transaction (a temporary code
+// changed for the owner's own secret).
+func (v *Vault) MarkActivatedTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID) (bool, error) {
+	return v.markActivated(ctx, tx, owner)
+}
+
+func (v *Vault) markActivated(ctx context.Context, q dbtx, owner uuid.UUID) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE owners SET activated_at = $2 WHERE id = $1 AND activated_at IS NULL AND shredded_at IS NULL`, owner, v.now())
+	if err != nil {
+		return false, fmt.Errorf("vault: mark activated %s: %w", owner, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

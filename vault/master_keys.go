@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The database is the one truth every process shares about master keys: master_keys
@@ -17,6 +18,7 @@ import (
 
 // dbtx is what both a pool and a transaction offer.
 type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
@@ -93,4 +95,36 @@ func checkKeyring(ctx context.Context, db dbtx, keys *Keyring) error {
 		}
 	}
 	return nil
+}
+
+// WrapServiceSecret encrypts a secret of the service (an agent's TOTP key) to the master
+// key the database names as current, like owner identities, and names that key's
+// recipient so the caller can record which master key wrapped it. The database refuses to
+// record a retired key: a rotation that ends meanwhile makes the insert fail, never leave
+// a secret wrapped to a key about to leave the key files.
+func (v *Vault) WrapServiceSecret(ctx context.Context, secret []byte) (wrapped []byte, recipient string, err error) {
+	key, out, err := v.wrap(ctx, v.db, secret)
+	if err != nil {
+		return nil, "", fmt.Errorf("vault: wrap service secret: %w", err)
+	}
+	return out[0], key.Recipient, nil
+}
+
+// CurrentMasterKey is the recipient new secrets are wrapped to, as the database names it:
+// a service secret wrapped to another one is due for re-wrapping after a rotation.
+func (v *Vault) CurrentMasterKey(ctx context.Context) (string, error) {
+	key, err := currentMasterKey(ctx, v.db)
+	if err != nil {
+		return "", fmt.Errorf("vault: %w", err)
+	}
+	return key.Recipient, nil
+}
+
+// UnwrapServiceSecret opens what WrapServiceSecret wrapped.
+func (v *Vault) UnwrapServiceSecret(wrapped []byte) ([]byte, error) {
+	secret, err := v.keys.unwrap(wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("vault: unwrap service secret: %w", err)
+	}
+	return secret, nil
 }

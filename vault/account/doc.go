@@ -1,0 +1,17 @@
+// Package account is how owners sign in to their safe: accounts (secret and language),
+// sessions, passkeys and their WebAuthn ceremonies (also used for the OpenID Connect
+// state), FranceConnect identities, temporary codes given at a desk and access
+// recoveries, and the sign-in throttling shared by owners, agents and share-link
+// guesses. It owns the tables accounts, sessions, passkeys, webauthn_ceremonies,
+// openid_identities, access_codes, recoveries and login_throttle, each in a file named
+// after it.
+//
+// It builds on package vault, which never imports it: owners and their keys come from the
+// vault (CreateOwnerTx, Owner, a Sealer for what is kept sealed), every change is
+// journaled with vault.RecordTx in its own transaction, and a Service is handed to the
+// vault as a vault.Participant, so that closing a safe ends its sessions and waiting
+// recovery, and erasing it deletes every sign-in row, in the vault's transaction.
+//
+// Time comes from Config.Now: session ends, lockouts, ceremonies, temporary codes and
+// recoveries are decided with it and passed to SQL as parameters.
+package account
