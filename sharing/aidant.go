@@ -313,7 +313,7 @@ func (s *Service) CreateAgent(ctx context.Context, structure uuid.UUID, na NewAg
 	if enr.TemporaryPassword, err = NewTemporaryCode(); err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
-	hash, err := vault.HashSecret(enr.TemporaryPassword)
+	hash, err := s.vault.HashSecret(ctx, enr.TemporaryPassword)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
@@ -562,8 +562,10 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 	if err != nil {
 		norm = strings.ToLower(strings.TrimSpace(login))
 	}
+	// Counted before the password is checked: a burst of parallel guesses stops at the
+	// limit (vault.TakeAttempt).
 	key := throttleNamespace + norm
-	if err := s.vault.CheckThrottle(ctx, key, ip); err != nil {
+	if err := s.vault.TakeAttempt(ctx, key, ip); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	var id uuid.UUID
@@ -574,7 +576,11 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
-	ok, err := vault.VerifySecret(phc, password)
+	ok, err := s.vault.VerifySecret(ctx, phc, password)
+	if errors.Is(err, vault.ErrBusy) || ctx.Err() != nil {
+		// Not checked: not counted either.
+		return nil, errors.Join(fmt.Errorf("sharing: authenticate agent: %w", err), s.vault.GiveBackAttempt(context.WithoutCancel(ctx), key, ip))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
@@ -587,12 +593,9 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 		}
 	}
 	if !ok || id == uuid.Nil {
-		if err := s.vault.CountThrottleFailure(ctx, key, ip); err != nil {
-			return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
-		}
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", ErrAgentCredentials)
 	}
-	if err := s.vault.ResetThrottle(ctx, key); err != nil {
+	if err := s.vault.AttemptSucceeded(ctx, key, ip); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	if _, err := s.db.Exec(ctx, `UPDATE agents SET last_login_at = now() WHERE id = $1`, id); err != nil {
@@ -635,7 +638,7 @@ func (s *Service) ChangeAgentPassword(ctx context.Context, agent *Agent, current
 	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM agents WHERE id = $1 AND deactivated_at IS NULL`, agent.ID).Scan(&phc); err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", notFound(err))
 	}
-	ok, err := vault.VerifySecret(phc, current)
+	ok, err := s.vault.VerifySecret(ctx, phc, current)
 	if err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
@@ -645,7 +648,7 @@ func (s *Service) ChangeAgentPassword(ctx context.Context, agent *Agent, current
 	if err := vault.CheckSecret(agent.Login, next); err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
-	hash, err := vault.HashSecret(next)
+	hash, err := s.vault.HashSecret(ctx, next)
 	if err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}

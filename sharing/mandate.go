@@ -602,14 +602,11 @@ func (s *Service) DeskUnlock(ctx context.Context, agent *Agent, login, secret st
 	o, err := s.vault.OwnerByLogin(ctx, norm)
 	if errors.Is(err, vault.ErrNotFound) {
 		// As long as a wrong secret, counted the same, so that the answer tells nothing.
-		if err := s.vault.CheckThrottle(ctx, norm, ip); err != nil {
+		if err := s.vault.TakeAttempt(ctx, norm, ip); err != nil {
 			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 		}
-		if _, err := vault.VerifySecret(vault.DummySecretHash, secret); err != nil {
-			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
-		}
-		if err := s.vault.CountThrottleFailure(ctx, norm, ip); err != nil {
-			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
+		if _, err := s.vault.VerifySecret(ctx, vault.DummySecretHash, secret); err != nil {
+			return uuid.Nil, errors.Join(fmt.Errorf("sharing: desk unlock: %w", err), s.vault.GiveBackAttempt(context.WithoutCancel(ctx), norm, ip))
 		}
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
 	}

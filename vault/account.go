@@ -190,7 +190,7 @@ func (v *Vault) CreateAccount(ctx context.Context, login, secret string, by Acto
 	if err := CheckSecret(login, secret); err != nil {
 		return nil, fmt.Errorf("vault: create account: %w", err)
 	}
-	hash, err := hashSecret(secret)
+	hash, err := v.hash(ctx, secret)
 	if err != nil {
 		return nil, fmt.Errorf("vault: create account: %w", err)
 	}
@@ -244,11 +244,9 @@ func (v *Vault) Authenticate(ctx context.Context, login, secret string, ip netip
 	if err != nil {
 		norm = strings.ToLower(strings.TrimSpace(login))
 	}
+	// The attempt is counted before the secret is checked (verifyAttempt), so that a
+	// burst of parallel guesses stops at the limit.
 	keys := throttleKeys(norm, ip)
-	if err := v.checkThrottle(ctx, keys); err != nil {
-		v.journalFailure(ctx, norm, ip, "locked")
-		return nil, fmt.Errorf("vault: authenticate: %w", err)
-	}
 	var ownerID uuid.UUID
 	var hash *string
 	err = v.db.QueryRow(ctx, `
@@ -257,18 +255,15 @@ func (v *Vault) Authenticate(ctx context.Context, login, secret string, ip netip
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("vault: authenticate: %w", err)
 	}
-	phc := dummyHash
-	if hash != nil {
-		phc = *hash
+	ok, verr := v.verifyAttempt(ctx, keys, hash, secret)
+	if _, locked := IsLocked(verr); locked {
+		v.journalFailure(ctx, norm, ip, "locked")
+		return nil, fmt.Errorf("vault: authenticate: %w", verr)
 	}
-	ok, verr := verifySecret(phc, secret)
 	if verr != nil {
 		return nil, fmt.Errorf("vault: authenticate: %w", verr)
 	}
-	if !ok || hash == nil {
-		if err := v.countFailure(ctx, keys); err != nil {
-			return nil, fmt.Errorf("vault: authenticate: %w", err)
-		}
+	if !ok {
 		if ownerID != uuid.Nil {
 			v.journalFailure(ctx, norm, ip, "")
 		}
@@ -341,7 +336,7 @@ func (v *Vault) changeSecret(ctx context.Context, owner uuid.UUID, current, next
 			return err
 		}
 		if phc != nil {
-			ok, err := verifySecret(*phc, current)
+			ok, err := v.verify(ctx, *phc, current)
 			if err != nil {
 				return err
 			}
@@ -352,7 +347,7 @@ func (v *Vault) changeSecret(ctx context.Context, owner uuid.UUID, current, next
 		if err := CheckSecret(o.Login, next); err != nil {
 			return err
 		}
-		hash, err := hashSecret(next)
+		hash, err := v.hash(ctx, next)
 		if err != nil {
 			return err
 		}

@@ -46,32 +46,41 @@ var ErrAccessCodeExpired = errors.New("temporary access code expired")
 const DummySecretHash = dummyHash
 
 // HashSecret returns the argon2id PHC string of secret, with a fresh salt: the scheme of
-// owners' secrets, for other credentials (agents' passwords).
-func HashSecret(secret string) (string, error) {
-	return hashSecret(secret)
+// owners' secrets, for other credentials (agents' passwords). Like every argon2id
+// computation it takes one of the process's slots, and may give ErrBusy.
+func (v *Vault) HashSecret(ctx context.Context, secret string) (string, error) {
+	return v.hash(ctx, secret)
 }
 
-// VerifySecret compares secret with a PHC string from HashSecret, in constant time.
-func VerifySecret(phc, secret string) (bool, error) {
-	return verifySecret(phc, secret)
+// VerifySecret compares secret with a PHC string from HashSecret, in constant time, in
+// one of the process's argon2id slots (ErrBusy). It counts nothing: a check of a secret
+// typed by someone not signed in goes through TakeAttempt first.
+func (v *Vault) VerifySecret(ctx context.Context, phc, secret string) (bool, error) {
+	return v.verify(ctx, phc, secret)
 }
 
-// CheckThrottle returns a *LockedError while the login or ip's network is locked out.
+// TakeAttempt counts one sign-in attempt for login and ip's network before the secret is
+// checked, and returns a *LockedError, counting nothing more, while either is locked
+// out. The attempt is a failure unless GiveBackAttempt or AttemptSucceeded follows.
 // login must carry a namespace of its caller ("agent:" + login), so that the counters of
 // agents and owners never mix; the network counter is shared with owners on purpose (a
 // desk's address is one network whoever types).
-func (v *Vault) CheckThrottle(ctx context.Context, login string, ip netip.Addr) error {
-	return v.checkThrottle(ctx, throttleKeys(login, ip))
+func (v *Vault) TakeAttempt(ctx context.Context, login string, ip netip.Addr) error {
+	return v.takeAttempt(ctx, throttleKeys(login, ip))
 }
 
-// CountThrottleFailure counts one failed sign-in for login and ip's network.
-func (v *Vault) CountThrottleFailure(ctx context.Context, login string, ip netip.Addr) error {
-	return v.countFailure(ctx, throttleKeys(login, ip))
+// GiveBackAttempt forgets an attempt whose secret could not be checked (ErrBusy).
+func (v *Vault) GiveBackAttempt(ctx context.Context, login string, ip netip.Addr) error {
+	return v.refundAttempt(ctx, throttleKeys(login, ip))
 }
 
-// ResetThrottle forgets login's failures, after a successful sign-in.
-func (v *Vault) ResetThrottle(ctx context.Context, login string) error {
-	return v.resetThrottle(ctx, throttleKeys(login, netip.Addr{})[0])
+// AttemptSucceeded gives back a successful attempt and forgets login's failures.
+func (v *Vault) AttemptSucceeded(ctx context.Context, login string, ip netip.Addr) error {
+	keys := throttleKeys(login, ip)
+	if err := v.refundAttempt(ctx, keys[1:]); err != nil {
+		return err
+	}
+	return v.resetThrottle(ctx, keys[0])
 }
 
 // WrapServiceSecret encrypts a secret of the service (an agent's TOTP key) to the master
@@ -132,24 +141,12 @@ func (v *Vault) CheckOwnerSecret(ctx context.Context, owner uuid.UUID, secret st
 	var keys []throttleKey
 	if login != nil {
 		keys = throttleKeys(*login, ip)
-		if err := v.checkThrottle(ctx, keys); err != nil {
-			return fmt.Errorf("vault: check secret %s: %w", owner, err)
-		}
 	}
-	phc := dummyHash
-	if hash != nil {
-		phc = *hash
-	}
-	ok, err := verifySecret(phc, secret)
+	ok, err := v.verifyAttempt(ctx, keys, hash, secret)
 	if err != nil {
 		return fmt.Errorf("vault: check secret %s: %w", owner, err)
 	}
-	if !ok || hash == nil {
-		if keys != nil {
-			if err := v.countFailure(ctx, keys); err != nil {
-				return fmt.Errorf("vault: check secret %s: %w", owner, err)
-			}
-		}
+	if !ok {
 		return fmt.Errorf("vault: check secret %s: %w", owner, ErrBadCredentials)
 	}
 	return nil
@@ -199,7 +196,7 @@ func (v *Vault) hashAccessCode(ctx context.Context, owner uuid.UUID, code string
 	if err := CheckSecret(a.Owner.Login, code); err != nil {
 		return "", err
 	}
-	return hashSecret(code)
+	return v.hash(ctx, code)
 }
 
 // writeAccessCode makes the code of hash owner's secret, to be changed at the next
@@ -413,20 +410,12 @@ func (v *Vault) CheckRecoveryCode(ctx context.Context, owner uuid.UUID, code str
 	var keys []throttleKey
 	if login != nil {
 		keys = throttleKeys(*login, ip)
-		if err := v.checkThrottle(ctx, keys); err != nil {
-			return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, err)
-		}
 	}
-	ok, err := verifySecret(hash, code)
+	ok, err := v.verifyAttempt(ctx, keys, &hash, code)
 	if err != nil {
 		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, err)
 	}
 	if !ok {
-		if keys != nil {
-			if err := v.countFailure(ctx, keys); err != nil {
-				return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, err)
-			}
-		}
 		return nil, fmt.Errorf("vault: check recovery code %s: %w", owner, ErrBadCredentials)
 	}
 	return v.PendingRecovery(ctx, owner)

@@ -16,6 +16,9 @@ var (
 	ErrShredded = errors.New("owner keys destroyed")
 	// ErrBlobNotFound is returned by a BlobStore for a key it does not hold.
 	ErrBlobNotFound = errors.New("blob not found")
+	// ErrBusy: too many secrets are being checked in this process at this moment; the
+	// person should try again in a moment (nothing was counted against them).
+	ErrBusy = errors.New("too many secret checks at once")
 	// ErrWrongMasterKey: the master key file does not match the database.
 	ErrWrongMasterKey = errors.New("wrong master key")
 )

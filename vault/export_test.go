@@ -153,3 +153,17 @@ func InsertLegacyDocument(t testing.TB, v *Vault, owner uuid.UUID, kind Kind, ti
 	}
 	return id
 }
+
+// HoldArgonSlots takes every argon2id slot of v, as a burst of sign-ins would, and makes
+// a check wait at most wait for one; release gives them back.
+func HoldArgonSlots(t testing.TB, v *Vault, wait time.Duration) (release func()) {
+	if err := v.argonSlots.Acquire(context.Background(), argonSlots); err != nil {
+		t.Fatal(err)
+	}
+	old := v.argonWait
+	v.argonWait = wait
+	return func() {
+		v.argonWait = old
+		v.argonSlots.Release(argonSlots)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/semaphore"
 )
 
 // Vault is the core of Coffre: owners, their encrypted documents and their journal. It is
@@ -18,6 +20,11 @@ type Vault struct {
 	keys  *Keyring
 	log   *slog.Logger
 	hooks testHooks
+
+	// argonSlots bound the argon2id computations running at once (ratelimit.go); one
+	// waits at most argonWait for a slot.
+	argonSlots *semaphore.Weighted
+	argonWait  time.Duration
 }
 
 // testHooks let this package's tests (export_test.go) fail a step at a point no real
@@ -39,7 +46,7 @@ func New(ctx context.Context, db *pgxpool.Pool, blobs BlobStore, keys *Keyring, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	v := &Vault{db: db, blobs: blobs, keys: keys, log: log}
+	v := &Vault{db: db, blobs: blobs, keys: keys, log: log, argonSlots: newArgonSlots(), argonWait: argonWait}
 	if err := v.checkMasterKey(ctx); err != nil {
 		return nil, err
 	}
