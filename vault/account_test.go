@@ -254,6 +254,16 @@ func TestSecretChecksWaitForASlot(t *testing.T) {
 	}
 }
 
+// TestErrorsNameNoLogin: an error that may reach the logs never carries a person's login.
+func TestErrorsNameNoLogin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.v.OwnerByLogin(context.Background(), "marie.martin")
+	if !errors.Is(err, vault.ErrNotFound) || strings.Contains(err.Error(), "marie") {
+		t.Errorf("OwnerByLogin of a missing login: %v", err)
+	}
+}
+
 func TestSessions(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
