@@ -64,6 +64,11 @@ var (
 	// ErrForbidden: the agent's role does not allow this (an agent acting as référent,
 	// a référent of another structure).
 	ErrForbidden = errors.New("not allowed for this agent")
+	// ErrTemporarySecret: the secret typed on the agent's screen is right, but it is a
+	// temporary code that an agent printed, not one the person chose: it is no proof of
+	// their consent. They give it from their phone (ConsentPhone), where they choose
+	// their own secret first.
+	ErrTemporarySecret = errors.New("the owner's secret is still a temporary code")
 )
 
 // Agent sessions: an agent is asked again for password and code after AgentIdle without
@@ -769,7 +774,8 @@ type Opened struct {
 // OpenSafeFor opens a safe for the person at the desk: no e-mail needed, a temporary code
 // to print on the access card (AccessCardPDF) and to change at first sign-in. Every
 // step is in the new owner's history with the agent as actor. The first deposit needs a
-// mandate (GrantMandate, consent given with the temporary code as secret).
+// mandate (GrantMandate): the temporary code is no consent, the person gives it from
+// their phone once they chose their own secret, or types that secret at the desk.
 func (s *Service) OpenSafeFor(ctx context.Context, agent *Agent, login string, ip netip.Addr) (*Opened, error) {
 	cur, err := s.Agent(ctx, agent.ID)
 	if err != nil || cur.DeactivatedAt != nil {
@@ -896,7 +902,7 @@ func (s *Service) RecoverAfterIdentityCheck(ctx context.Context, agent *Agent, o
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.vault.RequestRecovery(ctx, owner, code, id, RecoveryWait, AccessCodeTTL, cur.Actor(ip), cur.Label())
+	p, err := s.vault.RequestRecovery(ctx, owner, code, id, RecoveryWait, AccessCodeTTL, cur.Actor(ip), cur.Label(), time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("sharing: recover after identity check: %w", err)
 	}

@@ -183,7 +183,8 @@ func (s *Service) denyOthers(ctx context.Context, owner uuid.UUID, by vault.Acto
 }
 
 // CreateLink shares some of owner's documents. Every document must be the owner's and
-// not deleted; otherwise nothing is created and the answer is vault.ErrNotFound.
+// not deleted; otherwise nothing is created and the answer is vault.ErrNotFound. A closed
+// safe shares nothing (vault.ErrClosed).
 func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Actor, nl NewLink) (*Created, error) {
 	if err := nl.validate(); err != nil {
 		return nil, fmt.Errorf("sharing: create link: %w", err)
@@ -227,6 +228,11 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 		maxDownloads = &nl.MaxDownloads
 	}
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		// A closure committing meanwhile revokes every link: this one is written before
+		// it, or sees the safe closed.
+		if err := vault.LockOpen(ctx, tx, owner); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO links (id, owner_id, token_sha256, purpose_sealed, created_by_kind, created_by_id, created_at, expires_at, max_downloads, code_sha256)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,

@@ -161,9 +161,11 @@ type AccessCode struct {
 // IssueAccessCode makes code owner's secret (hashed, like any secret), valid until
 // ttl from now and to be changed at the next sign-in. With recovery, it is an access
 // recovery taken at once (the caller checked the owner gave that right): every session
-// and every passkey of the owner ends, and the owner is told at their next sign-in.
-// detail is what the history shows of who did it ("Mme D. (CCAS de Lille)"). Everything
-// commits in one transaction with its journal entries.
+// and every passkey of the owner ends, a recovery waiting after a desk identity check is
+// cancelled (it would replace, later, the secret the owner is about to choose), and the
+// owner is told at their next sign-in. detail is what the history shows of who did it
+// ("Mme D. (CCAS de Lille)"). The safe must be open (ErrClosed). Everything commits in
+// one transaction with its journal entries.
 func (v *Vault) IssueAccessCode(ctx context.Context, owner uuid.UUID, code string, ttl time.Duration, recovery bool, by Actor, detail string) (*AccessCode, error) {
 	hash, err := v.hashAccessCode(ctx, owner, code)
 	if err != nil {
@@ -171,11 +173,17 @@ func (v *Vault) IssueAccessCode(ctx context.Context, owner uuid.UUID, code strin
 	}
 	ac := &AccessCode{Code: code, ExpiresAt: time.Now().Add(ttl).UTC().Truncate(time.Microsecond)}
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		if err := LockOpen(ctx, tx, owner); err != nil {
+			return err
+		}
 		if err := writeAccessCode(ctx, tx, owner, hash, ac.ExpiresAt, recovery, by, detail); err != nil {
 			return err
 		}
 		if !recovery {
 			_, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionAccessCodeIssued, Detail: detail})
+			return err
+		}
+		if err := cancelRecoveries(ctx, tx, owner, by); err != nil {
 			return err
 		}
 		return recovered(ctx, tx, owner, by, detail)
@@ -292,12 +300,14 @@ type PendingRecovery struct {
 func recoveryAD(owner, id uuid.UUID) string { return "recovery:" + owner.String() + ":" + id.String() }
 
 // RequestRecovery records a new temporary code for owner that becomes their secret only
-// wait from now (ApplyDueRecoveries), then lasts ttl; until then the owner's secret,
+// wait after now (ApplyDueRecoveries), then lasts ttl; until then the owner's secret,
 // sessions and passkeys keep working, and any session of the owner can cancel it
-// (CancelRecovery). A recovery already waiting is cancelled and replaced. The safe must
-// be open (ErrClosed). The identity checked is sealed; the request is journaled with by
-// as actor and detail naming them, and the owner is told.
-func (v *Vault) RequestRecovery(ctx context.Context, owner uuid.UUID, code string, id RecoveryIdentity, wait, ttl time.Duration, by Actor, detail string) (*PendingRecovery, error) {
+// (CancelRecovery). now is read from the clock ApplyDueRecoveries is given, not the
+// database's: the wait is the one announced, whatever the two clocks say. A recovery
+// already waiting is cancelled and replaced. The safe must be open (ErrClosed). The
+// identity checked is sealed; the request is journaled with by as actor and detail
+// naming them, and the owner is told.
+func (v *Vault) RequestRecovery(ctx context.Context, owner uuid.UUID, code string, id RecoveryIdentity, wait, ttl time.Duration, by Actor, detail string, now time.Time) (*PendingRecovery, error) {
 	if wait <= 0 || ttl <= 0 {
 		return nil, fmt.Errorf("vault: request recovery %s: wait and lifetime must be positive: %w", owner, ErrInvalid)
 	}
@@ -319,24 +329,18 @@ func (v *Vault) RequestRecovery(ctx context.Context, owner uuid.UUID, code strin
 		return nil, fmt.Errorf("vault: request recovery %s: %w", owner, err)
 	}
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		// Locked against a closure committing at the same moment (CloseSafe cancels
-		// waiting recoveries).
-		var open bool
-		if err := tx.QueryRow(ctx, `SELECT closed_at IS NULL AND shredded_at IS NULL FROM owners WHERE id = $1 FOR SHARE`, owner).Scan(&open); err != nil {
-			return notFound(err)
-		}
-		if !open {
-			return ErrClosed
+		if err := LockOpen(ctx, tx, owner); err != nil {
+			return err
 		}
 		if err := cancelRecoveries(ctx, tx, owner, by); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, `
-			INSERT INTO recoveries (id, owner_id, code_hash, identity_sealed, effective_at, code_expires_at, issued_by_kind, issued_by_id, issued_detail)
-			VALUES ($1, $2, $3, $4, now() + $5::interval, now() + $5::interval + $6::interval, $7, $8, $9)
-			RETURNING requested_at, effective_at, code_expires_at`,
-			p.ID, owner, hash, sealed, wait, ttl, by.Kind, by.ID, detail).Scan(&p.RequestedAt, &p.EffectiveAt, &p.CodeExpiresAt)
-		if err != nil {
+		p.RequestedAt = now.UTC().Truncate(time.Microsecond)
+		p.EffectiveAt, p.CodeExpiresAt = p.RequestedAt.Add(wait), p.RequestedAt.Add(wait+ttl)
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO recoveries (id, owner_id, code_hash, identity_sealed, requested_at, effective_at, code_expires_at, issued_by_kind, issued_by_id, issued_detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			p.ID, owner, hash, sealed, p.RequestedAt, p.EffectiveAt, p.CodeExpiresAt, by.Kind, by.ID, detail); err != nil {
 			return err
 		}
 		if _, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionRecoveryRequested, Detail: detail}); err != nil {
@@ -348,6 +352,34 @@ func (v *Vault) RequestRecovery(ctx context.Context, owner uuid.UUID, code strin
 		return nil, fmt.Errorf("vault: request recovery %s: %w", owner, err)
 	}
 	return p, nil
+}
+
+// LockOpen locks owner's row FOR SHARE inside tx, against a closure committing at the
+// same moment (CloseSafe takes the row to update it, then ends what lets anyone but the
+// owner in), and checks the safe is open: ErrClosed, or ErrNotFound for an erased or
+// missing owner. What gives someone other than the owner a way in (a mandate, a link, a
+// temporary code, a waiting recovery) is written after it in the same transaction, so
+// that it either ends with the closure or sees the safe closed.
+func LockOpen(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	return lockOpen(ctx, tx, owner, "FOR SHARE")
+}
+
+// LockOpenAlone is LockOpen with a lock that also serialises its callers for one owner
+// (FOR NO KEY UPDATE): two mandates granted at once, the second one sees the first.
+func LockOpenAlone(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	return lockOpen(ctx, tx, owner, "FOR NO KEY UPDATE")
+}
+
+func lockOpen(ctx context.Context, tx pgx.Tx, owner uuid.UUID, lock string) error {
+	var closed bool
+	err := tx.QueryRow(ctx, `SELECT closed_at IS NOT NULL FROM owners WHERE id = $1 AND shredded_at IS NULL `+lock, owner).Scan(&closed)
+	if err != nil {
+		return notFound(err)
+	}
+	if closed {
+		return ErrClosed
+	}
+	return nil
 }
 
 // cancelRecoveries cancels owner's waiting recovery, if any, and journals it with by as
