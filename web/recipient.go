@@ -86,6 +86,7 @@ func (h *handler) recipientLink(w http.ResponseWriter, r *http.Request) (*sharin
 		h.serverError(w, r, err)
 		return nil, false
 	}
+	l.Agent = h.linkAgent(r)
 	if !l.HasCode {
 		return l, true
 	}
@@ -105,6 +106,24 @@ func (h *handler) recipientLink(w http.ResponseWriter, r *http.Request) (*sharin
 		h.serverError(w, r, err)
 	}
 	return nil, false
+}
+
+// linkAgent is the agent signed in in the browser that opens a link, if any: an agent
+// who shares papers under a mandate sees the link, and what they then open through it is
+// journaled with them as actor (sharing.Link.Agent), not as "a link was used".
+func (h *handler) linkAgent(r *http.Request) *sharing.Agent {
+	c, err := r.Cookie(h.cookieName(agentCookie))
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	as, err := h.share.AgentSessionByToken(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, vault.ErrNotFound) {
+			h.log.Warn("link opened by an agent: session lookup", "err", err)
+		}
+		return nil
+	}
+	return as.Agent
 }
 
 func (h *handler) codeForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
