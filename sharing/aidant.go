@@ -65,6 +65,11 @@ var (
 	// ErrForbidden: the agent's role does not allow this (an agent acting as référent,
 	// a référent of another structure).
 	ErrForbidden = errors.New("not allowed for this agent")
+	// ErrTemporarySecret: the secret typed on the agent's screen is right, but it is a
+	// temporary code that an agent printed, not one the person chose: it is no proof of
+	// their consent. They give it from their phone (ConsentPhone), where they choose
+	// their own secret first.
+	ErrTemporarySecret = errors.New("the owner's secret is still a temporary code")
 )
 
 // Agent sessions: an agent is asked again for password and code after AgentIdle without
@@ -314,7 +319,7 @@ func (s *Service) CreateAgent(ctx context.Context, structure uuid.UUID, na NewAg
 	if enr.TemporaryPassword, err = NewTemporaryCode(); err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
-	hash, err := account.HashSecret(enr.TemporaryPassword)
+	hash, err := s.accounts.HashSecret(ctx, enr.TemporaryPassword)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
@@ -557,14 +562,17 @@ func (s *Service) RewrapAgentSecrets(ctx context.Context) (int, error) {
 // AuthenticateAgent checks an agent's login, password and TOTP code, throttled like
 // owners' sign-in (the counters live in PostgreSQL; agents' logins have their own
 // namespace, the desk's network is shared with owners). Every refusal is
-// ErrAgentCredentials, or a *account.LockedError while locked out.
+// ErrAgentCredentials, or a *account.LockedError while locked out; account.ErrBusy when
+// the password could not be checked in time (nothing is counted then).
 func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code string, ip netip.Addr) (*Agent, error) {
 	norm, err := account.NormalizeLogin(login)
 	if err != nil {
 		norm = strings.ToLower(strings.TrimSpace(login))
 	}
+	// Counted before the password is checked: a burst of parallel guesses stops at the
+	// limit (account.TakeAttempt).
 	key := throttleNamespace + norm
-	if err := s.accounts.CheckThrottle(ctx, key, ip); err != nil {
+	if err := s.accounts.TakeAttempt(ctx, key, ip); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	var id uuid.UUID
@@ -575,7 +583,11 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
-	ok, err := account.VerifySecret(phc, password)
+	ok, err := s.accounts.VerifySecret(ctx, phc, password)
+	if errors.Is(err, account.ErrBusy) || ctx.Err() != nil {
+		// Not checked: not counted either.
+		return nil, errors.Join(fmt.Errorf("sharing: authenticate agent: %w", err), s.accounts.GiveBackAttempt(context.WithoutCancel(ctx), key, ip))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
@@ -588,12 +600,9 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 		}
 	}
 	if !ok || id == uuid.Nil {
-		if err := s.accounts.CountThrottleFailure(ctx, key, ip); err != nil {
-			return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
-		}
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", ErrAgentCredentials)
 	}
-	if err := s.accounts.ResetThrottle(ctx, key); err != nil {
+	if err := s.accounts.AttemptSucceeded(ctx, key, ip); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	if _, err := s.db.Exec(ctx, `UPDATE agents SET last_login_at = now() WHERE id = $1`, id); err != nil {
@@ -636,7 +645,7 @@ func (s *Service) ChangeAgentPassword(ctx context.Context, agent *Agent, current
 	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM agents WHERE id = $1 AND deactivated_at IS NULL`, agent.ID).Scan(&phc); err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", notFound(err))
 	}
-	ok, err := account.VerifySecret(phc, current)
+	ok, err := s.accounts.VerifySecret(ctx, phc, current)
 	if err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
@@ -646,7 +655,7 @@ func (s *Service) ChangeAgentPassword(ctx context.Context, agent *Agent, current
 	if err := account.CheckSecret(agent.Login, next); err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
-	hash, err := account.HashSecret(next)
+	hash, err := s.accounts.HashSecret(ctx, next)
 	if err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
@@ -767,7 +776,8 @@ type Opened struct {
 // OpenSafeFor opens a safe for the person at the desk: no e-mail needed, a temporary code
 // to print on the access card (AccessCardPDF) and to change at first sign-in. Every
 // step is in the new owner's history with the agent as actor. The first deposit needs a
-// mandate (GrantMandate, consent given with the temporary code as secret).
+// mandate (GrantMandate): the temporary code is no consent, the person gives it from
+// their phone once they chose their own secret, or types that secret at the desk.
 func (s *Service) OpenSafeFor(ctx context.Context, agent *Agent, login string, ip netip.Addr) (*Opened, error) {
 	cur, err := s.Agent(ctx, agent.ID)
 	if err != nil || cur.DeactivatedAt != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -298,6 +299,40 @@ func TestAuthenticateAgent(t *testing.T) {
 	}
 	if _, err := b.A.Authenticate(ctx, "m.dupont", "une phrase assez longue pour entrer", b.ip); err != nil {
 		t.Errorf("owner with the agent's login: %v", err)
+	}
+}
+
+// TestAgentGuessesInParallel: wrong passwords sent all at once for one agent are counted
+// before they are checked: no more than account.LoginFailures are checked, the rest are
+// refused as locked.
+func TestAgentGuessesInParallel(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	var checked, locked atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			_, err := b.s.AuthenticateAgent(ctx, a.Login, "pas le bon mot de passe", "000000", b.ip)
+			_, isLocked := account.IsLocked(err)
+			switch {
+			case errors.Is(err, sharing.ErrAgentCredentials):
+				checked.Add(1)
+			case isLocked:
+				locked.Add(1)
+			default:
+				t.Errorf("a wrong password: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := checked.Load(); n > account.LoginFailures || checked.Load()+locked.Load() != 40 {
+		t.Errorf("%d wrong passwords checked (limit %d), %d refused as locked, of 40", n, account.LoginFailures, locked.Load())
+	}
+	_, err := b.s.AuthenticateAgent(ctx, a.Login, a.password, code(t, a.totp, time.Now()), b.ip)
+	if _, isLocked := account.IsLocked(err); !isLocked {
+		t.Errorf("the right password after the burst: %v, want a lockout", err)
 	}
 }
 

@@ -124,8 +124,8 @@ type ConsentMethod string
 
 // Consent methods.
 const (
-	// ConsentSecret: the person typed their secret (or temporary code) on the agent's
-	// screen; GrantMandate checks it.
+	// ConsentSecret: the person typed their own secret on the agent's screen;
+	// GrantMandate checks it, and refuses a temporary code (ErrTemporarySecret).
 	ConsentSecret ConsentMethod = "secret"
 	// ConsentPasskey: the person used their passkey on the agent's screen; the web ran
 	// and verified the WebAuthn ceremony for this owner before calling GrantMandate.
@@ -224,12 +224,14 @@ func scopeStrings(sc []Scope) []string {
 
 // GrantMandate records the mandate the person present gives to the agent's structure,
 // with the evidence of consent. With ConsentSecret the secret is checked here (failures
-// count against the owner's sign-in throttle); with ConsentPasskey the web must have
-// verified the passkey; either is the person unlocking their safe at this agent's desk.
-// With ConsentPhone the mandate waits for ConfirmMandate from the owner's own session and
+// count against the owner's sign-in throttle; a temporary code an agent printed proves
+// no consent: ErrTemporarySecret); with ConsentPasskey the web must have verified the
+// passkey; either is the person unlocking their safe at this agent's desk. With
+// ConsentPhone the mandate waits for ConfirmMandate from the owner's own session and
 // allows nothing until then; the agent must already reach the safe (ScopeReach), so that
 // no structure can push a request into a stranger's safe. A structure holds at most one
-// live mandate per owner: a new one replaces (revokes) the previous.
+// live mandate per owner: a new one replaces (revokes) the previous. A closed safe gets
+// no mandate, even one granted while it closes (vault.ErrNotFound).
 func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUID, nm NewMandate, c Consent, ip netip.Addr) (*Mandate, error) {
 	cur, err := s.Agent(ctx, agent.ID)
 	if err != nil || cur.DeactivatedAt != nil {
@@ -257,6 +259,11 @@ func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUI
 		Scopes: nm.Scopes, Duration: nm.Duration, ConsentMethod: c.Method, ConsentText: c.TextVersion, GrantedBy: cur.ID}
 	by := cur.Actor(ip)
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		// Against a closure at the same moment (it ends every mandate) and a second grant
+		// of the same structure (one live mandate): the owner's row first.
+		if err := s.vault.LockOpenAlone(ctx, tx, owner); err != nil {
+			return closedNotFound(err)
+		}
 		var starts, expires *time.Time
 		action := ActionMandatePending
 		if c.Method != ConsentPhone {
@@ -282,6 +289,15 @@ func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUI
 		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
 	}
 	return m, nil
+}
+
+// closedNotFound answers a safe closed (or erased) meanwhile like one that is gone: a
+// closed safe answers nobody but its owner.
+func closedNotFound(err error) error {
+	if errors.Is(err, vault.ErrClosed) || errors.Is(err, vault.ErrShredded) {
+		return vault.ErrNotFound
+	}
+	return err
 }
 
 // replaceLive revokes the structure's live mandates from owner, superseded by a new one.
@@ -311,6 +327,9 @@ func mandateDetail(label string, m *Mandate) string {
 func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip netip.Addr) (*Mandate, error) {
 	by := vault.Actor{Kind: vault.ActorOwner, ID: owner.String(), IP: ip}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.vault.LockOpenAlone(ctx, tx, owner); err != nil { // as GrantMandate
+			return closedNotFound(err)
+		}
 		var structure uuid.UUID
 		var duration Duration
 		err := tx.QueryRow(ctx, `SELECT structure_id, duration FROM mandates
@@ -422,16 +441,23 @@ func (s *Service) RevokeMandateAsAgent(ctx context.Context, agent *Agent, owner,
 	return s.revoke(ctx, owner, id, cur.StructureID, cur.Actor(ip), cur.Label())
 }
 
+// revoke ends a mandate. The owner ending one of a structure (or refusing its request)
+// also ends the reach that structure had from opening the safe (endOpenerReach): the
+// person has said they no longer want its help.
 func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by vault.Actor, label string) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE mandates SET revoked_at = now(), revoked_by_kind = $3, revoked_by_id = $4
-			WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL AND ($5 = '00000000-0000-0000-0000-000000000000'::uuid OR structure_id = $5)`,
-			owner, id, by.Kind, by.ID, structure)
+		var of uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE mandates SET revoked_at = now(), revoked_by_kind = $3, revoked_by_id = $4
+			WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL AND ($5 = '00000000-0000-0000-0000-000000000000'::uuid OR structure_id = $5)
+			RETURNING structure_id`,
+			owner, id, by.Kind, by.ID, structure).Scan(&of)
 		if err != nil {
-			return err
+			return notFound(err)
 		}
-		if tag.RowsAffected() != 1 {
-			return vault.ErrNotFound
+		if by.Kind == vault.ActorOwner {
+			if err := endOpenerReach(ctx, tx, owner, of); err != nil {
+				return err
+			}
 		}
 		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label})
 	})
@@ -441,12 +467,20 @@ func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by
 	return nil
 }
 
+// endOpenerReach ends, inside tx, the reach structure had from opening owner's safe at
+// its desk (reach.opened); nothing when it did not open it.
+func endOpenerReach(ctx context.Context, tx pgx.Tx, owner, structure uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE assisted_openings SET reach_ended_at = now()
+		WHERE owner_id = $1 AND structure_id = $2 AND reach_ended_at IS NULL`, owner, structure)
+	return err
+}
+
 // reach is what Authorize decides from, read in one query: who the agent is to the safe.
 type reach struct {
 	found    bool    // the agent and their structure are active, and the owner exists
 	open     bool    // the safe is neither closed nor erased
 	scopes   []Scope // of the structure's live mandates from the owner
-	opened   bool    // the structure opened the safe at its desk
+	opened   bool    // the structure opened the safe at its desk, and the owner has not ended that since
 	unlocked bool    // the person unlocked it at this agent's desk within DeskUnlockTTL
 }
 
@@ -480,7 +514,7 @@ func (s *Service) reach(ctx context.Context, agent, owner uuid.UUID) (reach, err
 		SELECT (SELECT coalesce(array_agg(DISTINCT sc), '{}') FROM mandates m CROSS JOIN LATERAL unnest(m.scopes) sc
 				WHERE m.owner_id = $2 AND m.structure_id = a.structure_id
 				AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()),
-			EXISTS (SELECT 1 FROM assisted_openings x WHERE x.owner_id = $2 AND x.structure_id = a.structure_id),
+			EXISTS (SELECT 1 FROM assisted_openings x WHERE x.owner_id = $2 AND x.structure_id = a.structure_id AND x.reach_ended_at IS NULL),
 			EXISTS (SELECT 1 FROM desk_unlocks u WHERE u.agent_id = a.id AND u.owner_id = $2 AND u.expires_at > now())
 		FROM agents a JOIN structures s ON s.id = a.structure_id AND s.deactivated_at IS NULL
 		WHERE a.id = $1 AND a.deactivated_at IS NULL`, agent, owner).Scan(&scopes, &r.opened, &r.unlocked)
@@ -503,8 +537,9 @@ func (s *Service) reach(ctx context.Context, agent, owner uuid.UUID) (reach, err
 //   - deposit, read, share, recover: the structure holds a started, unexpired, unrevoked
 //     mandate from owner with that scope;
 //   - reach (find the safe, see its login, ask for a mandate) and desk_recovery: the
-//     structure opened the safe, or holds a live mandate from owner (any scope), or the
-//     person unlocked it at this agent's desk within DeskUnlockTTL;
+//     structure opened the safe (until the owner ends a mandate of it: endOpenerReach),
+//     or holds a live mandate from owner (any scope), or the person unlocked it at this
+//     agent's desk within DeskUnlockTTL;
 //   - delete, export, credentials, and anything else: never.
 //
 // A refusal is journaled as a failed attempt in the owner's history (exactly one entry,
@@ -612,21 +647,26 @@ func (s *Service) DeskUnlock(ctx context.Context, agent *Agent, login, secret st
 	o, err := s.vault.OwnerByLogin(ctx, norm)
 	if errors.Is(err, vault.ErrNotFound) {
 		// As long as a wrong secret, counted the same, so that the answer tells nothing.
-		if err := s.accounts.CheckThrottle(ctx, norm, ip); err != nil {
+		if err := s.accounts.TakeAttempt(ctx, norm, ip); err != nil {
 			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 		}
-		if _, err := account.VerifySecret(account.DummySecretHash, secret); err != nil {
-			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
-		}
-		if err := s.accounts.CountThrottleFailure(ctx, norm, ip); err != nil {
-			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
+		if _, err := s.accounts.VerifySecret(ctx, account.DummySecretHash, secret); err != nil {
+			return uuid.Nil, errors.Join(fmt.Errorf("sharing: desk unlock: %w", err), s.accounts.GiveBackAttempt(context.WithoutCancel(ctx), norm, ip))
 		}
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
 	}
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 	}
-	if err := s.unlockWithConsent(ctx, cur, o.ID, Consent{Method: ConsentSecret, Secret: secret}, ip); err != nil {
+	err = s.unlockWithConsent(ctx, cur, o.ID, Consent{Method: ConsentSecret, Secret: secret}, ip)
+	if errors.Is(err, ErrTemporarySecret) {
+		// The code printed on an access card unlocks nothing: an agent who reaches the
+		// safe anyway goes on (the structure that printed it, say), any other is told.
+		if ok, rerr := s.Allows(ctx, cur, o.ID, ScopeReach); rerr != nil || ok {
+			return o.ID, rerr
+		}
+	}
+	if err != nil {
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 	}
 	return o.ID, nil
@@ -634,11 +674,14 @@ func (s *Service) DeskUnlock(ctx context.Context, agent *Agent, login, secret st
 
 // unlockWithConsent checks the person's secret (or that the web verified their passkey)
 // and records that they unlocked their safe at this agent's desk, with a journal entry.
-// A wrong or expired secret, or a closed safe, is refused and journaled like any refusal
-// (vault.ErrNotFound), except for an agent who reaches the safe anyway: they get
-// account.ErrBadCredentials, so that the form can say the secret was wrong.
+// A wrong or expired secret, or a closed safe, is refused and journaled once like any
+// refusal (vault.ErrNotFound), except that an agent who reaches the safe anyway gets
+// account.ErrBadCredentials, so that the form can say the secret was wrong. A temporary
+// code (account.AccessState.MustChange) is no consent: ErrTemporarySecret, nothing
+// recorded.
 func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uuid.UUID, c Consent, ip netip.Addr) error {
 	var err error
+	temporary := false
 	switch {
 	case c.Method == ConsentPasskey && !c.PasskeyVerified:
 		err = fmt.Errorf("passkey not verified: %w", account.ErrBadCredentials)
@@ -649,6 +692,7 @@ func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uui
 			if st, err = s.accounts.AccessState(ctx, owner); err == nil && st.Expired {
 				err = fmt.Errorf("expired temporary code: %w", account.ErrBadCredentials)
 			}
+			temporary = st.MustChange
 		}
 	}
 	if errors.Is(err, vault.ErrNotFound) {
@@ -660,6 +704,9 @@ func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uui
 	}
 	if errors.Is(err, account.ErrBadCredentials) {
 		if r.allows(ScopeReach) {
+			if derr := s.deny(ctx, agent, owner, scopeUnlock, ip); derr != nil {
+				return fmt.Errorf("sharing: desk unlock: journal the attempt: %w", derr)
+			}
 			return err
 		}
 		return s.refuse(ctx, agent, owner, scopeUnlock, ip)
@@ -670,7 +717,13 @@ func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uui
 	if !r.open {
 		return s.refuse(ctx, agent, owner, ScopeReach, ip)
 	}
+	if temporary {
+		return fmt.Errorf("sharing: desk unlock %s: %w", owner, ErrTemporarySecret)
+	}
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.vault.CheckOpenTx(ctx, tx, owner); err != nil { // a closure ends desk unlocks
+			return closedNotFound(err)
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO desk_unlocks (agent_id, owner_id, expires_at) VALUES ($1, $2, now() + $3::interval)
 			ON CONFLICT (agent_id, owner_id) DO UPDATE SET expires_at = EXCLUDED.expires_at`, agent.ID, owner, DeskUnlockTTL); err != nil {
 			return err

@@ -90,11 +90,26 @@ func (v *Vault) CheckOpen(ctx context.Context, owner uuid.UUID) error {
 }
 
 // CheckOpenTx is CheckOpen inside tx, holding the owner row (FOR SHARE) until tx ends:
-// a change that must not land in a closed safe (a recovery requested at a desk) cannot
-// cross a closure committing at the same moment.
+// a change that must not land in a closed safe cannot cross a closure committing at the
+// same moment (CloseSafe takes the row to update it, then its participants end what lets
+// anyone but the owner in). What gives someone other than the owner a way in (a mandate,
+// a link, a temporary code, a desk unlock, a waiting recovery) is written after it in the
+// same transaction, so that it either ends with the closure or sees the safe closed.
 func (v *Vault) CheckOpenTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	return checkOpenTx(ctx, tx, owner, "FOR SHARE")
+}
+
+// LockOpenAlone is CheckOpenTx with a lock that also serialises its callers for one
+// owner (FOR NO KEY UPDATE): of two mandates granted at once, the second one sees the
+// first.
+func (v *Vault) LockOpenAlone(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	return checkOpenTx(ctx, tx, owner, "FOR NO KEY UPDATE")
+}
+
+// checkOpenTx decides CheckOpenTx and LockOpenAlone; lock is their row lock.
+func checkOpenTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID, lock string) error {
 	var closed, shredded bool
-	err := tx.QueryRow(ctx, `SELECT closed_at IS NOT NULL, shredded_at IS NOT NULL FROM owners WHERE id = $1 FOR SHARE`, owner).
+	err := tx.QueryRow(ctx, `SELECT closed_at IS NOT NULL, shredded_at IS NOT NULL FROM owners WHERE id = $1 `+lock, owner).
 		Scan(&closed, &shredded)
 	switch {
 	case err != nil:

@@ -15,11 +15,15 @@
 // links, grants, mandates and waiting recoveries end), erasure (EraseDue: every row that
 // identifies the person goes) and master-key rotation (Rewrap: agents' TOTP secrets are
 // re-wrapped). Other cross-package transactions go through methods that take a pgx.Tx
-// (RecordTx, CreateOwnerTx, LockOwner, CheckOpenTx, MarkActivatedTx), and personal values
-// another package keeps are sealed with the owner's data key through Seal or a Sealer.
+// (RecordTx, CreateOwnerTx, LockOwner, CheckOpenTx, LockOpenAlone, MarkActivatedTx), and
+// personal values another package keeps are sealed with the owner's data key through
+// Seal or a Sealer.
 //
 // Whether a safe is open (not closed, not erased) is decided by CheckOpen (CheckOpenTx
-// inside a transaction), which every path that acts on a safe calls.
+// inside a transaction, LockOpenAlone when its callers must also wait for each other),
+// which every path that acts on a safe calls. What lets someone other than the owner in
+// (a mandate, a link, a temporary code, a desk unlock, a waiting recovery) is written
+// after CheckOpenTx in the same transaction, so that a closure ends it or refuses it.
 //
 // Time comes from the clock in Config (Now): expiries, retention, the reaper's grace,
 // purges and checkpoints are read from it and passed to SQL as parameters, so that tests

@@ -79,21 +79,23 @@ func (v *Vault) createOwner(ctx context.Context, tx pgx.Tx, login string, by Act
 
 // Owner returns the owner with that ID.
 func (v *Vault) Owner(ctx context.Context, id uuid.UUID) (*Owner, error) {
-	return v.scanOwner(ctx, `WHERE id = $1`, id)
+	return v.scanOwner(ctx, `WHERE id = $1`, id, id.String())
 }
 
 // OwnerByLogin returns the owner with that login.
 func (v *Vault) OwnerByLogin(ctx context.Context, login string) (*Owner, error) {
-	return v.scanOwner(ctx, `WHERE login = $1`, login)
+	return v.scanOwner(ctx, `WHERE login = $1`, login, "by login")
 }
 
-func (v *Vault) scanOwner(ctx context.Context, where string, arg any) (*Owner, error) {
+// scanOwner reads the owner where says; what names them in an error, which may reach
+// the logs: never by their login.
+func (v *Vault) scanOwner(ctx context.Context, where string, arg any, what string) (*Owner, error) {
 	o := &Owner{}
 	var login *string
 	err := v.db.QueryRow(ctx, `SELECT id, login, recipient, created_at FROM owners `+where+` AND shredded_at IS NULL`, arg).
 		Scan(&o.ID, &login, &o.Recipient, &o.CreatedAt)
 	if err != nil {
-		return nil, fmt.Errorf("vault: owner %v: %w", arg, notFound(err))
+		return nil, fmt.Errorf("vault: owner %s: %w", what, notFound(err))
 	}
 	if login != nil {
 		o.Login = *login

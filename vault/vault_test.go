@@ -360,6 +360,16 @@ func TestOwnerIsolation(t *testing.T) {
 	}
 }
 
+// TestErrorsNameNoLogin: an error that may reach the logs never carries a person's login.
+func TestErrorsNameNoLogin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.v.OwnerByLogin(context.Background(), "marie.martin")
+	if !errors.Is(err, vault.ErrNotFound) || strings.Contains(err.Error(), "marie") {
+		t.Errorf("OwnerByLogin of a missing login: %v", err)
+	}
+}
+
 func TestTamperedCiphertext(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

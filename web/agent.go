@@ -247,10 +247,11 @@ func (h *handler) agentAuthorize(w http.ResponseWriter, r *http.Request, owner u
 	return true
 }
 
-// agentError answers a domain error of an agent action.
+// agentError answers a domain error of an agent action. A safe closed meanwhile is "not
+// found", like any safe the agent may not reach.
 func (h *handler) agentError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden):
+	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden), errors.Is(err, vault.ErrClosed):
 		h.notFound(w, r)
 	default:
 		h.serverError(w, r, err)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
@@ -71,6 +73,17 @@ func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title s
 	}
 	if who == "" {
 		who = h.t(r, "history.actor.aidant")
+	}
+	if _, err := uuid.Parse(rest); err == nil {
+		// A link of the owner, used in a browser where an agent is signed in
+		// (sharing.Link.Agent): named by its purpose.
+		link := orDefault(names[rest], h.t(r, "links.nopurpose"))
+		switch e.Action {
+		case sharing.ActionLinkOpened:
+			return h.say(r, "history.link_opened.aidant", who, link)
+		case vault.ActionView, vault.ActionDownload:
+			return h.say(r, "history."+action+".aidant_link", who, title, link)
+		}
 	}
 	switch e.Action {
 	case vault.ActionDenied:

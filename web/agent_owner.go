@@ -242,7 +242,8 @@ func (h *handler) ownerRevokeMandate(w http.ResponseWriter, r *http.Request) {
 func (h *handler) pendingRecovery(ctx context.Context, owner uuid.UUID) *account.PendingRecovery {
 	p, err := h.accounts.PendingRecovery(ctx, owner)
 	if err != nil {
-		if !errors.Is(err, vault.ErrNotFound) {
+		// A client gone meanwhile is no failure of the service.
+		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, context.Canceled) {
 			h.log.Error("pending recovery", "err", err)
 		}
 		return nil

@@ -174,11 +174,20 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 	h.foundOrNot(w, r, login, &vault.Owner{ID: id}, err)
 }
 
-// foundOrNot sends the agent to the mandate form of o, or says no safe was found.
+// foundOrNot sends the agent to the mandate form of o, or says no safe was found, or
+// why the secret typed did not unlock it: wrong (for an agent who reaches the safe
+// anyway: sharing.DeskUnlock), or the code of an access card.
 func (h *handler) foundOrNot(w http.ResponseWriter, r *http.Request, login string, o *vault.Owner, err error) {
+	again := func(status int, msg string) {
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login})
+	}
 	switch {
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, account.ErrBadLogin):
-		h.renderAgent(w, r, http.StatusNotFound, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "agent.find.none")}, map[string]any{"Login": login})
+		again(http.StatusNotFound, "agent.find.none")
+	case errors.Is(err, account.ErrBadCredentials):
+		again(http.StatusUnprocessableEntity, "agent.mandate.wrongsecret")
+	case errors.Is(err, sharing.ErrTemporarySecret):
+		again(http.StatusUnprocessableEntity, "agent.find.temporary")
 	case err != nil:
 		h.serverError(w, r, err)
 	default:
@@ -240,6 +249,8 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 		bad(http.StatusUnprocessableEntity, "agent.mandate.choose")
 	case errors.Is(err, account.ErrBadCredentials):
 		bad(http.StatusUnprocessableEntity, "agent.mandate.wrongsecret")
+	case errors.Is(err, sharing.ErrTemporarySecret):
+		bad(http.StatusUnprocessableEntity, "agent.mandate.temporary")
 	case err != nil:
 		h.agentError(w, r, err)
 	case m.StartsAt == nil: // waiting for the person's phone

@@ -127,11 +127,11 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 		}
 		h.render(w, r, status, "add", view{Title: "add.title", Nav: "add", Error: msg, Data: d})
 	}
-	res := h.admit(w, r, again)
+	res, done := h.admit(w, r, h.ownerID(r), again)
 	if res == nil {
 		return
 	}
-	defer res.Release()
+	defer done()
 	up, ok := h.readPages(r, again)
 	if !ok {
 		return

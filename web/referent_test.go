@@ -288,7 +288,7 @@ func TestReferentStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := b.share.GrantMandate(ctx, a.Agent, o1.Owner.ID, sharing.NewMandate{Scopes: sharing.GrantableScopes, Duration: sharing.SixMonths},
-		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v1", Secret: o1.Code.Code}, netipLocal()); err != nil {
+		sharing.Consent{Method: sharing.ConsentPasskey, PasskeyVerified: true, TextVersion: "mandat-v1"}, netipLocal()); err != nil {
 		t.Fatal(err)
 	}
 	c := b.client(t)

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -187,7 +188,15 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msgID
 }
 
 // serverError logs err and shows the generic sentence: nothing internal reaches the page.
+// Too many secrets checked at once in this process (account.ErrBusy) is no failure: the
+// person is asked to try again (503).
 func (h *handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, account.ErrBusy) {
+		h.log.Warn("request refused: secret checks busy", "method", r.Method, "route", routePattern(r))
+		w.Header().Set("Retry-After", "60")
+		h.failJSONOrPage(w, r, http.StatusServiceUnavailable, "error.busy")
+		return
+	}
 	// The route pattern, not the path: a share link's path is its capability.
 	h.log.Error("request failed", "method", r.Method, "route", routePattern(r), "err", err)
 	h.fail(w, r, http.StatusInternalServerError, "error.internal")

@@ -105,6 +105,11 @@ type Config struct {
 	// Zero: 2 minutes and 16 KB/s.
 	ExportGrace   time.Duration
 	ExportMinRate int64
+	// UploadGrace and UploadMinRate pace every request body (upload.go): a client that
+	// has not sent UploadMinRate bytes per second on average after UploadGrace is cut
+	// off, and a deposit's memory is given back. Zero: 30 seconds and 16 KB/s.
+	UploadGrace   time.Duration
+	UploadMinRate int64
 	// BehindTLS says the service is reached over HTTPS, even when a proxy terminates TLS:
 	// cookies become Secure with the __Host- prefix, and HSTS is sent.
 	BehindTLS bool
@@ -142,6 +147,9 @@ type handler struct {
 	share    *sharing.Service   // nil when sharing is off
 	budget   *ingest.Budget     // memory of deposits and merges (upload.go)
 
+	deposits slots // deposits in progress per safe (upload.go)
+	merges   slots // merges of a link's papers in progress per link (recipient.go)
+
 	recovery recovery // export slots and the cached service notice (export.go)
 }
 
@@ -171,7 +179,7 @@ func New(cfg Config) http.Handler {
 	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, accounts: cfg.Accounts, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
 		budget: ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)}
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, h.securityHeaders)
+	r.Use(middleware.Recoverer, h.securityHeaders, h.paceBody)
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	if h.vault == nil {

@@ -45,9 +45,11 @@ type AccessCode struct {
 // IssueAccessCode makes code owner's secret (hashed, like any secret), valid until
 // ttl from now and to be changed at the next sign-in. With recovery, it is an access
 // recovery taken at once (the caller checked the owner gave that right): every session
-// and every passkey of the owner ends, and the owner is told at their next sign-in.
-// detail is what the history shows of who did it ("Mme D. (CCAS de Lille)"). Everything
-// commits in one transaction with its journal entries.
+// and every passkey of the owner ends, a recovery waiting after a desk identity check is
+// cancelled (it would replace, later, the secret the owner is about to choose), and the
+// owner is told at their next sign-in. detail is what the history shows of who did it
+// ("Mme D. (CCAS de Lille)"). The safe must be open (vault.ErrClosed). Everything commits
+// in one transaction with its journal entries.
 func (srv *Service) IssueAccessCode(ctx context.Context, owner uuid.UUID, code string, ttl time.Duration, recovery bool, by vault.Actor, detail string) (*AccessCode, error) {
 	hash, err := srv.hashAccessCode(ctx, owner, code)
 	if err != nil {
@@ -55,11 +57,19 @@ func (srv *Service) IssueAccessCode(ctx context.Context, owner uuid.UUID, code s
 	}
 	ac := &AccessCode{Code: code, ExpiresAt: srv.now().Add(ttl).UTC().Truncate(time.Microsecond)}
 	err = pgx.BeginFunc(ctx, srv.db, func(tx pgx.Tx) error {
+		// A closure committing meanwhile ends what this code gives: it is written before
+		// it, or sees the safe closed.
+		if err := srv.vault.CheckOpenTx(ctx, tx, owner); err != nil {
+			return err
+		}
 		if err := srv.writeAccessCode(ctx, tx, owner, hash, ac.ExpiresAt, recovery, by, detail); err != nil {
 			return err
 		}
 		if !recovery {
 			return srv.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionAccessCodeIssued, Detail: detail})
+		}
+		if err := srv.cancelRecoveries(ctx, tx, owner, by); err != nil {
+			return err
 		}
 		return srv.recovered(ctx, tx, owner, by, detail)
 	})
@@ -79,7 +89,7 @@ func (srv *Service) hashAccessCode(ctx context.Context, owner uuid.UUID, code st
 	if err := CheckSecret(a.Owner.Login, code); err != nil {
 		return "", err
 	}
-	return hashSecret(code)
+	return srv.hash(ctx, code)
 }
 
 // writeAccessCode makes the code of hash owner's secret, to be changed at the next

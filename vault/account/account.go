@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/semaphore"
 
 	"coffre/vault"
 )
@@ -21,6 +22,11 @@ type Service struct {
 	vault *vault.Vault
 	log   *slog.Logger
 	now   func() time.Time
+
+	// argonSlots bound the argon2id computations running at once (login_throttle.go);
+	// one waits at most argonWait for a slot.
+	argonSlots *semaphore.Weighted
+	argonWait  time.Duration
 }
 
 // Config is what a Service is built from.
@@ -35,7 +41,8 @@ type Config struct {
 
 // New returns the account service over the vault's database. The caller hands it to
 // the vault (vault.AddParticipant), so that closing and erasing a safe end its sessions
-// and forget its sign-in rows in the vault's transaction.
+// and forget its sign-in rows in the vault's transaction. Its argon2id slots bound the
+// secret checks of the process: build one Service per process.
 func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -43,7 +50,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{db: cfg.DB, vault: cfg.Vault, log: cfg.Log, now: cfg.Now}
+	return &Service{db: cfg.DB, vault: cfg.Vault, log: cfg.Log, now: cfg.Now, argonSlots: newArgonSlots(), argonWait: argonWait}
 }
 
 // notFound maps pgx.ErrNoRows to vault.ErrNotFound, so callers never see a driver error

@@ -39,6 +39,9 @@ var (
 	ErrSecretTooShort = errors.New("secret too short")
 	ErrSecretCommon   = errors.New("secret too common")
 	ErrSecretHasLogin = errors.New("secret contains the login")
+	// ErrBusy: too many secrets are being checked in this process at this moment; the
+	// person should try again in a moment (nothing was counted against them).
+	ErrBusy = errors.New("too many secret checks at once")
 )
 
 // Secret rules, chosen so that a person can meet them without a password manager: a
@@ -192,7 +195,7 @@ func (srv *Service) CreateAccount(ctx context.Context, login, secret string, by 
 	if err := CheckSecret(login, secret); err != nil {
 		return nil, fmt.Errorf("account: create account: %w", err)
 	}
-	hash, err := hashSecret(secret)
+	hash, err := srv.hash(ctx, secret)
 	if err != nil {
 		return nil, fmt.Errorf("account: create account: %w", err)
 	}
@@ -241,19 +244,19 @@ func (srv *Service) SetLanguage(ctx context.Context, owner uuid.UUID, lang strin
 }
 
 // Authenticate checks login and secret. It refuses at once while the login or the
-// client's network is locked out (a *LockedError), counts each failure in the database
-// (so every process shares the counters) and journals it in the owner's history when
-// the login exists. A success resets the login's counter and is journaled too.
+// client's network is locked out (a *LockedError), counts each attempt in the database
+// before the secret is checked (so every process shares the counters, and a burst of
+// guesses stops at the limit) and journals a failure in the owner's history when the
+// login exists. A success resets the login's counter and is journaled too. With every
+// argon2id slot taken too long it answers ErrBusy and counts nothing.
 func (srv *Service) Authenticate(ctx context.Context, login, secret string, ip netip.Addr) (*vault.Owner, error) {
 	norm, err := NormalizeLogin(login)
 	if err != nil {
 		norm = strings.ToLower(strings.TrimSpace(login))
 	}
+	// The attempt is counted before the secret is checked (verifyAttempt), so that a
+	// burst of parallel guesses stops at the limit.
 	keys := throttleKeys(norm, ip)
-	if err := srv.checkThrottle(ctx, keys); err != nil {
-		srv.journalFailure(ctx, norm, ip, "locked")
-		return nil, fmt.Errorf("account: authenticate: %w", err)
-	}
 	var ownerID uuid.UUID
 	var hash *string
 	o, err := srv.vault.OwnerByLogin(ctx, norm)
@@ -266,18 +269,15 @@ func (srv *Service) Authenticate(ctx context.Context, login, secret string, ip n
 	case !errors.Is(err, vault.ErrNotFound):
 		return nil, fmt.Errorf("account: authenticate: %w", err)
 	}
-	phc := dummyHash
-	if hash != nil {
-		phc = *hash
+	ok, verr := srv.verifyAttempt(ctx, keys, hash, secret)
+	if _, locked := IsLocked(verr); locked {
+		srv.journalFailure(ctx, norm, ip, "locked")
+		return nil, fmt.Errorf("account: authenticate: %w", verr)
 	}
-	ok, verr := verifySecret(phc, secret)
 	if verr != nil {
 		return nil, fmt.Errorf("account: authenticate: %w", verr)
 	}
-	if !ok || hash == nil {
-		if err := srv.countFailure(ctx, keys); err != nil {
-			return nil, fmt.Errorf("account: authenticate: %w", err)
-		}
+	if !ok {
 		if ownerID != uuid.Nil {
 			srv.journalFailure(ctx, norm, ip, "")
 		}
@@ -345,7 +345,7 @@ func (srv *Service) changeSecret(ctx context.Context, owner uuid.UUID, current, 
 			return err
 		}
 		if phc != nil {
-			ok, err := verifySecret(*phc, current)
+			ok, err := srv.verify(ctx, *phc, current)
 			if err != nil {
 				return err
 			}
@@ -356,7 +356,7 @@ func (srv *Service) changeSecret(ctx context.Context, owner uuid.UUID, current, 
 		if err := CheckSecret(o.Login, next); err != nil {
 			return err
 		}
-		hash, err := hashSecret(next)
+		hash, err := srv.hash(ctx, next)
 		if err != nil {
 			return err
 		}
@@ -389,14 +389,17 @@ func (e *LockedError) Error() string {
 const DummySecretHash = dummyHash
 
 // HashSecret returns the argon2id PHC string of secret, with a fresh salt: the scheme of
-// owners' secrets, for other credentials (agents' passwords).
-func HashSecret(secret string) (string, error) {
-	return hashSecret(secret)
+// owners' secrets, for other credentials (agents' passwords). Like every argon2id
+// computation it takes one of the process's slots, and may give ErrBusy.
+func (srv *Service) HashSecret(ctx context.Context, secret string) (string, error) {
+	return srv.hash(ctx, secret)
 }
 
-// VerifySecret compares secret with a PHC string from HashSecret, in constant time.
-func VerifySecret(phc, secret string) (bool, error) {
-	return verifySecret(phc, secret)
+// VerifySecret compares secret with a PHC string from HashSecret, in constant time, in
+// one of the process's argon2id slots (ErrBusy). It counts nothing: a check of a secret
+// typed by someone not signed in goes through TakeAttempt first.
+func (srv *Service) VerifySecret(ctx context.Context, phc, secret string) (bool, error) {
+	return srv.verify(ctx, phc, secret)
 }
 
 // CheckOwnerSecret checks owner's secret without signing them in: the evidence of consent
@@ -414,24 +417,12 @@ func (srv *Service) CheckOwnerSecret(ctx context.Context, owner uuid.UUID, secre
 	var keys []throttleKey
 	if o.Login != "" {
 		keys = throttleKeys(o.Login, ip)
-		if err := srv.checkThrottle(ctx, keys); err != nil {
-			return fmt.Errorf("account: check secret %s: %w", owner, err)
-		}
 	}
-	phc := dummyHash
-	if hash != nil {
-		phc = *hash
-	}
-	ok, err := verifySecret(phc, secret)
+	ok, err := srv.verifyAttempt(ctx, keys, hash, secret)
 	if err != nil {
 		return fmt.Errorf("account: check secret %s: %w", owner, err)
 	}
-	if !ok || hash == nil {
-		if keys != nil {
-			if err := srv.countFailure(ctx, keys); err != nil {
-				return fmt.Errorf("account: check secret %s: %w", owner, err)
-			}
-		}
+	if !ok {
 		return fmt.Errorf("account: check secret %s: %w", owner, ErrBadCredentials)
 	}
 	return nil

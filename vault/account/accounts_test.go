@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,6 +159,95 @@ func TestAccountSignIn(t *testing.T) {
 			t.Fatalf("SetLanguage(de) = %v", err)
 		}
 	})
+}
+
+// TestParallelGuessesStopAtTheLimit: wrong secrets sent all at once for one login are
+// each counted before they are checked, so that no more than LoginFailures are checked
+// (argon2id holds 19 MiB each) and the rest are refused as locked, the right secret too
+// until the lock ends. The same holds for the secret typed on an agent's screen.
+func TestParallelGuessesStopAtTheLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const secret = "le chat est vert"
+	for i, tc := range []struct {
+		name  string
+		check func(login string, owner uuid.UUID, secret string, ip netip.Addr) error
+	}{
+		{"sign-in", func(login string, _ uuid.UUID, secret string, ip netip.Addr) error {
+			_, err := b.a.Authenticate(ctx, login, secret, ip)
+			return err
+		}},
+		{"secret typed at a desk", func(_ string, owner uuid.UUID, secret string, ip netip.Addr) error {
+			return b.a.CheckOwnerSecret(ctx, owner, secret, ip)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			login := "amina" + strconv.Itoa(i)
+			ip := netip.AddrFrom4([4]byte{192, 0, 2, byte(20 + i)})
+			o, err := b.a.CreateAccount(ctx, login, secret, vault.System)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var checked, locked atomic.Int32
+			var wg sync.WaitGroup
+			for range 40 {
+				wg.Go(func() {
+					err := tc.check(login, o.ID, "pas le bon secret", ip)
+					_, isLocked := account.IsLocked(err)
+					switch {
+					case errors.Is(err, account.ErrBadCredentials):
+						checked.Add(1)
+					case isLocked:
+						locked.Add(1)
+					default:
+						t.Errorf("a wrong secret: %v", err)
+					}
+				})
+			}
+			wg.Wait()
+			if n := checked.Load(); n > account.LoginFailures {
+				t.Errorf("%d wrong secrets checked at once, limit %d", n, account.LoginFailures)
+			}
+			if checked.Load()+locked.Load() != 40 {
+				t.Errorf("%d checked, %d refused as locked, of 40", checked.Load(), locked.Load())
+			}
+			if _, isLocked := account.IsLocked(tc.check(login, o.ID, secret, ip)); !isLocked {
+				t.Error("the right secret right after the burst is not refused")
+			}
+		})
+	}
+}
+
+// TestSecretChecksWaitForASlot: no more than a few argon2id computations run at once in a
+// process; a check that finds no slot in time is answered ErrBusy and counts nothing
+// against the person, who signs in once the burst is over.
+func TestSecretChecksWaitForASlot(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ip := netip.MustParseAddr("192.0.2.30")
+	const secret = "le chat est vert"
+	o, err := b.a.CreateAccount(ctx, "amina", secret, vault.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := account.HoldArgonSlots(t, b.a, 20*time.Millisecond)
+	for range 2 * account.LoginFailures {
+		if _, err := b.a.Authenticate(ctx, "amina", "pas le bon secret", ip); !errors.Is(err, account.ErrBusy) {
+			t.Fatalf("sign-in while every slot is taken: %v", err)
+		}
+		if err := b.a.CheckOwnerSecret(ctx, o.ID, "pas le bon secret", ip); !errors.Is(err, account.ErrBusy) {
+			t.Fatalf("consent while every slot is taken: %v", err)
+		}
+	}
+	if _, err := b.a.CreateAccount(ctx, "lea.b", secret, vault.System); !errors.Is(err, account.ErrBusy) {
+		t.Fatalf("sign-up while every slot is taken: %v", err)
+	}
+	release()
+	if _, err := b.a.Authenticate(ctx, "amina", secret, ip); err != nil {
+		t.Fatalf("sign-in after the burst: %v", err)
+	}
 }
 
 func TestSessions(t *testing.T) {

@@ -12,6 +12,12 @@
 // vault as a vault.Participant, so that closing a safe ends its sessions and waiting
 // recovery, and erasing it deletes every sign-in row, in the vault's transaction.
 //
+// Every secret typed by someone not signed in (owners' sign-in, the secret typed at an
+// agent's desk, a recovery code, agents' passwords) is one attempt, counted before the
+// secret is checked and given back on success (TakeAttempt), so that a burst of guesses
+// stops at the limit; every argon2id computation runs in one of a few slots per Service
+// (one per process), and one that waits too long for its slot is ErrBusy.
+//
 // Time comes from Config.Now: session ends, lockouts, ceremonies, temporary codes and
 // recoveries are decided with it and passed to SQL as parameters.
 package account

@@ -11,6 +11,7 @@ import (
 	"coffre/vault"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/semaphore"
 )
 
 // Sign-in throttling. The counters live in PostgreSQL, so that several 'coffre serve'
@@ -24,6 +25,73 @@ const (
 	ThrottleWindow  = 15 * time.Minute
 	LockDuration    = 15 * time.Minute
 )
+
+// Every argon2id computation (checking or hashing a secret) holds argonMemory, 19 MiB,
+// for tens of milliseconds. At most argonSlots run at once in a process, whatever
+// arrives: a burst of sign-ins, wrong or right, waits up to argonWait for a slot and is
+// then answered ErrBusy, instead of holding memory without bound.
+const (
+	argonSlots = 4
+	argonWait  = 3 * time.Second
+)
+
+// newArgonSlots returns the slots of one Service (one per process in production).
+func newArgonSlots() *semaphore.Weighted { return semaphore.NewWeighted(argonSlots) }
+
+// argon runs f, one argon2id computation, in one of the slots: ErrBusy after argonWait
+// without one, or ctx's error.
+func (srv *Service) argon(ctx context.Context, f func()) error {
+	wctx, cancel := context.WithTimeout(ctx, srv.argonWait)
+	defer cancel()
+	if err := srv.argonSlots.Acquire(wctx, 1); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return ErrBusy
+	}
+	defer srv.argonSlots.Release(1)
+	f()
+	return nil
+}
+
+// verify is verifySecret in one of the argon2id slots.
+func (srv *Service) verify(ctx context.Context, phc, secret string) (ok bool, err error) {
+	if aerr := srv.argon(ctx, func() { ok, err = verifySecret(phc, secret) }); aerr != nil {
+		return false, aerr
+	}
+	return ok, err
+}
+
+// hash is hashSecret in one of the argon2id slots.
+func (srv *Service) hash(ctx context.Context, secret string) (phc string, err error) {
+	if aerr := srv.argon(ctx, func() { phc, err = hashSecret(secret) }); aerr != nil {
+		return "", aerr
+	}
+	return phc, err
+}
+
+// verifyAttempt checks secret against phc as one attempt counted against keys
+// (takeAttempt): a *LockedError refuses it before anything is computed. A nil phc (no
+// such login, no secret) is checked against dummyHash, as long as a real one, and is
+// never right. A right secret, and a check that could not be made (ErrBusy, the client
+// gone), are given back; a wrong one stays counted.
+func (srv *Service) verifyAttempt(ctx context.Context, keys []throttleKey, phc *string, secret string) (bool, error) {
+	if err := srv.takeAttempt(ctx, keys); err != nil {
+		return false, err
+	}
+	h := dummyHash
+	if phc != nil {
+		h = *phc
+	}
+	ok, err := srv.verify(ctx, h, secret)
+	ok = ok && phc != nil
+	if ok || errors.Is(err, ErrBusy) || ctx.Err() != nil {
+		if rerr := srv.refundAttempt(context.WithoutCancel(ctx), keys); rerr != nil {
+			return false, errors.Join(err, rerr)
+		}
+	}
+	return ok, err
+}
 
 type throttleKey struct {
 	key   []byte
@@ -78,6 +146,64 @@ func (srv *Service) countFailure(ctx context.Context, keys []throttleKey) error 
 	return nil
 }
 
+// takeAttempt counts one attempt against each key before the secret is checked, in one
+// statement per key: an attempt is a failure until refundAttempt gives it back, so that a
+// burst of parallel checks cannot all pass the limit before the first failure is
+// written. The attempt that reaches a key's limit locks it (it stays locked if that
+// attempt fails); one beyond the limit, or while the key is locked, is refused with a
+// *LockedError and nothing is checked (the keys taken before it are given back). A key
+// whose window or lock is over starts again at one.
+func (srv *Service) takeAttempt(ctx context.Context, keys []throttleKey) error {
+	now := srv.now()
+	for i, k := range keys {
+		var failures int
+		var until *time.Time
+		err := srv.db.QueryRow(ctx, `
+			INSERT INTO login_throttle AS t (key, failures, window_start) VALUES ($1, 1, $5)
+			ON CONFLICT (key) DO UPDATE SET
+				failures = CASE WHEN t.locked_until > $5 OR (t.locked_until IS NULL AND t.window_start >= $5::timestamptz - $2::interval)
+					THEN t.failures + 1 ELSE 1 END,
+				window_start = CASE WHEN t.locked_until > $5 OR (t.locked_until IS NULL AND t.window_start >= $5::timestamptz - $2::interval)
+					THEN t.window_start ELSE $5 END,
+				locked_until = CASE
+					WHEN t.locked_until > $5 THEN t.locked_until
+					WHEN t.locked_until IS NULL AND t.window_start >= $5::timestamptz - $2::interval AND t.failures + 1 >= $3 THEN $5::timestamptz + $4::interval
+					END
+			RETURNING failures, locked_until`,
+			k.key, ThrottleWindow, k.limit, LockDuration, now).Scan(&failures, &until)
+		if err != nil {
+			return errors.Join(fmt.Errorf("throttle: take attempt: %w", err), srv.refundAttempt(ctx, keys[:i]))
+		}
+		if failures > k.limit {
+			if rerr := srv.refundAttempt(ctx, keys[:i]); rerr != nil {
+				return rerr
+			}
+			if until == nil {
+				t := now.Add(LockDuration)
+				until = &t
+			}
+			return &LockedError{Until: *until}
+		}
+	}
+	return nil
+}
+
+// refundAttempt gives back an attempt takeAttempt counted whose secret was right, or was
+// never checked: the keys count one failure less, and a lock that attempt set is lifted
+// when the failures left are under the limit.
+func (srv *Service) refundAttempt(ctx context.Context, keys []throttleKey) error {
+	for _, k := range keys {
+		_, err := srv.db.Exec(ctx, `
+			UPDATE login_throttle SET failures = failures - 1,
+				locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END
+			WHERE key = $1 AND failures > 0`, k.key, k.limit)
+		if err != nil {
+			return fmt.Errorf("throttle: refund attempt: %w", err)
+		}
+	}
+	return nil
+}
+
 // resetThrottle forgets the failures of one key, after a successful sign-in.
 func (srv *Service) resetThrottle(ctx context.Context, k throttleKey) error {
 	if _, err := srv.db.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, k.key); err != nil {
@@ -97,22 +223,28 @@ func (srv *Service) PurgeThrottle(ctx context.Context) (int, error) {
 	return int(tag.RowsAffected()), nil
 }
 
-// CheckThrottle returns a *LockedError while the login or ip's network is locked out.
+// TakeAttempt counts one sign-in attempt for login and ip's network before the secret is
+// checked, and returns a *LockedError, counting nothing more, while either is locked
+// out. The attempt is a failure unless GiveBackAttempt or AttemptSucceeded follows.
 // login must carry a namespace of its caller ("agent:" + login), so that the counters of
 // agents and owners never mix; the network counter is shared with owners on purpose (a
 // desk's address is one network whoever types).
-func (srv *Service) CheckThrottle(ctx context.Context, login string, ip netip.Addr) error {
-	return srv.checkThrottle(ctx, throttleKeys(login, ip))
+func (srv *Service) TakeAttempt(ctx context.Context, login string, ip netip.Addr) error {
+	return srv.takeAttempt(ctx, throttleKeys(login, ip))
 }
 
-// CountThrottleFailure counts one failed sign-in for login and ip's network.
-func (srv *Service) CountThrottleFailure(ctx context.Context, login string, ip netip.Addr) error {
-	return srv.countFailure(ctx, throttleKeys(login, ip))
+// GiveBackAttempt forgets an attempt whose secret could not be checked (ErrBusy).
+func (srv *Service) GiveBackAttempt(ctx context.Context, login string, ip netip.Addr) error {
+	return srv.refundAttempt(ctx, throttleKeys(login, ip))
 }
 
-// ResetThrottle forgets login's failures, after a successful sign-in.
-func (srv *Service) ResetThrottle(ctx context.Context, login string) error {
-	return srv.resetThrottle(ctx, throttleKeys(login, netip.Addr{})[0])
+// AttemptSucceeded gives back a successful attempt and forgets login's failures.
+func (srv *Service) AttemptSucceeded(ctx context.Context, login string, ip netip.Addr) error {
+	keys := throttleKeys(login, ip)
+	if err := srv.refundAttempt(ctx, keys[1:]); err != nil {
+		return err
+	}
+	return srv.resetThrottle(ctx, keys[0])
 }
 
 // GuessLimit is how many unknown capability tokens (share links) one network may present

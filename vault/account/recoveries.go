@@ -134,20 +134,12 @@ func (srv *Service) CheckRecoveryCode(ctx context.Context, owner uuid.UUID, code
 	var keys []throttleKey
 	if o.Login != "" {
 		keys = throttleKeys(o.Login, ip)
-		if err := srv.checkThrottle(ctx, keys); err != nil {
-			return nil, fmt.Errorf("account: check recovery code %s: %w", owner, err)
-		}
 	}
-	ok, err := verifySecret(hash, code)
+	ok, err := srv.verifyAttempt(ctx, keys, &hash, code)
 	if err != nil {
 		return nil, fmt.Errorf("account: check recovery code %s: %w", owner, err)
 	}
 	if !ok {
-		if keys != nil {
-			if err := srv.countFailure(ctx, keys); err != nil {
-				return nil, fmt.Errorf("account: check recovery code %s: %w", owner, err)
-			}
-		}
 		return nil, fmt.Errorf("account: check recovery code %s: %w", owner, ErrBadCredentials)
 	}
 	return srv.PendingRecovery(ctx, owner)
