@@ -375,9 +375,16 @@ func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip
 	return ErrWrongCode
 }
 
-// Opened journals that someone opened the link's page or manifest.
+// Opened journals that someone opened the link's page or manifest, and tells the owner
+// the first time if they asked for it (account.NoticeLinkOpened).
 func (s *Service) Opened(ctx context.Context, l *Link, ip netip.Addr) error {
-	return s.vault.Record(ctx, l.OwnerID, vault.Event{Actor: vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}, Action: ActionLinkOpened})
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		err := s.vault.RecordTx(ctx, tx, l.OwnerID, vault.Event{Actor: vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}, Action: ActionLinkOpened})
+		if err != nil {
+			return err
+		}
+		return s.accounts.NotifyTx(ctx, tx, l.OwnerID, account.Notice{What: account.NoticeLinkOpened, Key: "link_opened:" + l.ID.String(), At: time.Now()})
+	})
 }
 
 // Documents returns the link's documents that still exist: one deleted after being

@@ -276,7 +276,14 @@ func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUI
 			Scan(&m.CreatedAt); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: action, Detail: mandateDetail(cur.Label(), m)})
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: action, Detail: mandateDetail(cur.Label(), m)}); err != nil {
+			return err
+		}
+		what := account.NoticeMandateGiven
+		if c.Method == ConsentPhone {
+			what = account.NoticeMandateAsked
+		}
+		return s.notifyMandate(ctx, tx, owner, m.ID, what, expires, cur.Label())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
@@ -313,9 +320,10 @@ func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip ne
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var structure uuid.UUID
 		var duration Duration
-		err := tx.QueryRow(ctx, `SELECT structure_id, duration FROM mandates
-			WHERE owner_id = $1 AND id = $2 AND confirmed_at IS NULL AND revoked_at IS NULL AND created_at > now() - $3::interval
-			FOR UPDATE`, owner, id, phoneConfirmWithin).Scan(&structure, &duration)
+		var name string
+		err := tx.QueryRow(ctx, `SELECT m.structure_id, m.duration, s.name FROM mandates m JOIN structures s ON s.id = m.structure_id
+			WHERE m.owner_id = $1 AND m.id = $2 AND m.confirmed_at IS NULL AND m.revoked_at IS NULL AND m.created_at > now() - $3::interval
+			FOR UPDATE OF m`, owner, id, phoneConfirmWithin).Scan(&structure, &duration, &name)
 		if err != nil {
 			return notFound(err)
 		}
@@ -323,11 +331,15 @@ func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip ne
 			return err
 		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
+		end := duration.End(now)
 		if _, err := tx.Exec(ctx, `UPDATE mandates SET confirmed_at = $3, starts_at = $3, expires_at = $4 WHERE owner_id = $1 AND id = $2`,
-			owner, id, now, duration.End(now)); err != nil {
+			owner, id, now, end); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateConfirmed})
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateConfirmed}); err != nil {
+			return err
+		}
+		return s.notifyMandate(ctx, tx, owner, id, account.NoticeMandateGiven, &end, name)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: confirm mandate %s: %w", id, err)
@@ -433,7 +445,13 @@ func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by
 		if tag.RowsAffected() != 1 {
 			return vault.ErrNotFound
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label})
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label}); err != nil {
+			return err
+		}
+		if structure == uuid.Nil {
+			return nil // the owner ended it: no news to them
+		}
+		return s.notifyMandate(ctx, tx, owner, id, account.NoticeMandateEnded, nil, label)
 	})
 	if err != nil {
 		return fmt.Errorf("sharing: revoke mandate %s: %w", id, err)
