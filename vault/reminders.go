@@ -173,8 +173,18 @@ func (v *Vault) Reminder(ctx context.Context, owner, doc uuid.UUID, now time.Tim
 }
 
 // DismissReminder hides the current reminder of owner's paper doc on « Mes papiers »
-// until its next milestone. A paper without a current reminder gives ErrNotFound.
-func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, now time.Time) error {
+// until its next milestone. A paper without a current reminder gives ErrNotFound; one
+// that is not owner's is also journaled as a failed attempt by by, like any lookup.
+func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, by Actor, now time.Time) error {
+	var mine bool
+	err := v.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM documents WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL)`, owner, doc).Scan(&mine)
+	if err != nil {
+		return fmt.Errorf("vault: dismiss reminder: %w", err)
+	}
+	if !mine {
+		v.deny(ctx, owner, doc, by)
+		return fmt.Errorf("vault: dismiss reminder %s: %w", doc, ErrNotFound)
+	}
 	r, err := v.Reminder(ctx, owner, doc, now)
 	if err != nil {
 		return fmt.Errorf("vault: dismiss reminder: %w", err)

@@ -120,7 +120,7 @@ func TestReminderLifecycle(t *testing.T) {
 	}
 
 	// Dismissed until the next milestone.
-	if err := b.v.DismissReminder(ctx, owner, permit.ID, b.clock.Now()); err != nil {
+	if err := b.v.DismissReminder(ctx, owner, permit.ID, by, b.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.reminded(t, owner); len(got) != 1 {
@@ -141,9 +141,12 @@ func TestReminderLifecycle(t *testing.T) {
 	}
 
 	// Someone else cannot dismiss it, nor see it.
-	other, _ := b.owner(t)
-	if err := b.v.DismissReminder(ctx, other, permit.ID, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
+	other, otherBy := b.owner(t)
+	if err := b.v.DismissReminder(ctx, other, permit.ID, otherBy, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("another owner dismissed the reminder: %v", err)
+	}
+	if acts := b.actions(t, owner); acts[len(acts)-1] != vault.ActionDenied {
+		t.Fatalf("the attempt is not in the paper's owner's journal: %v", acts)
 	}
 	if _, err := b.v.Reminder(ctx, other, permit.ID, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("another owner reads the reminder: %v", err)
