@@ -145,6 +145,12 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	if _, err := b.A.AddChannel(ctx, gone.ID, account.ChannelEmail, "kone.erased@exemple.fr", b.ip); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := b.A.CreateSession(ctx, gone.ID, "secret", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.A.Notify(ctx, gone.ID, account.Notice{What: account.NoticeMandateEnding, Key: "mandate_ending:kone", Detail: "CCAS de Lille"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := b.A.AddPasskey(ctx, gone.ID, []byte("credential-of-kone"), []byte(`{}`), goneBy); err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +182,7 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"channel phone digits", "798765432", ""},
 		{"device", "Firefox / Android", ""},
 		{"erased channel e-mail", "kone.erased@exemple.fr", ""},
+		{"erased device", "Safari / iOS", ""},
 		{"agent login", "agent.lille", "public.agents"},
 		{"erased title", "Avis 2025 de M. Kone", ""},
 		{"erased file name", "avis-kone.pdf", ""},

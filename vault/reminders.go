@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -217,6 +218,11 @@ func (v *Vault) DueReminders(ctx context.Context, now time.Time) ([]Reminder, er
 	var out []Reminder
 	for _, owner := range owners {
 		rs, err := v.ownerReminders(ctx, owner, now, false)
+		if errors.Is(err, ErrIntegrity) || errors.Is(err, ErrShredded) {
+			// One safe that cannot be read must not keep every other from its reminders.
+			v.log.Error("due reminders: safe skipped", "owner", owner, "err", err)
+			continue
+		}
 		if err != nil {
 			return out, fmt.Errorf("vault: due reminders of %s: %w", owner, err)
 		}
