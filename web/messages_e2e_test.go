@@ -81,8 +81,10 @@ func TestBrowserMessages(t *testing.T) {
 	}
 	br.visit("Mon compte, deux moyens confirmés", b.base+"/compte")
 	br.visit("Mes papiers (rappels)", b.base+"/papiers")
-	br.do("dismiss", chromedp.Click(chromedp.CSS("form[action='/papiers/"+permit.ID.String()+"/rappel/masquer'] button")))
-	br.waitURL(`/papiers$`)
+	// The answer is « Mes papiers » again: wait for the form to be gone, not for the address.
+	dismiss := "form[action='/papiers/" + permit.ID.String() + "/rappel/masquer']"
+	br.do("dismiss", chromedp.Click(chromedp.CSS(dismiss+" button")), chromedp.WaitNotPresent(chromedp.CSS(dismiss)),
+		chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if s := br.text(); strings.Contains(s, "Carte de séjour pluriannuelle » expire") || !strings.Contains(s, "Carte nationale d'identité » expire") {
 		t.Errorf("after dismissing the permit's reminder: %s", s)
 	}
