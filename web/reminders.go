@@ -6,9 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"coffre/vault"
 	"coffre/vault/account"
