@@ -21,5 +21,6 @@ coffre="$VAR/bin/coffre"
 echo "coffre de démonstration" | "$coffre" owners create --login demo --secret-stdin --if-absent
 echo
 echo "  Coffre: $COFFRE_BASE_URL/  (demo account: demo / coffre de démonstration; Ctrl-C stops everything)"
+echo "  E-mails to owners: http://127.0.0.1:$MAILPIT_HTTP_PORT/  (Mailpit)"
 echo
 "$coffre" serve

@@ -41,7 +41,11 @@
 // reaches the safe may check an identity document at the desk and record what
 // (RecoverAfterIdentityCheck): the code works only RecoveryWait later, and until then every
 // page of the owner shows the request with a button to cancel it. When a recovery takes
-// effect, the owner's passkeys and sessions end and they are told at their next sign-in;
-// telling them by e-mail or SMS belongs in the vault's notifyOwner, the one place that
-// channels will use.
+// effect, the owner's passkeys and sessions end and they are told at their next sign-in,
+// and by the channels they chose (e-mail, SMS: package account's notices).
+//
+// The owner is told that way too when a structure asks for a mandate, when one starts,
+// when a structure ends it (not when the owner does), when it ends within a month (the
+// notice job of package notify), and, if they asked for it, when one of their links is
+// first opened: account.NotifyTx inside the transaction that does it, once per event.
 package sharing

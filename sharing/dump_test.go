@@ -14,6 +14,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 )
 
@@ -98,6 +99,28 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The person adds an e-mail address and a mobile number to be told of things, and
+	// confirms the number with its code; a sign-in from their phone is remembered.
+	if _, err := b.A.AddChannel(ctx, person, account.ChannelEmail, "awa.diallo@exemple.fr", b.ip); err != nil {
+		t.Fatal(err)
+	}
+	phone, err := b.A.AddChannel(ctx, person, account.ChannelSMS, "07 98 76 54 32", b.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := b.A.MessageRecipient(ctx, person, phone.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.A.VerifyChannel(ctx, person, account.ChannelSMS, rc.Code, self); err != nil {
+		t.Fatal(err)
+	}
+	for _, ua := range []string{"Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0", "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0.0.0 Safari/537.36"} {
+		if _, _, err := b.A.CreateSession(ctx, person, "secret", ua, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// An operator exports the safe on a written request whose reference names the person.
 	op := vault.Actor{Kind: vault.ActorOperator, ID: "cli"}
 	if _, err := b.V.Export(ctx, person, op, io.Discard, vault.ExportOptions{Request: "lettre de Mme Diallo du 3 mars"}); err != nil {
@@ -119,6 +142,15 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.grant(t, a, gone.ID, sharing.OneMonth, sharing.ScopeRead)
+	if _, err := b.A.AddChannel(ctx, gone.ID, account.ChannelEmail, "kone.erased@exemple.fr", b.ip); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.A.CreateSession(ctx, gone.ID, "secret", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.A.Notify(ctx, gone.ID, account.Notice{What: account.NoticeMandateEnding, Key: "mandate_ending:kone", Detail: "CCAS de Lille"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := b.A.AddPasskey(ctx, gone.ID, []byte("credential-of-kone"), []byte(`{}`), goneBy); err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +175,14 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"purpose of an agent's link", "Avocat, recours CNDA", ""},
 		{"export request", "lettre de Mme Diallo du 3 mars", ""},
 		{"phone number", "0612345678", "public.owners"},
+		{"channel e-mail", "awa.diallo@exemple.fr", ""},
+		{"channel phone (E.164)", "+33798765432", ""},
+		{"channel phone", "0798765432", ""},
+		{"channel phone as typed", "07 98 76 54 32", ""},
+		{"channel phone digits", "798765432", ""},
+		{"device", "Firefox / Android", ""},
+		{"erased channel e-mail", "kone.erased@exemple.fr", ""},
+		{"erased device", "Safari / iOS", ""},
 		{"agent login", "agent.lille", "public.agents"},
 		{"erased title", "Avis 2025 de M. Kone", ""},
 		{"erased file name", "avis-kone.pdf", ""},
@@ -167,7 +207,8 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 			}
 		}
 	}
-	if len(dump["public.owners"]) == 0 || len(dump["public.journal"]) == 0 || len(dump["public.mandates"]) == 0 || len(dump["public.links"]) == 0 {
+	if len(dump["public.owners"]) == 0 || len(dump["public.journal"]) == 0 || len(dump["public.mandates"]) == 0 || len(dump["public.links"]) == 0 ||
+		len(dump["public.channels"]) != 2 || len(dump["public.river_job"]) == 0 || len(dump["public.known_devices"]) != 2 || len(dump["public.notices"]) == 0 {
 		t.Fatalf("the dump missed tables: %d tables", len(dump))
 	}
 	found := false

@@ -396,10 +396,16 @@ func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip
 	return ErrWrongCode
 }
 
-// Opened journals that someone opened the link's page or manifest.
+// Opened journals that someone opened the link's page or manifest, and tells the owner
+// the first time if they asked for it (account.NoticeLinkOpened).
 func (s *Service) Opened(ctx context.Context, l *Link, ip netip.Addr) error {
 	by, detail := l.user(ip, "")
-	return s.vault.Record(ctx, l.OwnerID, vault.Event{Actor: by, Action: ActionLinkOpened, Detail: detail})
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.vault.RecordTx(ctx, tx, l.OwnerID, vault.Event{Actor: by, Action: ActionLinkOpened, Detail: detail}); err != nil {
+			return err
+		}
+		return s.accounts.NotifyTx(ctx, tx, l.OwnerID, account.Notice{What: account.NoticeLinkOpened, Key: "link_opened:" + l.ID.String(), At: time.Now()})
+	})
 }
 
 // Documents returns the link's documents that still exist: one deleted after being

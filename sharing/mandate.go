@@ -13,6 +13,7 @@ import (
 
 	"coffre/vault"
 	"coffre/vault/account"
+	"coffre/vault/account/notify"
 )
 
 // Journal actions of mandates and of agents acting under them, in the owner's history.
@@ -283,7 +284,14 @@ func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUI
 			Scan(&m.CreatedAt); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: action, Detail: mandateDetail(cur.Label(), m)})
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: action, Detail: mandateDetail(cur.Label(), m)}); err != nil {
+			return err
+		}
+		what := account.NoticeMandateGiven
+		if c.Method == ConsentPhone {
+			what = account.NoticeMandateAsked
+		}
+		return s.notifyMandate(ctx, tx, owner, m.ID, what, expires, cur.Label())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
@@ -332,9 +340,10 @@ func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip ne
 		}
 		var structure uuid.UUID
 		var duration Duration
-		err := tx.QueryRow(ctx, `SELECT structure_id, duration FROM mandates
-			WHERE owner_id = $1 AND id = $2 AND confirmed_at IS NULL AND revoked_at IS NULL AND created_at > now() - $3::interval
-			FOR UPDATE`, owner, id, phoneConfirmWithin).Scan(&structure, &duration)
+		var name string
+		err := tx.QueryRow(ctx, `SELECT m.structure_id, m.duration, s.name FROM mandates m JOIN structures s ON s.id = m.structure_id
+			WHERE m.owner_id = $1 AND m.id = $2 AND m.confirmed_at IS NULL AND m.revoked_at IS NULL AND m.created_at > now() - $3::interval
+			FOR UPDATE OF m`, owner, id, phoneConfirmWithin).Scan(&structure, &duration, &name)
 		if err != nil {
 			return notFound(err)
 		}
@@ -342,11 +351,15 @@ func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip ne
 			return err
 		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
+		end := duration.End(now)
 		if _, err := tx.Exec(ctx, `UPDATE mandates SET confirmed_at = $3, starts_at = $3, expires_at = $4 WHERE owner_id = $1 AND id = $2`,
-			owner, id, now, duration.End(now)); err != nil {
+			owner, id, now, end); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateConfirmed})
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateConfirmed}); err != nil {
+			return err
+		}
+		return s.notifyMandate(ctx, tx, owner, id, account.NoticeMandateGiven, &end, name)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: confirm mandate %s: %w", id, err)
@@ -415,6 +428,20 @@ func (s *Service) StructureMandates(ctx context.Context, agent *Agent) ([]Mandat
 	return pgx.CollectRows(rows, scanMandate)
 }
 
+// MandatesEnding lists the live mandates of every owner that end within ExpiryNotice, as
+// the messages' scan tells their owners of them (notify.Config.MandatesEnding).
+func (s *Service) MandatesEnding(ctx context.Context) ([]notify.MandateEnding, error) {
+	ms, err := s.MandatesExpiringWithin(ctx, ExpiryNotice)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notify.MandateEnding, len(ms))
+	for i, m := range ms {
+		out[i] = notify.MandateEnding{ID: m.ID, OwnerID: m.OwnerID, EndsAt: *m.ExpiresAt, Structure: m.StructureName}
+	}
+	return out, nil
+}
+
 // MandatesExpiringWithin lists the live mandates of every owner that end within d, for
 // the notice job (owner and structure are told ExpiryNotice ahead).
 func (s *Service) MandatesExpiringWithin(ctx context.Context, d time.Duration) ([]Mandate, error) {
@@ -459,7 +486,13 @@ func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by
 				return err
 			}
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label})
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label}); err != nil {
+			return err
+		}
+		if structure == uuid.Nil {
+			return nil // the owner ended it: no news to them
+		}
+		return s.notifyMandate(ctx, tx, owner, id, account.NoticeMandateEnded, nil, label)
 	})
 	if err != nil {
 		return fmt.Errorf("sharing: revoke mandate %s: %w", id, err)

@@ -288,6 +288,9 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 		if _, err := appendEntry(ctx, tx, owner, Event{Actor: System, Action: ActionErased}); err != nil {
 			return err
 		}
+		if err := forgetDismissedReminders(ctx, tx, owner); err != nil {
+			return err
+		}
 		// The chain covers only the digest of the personal part, so it still verifies.
 		if _, err := tx.Exec(ctx, `UPDATE journal SET personal = NULL WHERE owner_id = $1 AND personal IS NOT NULL`, owner); err != nil {
 			return err

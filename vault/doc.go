@@ -5,8 +5,10 @@
 //
 // The vault owns the tables owners, documents, blobs, blob_uploads, journal,
 // journal_heads, journal_checkpoints, journal_checkpoint_heads, master_keys (and the view
-// master_key_uses) and service_notices, and holds all their SQL, each in a file named
-// after its table; other packages call its methods. How owners sign in (accounts,
+// master_key_uses), service_notices and dismissed_reminders, and holds all their SQL,
+// each in a file named after its table; other packages call its methods. It also decides
+// when a paper's expiry is near enough to recall (reminders.go: Reminders for the owner's
+// page, DueReminders for the job that tells owners, package notify). How owners sign in (accounts,
 // sessions, passkeys, FranceConnect identities, temporary codes, recoveries, throttling)
 // is package vault/account; links, grants and mandates are package sharing. Both keep rows
 // about owners in their own tables, so the work that must happen in one transaction with

@@ -42,10 +42,18 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	for i, s := range list {
 		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID}
 	}
+	messages, err := h.messagesView(r, a)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now())}}
+		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Messages": messages}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
+	}
+	if v.Notice == "" && errMsg == "" {
+		v.Notice = h.messagesNotice(r)
 	}
 	h.render(w, r, status, "account", v)
 }

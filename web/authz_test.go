@@ -244,6 +244,8 @@ func matrixRows() []row {
 		{route: "GET /papiers/{id}/supprimer", ans: ownerRoute(G, allowed, denied)},
 		{route: "POST /papiers/{id}/supprimer", ans: ownerRoute(P, done("/papiers?supprime=1"), denied), params: map[string]string{"id": "{docDelete}"}},
 		{route: "POST /papiers/{id}/reprendre", ans: ownerRoute(P, done("/papiers/ajouter?*"), denied), params: map[string]string{"id": "{docRetake}"}},
+		// The victim's paper has no expiry date, so no reminder to dismiss.
+		{route: "POST /papiers/{id}/rappel/masquer", ans: ownerRoute(P, notFound, denied)},
 		{route: "GET /papiers/{id}/partager", ans: ownerRoute(G, allowed, denied)},
 		{route: "GET /partager", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /partager", ans: ownerRoute(P, allowed, denied), form: url.Values{"doc": {"{id}"}, "lifetime": {"1h"}, "purpose": {"Matrice"}}},
@@ -273,6 +275,12 @@ func matrixRows() []row {
 		{route: "GET /compte/ferme", ans: ownerRoute(G, done("/compte"), done("/compte")).with(allowed, closedOwner)},
 		// Nothing to cancel: no agent asked for a new code.
 		{route: "POST /compte/recuperation/annuler", ans: ownerRoute(P, notFound, notFound).with(notFound, codeOwner)},
+		// Channels: nobody has one yet, so there is no code to send again nor anything to remove.
+		{route: "POST /compte/messages/liens", ans: ownerRoute(P, done("/compte?messages=liens*"), done("/compte?messages=liens*")), form: url.Values{"links": {"1"}}},
+		{route: "POST /compte/messages/{kind}/ajouter", ans: ownerRoute(P, invalidForm, invalidForm), params: map[string]string{"kind": "email"}, form: url.Values{"address": {"pas une adresse"}}},
+		{route: "POST /compte/messages/{kind}/code", ans: ownerRoute(P, invalidForm, invalidForm), params: map[string]string{"kind": "sms"}, form: url.Values{"code": {"12"}}},
+		{route: "POST /compte/messages/{kind}/renvoyer", ans: ownerRoute(P, notFound, notFound), params: map[string]string{"kind": "sms"}},
+		{route: "POST /compte/messages/{kind}/retirer", ans: ownerRoute(P, notFound, notFound), params: map[string]string{"kind": "email"}},
 		{route: "GET /compte/aidants", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /compte/aidants/{mid}/arreter", ans: ownerRoute(P, done("/compte/aidants?arrete=1"), notFound), params: map[string]string{"mid": "{mandateEnd}"}},
 		{route: "POST /compte/aidants/{mid}/confirmer", ans: ownerRoute(P, done("/compte/aidants?confirme=1"), notFound), params: map[string]string{"mid": "{mandateConfirm}"}},
@@ -362,6 +370,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			storage.WebClient("coffre-matrix-pc", "matrix-secret", c.BaseURL+"/agent/connexion/proconnect/retour"))
 		c.OpenID = &web.OpenIDConfig{Issuer: issuer, ClientID: "coffre-matrix-fc", ClientSecret: "matrix-secret"}
 		c.ProConnect = &web.OpenIDConfig{Issuer: issuer, ClientID: "coffre-matrix-pc", ClientSecret: "matrix-secret"}
+		c.Channels = []account.ChannelKind{account.ChannelEmail, account.ChannelSMS}
 	})
 	f := newFixture(t, b, db, issuer)
 	rows := matrixRows()

@@ -93,7 +93,8 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	for i, sh := range shelves {
 		groups[i] = kindGroup{Kind: sh.Kind, Total: sh.Total, More: sh.Total > len(sh.Docs), Docs: items(sh.Docs, now)}
 	}
-	v := view{Title: "list.title", Nav: "list", Data: map[string]any{"Groups": groups, "Soon": items(soon, now)}}
+	reminders, soon := h.reminders(r, now, soon)
+	v := view{Title: "list.title", Nav: "list", Data: map[string]any{"Groups": groups, "Soon": items(soon, now), "Reminders": reminders}}
 	if r.URL.Query().Get("supprime") == "1" {
 		v.Notice = h.t(r, "delete.done")
 	}

@@ -50,6 +50,8 @@ func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]
 		form, who = "link", detail // tell names an unnamed link
 	}
 	switch {
+	case e.Action == account.ActionMessageSent:
+		return h.messageSentence(r, e)
 	case aidantEntry(e):
 		return h.aidantSentence(r, e, detail, title, names)
 	case e.Action == sharing.ActionLinkCreated, e.Action == sharing.ActionLinkRevoked:

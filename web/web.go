@@ -130,6 +130,9 @@ type Config struct {
 	// Signing signs delivery receipts; its public half is published as a JWKS. Required
 	// with Sharing.
 	Signing ed25519.PrivateKey
+	// Channels are the kinds of channel the service can send messages to (package
+	// notify): owners may add those on « Mon compte ». None: the section is not shown.
+	Channels []account.ChannelKind
 }
 
 type handler struct {

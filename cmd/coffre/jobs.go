@@ -15,6 +15,7 @@ import (
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
+	"coffre/vault/account/notify"
 )
 
 // Background work runs as River jobs in PostgreSQL: periodic jobs are enqueued by the
@@ -41,7 +42,7 @@ func (purgeArgs) Kind() string { return "purge_deleted" }
 
 // purgeWorker removes what has served its time: the blobs of deleted documents, ended
 // sessions, old sign-in counters, unfinished passkey ceremonies, used client assertions,
-// agents' desk unlocks past their end.
+// agents' desk unlocks past their end, notices told long ago.
 type purgeWorker struct {
 	river.WorkerDefaults[purgeArgs]
 	v        *vault.Vault
@@ -59,6 +60,7 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
 		func() (int, error) { return w.accounts.PurgeCeremonies(ctx) },
 		func() (int, error) { return w.sharing.PurgeAssertions(ctx) },
 		func() (int, error) { return w.sharing.PurgeDeskUnlocks(ctx) },
+		func() (int, error) { return w.accounts.PurgeNotices(ctx) },
 	}
 	for _, purge := range purges {
 		if _, err := purge(); err != nil {
@@ -107,6 +109,8 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *ser
 	river.AddWorker(workers, &checkpointWorker{v: v, key: key})
 	river.AddWorker(workers, &eraseWorker{v: v})
 	river.AddWorker(workers, &recoveryWorker{accounts: svc.accounts})
+	// Messages to owners, and the hourly search for what is due (expiries, mandates).
+	svc.notify.AddWorkers(workers)
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
@@ -117,6 +121,7 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *ser
 		periodic(5*time.Minute, purgeArgs{}),
 		periodic(time.Hour, eraseArgs{}),
 		periodic(time.Minute, recoveryArgs{}),
+		periodic(time.Hour, notify.ScanArgs{}),
 	}
 	if cfg.CheckpointEvery > 0 {
 		jobs = append(jobs, periodic(cfg.CheckpointEvery, checkpointArgs{}))

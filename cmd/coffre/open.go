@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
+	"coffre/vault/account/notify"
 )
 
 func newLogger(cfg Config) *slog.Logger {
@@ -78,11 +81,20 @@ func loadSigningKey(cfg Config) (ed25519.PrivateKey, error) {
 type services struct {
 	accounts *account.Service
 	sharing  *sharing.Service
+	notify   *notify.Service // set by openVault
 }
 
-// wire builds the services over v and hands them to it.
+// wire builds the services over v and hands them to it. Messages to owners are queued in
+// River's tables by an insert-only client: 'coffre serve' works them, whichever command
+// queued them.
 func wire(pool *pgxpool.Pool, v *vault.Vault, log *slog.Logger) *services {
-	accounts := account.New(account.Config{DB: pool, Vault: v, Log: log, Now: time.Now})
+	var queue account.Queue
+	if q, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log}); err != nil {
+		log.Error("no queue for messages to owners", "err", err)
+	} else {
+		queue = q
+	}
+	accounts := account.New(account.Config{DB: pool, Vault: v, Log: log, Now: time.Now, Queue: queue})
 	s := &services{accounts: accounts, sharing: sharing.New(pool, v, accounts)}
 	v.AddParticipant(s.accounts)
 	v.AddParticipant(s.sharing)
@@ -121,5 +133,10 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault,
 		}
 		return nil, nil, nil, hinted{err, "run 'coffre migrate'"}
 	}
-	return v, pool, wire(pool, v, log), nil
+	s := wire(pool, v, log)
+	if s.notify, err = newNotifier(cfg, pool, v, s, log); err != nil {
+		pool.Close()
+		return nil, nil, nil, err
+	}
+	return v, pool, s, nil
 }

@@ -19,9 +19,9 @@ import (
 const serveUsage = `Usage: coffre serve
 
 Runs the HTTP server on COFFRE_LISTEN and the background jobs (reaping unfinished uploads,
-purging deleted documents, signing journal checkpoints). Several 'coffre serve' processes
-can share one database and one bucket. /healthz answers while the process lives; /readyz
-answers 200 only while PostgreSQL and the blob store do.
+purging deleted documents, signing journal checkpoints, sending the owners' messages).
+Several 'coffre serve' processes can share one database and one bucket. /healthz answers
+while the process lives; /readyz answers 200 only while PostgreSQL and the blob store do.
 
 Refuses to start, with one line saying why, when the master key file does not match the
 database. Stops gracefully on SIGINT or SIGTERM (in-flight requests get 20 seconds).
@@ -57,7 +57,7 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	wcfg := web.Config{
 		Ready: v, Log: log, Vault: v, Accounts: svc.accounts, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
-		OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing,
+		OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing, Channels: svc.notify.Kinds(),
 	}
 	if debug.SetMemoryLimit(-1) == math.MaxInt64 { // no GOMEMLIMIT given
 		// Garbage is collected before the process nears the bound the README states

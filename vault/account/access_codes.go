@@ -131,33 +131,7 @@ func (srv *Service) recovered(ctx context.Context, tx pgx.Tx, owner uuid.UUID, b
 	if err := srv.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionAccessRecovered, Detail: detail}); err != nil {
 		return err
 	}
-	return notifyOwner(ctx, tx, owner, NoticeAccessRecovered)
-}
-
-// OwnerNotice is a change to an owner's access that they must hear about.
-type OwnerNotice string
-
-// Changes the owner is told of.
-const (
-	// NoticeRecoveryRequested: an agent asked for a new code after a desk identity check;
-	// it works after the waiting period unless the owner cancels it.
-	NoticeRecoveryRequested OwnerNotice = "recovery_requested"
-	// NoticeAccessRecovered: an agent's new code is now the owner's secret.
-	NoticeAccessRecovered OwnerNotice = "access_recovered"
-)
-
-// notifyOwner is the one place where the owner is told, by every channel they have, of
-// a change to their access; it runs inside the transaction that makes the change.
-//
-// In the app, what to say is read back from the rows that transaction writes: the banner
-// with its cancel button on every page of the owner while a recovery waits
-// (PendingRecovery), and the notice on the first page after their next sign-in
-// (AccessState.Recovered). Channels outside the app (e-mail, SMS: design.md « Messages
-// outside the app ») do not exist yet. Their implementation goes here and nowhere else:
-// for each verified channel of owner, enqueue in tx one unique job per notice, so that the
-// message leaves once, and only if the change commits. Until then this does nothing more.
-func notifyOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, n OwnerNotice) error {
-	return nil
+	return srv.notifyOwner(ctx, tx, owner, Notice{What: NoticeAccessRecovered, Key: "access_recovered:" + uuid.NewString(), At: srv.now(), Detail: detail})
 }
 
 // AccessState is what the web checks right after an owner signs in with a secret.

@@ -22,6 +22,7 @@ type Service struct {
 	vault *vault.Vault
 	log   *slog.Logger
 	now   func() time.Time
+	queue Queue
 
 	// argonSlots bound the argon2id computations running at once (login_throttle.go);
 	// one waits at most argonWait for a slot.
@@ -37,6 +38,9 @@ type Config struct {
 	// Now is the clock: session ends, lockouts, ceremonies, temporary codes and
 	// recoveries are decided with it, passed to SQL as a parameter. Nil means time.Now.
 	Now func() time.Time
+	// Queue is where messages to the owners' channels wait to be sent (notices.go):
+	// River's client. Nil: no message leaves (what the owner is told in the app stays).
+	Queue Queue
 }
 
 // New returns the account service over the vault's database. The caller hands it to
@@ -50,7 +54,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{db: cfg.DB, vault: cfg.Vault, log: cfg.Log, now: cfg.Now, argonSlots: newArgonSlots(), argonWait: argonWait}
+	return &Service{db: cfg.DB, vault: cfg.Vault, log: cfg.Log, now: cfg.Now, queue: cfg.Queue, argonSlots: newArgonSlots(), argonWait: argonWait}
 }
 
 // notFound maps pgx.ErrNoRows to vault.ErrNotFound, so callers never see a driver error
@@ -78,12 +82,13 @@ func (srv *Service) SafeClosed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, 
 
 // Forget deletes, inside the erasure's transaction, how the person signed in: account,
 // sessions, passkeys and their ceremonies under way, temporary codes and recoveries,
-// the FranceConnect identity, and the failed sign-in counter of their login. Their login
-// and FranceConnect identity are then free for a new safe.
+// the FranceConnect identity, and the failed sign-in counter of their login; and how
+// they were reached: their channels, what they were told of, their known devices. Their
+// login and FranceConnect identity are then free for a new safe.
 func (srv *Service) Forget(ctx context.Context, tx pgx.Tx, owner uuid.UUID, login string) error {
 	steps := []func(context.Context, pgx.Tx, uuid.UUID) error{
 		forgetSessions, forgetPasskeys, forgetCeremonies, forgetAccessCodes, forgetRecoveries,
-		forgetOpenIDIdentity, forgetAccount,
+		forgetOpenIDIdentity, forgetChannels, forgetNotices, forgetKnownDevices, forgetAccount,
 	}
 	for _, step := range steps {
 		if err := step(ctx, tx, owner); err != nil {

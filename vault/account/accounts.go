@@ -68,6 +68,9 @@ type Account struct {
 	Owner     vault.Owner
 	HasSecret bool
 	Language  string // "fr" or "en"
+	// NotifyLinkOpened: the owner wants a message when one of their share links is
+	// opened for the first time (SetLinkNotice).
+	NotifyLinkOpened bool
 }
 
 // NormalizeLogin returns the canonical form of a login: lowercase, without spaces (a
@@ -221,7 +224,8 @@ func (srv *Service) Account(ctx context.Context, owner uuid.UUID) (*Account, err
 	}
 	a := &Account{Owner: *o, Language: "fr"}
 	var hash *string
-	err = srv.db.QueryRow(ctx, `SELECT secret_hash, language FROM accounts WHERE owner_id = $1`, owner).Scan(&hash, &a.Language)
+	err = srv.db.QueryRow(ctx, `SELECT secret_hash, language, notify_link_opened FROM accounts WHERE owner_id = $1`, owner).
+		Scan(&hash, &a.Language, &a.NotifyLinkOpened)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("account: account %s: %w", owner, err)
 	}
@@ -239,6 +243,18 @@ func (srv *Service) SetLanguage(ctx context.Context, owner uuid.UUID, lang strin
 		ON CONFLICT (owner_id) DO UPDATE SET language = EXCLUDED.language, updated_at = $3`, owner, lang, srv.now())
 	if err != nil {
 		return fmt.Errorf("account: set language %s: %w", owner, err)
+	}
+	return nil
+}
+
+// SetLinkNotice records whether the owner wants a message when one of their share links
+// is opened for the first time.
+func (srv *Service) SetLinkNotice(ctx context.Context, owner uuid.UUID, on bool) error {
+	_, err := srv.db.Exec(ctx, `
+		INSERT INTO accounts (owner_id, notify_link_opened) VALUES ($1, $2)
+		ON CONFLICT (owner_id) DO UPDATE SET notify_link_opened = EXCLUDED.notify_link_opened, updated_at = $3`, owner, on, srv.now())
+	if err != nil {
+		return fmt.Errorf("account: set link notice %s: %w", owner, err)
 	}
 	return nil
 }

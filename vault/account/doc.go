@@ -2,9 +2,15 @@
 // sessions, passkeys and their WebAuthn ceremonies (also used for the OpenID Connect
 // state), FranceConnect identities, temporary codes given at a desk and access
 // recoveries, and the sign-in throttling shared by owners, agents and share-link
-// guesses. It owns the tables accounts, sessions, passkeys, webauthn_ceremonies,
-// openid_identities, access_codes, recoveries and login_throttle, each in a file named
-// after it.
+// guesses; and how owners are reached outside the app: their channels (an e-mail address,
+// a mobile number, each verified by a code), the notices they were told of once each,
+// and the kinds of device they sign in from. It owns the tables accounts, sessions,
+// passkeys, webauthn_ceremonies, openid_identities, access_codes, recoveries,
+// login_throttle, channels, notices and known_devices, each in a file named after it.
+//
+// Messages leave through River jobs (MessageArgs) enqueued in the transaction of what
+// they tell of (notifyOwner, NotifyTx), one per verified channel and once per event;
+// package notify words and sends them, and journals each one.
 //
 // It builds on package vault, which never imports it: owners and their keys come from the
 // vault (CreateOwnerTx, Owner, a Sealer for what is kept sealed), every change is

@@ -83,7 +83,7 @@ func (srv *Service) RequestRecovery(ctx context.Context, owner uuid.UUID, code s
 		if err := srv.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionRecoveryRequested, Detail: detail}); err != nil {
 			return err
 		}
-		return notifyOwner(ctx, tx, owner, NoticeRecoveryRequested)
+		return srv.notifyOwner(ctx, tx, owner, Notice{What: NoticeRecoveryRequested, Key: "recovery_requested:" + p.ID.String(), At: p.EffectiveAt, Detail: detail})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("account: request recovery %s: %w", owner, err)

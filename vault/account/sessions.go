@@ -77,8 +77,9 @@ func TokenHash(token string) []byte {
 func deviceAD(owner, id uuid.UUID) string { return "session:" + owner.String() + ":" + id.String() }
 
 // CreateSession opens a session for owner that ends at the latest after absolute; the
-// sign-in that opens it is a proof of who is there (VerifiedAt). It returns the token to put in the cookie (256 random bits, base64url); only its hash is
-// stored.
+// sign-in that opens it is a proof of who is there (VerifiedAt). It returns the token to
+// put in the cookie (256 random bits, base64url); only its hash is stored. A sign-in from
+// a kind of device the owner has not used lately is told to them (rememberDevice).
 func (srv *Service) CreateSession(ctx context.Context, owner uuid.UUID, method, device string, absolute time.Duration) (string, *Session, error) {
 	token, err := newSessionToken()
 	if err != nil {
@@ -86,9 +87,9 @@ func (srv *Service) CreateSession(ctx context.Context, owner uuid.UUID, method, 
 	}
 	s := &Session{ID: uuid.New(), OwnerID: owner, Method: method, Device: device}
 	var sealed []byte
+	var sealer *vault.Sealer
 	if device != "" {
-		sealer, err := srv.vault.Sealer(ctx, owner)
-		if err != nil {
+		if sealer, err = srv.vault.Sealer(ctx, owner); err != nil {
 			return "", nil, fmt.Errorf("account: create session: %w", err)
 		}
 		if len(device) > 300 {
@@ -98,11 +99,17 @@ func (srv *Service) CreateSession(ctx context.Context, owner uuid.UUID, method, 
 			return "", nil, fmt.Errorf("account: create session: %w", err)
 		}
 	}
-	err = srv.db.QueryRow(ctx, `
-		INSERT INTO sessions (id, token_sha256, owner_id, method, device_sealed, created_at, last_seen_at, verified_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $7, $7, $7, $7::timestamptz + $6::interval)
-		RETURNING created_at, last_seen_at, verified_at, expires_at`,
-		s.ID, TokenHash(token), owner, method, sealed, absolute, srv.now()).Scan(&s.CreatedAt, &s.LastSeenAt, &s.VerifiedAt, &s.ExpiresAt)
+	err = pgx.BeginFunc(ctx, srv.db, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO sessions (id, token_sha256, owner_id, method, device_sealed, created_at, last_seen_at, verified_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $7, $7, $7, $7::timestamptz + $6::interval)
+			RETURNING created_at, last_seen_at, verified_at, expires_at`,
+			s.ID, TokenHash(token), owner, method, sealed, absolute, srv.now()).Scan(&s.CreatedAt, &s.LastSeenAt, &s.VerifiedAt, &s.ExpiresAt)
+		if err != nil || sealer == nil {
+			return err
+		}
+		return srv.rememberDevice(ctx, tx, sealer, owner, s.ID, DeviceFamily(device))
+	})
 	if err != nil {
 		return "", nil, fmt.Errorf("account: create session: %w", err)
 	}

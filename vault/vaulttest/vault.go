@@ -8,17 +8,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"coffre/vault"
 	"coffre/vault/account"
 )
 
 // Bundle is a vault on a fresh database and bucket, with its keys, and the account
-// service wired to it as a participant.
+// service wired to it as a participant, its messages queued in River's tables (Queue, an
+// insert-only client: nothing works them unless a test starts workers of its own).
 type Bundle struct {
 	V       *vault.Vault
 	A       *account.Service
+	Queue   *river.Client[pgx.Tx]
 	Clock   *Clock // the clock of V and A
 	DB      *pgxpool.Pool
 	Store   *vault.S3Store
@@ -53,7 +58,10 @@ func NewVault(tb testing.TB) *Bundle {
 	if b.V, err = vault.New(context.Background(), vault.Config{DB: b.DB, Blobs: b.Store, Keys: b.Keys, Now: b.Clock.Now}); err != nil {
 		tb.Fatal(err)
 	}
-	b.A = account.New(account.Config{DB: b.DB, Vault: b.V, Now: b.Clock.Now})
+	if b.Queue, err = river.NewClient(riverpgxv5.New(b.DB), &river.Config{}); err != nil {
+		tb.Fatal(err)
+	}
+	b.A = account.New(account.Config{DB: b.DB, Vault: b.V, Now: b.Clock.Now, Queue: b.Queue})
 	b.V.AddParticipant(b.A)
 	return b
 }
