@@ -172,7 +172,7 @@ func binarize(img *image.RGBA) *image.Gray {
 			hist[l]++
 		}
 	}
-	t := otsuHist(hist)
+	t := otsu(hist[:])
 	t = min(max(t, 110), 200)
 	for i, v := range g.Pix {
 		if int(v) < t {
@@ -182,30 +182,4 @@ func binarize(img *image.RGBA) *image.Gray {
 		}
 	}
 	return g
-}
-
-func otsuHist(hist [256]float64) int {
-	var total, sum float64
-	for i, c := range hist {
-		total += c
-		sum += float64(i) * c
-	}
-	var sumB, wB, best float64
-	bi := 128
-	for i, c := range hist {
-		wB += c
-		if wB == 0 {
-			continue
-		}
-		wF := total - wB
-		if wF == 0 {
-			break
-		}
-		sumB += float64(i) * c
-		mB, mF := sumB/wB, (sum-sumB)/wF
-		if v := wB * wF * (mB - mF) * (mB - mF); v > best {
-			best, bi = v, i+1
-		}
-	}
-	return bi
 }

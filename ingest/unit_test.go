@@ -107,3 +107,32 @@ func TestWarpFastPath(t *testing.T) {
 		}
 	}
 }
+
+// One Otsu for the package: it splits two populations between them, and
+// over a range it counts only the values in the range (the second Otsu of
+// sheet detection looks among the bright pixels alone; counting the dark
+// ones too pushed its threshold past every bright pixel).
+func TestOtsu(t *testing.T) {
+	var hist [256]float64
+	hist[40], hist[41], hist[200], hist[210] = 300, 200, 100, 50
+	if got := otsu(hist[:]); got <= 41 || got > 200 {
+		t.Errorf("otsu = %d, want in (41, 200]", got)
+	}
+	if got := otsu(make([]float64, 256)); got != 128 {
+		t.Errorf("empty histogram: %d, want 128", got)
+	}
+	p := newPlane(1200, 1)
+	for i := range p.p {
+		switch {
+		case i < 1000:
+			p.p[i] = 10 // the print and the table, below the range
+		case i < 1100:
+			p.p[i] = 150
+		default:
+			p.p[i] = 250
+		}
+	}
+	if th := otsuRange(p, 100, 250); th <= 150 || th >= 250 {
+		t.Errorf("otsuRange over [100, 250] = %.1f, want between 150 and 250", th)
+	}
+}
