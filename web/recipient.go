@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/pdfcpu/pdfcpu/pkg/api"
 
 	"coffre/ingest"
 	"coffre/sharing"
@@ -236,14 +234,9 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 // maxBundle bounds the one-PDF download: the parts are merged in memory.
 const maxBundle = 60 << 20
 
-// mergeCost is the memory merging parts of total bytes holds: the parts, pdfcpu's reading
-// of them and its writing buffers (about as much again, measured), and the inflated
-// streams it goes through on the way (our renditions have none above 32 MB).
-func mergeCost(total int64) int64 { return 3*total + 64<<20 }
-
 // linkAll sends every PDF of the link as one PDF: many téléservices take a single file.
 // It counts as one download of the link. The merge reserves its memory from the ingest
-// budget, like a deposit: when the service is busy, the person is asked to try again in a
+// budget (ingest.Budget.ReserveMerge), like a deposit: when the service is busy, the person is asked to try again in a
 // minute (503) and the link's downloads are not counted.
 func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	l, ok := h.recipientLink(w, r)
@@ -273,7 +266,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	var res *ingest.Reservation
 	if len(pdfs) > 1 { // one part is streamed as it is
 		var err error
-		if res, err = h.budget.Reserve(r.Context(), mergeCost(total)); err != nil {
+		if res, err = h.budget.ReserveMerge(r.Context(), total); err != nil {
 			h.refused(w, r, err, func(status int, msg string) {
 				if status == http.StatusRequestEntityTooLarge {
 					msg = h.t(r, "link.all.toolarge")
@@ -310,7 +303,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	parts := make([]io.ReadSeeker, 0, len(pdfs))
+	parts := make([][]byte, 0, len(pdfs))
 	for _, d := range pdfs {
 		br, err := h.share.OpenUncounted(r.Context(), l, d.ID, d.File.ID, h.clientIP(r))
 		if err != nil {
@@ -325,13 +318,13 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, err)
 			return
 		}
-		parts = append(parts, bytes.NewReader(b))
+		parts = append(parts, b)
 	}
-	// Streamed as pdfcpu writes it, without a copy: an error after the first byte cuts
-	// the connection, so that no truncated file passes for a whole one.
+	// Streamed as it is written, without a copy: an error after the first byte cuts the
+	// connection, so that no truncated file passes for a whole one.
 	sw := &startWriter{w: w, rc: http.NewResponseController(w)}
 	defer sw.rc.SetWriteDeadline(time.Time{})
-	if err := api.MergeRaw(parts, sw, false, nil); err != nil {
+	if err := ingest.MergePDFs(r.Context(), parts, sw); err != nil {
 		if sw.started {
 			h.log.Error("all-in-one merge failed mid-stream", "err", err)
 			panic(http.ErrAbortHandler)
