@@ -83,6 +83,7 @@ func meanDiff(a, b *plane) float64 {
 // matrix and range, 10 bits, alpha, grids, thumbnails). Then each goes
 // through Process.
 func TestHEIC(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	conv, _ := exec.LookPath("heif-convert")
 	if conv == "" {
 		t.Log("heif-convert (libheif-examples) is not installed: pixels are not compared with it")
