@@ -159,6 +159,12 @@
 // libraries; without them the package does not build. Both libraries
 // read from memory; nothing touches a file.
 //
+// Measured on 2 shared cores (BenchmarkNormalizePhoto12MP,
+// BenchmarkNormalizeHEIC): a 12 MP JPEG photo becomes a PDF page and a
+// thumbnail in about 230 CPU-ms (image/jpeg's decoding alone took 130); a
+// 12 MP iPhone HEIC in 0.6–0.8 CPU-s, of which libheif's decoding 0.32–0.47
+// (heif-convert takes 0.46–0.65 for the same file).
+//
 // # Papers that prove themselves: 2D-Doc
 //
 // Tax notices, energy and telephone bills, payslips and many other French
