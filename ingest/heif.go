@@ -92,8 +92,10 @@ func (f *heifFile) close() {
 	f.pin.Unpin()
 }
 
-// heifConfig reads the primary image's size, after rotation and cropping,
-// without decoding it. The colour model says what libheif works in:
+// heifConfig reads the primary image's size without decoding it: the size
+// it is shown at (after rotation and cropping), or the size it is coded at
+// (ispe) when that is larger, since libheif decodes the whole coded image
+// before cropping it. The colour model says what libheif works in:
 // color.NRGBA64Model for more than 8 bits per channel, which costs more
 // memory while decoding (see bytesPerPixel).
 func heifConfig(b []byte) (image.Config, error) {
@@ -106,11 +108,19 @@ func heifConfig(b []byte) (image.Config, error) {
 	if C.heif_image_handle_get_luma_bits_per_pixel(f.handle) > 8 {
 		model = color.NRGBA64Model
 	}
-	return image.Config{
-		ColorModel: model,
-		Width:      int(C.heif_image_handle_get_width(f.handle)),
-		Height:     int(C.heif_image_handle_get_height(f.handle)),
-	}, nil
+	w, h := f.shown()
+	if iw, ih := f.coded(); int64(iw)*int64(ih) > int64(w)*int64(h) {
+		w, h = iw, ih
+	}
+	return image.Config{ColorModel: model, Width: w, Height: h}, nil
+}
+
+func (f *heifFile) shown() (w, h int) {
+	return int(C.heif_image_handle_get_width(f.handle)), int(C.heif_image_handle_get_height(f.handle))
+}
+
+func (f *heifFile) coded() (w, h int) {
+	return int(C.heif_image_handle_get_ispe_width(f.handle)), int(C.heif_image_handle_get_ispe_height(f.handle))
 }
 
 // decodeHEIF decodes the primary image as libheif's own tools do, with its
@@ -125,13 +135,19 @@ func decodeHEIF(b []byte) (image.Image, error) {
 		return nil, err
 	}
 	defer f.close()
+	// What was declared, and checked against the pixel limit and the
+	// budget, is all libheif may allocate: a grid whose descriptor asks
+	// for more than its declared size is refused, not assembled.
+	w, h := f.shown()
+	iw, ih := f.coded()
+	C.heif_context_set_maximum_image_size_limit(f.ctx, C.int(min(max(w, h, iw, ih)+1, heifMaxSide)))
 	var img *C.struct_heif_image
 	if err := C.coffre_heif_decode(f.handle, &img); err.code != C.heif_error_Ok {
 		return nil, heifError("decode", err)
 	}
 	defer C.heif_image_release(img)
-	w := int(C.heif_image_get_width(img, C.heif_channel_interleaved))
-	h := int(C.heif_image_get_height(img, C.heif_channel_interleaved))
+	w = int(C.heif_image_get_width(img, C.heif_channel_interleaved))
+	h = int(C.heif_image_get_height(img, C.heif_channel_interleaved))
 	var stride C.int
 	p := C.heif_image_get_plane_readonly(img, C.heif_channel_interleaved, &stride)
 	if p == nil || w <= 0 || h <= 0 || int(stride) < 4*w {
