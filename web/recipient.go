@@ -235,9 +235,9 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 const maxBundle = 60 << 20
 
 // linkAll sends every PDF of the link as one PDF: many téléservices take a single file.
-// It counts as one download of the link. The merge reserves its memory from the ingest
-// budget (ingest.Budget.ReserveMerge), like a deposit: when the service is busy, the person is asked to try again in a
-// minute (503) and the link's downloads are not counted.
+// It counts as one download of the link. The merge (ingest.MergePDFs) reserves its memory
+// from the ingest budget, like a deposit: when the service is busy, the person is asked to
+// try again in a minute (503) and the link's downloads are not counted.
 func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	l, ok := h.recipientLink(w, r)
 	if !ok {
