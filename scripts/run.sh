@@ -3,6 +3,7 @@
 # PostgreSQL, MinIO, keys, migrations, a demo account, then the server in the foreground.
 . "$(dirname "$0")/services.sh"
 cd "$ROOT"
+"$ROOT/scripts/deps.sh"
 services_up
 export COFFRE_DATABASE_URL=${COFFRE_DATABASE_URL:-$("$ROOT/scripts/postgres.sh" url coffre)}
 export COFFRE_S3_BUCKET=${COFFRE_S3_BUCKET:-coffre}

@@ -3,6 +3,7 @@
 # Each test package creates and drops its own database and bucket.
 . "$(dirname "$0")/services.sh"
 cd "$ROOT"
+"$ROOT/scripts/deps.sh"
 services_up
 export COFFRE_TEST_DATABASE_URL=$("$ROOT/scripts/postgres.sh" url postgres)
 export COFFRE_TEST_S3_ENDPOINT=$COFFRE_S3_ENDPOINT

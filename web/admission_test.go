@@ -53,7 +53,9 @@ func stalledUpload(t *testing.T, c *client, size int) (stop func()) {
 	}()
 	mw.WriteField("csrf", tok)
 	w, _ := mw.CreateFormFile("pages", "grand.jpg")
-	w.Write(bytes.Repeat([]byte{0xFF}, 1024)) // through the first part boundary
+	// 64 KB, more than the transport's 4 KB write buffer: the first part's header must
+	// reach the server, not wait in the client for more bytes.
+	w.Write(bytes.Repeat([]byte{0xFF}, 64<<10))
 	return func() {
 		pw.CloseWithError(io.ErrUnexpectedEOF)
 		<-done
@@ -341,21 +343,16 @@ func TestDepositsPerSafe(t *testing.T) {
 		return c.send("/papiers/ajouter", []part{{"csrf", "", []byte(c.csrf("/papiers/ajouter"))}, {"pages", "p.png", page}}, nil)
 	}
 	// The two stalled deposits are admitted as soon as the server reads their first part.
-	refused := false
-	for range 50 {
+	until(t, "a third deposit into one safe refused while two are in progress", func() bool {
 		resp, body := deposit(c)
-		if resp.StatusCode == http.StatusServiceUnavailable {
-			if resp.Header.Get("Retry-After") == "" || !strings.Contains(body, busySentence) {
-				t.Errorf("third deposit of a safe: %q", resp.Header.Get("Retry-After"))
-			}
-			refused = true
-			break
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond) // polls until the stalled deposits are admitted
-	}
-	if !refused {
-		t.Fatal("a third deposit into one safe went through while two were in progress")
-	}
+		if resp.Header.Get("Retry-After") == "" || !strings.Contains(body, busySentence) {
+			t.Errorf("third deposit of a safe: %q", resp.Header.Get("Retry-After"))
+		}
+		return true
+	})
 	other := b.client(t)
 	other.signup("lea", "le chat mange la pomme")
 	if resp, body := deposit(other); resp.StatusCode != http.StatusSeeOther {

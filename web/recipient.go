@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/pdfcpu/pdfcpu/pkg/api"
 
 	"coffre/ingest"
 	"coffre/sharing"
@@ -262,14 +260,9 @@ const maxBundle = 60 << 20
 // memory at most, for as long as the export's pace allows.
 const maxMergesPerLink = 1
 
-// mergeCost is the memory merging parts of total bytes holds: the parts, pdfcpu's reading
-// of them and its writing buffers (about as much again, measured), and the inflated
-// streams it goes through on the way (our renditions have none above 32 MB).
-func mergeCost(total int64) int64 { return 3*total + 64<<20 }
-
 // linkAll sends every PDF of the link as one PDF: many téléservices take a single file.
-// It counts as one download of the link. The merge reserves its memory from the ingest
-// budget, like a deposit, one merge per link at a time: when the service or the link is
+// It counts as one download of the link. The merge (ingest.MergePDFs) reserves its
+// memory from the ingest budget (Budget.ReserveMerge), like a deposit, one merge per link at a time: when the service or the link is
 // busy, the person is asked to try again in a minute (503) and the link's downloads are
 // not counted. The file is sent at the export's pace (startWriter): a client that does
 // not take it is cut off, and the memory comes back.
@@ -310,7 +303,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer h.merges.release(l.ID)
-		res, err := h.budget.Reserve(r.Context(), mergeCost(total))
+		res, err := h.budget.ReserveMerge(r.Context(), total)
 		if err != nil {
 			h.refused(w, r, err, again)
 			return
@@ -350,7 +343,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	parts := make([]io.ReadSeeker, 0, len(pdfs))
+	parts := make([][]byte, 0, len(pdfs))
 	for _, d := range pdfs {
 		br, err := h.share.OpenUncounted(r.Context(), l, d.ID, d.File.ID, h.clientIP(r))
 		if err != nil {
@@ -365,12 +358,12 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, err)
 			return
 		}
-		parts = append(parts, bytes.NewReader(b))
+		parts = append(parts, b)
 	}
-	// Streamed as pdfcpu writes it, without a copy: an error after the first byte cuts
+	// Streamed as it is written, without a copy: an error after the first byte cuts
 	// the connection, so that no truncated file passes for a whole one.
 	sw := paced()
-	if err := api.MergeRaw(parts, sw, false, nil); err != nil {
+	if err := ingest.MergePDFs(r.Context(), parts, sw); err != nil {
 		if sw.started {
 			if r.Context().Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 				h.log.Info("all-in-one download interrupted: the client went away or fell behind")
