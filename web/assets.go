@@ -85,7 +85,7 @@ func loadAssets() *assets {
 	})
 	if font := read("static/vendor/fonts/Marianne-Regular.woff2"); font != nil {
 		f := add("Marianne-Regular.woff2", "font/woff2", font, false)
-		a.fontFace = `@font-face{font-family:Marianne;src:url(/static/` + f.hash + `/Marianne-Regular.woff2) format("woff2");font-weight:400;font-style:normal;font-display:swap}`
+		a.fontFace = `@font-face{font-family:Marianne;src:url(/static/` + f.hash + `/Marianne-Regular.woff2) format("woff2");font-weight:400;font-style:normal;font-display:optional}`
 	}
 	css := a.stylesheet(true)
 	add("coffre.css", "text/css; charset=utf-8", css, true)

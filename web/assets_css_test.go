@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -30,6 +31,15 @@ func TestBrowserStylesheetSubset(t *testing.T) {
 	// The full stylesheet goes into the page as a <style>, which the pages' policy
 	// forbids: the browser is told to let it through for this comparison.
 	if _, err := chromedp.Call(br.ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The font shows only when it is there at first paint (font-display: optional): it
+	// comes from the browser's cache, as on any visit after the first.
+	if _, err := chromedp.Call(br.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: false}); err != nil {
+		t.Fatal(err)
+	}
+	br.do("fetch the font", chromedp.Navigate(b.base+"/aide"))
+	if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[any](`document.fonts.load('1em Marianne')`, chromedp.EvalAwaitPromise)); err != nil {
 		t.Fatal(err)
 	}
 	dir := os.Getenv("COFFRE_SCREENSHOTS")
