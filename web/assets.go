@@ -90,6 +90,7 @@ func loadAssets() *assets {
 	css := a.stylesheet(true)
 	add("coffre.css", "text/css; charset=utf-8", css, true)
 	add("upload.js", "text/javascript; charset=utf-8", read("static/upload.js"), true)
+	add("precheck.js", "text/javascript; charset=utf-8", read("static/precheck.js"), true)
 	add("passkey.js", "text/javascript; charset=utf-8", read("static/passkey.js"), true)
 	add("share.js", "text/javascript; charset=utf-8", read("static/share.js"), true)
 	return a
