@@ -131,6 +131,16 @@
     // photo" replaces its page.
     document.querySelector('label[for=pages]').addEventListener('click', function () { retakeAt = -1; });
     input.addEventListener('cancel', function () { retakeAt = -1; });
+    // "Ajouter une page" sends the page without JavaScript (pending.go); here the pages
+    // wait in the phone, and it opens the camera for the next one.
+    var addPage = document.getElementById('add-page');
+    if (addPage) {
+      addPage.addEventListener('click', function (ev) {
+        ev.preventDefault();
+        retakeAt = -1;
+        input.click();
+      });
+    }
 
     input.addEventListener('change', function () {
       var files = Array.prototype.slice.call(input.files);
@@ -161,9 +171,11 @@
     });
 
     form.addEventListener('submit', function (ev) {
+      // Taking out a page that waits on the server is a plain form.
+      if (ev.submitter && ev.submitter.name === 'retirer') return;
       ev.preventDefault();
       if (busy) return;
-      if (!pages.length) {
+      if (!pages.length && !form.elements.pending) {
         showError(form.dataset.nofile);
         return;
       }
@@ -174,6 +186,7 @@
       var kind = form.querySelector('input[name=kind]:checked');
       if (kind) fd.append('kind', kind.value);
       fd.append('title', form.elements.title.value);
+      if (form.elements.pending) fd.append('pending', form.elements.pending.value);
       pages.forEach(function (p) { fd.append('pages', p.blob, p.name); });
       var xhr = new XMLHttpRequest();
       xhr.open('POST', form.action);
