@@ -270,7 +270,9 @@ func TestBrowserPrecheck(t *testing.T) {
 	if s := state(); len(s.Pages) != 1 || s.Pages[0] != "ok" || len(s.Alerts) != 0 || s.Button != "Mettre dans mon coffre" {
 		t.Fatalf("after taking the photo again: %+v", s)
 	}
-	br.do("a second page, blurred", chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{blurredFile}), checked(2))
+	// With JavaScript, « Ajouter une page » opens the camera again; nothing is sent.
+	br.do("a second page, blurred", chromedp.Click(chromedp.CSS("#add-page")),
+		chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{blurredFile}), checked(2))
 	if s := state(); len(s.Pages) != 2 || s.Pages[0] != "ok" || s.Pages[1] != "blurry" || s.Button != "Envoyer quand même" {
 		t.Fatalf("after a second, blurred page: %+v", s)
 	}
