@@ -85,14 +85,12 @@ func TestBrowserStylesheetSubset(t *testing.T) {
 	visit("Se connecter", b.base+"/connexion")
 	visit("Page introuvable", b.base+"/nulle-part")
 	br.signup(b.base, "Amina", "le chat mange la pomme")
-	visit("Mes papiers (vide)", b.base+"/papiers")
 	id := ownerOf(t, b, "amina")
 	caf := paper(t, b, id, vault.KindCAF, "Attestation CAF de mars")
 	paper(t, b, id, vault.KindBanque, "RIB")
 	visit("Mes papiers", b.base+"/papiers")
 	visit("Le papier", b.base+"/papiers/"+caf.ID.String()+"?nouveau=1&w=blurry.0")
 	visit("Ajouter un papier", b.base+"/papiers/ajouter")
-	visit("Modifier", b.base+"/papiers/"+caf.ID.String()+"/modifier")
 	visit("Partager", b.base+"/partager")
 	br.do("share",
 		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('input[name=doc]').forEach(c => { c.checked = true; })`),
@@ -108,15 +106,12 @@ func TestBrowserStylesheetSubset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	visit("Mes partages", b.base+"/partages")
 	visit("Code du lien", link)
 	br.do("give the code", chromedp.SendKeys(chromedp.CSS("#code"), code), chromedp.Click(chromedp.CSS("main form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("ul.cf-link-docs")))
 	compare("Page du lien")
 	visit("Historique", b.base+"/historique")
 	visit("Mon compte", b.base+"/compte")
-	visit("Aide", b.base+"/aide")
-	visit("Fermer mon coffre", b.base+"/compte/fermer")
 	visit("Connexion des agents", b.base+"/agent/connexion")
 }
 

@@ -201,7 +201,12 @@ func TestPrecheckAgrees(t *testing.T) {
 		if got.Checked == "ok" {
 			js = nil
 		}
-		server, serverSent := serverWarnings(t, c.body), serverWarnings(t, sent)
+		server, serverSent := serverWarnings(t, c.body), []string(nil)
+		if bytes.Equal(sent, c.body) { // small enough to be sent as it is
+			serverSent = server
+		} else {
+			serverSent = serverWarnings(t, sent)
+		}
 		t.Logf("%-40s %8d → %8d bytes  phone %-28s server %-28s server on what is sent %s", c.name, len(c.body), len(sent), strings.Join(js, ","), strings.Join(server, ","), strings.Join(serverSent, ","))
 		if !slices.Equal(js, server) || !slices.Equal(js, serverSent) {
 			t.Errorf("%s: the phone finds %v, the server %v (%v on what the page sends)", c.name, js, server, serverSent)
