@@ -126,5 +126,7 @@
 // no clear answer checks on a fresh connection whether its document is there and, if it
 // cannot tell, leaves its files to the reaper; the reaper and PurgeDeleted commit the
 // claim on an object (or the removal of its rows) before they delete it, so a
-// transaction of theirs that rolls back has deleted nothing.
+// transaction of theirs that rolls back has deleted nothing. The pages of a paper built
+// one photo at a time wait as such uploads, encrypted to their owner, until the paper is
+// sent or the reaper takes them (PutPending, pending.go).
 package vault

@@ -104,6 +104,10 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 type addData struct {
 	Kind  vault.Kind
 	Title string
+	// Pending is the sealed list of the pages taken one at a time, waiting to be sent
+	// (pending.go); Waiting numbers them for the form.
+	Pending string
+	Waiting []int
 }
 
 func (h *handler) addForm(w http.ResponseWriter, r *http.Request) {
@@ -141,6 +145,32 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 	if k, err := vault.ParseKind(up.fields["kind"]); err == nil {
 		d.Kind = k
 	}
+	// Pages taken one at a time without JavaScript (pending.go).
+	waiting, err := h.openPending(r, up.fields["pending"])
+	if err != nil {
+		again(http.StatusBadRequest, h.t(r, "error.badrequest"))
+		return
+	}
+	if !h.showWaiting(r, &d, waiting, again) {
+		return
+	}
+	if which := up.fields["retirer"]; which != "" {
+		h.removePage(w, r, &d, waiting, which, again)
+		return
+	}
+	if up.fields["addpage"] != "" {
+		h.addPage(w, r, &d, waiting, up, again)
+		return
+	}
+	var sent int64
+	for _, p := range up.pages {
+		sent += int64(len(p.body))
+	}
+	taken, ok := h.takePending(w, r, res, &d, waiting, sent, again)
+	if !ok {
+		return
+	}
+	up.pages = append(taken, up.pages...)
 	if len(up.pages) == 0 {
 		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
 		return
@@ -159,6 +189,9 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 		h.log.Error("deposit failed", "err", err)
 		again(http.StatusInternalServerError, h.t(r, "error.internal"))
 		return
+	}
+	if err := h.vault.DropPending(r.Context(), h.ownerID(r), waiting); err != nil {
+		h.log.Warn("drop sent pages: left to the reaper", "err", err)
 	}
 	q := url.Values{"nouveau": {"1"}}
 	var ws []string

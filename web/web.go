@@ -2,8 +2,9 @@
 // authorise, call one domain method, then render or redirect.
 //
 // Pages are rendered on the server with html/template and the French State design system
-// (DSFR), work without JavaScript, and stay under 150 KB per page: the DSFR parts in use
-// are bundled into one stylesheet at start, served compressed under a content hash.
+// (DSFR), work without JavaScript, and stay under 150 KB and 10 requests per page and do
+// not move while they load: the DSFR rules the templates can use are bundled into one
+// stylesheet at start (assets_css.go), served compressed under a content hash.
 // Every page that shows a person's data is reached through a server-side session
 // (PostgreSQL, see vault.CreateSession); every form carries a CSRF token tied to the
 // session, masked afresh in every response (maskCSRF); every document is looked up with
