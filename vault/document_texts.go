@@ -225,15 +225,56 @@ func (v *Vault) Suggestion(ctx context.Context, owner, doc uuid.UUID) (*Suggesti
 	if err != nil {
 		return nil, fmt.Errorf("vault: suggestion %s: %w", doc, notFound(err))
 	}
-	b, err := open(dataKey, sealed, suggestionAD(owner, doc))
+	s, err := openSuggestion(dataKey, owner, doc, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("vault: suggestion %s: %w", doc, err)
 	}
+	return s, nil
+}
+
+func openSuggestion(dataKey []byte, owner, doc uuid.UUID, sealed []byte) (*Suggestion, error) {
+	b, err := open(dataKey, sealed, suggestionAD(owner, doc))
+	if err != nil {
+		return nil, err
+	}
 	s := &Suggestion{}
 	if err := json.Unmarshal(b, s); err != nil {
-		return nil, fmt.Errorf("vault: suggestion %s: %v: %w", doc, err, ErrIntegrity)
+		return nil, fmt.Errorf("%v: %w", err, ErrIntegrity)
 	}
 	return s, nil
+}
+
+// ReadingState is where the reading of one paper stands, for its page.
+type ReadingState struct {
+	// Pending: the owner asked for their papers to be read, and this one is not read yet.
+	Pending bool
+	// Suggestion waits for the person's answer; nil when there is none.
+	Suggestion *Suggestion
+}
+
+// ReadingOf tells where the reading of owner's document doc stands, in one query. The
+// caller has looked the document up (Document): a document that is not the owner's
+// reads as neither pending nor suggested.
+func (v *Vault) ReadingOf(ctx context.Context, owner, doc uuid.UUID) (ReadingState, error) {
+	var st ReadingState
+	var on, read bool
+	var sealed []byte
+	err := v.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reading_consents WHERE owner_id = $1), t.document_id IS NOT NULL, t.suggestion_sealed
+		FROM (SELECT 1) one LEFT JOIN document_texts t ON t.owner_id = $1 AND t.document_id = $2`, owner, doc).Scan(&on, &read, &sealed)
+	if err != nil {
+		return st, fmt.Errorf("vault: reading of %s: %w", doc, err)
+	}
+	st.Pending = on && !read
+	if sealed != nil {
+		_, dataKey, err := v.ownerKeys(ctx, owner)
+		if err != nil {
+			return st, fmt.Errorf("vault: reading of %s: %w", doc, err)
+		}
+		if st.Suggestion, err = openSuggestion(dataKey, owner, doc, sealed); err != nil {
+			return st, fmt.Errorf("vault: reading of %s: %w", doc, err)
+		}
+	}
+	return st, nil
 }
 
 // DismissSuggestion forgets the suggestion about owner's document doc, which the person

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -212,6 +213,18 @@ func (v *Vault) Search(ctx context.Context, owner uuid.UUID, query string, limit
 	return f, nil
 }
 
+// UnindexedDocuments counts the current documents that have no term in the blind index:
+// deposited before migration 16, and not yet indexed by IndexDocuments.
+func UnindexedDocuments(ctx context.Context, db *pgxpool.Pool) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM documents d WHERE d.deleted_at IS NULL AND d.kind_sealed IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM search_terms s WHERE s.document_id = d.id)`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("vault: unindexed documents: %w", err)
+	}
+	return n, nil
+}
+
 // indexBatch is how many documents IndexDocuments indexes per transaction.
 const indexBatch = 500
 
@@ -268,11 +281,14 @@ func (v *Vault) indexSome(ctx context.Context, after uuid.UUID) (n int, last uui
 			}
 			kind, err := openKind(dataKey, u.owner, u.id, u.kind)
 			if err != nil {
-				return err
+				v.log.Warn("not indexed: its kind does not open", "document", u.id, "err", err)
+				continue
 			}
 			title, err := open(dataKey, u.title, titleAD(u.owner, u.id))
 			if err != nil {
-				return fmt.Errorf("document %s title: %w", u.id, err)
+				// Still found by its kind.
+				v.log.Warn("indexed without its title: it does not open", "document", u.id, "err", err)
+				title = nil
 			}
 			if err := indexTx(ctx, tx, dataKey, u.owner, u.id, string(title), kind, ""); err != nil {
 				return err

@@ -38,14 +38,22 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		h.serverError(w, r, err)
 		return
 	}
+	reading, err := h.readingOf(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	sessions := make([]sessionView, len(list))
 	for i, s := range list {
 		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID}
 	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now())}}
+		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Reading": reading}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
+	}
+	if v.Notice == "" {
+		v.Notice = h.readingNotice(r)
 	}
 	h.render(w, r, status, "account", v)
 }

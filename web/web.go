@@ -76,6 +76,19 @@ func MemoryBound(cfg Config) int64 {
 	return cfg.IngestMemory + baseMemory
 }
 
+// NewBudget is the memory budget of deposits a process serving cfg has: IngestMemory
+// bytes, waited for AdmissionWait at most (defaults when zero). cmd/coffre makes it once
+// and hands it to Config.Budget and to the Reader, which share it.
+func NewBudget(cfg Config) *ingest.Budget {
+	if cfg.IngestMemory <= 0 {
+		cfg.IngestMemory = DefaultIngestMemory
+	}
+	if cfg.AdmissionWait <= 0 {
+		cfg.AdmissionWait = DefaultAdmissionWait
+	}
+	return ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)
+}
+
 // GCLimit is the soft memory limit cmd/coffre gives the Go runtime, gcSlack above the
 // budget: from there the collector runs as often as it must. The rest of baseMemory is
 // for overshoot: a large allocation (a decoded page of 200 MB) lands before the collector
@@ -125,6 +138,12 @@ type Config struct {
 	// Signing signs delivery receipts; its public half is published as a JWKS. Required
 	// with Sharing.
 	Signing ed25519.PrivateKey
+	// Budget is the memory budget of deposits, shared with the background reading of
+	// papers (Reader); nil makes one of IngestMemory bytes.
+	Budget *ingest.Budget
+	// Reading queues the background reading of an owner's papers (reader.go); nil: the
+	// service does not offer to read papers.
+	Reading ReadingQueue
 }
 
 type handler struct {
@@ -168,8 +187,11 @@ func New(cfg Config) http.Handler {
 	if cfg.AbsoluteTimeout <= 0 {
 		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
+	if cfg.Budget == nil {
+		cfg.Budget = NewBudget(cfg)
+	}
 	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, accounts: cfg.Accounts, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
-		budget: ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)}
+		budget: cfg.Budget}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, h.securityHeaders)
 	r.Get("/healthz", h.healthz)

@@ -15,6 +15,7 @@ import (
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
+	"coffre/web"
 )
 
 // Background work runs as River jobs in PostgreSQL: periodic jobs are enqueued by the
@@ -100,13 +101,16 @@ func (w *checkpointWorker) Work(ctx context.Context, _ *river.Job[checkpointArgs
 	return err
 }
 
-func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *services, key ed25519.PrivateKey, cfg Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+// startJobs starts the background jobs; reader, when not nil, reads the papers of the
+// owners who asked for it (reading.go).
+func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *services, key ed25519.PrivateKey, cfg Config, log *slog.Logger, reader *web.Reader) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &reapWorker{v: v, grace: cfg.UploadGrace})
 	river.AddWorker(workers, &purgeWorker{v: v, accounts: svc.accounts, sharing: svc.sharing, after: cfg.PurgeAfter, idle: cfg.SessionIdle})
 	river.AddWorker(workers, &checkpointWorker{v: v, key: key})
 	river.AddWorker(workers, &eraseWorker{v: v})
 	river.AddWorker(workers, &recoveryWorker{accounts: svc.accounts})
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
@@ -121,8 +125,14 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *ser
 	if cfg.CheckpointEvery > 0 {
 		jobs = append(jobs, periodic(cfg.CheckpointEvery, checkpointArgs{}))
 	}
+	if reader != nil {
+		river.AddWorker(workers, &readWorker{reader: reader, log: log})
+		river.AddWorker(workers, &readSweepWorker{v: v})
+		queues[readQueue] = river.QueueConfig{MaxWorkers: 1}
+		jobs = append(jobs, periodic(readSweepEvery, readSweepArgs{}))
+	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Queues:       queues,
 		Workers:      workers,
 		PeriodicJobs: jobs,
 		Logger:       log,
