@@ -10,6 +10,12 @@
 // the session's owner, so another owner's document ID gives the same "not found" page
 // as a missing one. A change of credential ends the owner's other sessions and renews
 // the token of this one; adding or removing a passkey needs a recent proof (reverify.go).
+//
+// The search box of « Mes papiers » (search.go) is answered by the vault's blind index.
+// An owner who turns on the reading of their papers (reading.go) gets them read in the
+// background, a few at a time (Reader, reader.go: local OCR, sealed text), and the kind
+// and dates recognised are suggested on each paper's page, applied only when the person
+// says « Oui » or corrects them (suggestion.go).
 package web
 
 import (
