@@ -199,12 +199,12 @@ const ownerLockKey = `hashtextextended('coffre-owner:' || $1::text, 0)`
 // many it erased. For each owner, in one transaction: every blob object (all roles) is
 // deleted from the store and its row removed; kinds, titles, names and dates are cleared;
 // the texts read from the papers, their suggestions, the reading consent and the blind
-// index are deleted; the owner's wrapped identity and data key are destroyed, so that a copy of a blob kept
-// in a backup or an old bucket version can no longer be decrypted; every row that could
-// identify the person or let anyone in as them is deleted by the participants (Forget),
-// which frees their login and FranceConnect identity for a new safe; the personal part of every
-// journal entry (IP prefixes, free text) is erased, which the chain allows; and a last
-// entry "erased" is appended by System. Safe to run from several processes; a safe being
+// index are deleted; the owner's wrapped identity and data key are destroyed, so that a
+// copy of a blob kept in a backup or an old bucket version can no longer be decrypted;
+// every row that could identify the person or let anyone in as them is deleted by the
+// participants (Forget), which frees their login and FranceConnect identity for a new
+// safe; the personal part of every journal entry (IP prefixes, free text) is erased,
+// which the chain allows; and a last entry "erased" is appended by System. Safe to run from several processes; a safe being
 // exported is left for the next run.
 func (v *Vault) EraseDue(ctx context.Context) (int, error) {
 	rows, err := v.db.Query(ctx, `SELECT id FROM owners
