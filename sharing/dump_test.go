@@ -88,6 +88,18 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The person asked for her papers to be read: the text read and what recognition
+	// suggests are kept, sealed, and the words go into the blind index.
+	if err := b.V.SetReading(ctx, person, self, true); err != nil {
+		t.Fatal(err)
+	}
+	expiry := time.Date(2027, 3, 12, 0, 0, 0, 0, time.UTC)
+	if err := b.V.StoreReading(ctx, person, permit.ID, vault.Reading{
+		Text:       "RÉPUBLIQUE FRANÇAISE\nCARTE DE RÉSIDENT\nNom : DIALLO Prénom : Awa\nNationalité : sénégalaise\nIRFRAX4RTBPFW46<<<<<<<<<<<<<<<",
+		Suggestion: &vault.Suggestion{Kind: vault.KindTitreSejour, Paper: "titre_sejour", ExpiresOn: &expiry, NumberEnd: "4CXZ"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	c, err := b.s.CreateLink(ctx, person, self, sharing.NewLink{Documents: []uuid.UUID{permit.ID}, Purpose: "Préfecture du Nord, demande d'asile"})
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +163,12 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	if err := b.A.Notify(ctx, gone.ID, account.Notice{What: account.NoticeMandateEnding, Key: "mandate_ending:kone", Detail: "CCAS de Lille"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := b.V.SetReading(ctx, gone.ID, goneBy, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.V.StoreReading(ctx, gone.ID, notice.ID, vault.Reading{Text: "Revenu fiscal de référence : 9 870 — KONE Mamadou"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := b.A.AddPasskey(ctx, gone.ID, []byte("credential-of-kone"), []byte(`{}`), goneBy); err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +192,12 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"purpose", "Préfecture du Nord, demande d'asile", ""},
 		{"purpose of an agent's link", "Avocat, recours CNDA", ""},
 		{"export request", "lettre de Mme Diallo du 3 mars", ""},
+		{"text read", "CARTE DE RÉSIDENT", ""},
+		{"word read", "sénégalaise", ""},
+		{"zone read", "X4RTBPFW46", ""},
+		{"suggested paper", "titre_sejour", ""},
+		{"suggested expiry", "2027-03-12", ""},
+		{"end of the document number", "4CXZ", ""},
 		{"phone number", "0612345678", "public.owners"},
 		{"channel e-mail", "awa.diallo@exemple.fr", ""},
 		{"channel phone (E.164)", "+33798765432", ""},
@@ -190,6 +214,8 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"erased kind name", vault.KindImpots.Label(), ""},
 		{"erased purpose", "Bailleur social Lille Métropole", ""},
 		{"erased e-mail", "erased.person@example.org", ""},
+		{"erased text read", "Revenu fiscal de référence", ""},
+		{"erased word read", "Mamadou", ""},
 	}
 	dump := dumpTables(t, b)
 	for table, rows := range dump {
@@ -208,7 +234,8 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		}
 	}
 	if len(dump["public.owners"]) == 0 || len(dump["public.journal"]) == 0 || len(dump["public.mandates"]) == 0 || len(dump["public.links"]) == 0 ||
-		len(dump["public.channels"]) != 2 || len(dump["public.river_job"]) == 0 || len(dump["public.known_devices"]) != 2 || len(dump["public.notices"]) == 0 {
+		len(dump["public.channels"]) != 2 || len(dump["public.river_job"]) == 0 || len(dump["public.known_devices"]) != 2 || len(dump["public.notices"]) == 0 ||
+		len(dump["public.document_texts"]) == 0 || len(dump["public.search_terms"]) == 0 {
 		t.Fatalf("the dump missed tables: %d tables", len(dump))
 	}
 	found := false

@@ -213,12 +213,13 @@ const ownerLockKey = `hashtextextended('coffre-owner:' || $1::text, 0)`
 // EraseDue crypto-shreds every closed safe whose retention has run out, and returns how
 // many it erased. For each owner, in one transaction: every blob object (all roles) is
 // deleted from the store and its row removed; kinds, titles, names and dates are cleared;
-// the owner's wrapped identity and data key are destroyed, so that a copy of a blob kept
-// in a backup or an old bucket version can no longer be decrypted; every row that could
-// identify the person or let anyone in as them is deleted by the participants (Forget),
-// which frees their login and FranceConnect identity for a new safe; the personal part of every
-// journal entry (IP prefixes, free text) is erased, which the chain allows; and a last
-// entry "erased" is appended by System. Safe to run from several processes; a safe being
+// the texts read from the papers, their suggestions, the reading consent and the blind
+// index are deleted; the owner's wrapped identity and data key are destroyed, so that a
+// copy of a blob kept in a backup or an old bucket version can no longer be decrypted;
+// every row that could identify the person or let anyone in as them is deleted by the
+// participants (Forget), which frees their login and FranceConnect identity for a new
+// safe; the personal part of every journal entry (IP prefixes, free text) is erased,
+// which the chain allows; and a last entry "erased" is appended by System. Safe to run from several processes; a safe being
 // exported is left for the next run.
 func (v *Vault) EraseDue(ctx context.Context) (int, error) {
 	rows, err := v.db.Query(ctx, `SELECT id FROM owners
@@ -283,6 +284,10 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 		if _, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = '', title_sealed = '', issued_on = NULL, expires_on = NULL,
 				deleted_at = coalesce(deleted_at, $2), purged_at = coalesce(purged_at, $2)
 			WHERE owner_id = $1`, owner, v.now()); err != nil {
+			return err
+		}
+		// What reading the papers found, and the blind index, go with the keys.
+		if err := forgetReadingTx(ctx, tx, owner); err != nil {
 			return err
 		}
 		if _, err := appendEntry(ctx, tx, owner, Event{Actor: System, Action: ActionErased}); err != nil {

@@ -5,10 +5,11 @@
 //
 // The vault owns the tables owners, documents, blobs, blob_uploads, journal,
 // journal_heads, journal_checkpoints, journal_checkpoint_heads, master_keys (and the view
-// master_key_uses), service_notices and dismissed_reminders, and holds all their SQL,
-// each in a file named after its table; other packages call its methods. It also decides
-// when a paper's expiry is near enough to recall (reminders.go: Reminders for the owner's
-// page, DueReminders for the job that tells owners, package notify). How owners sign in (accounts,
+// master_key_uses), service_notices, dismissed_reminders, reading_consents,
+// document_texts and search_terms, and holds all their SQL, each in a file named after
+// its table; other packages call its methods. It also decides when a paper's expiry is
+// near enough to recall (reminders.go: Reminders for the owner's page, DueReminders for
+// the job that tells owners, package notify). How owners sign in (accounts,
 // sessions, passkeys, FranceConnect identities, temporary codes, recoveries, throttling)
 // is package vault/account; links, grants and mandates are package sharing. Both keep rows
 // about owners in their own tables, so the work that must happen in one transaction with
@@ -70,6 +71,30 @@
 //     copies nothing sealed elsewhere in clear (Event.Private). Only what jobs query
 //     stays clear (dates, sizes, timestamps); lists filter after opening, since an owner
 //     has hundreds of papers, not millions.
+//   - Papers are read (OCR) only for an owner who asked for it (SetReading), on the
+//     service's own machines, never by a remote service; turning it off erases every
+//     text read in the same transaction. The text and what recognition suggests (kind,
+//     dates, the last four characters of a document number) are sealed like titles,
+//     bound to their document (document_texts); nothing is written to a temporary file
+//     or a log.
+//   - Search answers from a blind index (search_terms) without a word in clear. Each
+//     word of a paper's title, kind and text is normalised (lower case, no accents, no
+//     plural s, at least two characters, the commonest words left out) and stored as
+//     the first 128 bits of its HMAC-SHA256 under a search key derived (HKDF, its own
+//     label) from the owner's data key; a search hashes the words typed the same way.
+//     A dump of the table reveals, for each owner, how many distinct words each paper
+//     has, which of their papers share a word (papers of one kind share its name's
+//     terms) and, by counting, how common each (unknown) word is among their papers;
+//     someone watching queries sees which terms a search looks up and which papers it
+//     finds. It does not reveal any word, nor whether two owners share one (each owner
+//     has their own key), nor anything to someone without the master key: guessing a
+//     word means computing its HMAC under a key the database holds only wrapped. Whole
+//     words only: indexing prefixes (« pass » for « passeport ») would store one term
+//     per prefix, telling each word's length and which words begin alike, for a search
+//     that people can do by typing the whole word; accents, capitals and plurals, the
+//     usual differences, are folded instead. For an owner with 1,000 papers of about
+//     300 words each, a search takes 6 ms, of which 0.8 ms for the indexed query
+//     (medians, BenchmarkSearch, index of 2.2 million terms).
 //   - An erased safe leaves nothing that identifies or authenticates the person: EraseDue
 //     shreds the keys and, through the participants, deletes sign-in rows, links, grants
 //     and mandates in one transaction, which frees the login and the FranceConnect

@@ -38,6 +38,11 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		h.serverError(w, r, err)
 		return
 	}
+	reading, err := h.readingOf(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	sessions := make([]sessionView, len(list))
 	for i, s := range list {
 		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID}
@@ -48,12 +53,15 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Messages": messages}}
+		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Messages": messages, "Reading": reading}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
 	}
 	if v.Notice == "" && errMsg == "" {
 		v.Notice = h.messagesNotice(r)
+	}
+	if v.Notice == "" {
+		v.Notice = h.readingNotice(r)
 	}
 	h.render(w, r, status, "account", v)
 }

@@ -234,6 +234,7 @@ func matrixRows() []row {
 		// The owner's papers.
 		{route: "GET /papiers", ans: ownerRoute(G, allowed, allowed)},
 		{route: "GET /papiers/ajouter", ans: ownerRoute(G, allowed, allowed)},
+		{route: "GET /papiers/chercher", ans: ownerRoute(G, allowed, allowed), query: "q=attestation"},
 		{route: "POST /papiers/ajouter", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"kind": {"caf"}, "title": {"Sans page"}}, multipart: true},
 		{route: "GET /papiers/{id}", ans: ownerRoute(G, allowed, denied)},
 		{route: "GET /papiers/{id}/vignette", ans: ownerRoute(G, allowed, denied)},
@@ -246,6 +247,7 @@ func matrixRows() []row {
 		{route: "POST /papiers/{id}/reprendre", ans: ownerRoute(P, done("/papiers/ajouter?*"), denied), params: map[string]string{"id": "{docRetake}"}},
 		// The victim's paper has no expiry date, so no reminder to dismiss.
 		{route: "POST /papiers/{id}/rappel/masquer", ans: ownerRoute(P, notFound, denied)},
+		{route: "POST /papiers/{id}/proposition", ans: ownerRoute(P, done("/papiers/{id}"), denied), form: url.Values{"reponse": {"non"}}},
 		{route: "GET /papiers/{id}/partager", ans: ownerRoute(G, allowed, denied)},
 		{route: "GET /partager", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /partager", ans: ownerRoute(P, allowed, denied), form: url.Values{"doc": {"{id}"}, "lifetime": {"1h"}, "purpose": {"Matrice"}}},
@@ -260,6 +262,7 @@ func matrixRows() []row {
 			form: url.Values{"code": {"pas-le-code"}, "secret": {"un secret assez long"}, "secret2": {"un autre secret"}}},
 		{route: "POST /compte/secret", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"current": {"x"}, "secret": {"un secret assez long"}, "secret2": {"un autre secret"}}},
 		{route: "POST /compte/langue", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"lang": {"xx"}}},
+		{route: "POST /compte/lecture", ans: ownerRoute(P, badRequest, badRequest), form: url.Values{"lecture": {"peut-etre"}}},
 		{route: "POST /compte/sessions/{sid}/fin", ans: ownerRoute(P, done("/compte"), notFound)},
 		{route: "GET /compte/verifier", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /compte/verifier", ans: ownerRoute(P, done("/compte"), done("/compte")), form: url.Values{"secret": {"{secret}"}, "retour": {"/compte"}}},

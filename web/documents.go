@@ -247,7 +247,7 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	}
 	title := d.Title
 	if title == "" {
-		title = d.Kind.Label() + " du " + frenchDate(time.Now().In(paris()))
+		title = defaultTitle(d.Kind, time.Now())
 	}
 	nd := vault.NewDocument{Kind: d.Kind, Title: title}
 	for _, p := range pages {
@@ -267,7 +267,15 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	if err != nil {
 		return nil, nil, err
 	}
+	h.queueReading(r.Context(), doc.OwnerID)
 	return doc, result, nil
+}
+
+// defaultTitle is the title of a paper deposited at t without one: « Pièce d'identité du
+// 3 mars 2026 ». A paper that still has it gets its recognised name instead, when the
+// person confirms the suggestion (suggestion.go).
+func defaultTitle(k vault.Kind, t time.Time) string {
+	return k.Label() + " du " + frenchDate(t.In(paris()))
 }
 
 func frenchDate(t time.Time) string {
@@ -324,6 +332,10 @@ type docView struct {
 	PDF      *vault.Blob
 	New      bool
 	Warnings []warningView
+	// Suggestion is what recognition suggests, waiting for an answer; Reading says the
+	// paper is being read (suggestion.go).
+	Suggestion *suggestionView
+	Reading    bool
 }
 
 func (h *handler) docView(r *http.Request, d *vault.Document) docView {
@@ -353,7 +365,8 @@ func (h *handler) document(w http.ResponseWriter, r *http.Request) {
 			v.Warnings = append(v.Warnings, warningView{Page: n + 1, Message: msg})
 		}
 	}
-	h.render(w, r, http.StatusOK, "document", view{Title: "doc.title", Nav: "list", Data: v})
+	v.Suggestion, v.Reading = h.readingView(r, d)
+	h.render(w, r, http.StatusOK, "document", view{Title: "doc.title", Nav: "list", Notice: h.suggestionNotice(r), Data: v})
 }
 
 // thumbnail serves a document's thumbnail for the owner's list (not journaled, see
@@ -489,6 +502,9 @@ type editData struct {
 	Kind      vault.Kind
 	IssuedOn  string
 	ExpiresOn string
+	// Suggestion: the form corrects what recognition suggested, and saving it answers
+	// the suggestion (« Corriger », suggestion.go).
+	Suggestion bool
 }
 
 func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
@@ -503,6 +519,9 @@ func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
 	if d.ExpiresOn != nil {
 		e.ExpiresOn = d.ExpiresOn.Format(time.DateOnly)
 	}
+	if r.URL.Query().Get("proposition") == "1" {
+		h.suggestedEdit(r, d, &e)
+	}
 	h.render(w, r, http.StatusOK, "edit", view{Title: "edit.title", Nav: "list", Data: e})
 }
 
@@ -512,7 +531,7 @@ func (h *handler) edit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := editData{ID: d.ID, Title: strings.TrimSpace(r.PostFormValue("title")), Kind: vault.Kind(r.PostFormValue("kind")),
-		IssuedOn: r.PostFormValue("issued_on"), ExpiresOn: r.PostFormValue("expires_on")}
+		IssuedOn: r.PostFormValue("issued_on"), ExpiresOn: r.PostFormValue("expires_on"), Suggestion: r.PostFormValue("proposition") == "1"}
 	bad := func(msg string) {
 		h.render(w, r, http.StatusUnprocessableEntity, "edit", view{Title: "edit.title", Nav: "list", Error: h.t(r, msg), Data: e})
 	}
@@ -539,7 +558,7 @@ func (h *handler) edit(w http.ResponseWriter, r *http.Request) {
 		bad("edit.dateorder")
 		return
 	}
-	u := vault.Update{Kind: &kind, Title: &e.Title, ClearDates: true, IssuedOn: issued, ExpiresOn: expires}
+	u := vault.Update{Kind: &kind, Title: &e.Title, ClearDates: true, IssuedOn: issued, ExpiresOn: expires, SettleSuggestion: e.Suggestion}
 	if _, err := h.vault.UpdateDocument(r.Context(), h.ownerID(r), d.ID, h.actor(r), u); err != nil {
 		if errors.Is(err, vault.ErrInvalid) {
 			bad("edit.invalid")

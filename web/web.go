@@ -11,6 +11,12 @@
 // the session's owner, so another owner's document ID gives the same "not found" page
 // as a missing one. A change of credential ends the owner's other sessions and renews
 // the token of this one; adding or removing a passkey needs a recent proof (reverify.go).
+//
+// The search box of « Mes papiers » (search.go) is answered by the vault's blind index.
+// An owner who turns on the reading of their papers (reading.go) gets them read in the
+// background, a few at a time (Reader, reader.go: local OCR, sealed text), and the kind
+// and dates recognised are suggested on each paper's page, applied only when the person
+// says « Oui » or corrects them (suggestion.go).
 package web
 
 import (
@@ -77,6 +83,19 @@ func MemoryBound(cfg Config) int64 {
 	return cfg.IngestMemory + baseMemory
 }
 
+// NewBudget is the memory budget of deposits a process serving cfg has: IngestMemory
+// bytes, waited for AdmissionWait at most (defaults when zero). cmd/coffre makes it once
+// and hands it to Config.Budget and to the Reader, which share it.
+func NewBudget(cfg Config) *ingest.Budget {
+	if cfg.IngestMemory <= 0 {
+		cfg.IngestMemory = DefaultIngestMemory
+	}
+	if cfg.AdmissionWait <= 0 {
+		cfg.AdmissionWait = DefaultAdmissionWait
+	}
+	return ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)
+}
+
 // GCLimit is the soft memory limit cmd/coffre gives the Go runtime, gcSlack above the
 // budget: from there the collector runs as often as it must. The rest of baseMemory is
 // for overshoot: a large allocation (a decoded page of 200 MB) lands before the collector
@@ -134,6 +153,12 @@ type Config struct {
 	// Channels are the kinds of channel the service can send messages to (package
 	// notify): owners may add those on « Mon compte ». None: the section is not shown.
 	Channels []account.ChannelKind
+	// Budget is the memory budget of deposits, shared with the background reading of
+	// papers (Reader); nil makes one of IngestMemory bytes.
+	Budget *ingest.Budget
+	// Reading queues the background reading of an owner's papers (reader.go); nil: the
+	// service does not offer to read papers.
+	Reading ReadingQueue
 }
 
 type handler struct {
@@ -180,8 +205,11 @@ func New(cfg Config) http.Handler {
 	if cfg.AbsoluteTimeout <= 0 {
 		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
+	if cfg.Budget == nil {
+		cfg.Budget = NewBudget(cfg)
+	}
 	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, accounts: cfg.Accounts, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
-		budget: ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)}
+		budget: cfg.Budget}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, h.securityHeaders, h.paceBody)
 	r.Get("/healthz", h.healthz)

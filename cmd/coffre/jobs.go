@@ -16,6 +16,7 @@ import (
 	"coffre/vault"
 	"coffre/vault/account"
 	"coffre/vault/account/notify"
+	"coffre/web"
 )
 
 // Background work runs as River jobs in PostgreSQL: periodic jobs are enqueued by the
@@ -102,7 +103,9 @@ func (w *checkpointWorker) Work(ctx context.Context, _ *river.Job[checkpointArgs
 	return err
 }
 
-func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *services, key ed25519.PrivateKey, cfg Config, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+// startJobs starts the background jobs; reader, when not nil, reads the papers of the
+// owners who asked for it (reading.go).
+func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *services, key ed25519.PrivateKey, cfg Config, log *slog.Logger, reader *web.Reader) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &reapWorker{v: v, grace: cfg.UploadGrace})
 	river.AddWorker(workers, &purgeWorker{v: v, accounts: svc.accounts, sharing: svc.sharing, after: cfg.PurgeAfter, idle: cfg.SessionIdle})
@@ -111,6 +114,7 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *ser
 	river.AddWorker(workers, &recoveryWorker{accounts: svc.accounts})
 	// Messages to owners, and the hourly search for what is due (expiries, mandates).
 	svc.notify.AddWorkers(workers)
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
@@ -126,8 +130,14 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *ser
 	if cfg.CheckpointEvery > 0 {
 		jobs = append(jobs, periodic(cfg.CheckpointEvery, checkpointArgs{}))
 	}
+	if reader != nil {
+		river.AddWorker(workers, &readWorker{reader: reader, log: log})
+		river.AddWorker(workers, &readSweepWorker{v: v})
+		queues[readQueue] = river.QueueConfig{MaxWorkers: 1}
+		jobs = append(jobs, periodic(readSweepEvery, readSweepArgs{}))
+	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Queues:       queues,
 		Workers:      workers,
 		PeriodicJobs: jobs,
 		Logger:       log,

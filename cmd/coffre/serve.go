@@ -19,9 +19,11 @@ import (
 const serveUsage = `Usage: coffre serve
 
 Runs the HTTP server on COFFRE_LISTEN and the background jobs (reaping unfinished uploads,
-purging deleted documents, signing journal checkpoints, sending the owners' messages).
-Several 'coffre serve' processes can share one database and one bucket. /healthz answers
-while the process lives; /readyz answers 200 only while PostgreSQL and the blob store do.
+purging deleted documents, signing journal checkpoints, sending the owners' messages,
+reading the papers of the owners who asked for it — with tesseract, which scripts/ocr.sh
+installs; without it the service does not offer to read papers). Several 'coffre serve'
+processes can share one database and one bucket. /healthz answers while the process
+lives; /readyz answers 200 only while PostgreSQL and the blob store do.
 
 Refuses to start, with one line saying why, when the master key file does not match the
 database. Stops gracefully on SIGINT or SIGTERM (in-flight requests get 20 seconds).
@@ -38,7 +40,15 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	if err != nil {
 		return err
 	}
-	jobs, err := startJobs(ctx, pool, v, svc, signing, cfg, log)
+	// One memory budget for deposits and the background reading of papers.
+	budget := web.NewBudget(web.Config{IngestMemory: cfg.IngestMemory})
+	var reader *web.Reader
+	if ocrInstalled() {
+		reader = web.NewReader(web.ReaderConfig{Vault: v, Budget: budget, Log: log})
+	} else {
+		log.Warn("tesseract is not installed: the service does not offer to read papers (scripts/ocr.sh installs it)")
+	}
+	jobs, err := startJobs(ctx, pool, v, svc, signing, cfg, log, reader)
 	if err != nil {
 		return err
 	}
@@ -57,7 +67,11 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	wcfg := web.Config{
 		Ready: v, Log: log, Vault: v, Accounts: svc.accounts, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
-		OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing, Channels: svc.notify.Kinds(),
+		OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing, Budget: budget,
+		Channels: svc.notify.Kinds(),
+	}
+	if reader != nil {
+		wcfg.Reading = riverReading{client: jobs}
 	}
 	if debug.SetMemoryLimit(-1) == math.MaxInt64 { // no GOMEMLIMIT given
 		// Garbage is collected before the process nears the bound the README states
