@@ -34,9 +34,9 @@ import (
 )
 
 // stalledUpload starts a deposit whose body announces size bytes and stops after the
-// CSRF token: the server has reserved the memory for it and waits for the rest. stop
-// ends it.
-func stalledUpload(t *testing.T, c *client, size int) (stop func()) {
+// CSRF token: the server has reserved the memory for it and waits for the rest. Its
+// stop ends it; ended tells whether the server already answered it (it was refused).
+func stalledUpload(t *testing.T, c *client, size int) *stalled {
 	t.Helper()
 	tok := c.csrf("/papiers/ajouter")
 	pr, pw := io.Pipe()
@@ -44,21 +44,35 @@ func stalledUpload(t *testing.T, c *client, size int) (stop func()) {
 	req, _ := http.NewRequest(http.MethodPost, c.base+"/papiers/ajouter", pr)
 	req.ContentLength = int64(size)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	done := make(chan struct{})
+	s := &stalled{pw: pw, done: make(chan struct{})}
 	go func() {
-		defer close(done)
+		defer close(s.done)
 		if resp, err := c.hc.Do(req); err == nil {
 			resp.Body.Close()
 		}
 	}()
 	mw.WriteField("csrf", tok)
 	w, _ := mw.CreateFormFile("pages", "grand.jpg")
-	// 64 KB, more than the transport's 4 KB write buffer: the first part's header must
-	// reach the server, not wait in the client for more bytes.
-	w.Write(bytes.Repeat([]byte{0xFF}, 64<<10))
-	return func() {
-		pw.CloseWithError(io.ErrUnexpectedEOF)
-		<-done
+	w.Write(bytes.Repeat([]byte{0xFF}, 1024)) // through the first part boundary
+	return s
+}
+
+type stalled struct {
+	pw   *io.PipeWriter
+	done chan struct{}
+}
+
+func (s *stalled) stop() {
+	s.pw.CloseWithError(io.ErrUnexpectedEOF)
+	<-s.done
+}
+
+func (s *stalled) ended() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -121,11 +135,14 @@ func TestAdmission(t *testing.T) {
 	desk := b.client(t)
 	all := "/p/" + created.Token + "/tout.pdf"
 
-	stop := stalledUpload(t, c, 40<<20) // reserves 80 MB of 128
-	defer stop()
+	held := stalledUpload(t, c, 40<<20) // reserves 80 MB of 128
+	defer func() { held.stop() }()
 	var resp *http.Response
 	var body string
 	until(t, "the merge refused while the upload holds the memory", func() bool {
+		if held.ended() { // it arrived while a probe's merge held memory, and was refused
+			held = stalledUpload(t, c, 40<<20)
+		}
 		resp, _ = desk.get("/p/" + probe.Token + "/tout.pdf")
 		return resp.StatusCode == http.StatusServiceUnavailable
 	})
@@ -146,7 +163,7 @@ func TestAdmission(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || answer["error"] != busySentence {
 		t.Errorf("busy deposit from the page's script: %d %s", resp.StatusCode, body)
 	}
-	stop()
+	held.stop()
 
 	until(t, "the merge once memory is back", func() bool {
 		resp, body = desk.get(all)
@@ -299,8 +316,7 @@ func TestSlowDepositIsCut(t *testing.T) {
 	})
 	slow := b.client(t)
 	slow.signup("lent", "le chat mange la pomme")
-	stop := stalledUpload(t, slow, 40<<20) // reserves 80 MB of 128, and is never finished
-	defer stop()
+	defer stalledUpload(t, slow, 40<<20).stop() // reserves 80 MB of 128, and is never finished
 	photo, err := os.ReadFile(sharedFixture(t, "exif-orientation/Portrait_6.jpg"))
 	if err != nil {
 		t.Fatal(err)
@@ -331,10 +347,12 @@ func TestDepositsPerSafe(t *testing.T) {
 	b := setup(t)
 	c := b.client(t)
 	c.signup("amina", "le chat mange la pomme")
-	for range 2 {
-		stop := stalledUpload(t, c, 1<<20)
-		defer stop()
-	}
+	stalls := []*stalled{stalledUpload(t, c, 1<<20), stalledUpload(t, c, 1<<20)}
+	defer func() {
+		for _, s := range stalls {
+			s.stop()
+		}
+	}()
 	page, err := os.ReadFile(pngFile(t))
 	if err != nil {
 		t.Fatal(err)
@@ -342,8 +360,14 @@ func TestDepositsPerSafe(t *testing.T) {
 	deposit := func(c *client) (*http.Response, string) {
 		return c.send("/papiers/ajouter", []part{{"csrf", "", []byte(c.csrf("/papiers/ajouter"))}, {"pages", "p.png", page}}, nil)
 	}
-	// The two stalled deposits are admitted as soon as the server reads their first part.
+	// The stalled deposits are admitted once the server reads their first part; one that
+	// arrived while a deposit of this loop was in progress was refused, and is sent again.
 	until(t, "a third deposit into one safe refused while two are in progress", func() bool {
+		for i, s := range stalls {
+			if s.ended() {
+				stalls[i] = stalledUpload(t, c, 1<<20)
+			}
+		}
 		resp, body := deposit(c)
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			return false
