@@ -108,8 +108,15 @@ func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
 		bad(http.StatusUnprocessableEntity, "signup.mismatch")
 		return
 	}
-	o, err := h.accounts.CreateAccount(r.Context(), login, secret, h.actor(r))
+	var locked *account.LockedError
+	err := h.accounts.TakeSignUp(r.Context(), h.clientIP(r))
+	var o *vault.Owner
+	if err == nil {
+		o, err = h.accounts.CreateAccount(r.Context(), login, secret, h.actor(r))
+	}
 	switch {
+	case errors.As(err, &locked):
+		bad(http.StatusTooManyRequests, "signup.toomany")
 	case errors.Is(err, account.ErrBadLogin):
 		bad(http.StatusUnprocessableEntity, "signup.badlogin")
 	case errors.Is(err, vault.ErrLoginTaken):

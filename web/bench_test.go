@@ -58,7 +58,7 @@ func benchVault(b *testing.B) (*vault.Vault, *pgxpool.Pool) {
 func BenchmarkListPage(b *testing.B) {
 	ctx := context.Background()
 	v, db := benchVault(b)
-	accounts := account.New(account.Config{DB: db, Vault: v})
+	accounts := account.New(account.Config{DB: db, Vault: v, SignUps: 1 << 20})
 	owner, err := accounts.CreateAccount(ctx, "bench", "le chat mange la pomme", vault.System)
 	if err != nil {
 		b.Fatal(err)

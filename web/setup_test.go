@@ -94,7 +94,7 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := account.New(account.Config{DB: db, Vault: v, Now: time.Now})
+	accounts := account.New(account.Config{DB: db, Vault: v, Now: time.Now, SignUps: 1 << 20})
 	share := sharing.New(db, v, accounts)
 	v.AddParticipant(accounts)
 	v.AddParticipant(share)

@@ -39,6 +39,8 @@ type Config struct {
 	BehindTLS    bool
 	SessionIdle  time.Duration
 	SessionMax   time.Duration
+	// SignUps bounds the safes opened from one network in 15 minutes (account.Config).
+	SignUps int
 	// BaseURL is the public address of the service; passkeys and FranceConnect need it.
 	BaseURL string
 	// FranceConnect (or any OpenID Connect provider): on when the issuer is set.
@@ -128,6 +130,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.SessionIdle = dur("COFFRE_SESSION_IDLE", 30*time.Minute)
 	c.SessionMax = dur("COFFRE_SESSION_MAX", 12*time.Hour)
+	if n, err := strconv.Atoi(str("COFFRE_SIGNUPS_PER_NETWORK", "10")); err != nil || n < 1 {
+		errs = append(errs, fmt.Errorf("COFFRE_SIGNUPS_PER_NETWORK=%q is not a number of at least 1, such as 10", getenv("COFFRE_SIGNUPS_PER_NETWORK")))
+	} else {
+		c.SignUps = n
+	}
 	if mb, err := strconv.Atoi(str("COFFRE_MAX_UPLOAD_MB", "40")); err != nil || mb < 1 {
 		errs = append(errs, fmt.Errorf("COFFRE_MAX_UPLOAD_MB=%q is not a number of megabytes such as 40", getenv("COFFRE_MAX_UPLOAD_MB")))
 	} else {

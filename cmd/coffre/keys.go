@@ -127,7 +127,7 @@ func runKeysRotate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string
 	// Agents' second-factor secrets are wrapped to the master key too: Rewrap re-wraps
 	// them first, through the participants, so that the owners' pass can end with the
 	// retirement of the old key.
-	wire(pool, v, log)
+	wire(cfg, pool, v, log)
 	n, done, err := v.Rewrap(ctx, operator, batch, func(n int) error {
 		fmt.Fprintf(stdout, "coffre: %d owners re-wrapped\n", n)
 		return ctx.Err()

@@ -64,6 +64,8 @@ Configuration (environment variables, with their defaults):
                               Secure __Host- cookies, HSTS, X-Forwarded-For: true or false (false)
     COFFRE_SESSION_IDLE       a session ends after this long without a request (30m)
     COFFRE_SESSION_MAX        a session ends this long after sign-in, whatever the activity (12h)
+    COFFRE_SIGNUPS_PER_NETWORK  safes one network (IPv4 /24, IPv6 /48) may open by itself in
+                              15 minutes; agents' pages are not counted (10)
     COFFRE_BASE_URL           public address of the service, e.g. https://coffre.example.fr;
                               passkeys need it (empty: passkeys off); share links and the
                               private_key_jwt audience (COFFRE_BASE_URL/api/v1/oauth/token) use it

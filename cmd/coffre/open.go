@@ -87,14 +87,14 @@ type services struct {
 // wire builds the services over v and hands them to it. Messages to owners are queued in
 // River's tables by an insert-only client: 'coffre serve' works them, whichever command
 // queued them.
-func wire(pool *pgxpool.Pool, v *vault.Vault, log *slog.Logger) *services {
+func wire(cfg Config, pool *pgxpool.Pool, v *vault.Vault, log *slog.Logger) *services {
 	var queue account.Queue
 	if q, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log}); err != nil {
 		log.Error("no queue for messages to owners", "err", err)
 	} else {
 		queue = q
 	}
-	accounts := account.New(account.Config{DB: pool, Vault: v, Log: log, Now: time.Now, Queue: queue})
+	accounts := account.New(account.Config{DB: pool, Vault: v, Log: log, Now: time.Now, Queue: queue, SignUps: cfg.SignUps})
 	s := &services{accounts: accounts, sharing: sharing.New(pool, v, accounts)}
 	v.AddParticipant(s.accounts)
 	v.AddParticipant(s.sharing)
@@ -133,7 +133,7 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault,
 		}
 		return nil, nil, nil, hinted{err, "run 'coffre migrate'"}
 	}
-	s := wire(pool, v, log)
+	s := wire(cfg, pool, v, log)
 	if s.notify, err = newNotifier(cfg, pool, v, s, log); err != nil {
 		pool.Close()
 		return nil, nil, nil, err

@@ -28,6 +28,7 @@ type Service struct {
 	// one waits at most argonWait for a slot.
 	argonSlots *semaphore.Weighted
 	argonWait  time.Duration
+	signUps    int
 }
 
 // Config is what a Service is built from.
@@ -41,6 +42,9 @@ type Config struct {
 	// Queue is where messages to the owners' channels wait to be sent (notices.go):
 	// River's client. Nil: no message leaves (what the owner is told in the app stays).
 	Queue Queue
+	// SignUps bounds the safes opened from one network in a ThrottleWindow (TakeSignUp);
+	// 0 means SignUpsPerNetwork.
+	SignUps int
 }
 
 // New returns the account service over the vault's database. The caller hands it to
@@ -54,7 +58,10 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{db: cfg.DB, vault: cfg.Vault, log: cfg.Log, now: cfg.Now, queue: cfg.Queue, argonSlots: newArgonSlots(), argonWait: argonWait}
+	if cfg.SignUps <= 0 {
+		cfg.SignUps = SignUpsPerNetwork
+	}
+	return &Service{db: cfg.DB, vault: cfg.Vault, log: cfg.Log, now: cfg.Now, queue: cfg.Queue, argonSlots: newArgonSlots(), argonWait: argonWait, signUps: cfg.SignUps}
 }
 
 // notFound maps pgx.ErrNoRows to vault.ErrNotFound, so callers never see a driver error

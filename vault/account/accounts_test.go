@@ -376,3 +376,29 @@ func FuzzNormalizeLogin(f *testing.F) {
 		}
 	})
 }
+
+// TestTakeSignUp: a network (an IPv4 /24, an IPv6 /48) opens Config.SignUps safes by
+// itself in a window; others are not held back, and the window passing frees it.
+func TestTakeSignUp(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	srv := account.New(account.Config{DB: b.db, Vault: b.v, Now: b.clock.Now, SignUps: 3})
+	for i, ip := range []string{"192.0.2.10", "192.0.2.11", "192.0.2.200"} {
+		if err := srv.TakeSignUp(ctx, netip.MustParseAddr(ip)); err != nil {
+			t.Fatalf("sign-up %d: %v", i, err)
+		}
+	}
+	if _, locked := account.IsLocked(srv.TakeSignUp(ctx, netip.MustParseAddr("192.0.2.12"))); !locked {
+		t.Fatal("a fourth sign-up from one /24 went through")
+	}
+	if err := srv.TakeSignUp(ctx, netip.MustParseAddr("198.51.100.7")); err != nil {
+		t.Errorf("another network held back: %v", err)
+	}
+	if err := srv.TakeSignUp(ctx, netip.Addr{}); err != nil {
+		t.Errorf("no address (a process behind nothing): %v", err)
+	}
+	b.clock.Advance(account.ThrottleWindow + account.LockDuration + time.Minute)
+	if err := srv.TakeSignUp(ctx, netip.MustParseAddr("192.0.2.12")); err != nil {
+		t.Errorf("after the window: %v", err)
+	}
+}

@@ -24,6 +24,11 @@ const (
 	NetworkFailures = 50
 	ThrottleWindow  = 15 * time.Minute
 	LockDuration    = 15 * time.Minute
+	// SignUpsPerNetwork is the default bound on the safes opened from one network
+	// (vault.IPPrefix) in a ThrottleWindow (Config.SignUps): each costs an argon2id hash and a row, and a script must not open
+	// them by the thousand. A France Services desk opening safes for people goes through
+	// its agents' pages, not this limit.
+	SignUpsPerNetwork = 10
 )
 
 // Every argon2id computation (checking or hashing a secret) holds argonMemory, 19 MiB,
@@ -108,6 +113,21 @@ func throttleKeys(login string, ip netip.Addr) []throttleKey {
 		keys = append(keys, throttleKey{n[:], NetworkFailures})
 	}
 	return keys
+}
+
+// TakeSignUp counts a sign-up from ip before its secret is hashed, and refuses it with a
+// *LockedError once the network has opened Config.SignUps safes in a ThrottleWindow.
+// A sign-up is never given back: a refused one cost a hash too. Without an address
+// (a test, a process behind nothing) nothing is counted.
+func (srv *Service) TakeSignUp(ctx context.Context, ip netip.Addr) error {
+	if !ip.IsValid() {
+		return nil
+	}
+	n := sha256.Sum256([]byte("signup:" + vault.IPPrefix(ip)))
+	if err := srv.takeAttempt(ctx, []throttleKey{{n[:], srv.signUps}}); err != nil {
+		return fmt.Errorf("account: sign-up: %w", err)
+	}
+	return nil
 }
 
 // checkThrottle returns a *LockedError when any key is locked.

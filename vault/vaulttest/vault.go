@@ -61,7 +61,7 @@ func NewVault(tb testing.TB) *Bundle {
 	if b.Queue, err = river.NewClient(riverpgxv5.New(b.DB), &river.Config{}); err != nil {
 		tb.Fatal(err)
 	}
-	b.A = account.New(account.Config{DB: b.DB, Vault: b.V, Now: b.Clock.Now, Queue: b.Queue})
+	b.A = account.New(account.Config{DB: b.DB, Vault: b.V, Now: b.Clock.Now, Queue: b.Queue, SignUps: 1 << 20})
 	b.V.AddParticipant(b.A)
 	return b
 }
