@@ -87,6 +87,12 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	if err != nil || replayed || d == nil {
 		t.Fatalf("deposit: %v", err)
 	}
+	// The person is told by their channels, once (account.NotifyTx in the deposit's
+	// transaction).
+	var told int
+	if err := b.DB.QueryRow(ctx, `SELECT count(*) FROM notices WHERE owner_id = $1 AND key = $2`, b.owner, "issuer_deposit:"+d.ID.String()).Scan(&told); err != nil || told != 1 {
+		t.Errorf("notice of the deposit: %d, %v", told, err)
+	}
 	rc, err := sharing.VerifyDepositReceipt(receipt, b.Signing.Public().(ed25519.PublicKey))
 	if err != nil || rc.Document != d.ID || len(rc.Files) != 1 || rc.Files[0].SHA256 == "" {
 		t.Fatalf("receipt: %+v, %v", rc, err)
