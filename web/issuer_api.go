@@ -192,8 +192,8 @@ func (h *handler) apiDeposit(w http.ResponseWriter, r *http.Request) {
 	d := addData{Kind: form.kind, Title: form.title}
 	_, _, err = h.depositWith(r, res, d, up.pages, func(nd vault.NewDocument) (*vault.Document, error) {
 		nd.IssuedOn, nd.ExpiresOn = form.issued, form.expires
-		doc, rc, again, derr := h.share.DepositThrough(r.Context(), h.cfg.Signing, c, dep, nd, ip)
-		receipt, replayed = rc, again
+		doc, rc, earlier, derr := h.share.DepositThrough(r.Context(), h.cfg.Signing, c, dep, nd, ip)
+		receipt, replayed = rc, earlier
 		if doc == nil && derr == nil {
 			doc = &vault.Document{OwnerID: sub.OwnerID} // the same request, deposited meanwhile
 		}
