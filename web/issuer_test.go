@@ -14,6 +14,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -396,4 +397,42 @@ func deniedCount(t *testing.T, b *testBundle, owner uuid.UUID) int {
 		}
 	}
 	return n
+}
+
+// Every operation of the OpenAPI document says how it is authenticated, an
+// unauthenticated one with an empty list, and names only declared schemes.
+func TestOpenAPISecurityDeclared(t *testing.T) {
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage
+		Components struct{ SecuritySchemes map[string]json.RawMessage }
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doc.Paths["/api/v1/subscriptions/{subscription}/documents"]["post"]; !ok {
+		t.Fatal("the issuers' deposit is not described")
+	}
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			var op struct{ Security *[]map[string][]string }
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			if op.Security == nil {
+				t.Errorf("%s %s: no security requirement (an unauthenticated route says security: [])", method, path)
+				continue
+			}
+			for _, req := range *op.Security {
+				for scheme := range req {
+					if _, ok := doc.Components.SecuritySchemes[scheme]; !ok {
+						t.Errorf("%s %s: undeclared scheme %q", method, path, scheme)
+					}
+				}
+			}
+		}
+	}
 }
