@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,12 +30,14 @@ const (
 // ErrClientAuth: the client is unknown, removed, or failed to authenticate.
 var ErrClientAuth = errors.New("client authentication failed")
 
-// Client is a téléservice registered for "Choisir dans mon coffre".
+// Client is a téléservice registered for "Choisir dans mon coffre", or an issuer that
+// deposits papers through subscriptions (« Recevoir mes papiers »), or both.
 type Client struct {
 	ID           string
 	Name         string
 	RedirectURIs []string
-	AllowedKinds []vault.Kind
+	AllowedKinds []vault.Kind // what it may ask for
+	DepositKinds []vault.Kind // what it may deposit
 	AuthMethod   string
 	JWKS         *jose.JSONWebKeySet // private_key_jwt only
 	CreatedAt    time.Time
@@ -45,6 +48,9 @@ type NewClient struct {
 	Name         string
 	RedirectURIs []string
 	AllowedKinds []vault.Kind
+	// DepositKinds are the kinds it may deposit; an issuer authenticates with
+	// private_key_jwt only: a leaked shared secret would let anyone plant papers.
+	DepositKinds []vault.Kind
 	AuthMethod   string // default client_secret_basic
 	JWKS         []byte // public keys, for private_key_jwt
 }
@@ -62,16 +68,19 @@ func (nc *NewClient) validate() error {
 			return fmt.Errorf("redirect URI %q must be an absolute https URL without fragment (http only on loopback): %w", u, ErrInvalid)
 		}
 	}
-	if len(nc.AllowedKinds) == 0 {
+	if len(nc.AllowedKinds) == 0 && len(nc.DepositKinds) == 0 {
 		return fmt.Errorf("a client needs at least one document kind: %w", ErrInvalid)
 	}
-	for _, k := range nc.AllowedKinds {
+	for _, k := range slices.Concat(nc.AllowedKinds, nc.DepositKinds) {
 		if _, err := vault.ParseKind(string(k)); err != nil {
 			return fmt.Errorf("%w: %w", err, ErrInvalid)
 		}
 	}
 	if nc.AuthMethod == "" {
 		nc.AuthMethod = AuthSecretBasic
+	}
+	if len(nc.DepositKinds) > 0 && nc.AuthMethod != AuthPrivateKeyJWT {
+		return fmt.Errorf("a client that deposits authenticates with private_key_jwt: %w", ErrInvalid)
 	}
 	switch nc.AuthMethod {
 	case AuthSecretBasic, AuthSecretPost:
@@ -131,31 +140,38 @@ func (s *Service) AddClient(ctx context.Context, nc NewClient) (*Client, string,
 		}
 		secretHash = sha(secret)
 	}
-	kinds := make([]string, len(nc.AllowedKinds))
-	for i, k := range nc.AllowedKinds {
-		kinds[i] = string(k)
-	}
 	if _, err := s.db.Exec(ctx, `
-		INSERT INTO clients (id, name, redirect_uris, allowed_kinds, auth_method, secret_sha256, jwks)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		"ts_"+id, nc.Name, nc.RedirectURIs, kinds, nc.AuthMethod, secretHash, jwks); err != nil {
+		INSERT INTO clients (id, name, redirect_uris, allowed_kinds, deposit_kinds, auth_method, secret_sha256, jwks)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		"ts_"+id, nc.Name, nc.RedirectURIs, kindStrings(nc.AllowedKinds), kindStrings(nc.DepositKinds), nc.AuthMethod, secretHash, jwks); err != nil {
 		return nil, "", fmt.Errorf("sharing: add client: %w", err)
 	}
 	c, err := s.Client(ctx, "ts_"+id)
 	return c, secret, err
 }
 
-const clientColumns = `id, name, redirect_uris, allowed_kinds, auth_method, jwks, created_at`
+func kindStrings(kinds []vault.Kind) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
+const clientColumns = `id, name, redirect_uris, allowed_kinds, deposit_kinds, auth_method, jwks, created_at`
 
 func scanClient(row pgx.Row) (*Client, error) {
 	c := &Client{}
-	var kinds []string
+	var kinds, deposits []string
 	var jwks []byte
-	if err := row.Scan(&c.ID, &c.Name, &c.RedirectURIs, &kinds, &c.AuthMethod, &jwks, &c.CreatedAt); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.RedirectURIs, &kinds, &deposits, &c.AuthMethod, &jwks, &c.CreatedAt); err != nil {
 		return nil, err
 	}
 	for _, k := range kinds {
 		c.AllowedKinds = append(c.AllowedKinds, vault.Kind(k))
+	}
+	for _, k := range deposits {
+		c.DepositKinds = append(c.DepositKinds, vault.Kind(k))
 	}
 	if jwks != nil {
 		c.JWKS = &jose.JSONWebKeySet{}

@@ -3,6 +3,12 @@
 // for a person at a counter), téléservice grants (« Choisir dans mon coffre »), and
 // aidants (agents of a CCAS, France Services or association) acting under a mandate.
 //
+// Issuers (« Recevoir mes papiers ») are clients registered with kinds they may deposit:
+// a person consents once through the authorization endpoint (Subscribe), and the issuer
+// then deposits through that subscription with a deposit token (DepositToken,
+// DepositThrough): write-only, idempotent by key, receipted, journaled, stopped by the
+// person (StopSubscription) or by the safe's closure.
+//
 // A link is a 256-bit random token in a URL; only its SHA-256 is stored. It is scoped to
 // chosen documents, expires (1 hour, 24 hours or 7 days), may carry a download limit that
 // holds exactly under concurrency, and may require a 6-digit code said aloud, locked

@@ -63,7 +63,8 @@ func TestLinkPurposeNotCopiedInClear(t *testing.T) {
 //     up by index (a person chooses their login, and may choose something else than a
 //     phone number);
 //   - what is professional, not personal: structures (name, SIRET, contact printed on
-//     access cards), agents' names, a téléservice's name and allowed kinds;
+//     access cards), agents' names, a téléservice's name and the kinds it may ask for or
+//     deposit;
 //   - nothing at all of an erased safe.
 func TestTableDumpRevealsNothing(t *testing.T) {
 	t.Parallel()
@@ -108,6 +109,13 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := b.s.AgentCreateLink(ctx, a.Agent, person, sharing.NewLink{Documents: []uuid.UUID{permit.ID}, Purpose: "Avocat, recours CNDA"}, b.ip); err != nil {
+		t.Fatal(err)
+	}
+
+	// A préfecture deposits her receipt of application through the subscription she gave
+	// it (« Recevoir mes papiers »).
+	pref := b.issuerClient(t, "Préfecture du Nord", vault.KindTitreSejour)
+	if _, _, _, err := b.issue(pref, b.subscribe(t, pref, person, vault.KindTitreSejour), "recepisse-diallo", vault.KindTitreSejour, "Récépissé de Mme Diallo"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -160,6 +168,10 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	if _, _, err := b.A.CreateSession(ctx, gone.ID, "secret", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1", time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	taxes := b.issuerClient(t, "DGFiP", vault.KindImpots)
+	if _, _, _, err := b.issue(taxes, b.subscribe(t, taxes, gone.ID, vault.KindImpots), "avis-kone-2026", vault.KindImpots, "Avis 2026 de M. Kone"); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.A.Notify(ctx, gone.ID, account.Notice{What: account.NoticeMandateEnding, Key: "mandate_ending:kone", Detail: "CCAS de Lille"}); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +199,9 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	}{
 		{"title", "Carte de résident Awa Diallo", ""},
 		{"file name", "scan-recto-diallo.jpg", ""},
-		{"kind code", string(vault.KindTitreSejour), ""},
+		{"kind code", string(vault.KindTitreSejour), "public.clients"}, // what an issuer may deposit
+		{"title deposited by an issuer", "Récépissé de Mme Diallo", ""},
+		{"issuer's idempotency key", "recepisse-diallo", ""},
 		{"kind name", vault.KindTitreSejour.Label(), ""},
 		{"purpose", "Préfecture du Nord, demande d'asile", ""},
 		{"purpose of an agent's link", "Avocat, recours CNDA", ""},
@@ -195,7 +209,7 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"text read", "CARTE DE RÉSIDENT", ""},
 		{"word read", "sénégalaise", ""},
 		{"zone read", "X4RTBPFW46", ""},
-		{"suggested paper", "titre_sejour", ""},
+		{"suggested paper", "titre_sejour", "public.clients"},
 		{"suggested expiry", "2027-03-12", ""},
 		{"end of the document number", "4CXZ", ""},
 		{"phone number", "0612345678", "public.owners"},
@@ -210,7 +224,9 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"agent login", "agent.lille", "public.agents"},
 		{"erased title", "Avis 2025 de M. Kone", ""},
 		{"erased file name", "avis-kone.pdf", ""},
-		{"erased kind code", string(vault.KindImpots), ""},
+		{"erased kind code", string(vault.KindImpots), "public.clients"},
+		{"erased title deposited by an issuer", "Avis 2026 de M. Kone", ""},
+		{"erased issuer's idempotency key", "avis-kone-2026", ""},
 		{"erased kind name", vault.KindImpots.Label(), ""},
 		{"erased purpose", "Bailleur social Lille Métropole", ""},
 		{"erased e-mail", "erased.person@example.org", ""},
@@ -235,7 +251,8 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	}
 	if len(dump["public.owners"]) == 0 || len(dump["public.journal"]) == 0 || len(dump["public.mandates"]) == 0 || len(dump["public.links"]) == 0 ||
 		len(dump["public.channels"]) != 2 || len(dump["public.river_job"]) == 0 || len(dump["public.known_devices"]) != 2 || len(dump["public.notices"]) == 0 ||
-		len(dump["public.document_texts"]) == 0 || len(dump["public.search_terms"]) == 0 {
+		len(dump["public.document_texts"]) == 0 || len(dump["public.search_terms"]) == 0 ||
+		len(dump["public.subscriptions"]) != 1 || len(dump["public.subscription_deposits"]) != 1 {
 		t.Fatalf("the dump missed tables: %d tables", len(dump))
 	}
 	found := false

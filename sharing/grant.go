@@ -33,6 +33,10 @@ const (
 // documents.
 const AuthorizationDetailsType = "coffre_documents"
 
+// DepositDetailsType is the RFC 9396 type under which an issuer asks to deposit papers of
+// some kinds into the person's safe, from now on (a subscription, subscription.go).
+const DepositDetailsType = "coffre_deposit"
+
 const (
 	codeLifetime    = time.Minute
 	tokenLifetime   = 10 * time.Minute
@@ -62,6 +66,9 @@ type AuthorizationRequest struct {
 	CodeChallenge string
 	Kinds         []vault.Kind
 	Purpose       string // what for, as the téléservice says it (shown to the person)
+	// Deposit: the client asks to deposit papers of Kinds (coffre_deposit), not to be
+	// given any.
+	Deposit bool
 }
 
 type authorizationDetail struct {
@@ -91,7 +98,16 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 		return req, oauthErr("invalid_request", "PKCE with code_challenge_method=S256 is required", true)
 	}
 	req.CodeChallenge = q.Get("code_challenge")
-	req.Kinds, req.Purpose, err = ParseAuthorizationDetails(q.Get("authorization_details"), c.AllowedKinds)
+	raw := q.Get("authorization_details")
+	var probe []struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal([]byte(raw), &probe) == nil && len(probe) > 0 && probe[0].Type == DepositDetailsType {
+		req.Deposit = true
+		req.Kinds, req.Purpose, err = parseDetails(raw, DepositDetailsType, c.DepositKinds)
+	} else {
+		req.Kinds, req.Purpose, err = ParseAuthorizationDetails(raw, c.AllowedKinds)
+	}
 	if err != nil {
 		return req, err
 	}
@@ -101,6 +117,11 @@ func (s *Service) ParseAuthorization(ctx context.Context, q url.Values) (*Author
 // ParseAuthorizationDetails reads RFC 9396 authorization_details of type
 // coffre_documents: the kinds asked for, each among allowed, and an optional purpose.
 func ParseAuthorizationDetails(raw string, allowed []vault.Kind) ([]vault.Kind, string, error) {
+	return parseDetails(raw, AuthorizationDetailsType, allowed)
+}
+
+// parseDetails reads authorization_details whose objects are all of type typ.
+func parseDetails(raw, typ string, allowed []vault.Kind) ([]vault.Kind, string, error) {
 	if raw == "" || len(raw) > maxDetailsBytes {
 		return nil, "", oauthErr("invalid_authorization_details", "authorization_details is required and at most 4096 bytes", true)
 	}
@@ -111,8 +132,8 @@ func ParseAuthorizationDetails(raw string, allowed []vault.Kind) ([]vault.Kind, 
 	var kinds []vault.Kind
 	purpose := ""
 	for _, d := range details {
-		if d.Type != AuthorizationDetailsType || len(d.Kinds) == 0 || len(d.Kinds) > len(vault.Kinds) {
-			return nil, "", oauthErr("invalid_authorization_details", "each detail must be of type coffre_documents with kinds", true)
+		if d.Type != typ || len(d.Kinds) == 0 || len(d.Kinds) > len(vault.Kinds) {
+			return nil, "", oauthErr("invalid_authorization_details", "each detail must be of type "+typ+" with kinds", true)
 		}
 		for _, k := range d.Kinds {
 			kind, err := vault.ParseKind(k)
@@ -204,11 +225,16 @@ type Grant struct {
 	OwnerID   uuid.UUID
 	Documents []uuid.UUID
 	ExpiresAt time.Time
+	// Subscription is what the code of a deposit consent (Subscribe) names: it gives
+	// no access token to papers, only the subscription's ID to deposit through.
+	Subscription uuid.NullUUID
 }
 
 // Exchange trades a code for an access token (RFC 6749 §4.1.3 with PKCE, RFC 7636). The
 // code works once: a second use revokes the grant, as RFC 6749 §10.5 advises. The token is
-// valid 10 minutes, for the chosen documents only; there is no refresh token.
+// valid 10 minutes, for the chosen documents only; there is no refresh token. The code
+// of a deposit consent gives no token: g.Subscription names the subscription, through
+// which the client then deposits with its own credentials (DepositToken).
 func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redirectURI string) (token string, g *Grant, err error) {
 	g = &Grant{}
 	var challenge, redirect string
@@ -218,8 +244,8 @@ func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redir
 	err = s.db.QueryRow(ctx, `
 		UPDATE grants SET code_used_at = now()
 		WHERE code_sha256 = $1 AND client_id = $2 AND code_used_at IS NULL AND revoked_at IS NULL AND code_expires_at > now()
-		RETURNING id, client_id, owner_id, documents, code_challenge, redirect_uri, code_expires_at`, sha(code), c.ID).
-		Scan(&g.ID, &g.ClientID, &g.OwnerID, &g.Documents, &challenge, &redirect, &expires)
+		RETURNING id, client_id, owner_id, documents, code_challenge, redirect_uri, code_expires_at, subscription_id`, sha(code), c.ID).
+		Scan(&g.ID, &g.ClientID, &g.OwnerID, &g.Documents, &challenge, &redirect, &expires, &g.Subscription)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Replayed by its client: whatever the first use obtained stops working.
 		s.db.Exec(ctx, `UPDATE grants SET revoked_at = now() WHERE code_sha256 = $1 AND client_id = $2 AND code_used_at IS NOT NULL AND revoked_at IS NULL`,
@@ -239,6 +265,9 @@ func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redir
 		return "", nil, oauthErr("invalid_grant", "redirect_uri does not match", false)
 	case !pkcePattern.MatchString(verifier) || base64.RawURLEncoding.EncodeToString(sum[:]) != challenge:
 		return "", nil, oauthErr("invalid_grant", "the PKCE code_verifier does not match", false)
+	}
+	if g.Subscription.Valid {
+		return "", g, nil
 	}
 	if token, err = randomString(32); err != nil {
 		return "", nil, fmt.Errorf("sharing: exchange: %w", err)

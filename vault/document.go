@@ -135,7 +135,15 @@ func nameAD(owner, blob uuid.UUID) string { return "name:" + owner.String() + ":
 // commit's outcome is unknown (the connection dropped during COMMIT), Deposit asks the
 // database on a fresh connection: a document that is there is a success; otherwise its
 // files are left to the reaper, which deletes them only if the commit never happened.
-func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDocument) (_ *Document, err error) {
+func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDocument) (*Document, error) {
+	return v.DepositWithin(ctx, owner, by, nd, nil)
+}
+
+// DepositWithin is Deposit with more work done in its transaction: within runs once the
+// document, its blobs and its journal entry are written, before the commit, and its error
+// undoes the whole deposit (and is returned, wrapped). Package sharing records an
+// issuer's deposit with it, so that a retried request never makes two papers.
+func (v *Vault) DepositWithin(ctx context.Context, owner uuid.UUID, by Actor, nd NewDocument, within func(ctx context.Context, tx pgx.Tx, d *Document) error) (_ *Document, err error) {
 	if err := nd.validate(); err != nil {
 		return nil, fmt.Errorf("vault: deposit: %w", err)
 	}
@@ -182,6 +190,11 @@ func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDo
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if err = v.insertDocument(ctx, tx, d, dataKey, by); err != nil {
 		return nil, fmt.Errorf("vault: deposit: %w", closedError(err))
+	}
+	if within != nil {
+		if err = within(ctx, tx, d); err != nil {
+			return nil, fmt.Errorf("vault: deposit: %w", err)
+		}
 	}
 	if v.hooks.commit != nil {
 		err = v.hooks.commit(ctx, tx)

@@ -52,8 +52,14 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		h.serverError(w, r, err)
 		return
 	}
+	deposits, err := h.subscriptionsOf(r)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Messages": messages, "Reading": reading}}
+		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Messages": messages, "Reading": reading,
+			"Deposits": deposits}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
 	}

@@ -38,6 +38,7 @@ func (h *handler) apiRoutes(r chi.Router) {
 	r.Post("/api/v1/oauth/token", h.apiToken)
 	r.Get("/api/v1/grant", h.apiGrantManifest)
 	r.Get("/api/v1/grant/documents/{document}", h.apiGrantDocument)
+	r.Post("/api/v1/subscriptions/{subscription}/documents", h.apiDeposit)
 }
 
 func apiHeaders(next http.Handler) http.Handler {
@@ -273,13 +274,18 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed form")
 		return
 	}
-	if r.PostForm.Get("grant_type") != "authorization_code" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only authorization_code is supported")
+	grantType := r.PostForm.Get("grant_type")
+	if grantType != "authorization_code" && grantType != "client_credentials" {
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only authorization_code and client_credentials are supported")
 		return
 	}
 	client, err := h.authenticateClient(r)
 	if err != nil {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if grantType == "client_credentials" {
+		h.apiDepositToken(w, client, nil)
 		return
 	}
 	token, g, err := h.share.Exchange(r.Context(), client, r.PostForm.Get("code"), r.PostForm.Get("code_verifier"), r.PostForm.Get("redirect_uri"))
@@ -293,6 +299,10 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
 		return
 	}
+	if g.Subscription.Valid {
+		h.apiDepositToken(w, client, g)
+		return
+	}
 	ids := make([]string, len(g.Documents))
 	for i, d := range g.Documents {
 		ids[i] = d.String()
@@ -301,6 +311,28 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		"access_token": token, "token_type": "Bearer", "expires_in": int(time.Until(g.ExpiresAt).Seconds()),
 		"authorization_details": []map[string]any{{"type": sharing.AuthorizationDetailsType, "documents": ids}},
 	})
+}
+
+// apiDepositToken answers a token request of an issuer (issuer_api.go): an access token
+// to deposit through its subscriptions, for the client_credentials grant (RFC 6749
+// §4.4), or for the code of a person's consent, which also names the new subscription.
+// Issuers authenticate with private_key_jwt only (sharing.NewClient).
+func (h *handler) apiDepositToken(w http.ResponseWriter, c *sharing.Client, g *sharing.Grant) {
+	token, exp, err := sharing.DepositToken(h.cfg.Signing, c, time.Now())
+	if errors.Is(err, sharing.ErrClientAuth) {
+		oauthError(w, http.StatusBadRequest, "unauthorized_client", "this client deposits nothing")
+		return
+	}
+	if err != nil {
+		h.log.Error("api: deposit token", "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
+		return
+	}
+	answer := map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": int(time.Until(exp).Seconds())}
+	if g != nil {
+		answer["authorization_details"] = []map[string]any{{"type": sharing.DepositDetailsType, "subscription": g.Subscription.UUID.String()}}
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // authenticateClient accepts client_secret_basic, client_secret_post and private_key_jwt,

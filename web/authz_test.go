@@ -3,8 +3,11 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -21,6 +24,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zitadel/oidc/v3/example/server/storage"
@@ -61,12 +65,14 @@ const (
 	linkHolder  = "link-holder"           // holds a share link of the victim
 	teleservice = "teleservice"           // holds an access token the victim granted
 	teleNoGrant = "teleservice-no-grant"  // holds an access token someone else granted
+	issuerActor = "issuer"                // deposits through a subscription the victim gave it
+	issuerOther = "issuer-other"          // an issuer the victim gave nothing to
 )
 
 //nolint:gochecknoglobals // constant lists
 var (
 	actorNames = []string{anonymous, victimOwner, otherOwner, closedOwner, codeOwner, agRead, agDeposit, agShare, agRecover,
-		agOther, agNone, agExpired, agRevoked, agGone, referent, linkHolder, teleservice, teleNoGrant}
+		agOther, agNone, agExpired, agRevoked, agGone, referent, linkHolder, teleservice, teleNoGrant, issuerActor, issuerOther}
 	ownerSessions = []string{victimOwner, otherOwner, closedOwner, codeOwner}
 	liveAgents    = []string{agRead, agDeposit, agShare, agRecover, agOther, agNone, agExpired, agRevoked, referent}
 	reaching      = []string{agRead, agDeposit, agShare, agRecover}
@@ -219,6 +225,10 @@ func matrixRows() []row {
 			form: url.Values{"grant_type": {"authorization_code"}, "code": {"un-code-inconnu"}, "redirect_uri": {"{redirect}"}, "code_verifier": {"{verifier}"}}},
 		{route: "GET /api/v1/grant", ans: everyone(unauthorized).with(allowed, clients...)},
 		{route: "GET /api/v1/grant/documents/{document}", ans: everyone(unauthorized).with(allowed, teleservice).with(denied, teleNoGrant)},
+		// Without Repr-Digest the victim's issuer is told what is missing; another issuer
+		// is refused like a missing subscription.
+		{route: "POST /api/v1/subscriptions/{subscription}/documents", ans: everyone(unauthorized).with(badRequest, issuerActor).with(denied, issuerOther),
+			form: url.Values{"kind": {"caf"}, "title": {"Attestation"}}, multipart: true},
 
 		// A share link: the token is the key.
 		{route: "GET /p/{token}/", ans: everyone(notFound).with(allowed, linkHolder)},
@@ -287,6 +297,7 @@ func matrixRows() []row {
 		{route: "GET /compte/aidants", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /compte/aidants/{mid}/arreter", ans: ownerRoute(P, done("/compte/aidants?arrete=1"), notFound), params: map[string]string{"mid": "{mandateEnd}"}},
 		{route: "POST /compte/aidants/{mid}/confirmer", ans: ownerRoute(P, done("/compte/aidants?confirme=1"), notFound), params: map[string]string{"mid": "{mandateConfirm}"}},
+		{route: "POST /compte/deposants/{sub}/arreter", ans: ownerRoute(P, done("/compte?depot=arrete#s-deposits"), notFound), params: map[string]string{"sub": "{subscriptionEnd}"}},
 		{route: "POST /compte/aidants/{mid}/refuser", ans: ownerRoute(P, done("/compte/aidants?refuse=1"), notFound), params: map[string]string{"mid": "{mandateRefuse}"}},
 		{route: "POST /deconnexion", ans: ownerRoute(P, done("/"), done("/")).with(done("/"), closedOwner, codeOwner), fresh: true},
 		// Last: deleting a passkey ends the owner's other sessions, then every session
@@ -764,7 +775,7 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	ctx := context.Background()
 	ip := netipLocal()
 	f := &fixture{db: db, base: b.srv.URL, actors: map[string]*actor{},
-		swapped: []string{"id", "blob", "doc", "document", "lid", "mid", "sid", "pid", "owner", "aid", "login"}}
+		swapped: []string{"id", "blob", "doc", "document", "lid", "mid", "sid", "pid", "owner", "aid", "login", "subscription", "sub"}}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -883,6 +894,44 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	cafToken := token(caf, f.victim, vault.KindCAF, doc.ID)
 	elsewhereToken := token(elsewhere, mallory, vault.KindAutre, malloryDoc)
 
+	// Issuers: one the victim lets deposit (twice: one subscription for the owner to
+	// stop), one she does not.
+	depositor := func(name string) *sharing.Client {
+		t.Helper()
+		pub, _, _ := ed25519.GenerateKey(rand.Reader)
+		jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, Algorithm: string(jose.EdDSA), Use: "sig"}}})
+		c, _, err := b.share.AddClient(ctx, sharing.NewClient{Name: name, RedirectURIs: []string{redirect}, DepositKinds: []vault.Kind{vault.KindCAF},
+			AuthMethod: sharing.AuthPrivateKeyJWT, JWKS: jwks})
+		must(err)
+		return c
+	}
+	subscribe := func(c *sharing.Client) uuid.UUID {
+		t.Helper()
+		q := oauthQuery(c, vault.KindCAF)
+		q.Set("authorization_details", `[{"type":"coffre_deposit","kinds":["caf"]}]`)
+		req, err := b.share.ParseAuthorization(ctx, q)
+		must(err)
+		_, err = b.share.Subscribe(ctx, req, f.victim, asVictim)
+		must(err)
+		subs, err := b.share.Subscriptions(ctx, f.victim)
+		must(err)
+		for _, s := range subs {
+			if s.ClientID == c.ID {
+				return s.ID
+			}
+		}
+		t.Fatal("no subscription")
+		return uuid.Nil
+	}
+	cafIssuer, stranger, ending := depositor("CAF du Nord"), depositor("Employeur"), depositor("Bailleur")
+	subscription, subscriptionEnd := subscribe(cafIssuer), subscribe(ending)
+	depositToken := func(c *sharing.Client) string {
+		t.Helper()
+		tok, _, err := sharing.DepositToken(b.signing, c, time.Now())
+		must(err)
+		return tok
+	}
+
 	// The static assets are named by their content hash.
 	resp, err := http.Get(f.base + "/aide")
 	must(err)
@@ -903,6 +952,7 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 		"mandateConfirm": mConfirm.ID.String(), "mandateRefuse": mRefuse.ID.String(), "mandateEnd": mEnd.ID.String(),
 		"owner": f.victim.String(), "login": "victime", "aid": spareAgent.ID.String(),
 		"oauth": oauthQuery(caf, vault.KindCAF).Encode(), "redirect": redirect, "verifier": verifier,
+		"subscription": subscription.String(), "subscriptionEnd": subscriptionEnd.String(),
 	}
 
 	// The actors, each with a browser of its own.
@@ -963,5 +1013,7 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	tele.header, tele.basic = http.Header{"Authorization": {"Bearer " + cafToken}}, [2]string{caf.ID, cafSecret}
 	tele2 := add(teleNoGrant, vault.ActorClient, elsewhere.ID, nil)
 	tele2.header, tele2.basic = http.Header{"Authorization": {"Bearer " + elsewhereToken}}, [2]string{elsewhere.ID, elsewhereSecret}
+	add(issuerActor, vault.ActorClient, cafIssuer.ID, nil).header = http.Header{"Authorization": {"Bearer " + depositToken(cafIssuer)}, "Idempotency-Key": {"matrice"}}
+	add(issuerOther, vault.ActorClient, stranger.ID, nil).header = http.Header{"Authorization": {"Bearer " + depositToken(stranger)}, "Idempotency-Key": {"matrice"}}
 	return f
 }

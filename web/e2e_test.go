@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -461,7 +463,21 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the history lacks %q", want)
 		}
 	}
+	// « Recevoir mes papiers »: an organisation's request to deposit, then its
+	// subscription on « Mon compte ».
+	redirect := newLoopbackServer(t, http.NotFoundHandler()) + "/retour"
+	caf := newIssuer(t, b, "CAF du Nord", redirect, vault.KindCAF)
+	br.visit("Recevoir mes papiers (accord)", base+"/oauth/authorize?"+url.Values{"client_id": {caf.client.ID}, "redirect_uri": {redirect},
+		"response_type": {"code"}, "code_challenge": {strings.Repeat("c", 43)}, "code_challenge_method": {"S256"},
+		"authorization_details": {`[{"type":"coffre_deposit","kinds":["caf"]}]`}}.Encode())
+	if !strings.Contains(br.text(), "« CAF du Nord » demande à mettre vos papiers dans votre coffre") {
+		t.Errorf("the consent page does not say who will deposit: %s", br.text())
+	}
+	caf.subscribe(t, b, amina, redirect, vault.KindCAF)
 	br.visit("Mon compte", base+"/compte")
+	if !strings.Contains(br.text(), "Ils déposent dans mon coffre") || !strings.Contains(br.text(), "CAF du Nord") {
+		t.Errorf("« Mon compte » does not show who deposits")
+	}
 	br.visit("Aide", base+"/aide")
 	br.visit("Déclaration d'accessibilité", base+"/accessibilite")
 	br.visit("Page introuvable", base+"/papiers/00000000-0000-0000-0000-000000000000")

@@ -61,6 +61,19 @@ func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]
 		return h.tell(r, action, form, who, orDefault(detail, h.t(r, "history.actor.client")))
 	case e.Action == sharing.ActionDelivered:
 		return h.say(r, "history.delivered", orDefault(detail, h.t(r, "history.actor.client")))
+	case e.Action == sharing.ActionSubscribed, e.Action == sharing.ActionSubscriptionRefused, e.Action == sharing.ActionSubscriptionStopped:
+		// What these concern is the organisation that deposits, by its name.
+		return h.tell(r, action, form, who, orDefault(detail, h.t(r, "history.actor.client")))
+	case e.Action == vault.ActionDeposit && e.ActorKind == vault.ActorClient:
+		// « La CAF a déposé « Attestation de paiement – mars » ».
+		return h.say(r, "history.deposit.client", who, title)
+	case e.Action == vault.ActionDenied && e.OwnerDetail() == sharing.DeniedDeposit:
+		// The detail says what was refused; the organisation is named by its ID.
+		name, ok := names[e.ActorID]
+		if !ok || e.ActorKind != vault.ActorClient {
+			name = h.t(r, "history.actor."+string(e.ActorKind))
+		}
+		return h.say(r, "history.denied.deposit", name)
 	case e.Action == account.ActionLoginFailed && detail == "locked":
 		return h.say(r, "history.login_failed.locked")
 	case e.Action == vault.ActionDenied && e.ActorKind == vault.ActorLink:

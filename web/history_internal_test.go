@@ -112,7 +112,7 @@ func TestHistorySentences(t *testing.T) {
 		for _, action := range actions {
 			for _, kind := range kinds {
 				for _, doc := range []uuid.NullUUID{{}, {UUID: known, Valid: true}, {UUID: deleted, Valid: true}} {
-					for _, detail := range []string{"", "locked", "passkey", "Mme D. (CCAS de Lille) — déposer un papier"} {
+					for _, detail := range []string{"", "locked", "passkey", "deposit", "Mme D. (CCAS de Lille) — déposer un papier"} {
 						for _, nm := range []map[string]string{{}, names} {
 							e := vault.Entry{ActorKind: vault.ActorKind(kind), ActorID: actorID, Action: vault.Action(action), DocumentID: doc}
 							e.Personal = []byte(`{"detail":` + strconv.Quote(detail) + `,"salt":""}`)

@@ -66,6 +66,11 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/connexion", http.StatusSeeOther)
 		return
 	}
+	if req.Deposit {
+		allowRedirect(w, req.RedirectURI)
+		h.render(w, r, http.StatusOK, "subscribe", view{Title: "subscribe.title", Data: subscribeView{Request: req, Query: r.URL.RawQuery}})
+		return
+	}
 	docs, err := h.vault.Documents(r.Context(), h.ownerID(r))
 	if err != nil {
 		h.serverError(w, r, err)
@@ -91,6 +96,10 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 	owner := h.ownerID(r)
 	var back string
 	var err error
+	if req.Deposit {
+		h.subscribeAnswer(w, r, req)
+		return
+	}
 	if r.PostFormValue("decision") != "donner" {
 		back, err = h.share.Refuse(r.Context(), req, owner, h.actor(r))
 	} else {
@@ -124,6 +133,31 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 		allowRedirect(w, req.RedirectURI)
 		http.Redirect(w, r, back, http.StatusSeeOther)
 	}
+}
+
+// subscribeView is the consent page of an issuer's deposit request (« Recevoir mes
+// papiers »): who will deposit which kinds of paper.
+type subscribeView struct {
+	Request *sharing.AuthorizationRequest
+	Query   string
+}
+
+// subscribeAnswer records the person's answer to a deposit request and sends it back
+// to the issuer: the code of the subscription, or access_denied.
+func (h *handler) subscribeAnswer(w http.ResponseWriter, r *http.Request, req *sharing.AuthorizationRequest) {
+	var back string
+	var err error
+	if r.PostFormValue("decision") == "accepter" {
+		back, err = h.share.Subscribe(r.Context(), req, h.ownerID(r), h.actor(r))
+	} else {
+		back, err = h.share.RefuseSubscription(r.Context(), req, h.ownerID(r), h.actor(r))
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	allowRedirect(w, req.RedirectURI)
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 // afterSignIn is where a fresh session goes: back to a pending "Choisir dans mon coffre"

@@ -99,6 +99,7 @@ func (h *handler) routes(r chi.Router) {
 				r.Post("/oauth/authorize", h.authorizeAnswer)
 				r.Get("/compte/aidants", h.ownerMandates)
 				r.Post("/compte/aidants/{mid}/arreter", h.ownerRevokeMandate)
+				r.Post("/compte/deposants/{sub}/arreter", h.stopSubscription)
 				h.ownerConsentRoutes(r)
 			}
 		})

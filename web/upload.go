@@ -156,7 +156,7 @@ func readUpload(r *http.Request, max int64) (*upload, error) {
 			return nil, err
 		}
 		switch {
-		case p.FormName() == "pages":
+		case p.FormName() == "pages" || p.FormName() == "file": // file: an issuer's (issuer_api.go)
 			start := len(arena)
 			if arena, err = appendPart(arena, p); err != nil {
 				return nil, err

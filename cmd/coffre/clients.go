@@ -15,21 +15,29 @@ import (
 )
 
 const clientsAddUsage = `Usage: coffre clients add --name NAME --redirect-uri URL [--redirect-uri URL…]
-                          --kinds KIND,KIND… [--jwks-file FILE]
+                          [--kinds KIND,KIND…] [--deposit-kinds KIND,KIND…] [--jwks-file FILE]
 
 Registers a téléservice for "Choisir dans mon coffre" (OAuth 2.0 authorization code with
-PKCE). Redirect URIs are matched exactly; they must be https (http only on loopback).
-KINDs are the document kinds it may ask for: identite, titre_sejour, domicile, ressources,
-impots, caf, france_travail, sante, famille, logement, banque, autre.
+PKCE), or an issuer for « Recevoir mes papiers », or both. Redirect URIs are matched
+exactly; they must be https (http only on loopback). --kinds are the document kinds it
+may ask for, --deposit-kinds those it may deposit into a safe once the person consents
+(at least one of the two): identite, titre_sejour, domicile, ressources, impots, caf,
+france_travail, sante, famille, logement, banque, autre.
 
 Without --jwks-file the client authenticates with a secret (client_secret_basic), printed
 once here and never stored. With --jwks-file (a JSON Web Key Set of public keys) it
-authenticates with private_key_jwt.
+authenticates with private_key_jwt, which an issuer (--deposit-kinds) must.
+
+Example (an issuer):
+
+    coffre clients add --name "CAF du Nord" --redirect-uri https://caf.example/coffre/retour \
+        --deposit-kinds caf,ressources --jwks-file caf-jwks.json
 `
 
 const clientsListUsage = `Usage: coffre clients list
 
-Lists the registered téléservices: ID, name, authentication, kinds, redirect URIs.
+Lists the registered téléservices: ID, name, authentication, kinds, redirect URIs, and
+for an issuer the kinds it may deposit.
 `
 
 const clientsRemoveUsage = `Usage: coffre clients remove --id CLIENT_ID
@@ -53,6 +61,7 @@ func clientsAddFlags(fs *flag.FlagSet) {
 	fs.String("name", "", "")
 	fs.Var(&stringList{}, "redirect-uri", "")
 	fs.String("kinds", "", "")
+	fs.String("deposit-kinds", "", "")
 	fs.String("jwks-file", "", "")
 }
 
@@ -69,11 +78,8 @@ func runClientsAdd(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string
 		Name:         fs.Lookup("name").Value.String(),
 		RedirectURIs: *fs.Lookup("redirect-uri").Value.(*stringList),
 	}
-	for _, k := range strings.Split(fs.Lookup("kinds").Value.String(), ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			nc.AllowedKinds = append(nc.AllowedKinds, vault.Kind(k))
-		}
-	}
+	nc.AllowedKinds = kindList(fs.Lookup("kinds").Value.String())
+	nc.DepositKinds = kindList(fs.Lookup("deposit-kinds").Value.String())
 	if path := fs.Lookup("jwks-file").Value.String(); path != "" {
 		jwks, err := os.ReadFile(path)
 		if err != nil {
@@ -101,6 +107,17 @@ func runClientsAdd(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string
 	return nil
 }
 
+// kindList reads KIND,KIND….
+func kindList(s string) []vault.Kind {
+	var kinds []vault.Kind
+	for _, k := range strings.Split(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			kinds = append(kinds, vault.Kind(k))
+		}
+	}
+	return kinds
+}
+
 func runClientsList(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
 	s, done, err := openSharing(ctx, cfg)
 	if err != nil {
@@ -116,7 +133,15 @@ func runClientsList(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string
 		for i, k := range c.AllowedKinds {
 			kinds[i] = string(k)
 		}
-		fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.AuthMethod, strings.Join(kinds, ","), strings.Join(c.RedirectURIs, " "))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", c.ID, c.Name, c.AuthMethod, strings.Join(kinds, ","), strings.Join(c.RedirectURIs, " "))
+		if len(c.DepositKinds) > 0 {
+			deposits := make([]string, len(c.DepositKinds))
+			for i, k := range c.DepositKinds {
+				deposits[i] = string(k)
+			}
+			line += "\tdeposits " + strings.Join(deposits, ",")
+		}
+		fmt.Fprintln(stdout, line)
 	}
 	return nil
 }

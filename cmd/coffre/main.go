@@ -27,7 +27,7 @@ Usage:
     coffre close --login L            close a safe (erased after COFFRE_RETENTION)
     coffre reopen --login L           reopen a closed safe before its erasure
     coffre notice set|clear|show      announce the end of the service to every owner
-    coffre clients add|list|remove    register the téléservices of "Choisir dans mon coffre"
+    coffre clients add|list|remove    register téléservices and issuers (« Recevoir mes papiers »)
     coffre receipt verify --file F    check a signed delivery receipt
     coffre structures create --name N --kind K --siret S [--contact C]
                                       register a CCAS, CIAS, France Services or association

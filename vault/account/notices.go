@@ -49,6 +49,9 @@ const (
 	// NoticeLinkOpened: one of the owner's share links was opened for the first time;
 	// only for owners who asked for it (SetLinkNotice).
 	NoticeLinkOpened OwnerNotice = "link_opened"
+	// NoticeIssuerDeposit: an organisation deposited a paper through a subscription the
+	// owner gave it (« Recevoir mes papiers »); Detail names it.
+	NoticeIssuerDeposit OwnerNotice = "issuer_deposit"
 )
 
 // Notice is one event to tell an owner of.

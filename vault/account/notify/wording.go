@@ -146,6 +146,12 @@ func word(lang string, what account.OwnerNotice, f facts) wording {
 			pick("Sinon, changez votre mot de passe et fermez les autres sessions, page « Mon compte ».",
 				"Otherwise, change your password and end the other sessions, on the “My account” page."),
 		}}
+	case account.NoticeIssuerDeposit:
+		return wording{pick("Un nouveau papier dans votre coffre", "A new paper in your safe"), []string{
+			pick("%s a déposé un papier dans votre coffre.", "%s put a paper in your safe.", f.who),
+			pick("Vous le trouvez dans « Mes papiers ».", "You will find it in “My papers”."),
+			pick("Pour arrêter ces dépôts, allez page « Mon compte ».", "To stop these deposits, go to the “My account” page."),
+		}}
 	case account.NoticeLinkOpened:
 		return wording{pick("Un de vos liens de partage a été ouvert", "One of your share links was opened"), []string{
 			pick("Un lien de partage que vous avez créé a été ouvert pour la première fois, le %s.",

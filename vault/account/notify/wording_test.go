@@ -16,7 +16,7 @@ import (
 func TestWording(t *testing.T) {
 	notices := []account.OwnerNotice{account.NoticeCode, account.NoticeExpiry, account.NoticeRecoveryRequested,
 		account.NoticeAccessRecovered, account.NoticeMandateAsked, account.NoticeMandateGiven, account.NoticeMandateEnding,
-		account.NoticeMandateEnded, account.NoticeNewDevice, account.NoticeLinkOpened}
+		account.NoticeMandateEnded, account.NoticeNewDevice, account.NoticeLinkOpened, account.NoticeIssuerDeposit}
 	at := time.Date(2027, 3, 12, 0, 0, 0, 0, time.UTC)
 	for _, lang := range []string{"fr", "en"} {
 		for _, what := range notices {
