@@ -11,7 +11,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // smallBlob is how much of a stream of unknown length is read ahead: a file that ends
@@ -198,10 +197,20 @@ type Access struct {
 	Actor  Actor
 	Action Action
 	Detail string
-	// Within, if set, runs in the transaction of the journal entry, before it: a share
-	// link counts its downloads there, so that the count and the trace commit as one.
-	// An error from it refuses the access and is returned.
-	Within func(ctx context.Context, tx pgx.Tx) error
+	// Require, if set, gives what must commit together with the access's journal entry,
+	// for the blob opened (b, as its row says): a share link counts its downloads there,
+	// so that the count and the trace commit as one. Nil means nothing.
+	Require func(b *Blob) *Requirement
+}
+
+// Requirement is one SQL statement an access requires, run in the transaction of its
+// journal entry, before it. It must change exactly one row, else the access is refused
+// with Refused. The transaction may journal other accesses to the same safe, and be
+// rolled back and retried without them: the statement must depend on nothing else.
+type Requirement struct {
+	SQL     string
+	Args    []any
+	Refused error
 }
 
 // OpenAccess is Open with the details of the access.
@@ -231,17 +240,7 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 	// The access is journaled before any byte is returned; the round trip to the blob
 	// store runs meanwhile.
 	journaled := make(chan error, 1)
-	go func() {
-		journaled <- pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-			if a.Within != nil {
-				if err := a.Within(ctx, tx); err != nil {
-					return err
-				}
-			}
-			_, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: a.Action, DocumentID: doc, Detail: a.Detail})
-			return err
-		})
-	}()
+	go func() { journaled <- v.journalAccess(ctx, owner, doc, &r.Blob, a) }()
 	r.h = newAsyncHash()
 	br, err := v.openBlob(ctx, r, identity, owner, doc, blob)
 	if err != nil {
