@@ -19,7 +19,8 @@ const smallBlob = 1 << 20
 
 // putBlob encrypts body to recipient while streaming it to the blob store under a fresh
 // random key, and returns the blob's key, plaintext size and SHA-256. The upload marker is
-// committed first, so that an upload interrupted at any point is found by the reaper.
+// committed before the upload can complete, so that an upload interrupted at any point is
+// found by the reaper.
 func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (b Blob, err error) {
 	b.ID = uuid.New()
 	if size < 0 {
@@ -34,9 +35,13 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 			body = io.MultiReader(bytes.NewReader(head), body)
 		}
 	}
-	if _, err := v.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, b.ID); err != nil {
-		return b, fmt.Errorf("mark upload: %w", err)
-	}
+	// The marker's commit runs while the upload starts; only the upload's last bytes wait
+	// for it (markGate), and the store makes no object before it has them all.
+	mark := &markGate{rest: -1, marked: make(chan error, 1)}
+	go func() {
+		_, err := v.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, b.ID)
+		mark.marked <- err
+	}()
 	defer func() {
 		if err != nil {
 			v.discard([]Blob{b})
@@ -56,9 +61,13 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 	if size >= 0 {
 		ctSize = ciphertextSize(size)
 	}
-	err = v.blobs.Put(ctx, b.ID.String(), pr, ctSize)
+	mark.r, mark.rest = pr, ctSize
+	err = v.blobs.Put(ctx, b.ID.String(), mark, ctSize)
 	pr.CloseWithError(errors.New("upload ended")) // unblocks the encryptor if Put returned early
 	wg.Wait()
+	if merr := mark.wait(); merr != nil {
+		return b, fmt.Errorf("mark upload: %w", merr)
+	}
 	if err != nil {
 		return b, err
 	}
@@ -67,6 +76,41 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 		return b, fmt.Errorf("read %d bytes, expected %d: %w", b.Size, size, ErrInvalid)
 	}
 	return b, nil
+}
+
+// markGate holds back the end of an upload until its marker is committed: an object the
+// store completes always has a marker for the reaper to find.
+type markGate struct {
+	r      io.Reader
+	rest   int64 // bytes left to read, or -1 when the size is unknown
+	marked chan error
+	done   bool
+	err    error
+}
+
+func (g *markGate) wait() error {
+	if !g.done {
+		g.err, g.done = <-g.marked, true
+	}
+	return g.err
+}
+
+func (g *markGate) Read(p []byte) (int, error) {
+	if g.rest >= 0 && int64(len(p)) >= g.rest {
+		if err := g.wait(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := g.r.Read(p)
+	if g.rest >= 0 {
+		g.rest -= int64(n)
+	}
+	if err == io.EOF {
+		if werr := g.wait(); werr != nil {
+			return 0, werr
+		}
+	}
+	return n, err
 }
 
 func encrypt(dst io.Writer, recipient age.Recipient, src io.Reader) error {

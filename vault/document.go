@@ -235,41 +235,60 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, data
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `
+	// One round trip for every row of the deposit: on a busy server each one is waited
+	// for, and a deposit has several.
+	b := &pgx.Batch{}
+	b.Queue(`
 		INSERT INTO documents (id, owner_id, kind_sealed, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		d.ID, d.OwnerID, kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt); err != nil {
-		return fmt.Errorf("insert document: %w", err)
-	}
-	if err := indexTx(ctx, tx, dataKey, d.OwnerID, d.ID, d.Title, d.Kind, ""); err != nil {
-		return err
-	}
-	for _, b := range d.Blobs {
+		d.ID, d.OwnerID, kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt)
+	queueIndexNew(b, dataKey, d.OwnerID, d.ID, d.Title, d.Kind)
+	for _, bl := range d.Blobs {
 		var name []byte
-		if b.Name != "" {
-			if name, err = seal(dataKey, []byte(b.Name), nameAD(d.OwnerID, b.ID)); err != nil {
+		if bl.Name != "" {
+			if name, err = seal(dataKey, []byte(bl.Name), nameAD(d.OwnerID, bl.ID)); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `
+		b.Queue(`
 			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at, mac)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			b.ID, d.ID, d.OwnerID, b.Role, b.Position, b.MediaType, b.Size, b.SHA256, name, b.CreatedAt,
-			blobMAC(dataKey, d.OwnerID, d.ID, &b)); err != nil {
-			return fmt.Errorf("insert blob: %w", err)
-		}
+			bl.ID, d.ID, d.OwnerID, bl.Role, bl.Position, bl.MediaType, bl.Size, bl.SHA256, name, bl.CreatedAt,
+			blobMAC(dataKey, d.OwnerID, d.ID, &bl))
 		// The upload marker goes in the same transaction: if the reaper claimed it first,
 		// the object is gone (or going) and the deposit must fail.
-		tag, err := tx.Exec(ctx, `DELETE FROM blob_uploads WHERE id = $1 AND claimed_at IS NULL`, b.ID)
+		b.Queue(`DELETE FROM blob_uploads WHERE id = $1 AND claimed_at IS NULL`, bl.ID)
+	}
+	if err := insertRows(ctx, tx, b, d); err != nil {
+		return err
+	}
+	_, err = appendEntry(ctx, tx, d.OwnerID, Event{Actor: by, Action: ActionDeposit, DocumentID: d.ID})
+	return err
+}
+
+// insertRows sends the batch insertDocument queued and checks each answer.
+func insertRows(ctx context.Context, tx pgx.Tx, b *pgx.Batch, d *Document) error {
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("insert document: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	for _, bl := range d.Blobs {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("insert blob: %w", err)
+		}
+		tag, err := br.Exec()
 		if err != nil {
 			return fmt.Errorf("settle upload: %w", err)
 		}
 		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("upload %s was reaped before commit", b.ID)
+			return fmt.Errorf("upload %s was reaped before commit", bl.ID)
 		}
 	}
-	_, err = appendEntry(ctx, tx, d.OwnerID, Event{Actor: by, Action: ActionDeposit, DocumentID: d.ID})
-	return err
+	return br.Close()
 }
 
 // discard deletes blobs of a failed deposit, best effort: what stays is reaped later.
