@@ -260,9 +260,21 @@ type Requirement struct {
 // OpenAccess is Open with the details of the access.
 func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Access) (*BlobReader, error) {
 	by := a.Actor
+	// The round trip to the blob store starts with the row's: it only fetches
+	// ciphertext, and nothing of it is used unless the row allows the access.
+	got := make(chan fetched, 1)
+	go func() { got <- v.fetch(ctx, blob) }()
+	refuse := func(err error) (*BlobReader, error) {
+		go func() {
+			if f := <-got; f.src != nil {
+				f.src.Close()
+			}
+		}()
+		return nil, err
+	}
 	identity, dataKey, err := v.ownerKeys(ctx, owner)
 	if err != nil {
-		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
 	r := &BlobReader{Document: doc}
 	var mac []byte
@@ -276,17 +288,17 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 		if err == ErrNotFound {
 			v.deny(ctx, owner, doc, by)
 		}
-		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
 	if err := v.checkBlob(ctx, owner, dataKey, doc, &r.Blob, mac); err != nil {
-		return nil, err
+		return refuse(err)
 	}
 	// The access is journaled before any byte is returned; the round trip to the blob
 	// store runs meanwhile.
 	journaled := make(chan error, 1)
 	go func() { journaled <- v.journalAccess(ctx, owner, doc, &r.Blob, a) }()
 	r.h = newAsyncHash()
-	br, err := v.openBlob(ctx, r, identity, owner, doc, blob)
+	br, err := v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
 	if err != nil {
 		r.h.stop()
 	}
@@ -299,10 +311,21 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 	return br, err
 }
 
-func (v *Vault) openBlob(ctx context.Context, r *BlobReader, identity age.Identity, owner, doc, blob uuid.UUID) (*BlobReader, error) {
+// fetched is the answer of the blob store to a Get.
+type fetched struct {
+	src io.ReadCloser
+	err error
+}
+
+func (v *Vault) fetch(ctx context.Context, blob uuid.UUID) fetched {
+	src, err := v.blobs.Get(ctx, blob.String())
+	return fetched{src, err}
+}
+
+func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, identity age.Identity, owner, doc, blob uuid.UUID) (*BlobReader, error) {
 	integrityFailed := func(error) { v.integrityFailed(ctx, owner, doc, blob, "blob failed its integrity check") }
 	r.onError = integrityFailed
-	src, err := v.blobs.Get(ctx, blob.String())
+	src, err := f.src, f.err
 	if err != nil {
 		if errors.Is(err, ErrBlobNotFound) {
 			integrityFailed(err)

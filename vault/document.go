@@ -320,8 +320,17 @@ func (v *Vault) listDocuments(ctx context.Context, owner uuid.UUID, filter strin
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents: %w", err)
 	}
-	rows, err := v.db.Query(ctx, `SELECT `+documentColumns+` FROM documents
-		WHERE owner_id = $1 AND deleted_at IS NULL `+filter+` ORDER BY created_at DESC, id`, append([]any{owner}, args...)...)
+	// The documents and their blobs in one round trip: the blobs' query selects the same
+	// documents as the first.
+	args = append([]any{owner}, args...)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+documentColumns+` FROM documents
+		WHERE owner_id = $1 AND deleted_at IS NULL `+filter+` ORDER BY created_at DESC, id`, args...)
+	b.Queue(`SELECT `+blobColumns+` FROM blobs WHERE owner_id = $1 AND document_id IN (
+		SELECT id FROM documents WHERE owner_id = $1 AND deleted_at IS NULL `+filter+`) ORDER BY document_id, role, position`, args...)
+	br := v.db.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents: %w", err)
 	}
@@ -331,10 +340,13 @@ func (v *Vault) listDocuments(ctx context.Context, owner uuid.UUID, filter strin
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents: %w", err)
 	}
-	if err := v.loadBlobs(ctx, owner, dataKey, docs); err != nil {
-		return nil, fmt.Errorf("vault: documents: %w", err)
+	if rows, err = br.Query(); err == nil {
+		err = v.scanBlobs(ctx, rows, owner, dataKey, docs)
 	}
-	return docs, nil
+	if err != nil {
+		return nil, fmt.Errorf("vault: documents: blobs: %w", err)
+	}
+	return docs, br.Close()
 }
 
 // Document returns one of owner's documents. A missing document, or someone else's, gives
@@ -391,24 +403,36 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 		return nil
 	}
 	ids := make([]uuid.UUID, len(docs))
-	index := make(map[uuid.UUID]int, len(docs))
 	for i, d := range docs {
 		ids[i] = d.ID
-		index[d.ID] = i
 	}
-	rows, err := v.db.Query(ctx, `
-		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
+	rows, err := v.db.Query(ctx, `SELECT `+blobColumns+`
 		FROM blobs WHERE owner_id = $1 AND document_id = ANY($2) ORDER BY document_id, role, position`, owner, ids)
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
 	}
+	return v.scanBlobs(ctx, rows, owner, dataKey, docs)
+}
+
+const blobColumns = `document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac`
+
+// scanBlobs adds the blobs of rows (blobColumns) to docs, each checked against its MAC.
+func (v *Vault) scanBlobs(ctx context.Context, rows pgx.Rows, owner uuid.UUID, dataKey []byte, docs []Document) error {
 	defer rows.Close()
+	index := make(map[uuid.UUID]int, len(docs))
+	for i, d := range docs {
+		index[d.ID] = i
+	}
 	for rows.Next() {
 		var doc uuid.UUID
 		var b Blob
 		var name, mac []byte
 		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac); err != nil {
 			return fmt.Errorf("blobs: %w", err)
+		}
+		i, ok := index[doc]
+		if !ok {
+			continue // deleted between the two queries' snapshots
 		}
 		if err := v.checkBlob(ctx, owner, dataKey, doc, &b, mac); err != nil {
 			return err
@@ -420,7 +444,6 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 			}
 			b.Name = string(n)
 		}
-		i := index[doc]
 		docs[i].Blobs = append(docs[i].Blobs, b)
 	}
 	return rows.Err()
