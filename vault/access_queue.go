@@ -2,11 +2,14 @@ package vault
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Every access is journaled, and committed, before its first byte leaves. An owner's
@@ -104,45 +107,100 @@ func (v *Vault) commitAccesses(owner uuid.UUID, batch []*pendingAccess) {
 	}
 }
 
+// commitBatch journals a batch of accesses, with their requirements, in two round
+// trips whatever its size: the transaction's start, the requirements and the lock of the
+// chain head go in one, the entries and the commit in the other. A chain not started
+// yet takes the ordinary path (appendEvents).
 func (v *Vault) commitBatch(owner uuid.UUID, batch []*pendingAccess) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), accessTimeout)
 	defer cancel()
-	return pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		// The requirements go in one round trip, whatever their number.
-		b := &pgx.Batch{}
-		var refusals []error
-		evs := make([]Event, len(batch))
-		for i, p := range batch {
-			if p.a.Require != nil {
-				if req := p.a.Require(p.blob); req != nil {
-					b.Queue(req.SQL, req.Args...)
-					refusals = append(refusals, req.Refused)
-				}
-			}
-			evs[i] = Event{Actor: p.a.Actor, Action: p.a.Action, DocumentID: p.doc, Detail: p.a.Detail}
-		}
-		if len(refusals) > 0 {
-			if err := requireAll(ctx, tx, b, refusals); err != nil {
-				return err
+	evs := make([]Event, len(batch))
+	es := make([]*Entry, len(batch))
+	first := &pgx.Batch{}
+	first.Queue(`BEGIN`)
+	var refusals []error
+	for i, p := range batch {
+		if p.a.Require != nil {
+			if req := p.a.Require(p.blob); req != nil {
+				first.Queue(req.SQL, req.Args...)
+				refusals = append(refusals, req.Refused)
 			}
 		}
-		_, err := appendEvents(ctx, tx, owner, evs, nil)
-		return err
-	})
-}
-
-// requireAll sends the batch of requirements and checks that each changed one row.
-func requireAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, refusals []error) error {
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	for _, refused := range refusals {
-		tag, err := br.Exec()
+		evs[i] = Event{Actor: p.a.Actor, Action: p.a.Action, DocumentID: p.doc, Detail: p.a.Detail}
+		e, err := newEntry(owner, evs[i], nil)
 		if err != nil {
 			return err
 		}
+		es[i] = e
+	}
+	first.Queue(lockHead, owner)
+	conn, err := v.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	seq, prev, err := requireAndLock(ctx, conn, first, refusals)
+	if err != nil {
+		// A connection left inside a transaction is closed by the pool on release.
+		conn.Exec(ctx, `ROLLBACK`) //nolint:errcheck // the error that matters is err
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			for _, p := range batch {
+				if p.a.Require != nil {
+					if req := p.a.Require(p.blob); req != nil {
+						if err := require(ctx, tx, req); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			_, err := appendEvents(ctx, tx, owner, evs, nil)
+			return err
+		})
+	}
+	second := &pgx.Batch{}
+	queueEntries(second, owner, es, seq, prev)
+	second.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, second).Close(); err != nil {
+		conn.Exec(ctx, `ROLLBACK`) //nolint:errcheck // as above
+		return fmt.Errorf("journal: append: %w", err)
+	}
+	return nil
+}
+
+// requireAndLock sends the first round trip of commitBatch and reads its answers: each
+// requirement changed one row, and the chain head.
+func requireAndLock(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, refusals []error) (seq int64, prev []byte, err error) {
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return 0, nil, err
+	}
+	for _, refused := range refusals {
+		tag, err := br.Exec()
+		if err != nil {
+			return 0, nil, err
+		}
 		if tag.RowsAffected() != 1 {
-			return refused
+			return 0, nil, refused
 		}
 	}
-	return br.Close()
+	if err := br.QueryRow().Scan(&seq, &prev); err != nil {
+		return 0, nil, err
+	}
+	return seq, prev, br.Close()
+}
+
+// require runs one requirement in tx.
+func require(ctx context.Context, tx pgx.Tx, req *Requirement) error {
+	tag, err := tx.Exec(ctx, req.SQL, req.Args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return req.Refused
+	}
+	return nil
 }

@@ -230,19 +230,32 @@ func appendEvents(ctx context.Context, tx pgx.Tx, owner uuid.UUID, evs []Event, 
 	}
 	var seq int64
 	var prev []byte
-	err := tx.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1 FOR UPDATE`, owner).Scan(&seq, &prev)
+	err := tx.QueryRow(ctx, lockHead, owner).Scan(&seq, &prev)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// First entry of this chain. Two first appends may race: ON CONFLICT makes one
 		// of them wait, then both lock the row and go on in turn.
 		if _, err := tx.Exec(ctx, `INSERT INTO journal_heads (owner_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, owner, genesis); err != nil {
 			return nil, fmt.Errorf("journal: create chain: %w", err)
 		}
-		err = tx.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1 FOR UPDATE`, owner).Scan(&seq, &prev)
+		err = tx.QueryRow(ctx, lockHead, owner).Scan(&seq, &prev)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: lock chain: %w", err)
 	}
 	b := &pgx.Batch{}
+	queueEntries(b, owner, es, seq, prev)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("journal: append: %w", err)
+	}
+	return es, nil
+}
+
+// lockHead is the statement that locks owner's chain head and reads it (seq, hash).
+const lockHead = `SELECT seq, hash FROM journal_heads WHERE owner_id = $1 FOR UPDATE`
+
+// queueEntries chains es after the head (seq, prev) of owner's chain, locked, and queues
+// their rows and the new head in b.
+func queueEntries(b *pgx.Batch, owner uuid.UUID, es []*Entry, seq int64, prev []byte) {
 	for _, e := range es {
 		seq++
 		e.Seq, e.PrevHash = seq, prev
@@ -253,10 +266,6 @@ func appendEvents(ctx context.Context, tx pgx.Tx, owner uuid.UUID, evs []Event, 
 			e.OwnerID, e.Seq, e.At, e.ActorKind, e.ActorID, e.Action, e.DocumentID, e.Personal, e.PersonalSHA256, e.PrevHash, e.Hash)
 	}
 	b.Queue(`UPDATE journal_heads SET seq = $2, hash = $3 WHERE owner_id = $1`, owner, seq, prev)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, fmt.Errorf("journal: append: %w", err)
-	}
-	return es, nil
 }
 
 // newEntry is ev as an entry of owner's chain, before its place in the chain is known.
