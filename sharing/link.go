@@ -414,41 +414,42 @@ func (s *Service) Documents(ctx context.Context, l *Link) ([]vault.Document, err
 	return s.vault.DocumentsIn(ctx, l.OwnerID, l.Documents)
 }
 
+// Document returns one of the link's documents, if it still exists: what a download
+// needs, without reading every document of the link. Another document gives
+// vault.ErrNotFound, not journaled: Open journals the attempt.
+func (s *Service) Document(ctx context.Context, l *Link, id uuid.UUID) (*vault.Document, error) {
+	if !slices.Contains(l.Documents, id) {
+		return nil, fmt.Errorf("sharing: document: %w", vault.ErrNotFound)
+	}
+	docs, err := s.vault.DocumentsIn(ctx, l.OwnerID, []uuid.UUID{id})
+	if err != nil {
+		return nil, fmt.Errorf("sharing: document: %w", err)
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("sharing: document: %w", vault.ErrNotFound)
+	}
+	return &docs[0], nil
+}
+
 // Open reads one blob of one of the link's documents. Full documents count against the
 // download limit, atomically and in the same transaction as the journal entry: with a
 // limit of n, exactly n opens succeed however many race. Thumbnails do not count. note
 // goes into the journal entry (the number of the receipt given, say).
 func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip netip.Addr, action vault.Action, note string) (*vault.BlobReader, error) {
-	actor := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}
-	shared := false
-	for _, id := range l.Documents {
-		shared = shared || id == doc
-	}
-	var role vault.Role
-	err := s.db.QueryRow(ctx, `
-		SELECT b.role FROM blobs b JOIN documents d ON d.id = b.document_id
-		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`,
-		l.OwnerID, doc, blob).Scan(&role)
-	if !shared || errors.Is(err, pgx.ErrNoRows) {
+	if !slices.Contains(l.Documents, doc) {
+		actor := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}
 		if jerr := s.vault.Record(ctx, l.OwnerID, vault.Event{Actor: actor, Action: vault.ActionDenied, DocumentID: doc}); jerr != nil {
 			return nil, fmt.Errorf("sharing: open: %w", jerr)
 		}
 		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("sharing: open: %w", err)
-	}
 	access := vault.Access{Action: action}
 	access.Actor, access.Detail = l.user(ip, note)
-	counted := role != vault.RoleThumbnail
-	if counted {
-		access.Within = func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND `+usable, l.ID)
-			if err == nil && tag.RowsAffected() != 1 {
-				err = ErrUnavailable
-			}
-			return err
+	access.Require = func(b *vault.Blob) *vault.Requirement {
+		if b.Role == vault.RoleThumbnail {
+			return nil
 		}
+		return &vault.Requirement{SQL: `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND ` + usable, Args: []any{l.ID}, Refused: ErrUnavailable}
 	}
 	// A download counted and journaled whose bytes then failed to come is not given back:
 	// the count may only go up, and the owner can make a new link.

@@ -11,7 +11,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // smallBlob is how much of a stream of unknown length is read ahead: a file that ends
@@ -20,7 +19,8 @@ const smallBlob = 1 << 20
 
 // putBlob encrypts body to recipient while streaming it to the blob store under a fresh
 // random key, and returns the blob's key, plaintext size and SHA-256. The upload marker is
-// committed first, so that an upload interrupted at any point is found by the reaper.
+// committed before the upload can complete, so that an upload interrupted at any point is
+// found by the reaper.
 func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (b Blob, err error) {
 	b.ID = uuid.New()
 	if size < 0 {
@@ -35,9 +35,13 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 			body = io.MultiReader(bytes.NewReader(head), body)
 		}
 	}
-	if _, err := v.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, b.ID); err != nil {
-		return b, fmt.Errorf("mark upload: %w", err)
-	}
+	// The marker's commit runs while the upload starts; only the upload's last bytes wait
+	// for it (markGate), and the store makes no object before it has them all.
+	mark := &markGate{rest: -1, marked: make(chan error, 1)}
+	go func() {
+		_, err := v.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, b.ID)
+		mark.marked <- err
+	}()
 	defer func() {
 		if err != nil {
 			v.discard([]Blob{b})
@@ -57,9 +61,13 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 	if size >= 0 {
 		ctSize = ciphertextSize(size)
 	}
-	err = v.blobs.Put(ctx, b.ID.String(), pr, ctSize)
+	mark.r, mark.rest = pr, ctSize
+	err = v.blobs.Put(ctx, b.ID.String(), mark, ctSize)
 	pr.CloseWithError(errors.New("upload ended")) // unblocks the encryptor if Put returned early
 	wg.Wait()
+	if merr := mark.wait(); merr != nil {
+		return b, fmt.Errorf("mark upload: %w", merr)
+	}
 	if err != nil {
 		return b, err
 	}
@@ -68,6 +76,41 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 		return b, fmt.Errorf("read %d bytes, expected %d: %w", b.Size, size, ErrInvalid)
 	}
 	return b, nil
+}
+
+// markGate holds back the end of an upload until its marker is committed: an object the
+// store completes always has a marker for the reaper to find.
+type markGate struct {
+	r      io.Reader
+	rest   int64 // bytes left to read, or -1 when the size is unknown
+	marked chan error
+	done   bool
+	err    error
+}
+
+func (g *markGate) wait() error {
+	if !g.done {
+		g.err, g.done = <-g.marked, true
+	}
+	return g.err
+}
+
+func (g *markGate) Read(p []byte) (int, error) {
+	if g.rest >= 0 && int64(len(p)) >= g.rest {
+		if err := g.wait(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := g.r.Read(p)
+	if g.rest >= 0 {
+		g.rest -= int64(n)
+	}
+	if err == io.EOF {
+		if werr := g.wait(); werr != nil {
+			return 0, werr
+		}
+	}
+	return n, err
 }
 
 func encrypt(dst io.Writer, recipient age.Recipient, src io.Reader) error {
@@ -198,18 +241,40 @@ type Access struct {
 	Actor  Actor
 	Action Action
 	Detail string
-	// Within, if set, runs in the transaction of the journal entry, before it: a share
-	// link counts its downloads there, so that the count and the trace commit as one.
-	// An error from it refuses the access and is returned.
-	Within func(ctx context.Context, tx pgx.Tx) error
+	// Require, if set, gives what must commit together with the access's journal entry,
+	// for the blob opened (b, as its row says): a share link counts its downloads there,
+	// so that the count and the trace commit as one. Nil means nothing.
+	Require func(b *Blob) *Requirement
+}
+
+// Requirement is one SQL statement an access requires, run in the transaction of its
+// journal entry, before it. It must change exactly one row, else the access is refused
+// with Refused. The transaction may journal other accesses to the same safe, and be
+// rolled back and retried without them: the statement must depend on nothing else.
+type Requirement struct {
+	SQL     string
+	Args    []any
+	Refused error
 }
 
 // OpenAccess is Open with the details of the access.
 func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Access) (*BlobReader, error) {
 	by := a.Actor
+	// The round trip to the blob store starts with the row's: it only fetches
+	// ciphertext, and nothing of it is used unless the row allows the access.
+	got := make(chan fetched, 1)
+	go func() { got <- v.fetch(ctx, blob) }()
+	refuse := func(err error) (*BlobReader, error) {
+		go func() {
+			if f := <-got; f.src != nil {
+				f.src.Close()
+			}
+		}()
+		return nil, err
+	}
 	identity, dataKey, err := v.ownerKeys(ctx, owner)
 	if err != nil {
-		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
 	r := &BlobReader{Document: doc}
 	var mac []byte
@@ -223,27 +288,17 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 		if err == ErrNotFound {
 			v.deny(ctx, owner, doc, by)
 		}
-		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
 	if err := v.checkBlob(ctx, owner, dataKey, doc, &r.Blob, mac); err != nil {
-		return nil, err
+		return refuse(err)
 	}
 	// The access is journaled before any byte is returned; the round trip to the blob
 	// store runs meanwhile.
 	journaled := make(chan error, 1)
-	go func() {
-		journaled <- pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-			if a.Within != nil {
-				if err := a.Within(ctx, tx); err != nil {
-					return err
-				}
-			}
-			_, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: a.Action, DocumentID: doc, Detail: a.Detail})
-			return err
-		})
-	}()
+	go func() { journaled <- v.journalAccess(ctx, owner, doc, &r.Blob, a) }()
 	r.h = newAsyncHash()
-	br, err := v.openBlob(ctx, r, identity, owner, doc, blob)
+	br, err := v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
 	if err != nil {
 		r.h.stop()
 	}
@@ -256,10 +311,21 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 	return br, err
 }
 
-func (v *Vault) openBlob(ctx context.Context, r *BlobReader, identity age.Identity, owner, doc, blob uuid.UUID) (*BlobReader, error) {
+// fetched is the answer of the blob store to a Get.
+type fetched struct {
+	src io.ReadCloser
+	err error
+}
+
+func (v *Vault) fetch(ctx context.Context, blob uuid.UUID) fetched {
+	src, err := v.blobs.Get(ctx, blob.String())
+	return fetched{src, err}
+}
+
+func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, identity age.Identity, owner, doc, blob uuid.UUID) (*BlobReader, error) {
 	integrityFailed := func(error) { v.integrityFailed(ctx, owner, doc, blob, "blob failed its integrity check") }
 	r.onError = integrityFailed
-	src, err := v.blobs.Get(ctx, blob.String())
+	src, err := f.src, f.err
 	if err != nil {
 		if errors.Is(err, ErrBlobNotFound) {
 			integrityFailed(err)

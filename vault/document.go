@@ -248,41 +248,60 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, data
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `
+	// One round trip for every row of the deposit: on a busy server each one is waited
+	// for, and a deposit has several.
+	b := &pgx.Batch{}
+	b.Queue(`
 		INSERT INTO documents (id, owner_id, kind_sealed, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		d.ID, d.OwnerID, kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt); err != nil {
-		return fmt.Errorf("insert document: %w", err)
-	}
-	if err := indexTx(ctx, tx, dataKey, d.OwnerID, d.ID, d.Title, d.Kind, ""); err != nil {
-		return err
-	}
-	for _, b := range d.Blobs {
+		d.ID, d.OwnerID, kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt)
+	queueIndexNew(b, dataKey, d.OwnerID, d.ID, d.Title, d.Kind)
+	for _, bl := range d.Blobs {
 		var name []byte
-		if b.Name != "" {
-			if name, err = seal(dataKey, []byte(b.Name), nameAD(d.OwnerID, b.ID)); err != nil {
+		if bl.Name != "" {
+			if name, err = seal(dataKey, []byte(bl.Name), nameAD(d.OwnerID, bl.ID)); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `
+		b.Queue(`
 			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at, mac)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			b.ID, d.ID, d.OwnerID, b.Role, b.Position, b.MediaType, b.Size, b.SHA256, name, b.CreatedAt,
-			blobMAC(dataKey, d.OwnerID, d.ID, &b)); err != nil {
-			return fmt.Errorf("insert blob: %w", err)
-		}
+			bl.ID, d.ID, d.OwnerID, bl.Role, bl.Position, bl.MediaType, bl.Size, bl.SHA256, name, bl.CreatedAt,
+			blobMAC(dataKey, d.OwnerID, d.ID, &bl))
 		// The upload marker goes in the same transaction: if the reaper claimed it first,
 		// the object is gone (or going) and the deposit must fail.
-		tag, err := tx.Exec(ctx, `DELETE FROM blob_uploads WHERE id = $1 AND claimed_at IS NULL`, b.ID)
+		b.Queue(`DELETE FROM blob_uploads WHERE id = $1 AND claimed_at IS NULL`, bl.ID)
+	}
+	if err := insertRows(ctx, tx, b, d); err != nil {
+		return err
+	}
+	_, err = appendEntry(ctx, tx, d.OwnerID, Event{Actor: by, Action: ActionDeposit, DocumentID: d.ID})
+	return err
+}
+
+// insertRows sends the batch insertDocument queued and checks each answer.
+func insertRows(ctx context.Context, tx pgx.Tx, b *pgx.Batch, d *Document) error {
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("insert document: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	for _, bl := range d.Blobs {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("insert blob: %w", err)
+		}
+		tag, err := br.Exec()
 		if err != nil {
 			return fmt.Errorf("settle upload: %w", err)
 		}
 		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("upload %s was reaped before commit", b.ID)
+			return fmt.Errorf("upload %s was reaped before commit", bl.ID)
 		}
 	}
-	_, err = appendEntry(ctx, tx, d.OwnerID, Event{Actor: by, Action: ActionDeposit, DocumentID: d.ID})
-	return err
+	return br.Close()
 }
 
 // discard deletes blobs of a failed deposit, best effort: what stays is reaped later.
@@ -314,8 +333,17 @@ func (v *Vault) listDocuments(ctx context.Context, owner uuid.UUID, filter strin
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents: %w", err)
 	}
-	rows, err := v.db.Query(ctx, `SELECT `+documentColumns+` FROM documents
-		WHERE owner_id = $1 AND deleted_at IS NULL `+filter+` ORDER BY created_at DESC, id`, append([]any{owner}, args...)...)
+	// The documents and their blobs in one round trip: the blobs' query selects the same
+	// documents as the first.
+	args = append([]any{owner}, args...)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+documentColumns+` FROM documents
+		WHERE owner_id = $1 AND deleted_at IS NULL `+filter+` ORDER BY created_at DESC, id`, args...)
+	b.Queue(`SELECT `+blobColumns+` FROM blobs WHERE owner_id = $1 AND document_id IN (
+		SELECT id FROM documents WHERE owner_id = $1 AND deleted_at IS NULL `+filter+`) ORDER BY document_id, role, position`, args...)
+	br := v.db.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents: %w", err)
 	}
@@ -325,10 +353,13 @@ func (v *Vault) listDocuments(ctx context.Context, owner uuid.UUID, filter strin
 	if err != nil {
 		return nil, fmt.Errorf("vault: documents: %w", err)
 	}
-	if err := v.loadBlobs(ctx, owner, dataKey, docs); err != nil {
-		return nil, fmt.Errorf("vault: documents: %w", err)
+	if rows, err = br.Query(); err == nil {
+		err = v.scanBlobs(ctx, rows, owner, dataKey, docs)
 	}
-	return docs, nil
+	if err != nil {
+		return nil, fmt.Errorf("vault: documents: blobs: %w", err)
+	}
+	return docs, br.Close()
 }
 
 // Document returns one of owner's documents. A missing document, or someone else's, gives
@@ -385,24 +416,36 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 		return nil
 	}
 	ids := make([]uuid.UUID, len(docs))
-	index := make(map[uuid.UUID]int, len(docs))
 	for i, d := range docs {
 		ids[i] = d.ID
-		index[d.ID] = i
 	}
-	rows, err := v.db.Query(ctx, `
-		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
+	rows, err := v.db.Query(ctx, `SELECT `+blobColumns+`
 		FROM blobs WHERE owner_id = $1 AND document_id = ANY($2) ORDER BY document_id, role, position`, owner, ids)
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
 	}
+	return v.scanBlobs(ctx, rows, owner, dataKey, docs)
+}
+
+const blobColumns = `document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac`
+
+// scanBlobs adds the blobs of rows (blobColumns) to docs, each checked against its MAC.
+func (v *Vault) scanBlobs(ctx context.Context, rows pgx.Rows, owner uuid.UUID, dataKey []byte, docs []Document) error {
 	defer rows.Close()
+	index := make(map[uuid.UUID]int, len(docs))
+	for i, d := range docs {
+		index[d.ID] = i
+	}
 	for rows.Next() {
 		var doc uuid.UUID
 		var b Blob
 		var name, mac []byte
 		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac); err != nil {
 			return fmt.Errorf("blobs: %w", err)
+		}
+		i, ok := index[doc]
+		if !ok {
+			continue // deleted between the two queries' snapshots
 		}
 		if err := v.checkBlob(ctx, owner, dataKey, doc, &b, mac); err != nil {
 			return err
@@ -414,7 +457,6 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 			}
 			b.Name = string(n)
 		}
-		i := index[doc]
 		docs[i].Blobs = append(docs[i].Blobs, b)
 	}
 	return rows.Err()

@@ -209,6 +209,67 @@ func appendEntry(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event) (*En
 // appendSealed is appendEntry for an event that may have a private detail, sealed with
 // dataKey, the owner's data key.
 func appendSealed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event, dataKey []byte) (*Entry, error) {
+	es, err := appendEvents(ctx, tx, owner, []Event{ev}, dataKey)
+	if err != nil {
+		return nil, err
+	}
+	return es[0], nil
+}
+
+// appendEvents adds events to owner's chain inside tx, in order, locking the chain head
+// once and writing every entry in one round trip: a batch of accesses costs about what
+// one does (see accessQueue).
+func appendEvents(ctx context.Context, tx pgx.Tx, owner uuid.UUID, evs []Event, dataKey []byte) ([]*Entry, error) {
+	es := make([]*Entry, len(evs))
+	for i, ev := range evs {
+		e, err := newEntry(owner, ev, dataKey)
+		if err != nil {
+			return nil, err
+		}
+		es[i] = e
+	}
+	var seq int64
+	var prev []byte
+	err := tx.QueryRow(ctx, lockHead, owner).Scan(&seq, &prev)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// First entry of this chain. Two first appends may race: ON CONFLICT makes one
+		// of them wait, then both lock the row and go on in turn.
+		if _, err := tx.Exec(ctx, `INSERT INTO journal_heads (owner_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, owner, genesis); err != nil {
+			return nil, fmt.Errorf("journal: create chain: %w", err)
+		}
+		err = tx.QueryRow(ctx, lockHead, owner).Scan(&seq, &prev)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: lock chain: %w", err)
+	}
+	b := &pgx.Batch{}
+	queueEntries(b, owner, es, seq, prev)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("journal: append: %w", err)
+	}
+	return es, nil
+}
+
+// lockHead is the statement that locks owner's chain head and reads it (seq, hash).
+const lockHead = `SELECT seq, hash FROM journal_heads WHERE owner_id = $1 FOR UPDATE`
+
+// queueEntries chains es after the head (seq, prev) of owner's chain, locked, and queues
+// their rows and the new head in b.
+func queueEntries(b *pgx.Batch, owner uuid.UUID, es []*Entry, seq int64, prev []byte) {
+	for _, e := range es {
+		seq++
+		e.Seq, e.PrevHash = seq, prev
+		e.Hash = e.computeHash()
+		prev = e.Hash
+		b.Queue(`INSERT INTO journal (owner_id, seq, at, actor_kind, actor_id, action, document_id, personal, personal_sha256, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			e.OwnerID, e.Seq, e.At, e.ActorKind, e.ActorID, e.Action, e.DocumentID, e.Personal, e.PersonalSHA256, e.PrevHash, e.Hash)
+	}
+	b.Queue(`UPDATE journal_heads SET seq = $2, hash = $3 WHERE owner_id = $1`, owner, seq, prev)
+}
+
+// newEntry is ev as an entry of owner's chain, before its place in the chain is known.
+func newEntry(owner uuid.UUID, ev Event, dataKey []byte) (*Entry, error) {
 	e := &Entry{
 		OwnerID:   owner,
 		At:        time.Now().UTC().Truncate(time.Microsecond),
@@ -238,31 +299,6 @@ func appendSealed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ev Event, dat
 	}
 	sum := sha256.Sum256(e.Personal)
 	e.PersonalSHA256 = sum[:]
-
-	var seq int64
-	err = tx.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1 FOR UPDATE`, owner).Scan(&seq, &e.PrevHash)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// First entry of this chain. Two first appends may race: ON CONFLICT makes one
-		// of them wait, then both lock the row and go on in turn.
-		if _, err := tx.Exec(ctx, `INSERT INTO journal_heads (owner_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, owner, genesis); err != nil {
-			return nil, fmt.Errorf("journal: create chain: %w", err)
-		}
-		err = tx.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1 FOR UPDATE`, owner).Scan(&seq, &e.PrevHash)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("journal: lock chain: %w", err)
-	}
-	e.Seq = seq + 1
-	e.Hash = e.computeHash()
-
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO journal (owner_id, seq, at, actor_kind, actor_id, action, document_id, personal, personal_sha256, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.OwnerID, e.Seq, e.At, e.ActorKind, e.ActorID, e.Action, e.DocumentID, e.Personal, e.PersonalSHA256, e.PrevHash, e.Hash)
-	b.Queue(`UPDATE journal_heads SET seq = $2, hash = $3 WHERE owner_id = $1`, owner, e.Seq, e.Hash)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, fmt.Errorf("journal: append: %w", err)
-	}
 	return e, nil
 }
 

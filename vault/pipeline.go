@@ -17,10 +17,16 @@ const (
 	pipeDepth = 4
 )
 
+// pipeBufs recycles the stages' buffers across reads and deposits: allocated afresh,
+// they were the read path's main garbage (several times the bytes read).
+var pipeBufs = sync.Pool{New: func() any { return new([pipeBuf]byte) }} //nolint:gochecknoglobals // a pool is shared by design
+
+func getBuf() []byte  { return pipeBufs.Get().(*[pipeBuf]byte)[:] }
+func putBuf(b []byte) { pipeBufs.Put((*[pipeBuf]byte)(b[:pipeBuf])) }
+
 // asyncHash hashes what is written to it on its own goroutine.
 type asyncHash struct {
 	ch    chan []byte
-	free  chan []byte
 	done  chan struct{}
 	h     hash.Hash
 	n     int64
@@ -31,7 +37,6 @@ type asyncHash struct {
 func newAsyncHash() *asyncHash {
 	a := &asyncHash{
 		ch:   make(chan []byte, pipeDepth),
-		free: make(chan []byte, pipeDepth+1),
 		done: make(chan struct{}),
 		h:    sha256.New(),
 	}
@@ -40,10 +45,7 @@ func newAsyncHash() *asyncHash {
 		for b := range a.ch {
 			a.h.Write(b)
 			a.n += int64(len(b))
-			select {
-			case a.free <- b[:0]:
-			default:
-			}
+			putBuf(b)
 		}
 	}()
 	return a
@@ -54,11 +56,7 @@ func (a *asyncHash) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if a.cur == nil {
-			select {
-			case a.cur = <-a.free:
-			default:
-				a.cur = make([]byte, 0, pipeBuf)
-			}
+			a.cur = getBuf()[:0]
 		}
 		k := min(len(p), cap(a.cur)-len(a.cur))
 		a.cur = append(a.cur, p[:k]...)
@@ -88,8 +86,7 @@ func (a *asyncHash) stop() { a.close.Do(func() { close(a.ch) }) }
 type prefetcher struct {
 	src  io.ReadCloser
 	ch   chan chunk
-	free chan []byte
-	buf  []byte // the buffer p.cur points into, returned to free once read
+	buf  []byte // the buffer p.cur points into, returned to pipeBufs once read
 	quit chan struct{}
 	cur  []byte
 	err  error
@@ -102,15 +99,10 @@ type chunk struct {
 }
 
 func newPrefetcher(src io.ReadCloser) *prefetcher {
-	p := &prefetcher{src: src, ch: make(chan chunk, pipeDepth), free: make(chan []byte, pipeDepth+2), quit: make(chan struct{})}
+	p := &prefetcher{src: src, ch: make(chan chunk, pipeDepth), quit: make(chan struct{})}
 	go func() {
 		for {
-			var b []byte
-			select {
-			case b = <-p.free:
-			default:
-				b = make([]byte, pipeBuf)
-			}
+			b := getBuf()
 			n, err := io.ReadFull(src, b)
 			if err == io.ErrUnexpectedEOF {
 				err = io.EOF
@@ -134,10 +126,8 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 			return 0, p.err
 		}
 		if p.buf != nil {
-			select {
-			case p.free <- p.buf[:cap(p.buf)]:
-			default:
-			}
+			putBuf(p.buf)
+			p.buf = nil
 		}
 		c := <-p.ch
 		p.cur, p.buf, p.err = c.b, c.b, c.err

@@ -141,6 +141,13 @@ func indexTx(ctx context.Context, tx pgx.Tx, dataKey []byte, owner, doc uuid.UUI
 	return nil
 }
 
+// queueIndexNew queues in b the terms of a new document, which has none yet: a deposit
+// sends all its rows in one batch.
+func queueIndexNew(b *pgx.Batch, dataKey []byte, owner, doc uuid.UUID, title string, kind Kind) {
+	b.Queue(`INSERT INTO search_terms (owner_id, term, document_id)
+		SELECT $1, t, $2 FROM unnest($3::bytea[]) t ON CONFLICT DO NOTHING`, owner, doc, terms(searchKey(dataKey), documentWords(title, kind, "")))
+}
+
 // unindexTx removes, inside tx, every term of owner's document doc.
 func unindexTx(ctx context.Context, tx pgx.Tx, owner, doc uuid.UUID) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM search_terms WHERE owner_id = $1 AND document_id = $2`, owner, doc); err != nil {

@@ -36,7 +36,7 @@ func (v *Vault) OpenThumbnail(ctx context.Context, owner, doc uuid.UUID, by Acto
 		return nil, err
 	}
 	r.h = newAsyncHash()
-	br, err := v.openBlob(ctx, r, identity, owner, doc, r.ID)
+	br, err := v.openBlob(ctx, r, v.fetch(ctx, r.ID), identity, owner, doc, r.ID)
 	if err != nil {
 		r.h.stop()
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -23,6 +24,8 @@ type Vault struct {
 
 	// participants take part in the transactions about a whole safe (AddParticipant).
 	participants []Participant
+	// accesses journals concurrent accesses to one safe together (journalAccess).
+	accesses accessQueue
 }
 
 // Config is what a Vault is built from.
@@ -59,7 +62,8 @@ func New(ctx context.Context, cfg Config) (*Vault, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	v := &Vault{db: cfg.DB, blobs: cfg.Blobs, keys: cfg.Keys, log: cfg.Log, now: cfg.Now}
+	v := &Vault{db: cfg.DB, blobs: cfg.Blobs, keys: cfg.Keys, log: cfg.Log, now: cfg.Now,
+		accesses: accessQueue{owners: map[uuid.UUID][]*pendingAccess{}}}
 	if err := v.checkMasterKey(ctx); err != nil {
 		return nil, err
 	}

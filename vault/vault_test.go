@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -854,5 +855,53 @@ func TestReaperAfterCrash(t *testing.T) {
 	}
 	if n := countRows(t, b.db, "blob_uploads"); n != 0 {
 		t.Fatalf("%d upload markers left", n)
+	}
+}
+
+// markerStore checks, when an upload has sent its last byte (the moment the store
+// completes the object), that the upload's marker is committed: an object no marker
+// names would never be reaped.
+type markerStore struct {
+	vault.BlobStore
+	db       *pgxpool.Pool
+	unmarked atomic.Int32
+}
+
+func (m *markerStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	// Another connection sees only what is committed.
+	var marked bool
+	if err := m.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blob_uploads WHERE id = $1)`, key).Scan(&marked); err != nil {
+		return err
+	}
+	if !marked {
+		m.unmarked.Add(1)
+	}
+	return m.BlobStore.Put(ctx, key, bytes.NewReader(data), size)
+}
+
+func TestUploadsCompleteOnlyOnceMarked(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	store := &markerStore{BlobStore: b.store, db: b.db}
+	v, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: store, Keys: b.keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := v.Deposit(ctx, owner, by, vault.NewDocument{Kind: vault.KindBanque, Title: "RIB", Files: []vault.File{
+			{Role: vault.RoleOriginal, MediaType: "image/jpeg", Body: bytes.NewReader(make([]byte, 10<<10)), Size: 10 << 10},
+			{Role: vault.RoleRendition, MediaType: "application/pdf", Body: newPattern(3 << 20), Size: -1},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := store.unmarked.Load(); n != 0 {
+		t.Fatalf("%d uploads sent their last byte before their marker was committed", n)
 	}
 }

@@ -191,13 +191,12 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 		return
 	}
-	docs, err := h.share.Documents(r.Context(), l)
-	if err != nil {
+	d, err := h.share.Document(r.Context(), l, id)
+	if err != nil && !errors.Is(err, vault.ErrNotFound) {
 		h.log.Error("api: link document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
-	d := findDocument(docs, id)
 	var blob *vault.Blob
 	if d != nil {
 		blob = delivered(d)

@@ -1,0 +1,206 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Every access is journaled, and committed, before its first byte leaves. An owner's
+// chain takes one append at a time (its head row is locked until the commit), so when
+// many accesses to one safe come at once — a téléservice fetching a person's papers in
+// parallel, a counter where several people open the same link — each would wait for all
+// the commits before it, holding a database connection meanwhile. Instead, the accesses
+// that arrive while one of the owner's commits is under way wait together and are
+// journaled by the next transaction, in one append: a commit per burst, not per access.
+// Each caller still returns only once its own entry is committed.
+
+// accessTimeout bounds one transaction journaling a batch of accesses; the callers'
+// contexts cannot, since the batch outlives any one of them.
+const accessTimeout = 30 * time.Second
+
+type accessQueue struct {
+	mu     sync.Mutex
+	owners map[uuid.UUID][]*pendingAccess // waiting accesses of owners with a batch under way
+}
+
+type pendingAccess struct {
+	ctx  context.Context
+	doc  uuid.UUID
+	blob *Blob
+	a    Access
+	done chan error
+}
+
+// journalAccess journals one access to owner's doc, with what must commit with it
+// (a.Within), and returns once it is committed or has failed.
+func (v *Vault) journalAccess(ctx context.Context, owner, doc uuid.UUID, blob *Blob, a Access) error {
+	p := &pendingAccess{ctx: ctx, doc: doc, blob: blob, a: a, done: make(chan error, 1)}
+	q := &v.accesses
+	q.mu.Lock()
+	waiting, busy := q.owners[owner]
+	q.owners[owner] = append(waiting, p)
+	q.mu.Unlock()
+	if !busy {
+		go v.drainAccesses(owner)
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		// The entry may still be committed: an access journaled whose bytes never left
+		// is a trace too many, never one missing.
+		return ctx.Err()
+	}
+}
+
+// drainAccesses journals owner's waiting accesses, a batch per transaction, until none
+// is left.
+func (v *Vault) drainAccesses(owner uuid.UUID) {
+	q := &v.accesses
+	for {
+		q.mu.Lock()
+		batch := q.owners[owner]
+		if len(batch) == 0 {
+			delete(q.owners, owner)
+			q.mu.Unlock()
+			return
+		}
+		q.owners[owner] = batch[:0:0]
+		q.mu.Unlock()
+		v.commitAccesses(owner, batch)
+	}
+}
+
+// commitAccesses journals a batch in one transaction. If anything in it fails (a link
+// whose last download one of them took, say), each is retried in a transaction of its
+// own, so that the others are not refused for it and each gets its own answer.
+func (v *Vault) commitAccesses(owner uuid.UUID, batch []*pendingAccess) {
+	live := batch[:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- err
+			continue
+		}
+		live = append(live, p)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if len(live) > 1 {
+		err := v.commitBatch(owner, live)
+		if err == nil {
+			for _, p := range live {
+				p.done <- nil
+			}
+			return
+		}
+	}
+	for _, p := range live {
+		p.done <- v.commitBatch(owner, []*pendingAccess{p})
+	}
+}
+
+// commitBatch journals a batch of accesses, with their requirements, in two round
+// trips whatever its size: the transaction's start, the requirements and the lock of the
+// chain head go in one, the entries and the commit in the other. A chain not started
+// yet takes the ordinary path (appendEvents).
+func (v *Vault) commitBatch(owner uuid.UUID, batch []*pendingAccess) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), accessTimeout)
+	defer cancel()
+	evs := make([]Event, len(batch))
+	es := make([]*Entry, len(batch))
+	first := &pgx.Batch{}
+	first.Queue(`BEGIN`)
+	var refusals []error
+	for i, p := range batch {
+		if p.a.Require != nil {
+			if req := p.a.Require(p.blob); req != nil {
+				first.Queue(req.SQL, req.Args...)
+				refusals = append(refusals, req.Refused)
+			}
+		}
+		evs[i] = Event{Actor: p.a.Actor, Action: p.a.Action, DocumentID: p.doc, Detail: p.a.Detail}
+		e, err := newEntry(owner, evs[i], nil)
+		if err != nil {
+			return err
+		}
+		es[i] = e
+	}
+	first.Queue(lockHead, owner)
+	conn, err := v.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	seq, prev, err := requireAndLock(ctx, conn, first, refusals)
+	if err != nil {
+		// A connection left inside a transaction is closed by the pool on release.
+		conn.Exec(ctx, `ROLLBACK`) //nolint:errcheck // the error that matters is err
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			for _, p := range batch {
+				if p.a.Require != nil {
+					if req := p.a.Require(p.blob); req != nil {
+						if err := require(ctx, tx, req); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			_, err := appendEvents(ctx, tx, owner, evs, nil)
+			return err
+		})
+	}
+	second := &pgx.Batch{}
+	queueEntries(second, owner, es, seq, prev)
+	second.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, second).Close(); err != nil {
+		conn.Exec(ctx, `ROLLBACK`) //nolint:errcheck // as above
+		return fmt.Errorf("journal: append: %w", err)
+	}
+	return nil
+}
+
+// requireAndLock sends the first round trip of commitBatch and reads its answers: each
+// requirement changed one row, and the chain head.
+func requireAndLock(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, refusals []error) (seq int64, prev []byte, err error) {
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return 0, nil, err
+	}
+	for _, refused := range refusals {
+		tag, err := br.Exec()
+		if err != nil {
+			return 0, nil, err
+		}
+		if tag.RowsAffected() != 1 {
+			return 0, nil, refused
+		}
+	}
+	if err := br.QueryRow().Scan(&seq, &prev); err != nil {
+		return 0, nil, err
+	}
+	return seq, prev, br.Close()
+}
+
+// require runs one requirement in tx.
+func require(ctx context.Context, tx pgx.Tx, req *Requirement) error {
+	tag, err := tx.Exec(ctx, req.SQL, req.Args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return req.Refused
+	}
+	return nil
+}
