@@ -195,7 +195,7 @@ func (br *browser) pressOn(id, key string) {
 // holds the element sel, "" when it is in none.
 func (br *browser) liveText(sel string) string {
 	br.t.Helper()
-	s, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`(e => { const r = e && e.closest('[role=status], [role=alert], [aria-live=polite], [aria-live=assertive]'); return r ? r.textContent.replace(/\s+/g, ' ').trim() : ''; })(document.querySelector(` + "`" + sel + "`" + `))`))
+	s, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`(e => { const r = e && e.closest('[role=status], [role=alert], [aria-live=polite], [aria-live=assertive]'); return r ? r.textContent.replace(/\s+/g, ' ').trim() : ''; })(document.querySelector(`+"`"+sel+"`"+`))`))
 	if err != nil {
 		br.t.Fatal(err)
 	}
