@@ -12,8 +12,8 @@ import (
 // Défenseur des droits, in the order of the RGAA's model.
 
 // a11yChecked is the day the criteria listed on the page were last checked (the tests
-// TestBrowser, TestBrowserKeyboard and TestBrowserListen, and a review of the
-// templates): change it with the page when they are checked again.
+// TestBrowser, TestBrowserKeyboard, TestBrowserReflow and TestBrowserListen, and a
+// review of the templates): change it with the page when they are checked again.
 var a11yChecked = time.Date(2026, time.November, 29, 0, 0, 0, 0, time.UTC) //nolint:gochecknoglobals // a constant date
 
 // accessibilityView is what the statement shows besides its texts.

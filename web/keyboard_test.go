@@ -10,7 +10,9 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/google/uuid"
 
+	"coffre/sharing"
 	"coffre/vault"
 )
 
@@ -329,5 +331,70 @@ func TestBrowserKeyboard(t *testing.T) {
 	}
 	if s := br.text(); !strings.Contains(s, "Vous avez ajouté « Attestation au clavier »") || !strings.Contains(s, "Vous avez créé un lien de partage") {
 		t.Errorf("the history lacks the deposit or the share: %s", s)
+	}
+}
+
+// overflowJS tells what does not fit the screen's width (the page scrolls sideways) and
+// what cuts its text (an element that hides what overflows it, with more text than room).
+const overflowJS = `(() => {
+	const out = [];
+	const de = document.documentElement;
+	if (de.scrollWidth > innerWidth + 1) {
+		const wide = Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > innerWidth + 1 && getComputedStyle(e).position !== 'absolute');
+		out.push('the page is ' + de.scrollWidth + ' px wide: ' + wide.slice(0, 3).map(e => e.outerHTML.slice(0, 80)).join(' | '));
+	}
+	document.querySelectorAll('main *, header *, footer *, nav *').forEach(e => {
+		const s = getComputedStyle(e);
+		if (!/hidden|clip/.test(s.overflowX + s.overflowY) || e.closest('.fr-sr-only, .fr-skiplinks') || e.matches('.fr-sr-only')) return;
+		if ((e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1) && e.textContent.trim()) out.push('cut: ' + e.outerHTML.slice(0, 80));
+	});
+	return out;
+})()`
+
+// textSpacingJS sets the text spacing WCAG 1.4.12 asks pages to bear (RGAA 10.12), in a
+// stylesheet made by script (the page's CSP forbids inline styles).
+const textSpacingJS = `(() => {
+	const s = new CSSStyleSheet();
+	s.replaceSync('* { line-height: 1.5 !important; letter-spacing: .12em !important; word-spacing: .16em !important; } p { margin-bottom: 2em !important; }');
+	document.adoptedStyleSheets = [...document.adoptedStyleSheets, s];
+})()`
+
+// TestBrowserReflow shows the pages on a screen 320 pixels wide (a phone at 200 % zoom,
+// RGAA 10.4 and 10.11), then with the larger text spacing of RGAA 10.12: nothing makes
+// the page scroll sideways and no text is cut.
+func TestBrowserReflow(t *testing.T) {
+	b := setup(t)
+	br := newBrowser(t)
+	base := b.base
+	br.signup(base, "Amina", "le chat mange la pomme")
+	amina := ownerOf(t, b, "amina")
+	d := paper(t, b, amina, vault.KindTitreSejour, "Titre de séjour pluriannuel, carte recto verso de la préfecture")
+	c, err := b.share.CreateLink(t.Context(), amina, vault.Actor{Kind: vault.ActorOwner, ID: amina.String()},
+		sharing.NewLink{Documents: []uuid.UUID{d.ID}, Purpose: "Dossier de logement social auprès du bailleur"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := base + "/p/" + c.Token
+	br.do("320 px", chromedp.EmulateViewport(320, 640, chromedp.EmulateScale(2)))
+	for _, p := range []string{"/", "/aide", "/accessibilite", "/papiers", "/papiers/" + d.ID.String(), "/papiers/ajouter", "/partager",
+		"/partages", "/historique", "/compte", "/papiers/" + d.ID.String() + "/modifier", link} {
+		u := p
+		if !strings.HasPrefix(u, "http") {
+			u = base + p
+		}
+		br.do("open "+p, chromedp.Navigate(u))
+		br.nl.idle(5 * time.Second)
+		for _, spacing := range []bool{false, true} {
+			if spacing {
+				br.do("text spacing", chromedp.Evaluate[chromedp.Void](textSpacingJS))
+			}
+			bad, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](overflowJS))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range bad {
+				t.Errorf("%s at 320 px (text spacing %v): %s", p, spacing, s)
+			}
+		}
 	}
 }
