@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"coffre/sharing"
+	"coffre/vault"
 	"coffre/web"
 )
 
@@ -54,5 +58,39 @@ func TestAccessibilityStatement(t *testing.T) {
 	_, body := setup(t).client(t).get("/accessibilite")
 	if strings.Contains(body, "a11y-contact") || !strings.Contains(html.UnescapeString(body), "dites-le à l'accueil qui vous aide") {
 		t.Errorf("without a contact, the statement still shows one, or no way to report a problem")
+	}
+}
+
+// TestOneAlertPerError: a form sent back with an error says it once, so that a screen
+// reader reads it once (the layout shows the page's error; a page must not show it again).
+func TestOneAlertPerError(t *testing.T) {
+	b := setup(t)
+	c := b.client(t)
+	c.signup("nadia", "le chat mange la pomme")
+	o := ownerOf(t, b, "nadia")
+	d := paper(t, b, o, vault.KindCAF, "Attestation CAF")
+	resp, body := c.post("/partager", url.Values{"csrf": {c.csrf("/partager")}, "lifetime": {"24h"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("share without a paper: %d", resp.StatusCode)
+	}
+	if n := strings.Count(body, `role="alert"`); n != 1 {
+		t.Errorf("share without a paper: the error is shown %d times", n)
+	}
+	link, err := b.share.CreateLink(t.Context(), o, vault.Actor{Kind: vault.ActorOwner, ID: o.String()}, sharing.NewLink{Documents: []uuid.UUID{d.ID}, WithCode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	visitor := b.client(t)
+	path := "/p/" + link.Token
+	wrong := "000000"
+	if link.Code == wrong {
+		wrong = "111111"
+	}
+	resp, body = visitor.post(path, url.Values{"csrf": {visitor.csrf(path)}, "code": {wrong}})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong code: %d", resp.StatusCode)
+	}
+	if n := strings.Count(body, `role="alert"`); n != 1 {
+		t.Errorf("wrong code: the error is shown %d times", n)
 	}
 }
