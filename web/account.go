@@ -15,6 +15,7 @@ import (
 type sessionView struct {
 	account.Session
 	Current bool
+	Name    string // the device in plain words (deviceName); "" when it did not say
 }
 
 func (h *handler) account(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +46,7 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	}
 	sessions := make([]sessionView, len(list))
 	for i, s := range list {
-		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID}
+		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID, Name: h.pages.cat.deviceName(requestLanguage(r), s.Device)}
 	}
 	messages, err := h.messagesView(r, a)
 	if err != nil {

@@ -93,6 +93,7 @@ func loadAssets() *assets {
 	add("precheck.js", "text/javascript; charset=utf-8", read("static/precheck.js"), true)
 	add("passkey.js", "text/javascript; charset=utf-8", read("static/passkey.js"), true)
 	add("share.js", "text/javascript; charset=utf-8", read("static/share.js"), true)
+	add("listen.js", "text/javascript; charset=utf-8", read("static/listen.js"), true)
 	return a
 }
 

@@ -171,7 +171,3 @@ func (h *handler) language(w http.ResponseWriter, r *http.Request) {
 func (h *handler) help(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "help", view{Title: "help.title", Nav: "help"})
 }
-
-func (h *handler) accessibility(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "accessibility", view{Title: "a11y.title"})
-}

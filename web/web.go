@@ -139,6 +139,10 @@ type Config struct {
 	// BaseURL is the address people reach the service at (https://coffre.example.fr).
 	// Passkeys need it (their relying party is its host); without it they are off.
 	BaseURL string
+	// Contact is how people reach the service's team (an e-mail address, a phone, a postal
+	// address), shown on the accessibility statement, which must give one; empty: the page
+	// sends them to the desk that helps them.
+	Contact string
 	// OpenID turns on sign-in with FranceConnect (needs BaseURL); nil: off.
 	OpenID *OpenIDConfig
 	// ProConnect turns on agents' sign-in with ProConnect, or any OpenID Connect

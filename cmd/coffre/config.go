@@ -43,6 +43,8 @@ type Config struct {
 	SignUps int
 	// BaseURL is the public address of the service; passkeys and FranceConnect need it.
 	BaseURL string
+	// Contact is how people reach the service's team (accessibility statement).
+	Contact string
 	// FranceConnect (or any OpenID Connect provider): on when the issuer is set.
 	FCIssuer, FCClientID, FCClientSecret, FCACR string
 	// ProConnect (agents' identity federation, OpenID Connect): on when the issuer is set.
@@ -90,6 +92,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Retention:       dur("COFFRE_RETENTION", 0),
 	}
 	c.BaseURL = getenv("COFFRE_BASE_URL")
+	c.Contact = getenv("COFFRE_CONTACT")
 	if u, err := url.Parse(c.BaseURL); c.BaseURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" && u.Path != "/") {
 		errs = append(errs, fmt.Errorf("COFFRE_BASE_URL=%q is not an address such as https://coffre.example.fr", c.BaseURL))
 	}

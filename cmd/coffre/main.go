@@ -69,6 +69,8 @@ Configuration (environment variables, with their defaults):
     COFFRE_BASE_URL           public address of the service, e.g. https://coffre.example.fr;
                               passkeys need it (empty: passkeys off); share links and the
                               private_key_jwt audience (COFFRE_BASE_URL/api/v1/oauth/token) use it
+    COFFRE_CONTACT            how people reach the service's team, shown on the accessibility
+                              page (the law asks for it): an e-mail address, a phone, an address
     COFFRE_FRANCECONNECT_ISSUER        OpenID Connect issuer of FranceConnect (or another
                                        provider); empty: sign-in with FranceConnect off.
                                        Redirect URI to register: COFFRE_BASE_URL/connexion/franceconnect/retour

@@ -67,7 +67,7 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	wcfg := web.Config{
 		Ready: v, Log: log, Vault: v, Accounts: svc.accounts, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
-		OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing, Budget: budget,
+		Contact: cfg.Contact, OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing, Budget: budget,
 		Channels: svc.notify.Kinds(),
 	}
 	if reader != nil {

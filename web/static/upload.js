@@ -36,6 +36,7 @@
     var box = document.getElementById('progress-box');
     var bar = document.getElementById('progress');
     var errBox = document.getElementById('upload-error');
+    var status = document.getElementById('upload-status');
     var submit = document.getElementById('add-submit');
     var submitHTML = submit.innerHTML;
     var icon = submit.querySelector('svg');
@@ -86,12 +87,28 @@
       return box;
     }
 
+    // say tells screen readers what is happening (a role=status region, not shown).
+    function say(text) {
+      if (status) status.textContent = text;
+    }
+
+    // sayChecked says the verdict of the photo check of page p.
+    function sayChecked(p) {
+      var at = pages.indexOf(p);
+      if (at < 0 || !says) return;
+      var what = p.warnings.length ? says.dataset.title + ' ' + p.warnings.map(function (w) { return says.dataset[w.code] || ''; }).join(' ') : says.dataset.ok;
+      say(form.dataset.page + ' ' + (at + 1) + ' : ' + what);
+    }
+
     function showError(msg) {
       errBox.querySelector('p').textContent = msg;
       errBox.hidden = false;
     }
 
+    // render draws the list of pages again; the button that had the focus keeps it (the
+    // check of a photo ends while a keyboard is on the list).
     function render() {
+      var had = list.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
       list.textContent = '';
       if (!pages.length) return;
       var ol = document.createElement('ol');
@@ -115,6 +132,9 @@
           if (p.url) URL.revokeObjectURL(p.url);
           pages.splice(i, 1);
           render();
+          // The focus goes to the page now in this place, or back to the photo button.
+          var next = list.querySelectorAll('li > button')[Math.min(i, pages.length - 1)];
+          (next || input).focus();
         });
         li.appendChild(rm);
         if (p.warnings) {
@@ -124,6 +144,10 @@
         ol.appendChild(li);
       });
       list.appendChild(ol);
+      if (had) {
+        var same = Array.prototype.filter.call(list.querySelectorAll('button'), function (b) { return b.getAttribute('aria-label') === had; })[0];
+        if (same) same.focus();
+      }
       if (!busy) idle();
     }
 
@@ -160,11 +184,15 @@
         }
         errBox.hidden = true;
         render();
+        if (window.CoffrePrecheck && says && added.length) {
+          say(form.dataset.page + ' ' + (pages.indexOf(added[0]) + 1) + ' : ' + says.dataset.checking);
+        }
         added.forEach(function (p) {
           if (!window.CoffrePrecheck) return;
           window.CoffrePrecheck.checkBlob(p.blob).then(function (ws) {
             p.warnings = ws || [];
             render();
+            sayChecked(p);
           });
         });
       });
@@ -196,11 +224,20 @@
       bar.value = 0;
       submit.textContent = form.dataset.sending;
       submit.disabled = true;
+      say(form.dataset.sending);
+      // Said every quarter: often enough on a slow line, not at every step of the bar.
+      var quarter = 0;
       xhr.upload.onprogress = function (e) {
-        if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total);
+        if (!e.lengthComputable) return;
+        bar.value = Math.round(100 * e.loaded / e.total);
+        if (Math.floor(bar.value / 25) > quarter) {
+          quarter = Math.floor(bar.value / 25);
+          say(form.dataset.sending + ' ' + bar.value + ' %');
+        }
       };
       function again(msg) {
         busy = false;
+        say('');
         submit.disabled = false;
         submit.textContent = form.dataset.retry;
         box.hidden = true;
