@@ -242,7 +242,7 @@ func (h *handler) pendingRecovery(ctx context.Context, owner uuid.UUID) *vault.P
 	p, err := h.vault.PendingRecovery(ctx, owner)
 	if err != nil {
 		if !errors.Is(err, vault.ErrNotFound) {
-			h.log.Error("pending recovery", "err", err)
+			h.log.ErrorContext(ctx, "pending recovery", "err", err)
 		}
 		return nil
 	}

@@ -124,7 +124,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 		if _, locked := vault.IsLocked(err); locked {
 			apiError(w, http.StatusTooManyRequests, "too_many_requests", "Trop de liens inconnus depuis ce réseau. Réessayez dans un quart d'heure.")
 		} else {
-			h.log.Error("api: check guesses", "err", err)
+			h.log.ErrorContext(r.Context(), "api: check guesses", "err", err)
 			apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		}
 		return nil, "", false
@@ -136,7 +136,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 		return nil, "", false
 	}
 	if err != nil {
-		h.log.Error("api: resolve link", "err", err)
+		h.log.ErrorContext(r.Context(), "api: resolve link", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return nil, "", false
 	}
@@ -154,7 +154,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 			apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 			return nil, "", false
 		case err != nil:
-			h.log.Error("api: check code", "err", err)
+			h.log.ErrorContext(r.Context(), "api: check code", "err", err)
 			apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 			return nil, "", false
 		}
@@ -172,7 +172,7 @@ func (h *handler) apiLinkManifest(w http.ResponseWriter, r *http.Request) {
 		err = h.share.Opened(r.Context(), l, h.clientIP(r))
 	}
 	if err != nil {
-		h.log.Error("api: link manifest", "err", err)
+		h.log.ErrorContext(r.Context(), "api: link manifest", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -191,7 +191,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	docs, err := h.share.Documents(r.Context(), l)
 	if err != nil {
-		h.log.Error("api: link document", "err", err)
+		h.log.ErrorContext(r.Context(), "api: link document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -209,7 +209,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 	recipient := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String()}
 	receipt, rc, err := sharing.SignReceipt(h.cfg.Signing, recipient, []vault.Document{*d}, blob.Role)
 	if err != nil {
-		h.log.Error("api: receipt", "err", err)
+		h.log.ErrorContext(r.Context(), "api: receipt", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -219,7 +219,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 			return
 		}
-		h.log.Error("api: open link document", "err", err)
+		h.log.ErrorContext(r.Context(), "api: open link document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -242,7 +242,7 @@ func (h *handler) sendDocument(w http.ResponseWriter, d *vault.Document, rd *vau
 	hd.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", d.ID.String()+extension(rd.MediaType)))
 	hd.Set("X-Content-Type-Options", "nosniff")
 	if _, err := io.Copy(w, rd); err != nil {
-		h.log.Error("api: send document", "document", d.ID, "err", err)
+		h.log.Error("api: send document", "document", d.ID, "err", err, "request_id", w.Header().Get(requestIDHeader))
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -288,7 +288,7 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.Error("api: token", "err", err)
+		h.log.ErrorContext(r.Context(), "api: token", "err", err)
 		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
 		return
 	}
@@ -348,7 +348,7 @@ func (h *handler) apiGrant(w http.ResponseWriter, r *http.Request) (*sharing.Gra
 	g, err := h.share.GrantByToken(r.Context(), token)
 	if err != nil {
 		if !errors.Is(err, sharing.ErrUnavailable) {
-			h.log.Error("api: grant", "err", err)
+			h.log.ErrorContext(r.Context(), "api: grant", "err", err)
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="coffre", error="invalid_token"`)
 		apiError(w, http.StatusUnauthorized, "invalid_token", "Le jeton d'accès est inconnu ou expiré. Demandez de nouveau l'accord de la personne.")
@@ -364,7 +364,7 @@ func (h *handler) apiGrantManifest(w http.ResponseWriter, r *http.Request) {
 	}
 	docs, err := h.share.GrantDocuments(r.Context(), g)
 	if err != nil {
-		h.log.Error("api: grant manifest", "err", err)
+		h.log.ErrorContext(r.Context(), "api: grant manifest", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -383,7 +383,7 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	docs, err := h.share.GrantDocuments(r.Context(), g)
 	if err != nil {
-		h.log.Error("api: grant document", "err", err)
+		h.log.ErrorContext(r.Context(), "api: grant document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -395,7 +395,7 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	receipt, rc, err := sharing.SignReceipt(h.cfg.Signing, vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, []vault.Document{*d}, delivered(d).Role)
 	if err != nil {
-		h.log.Error("api: receipt", "err", err)
+		h.log.ErrorContext(r.Context(), "api: receipt", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -406,7 +406,7 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.Error("api: open granted document", "err", err)
+		h.log.ErrorContext(r.Context(), "api: open granted document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}

@@ -63,7 +63,7 @@ func (h *handler) tooManyGuesses(w http.ResponseWriter, r *http.Request) bool {
 
 func (h *handler) countGuess(r *http.Request) {
 	if err := h.vault.CountGuess(r.Context(), "link", h.clientIP(r)); err != nil {
-		h.log.Warn("count link guess", "err", err)
+		h.log.WarnContext(r.Context(), "count link guess", "err", err)
 	}
 }
 
@@ -305,7 +305,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		defer br.Close()
 		hd.Set("Content-Length", strconv.FormatInt(br.Size, 10))
 		if _, err := io.Copy(w, br); err != nil {
-			h.log.Info("all-in-one download interrupted", "err", err)
+			h.log.InfoContext(r.Context(), "all-in-one download interrupted", "err", err)
 			panic(http.ErrAbortHandler)
 		}
 		return
@@ -333,7 +333,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	defer sw.rc.SetWriteDeadline(time.Time{})
 	if err := api.MergeRaw(parts, sw, false, nil); err != nil {
 		if sw.started {
-			h.log.Error("all-in-one merge failed mid-stream", "err", err)
+			h.log.ErrorContext(r.Context(), "all-in-one merge failed mid-stream", "err", err)
 			panic(http.ErrAbortHandler)
 		}
 		hd.Del("Content-Disposition")

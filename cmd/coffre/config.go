@@ -43,6 +43,8 @@ type Config struct {
 	FCIssuer, FCClientID, FCClientSecret, FCACR string
 	// ProConnect (agents' identity federation, OpenID Connect): on when the issuer is set.
 	PCIssuer, PCClientID, PCClientSecret string
+	// MetricsListen is where /metrics is served (Prometheus), apart from Listen; empty: off.
+	MetricsListen string
 }
 
 // LoadConfig reads the configuration; errors name the variable at fault.
@@ -82,6 +84,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Retention:       dur("COFFRE_RETENTION", 0),
 	}
 	c.BaseURL = getenv("COFFRE_BASE_URL")
+	c.MetricsListen = getenv("COFFRE_METRICS_LISTEN")
 	if u, err := url.Parse(c.BaseURL); c.BaseURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" && u.Path != "/") {
 		errs = append(errs, fmt.Errorf("COFFRE_BASE_URL=%q is not an address such as https://coffre.example.fr", c.BaseURL))
 	}

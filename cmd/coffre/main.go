@@ -48,6 +48,8 @@ Configuration (environment variables, with their defaults):
     COFFRE_MASTER_KEY_FILE    age identities, newest first, mode 0600 (var/keys/master.key)
     COFFRE_SIGNING_KEY_FILE   Ed25519 service key, PEM (var/keys/signing.key)
     COFFRE_LISTEN             HTTP listen address (127.0.0.1:8080)
+    COFFRE_METRICS_LISTEN     address of /metrics (Prometheus), apart from the service's;
+                              empty: off (empty)
     COFFRE_UPLOAD_GRACE       age after which an unfinished upload is reaped (24h)
     COFFRE_PURGE_AFTER        delay between deleting a document and purging its blobs (0s)
     COFFRE_CHECKPOINT_EVERY   interval between signed journal checkpoints (10m)

@@ -69,8 +69,9 @@ func loadSigningKey(cfg Config) (ed25519.PrivateKey, error) {
 	return key, err
 }
 
-// openVault opens everything the domain needs. The caller closes the pool.
-func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault, *pgxpool.Pool, error) {
+// openVault opens everything the domain needs. The caller closes the pool. wrap, when
+// given, wraps the blob store (serve times it).
+func openVault(ctx context.Context, cfg Config, log *slog.Logger, wrap ...func(vault.BlobStore) vault.BlobStore) (*vault.Vault, *pgxpool.Pool, error) {
 	keys, err := loadKeyring(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -78,6 +79,11 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault,
 	blobs, err := openBlobs(cfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, w := range wrap {
+		if w != nil {
+			blobs = w(blobs)
+		}
 	}
 	pool, err := openDB(ctx, cfg)
 	if err != nil {

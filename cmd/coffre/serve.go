@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -13,7 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"coffre/sharing"
+	"coffre/vault"
 	"coffre/web"
 )
 
@@ -22,24 +26,49 @@ const serveUsage = `Usage: coffre serve
 Runs the HTTP server on COFFRE_LISTEN and the background jobs (reaping unfinished uploads,
 purging deleted documents, signing journal checkpoints). Several 'coffre serve' processes
 can share one database and one bucket. /healthz answers while the process lives; /readyz
-answers 200 only while PostgreSQL and the blob store do.
+answers 200 only while PostgreSQL takes writes, the bucket exists and the key files can be
+read, and says why not otherwise. With COFFRE_METRICS_LISTEN, /metrics (Prometheus) is
+served on that address. Every response carries an X-Request-ID, which every log line of
+that request carries too.
 
 Refuses to start, with one line saying why, when the master key file does not match the
-database. Stops gracefully on SIGINT or SIGTERM (in-flight requests get 20 seconds).
+database. Stops gracefully on SIGINT or SIGTERM: /readyz answers 503 at once, in-flight
+requests (deposits among them) get 20 seconds to finish, then those left are cut (a
+deposit cut leaves nothing visible; the reaper removes its files), and the background
+jobs stop.
 `
 
 func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
-	log := newLogger(cfg)
-	v, pool, err := openVault(ctx, cfg, log)
+	log := slog.New(web.WithRequestIDs(newLogger(cfg).Handler()))
+	var timed func(vault.BlobStore) vault.BlobStore
+	var reg *prometheus.Registry
+	if cfg.MetricsListen != "" {
+		reg = prometheus.NewRegistry()
+		timed = func(s vault.BlobStore) vault.BlobStore { return newTimedStore(s, reg) }
+	}
+	v, pool, err := openVault(ctx, cfg, log, timed)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	ready := &readiness{v: v, pool: pool, cfg: cfg}
+	var metrics *web.Metrics
+	if reg != nil {
+		registerProcess(reg, pool)
+		metrics = web.NewMetrics(reg)
+		msrv, err := serveMetrics(cfg.MetricsListen, reg, log)
+		if err != nil {
+			return err
+		}
+		defer msrv.Close()
+	}
 	signing, err := loadSigningKey(cfg)
 	if err != nil {
 		return err
 	}
-	jobs, err := startJobs(ctx, pool, v, signing, cfg, log)
+	// The jobs' context outlives the signal: at shutdown, Stop lets a running job finish
+	// (cancelling Start's context would cut it).
+	jobs, err := startJobs(context.WithoutCancel(ctx), pool, v, signing, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -56,7 +85,7 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		proConnect = &web.OpenIDConfig{Issuer: cfg.PCIssuer, ClientID: cfg.PCClientID, ClientSecret: cfg.PCClientSecret}
 	}
 	wcfg := web.Config{
-		Ready: v, Log: log, Vault: v, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
+		Ready: ready, Log: log, Metrics: metrics, Vault: v, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
 		OpenID: openID, ProConnect: proConnect, Sharing: sharing.New(pool, v), Signing: signing,
 	}
@@ -78,15 +107,22 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	case err = <-errc:
 	case <-ctx.Done():
 		log.Info("shutting down")
+		ready.draining.Store(true)
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		err = srv.Shutdown(sctx)
+		if err = srv.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
+			// What is still running is cut: a deposit's context ends, its transaction
+			// is rolled back, its uploaded files are left to the reaper.
+			log.Warn("requests still running after 20 s are cut")
+			err = srv.Close()
+		}
 	}
 	jobsCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if jerr := jobs.Stop(jobsCtx); jerr != nil {
 		log.Warn("stopping jobs", "err", jerr)
 	}
+	log.Info("stopped")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
