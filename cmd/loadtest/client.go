@@ -26,6 +26,7 @@ type recorder struct {
 	mu         sync.Mutex
 	kinds      map[string]*kindStats
 	causes     map[string]int // errors by cause
+	lastPG     time.Time      // the end of the last request failed by the database restart
 	unexpected []string       // the first unexpected errors, described
 	nUnexp     int
 	faults     []fault
@@ -114,6 +115,9 @@ func (r *recorder) record(res *result, ok bool) {
 	ks.failed++
 	cause := r.cause(res)
 	r.causes[cause]++
+	if cause == causePG && res.to.After(r.lastPG) {
+		r.lastPG = res.to
+	}
 	if strings.HasPrefix(cause, "unexpected") {
 		r.nUnexp++
 		if len(r.unexpected) < 20 {
@@ -135,7 +139,7 @@ func (r *recorder) cause(res *result) string {
 	case r.within("kill", res.instance, res.from, res.to, 0) && (res.err != nil || res.status == 0):
 		return "cut by a killed instance"
 	case r.within("postgres", "", res.from, res.to, 8*time.Second) && (res.err != nil || res.status >= 500):
-		return "database restarting"
+		return causePG
 	case res.err != nil && errors.Is(res.err, context.DeadlineExceeded):
 		return "unexpected: timeout"
 	case res.err != nil:
@@ -145,6 +149,8 @@ func (r *recorder) cause(res *result) string {
 	}
 	return fmt.Sprintf("unexpected: status %d", res.status)
 }
+
+const causePG = "database restarting"
 
 func snippet(b []byte) string {
 	s := string(b)
@@ -195,6 +201,12 @@ func (r *recorder) report(w io.Writer, elapsed time.Duration) (total, unexpected
 	for _, c := range causes {
 		fmt.Fprintf(w, "loadtest: errors: %d %s\n", r.causes[c], c)
 	}
+	for _, f := range r.faults {
+		if f.what == "postgres" && !r.lastPG.IsZero() {
+			fmt.Fprintf(w, "loadtest: PostgreSQL was down %s; the last request it failed ended %s after it was back\n",
+				f.to.Sub(f.from).Round(100*time.Millisecond), max(r.lastPG.Sub(f.to), 0).Round(100*time.Millisecond))
+		}
+	}
 	for _, u := range r.unexpected {
 		fmt.Fprintf(w, "loadtest: unexpected: %s\n", u)
 	}
@@ -209,6 +221,9 @@ type browser struct {
 	hc  *http.Client
 	ip  string
 	tok string // the CSRF token of the current session's pages
+	// failed says a request failed since the person last looked: a person waits a
+	// little before trying again, rather than hammering a service that is down.
+	failed bool
 }
 
 func (lt *loadTest) newBrowser(ip string) *browser {
@@ -296,6 +311,9 @@ func (b *browser) send(ctx context.Context, in *instance, req request) (int, err
 func (b *browser) check(res *result, want ...int) bool {
 	ok := res.err == nil && slices.Contains(want, res.status)
 	b.lt.rec.record(res, ok)
+	if !ok {
+		b.failed = true
+	}
 	return ok
 }
 

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 func randN(n int) int { return rand.IntN(n) }
@@ -174,6 +179,29 @@ func pagesPDF(pages []payload, n, offset int) ([]byte, error) {
 		return nil, fmt.Errorf("make a PDF: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// adminHeal starts MinIO's healing of the whole bucket, as 'mc admin heal -r' does,
+// through MinIO's admin API (a request signed like any S3 request).
+func adminHeal(ctx context.Context, port int) error {
+	body := []byte(`{"recursive":true,"dryRun":false,"remove":false,"scanMode":1}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/minio/admin/v3/heal/coffre?forceStart=true", port), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+	req = signer.SignV4(*req, "coffre-local", "coffre-local-secret", "", "us-east-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return nil
 }
 
 // driveObjects counts the objects each MinIO drive holds for the bucket: after a drive

@@ -220,5 +220,9 @@ func (lt *loadTest) live(ctx context.Context, p *person, deadline time.Time, slo
 		default:
 			lt.browse(ctx, p)
 		}
+		if p.b.failed {
+			p.b.failed = false
+			time.Sleep(time.Duration(1000+randN(1000)) * time.Millisecond)
+		}
 	}
 }

@@ -37,6 +37,7 @@ type person struct {
 	ip            string
 	b             *browser
 	signedUp      bool
+	unsure        bool     // a sign-up was cut by a fault: the safe may exist
 	docs          []ackDoc // deposits acknowledged, with the ID the service gave
 	n             int      // deposits tried
 }
@@ -194,15 +195,22 @@ func (lt *loadTest) signIn(ctx context.Context, p *person) bool {
 		form["secret2"] = []string{p.secret}
 		kind = "sign up"
 	}
+	want := []int{http.StatusSeeOther}
+	if !p.signedUp && p.unsure {
+		// A sign-up whose answer a fault cut may have opened the safe.
+		want = append(want, http.StatusConflict)
+	}
 	res := p.b.form(ctx, kind, path, form)
-	if !p.b.check(res, http.StatusSeeOther) {
-		switch {
-		case !p.signedUp && res.status == http.StatusConflict:
-			p.signedUp = true // opened by a sign-up whose answer a fault cut
-		case res.err != nil || res.status >= 500:
+	if !p.b.check(res, want...) {
+		if res.err != nil || res.status >= 500 {
 			// Cut by a fault: the safe may or may not exist; try the other way next.
+			p.unsure = true
 			p.signedUp = !p.signedUp
 		}
+		return false
+	}
+	if res.status == http.StatusConflict {
+		p.signedUp, p.b.tok = true, ""
 		return false
 	}
 	if !p.signedUp {
