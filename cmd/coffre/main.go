@@ -19,7 +19,7 @@ Usage:
     coffre migrate                    apply database migrations, create the bucket
     coffre keys init                  create the master key and the signing key files
     coffre keys rotate [--batch N]    replace the master key: a new key, then re-wrap (two runs)
-    coffre journal verify             check every journal chain and signed checkpoint
+    coffre journal verify [--login L] check every journal chain and signed checkpoint (or one safe's chain)
     coffre journal checkpoint         sign the current chain heads now
     coffre owners create --login L    open a safe (for demos and tests)
     coffre export --login L --request REF --out FILE [--passphrase-file F]
@@ -125,7 +125,7 @@ func commands() []command {
 		{name: "migrate", usage: migrateUsage, run: runMigrate},
 		{name: "keys init", usage: keysInitUsage, run: runKeysInit},
 		{name: "keys rotate", usage: keysRotateUsage, run: runKeysRotate, flags: func(fs *flag.FlagSet) { fs.Int("batch", 100, "") }},
-		{name: "journal verify", usage: journalVerifyUsage, run: runJournalVerify},
+		{name: "journal verify", usage: journalVerifyUsage, run: runJournalVerify, flags: ownerFlags},
 		{name: "journal checkpoint", usage: journalCheckpointUsage, run: runJournalCheckpoint},
 		{name: "owners create", usage: ownersCreateUsage, run: runOwnersCreate, flags: func(fs *flag.FlagSet) {
 			fs.String("login", "", "")
