@@ -58,6 +58,9 @@ func (lt *loadTest) finish(ctx context.Context, elapsed time.Duration) error {
 	if unexpected > 0 {
 		vd.fail("%d unexpected errors", unexpected)
 	}
+	if n := lt.rec.graceful(lt.opts.Out); n > 0 {
+		vd.fail("%d requests in flight at a graceful restart were not answered", n)
+	}
 	c := &checker{lt: lt, vd: vd}
 	if err := c.open(ctx); err != nil {
 		return err
@@ -70,7 +73,9 @@ func (lt *loadTest) finish(ctx context.Context, elapsed time.Duration) error {
 	c.journalEntries(ctx)
 	journal := c.verifyJournal(ctx)
 	lt.memory(vd)
-	c.heal(ctx)
+	if !lt.opts.NoFaults {
+		c.heal(ctx)
+	}
 
 	lt.led.mu.Lock()
 	acked := len(lt.led.deposits)

@@ -30,6 +30,14 @@ type recorder struct {
 	unexpected []string       // the first unexpected errors, described
 	nUnexp     int
 	faults     []fault
+	spans      []span // every request, for what was in flight at a graceful restart
+}
+
+type span struct {
+	instance string
+	from, to time.Time
+	ok       bool
+	cause    string
 }
 
 type kindStats struct {
@@ -110,10 +118,12 @@ func (r *recorder) record(res *result, ok bool) {
 	if ok {
 		ks.ok++
 		ks.lat = append(ks.lat, res.to.Sub(res.from))
+		r.spans = append(r.spans, span{instance: res.instance, from: res.from, to: res.to, ok: true})
 		return
 	}
 	ks.failed++
 	cause := r.cause(res)
+	r.spans = append(r.spans, span{instance: res.instance, from: res.from, to: res.to, cause: cause})
 	r.causes[cause]++
 	if cause == causePG && res.to.After(r.lastPG) {
 		r.lastPG = res.to
@@ -138,6 +148,10 @@ func (r *recorder) cause(res *result) string {
 		return "busy, asked to try again (503)"
 	case r.within("kill", res.instance, res.from, res.to, 0) && (res.err != nil || res.status == 0):
 		return "cut by a killed instance"
+	case r.within("term", res.instance, res.from, res.to, 0) && res.err != nil && res.from.After(r.faultStart("term", res.instance, res.from)):
+		// Sent after SIGTERM, on a connection the instance was closing: a load balancer
+		// sends it again elsewhere. What was in flight at SIGTERM must have finished.
+		return "sent to an instance shutting down"
 	case r.within("postgres", "", res.from, res.to, 8*time.Second) && (res.err != nil || res.status >= 500):
 		return causePG
 	case res.err != nil && errors.Is(res.err, context.DeadlineExceeded):
@@ -148,6 +162,42 @@ func (r *recorder) cause(res *result) string {
 		return fmt.Sprintf("unexpected: %d on a healthy instance", res.status)
 	}
 	return fmt.Sprintf("unexpected: status %d", res.status)
+}
+
+// faultStart is the start of the fault of kind what on instance that was under way at t.
+func (r *recorder) faultStart(what, instance string, t time.Time) time.Time {
+	for _, f := range r.faults {
+		if f.what == what && f.instance == instance && !t.Before(f.from) && (f.to.IsZero() || !t.After(f.to)) {
+			return f.from
+		}
+	}
+	return t
+}
+
+// graceful reports, for each graceful restart, the requests in flight on the instance
+// at SIGTERM and how they ended: every one must have been answered.
+func (r *recorder) graceful(w io.Writer) (lost int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.faults {
+		if f.what != "term" {
+			continue
+		}
+		n, ok := 0, 0
+		for _, s := range r.spans {
+			if s.instance == f.instance && s.from.Before(f.from) && s.to.After(f.from) {
+				n++
+				if s.ok {
+					ok++
+				} else {
+					fmt.Fprintf(w, "loadtest: graceful restart: a request in flight failed: %s\n", s.cause)
+				}
+			}
+		}
+		fmt.Fprintf(w, "loadtest: graceful restart of %s (SIGTERM): %d requests in flight, %d answered in full\n", f.instance, n, ok)
+		lost += n - ok
+	}
+	return lost
 }
 
 const causePG = "database restarting"

@@ -28,6 +28,7 @@ func randN(n int) int { return rand.IntN(n) }
 //	50 %  PostgreSQL restarted
 //	60 %  an export and a large download read slowly
 //	70 %  kill -9 of another instance, restarted
+//	85 %  graceful restart (SIGTERM) of an instance while deposits are in flight
 func (lt *loadTest) faults(ctx context.Context, deadline time.Time) {
 	d := lt.opts.Duration
 	start := time.Now()
@@ -103,6 +104,34 @@ func (lt *loadTest) faults(ctx context.Context, deadline time.Time) {
 		return
 	}
 	lt.killDuring(ctx, lt.cluster.instances[0])
+	if !at(0.85) {
+		return
+	}
+	lt.restartDuring(ctx, lt.cluster.instances[len(lt.cluster.instances)-1])
+}
+
+// restartDuring stops in with SIGTERM while deposits are in flight, as a rolling
+// deployment does, and starts it again.
+func (lt *loadTest) restartDuring(ctx context.Context, in *instance) {
+	until := time.Now().Add(15 * time.Second)
+	for time.Now().Before(until) && lt.inFlight("deposit") < 2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	logf("fault: SIGTERM %s (%d deposits in flight)", in.name, lt.inFlight("deposit"))
+	lt.rec.beginFault("term", in.name)
+	c := lt.cluster
+	c.mu.Lock()
+	in.up = false // the load balancer stops sending to it
+	c.mu.Unlock()
+	took, err := c.stop(in)
+	if err != nil {
+		logf("graceful stop of %s: %v", in.name, err)
+	}
+	logf("fault: %s stopped in %s", in.name, took.Round(time.Millisecond))
+	if err := c.start(ctx, in); err != nil {
+		logf("restart %s: %v", in.name, err)
+	}
+	lt.rec.endFault("term", in.name)
 }
 
 type slowKey struct{}

@@ -53,6 +53,7 @@ Flags:
     --pg-port N      its PostgreSQL (56432)
     --minio-port N   its MinIO (N and N+1 for the console; 59400)
     --port N         the instances listen on N, N+1…, their metrics on N+100… (58100)
+    --no-faults      no fault: to measure what the instances sustain
     --keep           leave the services running at the end (to look at them)
 `
 
@@ -68,6 +69,7 @@ type options struct {
 	MinioPort int
 	Port      int
 	Keep      bool
+	NoFaults  bool
 	Out       io.Writer
 }
 
@@ -86,6 +88,7 @@ func main() {
 	fs.IntVar(&o.MinioPort, "minio-port", 59400, "")
 	fs.IntVar(&o.Port, "port", 58100, "")
 	fs.BoolVar(&o.Keep, "keep", false, "")
+	fs.BoolVar(&o.NoFaults, "no-faults", false, "")
 	fs.Parse(os.Args[1:])
 	o.Out = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -186,11 +189,13 @@ func (lt *loadTest) play(ctx context.Context) {
 		defer wg.Done()
 		lt.agent(ctx, deadline)
 	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		lt.faults(ctx, deadline)
-	}()
+	if !lt.opts.NoFaults {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lt.faults(ctx, deadline)
+		}()
+	}
 	wg.Wait()
 }
 
