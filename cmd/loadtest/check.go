@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,9 +11,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +50,7 @@ func (lt *loadTest) finish(ctx context.Context, elapsed time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 	defer cancel()
 	vd := &verdict{w: lt.opts.Out}
+	lt.scrape(vd)
 	for _, in := range lt.cluster.instances {
 		took, err := lt.cluster.stop(in)
 		if err != nil {
@@ -443,6 +448,45 @@ func (lt *loadTest) memory(vd *verdict) {
 		parts = append(parts, fmt.Sprintf("%s %s", n, mb(lt.cluster.mem[n])))
 	}
 	vd.line("peak memory: %s", strings.Join(parts, ", "))
+}
+
+var stageRE = regexp.MustCompile(`^coffre_deposit_stage_seconds_(sum|count)\{stage="([a-z]+)"\} ([0-9.e+]+)$`)
+
+// scrape reads every instance's /metrics before they stop (since their last start) and
+// prints the mean time of each stage of a deposit.
+func (lt *loadTest) scrape(vd *verdict) {
+	sums, counts := map[string]float64{}, map[string]float64{}
+	series := 0
+	for _, in := range lt.cluster.instances {
+		resp, err := http.Get("http://" + in.metrics + "/metrics")
+		if err != nil {
+			vd.fail("metrics of %s: %v", in.name, err)
+			continue
+		}
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.HasPrefix(line, "#") {
+				series++
+			}
+			if m := stageRE.FindStringSubmatch(line); m != nil {
+				f, _ := strconv.ParseFloat(m[3], 64)
+				if m[1] == "sum" {
+					sums[m[2]] += f
+				} else {
+					counts[m[2]] += f
+				}
+			}
+		}
+		resp.Body.Close()
+	}
+	var parts []string
+	for _, st := range []string{"ingest", "decode", "detect", "warp", "enhance", "encode", "store"} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", st, time.Duration(sums[st]/counts[st]*float64(time.Second)).Round(time.Millisecond)))
+		}
+	}
+	vd.line("metrics: %d series scraped; mean time of a deposit's stages (since each instance's last start): %s", series, strings.Join(parts, ", "))
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }

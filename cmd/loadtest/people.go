@@ -103,7 +103,7 @@ type payload struct {
 var (
 	docRE      = regexp.MustCompile(`/papiers/([0-9a-f-]{36})`)
 	fileRE     = regexp.MustCompile(`/papiers/[0-9a-f-]{36}/fichier/([0-9a-f-]{36})`)
-	tokenRE    = regexp.MustCompile(`/p/([A-Za-z0-9_-]{43})`)
+	tokenRE    = regexp.MustCompile(`id="link-url" value="[^"]*/p/([A-Za-z0-9_-]{43})"`)
 	codeRE     = regexp.MustCompile(`id="link-code">(\d{6})<`)
 	consentRE  = regexp.MustCompile(`name="doc" value="([0-9a-f-]{36})"`)
 	accessRE   = regexp.MustCompile(`id="access-code">([a-z0-9-]+)<`)
