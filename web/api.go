@@ -277,6 +277,11 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client, err := h.authenticateClient(r)
+	if err != nil && !errors.Is(err, sharing.ErrClientAuth) {
+		h.log.ErrorContext(r.Context(), "api: client authentication", "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
+		return
+	}
 	if err != nil {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
@@ -346,10 +351,13 @@ func (h *handler) apiGrant(w http.ResponseWriter, r *http.Request) (*sharing.Gra
 		return nil, false
 	}
 	g, err := h.share.GrantByToken(r.Context(), token)
+	if err != nil && !errors.Is(err, sharing.ErrUnavailable) {
+		// The token could not be checked: "try again", not "ask the person again".
+		h.log.ErrorContext(r.Context(), "api: grant", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return nil, false
+	}
 	if err != nil {
-		if !errors.Is(err, sharing.ErrUnavailable) {
-			h.log.ErrorContext(r.Context(), "api: grant", "err", err)
-		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="coffre", error="invalid_token"`)
 		apiError(w, http.StatusUnauthorized, "invalid_token", "Le jeton d'accès est inconnu ou expiré. Demandez de nouveau l'accord de la personne.")
 		return nil, false

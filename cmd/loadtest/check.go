@@ -327,7 +327,7 @@ func (c *checker) locks(ctx context.Context) {
 	led := c.lt.led
 	led.mu.Lock()
 	defer led.mu.Unlock()
-	ok := 0
+	ok, short := 0, 0
 	for _, l := range led.locks {
 		sum := sha256.Sum256([]byte(l.token))
 		var id, owner uuid.UUID
@@ -342,11 +342,14 @@ func (c *checker) locks(ctx context.Context) {
 			c.vd.fail("code lockout: %d failures counted, %d journaled (5 at most, all journaled)", failures, journaled)
 		case failures == 5 && !l.rightRefused:
 			c.vd.fail("code lockout: the right code opened a locked link")
-		default:
+		case failures == 5:
 			ok++
+		default:
+			short++ // wrong codes cut by a fault before they counted: not locked, rightly
 		}
 	}
-	c.vd.line("code lockouts: %d links attacked by 7 wrong codes at once; %d locked after exactly 5, journaled, the right code refused after", len(led.locks), ok)
+	c.vd.line("code lockouts: %d links attacked by 7 wrong codes at once; %d locked after exactly 5 failures, all journaled, the right code refused after; %d with fewer than 5 counted (codes cut by faults), not locked",
+		len(led.locks), ok, short)
 }
 
 // journalEntries checks that every acknowledged operation has its journal entry.

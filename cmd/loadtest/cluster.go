@@ -309,19 +309,23 @@ func (c *cluster) restartPostgres(ctx context.Context) error {
 	return c.script(ctx, "postgres.sh", "start")
 }
 
-// drive is the folder of one MinIO drive; offline moves it aside, as a disk that
-// disappears, and online puts it back.
+// drive is the folder of one MinIO drive. offline moves it aside and leaves a file in
+// its place, as a disk that disappears (MinIO cannot recreate the folder and write there);
+// online puts it back.
 func (c *cluster) drive(n int) string {
 	return filepath.Join(c.opts.Var, "minio", "d"+strconv.Itoa(n))
 }
 
-func (c *cluster) driveOffline(n int) error { return os.Rename(c.drive(n), c.drive(n)+".off") }
+func (c *cluster) driveOffline(n int) error {
+	if err := os.Rename(c.drive(n), c.drive(n)+".off"); err != nil {
+		return err
+	}
+	return os.WriteFile(c.drive(n), []byte("drive taken away by the load test\n"), 0o444)
+}
+
 func (c *cluster) driveOnline(n int) error {
-	// MinIO may have made an empty folder in its place meanwhile.
-	if fi, err := os.Stat(c.drive(n)); err == nil && fi.IsDir() {
-		if err := os.RemoveAll(c.drive(n)); err != nil {
-			return err
-		}
+	if err := os.Remove(c.drive(n)); err != nil {
+		return err
 	}
 	return os.Rename(c.drive(n)+".off", c.drive(n))
 }
