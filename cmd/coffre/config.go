@@ -45,6 +45,9 @@ type Config struct {
 	PCIssuer, PCClientID, PCClientSecret string
 	// MetricsListen is where /metrics is served (Prometheus), apart from Listen; empty: off.
 	MetricsListen string
+	// ShutdownDrain is how long serve keeps answering after SIGTERM while /readyz says
+	// it is shutting down, before it stops taking requests.
+	ShutdownDrain time.Duration
 }
 
 // LoadConfig reads the configuration; errors name the variable at fault.
@@ -85,6 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.BaseURL = getenv("COFFRE_BASE_URL")
 	c.MetricsListen = getenv("COFFRE_METRICS_LISTEN")
+	c.ShutdownDrain = dur("COFFRE_SHUTDOWN_DRAIN", 3*time.Second)
 	if u, err := url.Parse(c.BaseURL); c.BaseURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" && u.Path != "/") {
 		errs = append(errs, fmt.Errorf("COFFRE_BASE_URL=%q is not an address such as https://coffre.example.fr", c.BaseURL))
 	}

@@ -50,6 +50,9 @@ Configuration (environment variables, with their defaults):
     COFFRE_LISTEN             HTTP listen address (127.0.0.1:8080)
     COFFRE_METRICS_LISTEN     address of /metrics (Prometheus), apart from the service's;
                               empty: off (empty)
+    COFFRE_SHUTDOWN_DRAIN     after SIGTERM, how long serve keeps answering while /readyz
+                              says it is shutting down, so that load balancers stop sending
+                              requests before it stops taking them (3s)
     COFFRE_UPLOAD_GRACE       age after which an unfinished upload is reaped (24h)
     COFFRE_PURGE_AFTER        delay between deleting a document and purging its blobs (0s)
     COFFRE_CHECKPOINT_EVERY   interval between signed journal checkpoints (10m)

@@ -88,6 +88,7 @@ func TestServeMetricsAndShutdown(t *testing.T) {
 		"COFFRE_S3_ACCESS_KEY": s3.AccessKey, "COFFRE_S3_SECRET_KEY": s3.SecretKey, "COFFRE_S3_TLS": "false",
 		"COFFRE_MASTER_KEY_FILE": filepath.Join(dir, "master.key"), "COFFRE_SIGNING_KEY_FILE": filepath.Join(dir, "signing.key"),
 		"COFFRE_LISTEN": freePort(t), "COFFRE_METRICS_LISTEN": freePort(t), "COFFRE_LOG_LEVEL": "warn",
+		"COFFRE_SHUTDOWN_DRAIN": "1s",
 	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -135,6 +136,20 @@ func TestServeMetricsAndShutdown(t *testing.T) {
 	}
 
 	cancel() // as SIGTERM does
+	// During the drain, the instance still answers, and says it is going away.
+	time.Sleep(200 * time.Millisecond)
+	resp, err = http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatalf("no answer during the drain: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: shutting down\n" {
+		t.Fatalf("readyz during the drain: %d %q", resp.StatusCode, body)
+	}
+	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz during the drain: %v", err)
+	}
 	select {
 	case err := <-done:
 		if err != nil {

@@ -32,7 +32,8 @@ served on that address. Every response carries an X-Request-ID, which every log 
 that request carries too.
 
 Refuses to start, with one line saying why, when the master key file does not match the
-database. Stops gracefully on SIGINT or SIGTERM: /readyz answers 503 at once, in-flight
+database. Stops gracefully on SIGINT or SIGTERM: /readyz answers 503 at once, requests
+are still taken for COFFRE_SHUTDOWN_DRAIN (3s) while load balancers notice, then in-flight
 requests (deposits among them) get 20 seconds to finish, then those left are cut (a
 deposit cut leaves nothing visible; the reaper removes its files), and the background
 jobs stop.
@@ -106,8 +107,12 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down", "drain", cfg.ShutdownDrain.String())
 		ready.draining.Store(true)
+		// Keep answering while load balancers see /readyz fail and stop sending requests
+		// here: a request sent on a kept-alive connection just as Shutdown closes it
+		// would be lost unread (found by the load test's graceful restart).
+		time.Sleep(cfg.ShutdownDrain)
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err = srv.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
