@@ -85,8 +85,12 @@ func (lt *loadTest) finish(ctx context.Context, elapsed time.Duration) error {
 	lt.led.mu.Lock()
 	acked := len(lt.led.deposits)
 	lt.led.mu.Unlock()
-	fmt.Fprintf(lt.opts.Out, "loadtest: %d deposits acknowledged, %d lost, %d corrupted; %s; %d unexpected errors\n",
+	outcome := fmt.Sprintf("loadtest: %d deposits acknowledged, %d lost, %d corrupted; %s; %d unexpected errors",
 		acked, lost, corrupted, journal, unexpected)
+	if n := len(vd.failures); n > 0 {
+		outcome += fmt.Sprintf("; %d checks FAILED", n)
+	}
+	fmt.Fprintln(lt.opts.Out, outcome)
 	if len(vd.failures) > 0 {
 		return fmt.Errorf("%d checks failed, first: %s", len(vd.failures), vd.failures[0])
 	}
@@ -409,7 +413,7 @@ func (c *checker) heal(ctx context.Context) {
 		return
 	}
 	after := before
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
 		after = driveObjects(c.lt.cluster)
 		if after[0] == after[1] && after[1] == after[2] && after[2] == after[3] {
 			break
