@@ -37,6 +37,14 @@ are still taken for COFFRE_SHUTDOWN_DRAIN (3s) while load balancers notice, then
 requests (deposits among them) get 20 seconds to finish, then those left are cut (a
 deposit cut leaves nothing visible; the reaper removes its files), and the background
 jobs stop.
+
+Its addresses and its shutdown (coffre --help lists every setting):
+    COFFRE_LISTEN             HTTP listen address (127.0.0.1:8080)
+    COFFRE_METRICS_LISTEN     address of /metrics (Prometheus), apart from the service's;
+                              empty: off (empty)
+    COFFRE_SHUTDOWN_DRAIN     after SIGTERM, how long serve keeps answering while /readyz
+                              says it is shutting down, so that load balancers stop sending
+                              requests before it stops taking them (3s)
 `
 
 func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
