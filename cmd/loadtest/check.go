@@ -47,7 +47,14 @@ func (v *verdict) fail(format string, args ...any) {
 // finish stops the instances gracefully, checks everything, prints the report and
 // returns an error when the outcome is a failure.
 func (lt *loadTest) finish(ctx context.Context, elapsed time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	// The checks run even when the load was interrupted (^C), within ten minutes and
+	// within the run's own deadline, if it has one: the caller must still be there to
+	// stop what was started.
+	limit := 10 * time.Minute
+	if d, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(d))
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
 	vd := &verdict{w: lt.opts.Out}
 	lt.scrape(vd)
@@ -60,6 +67,7 @@ func (lt *loadTest) finish(ctx context.Context, elapsed time.Duration) error {
 		}
 	}
 	_, unexpected := lt.rec.report(lt.opts.Out, elapsed)
+	lt.s3Rate(vd, elapsed)
 	if unexpected > 0 {
 		vd.fail("%d unexpected errors", unexpected)
 	}
@@ -149,24 +157,32 @@ func (c *checker) reaper(ctx context.Context) {
 	}
 	left := c.count(ctx, `SELECT count(*) FROM blob_uploads`)
 	rows := map[string]bool{}
-	rs, err := c.pool.Query(ctx, `SELECT b.id FROM blobs b JOIN documents d ON d.id = b.document_id WHERE d.purged_at IS NULL`)
+	docs := map[uuid.UUID]bool{}
+	rs, err := c.pool.Query(ctx, `SELECT b.id, b.document_id FROM blobs b JOIN documents d ON d.id = b.document_id WHERE d.purged_at IS NULL`)
 	if err != nil {
 		c.vd.fail("blobs: %v", err)
 		return
 	}
 	for rs.Next() {
-		var id uuid.UUID
-		rs.Scan(&id)
+		var id, doc uuid.UUID
+		rs.Scan(&id, &doc)
 		rows[id.String()] = true
+		docs[doc] = true
 	}
 	rs.Close()
 	objects := map[string]bool{}
+	var size int64
 	for o := range c.s3.ListObjects(ctx, "coffre", minio.ListObjectsOptions{Recursive: true}) {
 		if o.Err != nil {
 			c.vd.fail("list the bucket: %v", o.Err)
 			return
 		}
 		objects[o.Key] = true
+		size += o.Size
+	}
+	if len(docs) > 0 {
+		c.vd.line("S3: %d objects, %s for %d documents: %s a document (its file as received, its PDF, its thumbnail; sealed, before erasure coding)",
+			len(objects), mb(size), len(docs), kb(size/int64(len(docs))))
 	}
 	orphans, missing := 0, 0
 	for k := range objects {
@@ -408,18 +424,17 @@ func (c *checker) journalEntries(ctx context.Context) {
 // way an operator does after a drive comes back ('mc admin heal -r'), then counted.
 func (c *checker) heal(ctx context.Context) {
 	before := driveObjects(c.lt.cluster)
-	if err := adminHeal(ctx, c.lt.opts.MinioPort); err != nil {
+	hctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	started := time.Now()
+	looked, err := adminHeal(hctx, c.lt.opts.MinioPort)
+	if err != nil {
 		c.vd.fail("MinIO heal: %v", err)
 		return
 	}
-	after := before
-	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
-		after = driveObjects(c.lt.cluster)
-		if after[0] == after[1] && after[1] == after[2] && after[2] == after[3] {
-			break
-		}
-	}
-	c.vd.line("MinIO: objects per drive at the end of the run %v, after healing %v (drive 3 was away)", before, after)
+	after := driveObjects(c.lt.cluster)
+	c.vd.line("MinIO: objects per drive at the end of the run %v, after healing %v (drive 3 was away; the heal looked at %d items in %s)",
+		before, after, looked, time.Since(started).Round(100*time.Millisecond))
 	if after[2] != after[0] || after[0] != after[1] || after[0] != after[3] {
 		c.vd.fail("MinIO did not heal drive 3: %v objects per drive", after)
 	}
@@ -464,8 +479,9 @@ var stageRE = regexp.MustCompile(`^coffre_deposit_stage_seconds_(sum|count)\{sta
 func (lt *loadTest) scrape(vd *verdict) {
 	sums, counts := map[string]float64{}, map[string]float64{}
 	series := 0
+	hc := http.Client{Timeout: 10 * time.Second}
 	for _, in := range lt.cluster.instances {
-		resp, err := http.Get("http://" + in.metrics + "/metrics")
+		resp, err := hc.Get("http://" + in.metrics + "/metrics")
 		if err != nil {
 			vd.fail("metrics of %s: %v", in.name, err)
 			continue
@@ -497,3 +513,60 @@ func (lt *loadTest) scrape(vd *verdict) {
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
+
+func kb(b int64) string { return fmt.Sprintf("%.0f KB", float64(b)/(1<<10)) }
+
+var minioRequestsRE = regexp.MustCompile(`^minio_s3_requests_total\{(?:[^}]*,)?api="([a-z0-9]+)"[^}]*\} ([0-9.e+]+)$`)
+
+// s3Requests reads MinIO's own count of the S3 requests it answered since it started,
+// by API (putobject, getobject…).
+func s3Requests(port int) (map[string]float64, error) {
+	hc := http.Client{Timeout: 10 * time.Second}
+	resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d/minio/v2/metrics/cluster", port))
+	if err != nil {
+		return nil, fmt.Errorf("MinIO metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("MinIO metrics: status %d", resp.StatusCode)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if m := minioRequestsRE.FindStringSubmatch(sc.Text()); m != nil {
+			f, _ := strconv.ParseFloat(m[2], 64)
+			out[m[1]] += f
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("MinIO metrics: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("MinIO metrics: no minio_s3_requests_total")
+	}
+	return out, nil
+}
+
+// s3Rate prints the S3 requests MinIO answered during the load, by API, and their rate.
+func (lt *loadTest) s3Rate(vd *verdict, elapsed time.Duration) {
+	if lt.s3Before == nil || lt.s3After == nil {
+		vd.line("S3: request counts unavailable (%v)", lt.s3Err)
+		return
+	}
+	total := 0.0
+	apis := make([]string, 0, len(lt.s3After))
+	for api, n := range lt.s3After {
+		if n -= lt.s3Before[api]; n > 0 {
+			apis = append(apis, api)
+			total += n
+		}
+	}
+	diff := func(api string) float64 { return lt.s3After[api] - lt.s3Before[api] }
+	sort.Slice(apis, func(i, j int) bool { return diff(apis[i]) > diff(apis[j]) })
+	var parts []string
+	for _, api := range apis {
+		parts = append(parts, fmt.Sprintf("%s %.0f", api, diff(api)))
+	}
+	vd.line("S3: %.0f requests to MinIO during the load, %.1f per second (%s)", total, total/elapsed.Seconds(), strings.Join(parts, ", "))
+}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +73,8 @@ func newCluster(o options) *cluster {
 		// default pauses up to 250 ms each while the disks are busy: on one shared disk
 		// under load, the heal would outlast the test).
 		"MINIO_HEAL_MAX_SLEEP=5ms", "MINIO_HEAL_MAX_IO=1000",
+		// Its request counts, read at the start and the end of the load (loopback only).
+		"MINIO_PROMETHEUS_AUTH_TYPE=public",
 		"COFFRE_LOG_LEVEL=info",
 	)
 	for i := range o.Instances {
@@ -129,7 +132,10 @@ var (
 // setUp starts fresh services in the load test's folder and prepares the service: keys,
 // schema, a téléservice, a structure and its agent.
 func (c *cluster) setUp(ctx context.Context) error {
-	c.stopServices(ctx) // what a previous run in this folder left, if anything
+	// What a previous run in this folder left running, if anything: it was killed
+	// before it could stop what it started.
+	c.killLeftovers()
+	c.stopServices(ctx)
 	if err := os.RemoveAll(c.opts.Var); err != nil {
 		return err
 	}
@@ -196,9 +202,15 @@ func (c *cluster) start(ctx context.Context, in *instance) error {
 	cmd := exec.Command(c.opts.Bin, "serve")
 	cmd.Env = append(c.env, "COFFRE_LISTEN="+in.addr, "COFFRE_METRICS_LISTEN="+in.metrics)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Should the load test itself be killed, its instances go with it (and their PIDs
+	// are recorded for the next run, should that fail).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return fmt.Errorf("start %s: %w", in.name, err)
+	}
+	if err := os.WriteFile(filepath.Join(c.opts.Var, in.name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+		logf("record the PID of %s: %v", in.name, err)
 	}
 	done := make(chan struct{})
 	c.mu.Lock()
@@ -301,6 +313,34 @@ func (c *cluster) tearDown() {
 		c.kill(in)
 	}
 	c.stopServices(context.Background())
+}
+
+// killLeftovers kills the coffre processes whose PIDs a previous run recorded in the
+// folder, when they still run with this folder's settings (a PID reused by another
+// process is left alone), and waits until they are gone.
+func (c *cluster) killLeftovers() {
+	files, _ := filepath.Glob(filepath.Join(c.opts.Var, "coffre-*.pid"))
+	for _, f := range files {
+		pid := readPID(f)
+		if pid <= 0 || !runsIn(pid, c.opts.Var) {
+			continue
+		}
+		logf("killing %s (PID %d), left running by a previous run", strings.TrimSuffix(filepath.Base(f), ".pid"), pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+		for i := 0; i < 50 && runsIn(pid, c.opts.Var); i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// runsIn tells whether process pid is a coffre process started by a load test whose
+// folder is dir.
+func runsIn(pid int, dir string) bool {
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return false
+	}
+	return slices.Contains(strings.Split(string(env), "\x00"), "COFFRE_VAR="+dir)
 }
 
 // restartPostgres stops PostgreSQL (fast: sessions are cut, as in a failover) and

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -210,11 +212,45 @@ func pagesPDF(pages []payload, n, offset int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// adminHeal starts MinIO's healing of the whole bucket, as 'mc admin heal -r' does,
-// through MinIO's admin API (a request signed like any S3 request).
-func adminHeal(ctx context.Context, port int) error {
-	body := []byte(`{"recursive":true,"dryRun":false,"remove":false,"scanMode":1}`)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/minio/admin/v3/heal/coffre?forceStart=true", port), bytes.NewReader(body))
+// adminHeal heals the whole bucket, as 'mc admin heal -r' does, through MinIO's admin
+// API (requests signed like any S3 request), and returns when the heal is over with the
+// number of objects it looked at. The heal's results must be read as it goes, as mc
+// does: MinIO pauses a heal that holds 1000 results nobody read.
+func adminHeal(ctx context.Context, port int) (int, error) {
+	path := fmt.Sprintf("http://127.0.0.1:%d/minio/admin/v3/heal/coffre", port)
+	var start struct {
+		ClientToken string `json:"clientToken"`
+	}
+	if err := adminPost(ctx, path+"?forceStart=true", []byte(`{"recursive":true,"dryRun":false,"remove":false,"scanMode":1}`), &start); err != nil {
+		return 0, fmt.Errorf("start: %w", err)
+	}
+	items := 0
+	for {
+		var status struct {
+			Summary string            `json:"summary"`
+			Detail  string            `json:"detail"`
+			Items   []json.RawMessage `json:"items"`
+		}
+		if err := adminPost(ctx, path+"?clientToken="+url.QueryEscape(start.ClientToken), nil, &status); err != nil {
+			return items, fmt.Errorf("status: %w", err)
+		}
+		items += len(status.Items)
+		switch status.Summary {
+		case "finished":
+			return items, nil
+		case "stopped", "failed":
+			return items, fmt.Errorf("heal %s: %s", status.Summary, status.Detail)
+		}
+		select {
+		case <-ctx.Done():
+			return items, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func adminPost(ctx context.Context, u string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -226,11 +262,14 @@ func adminHeal(ctx context.Context, port int) error {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
 	}
-	return nil
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, snippet(b))
+	}
+	return json.Unmarshal(b, out)
 }
 
 // driveObjects counts the objects each MinIO drive holds for the bucket: after a drive

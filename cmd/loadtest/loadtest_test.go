@@ -5,8 +5,10 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,8 +38,18 @@ func TestLoadShort(t *testing.T) {
 		Var: filepath.Join(root, "var", "loadtest-short"), Bin: bin, Root: root, Shared: os.Getenv("COFFRE_TEST_SHARED"),
 		PGPort: 56532, MinioPort: 59500, Port: 58300, Out: &out,
 	}
+	// The run stops what it started, by PID, on every way out it sees: a failure, ^C, or
+	// this deadline, kept well before go test's own timeout (which ends the process
+	// without running any deferred function). Its instances die with it in any case.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-time.Minute))
+		defer cancel()
+	}
 	start := time.Now()
-	err = run(context.Background(), o)
+	err = run(ctx, o)
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		t.Log(l)
 	}

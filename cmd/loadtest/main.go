@@ -113,6 +113,10 @@ type loadTest struct {
 
 	flightMu sync.Mutex
 	flight   map[string]int // requests in flight by kind (deposit, download)
+
+	// MinIO's counts of S3 requests by API at the start and the end of the load.
+	s3Before, s3After map[string]float64
+	s3Err             error
 }
 
 func (lt *loadTest) inflight(kind string, d int) {
@@ -161,9 +165,13 @@ func run(ctx context.Context, o options) error {
 	if !o.Keep {
 		defer lt.cluster.tearDown()
 	}
+	lt.s3Before, lt.s3Err = s3Requests(o.MinioPort)
 	start := time.Now()
 	lt.play(ctx)
 	elapsed := time.Since(start)
+	if lt.s3Err == nil {
+		lt.s3After, lt.s3Err = s3Requests(o.MinioPort)
+	}
 	return lt.finish(ctx, elapsed)
 }
 
