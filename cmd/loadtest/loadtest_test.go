@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,4 +59,37 @@ func TestLoadShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.RemoveAll(o.Var)
+}
+
+// TestKillLeftovers checks that a run kills the coffre processes a previous run in its
+// folder left running (its PIDs recorded there), and nothing else: not a process that
+// took a recorded PID but runs with another folder.
+func TestKillLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	start := func(varDir string) *exec.Cmd {
+		cmd := exec.Command("sleep", "60")
+		cmd.Env = append(os.Environ(), "COFFRE_VAR="+varDir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	ours, other := start(dir), start(dir+"-other")
+	for name, cmd := range map[string]*exec.Cmd{"coffre-1": ours, "coffre-2": other} {
+		if err := os.WriteFile(filepath.Join(dir, name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newCluster(options{Var: dir, Instances: 2})
+	c.killLeftovers()
+	if runsIn(ours.Process.Pid, dir) {
+		t.Errorf("the process left by a previous run in %s still runs", dir)
+	}
+	if err := ours.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("the leftover ended with %v, want killed", err)
+	}
+	if !runsIn(other.Process.Pid, dir+"-other") {
+		t.Errorf("a process of another folder was killed")
+	}
 }
