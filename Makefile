@@ -8,6 +8,7 @@ test:
 	bash scripts/test.sh
 
 build:
+	bash scripts/deps.sh
 	go build -o var/bin/coffre ./cmd/coffre
 
 # Benchmarks named in the issues, against the same real services as the tests.

@@ -6,7 +6,11 @@ import (
 	"image/jpeg"
 	"io"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,8 +38,9 @@ func phone12MP(b testing.TB) []byte {
 	return photo12MP
 }
 
-// peakHeap samples the live heap every millisecond until stop is called,
-// and returns the highest value seen.
+// peakHeap samples the live heap, Go's and C's (libheif, libjpeg-turbo),
+// every millisecond until stop is called, and returns the highest value
+// seen.
 func peakHeap() (stop func() uint64) {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	var peak atomic.Uint64
@@ -47,7 +52,7 @@ func peakHeap() (stop func() uint64) {
 		defer t.Stop()
 		for {
 			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
+			if v := s[0].Value.Uint64() + cHeapInUse(); v > peak.Load() {
 				peak.Store(v)
 			}
 			select {
@@ -108,6 +113,92 @@ func BenchmarkNormalizePhoto12MP(b *testing.B) {
 	b.ReportMetric(float64(pageBytes)/n/1024, "page-KB")
 	b.ReportMetric(float64(thumbBytes)/n/1024, "thumb-KB")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	// The raw component, in the same run: image/jpeg decoding the same file.
+	b.ReportMetric(decodeCPU(b, func() error { _, err := jpeg.Decode(bytes.NewReader(in)); return err }), "stdjpeg-decode-cpu-ms")
+}
+
+// decodeCPU is the CPU time of one call of decode, in milliseconds, the mean
+// of three.
+func decodeCPU(b *testing.B, decode func() error) float64 {
+	b.Helper()
+	const n = 3
+	cpu0 := cpuTime()
+	for range n {
+		if err := decode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(cpuTime()-cpu0) / float64(time.Millisecond) / n
+}
+
+// BenchmarkNormalizeHEIC turns HEIC photos into a PDF page and a thumbnail,
+// one at a time: every HEIC of 8 MP or more in testdata/heic, and the files
+// COFFRE_HEIC_SAMPLES lists (separated by colons; real phone photos, which
+// the repository does not hold). In the same run it reports the raw
+// components on the same file: ingest's HEIC decoding alone, and Debian's
+// heif-convert (libheif-examples) decoding it and writing a JPEG, when
+// installed.
+func BenchmarkNormalizeHEIC(b *testing.B) {
+	for _, path := range heicBenchFiles(b) {
+		in, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(filepath.Base(path), func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			var st StageTimes
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				res, err := Process(context.Background(), []io.Reader{bytes.NewReader(in)}, Options{}, io.Discard, io.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st.Decode += res.Stages.Decode
+			}
+			b.StopTimer()
+			n := float64(b.N)
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Millisecond)/n, "cpu-ms/op")
+			b.ReportMetric(float64(st.Decode)/float64(time.Millisecond)/n, "decode-ms/op")
+			b.ReportMetric(decodeCPU(b, func() error { _, err := decodeImage(HEIC, in); return err }), "heic-decode-cpu-ms")
+			if conv, err := exec.LookPath("heif-convert"); err == nil {
+				out := filepath.Join(b.TempDir(), "out.jpg")
+				var cpu time.Duration
+				for range 3 {
+					cmd := exec.Command(conv, path, out)
+					if msg, err := cmd.CombinedOutput(); err != nil {
+						b.Fatalf("heif-convert: %v: %s", err, msg)
+					}
+					cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				}
+				b.ReportMetric(float64(cpu)/float64(time.Millisecond)/3, "heif-convert-cpu-ms")
+			}
+		})
+	}
+}
+
+func heicBenchFiles(b *testing.B) []string {
+	files, err := filepath.Glob("testdata/heic/*.heic")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var big []string
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if cfg, err := decodeConfig(HEIC, in); err == nil && cfg.Width*cfg.Height >= 8_000_000 {
+			big = append(big, f)
+		}
+	}
+	if env := os.Getenv("COFFRE_HEIC_SAMPLES"); env != "" {
+		big = append(big, strings.Split(env, ":")...)
+	}
+	if len(big) == 0 {
+		b.Skip("no HEIC of 8 MP or more")
+	}
+	return big
 }
 
 // BenchmarkDecodeJPEG12MP is the raw component for comparison: the

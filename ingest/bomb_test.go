@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,11 +24,11 @@ import (
 // Deposit bombs (see ingesttest): small files that ask for a great deal of memory once
 // decoded. Each is refused, or processed within what it reserved.
 
-// liveHeap is the heap in use now.
+// liveHeap is the heap in use now, Go's and C's.
 func liveHeap() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
-	return s[0].Value.Uint64()
+	return s[0].Value.Uint64() + cHeapInUse()
 }
 
 // measure runs Process under a Budget and returns the peak heap it added and what it
@@ -110,6 +112,14 @@ func TestCostCovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	grid, err := os.ReadFile("testdata/heic/grid-12mp.heic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := os.ReadFile("testdata/heic/grid-rotated.heic")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		inputs [][]byte
@@ -120,6 +130,20 @@ func TestCostCovers(t *testing.T) {
 		{"scanned PDF, 20 pages", [][]byte{scanPDF(t, 20)}},
 		{"text PDF", [][]byte{text}},
 		{"HEIC", [][]byte{heic}},
+		{"HEIC 12 MP grid", [][]byte{grid}},
+		{"HEIC grid turned", [][]byte{rotated}},
+	}
+	if env := os.Getenv("COFFRE_HEIC_SAMPLES"); env != "" {
+		for _, f := range strings.Split(env, ":") {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tests = append(tests, struct {
+				name   string
+				inputs [][]byte
+			}{filepath.Base(f), [][]byte{b}})
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

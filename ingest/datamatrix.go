@@ -565,7 +565,7 @@ func gridDecode(g *image.Gray) (string, bool) {
 	for _, v := range g.Pix {
 		hist[v]++
 	}
-	t := uint8(otsuHist(hist))
+	t := uint8(otsu(hist[:]))
 	dark := make([]bool, w*h)
 	for i, v := range g.Pix {
 		dark[i] = v < t
@@ -795,7 +795,7 @@ func threshold(v [][]float64) [][]bool {
 			hist[int(math.Min(255, math.Max(0, x)))]++
 		}
 	}
-	t := float64(otsuHist(hist))
+	t := float64(otsu(hist[:]))
 	m := make([][]bool, len(v))
 	for y, row := range v {
 		m[y] = make([]bool, len(row))

@@ -12,7 +12,6 @@ import (
 	"io"
 
 	"github.com/disintegration/imaging"
-	"github.com/gen2brain/heic"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 )
@@ -57,7 +56,7 @@ func guard(fn func() error) (err error) {
 }
 
 // bounded runs fn in its own goroutine and returns as soon as ctx is done.
-// The decoders we call (image/jpeg, libheif in WASM, pdfcpu) take no context,
+// The decoders we call (libjpeg-turbo, libheif, pdfcpu) take no context,
 // so on timeout the goroutine is abandoned and finishes in the background;
 // its memory is bounded by the pixel and byte limits checked beforehand, and
 // it keeps res held until it ends, so that the Budget counts it as in use.
@@ -95,6 +94,15 @@ func ctxErr(ctx context.Context) error {
 // decodeConfig reads declared dimensions only, so that decompression bombs
 // are refused before any pixel buffer is allocated.
 func decodeConfig(mt MediaType, b []byte) (cfg image.Config, err error) {
+	if mt == HEIC {
+		// libheif reads the container from memory, in place.
+		err = guard(func() error {
+			var e error
+			cfg, e = heifConfig(b)
+			return e
+		})
+		return cfg, configErr(cfg, err)
+	}
 	return decodeConfigReader(mt, bytes.NewReader(b))
 }
 
@@ -108,8 +116,6 @@ func decodeConfigReader(mt MediaType, r io.Reader) (cfg image.Config, err error)
 			cfg, e = png.DecodeConfig(r)
 		case WebP:
 			cfg, e = webp.DecodeConfig(r)
-		case HEIC:
-			cfg, e = heic.DecodeConfig(r)
 		case TIFF:
 			cfg, e = tiff.DecodeConfig(r)
 		default:
@@ -117,13 +123,19 @@ func decodeConfigReader(mt MediaType, r io.Reader) (cfg image.Config, err error)
 		}
 		return e
 	})
+	return cfg, configErr(cfg, err)
+}
+
+// configErr makes every decoder's complaint ErrCorrupt, and so is a header
+// without pixels.
+func configErr(cfg image.Config, err error) error {
 	if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedType) {
 		err = fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if err == nil && (cfg.Width <= 0 || cfg.Height <= 0) {
 		err = fmt.Errorf("%w: no pixels", ErrCorrupt)
 	}
-	return cfg, err
+	return err
 }
 
 func decodeImage(mt MediaType, b []byte) (img image.Image, err error) {
@@ -132,13 +144,13 @@ func decodeImage(mt MediaType, b []byte) (img image.Image, err error) {
 		r := bytes.NewReader(b)
 		switch mt {
 		case JPEG:
-			img, e = jpeg.Decode(r)
+			img, e = decodeJPEG(b)
 		case PNG:
 			img, e = png.Decode(r)
 		case WebP:
 			img, e = webp.Decode(r)
 		case HEIC:
-			img, e = heic.Decode(r)
+			img, e = decodeHEIF(b)
 		case TIFF:
 			img, e = tiff.Decode(r)
 		default:

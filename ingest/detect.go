@@ -109,26 +109,18 @@ func whiteness(m *image.NRGBA) *plane {
 	return p
 }
 
-// otsu returns the threshold maximising between-class variance over the
-// values of p within [lo, hi].
-func otsu(p *plane, lo, hi float32) float32 {
-	const n = 256
-	var hist [n]float64
-	scale := float32(n-1) / (hi - lo)
-	for _, v := range p.p {
-		if v < lo {
-			continue
-		}
-		i := int((v - lo) * scale)
-		hist[min(max(i, 0), n-1)]++
-	}
-	total := float64(len(p.p))
-	var sum float64
+// otsu is Otsu's threshold for a histogram: the bin t that splits it into
+// [0, t) and [t, len(hist)) with the largest between-class variance, the
+// one threshold every part of the package uses. A histogram with nothing
+// to split (one populated bin) gives len(hist)/2.
+func otsu(hist []float64) int {
+	var total, sum float64
 	for i, c := range hist {
+		total += c
 		sum += float64(i) * c
 	}
 	var sumB, wB, best float64
-	bi := 0
+	t := len(hist) / 2
 	for i, c := range hist {
 		wB += c
 		if wB == 0 {
@@ -141,10 +133,25 @@ func otsu(p *plane, lo, hi float32) float32 {
 		sumB += float64(i) * c
 		mB, mF := sumB/wB, (sum-sumB)/wF
 		if v := wB * wF * (mB - mF) * (mB - mF); v > best {
-			best, bi = v, i
+			best, t = v, i+1
 		}
 	}
-	return lo + (float32(bi)+0.5)/scale
+	return t
+}
+
+// otsuRange is Otsu's threshold over the values of p within [lo, hi],
+// in 256 bins: values above it are the brighter class.
+func otsuRange(p *plane, lo, hi float32) float32 {
+	const n = 256
+	var hist [n]float64
+	scale := float32(n-1) / (hi - lo)
+	for _, v := range p.p {
+		if v < lo || v > hi {
+			continue
+		}
+		hist[min(int((v-lo)*scale), n-1)]++
+	}
+	return lo + (float32(otsu(hist[:]))-0.5)/scale
 }
 
 // detection is what findSheet learned about the small image.
@@ -189,11 +196,11 @@ func findSheet(small *image.NRGBA) detection {
 	if hi-lo < 20 {
 		return detection{} // flat image: nothing to separate
 	}
-	t := otsu(wp, lo, hi)
+	t := otsuRange(wp, lo, hi)
 	// On a light table Otsu's threshold separates print from everything
 	// else; a second Otsu among the brighter pixels separates paper from
 	// table. Candidates around both are tried.
-	t2 := otsu(wp, t, hi)
+	t2 := otsuRange(wp, t, hi)
 	var best detection
 	var touch float64
 	bestScore := -1.0

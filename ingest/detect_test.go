@@ -41,6 +41,7 @@ func dumpBytes(t *testing.T, name string, b []byte) {
 // TestSheetDetection runs the generated evaluation set through Process and
 // measures corner accuracy as IoU between the found and the true sheet.
 func TestSheetDetection(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	n := 48
 	if testing.Short() {
 		n = 12

@@ -148,12 +148,22 @@
 //
 // # Decoders
 //
-// JPEG and PNG use the standard library, WebP and TIFF golang.org/x/image,
-// HEIC github.com/gen2brain/heic: libheif and libde265 compiled to
-// WebAssembly and run by wazero, no cgo. Its first use in a process
-// compiles the module, which takes a noticeable fraction of a second. (That
-// package also tries to load a system libheif with purego when one is
-// installed, and uses it instead.)
+// One decoder per format, the same on every machine. JPEG: libjpeg-turbo
+// (cgo, Debian's libturbojpeg0-dev), straight into the planes of an
+// image.YCbCr, with image/jpeg for what it refuses or warns about (CMYK,
+// damaged data). HEIC and HEIF: libheif (cgo, Debian's libheif-dev), the
+// library whose own tools define a readable HEIF file: grids of tiles,
+// thumbnails, rotation and mirroring, 10-bit, alpha, monochrome and every
+// colour matrix, as heif-convert reads them. PNG: the standard library;
+// WebP and TIFF: golang.org/x/image. scripts/deps.sh installs the C
+// libraries; without them the package does not build. Both libraries
+// read from memory; nothing touches a file.
+//
+// Measured on 2 shared cores (BenchmarkNormalizePhoto12MP,
+// BenchmarkNormalizeHEIC): a 12 MP JPEG photo becomes a PDF page and a
+// thumbnail in about 230 CPU-ms (image/jpeg's decoding alone took 130); a
+// 12 MP iPhone HEIC in 0.6–0.8 CPU-s, of which libheif's decoding 0.32–0.47
+// (heif-convert takes 0.46–0.65 for the same file).
 //
 // # Papers that prove themselves: 2D-Doc
 //
@@ -256,7 +266,13 @@
 // RecognizeFile takes the uploaded bytes (the first page of a photo or
 // scan, within Process's limits, EXIF orientation applied); Recognize
 // takes a decoded image, a photo or, with RecognizeOptions.Page, a page
-// already flat. Kinds are this package's constants (KindIdentityCard,
+// already flat; RecognizePDF takes the rendition Process made (or a
+// scanned PDF) and reads its first page's picture, as it is, growing
+// Options.Reservation by what the work needs — the safe reads papers
+// already deposited that way. On the generated set, renditions are
+// recognised as well as photos (TestRecognizeRenditions -papers.all: kind
+// 50/50, expiry 21/22 of the papers with a zone, the tampered one giving
+// none), in 1.4 s per paper. Kinds are this package's constants (KindIdentityCard,
 // KindResidencePermit, KindPassport, KindTaxNotice, KindCAF, KindPayslip,
 // KindFranceTravail, KindRentReceipt, KindInvoice, KindBankDetails):
 // ingest does not import vault, and the web layer maps them to vault's

@@ -141,17 +141,15 @@ func enhance(img *image.RGBA) {
 			copy(gain[3*bw:], gain[3*(bw-1):3*bw]) // right edge
 			row := img.Pix[y*img.Stride : y*img.Stride+4*w]
 			for x := 0; x < w; x++ {
-				g := gain[3*ix0[x]:]
+				i := 3 * int(ix0[x])
+				g := gain[i : i+6 : i+6]
 				t := tx[x]
-				p := row[4*x : 4*x+3]
-				for c := 0; c < 3; c++ {
-					k := (g[c]*(256-t) + g[3+c]*t) >> 8
-					v := (int32(p[c]) * k) >> 8
-					if v > 255 {
-						v = 255
-					}
-					p[c] = lut[v]
-				}
+				it := 256 - t
+				p := row[4*x : 4*x+3 : 4*x+3]
+				// A uint8 index into a [256] table needs no bounds check.
+				p[0] = lut[uint8(min((int32(p[0])*((g[0]*it+g[3]*t)>>8))>>8, 255))]
+				p[1] = lut[uint8(min((int32(p[1])*((g[1]*it+g[4]*t)>>8))>>8, 255))]
+				p[2] = lut[uint8(min((int32(p[2])*((g[2]*it+g[5]*t)>>8))>>8, 255))]
 			}
 		}
 	})
@@ -174,7 +172,7 @@ func binarize(img *image.RGBA) *image.Gray {
 			hist[l]++
 		}
 	}
-	t := otsuHist(hist)
+	t := otsu(hist[:])
 	t = min(max(t, 110), 200)
 	for i, v := range g.Pix {
 		if int(v) < t {
@@ -184,30 +182,4 @@ func binarize(img *image.RGBA) *image.Gray {
 		}
 	}
 	return g
-}
-
-func otsuHist(hist [256]float64) int {
-	var total, sum float64
-	for i, c := range hist {
-		total += c
-		sum += float64(i) * c
-	}
-	var sumB, wB, best float64
-	bi := 128
-	for i, c := range hist {
-		wB += c
-		if wB == 0 {
-			continue
-		}
-		wF := total - wB
-		if wF == 0 {
-			break
-		}
-		sumB += float64(i) * c
-		mB, mF := sumB/wB, (sum-sumB)/wF
-		if v := wB * wF * (mB - mF) * (mB - mF); v > best {
-			best, bi = v, i+1
-		}
-	}
-	return bi
 }

@@ -73,6 +73,7 @@ func correlate(a, b []float64) float64 {
 // the thumbnail of the orientation-1 photo far better than with any other
 // rotation or mirror of it.
 func TestEXIFOrientation(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	dir := fixturesDir(t, "exif-orientation")
 	for _, kind := range []string{"Landscape", "Portrait"} {
 		ref := thumbOf(t, filepath.Join(dir, kind+"_1.jpg"))
@@ -133,6 +134,7 @@ func thumbOf(t *testing.T, path string) image.Image {
 // deskew, text orientation, enhancement) gives the same picture for every
 // orientation of a fixture: whatever it does, it must not depend on EXIF.
 func TestEXIFOrientationFullPipeline(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	dir := fixturesDir(t, "exif-orientation")
 	for _, kind := range []string{"Landscape", "Portrait"} {
 		var ref []float64

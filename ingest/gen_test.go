@@ -260,13 +260,22 @@ func genScene(rng *rand.Rand, o sceneOpts) scene {
 	}
 	hm, _ := homography(q, src)
 	img := bg
-	for y := 0; y < o.h; y++ {
-		for x := 0; x < o.w; x++ {
+	// The sides' lengths, and the pixels that can be covered at all (the
+	// quad's bounds and a margin past where coverage reaches 0), worked
+	// out once: the same figures as computing them for every pixel.
+	var side [4]float64
+	x0q, y0q, x1q, y1q := W, H, 0.0, 0.0
+	for i := 0; i < 4; i++ {
+		side[i] = dist(q[i], q[(i+1)%4])
+		x0q, y0q = math.Min(x0q, q[i].X), math.Min(y0q, q[i].Y)
+		x1q, y1q = math.Max(x1q, q[i].X), math.Max(y1q, q[i].Y)
+	}
+	for y := max(0, int(y0q)-3); y < min(o.h, int(y1q)+3); y++ {
+		for x := max(0, int(x0q)-3); x < min(o.w, int(x1q)+3); x++ {
 			p := point{float64(x) + 0.5, float64(y) + 0.5}
 			cov := 1.0
 			for i := 0; i < 4; i++ {
-				a, b := q[i], q[(i+1)%4]
-				d := cross(a, b, p) / dist(a, b)
+				d := cross(q[i], q[(i+1)%4], p) / side[i]
 				cov = math.Min(cov, math.Max(0, math.Min(1, d+0.5)))
 			}
 			if cov == 0 {
@@ -302,9 +311,10 @@ func genScene(rng *rand.Rand, o sceneOpts) scene {
 		sc = q[rng.IntN(4)]
 		sr = 0.4 * math.Min(W, H)
 	}
+	cga, sga := math.Cos(ga), math.Sin(ga)
 	for y := 0; y < o.h; y++ {
 		for x := 0; x < o.w; x++ {
-			l := 1 + gs*((float64(x)/W-0.5)*math.Cos(ga)+(float64(y)/H-0.5)*math.Sin(ga))
+			l := 1 + gs*((float64(x)/W-0.5)*cga+(float64(y)/H-0.5)*sga)
 			if o.shadow {
 				d := math.Hypot(float64(x)-sc.X, float64(y)-sc.Y) / sr
 				if d < 1 {

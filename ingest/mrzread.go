@@ -190,39 +190,18 @@ func classifyGlyph(f *glyphFeatures) rune {
 func binarizeOtsu(g *image.Gray) []bool {
 	b := g.Bounds()
 	w, h := b.Dx(), b.Dy()
-	var hist [256]int
+	var hist [256]float64
 	for y := 0; y < h; y++ {
 		for _, v := range g.Pix[y*g.Stride : y*g.Stride+w] {
 			hist[v]++
 		}
 	}
-	total := w * h
-	var sum float64
-	for i, n := range hist {
-		sum += float64(i * n)
-	}
-	var sumB, wB float64
-	best, thr := 0.0, 128
-	for t := 0; t < 256; t++ {
-		wB += float64(hist[t])
-		if wB == 0 {
-			continue
-		}
-		wF := float64(total) - wB
-		if wF == 0 {
-			break
-		}
-		sumB += float64(t * hist[t])
-		mB, mF := sumB/wB, (sum-sumB)/wF
-		if v := wB * wF * (mB - mF) * (mB - mF); v > best {
-			best, thr = v, t
-		}
-	}
+	t := otsu(hist[:])
 	ink := make([]bool, w*h)
 	for y := 0; y < h; y++ {
 		row := g.Pix[y*g.Stride:]
 		for x := 0; x < w; x++ {
-			ink[y*w+x] = int(row[x]) <= thr
+			ink[y*w+x] = int(row[x]) < t
 		}
 	}
 	return ink

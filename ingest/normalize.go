@@ -5,7 +5,6 @@ import (
 	"compress/zlib"
 	"context"
 	"image"
-	"image/jpeg"
 	"math"
 	"time"
 
@@ -304,31 +303,32 @@ func encodePage(pg *page, img image.Image) error {
 // the next quality down.
 func encodeJPEGPage(img image.Image) ([]byte, error) {
 	b := img.Bounds()
-	var buf bytes.Buffer
 	qs := jpegQualities()
 	start := 0
 	if s, ok := img.(interface {
 		SubImage(image.Rectangle) image.Image
 	}); ok && b.Dx() >= 64 && b.Dy() >= 64 {
 		c := image.Rect(b.Dx()/4, b.Dy()/4, 3*b.Dx()/4, 3*b.Dy()/4)
-		if err := jpeg.Encode(&buf, s.SubImage(c), &jpeg.Options{Quality: 80}); err != nil {
+		sample, err := compressJPEG(s.SubImage(c), 80)
+		if err != nil {
 			return nil, err
 		}
 		// The centre carries more print than the margins: ×4 overestimates,
 		// which errs on the side of one encode.
-		est80 := 4 * float64(buf.Len())
+		est80 := 4 * float64(len(sample))
 		for start < len(qs)-1 && est80*qs[start].ratio > 0.97*maxPageBytes {
 			start++
 		}
 	}
+	var data []byte
 	for _, q := range qs[start:] {
-		buf.Reset()
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q.q}); err != nil {
+		var err error
+		if data, err = compressJPEG(img, q.q); err != nil {
 			return nil, err
 		}
-		if buf.Len() <= maxPageBytes {
+		if len(data) <= maxPageBytes {
 			break
 		}
 	}
-	return bytes.Clone(buf.Bytes()), nil
+	return data, nil
 }

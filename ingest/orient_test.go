@@ -8,6 +8,7 @@ import (
 // TestQuarterTurns turns generated documents by each quarter and checks
 // that the detector finds the turn that makes them upright again.
 func TestQuarterTurns(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	rng := rand.New(rand.NewPCG(7, 7))
 	fails := 0
 	const n = 6

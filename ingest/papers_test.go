@@ -72,6 +72,7 @@ type paperResult struct {
 // whose check digits were tampered with. -papers.all evaluates every
 // paper; -v prints each paper's outcome.
 func TestRecognizePapers(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	requireTesseract(t)
 	truth := loadPaperTruth(t)
 	if len(truth) < 40 {

@@ -57,6 +57,9 @@ type Warning struct {
 //     tall, the least at which letters stay distinguishable after JPEG
 //     compression. A 2 MP photo of an A4 sheet filling the frame passes, a
 //     VGA one does not.
+//
+// web/static/precheck.js repeats these measures on the phone, before a photo is sent:
+// a change here goes there too, and web's TestPrecheckAgrees checks that both agree.
 const (
 	blurThreshold   = 0.20
 	darkThreshold   = 85

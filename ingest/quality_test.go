@@ -33,6 +33,7 @@ func hasWarning(r *Result, c WarningCode) bool {
 // and blurred (σ 2–4 px, a shaken phone at 1600×1200), and measures the
 // precision and recall of the "blurry" warning.
 func TestBlurDetection(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	n := 16
 	if testing.Short() {
 		n = 6
@@ -86,6 +87,7 @@ func TestBlurDetection(t *testing.T) {
 // TestQualityWarnings checks each warning on a scene built to trigger it,
 // and that a clean scene triggers none.
 func TestQualityWarnings(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	base := sceneOpts{w: 1600, h: 1200, kind: bgWood, noise: 2, minFill: 0.7, maxFill: 0.85, rot: 8, persp: 0.03}
 	tests := []struct {
 		name string
@@ -127,6 +129,7 @@ func TestQualityWarnings(t *testing.T) {
 // TestSidewaysScenes photographs documents lying sideways and checks that
 // the output is turned upright.
 func TestSidewaysScenes(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	n := 8
 	if testing.Short() {
 		n = 3
@@ -161,6 +164,7 @@ func TestSidewaysScenes(t *testing.T) {
 // and asserts only a floor; TestSheetDetection asserts that upright pages
 // are never turned.
 func TestUpsideDownScenes(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	n := 8
 	if testing.Short() {
 		n = 3

@@ -321,6 +321,7 @@ func TestFindAllDates(t *testing.T) {
 // alone, in the lower part of the page — where Recognize looks when
 // tesseract saw no line of the zone — without tesseract.
 func TestReadMRZGlyphs(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	read, n := 0, 0
 	for _, p := range loadPaperTruth(t) {
 		if p.MRZ == "" || p.MRZTampered {

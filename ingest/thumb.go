@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"io"
 
 	"github.com/disintegration/imaging"
@@ -29,7 +28,12 @@ func writeThumb(w io.Writer, img image.Image) error {
 		}
 	}
 	t := imaging.Resize(src, ThumbWidth, 0, imaging.Lanczos)
-	return jpeg.Encode(w, t, &jpeg.Options{Quality: 80})
+	data, err := compressJPEG(t, 80)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
 }
 
 // genericThumb draws a neutral page: white A4 sheet, folded corner, grey

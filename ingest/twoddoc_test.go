@@ -558,6 +558,7 @@ func photographDoc2D(t testing.TB, paper *image.RGBA, rng *mrand.Rand, rot, blur
 // TestDoc2DOnPaper draws signed codes on generated papers, photographs
 // them, and checks what CheckDoc2D finds.
 func TestDoc2DOnPaper(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	if testing.Short() {
 		t.Skip("renders 8 MP photos")
 	}

@@ -77,14 +77,62 @@ func TestWarpFastPath(t *testing.T) {
 	}
 	m, _ := homography([4]point{{0, 0}, {200, 0}, {200, 280}, {0, 280}},
 		[4]point{{20.3, 10.7}, {390.2, 30.1}, {370.9, 290.4}, {5.5, 270.2}})
-	fast := warp(src, m, 200, 280)
-	slow := warp(imaging.Clone(src), m, 200, 280)
-	var worst int
-	for i := range fast.Pix {
-		d := int(fast.Pix[i]) - int(slow.Pix[i])
-		worst = max(worst, d, -d)
+	// The exact warp: every pixel projected and sampled bilinearly on RGB.
+	rgb := imaging.Clone(src)
+	exact := image.NewRGBA(image.Rect(0, 0, 200, 280))
+	for v := 0; v < 280; v++ {
+		for u := 0; u < 200; u++ {
+			p := m.apply(point{float64(u) + 0.5, float64(v) + 0.5})
+			x, y := p.X-0.5, p.Y-0.5
+			x0, y0 := int(math.Floor(x)), int(math.Floor(y))
+			fx, fy := x-float64(x0), y-float64(y0)
+			for k := 0; k < 3; k++ {
+				at := func(x, y int) float64 { return float64(rgb.Pix[y*rgb.Stride+4*x+k]) }
+				val := (at(x0, y0)*(1-fx)+at(x0+1, y0)*fx)*(1-fy) + (at(x0, y0+1)*(1-fx)+at(x0+1, y0+1)*fx)*fy
+				exact.Pix[v*exact.Stride+4*u+k] = uint8(math.Round(val))
+			}
+		}
 	}
-	if worst > 6 {
-		t.Errorf("fast and exact warps differ by up to %d levels", worst)
+	for name, fast := range map[string]*image.RGBA{"YCbCr": warp(src, m, 200, 280), "NRGBA": warp(rgb, m, 200, 280)} {
+		var worst int
+		for i := range fast.Pix {
+			if i%4 == 3 {
+				continue
+			}
+			d := int(fast.Pix[i]) - int(exact.Pix[i])
+			worst = max(worst, d, -d)
+		}
+		if worst > 6 {
+			t.Errorf("%s: fast and exact warps differ by up to %d levels", name, worst)
+		}
+	}
+}
+
+// One Otsu for the package: it splits two populations between them, and
+// over a range it counts only the values in the range (the second Otsu of
+// sheet detection looks among the bright pixels alone; counting the dark
+// ones too pushed its threshold past every bright pixel).
+func TestOtsu(t *testing.T) {
+	var hist [256]float64
+	hist[40], hist[41], hist[200], hist[210] = 300, 200, 100, 50
+	if got := otsu(hist[:]); got <= 41 || got > 200 {
+		t.Errorf("otsu = %d, want in (41, 200]", got)
+	}
+	if got := otsu(make([]float64, 256)); got != 128 {
+		t.Errorf("empty histogram: %d, want 128", got)
+	}
+	p := newPlane(1200, 1)
+	for i := range p.p {
+		switch {
+		case i < 1000:
+			p.p[i] = 10 // the print and the table, below the range
+		case i < 1100:
+			p.p[i] = 150
+		default:
+			p.p[i] = 250
+		}
+	}
+	if th := otsuRange(p, 100, 250); th <= 150 || th >= 250 {
+		t.Errorf("otsuRange over [100, 250] = %.1f, want between 150 and 250", th)
 	}
 }

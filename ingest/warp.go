@@ -85,6 +85,15 @@ func warp(src image.Image, m mat3, w, h int) *image.RGBA {
 		sx, sy = chromaShift(ycc.SubsampleRatio)
 		cw, ch = (sw+(1<<sx)-1)>>sx, (sh+(1<<sy)-1)>>sy
 	}
+	// 4-byte pixels (HEIC photos, PNGs) have a fast path too.
+	var px []uint8
+	var pstride int
+	switch s := src.(type) {
+	case *image.NRGBA:
+		px, pstride = s.Pix, s.Stride
+	case *image.RGBA:
+		px, pstride = s.Pix, s.Stride
+	}
 	parallelRows(h, func(y0, y1 int) {
 		for v := y0; v < y1; v++ {
 			row := dst.Pix[v*dst.Stride : v*dst.Stride+4*w]
@@ -121,6 +130,27 @@ func warp(src image.Image, m mat3, w, h int) *image.RGBA {
 						o := 4 * u
 						row[o], row[o+1], row[o+2] = ycc2rgb(yv, ycc.Cb[ci], ycc.Cr[ci])
 						row[o+3] = 255
+						X += dX
+						Y += dY
+					}
+					continue
+				}
+				if px != nil && min(xa, xe) >= 0 && min(ya, ye) >= 0 && max(xa, xe) < fw-1 && max(ya, ye) < fh-1 {
+					X, Y := int64(xa*65536), int64(ya*65536)
+					dX, dY := int64((xb-xa)/n*65536), int64((yb-ya)/n*65536)
+					for u := u0; u < u1; u++ {
+						x0, y0 := int(X>>16), int(Y>>16)
+						wx, wy := int32(X>>8)&255, int32(Y>>8)&255
+						i := y0*pstride + 4*x0
+						a := px[i : i+8 : i+8]
+						c := px[i+pstride : i+pstride+8 : i+pstride+8]
+						o := row[4*u : 4*u+4 : 4*u+4]
+						for k := 0; k < 3; k++ {
+							top := int32(a[k])*(256-wx) + int32(a[4+k])*wx
+							bot := int32(c[k])*(256-wx) + int32(c[4+k])*wx
+							o[k] = uint8((top*(256-wy) + bot*wy + 32768) >> 16)
+						}
+						o[3] = 255
 						X += dX
 						Y += dY
 					}
@@ -225,8 +255,17 @@ func downsample(src image.Image, f int) *image.NRGBA {
 					// box averages Y, Cb and Cr and converts once per output
 					// pixel, not once per source pixel.
 					sx, sy := chromaShift(s.SubsampleRatio)
-					for x, v := range s.Y[y*s.YStride : y*s.YStride+sw] {
-						acc[3*int(box[x])] += int32(v)
+					yr := s.Y[y*s.YStride : y*s.YStride+sw]
+					for u := 0; u < w; u++ {
+						xs, xe := u*f, u*f+f
+						if u == w-1 {
+							xe = sw
+						}
+						var t int32
+						for _, v := range yr[xs:xe] {
+							t += int32(v)
+						}
+						acc[3*u] += t
 					}
 					if (y>>sy)<<sy == y || y == ys {
 						cr := (y >> sy) * s.CStride

@@ -205,6 +205,7 @@ func blankPDF(t testing.TB) []byte {
 }
 
 func TestWatermarkBurned(t *testing.T) {
+	t.Parallel() // shares nothing with the other slow tests: they run side by side
 	_, photos, _, err := process(t, Options{}, docPhoto(t, 1, 1600, 1200), docPhoto(t, 2, 1200, 1600))
 	if err != nil {
 		t.Fatal(err)

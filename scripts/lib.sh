@@ -25,4 +25,12 @@ MINIO_PID=$VAR/minio.pid
 MINIO_USER=coffre-local
 MINIO_PASSWORD=coffre-local-secret
 
+# Mailpit is a local mail server with an HTTP API: the e-mail tests send through its SMTP
+# port and read what arrived through its API. Pinned and cached like MinIO.
+MAILPIT_VERSION=v1.33.1
+MAILPIT_BIN=$CACHE/mailpit-$MAILPIT_VERSION/mailpit
+MAILPIT_SMTP_PORT=${COFFRE_MAILPIT_SMTP_PORT:-51025}
+MAILPIT_HTTP_PORT=${COFFRE_MAILPIT_HTTP_PORT:-58025}
+MAILPIT_PID=$VAR/mailpit.pid
+
 log() { echo "coffre-scripts: $*" >&2; }

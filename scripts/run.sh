@@ -3,6 +3,7 @@
 # PostgreSQL, MinIO, keys, migrations, a demo account, then the server in the foreground.
 . "$(dirname "$0")/services.sh"
 cd "$ROOT"
+"$ROOT/scripts/deps.sh"
 services_up
 export COFFRE_DATABASE_URL=${COFFRE_DATABASE_URL:-$("$ROOT/scripts/postgres.sh" url coffre)}
 export COFFRE_S3_BUCKET=${COFFRE_S3_BUCKET:-coffre}
@@ -21,5 +22,6 @@ coffre="$VAR/bin/coffre"
 echo "coffre de démonstration" | "$coffre" owners create --login demo --secret-stdin --if-absent
 echo
 echo "  Coffre: $COFFRE_BASE_URL/  (demo account: demo / coffre de démonstration; Ctrl-C stops everything)"
+echo "  E-mails to owners: http://127.0.0.1:$MAILPIT_HTTP_PORT/  (Mailpit)"
 echo
 "$coffre" serve

@@ -19,6 +19,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Aidants: structures (CCAS, CIAS, France Services, associations) and their agents, who
@@ -64,6 +65,11 @@ var (
 	// ErrForbidden: the agent's role does not allow this (an agent acting as référent,
 	// a référent of another structure).
 	ErrForbidden = errors.New("not allowed for this agent")
+	// ErrTemporarySecret: the secret typed on the agent's screen is right, but it is a
+	// temporary code that an agent printed, not one the person chose: it is no proof of
+	// their consent. They give it from their phone (ConsentPhone), where they choose
+	// their own secret first.
+	ErrTemporarySecret = errors.New("the owner's secret is still a temporary code")
 )
 
 // Agent sessions: an agent is asked again for password and code after AgentIdle without
@@ -291,7 +297,7 @@ type Enrolment struct {
 // CreateAgent adds an agent to a structure; createdBy names who did (the operator, or a
 // référent's actor ID). Référents call InviteAgent instead.
 func (s *Service) CreateAgent(ctx context.Context, structure uuid.UUID, na NewAgent, createdBy string) (*Agent, *Enrolment, error) {
-	login, err := vault.NormalizeLogin(na.Login)
+	login, err := account.NormalizeLogin(na.Login)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
@@ -313,7 +319,7 @@ func (s *Service) CreateAgent(ctx context.Context, structure uuid.UUID, na NewAg
 	if enr.TemporaryPassword, err = NewTemporaryCode(); err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
-	hash, err := vault.HashSecret(enr.TemporaryPassword)
+	hash, err := s.accounts.HashSecret(ctx, enr.TemporaryPassword)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
@@ -556,25 +562,32 @@ func (s *Service) RewrapAgentSecrets(ctx context.Context) (int, error) {
 // AuthenticateAgent checks an agent's login, password and TOTP code, throttled like
 // owners' sign-in (the counters live in PostgreSQL; agents' logins have their own
 // namespace, the desk's network is shared with owners). Every refusal is
-// ErrAgentCredentials, or a *vault.LockedError while locked out.
+// ErrAgentCredentials, or a *account.LockedError while locked out; account.ErrBusy when
+// the password could not be checked in time (nothing is counted then).
 func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code string, ip netip.Addr) (*Agent, error) {
-	norm, err := vault.NormalizeLogin(login)
+	norm, err := account.NormalizeLogin(login)
 	if err != nil {
 		norm = strings.ToLower(strings.TrimSpace(login))
 	}
+	// Counted before the password is checked: a burst of parallel guesses stops at the
+	// limit (account.TakeAttempt).
 	key := throttleNamespace + norm
-	if err := s.vault.CheckThrottle(ctx, key, ip); err != nil {
+	if err := s.accounts.TakeAttempt(ctx, key, ip); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	var id uuid.UUID
-	phc := vault.DummySecretHash
+	phc := account.DummySecretHash
 	err = s.db.QueryRow(ctx, `
 		SELECT a.id, a.password_hash FROM agents a JOIN structures s ON s.id = a.structure_id
 		WHERE a.login = $1 AND a.deactivated_at IS NULL AND s.deactivated_at IS NULL`, norm).Scan(&id, &phc)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
-	ok, err := vault.VerifySecret(phc, password)
+	ok, err := s.accounts.VerifySecret(ctx, phc, password)
+	if errors.Is(err, account.ErrBusy) || ctx.Err() != nil {
+		// Not checked: not counted either.
+		return nil, errors.Join(fmt.Errorf("sharing: authenticate agent: %w", err), s.accounts.GiveBackAttempt(context.WithoutCancel(ctx), key, ip))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
@@ -587,12 +600,9 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 		}
 	}
 	if !ok || id == uuid.Nil {
-		if err := s.vault.CountThrottleFailure(ctx, key, ip); err != nil {
-			return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
-		}
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", ErrAgentCredentials)
 	}
-	if err := s.vault.ResetThrottle(ctx, key); err != nil {
+	if err := s.accounts.AttemptSucceeded(ctx, key, ip); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	if _, err := s.db.Exec(ctx, `UPDATE agents SET last_login_at = now() WHERE id = $1`, id); err != nil {
@@ -635,17 +645,17 @@ func (s *Service) ChangeAgentPassword(ctx context.Context, agent *Agent, current
 	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM agents WHERE id = $1 AND deactivated_at IS NULL`, agent.ID).Scan(&phc); err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", notFound(err))
 	}
-	ok, err := vault.VerifySecret(phc, current)
+	ok, err := s.accounts.VerifySecret(ctx, phc, current)
 	if err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
 	if !ok {
 		return fmt.Errorf("sharing: change agent password: %w", ErrAgentCredentials)
 	}
-	if err := vault.CheckSecret(agent.Login, next); err != nil {
+	if err := account.CheckSecret(agent.Login, next); err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
-	hash, err := vault.HashSecret(next)
+	hash, err := s.accounts.HashSecret(ctx, next)
 	if err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
@@ -760,19 +770,20 @@ func NewTemporaryCode() (string, error) {
 // Opened is a safe an agent just opened at the desk, with what goes on the access card.
 type Opened struct {
 	Owner *vault.Owner
-	Code  *vault.AccessCode
+	Code  *account.AccessCode
 }
 
 // OpenSafeFor opens a safe for the person at the desk: no e-mail needed, a temporary code
 // to print on the access card (AccessCardPDF) and to change at first sign-in. Every
 // step is in the new owner's history with the agent as actor. The first deposit needs a
-// mandate (GrantMandate, consent given with the temporary code as secret).
+// mandate (GrantMandate): the temporary code is no consent, the person gives it from
+// their phone once they chose their own secret, or types that secret at the desk.
 func (s *Service) OpenSafeFor(ctx context.Context, agent *Agent, login string, ip netip.Addr) (*Opened, error) {
 	cur, err := s.Agent(ctx, agent.ID)
 	if err != nil || cur.DeactivatedAt != nil {
 		return nil, fmt.Errorf("sharing: open safe: %w", ErrForbidden)
 	}
-	login, err = vault.NormalizeLogin(login)
+	login, err = account.NormalizeLogin(login)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: open safe: %w", err)
 	}
@@ -791,7 +802,7 @@ func (s *Service) OpenSafeFor(ctx context.Context, agent *Agent, login string, i
 		o.ID, cur.StructureID, cur.ID); err != nil {
 		return nil, fmt.Errorf("sharing: open safe: %w", err)
 	}
-	ac, err := s.vault.IssueAccessCode(ctx, o.ID, code, AccessCodeTTL, false, by, cur.Label())
+	ac, err := s.accounts.IssueAccessCode(ctx, o.ID, code, AccessCodeTTL, false, by, cur.Label())
 	if err != nil {
 		return nil, fmt.Errorf("sharing: open safe: %w", err)
 	}
@@ -808,7 +819,7 @@ const RecoveryWait = 24 * time.Hour
 // identity the agent checked in person. The old secret stops working, every session and
 // passkey of the owner ends, the owner is told at their next sign-in, and it is all in
 // their history. Without that right, see RecoverAfterIdentityCheck.
-func (s *Service) RecoverAccess(ctx context.Context, agent *Agent, owner uuid.UUID, ip netip.Addr) (*vault.AccessCode, error) {
+func (s *Service) RecoverAccess(ctx context.Context, agent *Agent, owner uuid.UUID, ip netip.Addr) (*account.AccessCode, error) {
 	if err := s.Authorize(ctx, agent, owner, ScopeRecover, ip); err != nil {
 		return nil, err
 	}
@@ -820,7 +831,7 @@ func (s *Service) RecoverAccess(ctx context.Context, agent *Agent, owner uuid.UU
 	if err != nil {
 		return nil, err
 	}
-	ac, err := s.vault.IssueAccessCode(ctx, owner, code, AccessCodeTTL, true, cur.Actor(ip), cur.Label())
+	ac, err := s.accounts.IssueAccessCode(ctx, owner, code, AccessCodeTTL, true, cur.Actor(ip), cur.Label())
 	if err != nil {
 		return nil, fmt.Errorf("sharing: recover access: %w", err)
 	}
@@ -853,20 +864,20 @@ type IdentityCheck struct {
 
 // normalize checks the document kind and keeps the last characters in capitals without
 // spaces.
-func (c IdentityCheck) normalize() (vault.RecoveryIdentity, error) {
+func (c IdentityCheck) normalize() (account.RecoveryIdentity, error) {
 	if !slices.Contains(IdentityDocuments, c.Document) {
-		return vault.RecoveryIdentity{}, fmt.Errorf("identity document %q: %w", c.Document, ErrBadRequest)
+		return account.RecoveryIdentity{}, fmt.Errorf("identity document %q: %w", c.Document, ErrBadRequest)
 	}
 	end := strings.ToUpper(strings.Join(strings.Fields(c.NumberEnd), ""))
 	if len(end) != NumberEndLen {
-		return vault.RecoveryIdentity{}, fmt.Errorf("identity number end: %d characters instead of %d: %w", utf8.RuneCountInString(end), NumberEndLen, ErrBadRequest)
+		return account.RecoveryIdentity{}, fmt.Errorf("identity number end: %d characters instead of %d: %w", utf8.RuneCountInString(end), NumberEndLen, ErrBadRequest)
 	}
 	for _, r := range end {
 		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
-			return vault.RecoveryIdentity{}, fmt.Errorf("identity number end: character %q: %w", r, ErrBadRequest)
+			return account.RecoveryIdentity{}, fmt.Errorf("identity number end: character %q: %w", r, ErrBadRequest)
 		}
 	}
-	return vault.RecoveryIdentity{Document: string(c.Document), NumberEnd: end}, nil
+	return account.RecoveryIdentity{Document: string(c.Document), NumberEnd: end}, nil
 }
 
 // RecoverAfterIdentityCheck helps a person who lost their secret and never gave the
@@ -877,7 +888,7 @@ func (c IdentityCheck) normalize() (vault.RecoveryIdentity, error) {
 // periodic job (vault.ApplyDueRecoveries) makes it the secret as RecoverAccess would. The
 // agent's structure must reach the safe (ScopeDeskRecovery). The returned recovery
 // carries the code, shown once.
-func (s *Service) RecoverAfterIdentityCheck(ctx context.Context, agent *Agent, owner uuid.UUID, check IdentityCheck, ip netip.Addr) (*vault.PendingRecovery, error) {
+func (s *Service) RecoverAfterIdentityCheck(ctx context.Context, agent *Agent, owner uuid.UUID, check IdentityCheck, ip netip.Addr) (*account.PendingRecovery, error) {
 	if err := s.Authorize(ctx, agent, owner, ScopeDeskRecovery, ip); err != nil {
 		return nil, err
 	}
@@ -893,7 +904,7 @@ func (s *Service) RecoverAfterIdentityCheck(ctx context.Context, agent *Agent, o
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.vault.RequestRecovery(ctx, owner, code, id, RecoveryWait, AccessCodeTTL, cur.Actor(ip), cur.Label())
+	p, err := s.accounts.RequestRecovery(ctx, owner, code, id, RecoveryWait, AccessCodeTTL, cur.Actor(ip), cur.Label())
 	if err != nil {
 		return nil, fmt.Errorf("sharing: recover after identity check: %w", err)
 	}

@@ -5,13 +5,10 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/boombuler/barcode"
-	"github.com/boombuler/barcode/qr"
 	"github.com/go-pdf/fpdf"
 	"github.com/google/uuid"
 )
@@ -256,23 +253,14 @@ func (p *page) big(s string) {
 // qr draws a QR code of content, side millimetres wide on A6 (scaled on A4), centred,
 // with medium error correction (a printed card gets creased).
 func (p *page) qr(content string, side float64) error {
-	code, err := qr.Encode(content, qr.M, qr.Auto)
+	code, err := QRCode(content)
 	if err != nil {
-		return fmt.Errorf("sharing: qr code: %w", err)
-	}
-	n := code.Bounds().Dx()
-	code, err = barcode.Scale(code, n*8, n*8)
-	if err != nil {
-		return fmt.Errorf("sharing: qr code: %w", err)
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, code); err != nil {
-		return fmt.Errorf("sharing: qr code: %w", err)
+		return err
 	}
 	p.n++
 	name := fmt.Sprintf("qr%d", p.n)
 	opts := fpdf.ImageOptions{ImageType: "PNG"}
-	p.pdf.RegisterImageOptionsReader(name, opts, &b)
+	p.pdf.RegisterImageOptionsReader(name, opts, bytes.NewReader(code))
 	side *= p.scale
 	p.gap()
 	p.pdf.ImageOptions(name, (p.width-side)/2, p.pdf.GetY(), side, side, true, opts, 0, "")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // siretSeq numbers the structures of a test run, so that each gets its own SIRET.
@@ -288,15 +290,49 @@ func TestAuthenticateAgent(t *testing.T) {
 		b.s.AuthenticateAgent(ctx, "m.dupont", "wrong password", "000000", b.ip)
 	}
 	_, err = b.s.AuthenticateAgent(ctx, "m.dupont", a.password, code(t, a.totp, now.Add(30*time.Second)), b.ip)
-	if _, locked := vault.IsLocked(err); !locked {
+	if _, locked := account.IsLocked(err); !locked {
 		t.Errorf("after five failures: %v, want a lockout", err)
 	}
 	// Owners' counters are apart: an owner with the same login is not locked.
-	if _, err := b.V.CreateAccount(ctx, "m.dupont", "une phrase assez longue pour entrer", vault.System); err != nil {
+	if _, err := b.A.CreateAccount(ctx, "m.dupont", "une phrase assez longue pour entrer", vault.System); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.V.Authenticate(ctx, "m.dupont", "une phrase assez longue pour entrer", b.ip); err != nil {
+	if _, err := b.A.Authenticate(ctx, "m.dupont", "une phrase assez longue pour entrer", b.ip); err != nil {
 		t.Errorf("owner with the agent's login: %v", err)
+	}
+}
+
+// TestAgentGuessesInParallel: wrong passwords sent all at once for one agent are counted
+// before they are checked: no more than account.LoginFailures are checked, the rest are
+// refused as locked.
+func TestAgentGuessesInParallel(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	var checked, locked atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			_, err := b.s.AuthenticateAgent(ctx, a.Login, "pas le bon mot de passe", "000000", b.ip)
+			_, isLocked := account.IsLocked(err)
+			switch {
+			case errors.Is(err, sharing.ErrAgentCredentials):
+				checked.Add(1)
+			case isLocked:
+				locked.Add(1)
+			default:
+				t.Errorf("a wrong password: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := checked.Load(); n > account.LoginFailures || checked.Load()+locked.Load() != 40 {
+		t.Errorf("%d wrong passwords checked (limit %d), %d refused as locked, of 40", n, account.LoginFailures, locked.Load())
+	}
+	_, err := b.s.AuthenticateAgent(ctx, a.Login, a.password, code(t, a.totp, time.Now()), b.ip)
+	if _, isLocked := account.IsLocked(err); !isLocked {
+		t.Errorf("the right password after the burst: %v, want a lockout", err)
 	}
 }
 
@@ -397,21 +433,21 @@ func TestOpenSafeForAndActivation(t *testing.T) {
 		t.Errorf("same login twice: %v, want ErrLoginTaken", err)
 	}
 	// Every step is in the person's history, by the agent, saying who in plain words.
-	for _, action := range []vault.Action{vault.ActionOwnerCreated, vault.ActionAccessCodeIssued} {
+	for _, action := range []vault.Action{vault.ActionOwnerCreated, account.ActionAccessCodeIssued} {
 		es := b.entries(t, owner, action)
 		if len(es) != 1 || es[0].ActorKind != vault.ActorAidant || es[0].ActorID != a.ID.String() {
 			t.Fatalf("%s entries: %+v", action, es)
 		}
 	}
-	if _, detail := b.entries(t, owner, vault.ActionAccessCodeIssued)[0].PersonalData(); detail != "Mme D. (CCAS de Lille)" {
+	if _, detail := b.entries(t, owner, account.ActionAccessCodeIssued)[0].PersonalData(); detail != "Mme D. (CCAS de Lille)" {
 		t.Errorf("detail = %q", detail)
 	}
 
 	// The person signs in with the code: the web sees it must be changed.
-	if _, err := b.V.Authenticate(ctx, "0612345678", opened.Code.Code, b.ip); err != nil {
+	if _, err := b.A.Authenticate(ctx, "0612345678", opened.Code.Code, b.ip); err != nil {
 		t.Fatal(err)
 	}
-	state, err := b.V.AccessState(ctx, owner)
+	state, err := b.A.AccessState(ctx, owner)
 	if err != nil || !state.TemporaryCode || !state.MustChange || state.Expired || state.Recovered {
 		t.Fatalf("state = %+v, %v", state, err)
 	}
@@ -419,13 +455,13 @@ func TestOpenSafeForAndActivation(t *testing.T) {
 	if err := b.DB.QueryRow(ctx, `SELECT activated_at FROM owners WHERE id = $1`, owner).Scan(&activated); err != nil || activated != nil {
 		t.Fatalf("activated before the owner chose a secret: %v %v", activated, err)
 	}
-	if _, err := b.V.ChangeTemporaryCode(ctx, owner, opened.Code.Code, opened.Code.Code, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, uuid.Nil); !errors.Is(err, vault.ErrSecretCommon) {
+	if _, err := b.A.ChangeTemporaryCode(ctx, owner, opened.Code.Code, opened.Code.Code, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, uuid.Nil); !errors.Is(err, account.ErrSecretCommon) {
 		t.Errorf("keeping the code as secret: %v", err)
 	}
-	if _, err := b.V.ChangeTemporaryCode(ctx, owner, opened.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, uuid.Nil); err != nil {
+	if _, err := b.A.ChangeTemporaryCode(ctx, owner, opened.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, uuid.Nil); err != nil {
 		t.Fatal(err)
 	}
-	if state, _ := b.V.AccessState(ctx, owner); state.TemporaryCode || state.MustChange {
+	if state, _ := b.A.AccessState(ctx, owner); state.TemporaryCode || state.MustChange {
 		t.Errorf("after the change: %+v", state)
 	}
 	if err := b.DB.QueryRow(ctx, `SELECT activated_at FROM owners WHERE id = $1`, owner).Scan(&activated); err != nil || activated == nil {
@@ -434,7 +470,7 @@ func TestOpenSafeForAndActivation(t *testing.T) {
 	if first, err := b.V.MarkActivated(ctx, owner); err != nil || first {
 		t.Errorf("MarkActivated again: %v %v, want false", first, err)
 	}
-	if _, err := b.V.Authenticate(ctx, "0612345678", opened.Code.Code, b.ip); !errors.Is(err, vault.ErrBadCredentials) {
+	if _, err := b.A.Authenticate(ctx, "0612345678", opened.Code.Code, b.ip); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("the old code still works: %v", err)
 	}
 
@@ -443,13 +479,11 @@ func TestOpenSafeForAndActivation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.DB.Exec(ctx, `UPDATE access_codes SET expires_at = now() - interval '1 minute' WHERE owner_id = $1`, o2.Owner.ID); err != nil {
-		t.Fatal(err)
-	}
-	if state, _ := b.V.AccessState(ctx, o2.Owner.ID); !state.Expired {
+	b.Clock.Advance(sharing.AccessCodeTTL + time.Minute)
+	if state, _ := b.A.AccessState(ctx, o2.Owner.ID); !state.Expired {
 		t.Errorf("expired code: %+v", state)
 	}
-	if _, err := b.V.ChangeTemporaryCode(ctx, o2.Owner.ID, o2.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner}, uuid.Nil); !errors.Is(err, vault.ErrAccessCodeExpired) {
+	if _, err := b.A.ChangeTemporaryCode(ctx, o2.Owner.ID, o2.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner}, uuid.Nil); !errors.Is(err, account.ErrAccessCodeExpired) {
 		t.Errorf("change an expired code: %v", err)
 	}
 }
@@ -460,11 +494,11 @@ func TestRecoverAccess(t *testing.T) {
 	ctx := context.Background()
 	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
 	stranger := b.agent(t, b.structure(t, "CCAS de Roubaix"), "m.martin", "M. Martin", sharing.RoleAgent)
-	o, err := b.V.CreateAccount(ctx, "lea.b", "mon ancienne phrase secrète", vault.System)
+	o, err := b.A.CreateAccount(ctx, "lea.b", "mon ancienne phrase secrète", vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := b.V.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+	token, _, err := b.A.CreateSession(ctx, o.ID, "secret", "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +510,7 @@ func TestRecoverAccess(t *testing.T) {
 	if es := b.entries(t, o.ID, vault.ActionDenied); len(es) != 1 || es[0].ActorID != stranger.ID.String() {
 		t.Fatalf("denied entries: %+v", es)
 	}
-	if _, err := b.V.SessionByToken(ctx, token, time.Hour); err != nil {
+	if _, err := b.A.SessionByToken(ctx, token, time.Hour); err != nil {
 		t.Fatalf("a refused recovery ended the session: %v", err)
 	}
 
@@ -488,35 +522,35 @@ func TestRecoverAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.V.SessionByToken(ctx, token, time.Hour); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.A.SessionByToken(ctx, token, time.Hour); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("old session still open: %v", err)
 	}
-	if _, err := b.V.Authenticate(ctx, "lea.b", "mon ancienne phrase secrète", b.ip); !errors.Is(err, vault.ErrBadCredentials) {
+	if _, err := b.A.Authenticate(ctx, "lea.b", "mon ancienne phrase secrète", b.ip); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("old secret still works: %v", err)
 	}
-	if _, err := b.V.Authenticate(ctx, "lea.b", ac.Code, b.ip); err != nil {
+	if _, err := b.A.Authenticate(ctx, "lea.b", ac.Code, b.ip); err != nil {
 		t.Fatalf("new code: %v", err)
 	}
-	state, err := b.V.AccessState(ctx, o.ID)
+	state, err := b.A.AccessState(ctx, o.ID)
 	if err != nil || !state.Recovered || !state.MustChange || state.By != "Mme D. (CCAS de Lille)" {
 		t.Fatalf("state = %+v, %v", state, err)
 	}
-	for _, action := range []vault.Action{vault.ActionAccessRecovered, vault.ActionLogoutAll} {
+	for _, action := range []vault.Action{account.ActionAccessRecovered, account.ActionLogoutAll} {
 		if es := b.entries(t, o.ID, action); len(es) != 1 || es[0].ActorID != a.ID.String() || es[0].ActorKind != vault.ActorAidant {
 			t.Errorf("%s entries: %+v", action, es)
 		}
 	}
 	// Told once: after the change and the notice, nothing is left.
-	if _, err := b.V.ChangeTemporaryCode(ctx, o.ID, ac.Code, "ma toute nouvelle phrase", vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}, uuid.Nil); err != nil {
+	if _, err := b.A.ChangeTemporaryCode(ctx, o.ID, ac.Code, "ma toute nouvelle phrase", vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}, uuid.Nil); err != nil {
 		t.Fatal(err)
 	}
-	if state, err := b.V.AccessState(ctx, o.ID); err != nil || !state.Recovered || state.MustChange {
+	if state, err := b.A.AccessState(ctx, o.ID); err != nil || !state.Recovered || state.MustChange {
 		t.Errorf("after the change, before the notice: %+v, %v", state, err)
 	}
-	if err := b.V.AcknowledgeAccessNotice(ctx, o.ID); err != nil {
+	if err := b.A.AcknowledgeAccessNotice(ctx, o.ID); err != nil {
 		t.Fatal(err)
 	}
-	if state, err := b.V.AccessState(ctx, o.ID); err != nil || state != (vault.AccessState{}) {
+	if state, err := b.A.AccessState(ctx, o.ID); err != nil || state != (account.AccessState{}) {
 		t.Errorf("after the notice: %+v, %v", state, err)
 	}
 }
@@ -554,11 +588,11 @@ func TestRewrapAgentSecrets(t *testing.T) {
 	if err := vault.RegisterMasterKey(ctx, b.DB, keys, vault.System); err != nil {
 		t.Fatal(err)
 	}
-	v2, err := vault.New(ctx, b.DB, b.Store, keys, nil)
+	v2, err := vault.New(ctx, vault.Config{DB: b.DB, Blobs: b.Store, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2 := sharing.New(b.DB, v2)
+	s2 := sharing.New(b.DB, v2, account.New(account.Config{DB: b.DB, Vault: v2}))
 	if n, err := s2.RewrapAgentSecrets(ctx); err != nil || n != 1 {
 		t.Fatalf("rewrap: %d, %v; want 1", n, err)
 	}

@@ -20,10 +20,15 @@
 // a mandate row were still live.
 //
 // An agent reaches a safe (ScopeReach: look its login up, see it, ask for a mandate) only
-// if their structure opened it at its desk, holds a live mandate from the person, or the
-// person has just unlocked it at this agent's desk by typing their secret or the code of
-// their access card (DeskUnlock, or the consent by secret itself; DeskUnlockTTL, kept in
-// PostgreSQL so that every instance honours it).
+// if their structure opened it at its desk (until the person ends a mandate of that
+// structure: they no longer want its help), holds a live mandate from the person, or the
+// person has just unlocked it at this agent's desk by typing their secret (DeskUnlock, or
+// the consent by secret itself; DeskUnlockTTL, kept in PostgreSQL so that every instance
+// honours it). The temporary code an agent printed on an access card is no consent and
+// unlocks nothing (ErrTemporarySecret): the person chooses their own secret first, then
+// types it or confirms from their phone. What gives an agent a way in is written under a
+// lock of the owner's row (vault.CheckOpenTx, vault.LockOpenAlone), so that a closure at
+// the same moment ends it or refuses it.
 //
 // A mandate is given by the person to a structure for scopes they tick one by one and a
 // duration (1 day to 12 months), with the evidence of consent and the version of the
@@ -36,7 +41,11 @@
 // reaches the safe may check an identity document at the desk and record what
 // (RecoverAfterIdentityCheck): the code works only RecoveryWait later, and until then every
 // page of the owner shows the request with a button to cancel it. When a recovery takes
-// effect, the owner's passkeys and sessions end and they are told at their next sign-in;
-// telling them by e-mail or SMS belongs in the vault's notifyOwner, the one place that
-// channels will use.
+// effect, the owner's passkeys and sessions end and they are told at their next sign-in,
+// and by the channels they chose (e-mail, SMS: package account's notices).
+//
+// The owner is told that way too when a structure asks for a mandate, when one starts,
+// when a structure ends it (not when the owner does), when it ends within a month (the
+// notice job of package notify), and, if they asked for it, when one of their links is
+// first opened: account.NotifyTx inside the transaction that does it, once per event.
 package sharing

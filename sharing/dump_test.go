@@ -14,6 +14,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 )
 
@@ -87,6 +88,18 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The person asked for her papers to be read: the text read and what recognition
+	// suggests are kept, sealed, and the words go into the blind index.
+	if err := b.V.SetReading(ctx, person, self, true); err != nil {
+		t.Fatal(err)
+	}
+	expiry := time.Date(2027, 3, 12, 0, 0, 0, 0, time.UTC)
+	if err := b.V.StoreReading(ctx, person, permit.ID, vault.Reading{
+		Text:       "RÉPUBLIQUE FRANÇAISE\nCARTE DE RÉSIDENT\nNom : DIALLO Prénom : Awa\nNationalité : sénégalaise\nIRFRAX4RTBPFW46<<<<<<<<<<<<<<<",
+		Suggestion: &vault.Suggestion{Kind: vault.KindTitreSejour, Paper: "titre_sejour", ExpiresOn: &expiry, NumberEnd: "4CXZ"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	c, err := b.s.CreateLink(ctx, person, self, sharing.NewLink{Documents: []uuid.UUID{permit.ID}, Purpose: "Préfecture du Nord, demande d'asile"})
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +111,28 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The person adds an e-mail address and a mobile number to be told of things, and
+	// confirms the number with its code; a sign-in from their phone is remembered.
+	if _, err := b.A.AddChannel(ctx, person, account.ChannelEmail, "awa.diallo@exemple.fr", b.ip); err != nil {
+		t.Fatal(err)
+	}
+	phone, err := b.A.AddChannel(ctx, person, account.ChannelSMS, "07 98 76 54 32", b.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := b.A.MessageRecipient(ctx, person, phone.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.A.VerifyChannel(ctx, person, account.ChannelSMS, rc.Code, self); err != nil {
+		t.Fatal(err)
+	}
+	for _, ua := range []string{"Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0", "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0.0.0 Safari/537.36"} {
+		if _, _, err := b.A.CreateSession(ctx, person, "secret", ua, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// An operator exports the safe on a written request whose reference names the person.
 	op := vault.Actor{Kind: vault.ActorOperator, ID: "cli"}
 	if _, err := b.V.Export(ctx, person, op, io.Discard, vault.ExportOptions{Request: "lettre de Mme Diallo du 3 mars"}); err != nil {
@@ -105,7 +140,7 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	}
 
 	// Another person, whose closed safe is erased at the end of retention.
-	gone, err := b.V.CreateAccount(ctx, "erased.person@example.org", "une phrase secrète assez longue", vault.System)
+	gone, err := b.A.CreateAccount(ctx, "erased.person@example.org", "une phrase secrète assez longue", vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +154,28 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.grant(t, a, gone.ID, sharing.OneMonth, sharing.ScopeRead)
-	if _, err := b.V.AddPasskey(ctx, gone.ID, []byte("credential-of-kone"), []byte(`{}`), goneBy); err != nil {
+	if _, err := b.A.AddChannel(ctx, gone.ID, account.ChannelEmail, "kone.erased@exemple.fr", b.ip); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.A.CreateSession(ctx, gone.ID, "secret", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.A.Notify(ctx, gone.ID, account.Notice{What: account.NoticeMandateEnding, Key: "mandate_ending:kone", Detail: "CCAS de Lille"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.V.SetReading(ctx, gone.ID, goneBy, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.V.StoreReading(ctx, gone.ID, notice.ID, vault.Reading{Text: "Revenu fiscal de référence : 9 870 — KONE Mamadou"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.A.AddPasskey(ctx, gone.ID, []byte("credential-of-kone"), []byte(`{}`), goneBy); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.V.CloseSafe(ctx, gone.ID, goneBy, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Millisecond)
+	b.Clock.Advance(time.Second)
 	if n, err := b.V.EraseDue(ctx); err != nil || n != 1 {
 		t.Fatalf("erase: %d, %v", n, err)
 	}
@@ -142,7 +192,21 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"purpose", "Préfecture du Nord, demande d'asile", ""},
 		{"purpose of an agent's link", "Avocat, recours CNDA", ""},
 		{"export request", "lettre de Mme Diallo du 3 mars", ""},
+		{"text read", "CARTE DE RÉSIDENT", ""},
+		{"word read", "sénégalaise", ""},
+		{"zone read", "X4RTBPFW46", ""},
+		{"suggested paper", "titre_sejour", ""},
+		{"suggested expiry", "2027-03-12", ""},
+		{"end of the document number", "4CXZ", ""},
 		{"phone number", "0612345678", "public.owners"},
+		{"channel e-mail", "awa.diallo@exemple.fr", ""},
+		{"channel phone (E.164)", "+33798765432", ""},
+		{"channel phone", "0798765432", ""},
+		{"channel phone as typed", "07 98 76 54 32", ""},
+		{"channel phone digits", "798765432", ""},
+		{"device", "Firefox / Android", ""},
+		{"erased channel e-mail", "kone.erased@exemple.fr", ""},
+		{"erased device", "Safari / iOS", ""},
 		{"agent login", "agent.lille", "public.agents"},
 		{"erased title", "Avis 2025 de M. Kone", ""},
 		{"erased file name", "avis-kone.pdf", ""},
@@ -150,6 +214,8 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"erased kind name", vault.KindImpots.Label(), ""},
 		{"erased purpose", "Bailleur social Lille Métropole", ""},
 		{"erased e-mail", "erased.person@example.org", ""},
+		{"erased text read", "Revenu fiscal de référence", ""},
+		{"erased word read", "Mamadou", ""},
 	}
 	dump := dumpTables(t, b)
 	for table, rows := range dump {
@@ -167,7 +233,9 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 			}
 		}
 	}
-	if len(dump["public.owners"]) == 0 || len(dump["public.journal"]) == 0 || len(dump["public.mandates"]) == 0 || len(dump["public.links"]) == 0 {
+	if len(dump["public.owners"]) == 0 || len(dump["public.journal"]) == 0 || len(dump["public.mandates"]) == 0 || len(dump["public.links"]) == 0 ||
+		len(dump["public.channels"]) != 2 || len(dump["public.river_job"]) == 0 || len(dump["public.known_devices"]) != 2 || len(dump["public.notices"]) == 0 ||
+		len(dump["public.document_texts"]) == 0 || len(dump["public.search_terms"]) == 0 {
 		t.Fatalf("the dump missed tables: %d tables", len(dump))
 	}
 	found := false

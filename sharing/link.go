@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Journal actions of links, in the owner's history.
@@ -58,13 +59,17 @@ const (
 
 // Service holds the links of every owner.
 type Service struct {
-	db    *pgxpool.Pool
-	vault *vault.Vault
+	db       *pgxpool.Pool
+	vault    *vault.Vault
+	accounts *account.Service
 }
 
-// New returns the sharing service over the vault's database.
-func New(db *pgxpool.Pool, v *vault.Vault) *Service {
-	return &Service{db: db, vault: v}
+// New returns the sharing service over the vault's database. accounts gives the agents'
+// sign-in its throttling and secret hashing, and the desks their temporary codes. The
+// caller hands the service to the vault (vault.AddParticipant), so that closing and
+// erasing a safe end its links, grants and mandates in the vault's transaction.
+func New(db *pgxpool.Pool, v *vault.Vault, accounts *account.Service) *Service {
+	return &Service{db: db, vault: v, accounts: accounts}
 }
 
 // Link is a share link, without its token (which only its creator ever sees).
@@ -80,6 +85,21 @@ type Link struct {
 	HasCode      bool
 	RevokedAt    *time.Time
 	Documents    []uuid.UUID
+
+	// Agent is set by the caller when the browser using the link is signed in as an
+	// agent: what the link gives is then journaled with that agent as actor, so that the
+	// person sees who read their papers, not only that a link was used.
+	Agent *Agent
+}
+
+// user is who uses the link, for the journal: the link itself, or the agent of
+// l.Agent, whose entries name the link in their detail ("Mme D. (CCAS de Lille) — <link
+// ID>") so that the history can say which.
+func (l *Link) user(ip netip.Addr, note string) (vault.Actor, string) {
+	if l.Agent != nil {
+		return l.Agent.Actor(ip), l.Agent.Label() + " — " + l.ID.String()
+	}
+	return vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}, note
 }
 
 // Active tells whether the link can still be used at t.
@@ -183,7 +203,8 @@ func (s *Service) denyOthers(ctx context.Context, owner uuid.UUID, by vault.Acto
 }
 
 // CreateLink shares some of owner's documents. Every document must be the owner's and
-// not deleted; otherwise nothing is created and the answer is vault.ErrNotFound.
+// not deleted; otherwise nothing is created and the answer is vault.ErrNotFound. A closed
+// safe shares nothing (vault.ErrClosed).
 func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Actor, nl NewLink) (*Created, error) {
 	if err := nl.validate(); err != nil {
 		return nil, fmt.Errorf("sharing: create link: %w", err)
@@ -227,6 +248,11 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 		maxDownloads = &nl.MaxDownloads
 	}
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		// A closure committing meanwhile revokes every link: this one is written before
+		// it, or sees the safe closed.
+		if err := s.vault.CheckOpenTx(ctx, tx, owner); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO links (id, owner_id, token_sha256, purpose_sealed, created_by_kind, created_by_id, created_at, expires_at, max_downloads, code_sha256)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -370,9 +396,16 @@ func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip
 	return ErrWrongCode
 }
 
-// Opened journals that someone opened the link's page or manifest.
+// Opened journals that someone opened the link's page or manifest, and tells the owner
+// the first time if they asked for it (account.NoticeLinkOpened).
 func (s *Service) Opened(ctx context.Context, l *Link, ip netip.Addr) error {
-	return s.vault.Record(ctx, l.OwnerID, vault.Event{Actor: vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}, Action: ActionLinkOpened})
+	by, detail := l.user(ip, "")
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.vault.RecordTx(ctx, tx, l.OwnerID, vault.Event{Actor: by, Action: ActionLinkOpened, Detail: detail}); err != nil {
+			return err
+		}
+		return s.accounts.NotifyTx(ctx, tx, l.OwnerID, account.Notice{What: account.NoticeLinkOpened, Key: "link_opened:" + l.ID.String(), At: time.Now()})
+	})
 }
 
 // Documents returns the link's documents that still exist: one deleted after being
@@ -405,7 +438,8 @@ func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip net
 	if err != nil {
 		return nil, fmt.Errorf("sharing: open: %w", err)
 	}
-	access := vault.Access{Actor: actor, Action: action, Detail: note}
+	access := vault.Access{Action: action}
+	access.Actor, access.Detail = l.user(ip, note)
 	counted := role != vault.RoleThumbnail
 	if counted {
 		access.Within = func(ctx context.Context, tx pgx.Tx) error {
@@ -445,5 +479,22 @@ func (s *Service) OpenUncounted(ctx context.Context, l *Link, doc, blob uuid.UUI
 	if !slices.Contains(l.Documents, doc) {
 		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
 	}
-	return s.vault.OpenAccess(ctx, l.OwnerID, doc, blob, vault.Access{Actor: vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}, Action: vault.ActionDownload})
+	a := vault.Access{Action: vault.ActionDownload}
+	a.Actor, a.Detail = l.user(ip, "")
+	return s.vault.OpenAccess(ctx, l.OwnerID, doc, blob, a)
+}
+
+// revokeLinks revokes every live link of owner inside tx (the safe closes).
+func revokeLinks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`, owner)
+	return err
+}
+
+// forgetLinks deletes every link of owner and what it shared, inside tx (erasure).
+func forgetLinks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM link_documents WHERE link_id IN (SELECT id FROM links WHERE owner_id = $1)`, owner); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM links WHERE owner_id = $1`, owner)
+	return err
 }

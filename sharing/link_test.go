@@ -32,7 +32,8 @@ type testBundle struct {
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	vb := vaulttest.NewVault(t)
-	b := &testBundle{Bundle: vb, s: sharing.New(vb.DB, vb.V), ip: netip.MustParseAddr("198.51.100.23")}
+	b := &testBundle{Bundle: vb, s: sharing.New(vb.DB, vb.V, vb.A), ip: netip.MustParseAddr("198.51.100.23")}
+	vb.V.AddParticipant(b.s)
 	o, err := vb.V.CreateOwner(context.Background(), "", vault.System)
 	if err != nil {
 		t.Fatal(err)

@@ -12,14 +12,18 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"coffre/vault"
+	"coffre/vault/account"
+	"coffre/vault/account/notify"
 )
 
 // Journal actions of mandates and of agents acting under them, in the owner's history.
 // What agents do to documents is journaled by the vault with the agent as actor
 // (deposit, view, download, print) and by links (link_created); access recovery by the
-// vault too (access_recovered, recovery_requested, recovery_cancelled), and so is the end
-// of mandates at closure (vault.ActionMandateEnded).
+// account package (access_recovered, recovery_requested, recovery_cancelled).
 const (
+	// ActionMandateEnded: a mandate (or a mandate request) ended because the safe was
+	// closed; the detail names the structure.
+	ActionMandateEnded     vault.Action = "mandate_ended"
 	ActionMandateGranted   vault.Action = "mandate_granted"
 	ActionMandatePending   vault.Action = "mandate_pending" // waiting for the owner's phone
 	ActionMandateConfirmed vault.Action = "mandate_confirmed"
@@ -121,8 +125,8 @@ type ConsentMethod string
 
 // Consent methods.
 const (
-	// ConsentSecret: the person typed their secret (or temporary code) on the agent's
-	// screen; GrantMandate checks it.
+	// ConsentSecret: the person typed their own secret on the agent's screen;
+	// GrantMandate checks it, and refuses a temporary code (ErrTemporarySecret).
 	ConsentSecret ConsentMethod = "secret"
 	// ConsentPasskey: the person used their passkey on the agent's screen; the web ran
 	// and verified the WebAuthn ceremony for this owner before calling GrantMandate.
@@ -221,12 +225,14 @@ func scopeStrings(sc []Scope) []string {
 
 // GrantMandate records the mandate the person present gives to the agent's structure,
 // with the evidence of consent. With ConsentSecret the secret is checked here (failures
-// count against the owner's sign-in throttle); with ConsentPasskey the web must have
-// verified the passkey; either is the person unlocking their safe at this agent's desk.
-// With ConsentPhone the mandate waits for ConfirmMandate from the owner's own session and
+// count against the owner's sign-in throttle; a temporary code an agent printed proves
+// no consent: ErrTemporarySecret); with ConsentPasskey the web must have verified the
+// passkey; either is the person unlocking their safe at this agent's desk. With
+// ConsentPhone the mandate waits for ConfirmMandate from the owner's own session and
 // allows nothing until then; the agent must already reach the safe (ScopeReach), so that
 // no structure can push a request into a stranger's safe. A structure holds at most one
-// live mandate per owner: a new one replaces (revokes) the previous.
+// live mandate per owner: a new one replaces (revokes) the previous. A closed safe gets
+// no mandate, even one granted while it closes (vault.ErrNotFound).
 func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUID, nm NewMandate, c Consent, ip netip.Addr) (*Mandate, error) {
 	cur, err := s.Agent(ctx, agent.ID)
 	if err != nil || cur.DeactivatedAt != nil {
@@ -254,6 +260,11 @@ func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUI
 		Scopes: nm.Scopes, Duration: nm.Duration, ConsentMethod: c.Method, ConsentText: c.TextVersion, GrantedBy: cur.ID}
 	by := cur.Actor(ip)
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		// Against a closure at the same moment (it ends every mandate) and a second grant
+		// of the same structure (one live mandate): the owner's row first.
+		if err := s.vault.LockOpenAlone(ctx, tx, owner); err != nil {
+			return closedNotFound(err)
+		}
 		var starts, expires *time.Time
 		action := ActionMandatePending
 		if c.Method != ConsentPhone {
@@ -273,12 +284,28 @@ func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUI
 			Scan(&m.CreatedAt); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: action, Detail: mandateDetail(cur.Label(), m)})
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: action, Detail: mandateDetail(cur.Label(), m)}); err != nil {
+			return err
+		}
+		what := account.NoticeMandateGiven
+		if c.Method == ConsentPhone {
+			what = account.NoticeMandateAsked
+		}
+		return s.notifyMandate(ctx, tx, owner, m.ID, what, expires, cur.Label())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: grant mandate: %w", err)
 	}
 	return m, nil
+}
+
+// closedNotFound answers a safe closed (or erased) meanwhile like one that is gone: a
+// closed safe answers nobody but its owner.
+func closedNotFound(err error) error {
+	if errors.Is(err, vault.ErrClosed) || errors.Is(err, vault.ErrShredded) {
+		return vault.ErrNotFound
+	}
+	return err
 }
 
 // replaceLive revokes the structure's live mandates from owner, superseded by a new one.
@@ -308,11 +335,15 @@ func mandateDetail(label string, m *Mandate) string {
 func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip netip.Addr) (*Mandate, error) {
 	by := vault.Actor{Kind: vault.ActorOwner, ID: owner.String(), IP: ip}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.vault.LockOpenAlone(ctx, tx, owner); err != nil { // as GrantMandate
+			return closedNotFound(err)
+		}
 		var structure uuid.UUID
 		var duration Duration
-		err := tx.QueryRow(ctx, `SELECT structure_id, duration FROM mandates
-			WHERE owner_id = $1 AND id = $2 AND confirmed_at IS NULL AND revoked_at IS NULL AND created_at > now() - $3::interval
-			FOR UPDATE`, owner, id, phoneConfirmWithin).Scan(&structure, &duration)
+		var name string
+		err := tx.QueryRow(ctx, `SELECT m.structure_id, m.duration, s.name FROM mandates m JOIN structures s ON s.id = m.structure_id
+			WHERE m.owner_id = $1 AND m.id = $2 AND m.confirmed_at IS NULL AND m.revoked_at IS NULL AND m.created_at > now() - $3::interval
+			FOR UPDATE OF m`, owner, id, phoneConfirmWithin).Scan(&structure, &duration, &name)
 		if err != nil {
 			return notFound(err)
 		}
@@ -320,11 +351,15 @@ func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip ne
 			return err
 		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
+		end := duration.End(now)
 		if _, err := tx.Exec(ctx, `UPDATE mandates SET confirmed_at = $3, starts_at = $3, expires_at = $4 WHERE owner_id = $1 AND id = $2`,
-			owner, id, now, duration.End(now)); err != nil {
+			owner, id, now, end); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateConfirmed})
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateConfirmed}); err != nil {
+			return err
+		}
+		return s.notifyMandate(ctx, tx, owner, id, account.NoticeMandateGiven, &end, name)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: confirm mandate %s: %w", id, err)
@@ -393,6 +428,20 @@ func (s *Service) StructureMandates(ctx context.Context, agent *Agent) ([]Mandat
 	return pgx.CollectRows(rows, scanMandate)
 }
 
+// MandatesEnding lists the live mandates of every owner that end within ExpiryNotice, as
+// the messages' scan tells their owners of them (notify.Config.MandatesEnding).
+func (s *Service) MandatesEnding(ctx context.Context) ([]notify.MandateEnding, error) {
+	ms, err := s.MandatesExpiringWithin(ctx, ExpiryNotice)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notify.MandateEnding, len(ms))
+	for i, m := range ms {
+		out[i] = notify.MandateEnding{ID: m.ID, OwnerID: m.OwnerID, EndsAt: *m.ExpiresAt, Structure: m.StructureName}
+	}
+	return out, nil
+}
+
 // MandatesExpiringWithin lists the live mandates of every owner that end within d, for
 // the notice job (owner and structure are told ExpiryNotice ahead).
 func (s *Service) MandatesExpiringWithin(ctx context.Context, d time.Duration) ([]Mandate, error) {
@@ -419,18 +468,31 @@ func (s *Service) RevokeMandateAsAgent(ctx context.Context, agent *Agent, owner,
 	return s.revoke(ctx, owner, id, cur.StructureID, cur.Actor(ip), cur.Label())
 }
 
+// revoke ends a mandate. The owner ending one of a structure (or refusing its request)
+// also ends the reach that structure had from opening the safe (endOpenerReach): the
+// person has said they no longer want its help.
 func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by vault.Actor, label string) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE mandates SET revoked_at = now(), revoked_by_kind = $3, revoked_by_id = $4
-			WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL AND ($5 = '00000000-0000-0000-0000-000000000000'::uuid OR structure_id = $5)`,
-			owner, id, by.Kind, by.ID, structure)
+		var of uuid.UUID
+		err := tx.QueryRow(ctx, `UPDATE mandates SET revoked_at = now(), revoked_by_kind = $3, revoked_by_id = $4
+			WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL AND ($5 = '00000000-0000-0000-0000-000000000000'::uuid OR structure_id = $5)
+			RETURNING structure_id`,
+			owner, id, by.Kind, by.ID, structure).Scan(&of)
 		if err != nil {
+			return notFound(err)
+		}
+		if by.Kind == vault.ActorOwner {
+			if err := endOpenerReach(ctx, tx, owner, of); err != nil {
+				return err
+			}
+		}
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label}); err != nil {
 			return err
 		}
-		if tag.RowsAffected() != 1 {
-			return vault.ErrNotFound
+		if structure == uuid.Nil {
+			return nil // the owner ended it: no news to them
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label})
+		return s.notifyMandate(ctx, tx, owner, id, account.NoticeMandateEnded, nil, label)
 	})
 	if err != nil {
 		return fmt.Errorf("sharing: revoke mandate %s: %w", id, err)
@@ -438,12 +500,20 @@ func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by
 	return nil
 }
 
+// endOpenerReach ends, inside tx, the reach structure had from opening owner's safe at
+// its desk (reach.opened); nothing when it did not open it.
+func endOpenerReach(ctx context.Context, tx pgx.Tx, owner, structure uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE assisted_openings SET reach_ended_at = now()
+		WHERE owner_id = $1 AND structure_id = $2 AND reach_ended_at IS NULL`, owner, structure)
+	return err
+}
+
 // reach is what Authorize decides from, read in one query: who the agent is to the safe.
 type reach struct {
 	found    bool    // the agent and their structure are active, and the owner exists
 	open     bool    // the safe is neither closed nor erased
 	scopes   []Scope // of the structure's live mandates from the owner
-	opened   bool    // the structure opened the safe at its desk
+	opened   bool    // the structure opened the safe at its desk, and the owner has not ended that since
 	unlocked bool    // the person unlocked it at this agent's desk within DeskUnlockTTL
 }
 
@@ -462,18 +532,25 @@ func (r reach) allows(scope Scope) bool {
 }
 
 func (s *Service) reach(ctx context.Context, agent, owner uuid.UUID) (reach, error) {
-	r := reach{found: true}
+	r := reach{found: true, open: true}
+	// Whether the safe is open is the vault's decision, the same for every path.
+	switch err := s.vault.CheckOpen(ctx, owner); {
+	case errors.Is(err, vault.ErrNotFound):
+		return reach{}, nil
+	case errors.Is(err, vault.ErrClosed), errors.Is(err, vault.ErrShredded):
+		r.open = false
+	case err != nil:
+		return reach{}, fmt.Errorf("sharing: authorize: %w", err)
+	}
 	var scopes []string
 	err := s.db.QueryRow(ctx, `
-		SELECT o.closed_at IS NULL AND o.shredded_at IS NULL,
-			(SELECT coalesce(array_agg(DISTINCT sc), '{}') FROM mandates m CROSS JOIN LATERAL unnest(m.scopes) sc
-				WHERE m.owner_id = o.id AND m.structure_id = a.structure_id
+		SELECT (SELECT coalesce(array_agg(DISTINCT sc), '{}') FROM mandates m CROSS JOIN LATERAL unnest(m.scopes) sc
+				WHERE m.owner_id = $2 AND m.structure_id = a.structure_id
 				AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()),
-			EXISTS (SELECT 1 FROM assisted_openings x WHERE x.owner_id = o.id AND x.structure_id = a.structure_id),
-			EXISTS (SELECT 1 FROM desk_unlocks u WHERE u.agent_id = a.id AND u.owner_id = o.id AND u.expires_at > now())
+			EXISTS (SELECT 1 FROM assisted_openings x WHERE x.owner_id = $2 AND x.structure_id = a.structure_id AND x.reach_ended_at IS NULL),
+			EXISTS (SELECT 1 FROM desk_unlocks u WHERE u.agent_id = a.id AND u.owner_id = $2 AND u.expires_at > now())
 		FROM agents a JOIN structures s ON s.id = a.structure_id AND s.deactivated_at IS NULL
-			JOIN owners o ON o.id = $2
-		WHERE a.id = $1 AND a.deactivated_at IS NULL`, agent, owner).Scan(&r.open, &scopes, &r.opened, &r.unlocked)
+		WHERE a.id = $1 AND a.deactivated_at IS NULL`, agent, owner).Scan(&scopes, &r.opened, &r.unlocked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return reach{}, nil
 	}
@@ -493,8 +570,9 @@ func (s *Service) reach(ctx context.Context, agent, owner uuid.UUID) (reach, err
 //   - deposit, read, share, recover: the structure holds a started, unexpired, unrevoked
 //     mandate from owner with that scope;
 //   - reach (find the safe, see its login, ask for a mandate) and desk_recovery: the
-//     structure opened the safe, or holds a live mandate from owner (any scope), or the
-//     person unlocked it at this agent's desk within DeskUnlockTTL;
+//     structure opened the safe (until the owner ends a mandate of it: endOpenerReach),
+//     or holds a live mandate from owner (any scope), or the person unlocked it at this
+//     agent's desk within DeskUnlockTTL;
 //   - delete, export, credentials, and anything else: never.
 //
 // A refusal is journaled as a failed attempt in the owner's history (exactly one entry,
@@ -589,34 +667,39 @@ const DeskUnlockTTL = 15 * time.Minute
 // the safe yet. It returns the owner's ID. An unknown login, a wrong or expired secret
 // and a closed safe all give vault.ErrNotFound (a wrong secret, like a refusal, is
 // journaled in the safe; failures count against the owner's sign-in throttle); a
-// lockout gives *vault.LockedError. The unlock is journaled.
+// lockout gives *account.LockedError. The unlock is journaled.
 func (s *Service) DeskUnlock(ctx context.Context, agent *Agent, login, secret string, ip netip.Addr) (uuid.UUID, error) {
 	cur, err := s.Agent(ctx, agent.ID)
 	if err != nil || cur.DeactivatedAt != nil {
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
 	}
-	norm, err := vault.NormalizeLogin(login)
+	norm, err := account.NormalizeLogin(login)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
 	}
 	o, err := s.vault.OwnerByLogin(ctx, norm)
 	if errors.Is(err, vault.ErrNotFound) {
 		// As long as a wrong secret, counted the same, so that the answer tells nothing.
-		if err := s.vault.CheckThrottle(ctx, norm, ip); err != nil {
+		if err := s.accounts.TakeAttempt(ctx, norm, ip); err != nil {
 			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 		}
-		if _, err := vault.VerifySecret(vault.DummySecretHash, secret); err != nil {
-			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
-		}
-		if err := s.vault.CountThrottleFailure(ctx, norm, ip); err != nil {
-			return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
+		if _, err := s.accounts.VerifySecret(ctx, account.DummySecretHash, secret); err != nil {
+			return uuid.Nil, errors.Join(fmt.Errorf("sharing: desk unlock: %w", err), s.accounts.GiveBackAttempt(context.WithoutCancel(ctx), norm, ip))
 		}
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", vault.ErrNotFound)
 	}
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 	}
-	if err := s.unlockWithConsent(ctx, cur, o.ID, Consent{Method: ConsentSecret, Secret: secret}, ip); err != nil {
+	err = s.unlockWithConsent(ctx, cur, o.ID, Consent{Method: ConsentSecret, Secret: secret}, ip)
+	if errors.Is(err, ErrTemporarySecret) {
+		// The code printed on an access card unlocks nothing: an agent who reaches the
+		// safe anyway goes on (the structure that printed it, say), any other is told.
+		if ok, rerr := s.Allows(ctx, cur, o.ID, ScopeReach); rerr != nil || ok {
+			return o.ID, rerr
+		}
+	}
+	if err != nil {
 		return uuid.Nil, fmt.Errorf("sharing: desk unlock: %w", err)
 	}
 	return o.ID, nil
@@ -624,21 +707,25 @@ func (s *Service) DeskUnlock(ctx context.Context, agent *Agent, login, secret st
 
 // unlockWithConsent checks the person's secret (or that the web verified their passkey)
 // and records that they unlocked their safe at this agent's desk, with a journal entry.
-// A wrong or expired secret, or a closed safe, is refused and journaled like any refusal
-// (vault.ErrNotFound), except for an agent who reaches the safe anyway: they get
-// vault.ErrBadCredentials, so that the form can say the secret was wrong.
+// A wrong or expired secret, or a closed safe, is refused and journaled once like any
+// refusal (vault.ErrNotFound), except that an agent who reaches the safe anyway gets
+// account.ErrBadCredentials, so that the form can say the secret was wrong. A temporary
+// code (account.AccessState.MustChange) is no consent: ErrTemporarySecret, nothing
+// recorded.
 func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uuid.UUID, c Consent, ip netip.Addr) error {
 	var err error
+	temporary := false
 	switch {
 	case c.Method == ConsentPasskey && !c.PasskeyVerified:
-		err = fmt.Errorf("passkey not verified: %w", vault.ErrBadCredentials)
+		err = fmt.Errorf("passkey not verified: %w", account.ErrBadCredentials)
 	case c.Method == ConsentSecret:
-		err = s.vault.CheckOwnerSecret(ctx, owner, c.Secret, ip)
+		err = s.accounts.CheckOwnerSecret(ctx, owner, c.Secret, ip)
 		if err == nil {
-			var st vault.AccessState
-			if st, err = s.vault.AccessState(ctx, owner); err == nil && st.Expired {
-				err = fmt.Errorf("expired temporary code: %w", vault.ErrBadCredentials)
+			var st account.AccessState
+			if st, err = s.accounts.AccessState(ctx, owner); err == nil && st.Expired {
+				err = fmt.Errorf("expired temporary code: %w", account.ErrBadCredentials)
 			}
+			temporary = st.MustChange
 		}
 	}
 	if errors.Is(err, vault.ErrNotFound) {
@@ -648,8 +735,11 @@ func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uui
 	if rerr != nil {
 		return rerr
 	}
-	if errors.Is(err, vault.ErrBadCredentials) {
+	if errors.Is(err, account.ErrBadCredentials) {
 		if r.allows(ScopeReach) {
+			if derr := s.deny(ctx, agent, owner, scopeUnlock, ip); derr != nil {
+				return fmt.Errorf("sharing: desk unlock: journal the attempt: %w", derr)
+			}
 			return err
 		}
 		return s.refuse(ctx, agent, owner, scopeUnlock, ip)
@@ -660,7 +750,13 @@ func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uui
 	if !r.open {
 		return s.refuse(ctx, agent, owner, ScopeReach, ip)
 	}
+	if temporary {
+		return fmt.Errorf("sharing: desk unlock %s: %w", owner, ErrTemporarySecret)
+	}
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.vault.CheckOpenTx(ctx, tx, owner); err != nil { // a closure ends desk unlocks
+			return closedNotFound(err)
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO desk_unlocks (agent_id, owner_id, expires_at) VALUES ($1, $2, now() + $3::interval)
 			ON CONFLICT (agent_id, owner_id) DO UPDATE SET expires_at = EXCLUDED.expires_at`, agent.ID, owner, DeskUnlockTTL); err != nil {
 			return err
@@ -813,4 +909,37 @@ func (s *Service) StructureStats(ctx context.Context, referent *Agent, from, to 
 		return nil, fmt.Errorf("sharing: structure stats: %w", err)
 	}
 	return out, nil
+}
+
+// endMandates ends, inside the vault's closing transaction, every mandate of owner not
+// yet ended, requests waiting for the owner's phone included (one "mandate_ended" entry
+// each, naming the structure), and the desk unlocks of the safe.
+func (s *Service) endMandates(ctx context.Context, tx pgx.Tx, owner uuid.UUID, by vault.Actor) error {
+	rows, err := tx.Query(ctx, `UPDATE mandates m SET revoked_at = now(), revoked_by_kind = $2, revoked_by_id = $3
+		FROM structures s WHERE s.id = m.structure_id AND m.owner_id = $1 AND m.revoked_at IS NULL
+			AND (m.expires_at IS NULL OR m.expires_at > now())
+		RETURNING s.name`, owner, by.Kind, by.ID)
+	if err != nil {
+		return err
+	}
+	ended, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, structure := range ended {
+		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateEnded, Detail: structure}); err != nil {
+			return err
+		}
+	}
+	return forgetDeskUnlocks(ctx, tx, owner)
+}
+
+func forgetMandates(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM mandates WHERE owner_id = $1`, owner)
+	return err
+}
+
+func forgetDeskUnlocks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM desk_unlocks WHERE owner_id = $1`, owner)
+	return err
 }

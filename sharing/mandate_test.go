@@ -15,6 +15,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 )
 
@@ -103,7 +104,7 @@ func TestMandateLifecycle(t *testing.T) {
 	ctx := context.Background()
 	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
 	colleague := b.agent(t, b.structure(t, "CCAS de Roubaix"), "m.martin", "M. Martin", sharing.RoleAgent)
-	o, err := b.V.CreateAccount(ctx, "lea.b", "ma phrase secrète à moi", vault.System)
+	o, err := b.A.CreateAccount(ctx, "lea.b", "ma phrase secrète à moi", vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +194,149 @@ func TestMandateLifecycle(t *testing.T) {
 	}
 	if err := b.s.Authorize(ctx, a.Agent, o.ID, sharing.ScopeRead, b.ip); err != nil {
 		t.Errorf("read after confirmation: %v", err)
+	}
+}
+
+// TestOpenerReachEndsWithTheOwnersWord: the structure that opened a safe reaches it (to
+// ask for a mandate, to help recover access after an identity check) until the owner
+// ends a mandate of that structure; from then on only a live mandate or a desk unlock
+// gives reach, and the desk recovery path is closed to it.
+func TestOpenerReachEndsWithTheOwnersWord(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	opened, err := b.s.OpenSafeFor(ctx, a.Agent, "lea.b", b.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, me := opened.Owner.ID, vault.Actor{Kind: vault.ActorOwner, ID: opened.Owner.ID.String()}
+	const mine = "ma phrase secrète à moi"
+	if _, err := b.A.ChangeTemporaryCode(ctx, owner, opened.Code.Code, mine, me, uuid.Nil); err != nil {
+		t.Fatal(err)
+	}
+	noUnlocks := func() {
+		t.Helper()
+		if _, err := b.DB.Exec(ctx, `DELETE FROM desk_unlocks`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.s.Authorize(ctx, a.Agent, owner, sharing.ScopeDeskRecovery, b.ip); err != nil {
+		t.Fatalf("the opener before any mandate: %v", err)
+	}
+	m := b.grant(t, a, owner, sharing.SixMonths, sharing.ScopeRead)
+	if err := b.s.RevokeMandate(ctx, owner, m.ID, me); err != nil {
+		t.Fatal(err)
+	}
+	noUnlocks() // the consent typed at the desk a moment ago
+	check := sharing.IdentityCheck{Document: sharing.DocumentIDCard, NumberEnd: "12AB"}
+	if _, err := b.s.RecoverAfterIdentityCheck(ctx, a.Agent, owner, check, b.ip); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("a desk recovery by the opener after the owner ended its mandate: %v", err)
+	}
+	if err := b.s.Authorize(ctx, a.Agent, owner, sharing.ScopeReach, b.ip); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("the opener finds the safe after the owner ended its mandate: %v", err)
+	}
+	if _, err := b.A.PendingRecovery(ctx, owner); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("a recovery waits: %v", err)
+	}
+	// The person comes back and consents again at the desk: the structure helps again
+	// under that mandate only.
+	m = b.grant(t, a, owner, sharing.OneDay, sharing.ScopeDeposit)
+	noUnlocks()
+	if err := b.s.Authorize(ctx, a.Agent, owner, sharing.ScopeDeskRecovery, b.ip); err != nil {
+		t.Errorf("under a new mandate: %v", err)
+	}
+	if _, err := b.DB.Exec(ctx, `UPDATE mandates SET expires_at = now() - interval '1 second', starts_at = now() - interval '2 days' WHERE id = $1`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.s.Authorize(ctx, a.Agent, owner, sharing.ScopeDeskRecovery, b.ip); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("once that mandate is over: %v", err)
+	}
+}
+
+// TestTemporaryCodeIsNoConsent: the temporary code an agent printed is no proof of the
+// person's consent. A mandate with it as the secret is refused (ErrTemporarySecret) and
+// recorded nowhere; typed to find the safe, it gives an agent no reach beyond what their
+// structure already has. Once the person chose their own secret, that works.
+func TestTemporaryCodeIsNoConsent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	stranger := b.agent(t, b.structure(t, "CCAS de Roubaix"), "m.martin", "M. Martin", sharing.RoleAgent)
+	opened, err := b.s.OpenSafeFor(ctx, a.Agent, "lea.b", b.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, code := opened.Owner.ID, opened.Code.Code
+	nm := sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead, sharing.ScopeRecover}, Duration: sharing.TwelveMonths}
+	byCode := sharing.Consent{Method: sharing.ConsentSecret, Secret: code, TextVersion: "mandat-v2"}
+	for _, ag := range []*staff{a, stranger} {
+		if _, err := b.s.GrantMandate(ctx, ag.Agent, owner, nm, byCode, b.ip); !errors.Is(err, sharing.ErrTemporarySecret) {
+			t.Errorf("%s: a mandate with the printed code: %v, want ErrTemporarySecret", ag.Name, err)
+		}
+	}
+	if ms, err := b.s.Mandates(ctx, owner); err != nil || len(ms) != 0 {
+		t.Fatalf("mandates recorded: %d, %v", len(ms), err)
+	}
+	// Typed to find the safe: the opener goes on (it reaches the safe anyway), another
+	// structure is told, and neither is unlocked.
+	if id, err := b.s.DeskUnlock(ctx, a.Agent, "lea.b", code, b.ip); err != nil || id != owner {
+		t.Errorf("the opener types the code: %v", err)
+	}
+	if _, err := b.s.DeskUnlock(ctx, stranger.Agent, "lea.b", code, b.ip); !errors.Is(err, sharing.ErrTemporarySecret) {
+		t.Errorf("another structure types the code: %v, want ErrTemporarySecret", err)
+	}
+	var unlocks int
+	if err := b.DB.QueryRow(ctx, `SELECT count(*) FROM desk_unlocks WHERE owner_id = $1`, owner).Scan(&unlocks); err != nil || unlocks != 0 {
+		t.Fatalf("desk unlocks with the printed code: %d, %v", unlocks, err)
+	}
+	if err := b.s.Authorize(ctx, stranger.Agent, owner, sharing.ScopeReach, b.ip); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("another structure reaches the safe: %v", err)
+	}
+	if n := len(b.entries(t, owner, sharing.ActionDeskUnlocked)); n != 0 {
+		t.Errorf("%d desk_unlocked entries", n)
+	}
+	// The person chooses their own secret: that is their consent.
+	const mine = "ma phrase secrète à moi"
+	if _, err := b.A.ChangeTemporaryCode(ctx, owner, code, mine, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, uuid.Nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.GrantMandate(ctx, a.Agent, owner, nm, sharing.Consent{Method: sharing.ConsentSecret, Secret: mine, TextVersion: "mandat-v2"}, b.ip); err != nil {
+		t.Fatalf("a mandate with the person's own secret: %v", err)
+	}
+	// A recovery code is a temporary code too.
+	ac, err := b.s.RecoverAccess(ctx, a.Agent, owner, b.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.GrantMandate(ctx, a.Agent, owner, nm, sharing.Consent{Method: sharing.ConsentSecret, Secret: ac.Code, TextVersion: "mandat-v2"}, b.ip); !errors.Is(err, sharing.ErrTemporarySecret) {
+		t.Errorf("a mandate with a recovery code: %v, want ErrTemporarySecret", err)
+	}
+}
+
+// TestWrongSecretOfAnAgentWhoReaches: a wrong secret typed on the screen of an agent who
+// reaches the safe anyway says so (ErrBadCredentials), and is in the person's history
+// once.
+func TestWrongSecretOfAnAgentWhoReaches(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	o, err := b.A.CreateAccount(ctx, "lea.b", "ma phrase secrète à moi", vault.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.grant(t, a, o.ID, sharing.OneMonth, sharing.ScopeRead)
+	if _, err := b.s.DeskUnlock(ctx, a.Agent, "lea.b", "pas la bonne phrase", b.ip); !errors.Is(err, account.ErrBadCredentials) {
+		t.Errorf("desk unlock: %v, want ErrBadCredentials", err)
+	}
+	if _, err := b.s.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead}, Duration: sharing.OneDay},
+		sharing.Consent{Method: sharing.ConsentSecret, Secret: "pas la bonne phrase", TextVersion: "mandat-v2"}, b.ip); !errors.Is(err, account.ErrBadCredentials) {
+		t.Errorf("mandate: %v, want ErrBadCredentials", err)
+	}
+	if n := len(b.entries(t, o.ID, vault.ActionDenied)); n != 2 {
+		t.Errorf("%d denied entries for two wrong secrets", n)
 	}
 }
 
@@ -418,7 +562,7 @@ func TestStructureStats(t *testing.T) {
 	if _, err := b.s.OpenSafeFor(ctx, ref.Agent, "personne2", b.ip); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.V.ChangeTemporaryCode(ctx, o1.Owner.ID, o1.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: o1.Owner.ID.String()}, uuid.Nil); err != nil {
+	if _, err := b.A.ChangeTemporaryCode(ctx, o1.Owner.ID, o1.Code.Code, "ma phrase secrète à moi", vault.Actor{Kind: vault.ActorOwner, ID: o1.Owner.ID.String()}, uuid.Nil); err != nil {
 		t.Fatal(err)
 	}
 	b.grant(t, a, o1.Owner.ID, sharing.SixMonths, sharing.ScopeDeposit, sharing.ScopeRead, sharing.ScopeShare)
@@ -481,7 +625,7 @@ func TestStructureStats(t *testing.T) {
 // query on the same pool; the ratio is what the check costs over a round trip.
 func BenchmarkAuthorize(b *testing.B) {
 	vb := vaulttest.NewVault(b)
-	s := sharing.New(vb.DB, vb.V)
+	s := sharing.New(vb.DB, vb.V, vb.A)
 	ctx := context.Background()
 	ip := netip.MustParseAddr("198.51.100.23")
 	st, err := s.CreateStructure(ctx, sharing.NewStructure{Name: "CCAS de Lille", Kind: sharing.KindCCAS, SIRET: validSIRET(2159035010001)})

@@ -15,6 +15,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 func copyKeyFile(t *testing.T, from, to string) {
@@ -70,11 +71,11 @@ func TestRotationWhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vB, err := vault.New(ctx, a.DB, a.Store, keysB, nil)
+	vB, err := vault.New(ctx, vault.Config{DB: a.DB, Blobs: a.Store, Keys: keysB})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sB := sharing.New(a.DB, vB)
+	sB := sharing.New(a.DB, vB, account.New(account.Config{DB: a.DB, Vault: vB}))
 	st := a.structure(t, "CCAS de Roubaix")
 
 	type safe struct {
@@ -158,7 +159,7 @@ func TestRotationWhileServing(t *testing.T) {
 	if err := vault.RegisterMasterKey(ctx, a.DB, newKeys, op); err != nil {
 		t.Fatal(err)
 	}
-	rot, err := vault.New(ctx, a.DB, a.Store, newKeys, nil)
+	rot, err := vault.New(ctx, vault.Config{DB: a.DB, Blobs: a.Store, Keys: newKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestRotationWhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := vault.New(ctx, a.DB, a.Store, newOnly, nil); !errors.Is(err, vault.ErrWrongMasterKey) || !strings.Contains(err.Error(), oldKey) {
+	if _, err := vault.New(ctx, vault.Config{DB: a.DB, Blobs: a.Store, Keys: newOnly}); !errors.Is(err, vault.ErrWrongMasterKey) || !strings.Contains(err.Error(), oldKey) {
 		t.Fatalf("start with the new key alone half-way: %v; want ErrWrongMasterKey naming %s", err, oldKey)
 	}
 
@@ -195,7 +196,7 @@ func TestRotationWhileServing(t *testing.T) {
 	if err := retireOld(); err == nil {
 		t.Fatal("the database retired a key that agents' secrets are still wrapped to")
 	}
-	if _, err := sharing.New(a.DB, rot).RewrapAgentSecrets(ctx); err != nil {
+	if _, err := sharing.New(a.DB, rot, account.New(account.Config{DB: a.DB, Vault: rot})).RewrapAgentSecrets(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, done, err := rot.Rewrap(ctx, op, 2, nil); err != nil || !done {
@@ -212,18 +213,18 @@ func TestRotationWhileServing(t *testing.T) {
 
 	// The operator removes the old key from every file: everything reads with the new key
 	// alone, in a fresh process and in B, still not restarted.
-	vNew, err := vault.New(ctx, a.DB, a.Store, newOnly, nil)
+	vNew, err := vault.New(ctx, vault.Config{DB: a.DB, Blobs: a.Store, Keys: newOnly})
 	if err != nil {
 		t.Fatalf("start with the new key alone after the rotation: %v", err)
 	}
-	readAll("the new key alone", vNew, sharing.New(a.DB, vNew))
+	readAll("the new key alone", vNew, sharing.New(a.DB, vNew, account.New(account.Config{DB: a.DB, Vault: vNew})))
 	copyKeyFile(t, firstKeyOnly(t, a.KeyPath), pathB)
 	readAll("B after the old key left its file", vB, sB)
 	oldKeys, err := vault.LoadKeyring(oldOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := vault.New(ctx, a.DB, a.Store, oldKeys, nil); !errors.Is(err, vault.ErrWrongMasterKey) || !strings.Contains(err.Error(), newKeys.Current()) {
+	if _, err := vault.New(ctx, vault.Config{DB: a.DB, Blobs: a.Store, Keys: oldKeys}); !errors.Is(err, vault.ErrWrongMasterKey) || !strings.Contains(err.Error(), newKeys.Current()) {
 		t.Fatalf("start with the old key alone: %v, want ErrWrongMasterKey naming %s", err, newKeys.Current())
 	}
 }

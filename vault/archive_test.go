@@ -745,7 +745,7 @@ func TestExportErasedSafe(t *testing.T) {
 	if _, err := b.v.CloseSafe(ctx, owner, by, time.Microsecond); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Millisecond)
+	b.clock.Advance(time.Second)
 	if n, err := b.v.EraseDue(ctx); err != nil || n != 1 {
 		t.Fatalf("erase: %d, %v", n, err)
 	}

@@ -202,7 +202,7 @@ func TestOldBlobRowsAuthenticatedOnce(t *testing.T) {
 
 	// The first start after the migration authenticates them, and says so in the
 	// service's chain; the rows read again.
-	v2, err := vault.New(ctx, b.db, b.store, b.keys, nil)
+	v2, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: b.store, Keys: b.keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestOldBlobRowsAuthenticatedOnce(t *testing.T) {
 	// Later, a row stripped of its MAC stays refused: no restart authenticates it again.
 	b.exec(t, `ALTER TABLE blobs DROP CONSTRAINT blobs_mac_required`)
 	b.exec(t, `UPDATE blobs SET mac = NULL, sha256 = $2 WHERE id = $1`, d.Blobs[0].ID, make([]byte, 32))
-	if _, err := vault.New(ctx, b.db, b.store, b.keys, nil); err != nil {
+	if _, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: b.store, Keys: b.keys}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.read(t, owner, by, d); !errors.Is(err, vault.ErrIntegrity) {

@@ -121,7 +121,7 @@ func (v *Vault) Checkpoint(ctx context.Context, key ed25519.PrivateKey) (*Checkp
 		if err != nil || len(heads) == 0 {
 			return err
 		}
-		at := time.Now().UTC().Truncate(time.Microsecond)
+		at := v.now().UTC().Truncate(time.Microsecond)
 		digest := checkpointDigest(prev, at, heads)
 		cp = &Checkpoint{At: at, Chains: int64(len(heads)), Digest: digest, Signature: ed25519.Sign(key, digest)}
 		if err := tx.QueryRow(ctx, `

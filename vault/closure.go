@@ -2,10 +2,8 @@ package vault
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -91,9 +89,44 @@ func (v *Vault) CheckOpen(ctx context.Context, owner uuid.UUID) error {
 	return nil
 }
 
+// CheckOpenTx is CheckOpen inside tx, holding the owner row (FOR SHARE) until tx ends:
+// a change that must not land in a closed safe cannot cross a closure committing at the
+// same moment (CloseSafe takes the row to update it, then its participants end what lets
+// anyone but the owner in). What gives someone other than the owner a way in (a mandate,
+// a link, a temporary code, a desk unlock, a waiting recovery) is written after it in the
+// same transaction, so that it either ends with the closure or sees the safe closed.
+func (v *Vault) CheckOpenTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	return checkOpenTx(ctx, tx, owner, "FOR SHARE")
+}
+
+// LockOpenAlone is CheckOpenTx with a lock that also serialises its callers for one
+// owner (FOR NO KEY UPDATE): of two mandates granted at once, the second one sees the
+// first.
+func (v *Vault) LockOpenAlone(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	return checkOpenTx(ctx, tx, owner, "FOR NO KEY UPDATE")
+}
+
+// checkOpenTx decides CheckOpenTx and LockOpenAlone; lock is their row lock.
+func checkOpenTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID, lock string) error {
+	var closed, shredded bool
+	err := tx.QueryRow(ctx, `SELECT closed_at IS NOT NULL, shredded_at IS NOT NULL FROM owners WHERE id = $1 `+lock, owner).
+		Scan(&closed, &shredded)
+	switch {
+	case err != nil:
+		return fmt.Errorf("vault: safe %s: %w", owner, notFound(err))
+	case shredded:
+		return fmt.Errorf("vault: safe %s: %w", owner, ErrShredded)
+	case closed:
+		return fmt.Errorf("vault: safe %s: %w", owner, ErrClosed)
+	}
+	return nil
+}
+
 // CloseSafe closes owner's safe: no new document, and erasure by EraseDue once retention
 // has passed. A retention of 0 means 12 calendar months, what the law (L.103 5°) asks for.
-// The web layer offers the export first. Closing a closed safe is ErrClosed.
+// The web layer offers the export first. Closing a closed safe is ErrClosed. It is one
+// transaction: the owner row, then each participant's SafeClosed (sessions, links,
+// grants, mandates, waiting recoveries end), then the journal entry.
 func (v *Vault) CloseSafe(ctx context.Context, owner uuid.UUID, by Actor, retention time.Duration) (*SafeStatus, error) {
 	if retention < 0 {
 		return nil, fmt.Errorf("vault: close %s: negative retention: %w", owner, ErrInvalid)
@@ -102,28 +135,23 @@ func (v *Vault) CloseSafe(ctx context.Context, owner uuid.UUID, by Actor, retent
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		// In microseconds: PostgreSQL intervals have no nanoseconds.
 		err := tx.QueryRow(ctx, `
-			UPDATE owners SET closed_at = now(),
-				erase_after = now() + CASE WHEN $2::bigint = 0 THEN interval '12 months' ELSE $2::bigint * interval '1 microsecond' END
+			UPDATE owners SET closed_at = $3,
+				erase_after = $3::timestamptz + CASE WHEN $2::bigint = 0 THEN interval '12 months' ELSE $2::bigint * interval '1 microsecond' END
 			WHERE id = $1 AND closed_at IS NULL AND shredded_at IS NULL
-			RETURNING closed_at, erase_after`, owner, retention.Microseconds()).Scan(&s.ClosedAt, &s.EraseAfter)
+			RETURNING closed_at, erase_after`, owner, retention.Microseconds(), v.now()).Scan(&s.ClosedAt, &s.EraseAfter)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return v.whyNotOpen(ctx, tx, owner)
 		}
 		if err != nil {
 			return err
 		}
-		// Links and téléservice grants die with the safe, and stay dead if it is reopened.
-		for _, q := range []string{
-			`UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`,
-			`UPDATE grants SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`,
-		} {
-			if _, err := tx.Exec(ctx, q, owner); err != nil {
+		// Sessions, links, grants, mandates, waiting recoveries…: whatever lets anyone but
+		// a new sign-in of the owner in ends with the safe, and stays ended if it is
+		// reopened.
+		for _, p := range v.participants {
+			if err := p.SafeClosed(ctx, tx, owner, by); err != nil {
 				return err
 			}
-		}
-		// So do mandates, pending ones included, and what else lets an agent in.
-		if err := endAgentAccess(ctx, tx, owner, by); err != nil {
-			return err
 		}
 		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionSafeClosed})
 		return err
@@ -185,17 +213,18 @@ const ownerLockKey = `hashtextextended('coffre-owner:' || $1::text, 0)`
 // EraseDue crypto-shreds every closed safe whose retention has run out, and returns how
 // many it erased. For each owner, in one transaction: every blob object (all roles) is
 // deleted from the store and its row removed; kinds, titles, names and dates are cleared;
-// the owner's wrapped identity and data key are destroyed, so that a copy of a blob kept
-// in a backup or an old bucket version can no longer be decrypted; every row that could
-// identify the person or let anyone in as them is deleted (see forgetPerson), which frees
-// their login and FranceConnect identity for a new safe; the personal part of every
-// journal entry (IP prefixes, free text) is erased, which the chain allows; and a last
-// entry "erased" is appended by System. Safe to run from several processes; a safe being
+// the texts read from the papers, their suggestions, the reading consent and the blind
+// index are deleted; the owner's wrapped identity and data key are destroyed, so that a
+// copy of a blob kept in a backup or an old bucket version can no longer be decrypted;
+// every row that could identify the person or let anyone in as them is deleted by the
+// participants (Forget), which frees their login and FranceConnect identity for a new
+// safe; the personal part of every journal entry (IP prefixes, free text) is erased,
+// which the chain allows; and a last entry "erased" is appended by System. Safe to run from several processes; a safe being
 // exported is left for the next run.
 func (v *Vault) EraseDue(ctx context.Context) (int, error) {
 	rows, err := v.db.Query(ctx, `SELECT id FROM owners
-		WHERE erase_after IS NOT NULL AND erase_after < now() AND shredded_at IS NULL
-		ORDER BY erase_after LIMIT 1000`)
+		WHERE erase_after IS NOT NULL AND erase_after < $1 AND shredded_at IS NULL
+		ORDER BY erase_after LIMIT 1000`, v.now())
 	if err != nil {
 		return 0, fmt.Errorf("vault: erase due: %w", err)
 	}
@@ -230,7 +259,7 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 		}
 		var login *string
 		err := tx.QueryRow(ctx, `SELECT login FROM owners
-			WHERE id = $1 AND erase_after < now() AND shredded_at IS NULL FOR UPDATE SKIP LOCKED`, owner).Scan(&login)
+			WHERE id = $1 AND erase_after < $2 AND shredded_at IS NULL FOR UPDATE SKIP LOCKED`, owner, v.now()).Scan(&login)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // reopened, erased by another process, or busy
 		}
@@ -253,22 +282,34 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = '', title_sealed = '', issued_on = NULL, expires_on = NULL,
-				deleted_at = coalesce(deleted_at, now()), purged_at = coalesce(purged_at, now())
-			WHERE owner_id = $1`, owner); err != nil {
+				deleted_at = coalesce(deleted_at, $2), purged_at = coalesce(purged_at, $2)
+			WHERE owner_id = $1`, owner, v.now()); err != nil {
+			return err
+		}
+		// What reading the papers found, and the blind index, go with the keys.
+		if err := forgetReadingTx(ctx, tx, owner); err != nil {
 			return err
 		}
 		if _, err := appendEntry(ctx, tx, owner, Event{Actor: System, Action: ActionErased}); err != nil {
+			return err
+		}
+		if err := forgetDismissedReminders(ctx, tx, owner); err != nil {
 			return err
 		}
 		// The chain covers only the digest of the personal part, so it still verifies.
 		if _, err := tx.Exec(ctx, `UPDATE journal SET personal = NULL WHERE owner_id = $1 AND personal IS NOT NULL`, owner); err != nil {
 			return err
 		}
-		if err := forgetPerson(ctx, tx, owner, login); err != nil {
-			return err
+		// Every row that could identify the person or let anyone in as them goes: how
+		// they signed in (package account), whom they gave access to (package sharing).
+		// What stays is listed, with the reason, in vaulttest.AssertErased.
+		for _, p := range v.participants {
+			if err := p.Forget(ctx, tx, owner, deref(login)); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = NULL, data_key_wrapped = NULL, login = NULL, shredded_at = now()
-			WHERE id = $1`, owner); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = NULL, data_key_wrapped = NULL, login = NULL, shredded_at = $2
+			WHERE id = $1`, owner, v.now()); err != nil {
 			return err
 		}
 		erased = true
@@ -277,42 +318,11 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 	return erased, err
 }
 
-// forgetPerson deletes, inside the erasure's transaction, every row that could identify
-// the person or let anyone in as them: how they sign in (account, sessions, passkeys and
-// their ceremonies under way, temporary codes, the FranceConnect identity, the failed
-// sign-in counter of their login), and whom they gave access to (share links, téléservice
-// grants, mandates). What stays is listed, with the reason, in vaulttest.AssertErased.
-func forgetPerson(ctx context.Context, tx pgx.Tx, owner uuid.UUID, login *string) error {
-	for _, q := range []string{
-		`DELETE FROM link_documents WHERE link_id IN (SELECT id FROM links WHERE owner_id = $1)`,
-		`DELETE FROM links WHERE owner_id = $1`,
-		`DELETE FROM grants WHERE owner_id = $1`,
-		`DELETE FROM mandates WHERE owner_id = $1`,
-		`DELETE FROM sessions WHERE owner_id = $1`,
-		`DELETE FROM passkeys WHERE owner_id = $1`,
-		`DELETE FROM access_codes WHERE owner_id = $1`,
-		`DELETE FROM recoveries WHERE owner_id = $1`,
-		`DELETE FROM desk_unlocks WHERE owner_id = $1`,
-		`DELETE FROM openid_identities WHERE owner_id = $1`,
-		`DELETE FROM accounts WHERE owner_id = $1`,
-	} {
-		if _, err := tx.Exec(ctx, q, owner); err != nil {
-			return err
-		}
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	// A passkey ceremony keeps the user handle (the owner's ID, base64 in its JSON) for two
-	// minutes; one begun just before the erasure goes with it.
-	handle := base64.StdEncoding.EncodeToString(owner[:])
-	if _, err := tx.Exec(ctx, `DELETE FROM webauthn_ceremonies WHERE position($1::bytea IN data) > 0`, []byte(handle)); err != nil {
-		return err
-	}
-	if login != nil {
-		throttle := throttleKeys(*login, netip.Addr{})[0]
-		if _, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, throttle.key); err != nil {
-			return err
-		}
-	}
-	return nil
+	return *s
 }
 
 // Notice is a message shown to every owner, such as the announced end of the service,
@@ -370,7 +380,7 @@ func (v *Vault) CurrentNotice(ctx context.Context) (*Notice, error) {
 func (v *Vault) ClearNotices(ctx context.Context, by Actor) (int, error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE service_notices SET cleared_at = now() WHERE cleared_at IS NULL`)
+		tag, err := tx.Exec(ctx, `UPDATE service_notices SET cleared_at = $1 WHERE cleared_at IS NULL`, v.now())
 		if err != nil {
 			return err
 		}

@@ -155,7 +155,7 @@ func (v *Vault) Deposit(ctx context.Context, owner uuid.UUID, by Actor, nd NewDo
 		IssuedOn:  nd.IssuedOn,
 		ExpiresOn: nd.ExpiresOn,
 		Depositor: Actor{Kind: by.Kind, ID: by.ID},
-		CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
+		CreatedAt: v.now().UTC().Truncate(time.Microsecond),
 	}
 	positions := map[Role]int{}
 	unsure := false // the commit may have happened: no file may be deleted
@@ -240,6 +240,9 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, data
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		d.ID, d.OwnerID, kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt); err != nil {
 		return fmt.Errorf("insert document: %w", err)
+	}
+	if err := indexTx(ctx, tx, dataKey, d.OwnerID, d.ID, d.Title, d.Kind, ""); err != nil {
+		return err
 	}
 	for _, b := range d.Blobs {
 		var name []byte
@@ -432,9 +435,13 @@ type Update struct {
 	ExpiresOn *time.Time
 	// ClearDates removes both dates before applying IssuedOn and ExpiresOn.
 	ClearDates bool
+	// SettleSuggestion says the change answers what recognition suggested (confirmed or
+	// corrected): the suggestion goes with it (document_texts.go).
+	SettleSuggestion bool
 }
 
-// UpdateDocument changes a document's kind, title or dates, and journals it.
+// UpdateDocument changes a document's kind, title or dates, and journals it; the blind
+// index follows the new title and kind.
 func (v *Vault) UpdateDocument(ctx context.Context, owner, id uuid.UUID, by Actor, u Update) (*Document, error) {
 	d, err := v.Document(ctx, owner, id, by)
 	if err != nil {
@@ -485,6 +492,20 @@ func (v *Vault) UpdateDocument(ctx context.Context, owner, id uuid.UUID, by Acto
 		if tag.RowsAffected() != 1 {
 			return ErrNotFound
 		}
+		// The UPDATE holds the row: a reading stored meanwhile (StoreReading) waits, or
+		// committed before and its text is read here.
+		text, err := textTx(ctx, tx, dataKey, owner, id)
+		if err != nil {
+			return err
+		}
+		if err := indexTx(ctx, tx, dataKey, owner, id, d.Title, d.Kind, text); err != nil {
+			return err
+		}
+		if u.SettleSuggestion {
+			if err := settleTx(ctx, tx, owner, id); err != nil {
+				return err
+			}
+		}
 		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionRename, DocumentID: id})
 		return err
 	})
@@ -494,16 +515,22 @@ func (v *Vault) UpdateDocument(ctx context.Context, owner, id uuid.UUID, by Acto
 	return d, nil
 }
 
-// DeleteDocument removes a document from owner's safe at once; its blobs are purged by
-// PurgeDeleted soon after.
+// DeleteDocument removes a document from owner's safe at once, with its words in the
+// blind index and what reading it found; its blobs are purged by PurgeDeleted soon after.
 func (v *Vault) DeleteDocument(ctx context.Context, owner, id uuid.UUID, by Actor) error {
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE documents SET deleted_at = now() WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id)
+		tag, err := tx.Exec(ctx, `UPDATE documents SET deleted_at = $3 WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL`, owner, id, v.now())
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() != 1 {
 			return ErrNotFound
+		}
+		if err := unindexTx(ctx, tx, owner, id); err != nil {
+			return err
+		}
+		if err := dropTextTx(ctx, tx, owner, id); err != nil {
+			return err
 		}
 		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionDelete, DocumentID: id})
 		return err

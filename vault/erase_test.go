@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 )
 
@@ -26,41 +27,41 @@ func TestErasureLeavesNoWayIn(t *testing.T) {
 	ctx := context.Background()
 	ip := netip.MustParseAddr("198.51.100.9")
 	const login, secret = "amina.k@example.org", "une phrase secrète assez longue"
-	person, err := b.v.CreateAccount(ctx, login, secret, vault.System)
+	person, err := b.a.CreateAccount(ctx, login, secret, vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}
 	by := vault.Actor{Kind: vault.ActorOwner, ID: person.ID.String(), IP: ip}
 	b.deposit(t, person.ID, by, "Titre de séjour", []byte("%PDF"))
-	if _, _, err := b.v.CreateSession(ctx, person.ID, "password", "Firefox sur Android", time.Hour); err != nil {
+	if _, _, err := b.a.CreateSession(ctx, person.ID, "password", "Firefox sur Android", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.v.AddPasskey(ctx, person.ID, []byte("credential-id-of-amina"), []byte(`{"public_key":"..."}`), by); err != nil {
+	if _, err := b.a.AddPasskey(ctx, person.ID, []byte("credential-id-of-amina"), []byte(`{"public_key":"..."}`), by); err != nil {
 		t.Fatal(err)
 	}
 	desk := vault.Actor{Kind: vault.ActorAidant, ID: uuid.NewString(), IP: ip}
-	if _, err := b.v.IssueAccessCode(ctx, person.ID, "Tulipe-Marron-4827-Sable", 72*time.Hour, true, desk, "Mme D. (CCAS de Lille)"); err != nil {
+	if _, err := b.a.IssueAccessCode(ctx, person.ID, "Tulipe-Marron-4827-Sable", 72*time.Hour, true, desk, "Mme D. (CCAS de Lille)"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.v.Authenticate(ctx, login, "pas la bonne phrase du tout", ip); !errors.Is(err, vault.ErrBadCredentials) {
+	if _, err := b.a.Authenticate(ctx, login, "pas la bonne phrase du tout", ip); !errors.Is(err, account.ErrBadCredentials) {
 		t.Fatalf("wrong secret: %v", err)
 	}
 	// A passkey ceremony under way: the challenge names the person's user handle.
 	ceremony := fmt.Sprintf(`{"challenge":"abc","user_id":%q}`, base64.StdEncoding.EncodeToString(person.ID[:]))
-	if err := b.v.SaveCeremony(ctx, "browser-cookie", "register", []byte(ceremony), time.Now().Add(2*time.Minute)); err != nil {
+	if err := b.a.SaveCeremony(ctx, "browser-cookie", "register", []byte(ceremony), 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 
 	const issuer, subject = "https://fc.example/", "fc-subject-1"
 	claims := []byte(`{"given_name":"Awa","family_name":"Diallo"}`)
-	fc, err := b.v.CreateOpenIDOwner(ctx, issuer, subject, claims, vault.System)
+	fc, err := b.a.CreateOpenIDOwner(ctx, issuer, subject, claims, vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.v.RecordOpenIDLogin(ctx, fc.ID, claims, "franceconnect", ip); err != nil {
+	if err := b.a.RecordOpenIDLogin(ctx, fc.ID, claims, "franceconnect", ip); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.v.CreateSession(ctx, fc.ID, "franceconnect", "Chrome", time.Hour); err != nil {
+	if _, _, err := b.a.CreateSession(ctx, fc.ID, "franceconnect", "Chrome", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	// Creating the same identity twice fails and leaves no half-made safe behind.
@@ -74,7 +75,7 @@ func TestErasureLeavesNoWayIn(t *testing.T) {
 		return n
 	}
 	owners = count()
-	if _, err := b.v.CreateOpenIDOwner(ctx, issuer, subject, claims, vault.System); err == nil {
+	if _, err := b.a.CreateOpenIDOwner(ctx, issuer, subject, claims, vault.System); err == nil {
 		t.Fatal("a second safe for the same identity")
 	}
 	if n := count(); n != owners {
@@ -86,7 +87,7 @@ func TestErasureLeavesNoWayIn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(5 * time.Millisecond)
+	b.clock.Advance(time.Second)
 	if n, err := b.v.EraseDue(ctx); err != nil || n != 2 {
 		t.Fatalf("erase: %d, %v", n, err)
 	}
@@ -111,21 +112,21 @@ func TestErasureLeavesNoWayIn(t *testing.T) {
 	}
 
 	// The person comes back: the login and the identity are free, the new safes work.
-	again, err := b.v.CreateAccount(ctx, login, secret, vault.System)
+	again, err := b.a.CreateAccount(ctx, login, secret, vault.System)
 	if err != nil {
 		t.Fatalf("the login of an erased safe is still taken: %v", err)
 	}
-	if o, err := b.v.Authenticate(ctx, login, secret, ip); err != nil || o.ID != again.ID {
+	if o, err := b.a.Authenticate(ctx, login, secret, ip); err != nil || o.ID != again.ID {
 		t.Fatalf("sign-in with the freed login: %v, %v", o, err)
 	}
-	fresh, err := b.v.CreateOpenIDOwner(ctx, issuer, subject, claims, vault.System)
+	fresh, err := b.a.CreateOpenIDOwner(ctx, issuer, subject, claims, vault.System)
 	if err != nil {
 		t.Fatalf("the FranceConnect identity of an erased safe is still taken: %v", err)
 	}
-	if o, err := b.v.OwnerByOpenID(ctx, issuer, subject); err != nil || o != fresh.ID || o == fc.ID {
+	if o, err := b.a.OwnerByOpenID(ctx, issuer, subject); err != nil || o != fresh.ID || o == fc.ID {
 		t.Fatalf("FranceConnect finds %v, %v; want the new safe", o, err)
 	}
-	if err := b.v.RecordOpenIDLogin(ctx, fresh.ID, claims, "franceconnect", ip); err != nil {
+	if err := b.a.RecordOpenIDLogin(ctx, fresh.ID, claims, "franceconnect", ip); err != nil {
 		t.Fatal(err)
 	}
 	if docs, err := b.v.Documents(ctx, fresh.ID); err != nil || len(docs) != 0 {

@@ -6,8 +6,9 @@ import (
 	"crypto/sha256"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/google/uuid"
 )

@@ -28,6 +28,7 @@ const (
 	ActorClient   ActorKind = "client"   // a téléservice
 	ActorOperator ActorKind = "operator" // the operator, from the command line
 	ActorSystem   ActorKind = "system"   // the service itself (jobs)
+	ActorVisitor  ActorKind = "visitor"  // someone not signed in: a failed sign-in names nobody
 )
 
 // Actor is who acts, and from where. ID is an opaque identifier (an owner or agent UUID,
@@ -59,8 +60,6 @@ const (
 	ActionIntegrity    Action = "integrity" // a read whose bytes did not match their SHA-256
 	ActionKeyRotated   Action = "key_rotated"
 	ActionKeyAdded     Action = "master_key_added"
-	ActionLogin        Action = "login"
-	ActionLoginFailed  Action = "login_failed"
 )
 
 // SystemChain is the owner ID of the service's own chain (operator and key operations

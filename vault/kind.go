@@ -56,6 +56,26 @@ var kindLabels = map[Kind]string{ //nolint:gochecknoglobals // a constant table
 	KindAutre:         "Autre papier",
 }
 
+// kindSearch are the words that find the papers of each kind in a search (search_terms.go),
+// beside its label: the names people give these papers, in French and in English.
+var kindSearch = map[Kind]string{ //nolint:gochecknoglobals // a constant table
+	KindIdentite:      "carte nationale d'identité CNI passeport identity card passport",
+	KindTitreSejour:   "carte de séjour carte de résident récépissé residence permit",
+	KindDomicile:      "facture proof of address bill",
+	KindRessources:    "fiche de paie salaire payslip income",
+	KindImpots:        "impôts revenus tax notice",
+	KindCAF:           "allocations familiales",
+	KindFranceTravail: "Pôle emploi chômage",
+	KindSante:         "attestation de droits assurance maladie health",
+	KindFamille:       "acte de naissance mariage family birth certificate",
+	KindLogement:      "bail loyer housing rent receipt",
+	KindBanque:        "relevé d'identité bancaire IBAN bank details",
+	KindAutre:         "other",
+}
+
+// kindSearchWords is the text a kind is found by: its label and kindSearch.
+func kindSearchWords(k Kind) string { return kindLabels[k] + " " + kindSearch[k] }
+
 // ParseKind returns the Kind named s, or an ErrInvalid error.
 func ParseKind(s string) (Kind, error) {
 	k := Kind(s)

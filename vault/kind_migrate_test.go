@@ -15,6 +15,7 @@ import (
 
 	"coffre/migrations"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 )
 
@@ -51,7 +52,7 @@ func TestMigrationSealsOldKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := vault.New(ctx, pool, store, keys, nil)
+	v, err := vault.New(ctx, vault.Config{DB: pool, Blobs: store, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +69,12 @@ func TestMigrationSealsOldKinds(t *testing.T) {
 	if err := v.Record(ctx, o.ID, vault.Event{Actor: by, Action: "link_created", Detail: purpose}); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Record(ctx, o.ID, vault.Event{Actor: by, Action: vault.ActionLogin, Detail: "passkey"}); err != nil {
+	if err := v.Record(ctx, o.ID, vault.Event{Actor: by, Action: account.ActionLogin, Detail: "passkey"}); err != nil {
 		t.Fatal(err)
 	}
 	// A safe erased the old way: keys and login gone, the FranceConnect identity left.
-	erased, err := v.CreateOpenIDOwner(ctx, "https://fc.example/", "sub-erased", []byte(`{"given_name":"Awa"}`), vault.System)
+	accounts := account.New(account.Config{DB: pool, Vault: v})
+	erased, err := accounts.CreateOpenIDOwner(ctx, "https://fc.example/", "sub-erased", []byte(`{"given_name":"Awa"}`), vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +152,7 @@ func TestMigrationSealsOldKinds(t *testing.T) {
 		switch {
 		case e.Action == "link_created" && e.Personal != nil:
 			t.Errorf("the purpose stays in the journal: %s", e.Personal)
-		case e.Action == vault.ActionLogin && detail != "passkey":
+		case e.Action == account.ActionLogin && detail != "passkey":
 			t.Errorf("a login entry lost its detail: %q", detail)
 		}
 	}
@@ -160,11 +162,11 @@ func TestMigrationSealsOldKinds(t *testing.T) {
 	}
 
 	// The identity of the safe erased before is free: the same person gets a new safe.
-	again, err := v.CreateOpenIDOwner(ctx, "https://fc.example/", "sub-erased", []byte(`{"given_name":"Awa"}`), vault.System)
+	again, err := accounts.CreateOpenIDOwner(ctx, "https://fc.example/", "sub-erased", []byte(`{"given_name":"Awa"}`), vault.System)
 	if err != nil {
 		t.Fatalf("the identity of an erased safe is still taken: %v", err)
 	}
-	if found, err := v.OwnerByOpenID(ctx, "https://fc.example/", "sub-erased"); err != nil || found != again.ID {
+	if found, err := accounts.OwnerByOpenID(ctx, "https://fc.example/", "sub-erased"); err != nil || found != again.ID {
 		t.Fatalf("sign-in after the migration: %v, %v", found, err)
 	}
 }

@@ -32,11 +32,11 @@ func (v *Vault) reapBatch(ctx context.Context, grace time.Duration) (claimed, re
 	var orphans, stale []uuid.UUID
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
-			UPDATE blob_uploads u SET claimed_at = coalesce(u.claimed_at, now()) WHERE u.id IN (
+			UPDATE blob_uploads u SET claimed_at = coalesce(u.claimed_at, $2) WHERE u.id IN (
 				SELECT id FROM blob_uploads
-				WHERE claimed_at IS NOT NULL OR started_at < now() - $1::interval
+				WHERE claimed_at IS NOT NULL OR started_at < $2::timestamptz - $1::interval
 				ORDER BY started_at LIMIT 100 FOR UPDATE SKIP LOCKED)
-			RETURNING u.id, EXISTS (SELECT 1 FROM blobs b WHERE b.id = u.id)`, grace)
+			RETURNING u.id, EXISTS (SELECT 1 FROM blobs b WHERE b.id = u.id)`, grace, v.now())
 		if err != nil {
 			return err
 		}
@@ -109,8 +109,8 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 			var doc, owner uuid.UUID
 			err := tx.QueryRow(ctx, `
 				SELECT id, owner_id FROM documents
-				WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND deleted_at < now() - $1::interval
-				ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED`, after).Scan(&doc, &owner)
+				WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND deleted_at < $2::timestamptz - $1::interval
+				ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED`, after, v.now()).Scan(&doc, &owner)
 			if err == pgx.ErrNoRows {
 				return nil
 			}
@@ -126,10 +126,10 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 			}
 			// The objects go after the commit, when no row refers to them any more; their
 			// claimed markers hand them to the reaper if this process stops first.
-			if _, err := tx.Exec(ctx, `INSERT INTO blob_uploads (id, claimed_at) SELECT unnest($1::uuid[]), now()`, ids); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO blob_uploads (id, claimed_at) SELECT unnest($1::uuid[]), $2`, ids, v.now()); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE documents SET purged_at = now(), title_sealed = '' WHERE id = $1`, doc); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE documents SET purged_at = $2, title_sealed = '' WHERE id = $1`, doc, v.now()); err != nil {
 				return err
 			}
 			if _, err := appendEntry(ctx, tx, owner, Event{Actor: System, Action: ActionPurge, DocumentID: doc}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,7 +16,7 @@ import (
 // touching b.v.
 func (b *testBundle) hooked(t *testing.T) *vault.Vault {
 	t.Helper()
-	v, err := vault.New(context.Background(), b.db, b.store, b.keys, nil)
+	v, err := vault.New(context.Background(), vault.Config{DB: b.db, Blobs: b.store, Keys: b.keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,9 +138,10 @@ func TestReaperSparesReferencedObjects(t *testing.T) {
 	ctx := context.Background()
 	owner, by := b.owner(t)
 	d := b.deposit(t, owner, by, "RIB", []byte("FR76 3000 6000"))
-	if _, err := b.db.Exec(ctx, `INSERT INTO blob_uploads (id, started_at) VALUES ($1, now() - interval '1 day')`, d.Blobs[0].ID); err != nil {
+	if _, err := b.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, d.Blobs[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	b.clock.Advance(24 * time.Hour) // a stale marker
 	if _, err := b.v.ReapUploads(ctx, 0); err != nil {
 		t.Fatal(err)
 	}

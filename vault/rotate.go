@@ -17,8 +17,8 @@ import (
 //     to every instance; running ones read it when they first need it.
 //  2. RegisterMasterKey records it in the database: from then on every process wraps
 //     new secrets to it.
-//  3. Rewrap (and sharing's RewrapAgentSecrets) re-wrap what older keys wrap, and retire
-//     each older key once nothing wraps to it. The database refuses any other retirement,
+//  3. Rewrap re-wraps what older keys wrap (the participants' secrets first: sharing's
+//     agents' TOTP secrets), and retires each older key once nothing wraps to it. The database refuses any other retirement,
 //     so a key retired is a key the operator may take out of the key files.
 
 // ActionKeyRetired, in the service's chain, records that a master key no longer wraps
@@ -72,12 +72,22 @@ func (v *Vault) MasterKeyRegistered(ctx context.Context, recipient string) (bool
 // Blobs are not touched: they are encrypted to the owners' own keys, which do not change.
 // An interrupted run is resumed by running it again. afterBatch, if not nil, is called
 // after each committed batch with the running count; an error from it stops the rotation
-// there. Then every older key that nothing wraps to any more (owners, agents' secrets) is
+// there. The participants' secrets (agents' TOTP secrets) are re-wrapped first
+// (Participant.RewrapSecrets). Then every older key that nothing wraps to any more is
 // retired, and done tells whether none is left.
 func (v *Vault) Rewrap(ctx context.Context, by Actor, batch int, afterBatch func(done int) error) (n int, done bool, err error) {
 	current, err := v.currentHeldKey(ctx, v.db)
 	if err != nil {
 		return 0, false, fmt.Errorf("vault: rewrap: %w", err)
+	}
+	for _, p := range v.participants {
+		secrets, err := p.RewrapSecrets(ctx)
+		if err != nil {
+			return 0, false, fmt.Errorf("vault: rewrap: %w", err)
+		}
+		if secrets > 0 {
+			v.log.Info("service secrets re-wrapped", "count", secrets)
+		}
 	}
 	for {
 		var count int

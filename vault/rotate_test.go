@@ -160,7 +160,7 @@ func TestForeignMasterKeyNotUsed(t *testing.T) {
 		WHERE k.recipient = $1`, foreign.Recipient().String()).Scan(&wrappedToForeign); err != nil || wrappedToForeign != 0 {
 		t.Fatalf("%d secrets wrapped to the foreign key (%v)", wrappedToForeign, err)
 	}
-	if _, err := vault.New(ctx, b.db, b.store, b.keys, nil); !errors.Is(err, vault.ErrWrongMasterKey) {
+	if _, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: b.store, Keys: b.keys}); !errors.Is(err, vault.ErrWrongMasterKey) {
 		t.Fatalf("start with a foreign current key: %v, want ErrWrongMasterKey", err)
 	}
 	if _, err := b.v.Documents(ctx, owner); err != nil {

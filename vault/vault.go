@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,7 +18,23 @@ type Vault struct {
 	blobs BlobStore
 	keys  *Keyring
 	log   *slog.Logger
+	now   func() time.Time
 	hooks testHooks
+
+	// participants take part in the transactions about a whole safe (AddParticipant).
+	participants []Participant
+}
+
+// Config is what a Vault is built from.
+type Config struct {
+	DB    *pgxpool.Pool // a migrated database
+	Blobs BlobStore
+	Keys  *Keyring     // the master keyring
+	Log   *slog.Logger // nil: discard
+	// Now is the clock: every time that decides something (expiries, retention, the
+	// reaper's grace, checkpoints) is read from it and passed to SQL as a parameter, so
+	// that tests move time instead of sleeping. Nil means time.Now.
+	Now func() time.Time
 }
 
 // testHooks let this package's tests (export_test.go) fail a step at a point no real
@@ -35,11 +52,14 @@ type testHooks struct {
 // refuses a keyring that lacks a master key something is still wrapped to (an owner's
 // keys, an agent's TOTP secret), or the current one (ErrWrongMasterKey, naming the key),
 // so that a misconfigured process stops at start instead of failing on every request.
-func New(ctx context.Context, db *pgxpool.Pool, blobs BlobStore, keys *Keyring, log *slog.Logger) (*Vault, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+func New(ctx context.Context, cfg Config) (*Vault, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	v := &Vault{db: db, blobs: blobs, keys: keys, log: log}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	v := &Vault{db: cfg.DB, blobs: cfg.Blobs, keys: cfg.Keys, log: cfg.Log, now: cfg.Now}
 	if err := v.checkMasterKey(ctx); err != nil {
 		return nil, err
 	}

@@ -22,11 +22,14 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 )
 
 type testBundle struct {
 	v       *vault.Vault
+	a       *account.Service
+	clock   *vaulttest.Clock
 	db      *pgxpool.Pool
 	store   *vault.S3Store
 	s3      vault.S3Config
@@ -38,7 +41,7 @@ type testBundle struct {
 func setup(t testing.TB) *testBundle {
 	t.Helper()
 	vb := vaulttest.NewVault(t)
-	return &testBundle{v: vb.V, db: vb.DB, store: vb.Store, s3: vb.S3, keys: vb.Keys, keyPath: vb.KeyPath, signing: vb.Signing}
+	return &testBundle{v: vb.V, a: vb.A, clock: vb.Clock, db: vb.DB, store: vb.Store, s3: vb.S3, keys: vb.Keys, keyPath: vb.KeyPath, signing: vb.Signing}
 }
 
 func (b *testBundle) owner(t testing.TB) (uuid.UUID, vault.Actor) {
@@ -357,6 +360,16 @@ func TestOwnerIsolation(t *testing.T) {
 	}
 }
 
+// TestErrorsNameNoLogin: an error that may reach the logs never carries a person's login.
+func TestErrorsNameNoLogin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.v.OwnerByLogin(context.Background(), "marie.martin")
+	if !errors.Is(err, vault.ErrNotFound) || strings.Contains(err.Error(), "marie") {
+		t.Errorf("OwnerByLogin of a missing login: %v", err)
+	}
+}
+
 func TestTamperedCiphertext(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -490,7 +503,7 @@ func TestStoreOutageLeavesNothing(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	owner, by := b.owner(t)
-	broken, err := vault.New(ctx, b.db, failingStore{b.store, 300 << 10}, b.keys, nil)
+	broken, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: failingStore{b.store, 300 << 10}, Keys: b.keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +555,7 @@ func TestWrongMasterKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := vault.New(context.Background(), b.db, b.store, keys, nil); !errors.Is(err, vault.ErrWrongMasterKey) {
+	if _, err := vault.New(context.Background(), vault.Config{DB: b.db, Blobs: b.store, Keys: keys}); !errors.Is(err, vault.ErrWrongMasterKey) {
 		t.Fatalf("New with another master key: %v, want ErrWrongMasterKey", err)
 	}
 }
@@ -587,7 +600,7 @@ func TestKeyRotation(t *testing.T) {
 	if err := vault.RegisterMasterKey(ctx, b.db, newKeys, operator); err != nil {
 		t.Fatal(err)
 	}
-	v2, err := vault.New(ctx, b.db, b.store, newKeys, nil)
+	v2, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: b.store, Keys: newKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +614,7 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v3, err := vault.New(ctx, b.db, b.store, fresh, nil)
+	v3, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: b.store, Keys: fresh})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -619,10 +632,10 @@ func TestKeyRotation(t *testing.T) {
 	}
 	// The new key alone reads everything; the old key alone is refused at start.
 	newOnly := newKeys
-	if _, err := vault.New(ctx, b.db, b.store, oldKeys, nil); !errors.Is(err, vault.ErrWrongMasterKey) {
+	if _, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: b.store, Keys: oldKeys}); !errors.Is(err, vault.ErrWrongMasterKey) {
 		t.Fatalf("old key after rotation: %v, want ErrWrongMasterKey", err)
 	}
-	v4, err := vault.New(ctx, b.db, b.store, newOnly, nil)
+	v4, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: b.store, Keys: newOnly})
 	if err != nil {
 		t.Fatal(err)
 	}

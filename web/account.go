@@ -9,10 +9,11 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 type sessionView struct {
-	vault.Session
+	account.Session
 	Current bool
 }
 
@@ -22,17 +23,22 @@ func (h *handler) account(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, errMsg, notice string) {
 	st := stateOf(r)
-	a, err := h.vault.Account(r.Context(), st.owner.ID)
+	a, err := h.accounts.Account(r.Context(), st.owner.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	list, err := h.vault.Sessions(r.Context(), st.owner.ID)
+	list, err := h.accounts.Sessions(r.Context(), st.owner.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	passkeys, err := h.vault.Passkeys(r.Context(), st.owner.ID)
+	passkeys, err := h.accounts.Passkeys(r.Context(), st.owner.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	reading, err := h.readingOf(r.Context(), st.owner.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -41,10 +47,21 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	for i, s := range list {
 		sessions[i] = sessionView{Session: s, Current: s.ID == st.session.ID}
 	}
+	messages, err := h.messagesView(r, a)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now())}}
+		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Messages": messages, "Reading": reading}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
+	}
+	if v.Notice == "" && errMsg == "" {
+		v.Notice = h.messagesNotice(r)
+	}
+	if v.Notice == "" {
+		v.Notice = h.readingNotice(r)
 	}
 	h.render(w, r, status, "account", v)
 }
@@ -56,7 +73,7 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := stateOf(r)
-	a, err := h.vault.Account(r.Context(), st.owner.ID)
+	a, err := h.accounts.Account(r.Context(), st.owner.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -66,15 +83,15 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 		h.askReverify(w, r, "/compte")
 		return
 	}
-	token, err := h.vault.ChangeSecret(r.Context(), st.owner.ID, current, next, h.actor(r), st.session.ID)
+	token, err := h.accounts.ChangeSecret(r.Context(), st.owner.ID, current, next, h.actor(r), st.session.ID)
 	switch {
-	case errors.Is(err, vault.ErrBadCredentials):
+	case errors.Is(err, account.ErrBadCredentials):
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.wrongcurrent"), "")
-	case errors.Is(err, vault.ErrSecretTooShort):
+	case errors.Is(err, account.ErrSecretTooShort):
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.short"), "")
-	case errors.Is(err, vault.ErrSecretCommon):
+	case errors.Is(err, account.ErrSecretCommon):
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.common"), "")
-	case errors.Is(err, vault.ErrSecretHasLogin):
+	case errors.Is(err, account.ErrSecretHasLogin):
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.haslogin"), "")
 	case err != nil:
 		h.serverError(w, r, err)
@@ -86,7 +103,7 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request) {
 	lang := r.PostFormValue("lang")
-	if err := h.vault.SetLanguage(r.Context(), h.ownerID(r), lang); err != nil {
+	if err := h.accounts.SetLanguage(r.Context(), h.ownerID(r), lang); err != nil {
 		if errors.Is(err, vault.ErrInvalid) {
 			h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.badlang"), "")
 			return
@@ -104,7 +121,7 @@ func (h *handler) endSession(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	if err := h.vault.EndSessionID(r.Context(), h.ownerID(r), id); err != nil {
+	if err := h.accounts.EndSessionID(r.Context(), h.ownerID(r), id); err != nil {
 		if errors.Is(err, vault.ErrNotFound) {
 			h.notFound(w, r)
 			return
@@ -122,7 +139,7 @@ func (h *handler) endSession(w http.ResponseWriter, r *http.Request) {
 
 // endAllSessions is "log out everywhere": every session of the owner, this one included.
 func (h *handler) endAllSessions(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.vault.EndAllSessions(r.Context(), h.ownerID(r), h.actor(r)); err != nil {
+	if _, err := h.accounts.EndAllSessions(r.Context(), h.ownerID(r), h.actor(r)); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

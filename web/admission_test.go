@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -52,7 +53,9 @@ func stalledUpload(t *testing.T, c *client, size int) (stop func()) {
 	}()
 	mw.WriteField("csrf", tok)
 	w, _ := mw.CreateFormFile("pages", "grand.jpg")
-	w.Write(bytes.Repeat([]byte{0xFF}, 1024)) // through the first part boundary
+	// 64 KB, more than the transport's 4 KB write buffer: the first part's header must
+	// reach the server, not wait in the client for more bytes.
+	w.Write(bytes.Repeat([]byte{0xFF}, 64<<10))
 	return func() {
 		pw.CloseWithError(io.ErrUnexpectedEOF)
 		<-done
@@ -252,12 +255,189 @@ func TestExportSlowReader(t *testing.T) {
 	t.Logf("slots free again after %s", time.Since(start))
 }
 
+// TestHalfSentBodies: a form is read up to 64 KB and no more, and a client that stops
+// sending a body, on any route, is cut off once it falls behind the minimum pace,
+// instead of holding the request's memory and connection.
+func TestHalfSentBodies(t *testing.T) {
+	b := setup(t, func(c *web.Config) {
+		c.UploadGrace = 500 * time.Millisecond
+		c.UploadMinRate = 1 << 10
+	})
+	c := b.client(t)
+	tok := c.csrf("/connexion")
+	resp, _ := c.post("/connexion", url.Values{"csrf": {tok}, "login": {"amina"}, "secret": {strings.Repeat("x", 100<<10)}})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a form of 100 KB: %d, want 413", resp.StatusCode)
+	}
+	u, _ := url.Parse(b.srv.URL)
+	for _, path := range []string{"/connexion", "/api/v1/oauth/token"} {
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// The body announces 100 bytes and stops after 10.
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncsrf=abcde", path, u.Host)
+		start := time.Now()
+		conn.SetReadDeadline(start.Add(15 * time.Second))
+		if _, err := io.ReadAll(conn); err != nil {
+			t.Errorf("%s: the server still waits for the body after %s: %v", path, time.Since(start).Round(time.Millisecond), err)
+			continue
+		}
+		t.Logf("%s: cut off after %s", path, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// TestSlowDepositIsCut: a deposit whose body stops coming is cut off once it falls
+// behind the minimum pace, and the memory it reserved serves the next deposit.
+func TestSlowDepositIsCut(t *testing.T) {
+	b := setup(t, func(c *web.Config) {
+		c.IngestMemory = 128 << 20
+		c.AdmissionWait = 50 * time.Millisecond
+		c.UploadGrace = time.Second
+		c.UploadMinRate = 64 << 10
+	})
+	slow := b.client(t)
+	slow.signup("lent", "le chat mange la pomme")
+	stop := stalledUpload(t, slow, 40<<20) // reserves 80 MB of 128, and is never finished
+	defer stop()
+	photo, err := os.ReadFile(sharedFixture(t, "exif-orientation/Portrait_6.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := b.client(t)
+	c.signup("amina", "le chat mange la pomme")
+	busy := false
+	until(t, "a deposit once the stalled one is cut off", func() bool {
+		resp, body := c.send("/papiers/ajouter", []part{{"csrf", "", []byte(c.csrf("/papiers/ajouter"))}, {"pages", "p.jpg", photo}}, nil)
+		switch resp.StatusCode {
+		case http.StatusServiceUnavailable:
+			busy = true
+			return false
+		case http.StatusSeeOther:
+			return true
+		}
+		t.Fatalf("deposit: %d %s", resp.StatusCode, body)
+		return false
+	})
+	if !busy {
+		t.Log("the stalled upload was cut off before the first deposit was tried")
+	}
+}
+
+// TestDepositsPerSafe: one safe has at most two deposits in progress at once in a
+// process; a third is answered "busy, try again" while other safes' deposits go through.
+func TestDepositsPerSafe(t *testing.T) {
+	b := setup(t)
+	c := b.client(t)
+	c.signup("amina", "le chat mange la pomme")
+	for range 2 {
+		stop := stalledUpload(t, c, 1<<20)
+		defer stop()
+	}
+	page, err := os.ReadFile(pngFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deposit := func(c *client) (*http.Response, string) {
+		return c.send("/papiers/ajouter", []part{{"csrf", "", []byte(c.csrf("/papiers/ajouter"))}, {"pages", "p.png", page}}, nil)
+	}
+	// The two stalled deposits are admitted as soon as the server reads their first part.
+	until(t, "a third deposit into one safe refused while two are in progress", func() bool {
+		resp, body := deposit(c)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			return false
+		}
+		if resp.Header.Get("Retry-After") == "" || !strings.Contains(body, busySentence) {
+			t.Errorf("third deposit of a safe: %q", resp.Header.Get("Retry-After"))
+		}
+		return true
+	})
+	other := b.client(t)
+	other.signup("lea", "le chat mange la pomme")
+	if resp, body := deposit(other); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("another safe's deposit: %d %s", resp.StatusCode, body)
+	}
+}
+
+// bigPDF is a one-page PDF of about n bytes that do not compress, like a scan.
+func bigPDF(t *testing.T, n int) []byte {
+	t.Helper()
+	side := int(math.Sqrt(float64(n)))
+	noise := make([]byte, side*side)
+	rand.Read(noise)
+	content := "q 595 0 0 842 0 0 cm /Im0 Do Q"
+	return ingesttest.PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Length %d >>\nstream\n%s\nendstream", side, side, len(noise), noise))
+}
+
+// TestMergeSlowReader: a link holder who starts the all-in-one download and never reads
+// it holds the link's one merge only until they fall behind the export's pace; meanwhile
+// another download of that link is told to try again.
+func TestMergeSlowReader(t *testing.T) {
+	b := setup(t, func(c *web.Config) {
+		c.ExportGrace = time.Second
+		c.ExportMinRate = 1 << 20
+	})
+	ctx := context.Background()
+	o, err := b.v.CreateOwner(ctx, "", vault.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}
+	var ids []uuid.UUID
+	for _, title := range []string{"A", "B"} {
+		pdf := bigPDF(t, 12<<20)
+		d, err := b.v.Deposit(ctx, o.ID, by, vault.NewDocument{Kind: vault.KindAutre, Title: title, Files: []vault.File{
+			{Role: vault.RoleRendition, MediaType: "application/pdf", Body: bytes.NewReader(pdf), Size: int64(len(pdf))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	created, err := b.share.CreateLink(ctx, o.ID, by, sharing.NewLink{Documents: ids, Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := "/p/" + created.Token + "/tout.pdf"
+	u, _ := url.Parse(b.srv.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	req, _ := http.NewRequest(http.MethodGet, b.srv.URL+all, nil)
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 1024), req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the slow download: %v %v", resp, err)
+	}
+	// Never read: the merge waits on its writes.
+	desk := b.client(t)
+	resp, body := desk.get(all)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, busySentence) {
+		t.Errorf("a second download while the first is held: %d", resp.StatusCode)
+	}
+	start := time.Now()
+	until(t, "the download once the slow one is cut off", func() bool {
+		resp, body = desk.get(all)
+		return resp.StatusCode == http.StatusOK && strings.HasPrefix(body, "%PDF")
+	})
+	t.Logf("the link's merge free again after %s", time.Since(start).Round(time.Millisecond))
+}
+
 var sentenceRE = regexp.MustCompile(`(?s)<div class="fr-alert fr-alert--error[^"]*"[^>]*>\s*<p>([^<]+)</p>`)
 
-// TestDepositGuard sends deposit bombs and honest deposits all at once, from one
-// account: the process stays under the memory bound the README states (MemoryBound, with
-// the runtime's limit set as serve sets it), /healthz answers throughout, and every
-// refused upload gets one plain sentence.
+// TestDepositGuard sends deposit bombs and honest deposits all at once, each from its own
+// account (a safe has two deposits in progress at most): the process stays under the
+// memory bound the README states (MemoryBound, with the runtime's limit set as serve
+// sets it), /healthz answers throughout, and every refused upload gets one plain
+// sentence.
 func TestDepositGuard(t *testing.T) {
 	var cfg web.Config
 	b := setup(t, func(c *web.Config) {
@@ -267,9 +447,6 @@ func TestDepositGuard(t *testing.T) {
 	})
 	limit := web.MemoryBound(cfg)
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(web.GCLimit(cfg)))
-	c := b.client(t)
-	c.signup("amina", "le chat mange la pomme")
-	tok := c.csrf("/papiers/ajouter")
 	photo, err := os.ReadFile(sharedFixture(t, "exif-orientation/Landscape_3.jpg"))
 	if err != nil {
 		t.Fatal(err)
@@ -298,6 +475,13 @@ func TestDepositGuard(t *testing.T) {
 	}
 	add(3, bomb{"20 pages", twenty, nil})
 	add(3, bomb{"a photo", [][]byte{photo}, nil})
+
+	// One account per deposit, and one for the largest page alone at the end.
+	accounts := make([]*client, len(bombs)+1)
+	for i := range accounts {
+		accounts[i] = b.client(t)
+		accounts[i].signup("amina"+strconv.Itoa(i), "le chat mange la pomme")
+	}
 
 	// Memory and /healthz, watched throughout.
 	// The memory the runtime holds from the system (what the memory limit governs, about
@@ -348,8 +532,8 @@ func TestDepositGuard(t *testing.T) {
 		}
 	}()
 
-	send := func(bm bomb) string {
-		parts := []part{{"csrf", "", []byte(tok)}}
+	send := func(bm bomb, c *client) string {
+		parts := []part{{"csrf", "", []byte(c.csrf("/papiers/ajouter"))}}
 		for k, f := range bm.files {
 			parts = append(parts, part{"pages", fmt.Sprintf("page%d", k), f})
 		}
@@ -372,14 +556,14 @@ func TestDepositGuard(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]string, len(bombs))
 	for i, bm := range bombs {
-		wg.Go(func() { results[i] = send(bm) })
+		wg.Go(func() { results[i] = send(bm, accounts[i]) })
 	}
 	wg.Wait()
 	// Then the largest page the limits allow, alone: once the memory is back (a decode
 	// that timed out may still hold some), it is processed, within the bound.
 	pixels := bomb{"PNG of 7000×7000 alone", [][]byte{ingesttest.HugePNG(7000, 7000, 50_000_000)}, nil}
 	var alone string
-	until(t, "the largest page alone", func() bool { alone = send(pixels); return alone != "busy" })
+	until(t, "the largest page alone", func() bool { alone = send(pixels, accounts[len(bombs)]); return alone != "busy" })
 	bombs, results = append(bombs, pixels), append(results, alone)
 	close(stopWatch)
 	watch.Wait()

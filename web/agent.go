@@ -12,6 +12,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Aidants at the desk: an agent of a CCAS, France Services or association signs in with
@@ -127,7 +128,7 @@ func (h *handler) agentLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := h.share.AuthenticateAgent(r.Context(), login, r.PostFormValue("password"), r.PostFormValue("code"), h.clientIP(r))
 	if err != nil {
-		if _, locked := vault.IsLocked(err); locked {
+		if _, locked := account.IsLocked(err); locked {
 			again(http.StatusTooManyRequests, "agent.login.locked")
 			return
 		}
@@ -180,11 +181,11 @@ func (h *handler) agentPassword(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, sharing.ErrAgentCredentials):
 		bad("account.wrongcurrent")
-	case errors.Is(err, vault.ErrSecretTooShort):
+	case errors.Is(err, account.ErrSecretTooShort):
 		bad("secret.short")
-	case errors.Is(err, vault.ErrSecretCommon):
+	case errors.Is(err, account.ErrSecretCommon):
 		bad("secret.common")
-	case errors.Is(err, vault.ErrSecretHasLogin):
+	case errors.Is(err, account.ErrSecretHasLogin):
 		bad("secret.haslogin")
 	case err != nil:
 		h.serverError(w, r, err)
@@ -246,10 +247,11 @@ func (h *handler) agentAuthorize(w http.ResponseWriter, r *http.Request, owner u
 	return true
 }
 
-// agentError answers a domain error of an agent action.
+// agentError answers a domain error of an agent action. A safe closed meanwhile is "not
+// found", like any safe the agent may not reach.
 func (h *handler) agentError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden):
+	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden), errors.Is(err, vault.ErrClosed):
 		h.notFound(w, r)
 	default:
 		h.serverError(w, r, err)
@@ -280,7 +282,7 @@ func (h *handler) agentReverify(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, msg string) {
 		h.renderAgent(w, r, status, "agent_reverify", view{Title: "agent.reverify.title", Error: h.t(r, msg)}, map[string]any{"Back": back})
 	}
-	if _, locked := vault.IsLocked(err); locked {
+	if _, locked := account.IsLocked(err); locked {
 		again(http.StatusTooManyRequests, "agent.login.locked")
 		return
 	}

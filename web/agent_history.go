@@ -4,8 +4,11 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // How the owner's history tells what aidants did: "Mme D. (CCAS de Lille) a ajouté « … »".
@@ -39,7 +42,7 @@ func (h *handler) addAgentNames(r *http.Request, entries []vault.Entry, names ma
 func aidantEntry(e vault.Entry) bool {
 	switch e.Action {
 	case sharing.ActionMandateGranted, sharing.ActionMandatePending, sharing.ActionMandateConfirmed, sharing.ActionMandateRevoked,
-		vault.ActionMandateEnded, vault.ActionRecoveryCancelled:
+		sharing.ActionMandateEnded, account.ActionRecoveryCancelled:
 		return true
 	}
 	return e.ActorKind == vault.ActorAidant
@@ -49,9 +52,9 @@ func aidantEntry(e vault.Entry) bool {
 // in the detail ("Mme D. (CCAS de Lille) — …"); the current label wins when known.
 func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title string, names map[string]string) string {
 	switch {
-	case e.Action == vault.ActionMandateEnded: // the detail is the structure's name
+	case e.Action == sharing.ActionMandateEnded: // the detail is the structure's name
 		return h.say(r, "history.mandate_ended", orDefault(detail, h.t(r, "history.actor.aidant")))
-	case e.Action == vault.ActionRecoveryCancelled && e.ActorKind != vault.ActorAidant: // the detail names who asked
+	case e.Action == account.ActionRecoveryCancelled && e.ActorKind != vault.ActorAidant: // the detail names who asked
 		if e.ActorKind == vault.ActorOwner {
 			return h.say(r, "history.recovery_cancelled.you", orDefault(detail, h.t(r, "history.actor.aidant")))
 		}
@@ -70,6 +73,17 @@ func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title s
 	}
 	if who == "" {
 		who = h.t(r, "history.actor.aidant")
+	}
+	if _, err := uuid.Parse(rest); err == nil {
+		// A link of the owner, used in a browser where an agent is signed in
+		// (sharing.Link.Agent): named by its purpose.
+		link := orDefault(names[rest], h.t(r, "links.nopurpose"))
+		switch e.Action {
+		case sharing.ActionLinkOpened:
+			return h.say(r, "history.link_opened.aidant", who, link)
+		case vault.ActionView, vault.ActionDownload:
+			return h.say(r, "history."+action+".aidant_link", who, title, link)
+		}
 	}
 	switch e.Action {
 	case vault.ActionDenied:

@@ -11,6 +11,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // The owner's side of the aidants: signing in with a temporary code given at a desk
@@ -22,7 +23,7 @@ import (
 // code, read the recovery notice, or their papers. Only a sign-in with one's own secret
 // activates the safe.
 func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *vault.Owner) {
-	st, err := h.vault.AccessState(r.Context(), o.ID)
+	st, err := h.accounts.AccessState(r.Context(), o.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -39,7 +40,7 @@ func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *va
 	}
 	method := "secret"
 	if st.MustChange {
-		method = vault.MethodTemporaryCode
+		method = account.MethodTemporaryCode
 	}
 	if err := h.openSession(w, r, o.ID, method); err != nil {
 		h.serverError(w, r, err)
@@ -56,7 +57,7 @@ func (h *handler) signInWithSecret(w http.ResponseWriter, r *http.Request, o *va
 // requireNewSecret keeps a session opened with a temporary code, and any session of an
 // owner whose secret is a temporary code, on the page where they choose their own secret.
 // A temporary-code session whose code was changed elsewhere ends: it never becomes an
-// ordinary session by someone else's doing (vault.MethodTemporaryCode). It also sends an
+// ordinary session by someone else's doing (account.MethodTemporaryCode). It also sends an
 // owner whose access an agent recovered to the notice saying so, whatever way they signed
 // in: it is the first page they see. Cancelling a waiting recovery is always possible.
 func (h *handler) requireNewSecret(next http.Handler) http.Handler {
@@ -84,15 +85,15 @@ func (h *handler) requireNewSecret(next http.Handler) http.Handler {
 // onTemporaryCode tells whether the signed-in session may only choose the owner's own
 // secret. It has answered (ok false) when the session had to end: opened with a
 // temporary code that is no longer the owner's secret.
-func (h *handler) onTemporaryCode(w http.ResponseWriter, r *http.Request) (as vault.AccessState, restricted, ok bool) {
+func (h *handler) onTemporaryCode(w http.ResponseWriter, r *http.Request) (as account.AccessState, restricted, ok bool) {
 	st := stateOf(r)
-	as, err := h.vault.AccessState(r.Context(), st.owner.ID)
+	as, err := h.accounts.AccessState(r.Context(), st.owner.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return as, false, false
 	}
 	if st.session.Restricted() && !as.MustChange {
-		if err := h.vault.EndSession(r.Context(), st.token); err != nil {
+		if err := h.accounts.EndSession(r.Context(), st.token); err != nil {
 			h.serverError(w, r, err)
 			return as, false, false
 		}
@@ -120,7 +121,7 @@ func (h *handler) accessPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) renderAccess(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
-	st, err := h.vault.AccessState(r.Context(), h.ownerID(r))
+	st, err := h.accounts.AccessState(r.Context(), h.ownerID(r))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -131,7 +132,7 @@ func (h *handler) renderAccess(w http.ResponseWriter, r *http.Request, status in
 	}
 	if !st.MustChange {
 		// Shown once: the notice is acknowledged as it is displayed.
-		if err := h.vault.AcknowledgeAccessNotice(r.Context(), h.ownerID(r)); err != nil {
+		if err := h.accounts.AcknowledgeAccessNotice(r.Context(), h.ownerID(r)); err != nil {
 			h.serverError(w, r, err)
 			return
 		}
@@ -147,26 +148,26 @@ func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	owner := h.ownerID(r)
-	st, err := h.vault.AccessState(r.Context(), owner)
+	st, err := h.accounts.AccessState(r.Context(), owner)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	token, err := h.vault.ChangeTemporaryCode(r.Context(), owner, code, next, h.actor(r), stateOf(r).session.ID)
+	token, err := h.accounts.ChangeTemporaryCode(r.Context(), owner, code, next, h.actor(r), stateOf(r).session.ID)
 	switch {
-	case errors.Is(err, vault.ErrBadCredentials):
+	case errors.Is(err, account.ErrBadCredentials):
 		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "access.wrongcode"))
 		return
-	case errors.Is(err, vault.ErrAccessCodeExpired):
+	case errors.Is(err, account.ErrAccessCodeExpired):
 		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "login.code_expired"))
 		return
-	case errors.Is(err, vault.ErrSecretTooShort):
+	case errors.Is(err, account.ErrSecretTooShort):
 		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.short"))
 		return
-	case errors.Is(err, vault.ErrSecretCommon):
+	case errors.Is(err, account.ErrSecretCommon):
 		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.common"))
 		return
-	case errors.Is(err, vault.ErrSecretHasLogin):
+	case errors.Is(err, account.ErrSecretHasLogin):
 		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "secret.haslogin"))
 		return
 	case err != nil:
@@ -176,7 +177,7 @@ func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
 	h.renewCookie(w, r, token)
 	if st.Recovered {
 		// The notice was on the page just filled in.
-		if err := h.vault.AcknowledgeAccessNotice(r.Context(), owner); err != nil {
+		if err := h.accounts.AcknowledgeAccessNotice(r.Context(), owner); err != nil {
 			h.serverError(w, r, err)
 			return
 		}
@@ -238,10 +239,11 @@ func (h *handler) ownerRevokeMandate(w http.ResponseWriter, r *http.Request) {
 
 // pendingRecovery is the waiting access recovery of a signed-in owner, for the banner on
 // every one of their pages; nil when none. A failure is logged and shows no banner.
-func (h *handler) pendingRecovery(ctx context.Context, owner uuid.UUID) *vault.PendingRecovery {
-	p, err := h.vault.PendingRecovery(ctx, owner)
+func (h *handler) pendingRecovery(ctx context.Context, owner uuid.UUID) *account.PendingRecovery {
+	p, err := h.accounts.PendingRecovery(ctx, owner)
 	if err != nil {
-		if !errors.Is(err, vault.ErrNotFound) {
+		// A client gone meanwhile is no failure of the service.
+		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, context.Canceled) {
 			h.log.ErrorContext(ctx, "pending recovery", "err", err)
 		}
 		return nil
@@ -253,7 +255,7 @@ func (h *handler) pendingRecovery(ctx context.Context, owner uuid.UUID) *vault.P
 // ownerCancelRecovery is the one click that stops a new code an agent asked for after an
 // identity check: from any session of the owner, before the code works.
 func (h *handler) ownerCancelRecovery(w http.ResponseWriter, r *http.Request) {
-	switch err := h.vault.CancelRecovery(r.Context(), h.ownerID(r), h.actor(r)); {
+	switch err := h.accounts.CancelRecovery(r.Context(), h.ownerID(r), h.actor(r)); {
 	case errors.Is(err, vault.ErrNotFound):
 		h.fail(w, r, http.StatusNotFound, "recovery.gone")
 	case err != nil:

@@ -84,11 +84,11 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, msg string) {
 		h.renderAgent(w, r, status, "agent_add", view{Title: "agent.add.title", Error: msg}, map[string]any{"Owner": owner, "Add": d})
 	}
-	res := h.admit(w, r, again)
+	res, done := h.admit(w, r, owner, again)
 	if res == nil {
 		return
 	}
-	defer res.Release()
+	defer done()
 	up, ok := h.readPages(r, again)
 	if !ok {
 		return

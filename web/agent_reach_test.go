@@ -14,6 +14,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // csrfValueRE finds CSRF tokens in a page, which may differ from one page to the next.
@@ -27,7 +28,7 @@ func TestAgentReachesOnlyTheirSafes(t *testing.T) {
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestAgentDeskRecovery(t *testing.T) {
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,10 +182,10 @@ func TestAgentDeskRecovery(t *testing.T) {
 	if _, body := owner.get("/papiers"); strings.Contains(body, `id="recuperation-attente"`) {
 		t.Fatal("the banner stays after cancelling")
 	}
-	if n, err := b.v.ApplyDueRecoveries(ctx, time.Now().Add(2*sharing.RecoveryWait)); err != nil || n != 0 {
+	if n, err := b.a.ApplyDueRecoveries(ctx, time.Now().Add(2*sharing.RecoveryWait)); err != nil || n != 0 {
 		t.Fatalf("a cancelled code applied: %d, %v", n, err)
 	}
-	if n := countAction(t, b, o.ID, vault.ActionRecoveryCancelled); n != 1 {
+	if n := countAction(t, b, o.ID, account.ActionRecoveryCancelled); n != 1 {
 		t.Fatalf("cancelled entries: %d", n)
 	}
 	if resp, body := owner.get("/historique"); resp.StatusCode != http.StatusOK || !strings.Contains(html.UnescapeString(body), "Vous avez annulé le nouveau code demandé par M. L. (France Services Roubaix)") {
@@ -194,7 +195,7 @@ func TestAgentDeskRecovery(t *testing.T) {
 	// Not cancelled this time: after the wait the code is the secret, the owner's
 	// session ends, and the first page after sign-in says who restored the access.
 	code = request()
-	if n, err := b.v.ApplyDueRecoveries(ctx, time.Now().Add(sharing.RecoveryWait+time.Minute)); err != nil || n != 1 {
+	if n, err := b.a.ApplyDueRecoveries(ctx, time.Now().Add(sharing.RecoveryWait+time.Minute)); err != nil || n != 1 {
 		t.Fatalf("applied %d, %v", n, err)
 	}
 	if resp, _ := owner.get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connexion" {
@@ -215,7 +216,7 @@ func TestAgentShareListing(t *testing.T) {
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestAgentClosedSafe(t *testing.T) {
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Opening a safe at the desk, the access card, the mandate with the person's consent and
@@ -47,7 +48,7 @@ func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := h.share.OpenSafeFor(r.Context(), agentOf(r).Agent, login, h.clientIP(r))
 	switch {
-	case errors.Is(err, vault.ErrBadLogin):
+	case errors.Is(err, account.ErrBadLogin):
 		bad(http.StatusUnprocessableEntity, "signup.badlogin")
 	case errors.Is(err, vault.ErrLoginTaken):
 		bad(http.StatusConflict, "agent.open.taken")
@@ -71,12 +72,12 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 	}
 	code := r.PostFormValue("code")
 	card := sharing.AccessCard{Code: code, LoginURL: h.baseURL(r) + "/connexion"}
-	pending, err := h.vault.CheckRecoveryCode(r.Context(), owner, code, h.clientIP(r))
+	pending, err := h.accounts.CheckRecoveryCode(r.Context(), owner, code, h.clientIP(r))
 	switch {
 	case err == nil:
 		card.Recovery, card.WorksFrom, card.CodeExpiresAt = true, pending.EffectiveAt, pending.CodeExpiresAt
 	case errors.Is(err, vault.ErrNotFound):
-		st, err := h.vault.AccessState(r.Context(), owner)
+		st, err := h.accounts.AccessState(r.Context(), owner)
 		if err != nil {
 			h.serverError(w, r, err)
 			return
@@ -85,7 +86,7 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 			h.codeError(w, r, owner, vault.ErrNotFound)
 			return
 		}
-		if err := h.vault.CheckOwnerSecret(r.Context(), owner, code, h.clientIP(r)); err != nil {
+		if err := h.accounts.CheckOwnerSecret(r.Context(), owner, code, h.clientIP(r)); err != nil {
 			h.codeError(w, r, owner, err)
 			return
 		}
@@ -120,11 +121,11 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 // codeError answers a wrong temporary code on the access card form: "not found",
 // journaled in the person's history like any refusal.
 func (h *handler) codeError(w http.ResponseWriter, r *http.Request, owner uuid.UUID, err error) {
-	if errors.Is(err, vault.ErrBadCredentials) || errors.Is(err, vault.ErrNotFound) {
+	if errors.Is(err, account.ErrBadCredentials) || errors.Is(err, vault.ErrNotFound) {
 		h.agentError(w, r, h.share.RefuseCode(r.Context(), agentOf(r).Agent, owner, h.clientIP(r)))
 		return
 	}
-	if _, locked := vault.IsLocked(err); locked {
+	if _, locked := account.IsLocked(err); locked {
 		h.fail(w, r, http.StatusTooManyRequests, "login.locked")
 		return
 	}
@@ -166,18 +167,27 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, login, secret, h.clientIP(r))
-	if _, locked := vault.IsLocked(err); locked {
+	if _, locked := account.IsLocked(err); locked {
 		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, map[string]any{"Login": login})
 		return
 	}
 	h.foundOrNot(w, r, login, &vault.Owner{ID: id}, err)
 }
 
-// foundOrNot sends the agent to the mandate form of o, or says no safe was found.
+// foundOrNot sends the agent to the mandate form of o, or says no safe was found, or
+// why the secret typed did not unlock it: wrong (for an agent who reaches the safe
+// anyway: sharing.DeskUnlock), or the code of an access card.
 func (h *handler) foundOrNot(w http.ResponseWriter, r *http.Request, login string, o *vault.Owner, err error) {
+	again := func(status int, msg string) {
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login})
+	}
 	switch {
-	case errors.Is(err, vault.ErrNotFound), errors.Is(err, vault.ErrBadLogin):
-		h.renderAgent(w, r, http.StatusNotFound, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "agent.find.none")}, map[string]any{"Login": login})
+	case errors.Is(err, vault.ErrNotFound), errors.Is(err, account.ErrBadLogin):
+		again(http.StatusNotFound, "agent.find.none")
+	case errors.Is(err, account.ErrBadCredentials):
+		again(http.StatusUnprocessableEntity, "agent.mandate.wrongsecret")
+	case errors.Is(err, sharing.ErrTemporarySecret):
+		again(http.StatusUnprocessableEntity, "agent.find.temporary")
 	case err != nil:
 		h.serverError(w, r, err)
 	default:
@@ -230,15 +240,17 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 		h.renderAgent(w, r, status, "agent_mandate", view{Title: "agent.mandate.title", Error: h.t(r, msg)}, map[string]any{"F": f})
 	}
 	m, err := h.share.GrantMandate(r.Context(), agentOf(r).Agent, owner, nm, mandateConsent(r), h.clientIP(r))
-	if _, locked := vault.IsLocked(err); locked {
+	if _, locked := account.IsLocked(err); locked {
 		bad(http.StatusTooManyRequests, "login.locked")
 		return
 	}
 	switch {
 	case errors.Is(err, sharing.ErrBadRequest):
 		bad(http.StatusUnprocessableEntity, "agent.mandate.choose")
-	case errors.Is(err, vault.ErrBadCredentials):
+	case errors.Is(err, account.ErrBadCredentials):
 		bad(http.StatusUnprocessableEntity, "agent.mandate.wrongsecret")
+	case errors.Is(err, sharing.ErrTemporarySecret):
+		bad(http.StatusUnprocessableEntity, "agent.mandate.temporary")
 	case err != nil:
 		h.agentError(w, r, err)
 	case m.StartsAt == nil: // waiting for the person's phone

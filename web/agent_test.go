@@ -35,11 +35,12 @@ import (
 func agentBundle(t *testing.T) (*testBundle, *pgxpool.Pool) {
 	t.Helper()
 	vb := vaulttest.NewVault(t)
-	share := sharing.New(vb.DB, vb.V)
+	share := sharing.New(vb.DB, vb.V, vb.A)
+	vb.V.AddParticipant(share)
 	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, share, vb.Signing
+		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, share, vb.Signing
 	})
-	b.v, b.share, b.signing = vb.V, share, vb.Signing
+	b.v, b.a, b.share, b.signing = vb.V, vb.A, share, vb.Signing
 	return b, vb.DB
 }
 
@@ -229,9 +230,10 @@ var (
 	agentFileRE  = regexp.MustCompile(`href="(/agent/personnes/[0-9a-f-]{36}/papiers/[0-9a-f-]{36}/fichier/[0-9a-f-]{36})"`)
 )
 
-// TestAgentDesk is a CCAS appointment: open a safe, print the card, mandate with the
-// person's consent, deposit, list, open and share; then the person signs in with the
-// card, chooses a secret, reads the history, and ends the mandate.
+// TestAgentDesk is a CCAS appointment: open a safe, print the card; the card's code is
+// no consent, so the person signs in with it and chooses their own secret, which they
+// type for the mandate; deposit, list, open and share; then the person reads the
+// history, and ends the mandate.
 func TestAgentDesk(t *testing.T) {
 	b, _ := agentBundle(t)
 	st := newStructure(t, b, "CCAS de Lille")
@@ -274,7 +276,33 @@ func TestAgentDesk(t *testing.T) {
 	if resp, _ := c.post(mpath, form); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("mandate with a wrong secret: %d", resp.StatusCode)
 	}
+	// The code the agent printed is no consent: the agent is told to ask on the phone.
 	form.Set("secret", code)
+	resp, body = c.post(mpath, form)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(body), "C'est le code de la carte, pas un mot de passe choisi par la personne") {
+		t.Fatalf("mandate with the card's code: %d", resp.StatusCode)
+	}
+	if ms, err := b.share.Mandates(context.Background(), owner); err != nil || len(ms) != 0 {
+		t.Fatalf("mandates after the card's code: %d, %v", len(ms), err)
+	}
+
+	// The person signs in with the card: first their own secret.
+	o := b.client(t)
+	otok := o.csrf("/connexion")
+	resp, _ = o.post("/connexion", url.Values{"csrf": {otok}, "login": {"marie.martin"}, "secret": {code}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/code" {
+		t.Fatalf("owner sign-in with code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := o.get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/code" {
+		t.Fatalf("forced change: %d", resp.StatusCode)
+	}
+	otok = o.csrf("/compte/code")
+	const mine = "ma tortue boit du café"
+	resp, _ = o.post("/compte/code", url.Values{"csrf": {otok}, "code": {code}, "secret": {mine}, "secret2": {mine}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/papiers" {
+		t.Fatalf("choose secret: %d", resp.StatusCode)
+	}
+	form.Set("secret", mine)
 	resp, body = c.post(mpath, form)
 	rm := receiptRE.FindStringSubmatch(body)
 	if resp.StatusCode != http.StatusOK || rm == nil {
@@ -301,6 +329,16 @@ func TestAgentDesk(t *testing.T) {
 	if resp, body := c.get("/agent"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "marie.martin") || !strings.Contains(body, "personne-"+owner.String()) {
 		t.Fatalf("agent home lists the person: %d", resp.StatusCode)
 	}
+	// A wrong secret typed to find the safe of someone the agent already helps: said in
+	// one sentence, and in the person's history once.
+	denied := countAction(t, b, owner, vault.ActionDenied)
+	resp, body = c.post("/agent/mandat", url.Values{"csrf": {tok}, "identifiant": {"marie.martin"}, "secret": {"pas le bon secret"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(body), "Le mot de passe n'est pas bon") {
+		t.Fatalf("find with a wrong secret: %d", resp.StatusCode)
+	}
+	if got := countAction(t, b, owner, vault.ActionDenied); got != denied+1 {
+		t.Fatalf("denied entries %d, want %d", got, denied+1)
+	}
 
 	ppath := "/agent/personnes/" + owner.String()
 	resp, body = c.upload(ppath+"/ajouter", tok, map[string]string{"kind": string(vault.KindCAF), "title": "Attestation CAF"}, pngFile(t))
@@ -324,22 +362,6 @@ func TestAgentDesk(t *testing.T) {
 		t.Fatalf("agent share: %d", resp.StatusCode)
 	}
 
-	// The person signs in with the card: first their own secret.
-	o := b.client(t)
-	otok := o.csrf("/connexion")
-	resp, _ = o.post("/connexion", url.Values{"csrf": {otok}, "login": {"marie.martin"}, "secret": {code}})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/code" {
-		t.Fatalf("owner sign-in with code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	if resp, _ := o.get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/code" {
-		t.Fatalf("forced change: %d", resp.StatusCode)
-	}
-	otok = o.csrf("/compte/code")
-	const mine = "ma tortue boit du café"
-	resp, _ = o.post("/compte/code", url.Values{"csrf": {otok}, "code": {code}, "secret": {mine}, "secret2": {mine}})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/papiers" {
-		t.Fatalf("choose secret: %d", resp.StatusCode)
-	}
 	resp, body = o.get("/historique")
 	text := html.UnescapeString(body)
 	for _, want := range []string{"Mme D. (CCAS de Lille) a ajouté « Attestation CAF »", "Mme D. (CCAS de Lille) a ouvert votre coffre", "Vous avez autorisé Mme D. (CCAS de Lille)"} {
@@ -375,6 +397,75 @@ func TestAgentDesk(t *testing.T) {
 	}
 }
 
+// TestAgentReadsThroughALink: an agent who may only share gets the link's address; what
+// they open through it in their own browser is in the person's history with their name,
+// not as "your link was opened". Anyone else opening it is the link, as before.
+func TestAgentReadsThroughALink(t *testing.T) {
+	b, _ := agentBundle(t)
+	ctx := context.Background()
+	const secret = "un secret bien à moi"
+	o, err := b.a.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := paper(t, b, o.ID, vault.KindImpots, "Avis d'impôt")
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	if _, err := b.share.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeShare}, Duration: sharing.OneDay},
+		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v2", Secret: secret}, netipLocal()); err != nil {
+		t.Fatal(err)
+	}
+	c := b.client(t)
+	c.agentSignIn(a)
+	p := "/agent/personnes/" + o.ID.String() + "/partager"
+	resp, body := c.post(p, url.Values{"csrf": {c.csrf(p)}, "doc": {d.ID.String()}, "lifetime": {"24h"}, "purpose": {"Bailleur"}})
+	m := tokenRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("agent share: %d", resp.StatusCode)
+	}
+	link := "/p/" + m[1]
+	for _, path := range []string{link, link + "/document/" + d.ID.String() + "?a=telecharger", link + "/document/" + d.ID.String()} {
+		if resp, _ := c.get(path); resp.StatusCode != http.StatusOK {
+			t.Fatalf("the agent opens %s: %d", path, resp.StatusCode)
+		}
+	}
+	stranger := b.client(t)
+	if resp, _ := stranger.get(link); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the link for someone else: %d", resp.StatusCode)
+	}
+	es, err := b.v.Journal(ctx, o.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[vault.Action][]vault.ActorKind{}
+	for _, e := range es {
+		if e.ActorKind == vault.ActorAidant && e.ActorID != a.ID.String() {
+			t.Errorf("%s by another agent %s", e.Action, e.ActorID)
+		}
+		by[e.Action] = append(by[e.Action], e.ActorKind)
+	}
+	if got := by[sharing.ActionLinkOpened]; len(got) != 2 || got[1] != vault.ActorAidant || got[0] != vault.ActorLink {
+		t.Errorf("link_opened by %v, want the agent then the link", got)
+	}
+	for _, action := range []vault.Action{vault.ActionDownload, vault.ActionView} {
+		if got := by[action]; len(got) != 1 || got[0] != vault.ActorAidant {
+			t.Errorf("%s by %v, want the agent", action, got)
+		}
+	}
+	oc := b.client(t)
+	oc.post("/connexion", url.Values{"csrf": {oc.csrf("/connexion")}, "login": {"lea.moreau"}, "secret": {secret}})
+	_, hist := oc.get("/historique")
+	for _, want := range []string{
+		"Mme D. (CCAS de Lille) a ouvert votre lien « Bailleur ».",
+		"Mme D. (CCAS de Lille) a téléchargé « Avis d'impôt » avec votre lien « Bailleur ».",
+		"Mme D. (CCAS de Lille) a regardé « Avis d'impôt » avec votre lien « Bailleur ».",
+		"Votre lien « Bailleur » a été ouvert.",
+	} {
+		if !strings.Contains(html.UnescapeString(hist), want) {
+			t.Errorf("history lacks %q", want)
+		}
+	}
+}
+
 // TestAgentRecovery: under a mandate with the recovery right, a new code at once, an
 // access card marked as such, the passkeys gone, the notice to the owner.
 func TestAgentRecovery(t *testing.T) {
@@ -383,11 +474,11 @@ func TestAgentRecovery(t *testing.T) {
 	st := newStructure(t, b, "France Services Roubaix")
 	a := newAgent(t, b, st, "paul.leroy", "M. Leroy")
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.v.AddPasskey(ctx, o.ID, []byte("cle-jean"), []byte(`{}`), vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
+	if _, err := b.a.AddPasskey(ctx, o.ID, []byte("cle-jean"), []byte(`{}`), vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.share.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead, sharing.ScopeRecover}, Duration: sharing.OneMonth},
@@ -410,7 +501,7 @@ func TestAgentRecovery(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(pdf, "%PDF") {
 		t.Fatalf("recovery card: %d", resp.StatusCode)
 	}
-	if keys, err := b.v.Passkeys(ctx, o.ID); err != nil || len(keys) != 0 {
+	if keys, err := b.a.Passkeys(ctx, o.ID); err != nil || len(keys) != 0 {
 		t.Fatalf("passkeys after recovery: %d, %v", len(keys), err)
 	}
 	oc := b.client(t)
@@ -482,9 +573,10 @@ func (br *browser) axeHere(name string) {
 }
 
 // TestBrowserAgent is a CCAS appointment in headless Chromium: the agent signs in with
-// their code, opens a safe, records the mandate with the person's secret, deposits a
-// scan, shares it by QR code, and the person then signs in with the card and reads who
-// did what. axe-core checks every page.
+// their code, opens a safe; the person signs in with the card and chooses their secret,
+// which they type for the mandate; the agent deposits a scan, shares it by QR code, asks
+// for a new code after an identity check, and the person reads who did what. axe-core
+// checks every page.
 func TestBrowserAgent(t *testing.T) {
 	b, _ := agentBundle(t)
 	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
@@ -521,14 +613,32 @@ func TestBrowserAgent(t *testing.T) {
 	br.do("go to the mandate", chromedp.Click(chromedp.CSS("a[href$='/mandat']")))
 	br.waitURL(`/mandat$`)
 	br.axeHere("Mandat")
+	owner := ownerOf(t, b, "marie.martin")
+	p := base + "/agent/personnes/" + owner.String()
+
+	// The card's code is no consent: the person signs in with it and chooses their own
+	// secret first.
+	br.visit("Se connecter", base+"/connexion")
+	br.do("sign in with the card",
+		chromedp.SendKeys(chromedp.CSS("#login"), "marie.martin"),
+		chromedp.SendKeys(chromedp.CSS("#secret"), code),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/compte/code$`)
+	br.axeHere("Choisir son mot de passe")
+	const mine = "ma tortue boit du café"
+	br.do("choose a secret",
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.SendKeys(chromedp.CSS("#secret"), mine),
+		chromedp.SendKeys(chromedp.CSS("#secret2"), mine),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/papiers$`)
+	br.visit("Mandat", p+"/mandat")
 	br.do("the person consents",
 		chromedp.Click(chromedp.CSS("label[for=scope-share]")),
-		chromedp.SendKeys(chromedp.CSS("#secret"), code),
+		chromedp.SendKeys(chromedp.CSS("#secret"), mine),
 		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#recu-a6")))
 	br.axeHere("Mandat enregistré")
-	owner := ownerOf(t, b, "marie.martin")
-	p := base + "/agent/personnes/" + owner.String()
 
 	br.visit("Ajouter pour la personne", p+"/ajouter")
 	br.do("deposit a scan",
@@ -556,21 +666,7 @@ func TestBrowserAgent(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#code-attente")))
 	br.axeHere("Nouveau code en attente (agent)")
 
-	// The person, at home, with the card.
-	br.visit("Se connecter", base+"/connexion")
-	br.do("sign in with the card",
-		chromedp.SendKeys(chromedp.CSS("#login"), "marie.martin"),
-		chromedp.SendKeys(chromedp.CSS("#secret"), code),
-		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
-	br.waitURL(`/compte/code$`)
-	br.axeHere("Choisir son mot de passe")
-	const mine = "ma tortue boit du café"
-	br.do("choose a secret",
-		chromedp.SendKeys(chromedp.CSS("#code"), code),
-		chromedp.SendKeys(chromedp.CSS("#secret"), mine),
-		chromedp.SendKeys(chromedp.CSS("#secret2"), mine),
-		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
-	br.waitURL(`/papiers$`)
+	// The person, at home, signed in.
 	br.visit("Mes papiers (nouveau code en attente)", base+"/papiers")
 	if txt := br.text(); !strings.Contains(txt, "Un nouveau code a été demandé pour votre coffre") || !strings.Contains(txt, "Annuler ce nouveau code") {
 		t.Errorf("no recovery banner: %s", txt)

@@ -20,6 +20,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // The téléservice API: JSON under /api/v1, described by openapi.json (served as is). It
@@ -120,8 +121,8 @@ func manifest(docs []vault.Document, hrefPrefix string) []apiDocument {
 func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link, string, bool) {
 	token := chi.URLParam(r, "token")
 	ip := h.clientIP(r)
-	if err := h.vault.CheckGuesses(r.Context(), "link", ip); err != nil {
-		if _, locked := vault.IsLocked(err); locked {
+	if err := h.accounts.CheckGuesses(r.Context(), "link", ip); err != nil {
+		if _, locked := account.IsLocked(err); locked {
 			apiError(w, http.StatusTooManyRequests, "too_many_requests", "Trop de liens inconnus depuis ce réseau. Réessayez dans un quart d'heure.")
 		} else {
 			h.log.ErrorContext(r.Context(), "api: check guesses", "err", err)
@@ -131,7 +132,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 	}
 	l, err := h.share.Resolve(r.Context(), token)
 	if errors.Is(err, sharing.ErrUnavailable) {
-		h.vault.CountGuess(r.Context(), "link", ip)
+		h.accounts.CountGuess(r.Context(), "link", ip)
 		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 		return nil, "", false
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // loginData keeps what the person typed, so that an error loses nothing but the secret.
@@ -32,17 +33,17 @@ func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	login, secret := r.PostFormValue("login"), r.PostFormValue("secret")
 	data := loginData{Login: login}
-	o, err := h.vault.Authenticate(r.Context(), login, secret, h.clientIP(r))
+	o, err := h.accounts.Authenticate(r.Context(), login, secret, h.clientIP(r))
 	if err != nil {
-		if _, locked := vault.IsLocked(err); locked {
+		if _, locked := account.IsLocked(err); locked {
 			h.render(w, r, http.StatusTooManyRequests, "login", view{Title: "login.title", Error: h.t(r, "login.locked"), Data: data})
 			return
 		}
-		if errors.Is(err, vault.ErrAccessCodeExpired) {
+		if errors.Is(err, account.ErrAccessCodeExpired) {
 			h.render(w, r, http.StatusUnauthorized, "login", view{Title: "login.title", Error: h.t(r, "login.code_expired"), Data: data})
 			return
 		}
-		if errors.Is(err, vault.ErrBadCredentials) {
+		if errors.Is(err, account.ErrBadCredentials) {
 			h.render(w, r, http.StatusUnauthorized, "login", view{Title: "login.title", Error: h.t(r, "login.wrong"), Data: data})
 			return
 		}
@@ -64,7 +65,7 @@ func (h *handler) startSession(w http.ResponseWriter, r *http.Request, o *vault.
 
 // openSession creates the session and sets its cookie, with the account's language.
 func (h *handler) openSession(w http.ResponseWriter, r *http.Request, owner uuid.UUID, method string) error {
-	token, _, err := h.vault.CreateSession(r.Context(), owner, method, r.UserAgent(), h.cfg.AbsoluteTimeout)
+	token, _, err := h.accounts.CreateSession(r.Context(), owner, method, r.UserAgent(), h.cfg.AbsoluteTimeout)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (h *handler) openSession(w http.ResponseWriter, r *http.Request, owner uuid
 	}
 	h.setCookie(w, "coffre", token, 0)
 	h.setCookie(w, "coffre_pre", "", -1)
-	if a, err := h.vault.Account(r.Context(), owner); err == nil {
+	if a, err := h.accounts.Account(r.Context(), owner); err == nil {
 		h.setLangCookie(w, a.Language)
 	}
 	return nil
@@ -107,35 +108,35 @@ func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
 		bad(http.StatusUnprocessableEntity, "signup.mismatch")
 		return
 	}
-	o, err := h.vault.CreateAccount(r.Context(), login, secret, h.actor(r))
+	o, err := h.accounts.CreateAccount(r.Context(), login, secret, h.actor(r))
 	switch {
-	case errors.Is(err, vault.ErrBadLogin):
+	case errors.Is(err, account.ErrBadLogin):
 		bad(http.StatusUnprocessableEntity, "signup.badlogin")
 	case errors.Is(err, vault.ErrLoginTaken):
 		bad(http.StatusConflict, "signup.taken")
-	case errors.Is(err, vault.ErrSecretTooShort):
+	case errors.Is(err, account.ErrSecretTooShort):
 		bad(http.StatusUnprocessableEntity, "secret.short")
-	case errors.Is(err, vault.ErrSecretCommon):
+	case errors.Is(err, account.ErrSecretCommon):
 		bad(http.StatusUnprocessableEntity, "secret.common")
-	case errors.Is(err, vault.ErrSecretHasLogin):
+	case errors.Is(err, account.ErrSecretHasLogin):
 		bad(http.StatusUnprocessableEntity, "secret.haslogin")
 	case err != nil:
 		h.serverError(w, r, err)
 	default:
 		if lang := requestLanguage(r); lang != "fr" {
-			h.vault.SetLanguage(r.Context(), o.ID, lang)
+			h.accounts.SetLanguage(r.Context(), o.ID, lang)
 		}
 		h.startSession(w, r, o, "secret")
 	}
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
-	ev := vault.Event{Actor: h.actor(r), Action: vault.ActionLogout}
+	ev := vault.Event{Actor: h.actor(r), Action: account.ActionLogout}
 	if err := h.vault.Record(r.Context(), h.ownerID(r), ev); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.vault.EndSession(r.Context(), stateOf(r).token); err != nil {
+	if err := h.accounts.EndSession(r.Context(), stateOf(r).token); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

@@ -27,6 +27,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/web"
 )
 
@@ -233,6 +234,7 @@ func matrixRows() []row {
 		// The owner's papers.
 		{route: "GET /papiers", ans: ownerRoute(G, allowed, allowed)},
 		{route: "GET /papiers/ajouter", ans: ownerRoute(G, allowed, allowed)},
+		{route: "GET /papiers/chercher", ans: ownerRoute(G, allowed, allowed), query: "q=attestation"},
 		{route: "POST /papiers/ajouter", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"kind": {"caf"}, "title": {"Sans page"}}, multipart: true},
 		{route: "GET /papiers/{id}", ans: ownerRoute(G, allowed, denied)},
 		{route: "GET /papiers/{id}/vignette", ans: ownerRoute(G, allowed, denied)},
@@ -243,6 +245,9 @@ func matrixRows() []row {
 		{route: "GET /papiers/{id}/supprimer", ans: ownerRoute(G, allowed, denied)},
 		{route: "POST /papiers/{id}/supprimer", ans: ownerRoute(P, done("/papiers?supprime=1"), denied), params: map[string]string{"id": "{docDelete}"}},
 		{route: "POST /papiers/{id}/reprendre", ans: ownerRoute(P, done("/papiers/ajouter?*"), denied), params: map[string]string{"id": "{docRetake}"}},
+		// The victim's paper has no expiry date, so no reminder to dismiss.
+		{route: "POST /papiers/{id}/rappel/masquer", ans: ownerRoute(P, notFound, denied)},
+		{route: "POST /papiers/{id}/proposition", ans: ownerRoute(P, done("/papiers/{id}"), denied), form: url.Values{"reponse": {"non"}}},
 		{route: "GET /papiers/{id}/partager", ans: ownerRoute(G, allowed, denied)},
 		{route: "GET /partager", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /partager", ans: ownerRoute(P, allowed, denied), form: url.Values{"doc": {"{id}"}, "lifetime": {"1h"}, "purpose": {"Matrice"}}},
@@ -257,6 +262,7 @@ func matrixRows() []row {
 			form: url.Values{"code": {"pas-le-code"}, "secret": {"un secret assez long"}, "secret2": {"un autre secret"}}},
 		{route: "POST /compte/secret", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"current": {"x"}, "secret": {"un secret assez long"}, "secret2": {"un autre secret"}}},
 		{route: "POST /compte/langue", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"lang": {"xx"}}},
+		{route: "POST /compte/lecture", ans: ownerRoute(P, badRequest, badRequest), form: url.Values{"lecture": {"peut-etre"}}},
 		{route: "POST /compte/sessions/{sid}/fin", ans: ownerRoute(P, done("/compte"), notFound)},
 		{route: "GET /compte/verifier", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /compte/verifier", ans: ownerRoute(P, done("/compte"), done("/compte")), form: url.Values{"secret": {"{secret}"}, "retour": {"/compte"}}},
@@ -272,6 +278,12 @@ func matrixRows() []row {
 		{route: "GET /compte/ferme", ans: ownerRoute(G, done("/compte"), done("/compte")).with(allowed, closedOwner)},
 		// Nothing to cancel: no agent asked for a new code.
 		{route: "POST /compte/recuperation/annuler", ans: ownerRoute(P, notFound, notFound).with(notFound, codeOwner)},
+		// Channels: nobody has one yet, so there is no code to send again nor anything to remove.
+		{route: "POST /compte/messages/liens", ans: ownerRoute(P, done("/compte?messages=liens*"), done("/compte?messages=liens*")), form: url.Values{"links": {"1"}}},
+		{route: "POST /compte/messages/{kind}/ajouter", ans: ownerRoute(P, invalidForm, invalidForm), params: map[string]string{"kind": "email"}, form: url.Values{"address": {"pas une adresse"}}},
+		{route: "POST /compte/messages/{kind}/code", ans: ownerRoute(P, invalidForm, invalidForm), params: map[string]string{"kind": "sms"}, form: url.Values{"code": {"12"}}},
+		{route: "POST /compte/messages/{kind}/renvoyer", ans: ownerRoute(P, notFound, notFound), params: map[string]string{"kind": "sms"}},
+		{route: "POST /compte/messages/{kind}/retirer", ans: ownerRoute(P, notFound, notFound), params: map[string]string{"kind": "email"}},
 		{route: "GET /compte/aidants", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /compte/aidants/{mid}/arreter", ans: ownerRoute(P, done("/compte/aidants?arrete=1"), notFound), params: map[string]string{"mid": "{mandateEnd}"}},
 		{route: "POST /compte/aidants/{mid}/confirmer", ans: ownerRoute(P, done("/compte/aidants?confirme=1"), notFound), params: map[string]string{"mid": "{mandateConfirm}"}},
@@ -361,6 +373,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			storage.WebClient("coffre-matrix-pc", "matrix-secret", c.BaseURL+"/agent/connexion/proconnect/retour"))
 		c.OpenID = &web.OpenIDConfig{Issuer: issuer, ClientID: "coffre-matrix-fc", ClientSecret: "matrix-secret"}
 		c.ProConnect = &web.OpenIDConfig{Issuer: issuer, ClientID: "coffre-matrix-pc", ClientSecret: "matrix-secret"}
+		c.Channels = []account.ChannelKind{account.ChannelEmail, account.ChannelSMS}
 	})
 	f := newFixture(t, b, db, issuer)
 	rows := matrixRows()
@@ -758,17 +771,17 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 			t.Fatal(err)
 		}
 	}
-	account := func(login, secret string) uuid.UUID {
+	newAccount := func(login, secret string) uuid.UUID {
 		t.Helper()
-		o, err := b.v.CreateAccount(ctx, login, secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+		o, err := b.a.CreateAccount(ctx, login, secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 		must(err)
 		return o.ID
 	}
 	const secret, otherSecret = "un secret bien à moi", "le secret de quelqu'un d'autre"
-	f.victim = account("victime", secret)
-	f.victim2 = account("victime.deux", secret)
-	mallory := account("mallory", otherSecret)
-	closedID := account("ferme", secret)
+	f.victim = newAccount("victime", secret)
+	f.victim2 = newAccount("victime.deux", secret)
+	mallory := newAccount("mallory", otherSecret)
+	closedID := newAccount("ferme", secret)
 	asVictim := vault.Actor{Kind: vault.ActorOwner, ID: f.victim.String()}
 
 	doc := paper(t, b, f.victim, vault.KindCAF, "Attestation CAF")
@@ -779,9 +792,9 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	must(err)
 	linkRevoke, err := b.share.CreateLink(ctx, f.victim, asVictim, sharing.NewLink{Documents: []uuid.UUID{doc.ID}, Lifetime: 24 * time.Hour})
 	must(err)
-	_, spare, err := b.v.CreateSession(ctx, f.victim, "secret", "", time.Hour)
+	_, spare, err := b.a.CreateSession(ctx, f.victim, "secret", "", time.Hour)
 	must(err)
-	pk, err := b.v.AddPasskey(ctx, f.victim, []byte("cle-de-la-victime"), []byte(`{}`), asVictim)
+	pk, err := b.a.AddPasskey(ctx, f.victim, []byte("cle-de-la-victime"), []byte(`{}`), asVictim)
 	must(err)
 	_, err = b.v.CloseSafe(ctx, closedID, vault.Actor{Kind: vault.ActorOwner, ID: closedID.String()}, 0)
 	must(err)
@@ -918,7 +931,7 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	}
 	ownerSession := func(o uuid.UUID, method string) func() ([]*http.Cookie, error) {
 		return func() ([]*http.Cookie, error) {
-			tok, _, err := b.v.CreateSession(ctx, o, method, "", time.Hour)
+			tok, _, err := b.a.CreateSession(ctx, o, method, "", time.Hour)
 			return []*http.Cookie{{Name: "coffre", Value: tok, Path: "/"}}, err
 		}
 	}
@@ -932,7 +945,7 @@ func newFixture(t *testing.T, b *testBundle, db *pgxpool.Pool, issuer string) *f
 	add(victimOwner, vault.ActorOwner, f.victim.String(), ownerSession(f.victim, "secret")).params["secret"] = secret
 	add(otherOwner, vault.ActorOwner, mallory.String(), ownerSession(mallory, "secret")).params["secret"] = otherSecret
 	add(closedOwner, vault.ActorOwner, closedID.String(), ownerSession(closedID, "secret")).params["secret"] = secret
-	add(codeOwner, vault.ActorOwner, opened.Owner.ID.String(), ownerSession(opened.Owner.ID, vault.MethodTemporaryCode)).params["secret"] = opened.Code.Code
+	add(codeOwner, vault.ActorOwner, opened.Owner.ID.String(), ownerSession(opened.Owner.ID, account.MethodTemporaryCode)).params["secret"] = opened.Code.Code
 	for _, name := range append(slices.Clone(liveAgents), agGone) {
 		a := agents[name]
 		must(b.share.ChangeAgentPassword(ctx, a.Agent, a.password, agentPassword))

@@ -36,9 +36,9 @@ func newShareBench(b *testing.B, docs, size int) *shareBench {
 	b.Helper()
 	ctx := context.Background()
 	sb := &shareBench{vb: vaulttest.NewVault(b)}
-	share := sharing.New(sb.vb.DB, sb.vb.V)
+	share := sharing.New(sb.vb.DB, sb.vb.V, sb.vb.A)
 	_, signing, _ := ed25519.GenerateKey(rand.Reader)
-	sb.srv = httptest.NewServer(web.New(web.Config{Ready: sb.vb.V, Vault: sb.vb.V, Log: slog.New(slog.DiscardHandler), Sharing: share, Signing: signing}))
+	sb.srv = httptest.NewServer(web.New(web.Config{Ready: sb.vb.V, Vault: sb.vb.V, Accounts: sb.vb.A, Log: slog.New(slog.DiscardHandler), Sharing: share, Signing: signing}))
 	b.Cleanup(sb.srv.Close)
 	o, err := sb.vb.V.CreateOwner(ctx, "", vault.System)
 	if err != nil {

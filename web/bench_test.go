@@ -25,6 +25,7 @@ import (
 
 	"coffre/ingest"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 	"coffre/web"
 )
@@ -43,7 +44,7 @@ func benchVault(b *testing.B) (*vault.Vault, *pgxpool.Pool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := vault.New(ctx, db, store, keys, nil)
+	v, err := vault.New(ctx, vault.Config{DB: db, Blobs: store, Keys: keys})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +58,8 @@ func benchVault(b *testing.B) (*vault.Vault, *pgxpool.Pool) {
 func BenchmarkListPage(b *testing.B) {
 	ctx := context.Background()
 	v, db := benchVault(b)
-	owner, err := v.CreateAccount(ctx, "bench", "le chat mange la pomme", vault.System)
+	accounts := account.New(account.Config{DB: db, Vault: v})
+	owner, err := accounts.CreateAccount(ctx, "bench", "le chat mange la pomme", vault.System)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,8 +107,8 @@ func BenchmarkListPage(b *testing.B) {
 	}
 	b.Logf("fixtures: 1,000,000 documents in %s", time.Since(start).Round(time.Second))
 
-	h := web.New(web.Config{Ready: v, Vault: v})
-	token, _, err := v.CreateSession(ctx, owner.ID, "secret", "bench", time.Hour)
+	h := web.New(web.Config{Ready: v, Vault: v, Accounts: accounts})
+	token, _, err := accounts.CreateSession(ctx, owner.ID, "secret", "bench", time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func BenchmarkListPage(b *testing.B) {
 		}
 		shelves = append(shelves, time.Since(t1))
 		t2 := time.Now()
-		if _, err := v.SessionByToken(ctx, token, time.Hour); err != nil {
+		if _, err := accounts.SessionByToken(ctx, token, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 		session = append(session, time.Since(t2))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // closeWord is what an owner without a secret (FranceConnect only) types to confirm the
@@ -32,12 +33,12 @@ func (h *handler) requireOpen(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s, err := h.vault.Status(r.Context(), h.ownerID(r))
-		if err != nil {
+		err := h.vault.CheckOpen(r.Context(), h.ownerID(r))
+		if err != nil && !errors.Is(err, vault.ErrClosed) && !errors.Is(err, vault.ErrShredded) {
 			h.serverError(w, r, err)
 			return
 		}
-		if s.Closed() {
+		if err != nil {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, "/compte/ferme", http.StatusSeeOther)
 				return
@@ -63,7 +64,7 @@ func (h *handler) closeForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) renderClose(w http.ResponseWriter, r *http.Request, status int, errMsg, word string) {
-	a, err := h.vault.Account(r.Context(), h.ownerID(r))
+	a, err := h.accounts.Account(r.Context(), h.ownerID(r))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -79,7 +80,7 @@ func (h *handler) renderClose(w http.ResponseWriter, r *http.Request, status int
 func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	owner := h.ownerID(r)
-	a, err := h.vault.Account(ctx, owner)
+	a, err := h.accounts.Account(ctx, owner)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -87,12 +88,12 @@ func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 	if a.HasSecret {
 		// Checked without signing in again, against the same lockout as sign-in: a
 		// borrowed phone cannot guess the secret here either.
-		err := h.vault.CheckOwnerSecret(ctx, owner, r.PostFormValue("secret"), h.clientIP(r))
-		if _, locked := vault.IsLocked(err); locked {
+		err := h.accounts.CheckOwnerSecret(ctx, owner, r.PostFormValue("secret"), h.clientIP(r))
+		if _, locked := account.IsLocked(err); locked {
 			h.renderClose(w, r, http.StatusTooManyRequests, h.t(r, "login.locked"), "")
 			return
 		}
-		if errors.Is(err, vault.ErrBadCredentials) || errors.Is(err, vault.ErrAccessCodeExpired) {
+		if errors.Is(err, account.ErrBadCredentials) || errors.Is(err, account.ErrAccessCodeExpired) {
 			h.renderClose(w, r, http.StatusUnprocessableEntity, h.t(r, "close.wrongsecret"), "")
 			return
 		}
@@ -110,10 +111,6 @@ func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	if _, err := h.vault.EndAllSessions(ctx, owner, h.actor(r)); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

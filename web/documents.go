@@ -93,7 +93,8 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	for i, sh := range shelves {
 		groups[i] = kindGroup{Kind: sh.Kind, Total: sh.Total, More: sh.Total > len(sh.Docs), Docs: items(sh.Docs, now)}
 	}
-	v := view{Title: "list.title", Nav: "list", Data: map[string]any{"Groups": groups, "Soon": items(soon, now)}}
+	reminders, soon := h.reminders(r, now, soon)
+	v := view{Title: "list.title", Nav: "list", Data: map[string]any{"Groups": groups, "Soon": items(soon, now), "Reminders": reminders}}
 	if r.URL.Query().Get("supprime") == "1" {
 		v.Notice = h.t(r, "delete.done")
 	}
@@ -103,6 +104,10 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 type addData struct {
 	Kind  vault.Kind
 	Title string
+	// Pending is the sealed list of the pages taken one at a time, waiting to be sent
+	// (pending.go); Waiting numbers them for the form.
+	Pending string
+	Waiting []int
 }
 
 func (h *handler) addForm(w http.ResponseWriter, r *http.Request) {
@@ -127,11 +132,11 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 		}
 		h.render(w, r, status, "add", view{Title: "add.title", Nav: "add", Error: msg, Data: d})
 	}
-	res := h.admit(w, r, again)
+	res, done := h.admit(w, r, h.ownerID(r), again)
 	if res == nil {
 		return
 	}
-	defer res.Release()
+	defer done()
 	up, ok := h.readPages(r, again)
 	if !ok {
 		return
@@ -140,6 +145,32 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 	if k, err := vault.ParseKind(up.fields["kind"]); err == nil {
 		d.Kind = k
 	}
+	// Pages taken one at a time without JavaScript (pending.go).
+	waiting, err := h.openPending(r, up.fields["pending"])
+	if err != nil {
+		again(http.StatusBadRequest, h.t(r, "error.badrequest"))
+		return
+	}
+	if !h.showWaiting(r, &d, waiting, again) {
+		return
+	}
+	if which := up.fields["retirer"]; which != "" {
+		h.removePage(w, r, &d, waiting, which, again)
+		return
+	}
+	if up.fields["addpage"] != "" {
+		h.addPage(w, r, &d, waiting, up, again)
+		return
+	}
+	var sent int64
+	for _, p := range up.pages {
+		sent += int64(len(p.body))
+	}
+	taken, ok := h.takePending(w, r, res, &d, waiting, sent, again)
+	if !ok {
+		return
+	}
+	up.pages = append(taken, up.pages...)
 	if len(up.pages) == 0 {
 		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
 		return
@@ -158,6 +189,9 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 		h.log.ErrorContext(r.Context(), "deposit failed", "err", err)
 		again(http.StatusInternalServerError, h.t(r, "error.internal"))
 		return
+	}
+	if err := h.vault.DropPending(r.Context(), h.ownerID(r), waiting); err != nil {
+		h.log.WarnContext(r.Context(), "drop sent pages: left to the reaper", "err", err)
 	}
 	q := url.Values{"nouveau": {"1"}}
 	var ws []string
@@ -213,7 +247,7 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	}
 	title := d.Title
 	if title == "" {
-		title = d.Kind.Label() + " du " + frenchDate(time.Now().In(paris()))
+		title = defaultTitle(d.Kind, time.Now())
 	}
 	nd := vault.NewDocument{Kind: d.Kind, Title: title}
 	for _, p := range pages {
@@ -235,7 +269,15 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	if err != nil {
 		return nil, nil, err
 	}
+	h.queueReading(r.Context(), doc.OwnerID)
 	return doc, result, nil
+}
+
+// defaultTitle is the title of a paper deposited at t without one: « Pièce d'identité du
+// 3 mars 2026 ». A paper that still has it gets its recognised name instead, when the
+// person confirms the suggestion (suggestion.go).
+func defaultTitle(k vault.Kind, t time.Time) string {
+	return k.Label() + " du " + frenchDate(t.In(paris()))
 }
 
 func frenchDate(t time.Time) string {
@@ -292,6 +334,10 @@ type docView struct {
 	PDF      *vault.Blob
 	New      bool
 	Warnings []warningView
+	// Suggestion is what recognition suggests, waiting for an answer; Reading says the
+	// paper is being read (suggestion.go).
+	Suggestion *suggestionView
+	Reading    bool
 }
 
 func (h *handler) docView(r *http.Request, d *vault.Document) docView {
@@ -321,7 +367,8 @@ func (h *handler) document(w http.ResponseWriter, r *http.Request) {
 			v.Warnings = append(v.Warnings, warningView{Page: n + 1, Message: msg})
 		}
 	}
-	h.render(w, r, http.StatusOK, "document", view{Title: "doc.title", Nav: "list", Data: v})
+	v.Suggestion, v.Reading = h.readingView(r, d)
+	h.render(w, r, http.StatusOK, "document", view{Title: "doc.title", Nav: "list", Notice: h.suggestionNotice(r), Data: v})
 }
 
 // thumbnail serves a document's thumbnail for the owner's list (not journaled, see
@@ -457,6 +504,9 @@ type editData struct {
 	Kind      vault.Kind
 	IssuedOn  string
 	ExpiresOn string
+	// Suggestion: the form corrects what recognition suggested, and saving it answers
+	// the suggestion (« Corriger », suggestion.go).
+	Suggestion bool
 }
 
 func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
@@ -471,6 +521,9 @@ func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
 	if d.ExpiresOn != nil {
 		e.ExpiresOn = d.ExpiresOn.Format(time.DateOnly)
 	}
+	if r.URL.Query().Get("proposition") == "1" {
+		h.suggestedEdit(r, d, &e)
+	}
 	h.render(w, r, http.StatusOK, "edit", view{Title: "edit.title", Nav: "list", Data: e})
 }
 
@@ -480,7 +533,7 @@ func (h *handler) edit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := editData{ID: d.ID, Title: strings.TrimSpace(r.PostFormValue("title")), Kind: vault.Kind(r.PostFormValue("kind")),
-		IssuedOn: r.PostFormValue("issued_on"), ExpiresOn: r.PostFormValue("expires_on")}
+		IssuedOn: r.PostFormValue("issued_on"), ExpiresOn: r.PostFormValue("expires_on"), Suggestion: r.PostFormValue("proposition") == "1"}
 	bad := func(msg string) {
 		h.render(w, r, http.StatusUnprocessableEntity, "edit", view{Title: "edit.title", Nav: "list", Error: h.t(r, msg), Data: e})
 	}
@@ -507,7 +560,7 @@ func (h *handler) edit(w http.ResponseWriter, r *http.Request) {
 		bad("edit.dateorder")
 		return
 	}
-	u := vault.Update{Kind: &kind, Title: &e.Title, ClearDates: true, IssuedOn: issued, ExpiresOn: expires}
+	u := vault.Update{Kind: &kind, Title: &e.Title, ClearDates: true, IssuedOn: issued, ExpiresOn: expires, SettleSuggestion: e.Suggestion}
 	if _, err := h.vault.UpdateDocument(r.Context(), h.ownerID(r), d.ID, h.actor(r), u); err != nil {
 		if errors.Is(err, vault.ErrInvalid) {
 			bad("edit.invalid")

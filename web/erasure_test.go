@@ -38,7 +38,7 @@ func TestFranceConnectAfterErasure(t *testing.T) {
 	}
 
 	signIn(t)
-	first, err := b.v.OwnerByOpenID(ctx, issuer, "id1")
+	first, err := b.a.OwnerByOpenID(ctx, issuer, "id1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +52,12 @@ func TestFranceConnectAfterErasure(t *testing.T) {
 
 	// The next sign-in opens a new safe, and the one after finds it again.
 	signIn(t)
-	fresh, err := b.v.OwnerByOpenID(ctx, issuer, "id1")
+	fresh, err := b.a.OwnerByOpenID(ctx, issuer, "id1")
 	if err != nil || fresh == first {
 		t.Fatalf("after the erasure: safe %v, %v; want a new one", fresh, err)
 	}
 	signIn(t)
-	if again, err := b.v.OwnerByOpenID(ctx, issuer, "id1"); err != nil || again != fresh {
+	if again, err := b.a.OwnerByOpenID(ctx, issuer, "id1"); err != nil || again != fresh {
 		t.Fatalf("second sign-in after the erasure: safe %v, %v; want %v", again, err, fresh)
 	}
 }

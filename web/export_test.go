@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 	"coffre/web"
 )
@@ -357,7 +358,7 @@ func TestCloseWithoutSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := b.v.CreateSession(ctx, o.ID, "franceconnect", "test", time.Hour)
+	token, _, err := b.a.CreateSession(ctx, o.ID, "franceconnect", "test", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,11 +417,11 @@ func TestExportAbortsMidStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := vault.New(ctx, db, store, keys, nil)
+	v, err := vault.New(ctx, vault.Config{DB: db, Blobs: store, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(web.Config{Ready: v, Vault: v}))
+	srv := httptest.NewServer(web.New(web.Config{Ready: v, Vault: v, Accounts: account.New(account.Config{DB: db, Vault: v})}))
 	t.Cleanup(srv.Close)
 	b := &testBundle{v: v, srv: srv, base: srv.URL}
 	c := b.client(t)

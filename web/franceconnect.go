@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // OpenIDConfig configures sign-in with FranceConnect, or any OpenID Connect provider:
@@ -94,7 +95,7 @@ func (h *handler) openIDRedirect(w http.ResponseWriter, r *http.Request, o *open
 	}
 	c := openIDCeremony{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Link: link}
 	b, _ := json.Marshal(c)
-	if err := h.vault.SaveCeremony(r.Context(), stateOf(r).token, kind, b, time.Now().Add(vault.OpenIDStateTTL)); err != nil {
+	if err := h.accounts.SaveCeremony(r.Context(), stateOf(r).token, kind, b, account.OpenIDStateTTL); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
@@ -113,7 +114,7 @@ var errProviderDown = errors.New("openid provider unreachable")
 func (h *handler) openIDCheck(r *http.Request, o *openID, kind string) (c openIDCeremony, p *oidc.Provider, idt *oidc.IDToken, tok *oauth2.Token, why string, err error) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	b, err := h.vault.TakeCeremony(ctx, stateOf(r).token, kind, time.Now())
+	b, err := h.accounts.TakeCeremony(ctx, stateOf(r).token, kind)
 	if err != nil {
 		return c, nil, nil, nil, "no ceremony", err
 	}
@@ -197,9 +198,9 @@ func (h *handler) openIDReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, _ := json.Marshal(kept)
 
-	owner, err := h.vault.OwnerByOpenID(ctx, h.oidc.cfg.Issuer, idt.Subject)
+	owner, err := h.accounts.OwnerByOpenID(ctx, h.oidc.cfg.Issuer, idt.Subject)
 	if errors.Is(err, vault.ErrNotFound) {
-		o, cerr := h.vault.CreateOpenIDOwner(ctx, h.oidc.cfg.Issuer, idt.Subject, claims, vault.Actor{Kind: vault.ActorVisitor, ID: "-", IP: h.clientIP(r)})
+		o, cerr := h.accounts.CreateOpenIDOwner(ctx, h.oidc.cfg.Issuer, idt.Subject, claims, vault.Actor{Kind: vault.ActorVisitor, ID: "-", IP: h.clientIP(r)})
 		if cerr != nil {
 			h.serverError(w, r, cerr)
 			return
@@ -210,7 +211,7 @@ func (h *handler) openIDReturn(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.vault.RecordOpenIDLogin(ctx, owner, claims, "franceconnect", h.clientIP(r)); err != nil {
+	if err := h.accounts.RecordOpenIDLogin(ctx, owner, claims, "franceconnect", h.clientIP(r)); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

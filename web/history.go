@@ -12,6 +12,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 const historyPage = 50
@@ -49,6 +50,8 @@ func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]
 		form, who = "link", detail // tell names an unnamed link
 	}
 	switch {
+	case e.Action == account.ActionMessageSent:
+		return h.messageSentence(r, e)
 	case aidantEntry(e):
 		return h.aidantSentence(r, e, detail, title, names)
 	case e.Action == sharing.ActionLinkCreated, e.Action == sharing.ActionLinkRevoked:
@@ -58,11 +61,11 @@ func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]
 		return h.tell(r, action, form, who, orDefault(detail, h.t(r, "history.actor.client")))
 	case e.Action == sharing.ActionDelivered:
 		return h.say(r, "history.delivered", orDefault(detail, h.t(r, "history.actor.client")))
-	case e.Action == vault.ActionLoginFailed && detail == "locked":
+	case e.Action == account.ActionLoginFailed && detail == "locked":
 		return h.say(r, "history.login_failed.locked")
 	case e.Action == vault.ActionDenied && e.ActorKind == vault.ActorLink:
 		return h.tell(r, action, form, who, title)
-	case e.Action == vault.ActionLoginFailed, e.Action == vault.ActionDenied, e.Action == vault.ActionIntegrity,
+	case e.Action == account.ActionLoginFailed, e.Action == vault.ActionDenied, e.Action == vault.ActionIntegrity,
 		e.Action == vault.ActionPurge, e.Action == vault.ActionKeyRotated, e.Action == vault.ActionOwnerCreated:
 		return h.say(r, "history."+action, title)
 	case e.Action == vault.ActionExport, e.Action == vault.ActionSafeClosed, e.Action == vault.ActionSafeReopened, e.Action == vault.ActionErased:
@@ -153,7 +156,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		ip, _ := e.PersonalData()
 		lines = append(lines, historyLine{
 			At: e.At, Sentence: h.sentence(r, e, titles, names), Where: ip,
-			Alert: e.Action == vault.ActionLoginFailed || e.Action == vault.ActionDenied || e.Action == vault.ActionIntegrity,
+			Alert: e.Action == account.ActionLoginFailed || e.Action == vault.ActionDenied || e.Action == vault.ActionIntegrity,
 		})
 	}
 	var next int64

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // constsOfType lists the string constants of type typ ("Action", or "vault.Action" from
@@ -74,12 +75,13 @@ func constsOfType(t *testing.T, dir, typ string) []string {
 }
 
 // Every journal entry reads as a sentence in every language, whoever acted and whatever
-// the entry names: one of each action (found in the source of vault and sharing) by each
+// the entry names: one of each action (found in the source of vault, account and sharing) by each
 // kind of actor, with and without a paper, a detail, a known name.
 func TestHistorySentences(t *testing.T) {
-	actions := append(constsOfType(t, "../vault", "Action"), constsOfType(t, "../sharing", "vault.Action")...)
+	actions := append(constsOfType(t, "../vault", "Action"), constsOfType(t, "../vault/account", "vault.Action")...)
+	actions = append(actions, constsOfType(t, "../sharing", "vault.Action")...)
 	kinds := constsOfType(t, "../vault", "ActorKind")
-	for _, must := range []vault.Action{vault.ActionLogin, vault.ActionDeposit, vault.ActionPasskeyAdded, vault.ActionAccessRecovered, "link_opened", "mandate_granted", "delivered"} {
+	for _, must := range []vault.Action{account.ActionLogin, vault.ActionDeposit, account.ActionPasskeyAdded, account.ActionAccessRecovered, "link_opened", "mandate_granted", "delivered"} {
 		if !strings.Contains(" "+strings.Join(actions, " ")+" ", " "+string(must)+" ") {
 			t.Fatalf("the source scan missed action %s: %v", must, actions)
 		}

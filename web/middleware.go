@@ -11,15 +11,17 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // state is what the middleware learns about a request: the session, if any, and the
 // CSRF token its forms must carry.
 type state struct {
 	token   string // the cookie value: session token or, before sign-in, a random value
-	session *vault.Session
+	session *account.Session
 	owner   *vault.Owner
 	csrf    string
 }
@@ -107,7 +109,7 @@ func (h *handler) session(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &state{}
 		if c, err := r.Cookie(h.cookieName("coffre")); err == nil && c.Value != "" {
-			s, err := h.vault.SessionByToken(r.Context(), c.Value, h.cfg.IdleTimeout)
+			s, err := h.accounts.SessionByToken(r.Context(), c.Value, h.cfg.IdleTimeout)
 			switch {
 			case err == nil:
 				st.token, st.session = c.Value, s
@@ -132,11 +134,34 @@ func (h *handler) session(next http.Handler) http.Handler {
 	})
 }
 
-// bodyLimit bounds every request body; a deposit above the limit gets one sentence.
+// maxFormBody bounds a request body that is not a deposit: a form, the JSON of the
+// pages' scripts (passkeys). Reading the CSRF token of a form reads the whole body into
+// memory first (Request.ParseForm, up to 10 MB otherwise).
+const maxFormBody = 64 << 10
+
+// bodyLimit bounds every request body: MaxUpload for a deposit (a multipart body,
+// streamed: upload.go), maxFormBody for anything else. A body above the limit gets one
+// sentence.
 func (h *handler) bodyLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+			limit := int64(maxFormBody)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				limit = h.cfg.MaxUpload
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// paceBody cuts off a client that sends its request body too slowly (pacedBody), on
+// every route: a body held half-sent holds the request's memory, its connection, and for
+// a deposit its share of the ingest budget.
+func (h *handler) paceBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &pacedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: h.uploadGrace(), rate: h.uploadRate()}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -158,6 +183,12 @@ func (h *handler) csrf(next http.Handler) http.Handler {
 		// A multipart body is streamed, never parsed into a form (upload.go).
 		r, err := streamParts(r)
 		if err != nil {
+			h.bodyError(w, r, err)
+			return
+		}
+		// A form body is read before its token is checked: within maxFormBody, else one
+		// sentence (bodyLimit), and cut off when it comes too slowly (paceBody).
+		if err := r.ParseForm(); err != nil {
 			h.bodyError(w, r, err)
 			return
 		}

@@ -121,11 +121,11 @@ func TestFranceConnect(t *testing.T) {
 
 	// The identity is linked to one safe, its claims sealed, the sign-in journaled.
 	ctx := context.Background()
-	owner, err := b.v.OwnerByOpenID(ctx, issuer, "id1")
+	owner, err := b.a.OwnerByOpenID(ctx, issuer, "id1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := b.v.OpenIDClaims(ctx, owner)
+	raw, err := b.a.OpenIDClaims(ctx, owner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestFranceConnect(t *testing.T) {
 		if resp.Request.URL.Path != "/papiers" {
 			t.Fatalf("second sign-in ended at %s", resp.Request.URL)
 		}
-		again, err := b.v.OwnerByOpenID(ctx, issuer, "id1")
+		again, err := b.a.OwnerByOpenID(ctx, issuer, "id1")
 		if err != nil || again != owner {
 			t.Fatalf("another safe: %v %v", again, err)
 		}
@@ -194,7 +194,7 @@ func TestFranceConnectSlowSignIn(t *testing.T) {
 	issuer, _ := oidcProvider(t)
 	vb := vaulttest.NewVault(t)
 	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, sharing.New(vb.DB, vb.V), vb.Signing
+		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, sharing.New(vb.DB, vb.V, vb.A), vb.Signing
 		storage.RegisterClients(storage.WebClient("coffre-slow", "client-secret", c.BaseURL+"/connexion/franceconnect/retour"))
 		c.OpenID = &web.OpenIDConfig{Issuer: issuer, ClientID: "coffre-slow", ClientSecret: "client-secret", Scopes: []string{"profile"}}
 	})

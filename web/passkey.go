@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-webauthn/webauthn/protocol"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Passkeys (WebAuthn): the easy way in on a phone, the screen lock instead of a
@@ -53,12 +53,12 @@ func (u *waUser) WebAuthnName() string                       { return u.login }
 func (u *waUser) WebAuthnDisplayName() string                { return u.login }
 func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
-func (h *handler) loadWAUser(ctx context.Context, owner uuid.UUID) (*waUser, []vault.Passkey, error) {
-	a, err := h.vault.Account(ctx, owner)
+func (h *handler) loadWAUser(ctx context.Context, owner uuid.UUID) (*waUser, []account.Passkey, error) {
+	a, err := h.accounts.Account(ctx, owner)
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := h.vault.Passkeys(ctx, owner)
+	keys, err := h.accounts.Passkeys(ctx, owner)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,12 +81,12 @@ func (h *handler) saveCeremony(r *http.Request, purpose string, s *webauthn.Sess
 	if err != nil {
 		return err
 	}
-	return h.vault.SaveCeremony(r.Context(), stateOf(r).token, purpose, b, time.Now().Add(vault.PasskeyCeremonyTTL))
+	return h.accounts.SaveCeremony(r.Context(), stateOf(r).token, purpose, b, account.PasskeyCeremonyTTL)
 }
 
 func (h *handler) takeCeremony(r *http.Request, purpose string) (webauthn.SessionData, error) {
 	var s webauthn.SessionData
-	b, err := h.vault.TakeCeremony(r.Context(), stateOf(r).token, purpose, time.Now())
+	b, err := h.accounts.TakeCeremony(r.Context(), stateOf(r).token, purpose)
 	if err != nil {
 		return s, err
 	}
@@ -153,8 +153,8 @@ func (h *handler) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) 
 		h.serverError(w, r, err)
 		return
 	}
-	if _, err := h.vault.AddPasskey(r.Context(), u.id, cred.ID, b, h.actor(r)); err != nil {
-		if errors.Is(err, vault.ErrPasskeyTaken) {
+	if _, err := h.accounts.AddPasskey(r.Context(), u.id, cred.ID, b, h.actor(r)); err != nil {
+		if errors.Is(err, account.ErrPasskeyTaken) {
 			writeJSON(w, http.StatusConflict, map[string]string{"error": h.t(r, "passkey.taken")})
 			return
 		}
@@ -170,7 +170,7 @@ func (h *handler) passkeyDelete(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	token, err := h.vault.DeletePasskey(r.Context(), h.ownerID(r), id, h.actor(r), stateOf(r).session.ID)
+	token, err := h.accounts.DeletePasskey(r.Context(), h.ownerID(r), id, h.actor(r), stateOf(r).session.ID)
 	if err != nil {
 		if errors.Is(err, vault.ErrNotFound) {
 			h.notFound(w, r)
@@ -217,7 +217,7 @@ func (h *handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		holder, err := h.vault.PasskeyOwner(r.Context(), rawID)
+		holder, err := h.accounts.PasskeyOwner(r.Context(), rawID)
 		if err != nil {
 			return nil, err
 		}
@@ -238,7 +238,7 @@ func (h *handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.vault.UsePasskey(r.Context(), owner.id, cred.ID, b, h.clientIP(r)); err != nil {
+	if err := h.accounts.UsePasskey(r.Context(), owner.id, cred.ID, b, h.clientIP(r)); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

@@ -1,21 +1,21 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/pdfcpu/pdfcpu/pkg/api"
 
 	"coffre/ingest"
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // The pages of a share link, for the person at the counter: no account, the token in the
@@ -49,11 +49,11 @@ func (h *handler) codeCookie() string {
 // guessed checks and counts unknown link tokens from the request's network. It answers
 // and returns true when the network must wait.
 func (h *handler) tooManyGuesses(w http.ResponseWriter, r *http.Request) bool {
-	err := h.vault.CheckGuesses(r.Context(), "link", h.clientIP(r))
+	err := h.accounts.CheckGuesses(r.Context(), "link", h.clientIP(r))
 	if err == nil {
 		return false
 	}
-	if _, locked := vault.IsLocked(err); locked {
+	if _, locked := account.IsLocked(err); locked {
 		h.fail(w, r, http.StatusTooManyRequests, "link.toomany")
 	} else {
 		h.serverError(w, r, err)
@@ -62,7 +62,7 @@ func (h *handler) tooManyGuesses(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (h *handler) countGuess(r *http.Request) {
-	if err := h.vault.CountGuess(r.Context(), "link", h.clientIP(r)); err != nil {
+	if err := h.accounts.CountGuess(r.Context(), "link", h.clientIP(r)); err != nil {
 		h.log.WarnContext(r.Context(), "count link guess", "err", err)
 	}
 }
@@ -85,6 +85,7 @@ func (h *handler) recipientLink(w http.ResponseWriter, r *http.Request) (*sharin
 		h.serverError(w, r, err)
 		return nil, false
 	}
+	l.Agent = h.linkAgent(r)
 	if !l.HasCode {
 		return l, true
 	}
@@ -104,6 +105,24 @@ func (h *handler) recipientLink(w http.ResponseWriter, r *http.Request) (*sharin
 		h.serverError(w, r, err)
 	}
 	return nil, false
+}
+
+// linkAgent is the agent signed in in the browser that opens a link, if any: an agent
+// who shares papers under a mandate sees the link, and what they then open through it is
+// journaled with them as actor (sharing.Link.Agent), not as "a link was used".
+func (h *handler) linkAgent(r *http.Request) *sharing.Agent {
+	c, err := r.Cookie(h.cookieName(agentCookie))
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	as, err := h.share.AgentSessionByToken(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, vault.ErrNotFound) {
+			h.log.WarnContext(r.Context(), "link opened by an agent: session lookup", "err", err)
+		}
+		return nil
+	}
+	return as.Agent
 }
 
 func (h *handler) codeForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
@@ -236,15 +255,17 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 // maxBundle bounds the one-PDF download: the parts are merged in memory.
 const maxBundle = 60 << 20
 
-// mergeCost is the memory merging parts of total bytes holds: the parts, pdfcpu's reading
-// of them and its writing buffers (about as much again, measured), and the inflated
-// streams it goes through on the way (our renditions have none above 32 MB).
-func mergeCost(total int64) int64 { return 3*total + 64<<20 }
+// maxMergesPerLink bounds the merges of one link's papers in progress at once in a
+// process: a link holder who starts downloads and never reads them holds one merge's
+// memory at most, for as long as the export's pace allows.
+const maxMergesPerLink = 1
 
 // linkAll sends every PDF of the link as one PDF: many téléservices take a single file.
-// It counts as one download of the link. The merge reserves its memory from the ingest
-// budget, like a deposit: when the service is busy, the person is asked to try again in a
-// minute (503) and the link's downloads are not counted.
+// It counts as one download of the link. The merge (ingest.MergePDFs) reserves its
+// memory from the ingest budget (Budget.ReserveMerge), like a deposit, one merge per link at a time: when the service or the link is
+// busy, the person is asked to try again in a minute (503) and the link's downloads are
+// not counted. The file is sent at the export's pace (startWriter): a client that does
+// not take it is cut off, and the memory comes back.
 func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	l, ok := h.recipientLink(w, r)
 	if !ok {
@@ -270,16 +291,21 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusRequestEntityTooLarge, "link.all.toolarge")
 		return
 	}
-	var res *ingest.Reservation
 	if len(pdfs) > 1 { // one part is streamed as it is
-		var err error
-		if res, err = h.budget.Reserve(r.Context(), mergeCost(total)); err != nil {
-			h.refused(w, r, err, func(status int, msg string) {
-				if status == http.StatusRequestEntityTooLarge {
-					msg = h.t(r, "link.all.toolarge")
-				}
-				h.render(w, r, status, "error", view{Title: "error.title", Error: msg})
-			})
+		again := func(status int, msg string) {
+			if status == http.StatusRequestEntityTooLarge {
+				msg = h.t(r, "link.all.toolarge")
+			}
+			h.render(w, r, status, "error", view{Title: "error.title", Error: msg})
+		}
+		if !h.merges.take(l.ID, maxMergesPerLink) {
+			h.refused(w, r, ingest.ErrBusy, again)
+			return
+		}
+		defer h.merges.release(l.ID)
+		res, err := h.budget.ReserveMerge(r.Context(), total)
+		if err != nil {
+			h.refused(w, r, err, again)
 			return
 		}
 		defer res.Release()
@@ -295,6 +321,13 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/pdf")
 	hd.Set("Content-Disposition", contentDisposition("attachment", h.t(r, "link.all.filename")+".pdf"))
+	// Sent at the export's pace from when the file is ready to go; the deadline is lifted
+	// afterwards for the next request on the connection.
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{})
+	paced := func() *startWriter {
+		return &startWriter{w: w, rc: rc, start: time.Now(), grace: h.exportGrace(), rate: h.exportRate()}
+	}
 	if len(pdfs) == 1 {
 		br, err := h.share.OpenUncounted(r.Context(), l, pdfs[0].ID, pdfs[0].File.ID, h.clientIP(r))
 		if err != nil {
@@ -304,13 +337,13 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		}
 		defer br.Close()
 		hd.Set("Content-Length", strconv.FormatInt(br.Size, 10))
-		if _, err := io.Copy(w, br); err != nil {
+		if _, err := io.Copy(paced(), br); err != nil {
 			h.log.InfoContext(r.Context(), "all-in-one download interrupted", "err", err)
 			panic(http.ErrAbortHandler)
 		}
 		return
 	}
-	parts := make([]io.ReadSeeker, 0, len(pdfs))
+	parts := make([][]byte, 0, len(pdfs))
 	for _, d := range pdfs {
 		br, err := h.share.OpenUncounted(r.Context(), l, d.ID, d.File.ID, h.clientIP(r))
 		if err != nil {
@@ -325,15 +358,18 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, err)
 			return
 		}
-		parts = append(parts, bytes.NewReader(b))
+		parts = append(parts, b)
 	}
-	// Streamed as pdfcpu writes it, without a copy: an error after the first byte cuts
+	// Streamed as it is written, without a copy: an error after the first byte cuts
 	// the connection, so that no truncated file passes for a whole one.
-	sw := &startWriter{w: w, rc: http.NewResponseController(w)}
-	defer sw.rc.SetWriteDeadline(time.Time{})
-	if err := api.MergeRaw(parts, sw, false, nil); err != nil {
+	sw := paced()
+	if err := ingest.MergePDFs(r.Context(), parts, sw); err != nil {
 		if sw.started {
-			h.log.ErrorContext(r.Context(), "all-in-one merge failed mid-stream", "err", err)
+			if r.Context().Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				h.log.InfoContext(r.Context(), "all-in-one download interrupted: the client went away or fell behind")
+			} else {
+				h.log.ErrorContext(r.Context(), "all-in-one merge failed mid-stream", "err", err)
+			}
 			panic(http.ErrAbortHandler)
 		}
 		hd.Del("Content-Disposition")

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/sharing"
-	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // The référent's pages: the structure's agents (invite, deactivate) and its monthly
@@ -92,7 +92,7 @@ func (h *handler) referentInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	a, enr, err := h.share.InviteAgent(r.Context(), agentOf(r).Agent, sharing.NewAgent{Login: f.Login, Name: f.Name, Role: sharing.Role(f.Role)})
 	switch {
-	case errors.Is(err, vault.ErrBadLogin):
+	case errors.Is(err, account.ErrBadLogin):
 		bad(http.StatusUnprocessableEntity, "signup.badlogin")
 		return
 	case errors.Is(err, sharing.ErrBadRequest):

@@ -27,12 +27,13 @@ import (
 func agentBundleWith(t *testing.T, tweak func(*web.Config)) (*testBundle, *pgxpool.Pool) {
 	t.Helper()
 	vb := vaulttest.NewVault(t)
-	share := sharing.New(vb.DB, vb.V)
+	share := sharing.New(vb.DB, vb.V, vb.A)
+	vb.V.AddParticipant(share)
 	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Ready, c.Sharing, c.Signing = vb.V, vb.V, share, vb.Signing
+		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, share, vb.Signing
 		tweak(c)
 	})
-	b.v, b.share, b.signing = vb.V, share, vb.Signing
+	b.v, b.a, b.share, b.signing = vb.V, vb.A, share, vb.Signing
 	return b, vb.DB
 }
 
@@ -108,7 +109,7 @@ func TestReferentDeactivates(t *testing.T) {
 	ref := newReferent(t, b, st, "anne.referente", "Mme Leclerc")
 	a := newAgent(t, b, st, "claire.dupont", "Mme Dupont")
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func TestReferentStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := b.share.GrantMandate(ctx, a.Agent, o1.Owner.ID, sharing.NewMandate{Scopes: sharing.GrantableScopes, Duration: sharing.SixMonths},
-		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v1", Secret: o1.Code.Code}, netipLocal()); err != nil {
+		sharing.Consent{Method: sharing.ConsentPasskey, PasskeyVerified: true, TextVersion: "mandat-v1"}, netipLocal()); err != nil {
 		t.Fatal(err)
 	}
 	c := b.client(t)
@@ -353,7 +354,7 @@ func TestMandatePhoneConsent(t *testing.T) {
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +488,7 @@ func TestAgentRevokesMandate(t *testing.T) {
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +543,7 @@ func TestMandateExpiryNotice(t *testing.T) {
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
-	o, err := b.v.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	o, err := b.a.CreateAccount(ctx, "jean.petit", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}

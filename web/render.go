@@ -3,15 +3,18 @@ package web
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
-	"github.com/go-chi/chi/v5"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 //go:embed templates
@@ -138,7 +141,7 @@ type view struct {
 	Aidants *aidantNotice
 	// Recovery is a new code an agent asked for after an identity check, shown with its
 	// cancel button on every page of the owner until it works (agent_owner.go).
-	Recovery *vault.PendingRecovery
+	Recovery *account.PendingRecovery
 	Data     any
 }
 
@@ -185,7 +188,15 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msgID
 }
 
 // serverError logs err and shows the generic sentence: nothing internal reaches the page.
+// Too many secrets checked at once in this process (account.ErrBusy) is no failure: the
+// person is asked to try again (503).
 func (h *handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, account.ErrBusy) {
+		h.log.WarnContext(r.Context(), "request refused: secret checks busy", "method", r.Method, "route", routePattern(r))
+		w.Header().Set("Retry-After", "60")
+		h.failJSONOrPage(w, r, http.StatusServiceUnavailable, "error.busy")
+		return
+	}
 	// The route pattern, not the path: a share link's path is its capability.
 	h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", routePattern(r), "err", err)
 	h.fail(w, r, http.StatusInternalServerError, "error.internal")

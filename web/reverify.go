@@ -7,20 +7,20 @@ import (
 	"strings"
 	"time"
 
+	"coffre/vault/account"
+
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
-
-	"coffre/vault"
 )
 
 // A fresh proof before a change of credential. Whoever finds a phone left signed in
 // must not be able to add their own passkey to the safe, remove the owner's, or set a
 // secret on a FranceConnect account: these need the secret typed again, or a sign-in,
-// within vault.SessionReverify, or one of their passkeys used again. Changing the secret
+// within account.SessionReverify, or one of their passkeys used again. Changing the secret
 // asks for the current one, which is the proof itself.
 
 // requireFreshOwner shows the page asking for the secret again when the session's last
-// proof is older than vault.SessionReverify; the scripts (passkey.js) get the sentence
+// proof is older than account.SessionReverify; the scripts (passkey.js) get the sentence
 // and the page's address in JSON. Nothing was done: the person comes back and does it
 // again.
 func (h *handler) requireFreshOwner(next http.Handler) http.Handler {
@@ -55,31 +55,31 @@ func (h *handler) reverifyForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) renderReverify(w http.ResponseWriter, r *http.Request, status int, errMsg, back string) {
-	a, err := h.vault.Account(r.Context(), h.ownerID(r))
+	a, err := h.accounts.Account(r.Context(), h.ownerID(r))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	keys, err := h.vault.Passkeys(r.Context(), h.ownerID(r))
+	keys, err := h.accounts.Passkeys(r.Context(), h.ownerID(r))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	h.render(w, r, status, "reverify", view{Title: "reverify.title", Nav: "account", Error: errMsg,
 		Data: map[string]any{"HasSecret": a.HasSecret, "HasPasskeys": h.wa != nil && len(keys) > 0,
-			"Back": reverifyBack(back), "Minutes": int(vault.SessionReverify.Minutes())}})
+			"Back": reverifyBack(back), "Minutes": int(account.SessionReverify.Minutes())}})
 }
 
 // reverify checks the secret typed again, then goes back to the page that asked.
 func (h *handler) reverify(w http.ResponseWriter, r *http.Request) {
 	back := reverifyBack(r.PostFormValue("retour"))
-	err := h.vault.Reverify(r.Context(), stateOf(r).session, r.PostFormValue("secret"), h.clientIP(r))
-	if _, locked := vault.IsLocked(err); locked {
+	err := h.accounts.Reverify(r.Context(), stateOf(r).session, r.PostFormValue("secret"), h.clientIP(r))
+	if _, locked := account.IsLocked(err); locked {
 		h.renderReverify(w, r, http.StatusTooManyRequests, h.t(r, "login.locked"), back)
 		return
 	}
 	switch {
-	case errors.Is(err, vault.ErrBadCredentials):
+	case errors.Is(err, account.ErrBadCredentials):
 		h.renderReverify(w, r, http.StatusUnauthorized, h.t(r, "reverify.wrong"), back)
 	case err != nil:
 		h.serverError(w, r, err)
@@ -142,7 +142,7 @@ func (h *handler) reverifyPasskeyFinish(w http.ResponseWriter, r *http.Request) 
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.vault.ReverifyWithPasskey(r.Context(), stateOf(r).session, cred.ID, b, h.clientIP(r)); err != nil {
+	if err := h.accounts.ReverifyWithPasskey(r.Context(), stateOf(r).session, cred.ID, b, h.clientIP(r)); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

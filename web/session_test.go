@@ -13,6 +13,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // cookie is the value of the client's cookie named name, "" when it has none.
@@ -84,7 +85,7 @@ func signedIn(t *testing.T, c *client, who string) {
 func ageProof(t *testing.T, db *pgxpool.Pool, token string, ago time.Duration) {
 	t.Helper()
 	if _, err := db.Exec(context.Background(), `UPDATE sessions SET verified_at = now() - $2::interval WHERE token_sha256 = $1`,
-		vault.TokenHash(token), ago); err != nil {
+		account.TokenHash(token), ago); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -116,10 +117,10 @@ func TestSecretChangeEndsOtherSessions(t *testing.T) {
 	signedOut(t, laptop, "another browser")
 	signedOut(t, b.withSession(t, before), "the token from before the change")
 	owner := ownerOf(t, b, "nadia")
-	if n := countAction(t, b, owner, vault.ActionSecretChanged); n != 1 {
+	if n := countAction(t, b, owner, account.ActionSecretChanged); n != 1 {
 		t.Errorf("%d secret changes journaled", n)
 	}
-	if n := countAction(t, b, owner, vault.ActionSessionsEnded); n != 1 {
+	if n := countAction(t, b, owner, account.ActionSessionsEnded); n != 1 {
 		t.Errorf("%d ends of the other sessions journaled", n)
 	}
 }
@@ -159,14 +160,14 @@ func TestTemporaryCodeSession(t *testing.T) {
 	signedIn(t, desk, "the session that chose the secret")
 	signedOut(t, parked, "another session parked on the temporary code")
 	signedOut(t, b.withSession(t, before), "the temporary-code token")
-	if n := countAction(t, b, opened.Owner.ID, vault.ActionSessionsEnded); n != 1 {
+	if n := countAction(t, b, opened.Owner.ID, account.ActionSessionsEnded); n != 1 {
 		t.Errorf("%d ends of the other sessions journaled", n)
 	}
 
 	t.Run("stays restricted when the code stops being the secret", func(t *testing.T) {
 		// A new code (a new card), two browsers on it; the code stops being the secret
 		// without this browser's doing (as by a change that failed to end it).
-		if _, err := b.v.IssueAccessCode(ctx, opened.Owner.ID, "abcd-efgh-jkmn-pqrs", time.Hour, false, vault.Actor{Kind: vault.ActorAidant, ID: a.ID.String()}, "Mme D."); err != nil {
+		if _, err := b.a.IssueAccessCode(ctx, opened.Owner.ID, "abcd-efgh-jkmn-pqrs", time.Hour, false, vault.Actor{Kind: vault.ActorAidant, ID: a.ID.String()}, "Mme D."); err != nil {
 			t.Fatal(err)
 		}
 		c := b.client(t)
@@ -194,7 +195,7 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 	laptop := b.client(t)
 	laptop.signIn("karim", secret)
 	owner := ownerOf(t, b, "karim")
-	pk, err := b.v.AddPasskey(ctx, owner, []byte("cred-1"), []byte(`{}`), vault.Actor{Kind: vault.ActorOwner, ID: owner.String()})
+	pk, err := b.a.AddPasskey(ctx, owner, []byte("cred-1"), []byte(`{}`), vault.Actor{Kind: vault.ActorOwner, ID: owner.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 	if resp, body := phone.post(remove, url.Values{"csrf": {tok}}); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `action="/compte/verifier"`) {
 		t.Errorf("removing a passkey without a fresh proof: %d", resp.StatusCode)
 	}
-	if keys, _ := b.v.Passkeys(ctx, owner); len(keys) != 1 {
+	if keys, _ := b.a.Passkeys(ctx, owner); len(keys) != 1 {
 		t.Fatalf("the passkey was removed without a fresh proof")
 	}
 	if _, body := phone.get("/compte"); strings.Contains(body, `id="passkey-register"`) || !strings.Contains(body, `href="/compte/verifier?retour=/compte"`) {
@@ -229,12 +230,12 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 	if resp, _ := phone.post(remove, url.Values{"csrf": {tok}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("removing the passkey after the proof: %d", resp.StatusCode)
 	}
-	if keys, _ := b.v.Passkeys(ctx, owner); len(keys) != 0 {
+	if keys, _ := b.a.Passkeys(ctx, owner); len(keys) != 0 {
 		t.Error("the passkey is still there")
 	}
 	signedIn(t, phone, "the browser that removed the passkey")
 	signedOut(t, laptop, "another browser, after a passkey was removed")
-	for _, a := range []vault.Action{vault.ActionLoginFailed, vault.ActionReverified, vault.ActionPasskeyRemoved, vault.ActionSessionsEnded} {
+	for _, a := range []vault.Action{account.ActionLoginFailed, account.ActionReverified, account.ActionPasskeyRemoved, account.ActionSessionsEnded} {
 		if n := countAction(t, b, owner, a); n != 1 {
 			t.Errorf("%d %s entries", n, a)
 		}
@@ -245,7 +246,7 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		token, _, err := b.v.CreateSession(ctx, o.ID, "franceconnect", "test", time.Hour)
+		token, _, err := b.a.CreateSession(ctx, o.ID, "franceconnect", "test", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,14 +256,14 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 		if resp, body := c.post("/compte/secret", form); resp.StatusCode != http.StatusForbidden || !strings.Contains(html.UnescapeString(body), "Vous n'avez pas de mot de passe") {
 			t.Errorf("setting a secret without a fresh proof: %d", resp.StatusCode)
 		}
-		if a, _ := b.v.Account(ctx, o.ID); a.HasSecret {
+		if a, _ := b.a.Account(ctx, o.ID); a.HasSecret {
 			t.Fatal("a secret was set without a fresh proof")
 		}
 		ageProof(t, db, token, 0)
 		if resp, _ := c.post("/compte/secret", form); resp.StatusCode != http.StatusOK {
 			t.Errorf("setting a secret after a fresh sign-in: %d", resp.StatusCode)
 		}
-		if a, _ := b.v.Account(ctx, o.ID); !a.HasSecret {
+		if a, _ := b.a.Account(ctx, o.ID); !a.HasSecret {
 			t.Error("no secret after a fresh sign-in")
 		}
 	})
@@ -296,6 +297,12 @@ func TestAuthorizeClosedOrTemporarySafe(t *testing.T) {
 		if _, err := b.v.CloseSafe(ctx, id, vault.Actor{Kind: vault.ActorOwner, ID: id.String()}, 0); err != nil {
 			t.Fatal(err)
 		}
+		// Closing ended the session in the same transaction; signed in again, the owner
+		// of a closed safe is sent to the recovery page, never shown the papers.
+		if resp, _ := c.get(authorize); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") == "/compte/ferme" {
+			t.Errorf("the session outlived the closure: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		c.signIn("awa", "le chat mange la pomme")
 		resp, body := c.get(authorize)
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/compte/ferme" || strings.Contains(body, "Attestation CAF") {
 			t.Errorf("closed safe: %d %s", resp.StatusCode, resp.Header.Get("Location"))

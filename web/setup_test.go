@@ -16,20 +16,54 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
 type testBundle struct {
 	v       *vault.Vault
+	a       *account.Service
 	share   *sharing.Service
 	signing ed25519.PrivateKey
 	srv     *httptest.Server
 	base    string // http://localhost:PORT
+	queue   *readQueue
+}
+
+// readQueue records the owners whose papers the pages asked to read; tests run the
+// Reader themselves (reading_test.go), as the River job would.
+type readQueue struct {
+	mu     sync.Mutex
+	owners []uuid.UUID
+}
+
+func (q *readQueue) QueueReading(_ context.Context, owner uuid.UUID) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.owners = append(q.owners, owner)
+	return nil
+}
+
+// queued returns how many times owner's papers were queued for reading.
+func (q *readQueue) queued(owner uuid.UUID) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, o := range q.owners {
+		if o == owner {
+			n++
+		}
+	}
+	return n
 }
 
 // setup serves the real pages over a real vault (PostgreSQL and MinIO).
@@ -46,7 +80,7 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := vault.New(ctx, db, store, keys, nil)
+	v, err := vault.New(ctx, vault.Config{DB: db, Blobs: store, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +94,13 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	share := sharing.New(db, v)
-	cfg := web.Config{Ready: v, Vault: v, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Sharing: share, Signing: signing}
+	accounts := account.New(account.Config{DB: db, Vault: v, Now: time.Now})
+	share := sharing.New(db, v, accounts)
+	v.AddParticipant(accounts)
+	v.AddParticipant(share)
+	queue := &readQueue{}
+	cfg := web.Config{Ready: v, Vault: v, Accounts: accounts, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Sharing: share, Signing: signing,
+		Reading: queue}
 	if testing.Verbose() {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -73,7 +112,7 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testBundle{v: v, share: share, signing: signing, srv: srv, base: base}
+	return &testBundle{v: v, a: accounts, share: share, signing: signing, srv: srv, base: base, queue: queue}
 }
 
 // client is a browser-like client: cookies, no automatic redirects.

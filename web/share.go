@@ -1,19 +1,15 @@
 package web
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"html/template"
-	"image/png"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/boombuler/barcode"
-	"github.com/boombuler/barcode/qr"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
@@ -135,23 +131,14 @@ func (h *handler) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// qrDataURI draws text as a QR code (medium error correction, 8 pixels a module: big
-// enough for a counter's phone to read from a cracked screen) in a PNG data: URI, so
-// that the token never goes into a URL of its own.
+// qrDataURI is sharing's QR code of text in a PNG data: URI, so that the token never goes
+// into a URL of its own.
 func qrDataURI(text string) (string, error) {
-	code, err := qr.Encode(text, qr.M, qr.Auto)
+	code, err := sharing.QRCode(text)
 	if err != nil {
 		return "", err
 	}
-	size := code.Bounds().Dx() * 8
-	if code, err = barcode.Scale(code, size, size); err != nil {
-		return "", err
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, code); err != nil {
-		return "", err
-	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()), nil
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(code), nil
 }
 
 type linkItem struct {

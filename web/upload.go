@@ -7,6 +7,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
 
 	"coffre/ingest"
 )
@@ -40,6 +44,62 @@ func streamParts(r *http.Request) (*http.Request, error) {
 func partsOf(r *http.Request) *multipart.Reader {
 	mr, _ := r.Context().Value(partsKey{}).(*multipart.Reader)
 	return mr
+}
+
+// A client must send a request body at uploadMinRate on average, after uploadGrace for
+// the first bytes, or be cut off: a deposit's share of the ingest budget (twice its
+// announced size) and any body's memory are held only as long as the bytes really come.
+// 16 KB/s is the export's pace (export.go): a 40 MB deposit has 42 minutes, a phone
+// photo of 4 MB four.
+const (
+	uploadGrace   = 30 * time.Second
+	uploadMinRate = 16 << 10 // bytes per second
+)
+
+// pacedBody is a request body read against a deadline: each read must end no later than
+// the time by which a client sending rate bytes per second, after grace, has sent what
+// was read so far; a slower client's read times out, and the handler answers or the
+// connection ends. Once the body is read to its end the deadline is lifted: the server
+// watches the connection for a client gone while the handler works, and that must not
+// time out. After a timeout it stays: what the server would read of the rest fails too.
+type pacedBody struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	grace time.Duration
+	rate  int64 // bytes per second
+	read  int64
+	done  bool
+}
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	if !p.done {
+		// Not supported by every ResponseWriter (test recorders): then no deadline.
+		p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(p.read*int64(time.Second)/p.rate)))
+	}
+	n, err := p.ReadCloser.Read(b)
+	p.read += int64(n)
+	if errors.Is(err, io.EOF) && !p.done {
+		p.done = true
+		p.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// uploadGrace and uploadRate are the pace of request bodies, shortened in tests through
+// Config.
+func (h *handler) uploadGrace() time.Duration {
+	if h.cfg.UploadGrace > 0 {
+		return h.cfg.UploadGrace
+	}
+	return uploadGrace
+}
+
+func (h *handler) uploadRate() int64 {
+	if h.cfg.UploadMinRate > 0 {
+		return h.cfg.UploadMinRate
+	}
+	return uploadMinRate
 }
 
 // maxField bounds a form field that is not a file (a title is 200 characters at most).
@@ -143,25 +203,68 @@ func appendPart(buf []byte, p io.Reader) ([]byte, error) {
 	}
 }
 
-// admit reserves, from the ingest Budget, the memory a deposit request holds before it
-// is processed: its body, and the originals kept from it. Processing then grows the
-// reservation (ingest.Options.Reservation). It answers and returns nil when the request
-// is too large or the service too busy.
-func (h *handler) admit(w http.ResponseWriter, r *http.Request, again func(status int, msg string)) *ingest.Reservation {
+// maxDepositsPerSafe bounds the deposits into one safe that a process admits at once,
+// whoever sends them (the owner, agents): one account cannot hold the whole budget with
+// uploads it never finishes.
+const maxDepositsPerSafe = 2
+
+// slots counts, in this process, the pieces of work in progress per safe or per link
+// (deposits, merges of a link's papers). Its zero value is ready for use.
+type slots struct {
+	mu    sync.Mutex
+	inUse map[uuid.UUID]int
+}
+
+// take reserves one of the max slots of key; false when all are taken.
+func (s *slots) take(key uuid.UUID, max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inUse[key] >= max {
+		return false
+	}
+	if s.inUse == nil {
+		s.inUse = map[uuid.UUID]int{}
+	}
+	s.inUse[key]++
+	return true
+}
+
+func (s *slots) release(key uuid.UUID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inUse[key]--; s.inUse[key] <= 0 {
+		delete(s.inUse, key)
+	}
+}
+
+// admit reserves, from the ingest Budget, the memory a deposit request into owner's safe
+// holds before it is processed: its body, and the originals kept from it. Processing then
+// grows the reservation (ingest.Options.Reservation). It answers and returns nil when the
+// request is too large, the safe has maxDepositsPerSafe deposits in progress, or the
+// service is too busy; otherwise done gives everything back.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request, owner uuid.UUID, again func(status int, msg string)) (res *ingest.Reservation, done func()) {
 	n := h.cfg.MaxUpload
 	if r.ContentLength > h.cfg.MaxUpload {
 		again(http.StatusRequestEntityTooLarge, h.t(r, "error.toolarge"))
-		return nil
+		return nil, nil
 	}
 	if r.ContentLength >= 0 {
 		n = r.ContentLength
 	}
+	if !h.deposits.take(owner, maxDepositsPerSafe) {
+		h.refused(w, r, ingest.ErrBusy, again)
+		return nil, nil
+	}
 	res, err := h.budget.Reserve(r.Context(), 2*n)
 	if err != nil {
+		h.deposits.release(owner)
 		h.refused(w, r, err, again)
-		return nil
+		return nil, nil
 	}
-	return res
+	return res, func() {
+		res.Release()
+		h.deposits.release(owner)
+	}
 }
 
 // refused answers a deposit the Budget could not take: busy (503, try again in a

@@ -2,14 +2,21 @@
 // authorise, call one domain method, then render or redirect.
 //
 // Pages are rendered on the server with html/template and the French State design system
-// (DSFR), work without JavaScript, and stay under 150 KB per page: the DSFR parts in use
-// are bundled into one stylesheet at start, served compressed under a content hash.
+// (DSFR), work without JavaScript, and stay under 150 KB and 10 requests per page and do
+// not move while they load: the DSFR rules the templates can use are bundled into one
+// stylesheet at start (assets_css.go), served compressed under a content hash.
 // Every page that shows a person's data is reached through a server-side session
 // (PostgreSQL, see vault.CreateSession); every form carries a CSRF token tied to the
 // session, masked afresh in every response (maskCSRF); every document is looked up with
 // the session's owner, so another owner's document ID gives the same "not found" page
 // as a missing one. A change of credential ends the owner's other sessions and renews
 // the token of this one; adding or removing a passkey needs a recent proof (reverify.go).
+//
+// The search box of « Mes papiers » (search.go) is answered by the vault's blind index.
+// An owner who turns on the reading of their papers (reading.go) gets them read in the
+// background, a few at a time (Reader, reader.go: local OCR, sealed text), and the kind
+// and dates recognised are suggested on each paper's page, applied only when the person
+// says « Oui » or corrects them (suggestion.go).
 package web
 
 import (
@@ -28,6 +35,7 @@ import (
 	"coffre/ingest"
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Pinger is what readiness needs of the domain: does every dependency answer?
@@ -76,6 +84,19 @@ func MemoryBound(cfg Config) int64 {
 	return cfg.IngestMemory + baseMemory
 }
 
+// NewBudget is the memory budget of deposits a process serving cfg has: IngestMemory
+// bytes, waited for AdmissionWait at most (defaults when zero). cmd/coffre makes it once
+// and hands it to Config.Budget and to the Reader, which share it.
+func NewBudget(cfg Config) *ingest.Budget {
+	if cfg.IngestMemory <= 0 {
+		cfg.IngestMemory = DefaultIngestMemory
+	}
+	if cfg.AdmissionWait <= 0 {
+		cfg.AdmissionWait = DefaultAdmissionWait
+	}
+	return ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait)
+}
+
 // GCLimit is the soft memory limit cmd/coffre gives the Go runtime, gcSlack above the
 // budget: from there the collector runs as often as it must. The rest of baseMemory is
 // for overshoot: a large allocation (a decoded page of 200 MB) lands before the collector
@@ -88,6 +109,9 @@ type Config struct {
 	Log   *slog.Logger
 	// Vault serves the pages; without it only /healthz and /readyz answer.
 	Vault *vault.Vault
+	// Accounts signs owners in (sessions, passkeys, FranceConnect, temporary codes); it
+	// comes with Vault.
+	Accounts *account.Service
 	// Ingest normalises deposits; nil means IngestProcess.
 	Ingest Normalizer
 	// MaxUpload bounds one request body (all the pages of one deposit), in bytes.
@@ -102,6 +126,11 @@ type Config struct {
 	// Zero: 2 minutes and 16 KB/s.
 	ExportGrace   time.Duration
 	ExportMinRate int64
+	// UploadGrace and UploadMinRate pace every request body (upload.go): a client that
+	// has not sent UploadMinRate bytes per second on average after UploadGrace is cut
+	// off, and a deposit's memory is given back. Zero: 30 seconds and 16 KB/s.
+	UploadGrace   time.Duration
+	UploadMinRate int64
 	// BehindTLS says the service is reached over HTTPS, even when a proxy terminates TLS:
 	// cookies become Secure with the __Host- prefix, and HSTS is sent.
 	BehindTLS bool
@@ -124,21 +153,34 @@ type Config struct {
 	Signing ed25519.PrivateKey
 	// Metrics records requests, deposits and refusals (metrics.go); nil: off.
 	Metrics *Metrics
+	// Channels are the kinds of channel the service can send messages to (package
+	// notify): owners may add those on « Mon compte ». None: the section is not shown.
+	Channels []account.ChannelKind
+	// Budget is the memory budget of deposits, shared with the background reading of
+	// papers (Reader); nil makes one of IngestMemory bytes.
+	Budget *ingest.Budget
+	// Reading queues the background reading of an owner's papers (reader.go); nil: the
+	// service does not offer to read papers.
+	Reading ReadingQueue
 }
 
 type handler struct {
-	ready  Pinger
-	log    *slog.Logger
-	vault  *vault.Vault
-	ingest Normalizer
-	cfg    Config
-	assets *assets
-	pages  *pages
-	wa     *webauthn.WebAuthn // nil when passkeys are off
-	oidc   *openID            // nil when FranceConnect is off
-	proc   *openID            // nil when ProConnect is off
-	share  *sharing.Service   // nil when sharing is off
-	budget *ingest.Budget     // memory of deposits and merges (upload.go)
+	ready    Pinger
+	log      *slog.Logger
+	vault    *vault.Vault
+	accounts *account.Service
+	ingest   Normalizer
+	cfg      Config
+	assets   *assets
+	pages    *pages
+	wa       *webauthn.WebAuthn // nil when passkeys are off
+	oidc     *openID            // nil when FranceConnect is off
+	proc     *openID            // nil when ProConnect is off
+	share    *sharing.Service   // nil when sharing is off
+	budget   *ingest.Budget     // memory of deposits and merges (upload.go)
+
+	deposits slots // deposits in progress per safe (upload.go)
+	merges   slots // merges of a link's papers in progress per link (recipient.go)
 
 	recovery recovery // export slots and the cached service notice (export.go)
 	metrics  *Metrics // nil when off (metrics.go)
@@ -173,10 +215,13 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		cfg.Ingest = timedIngest{cfg.Ingest, cfg.Metrics}
 	}
-	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
-		budget: ingest.NewBudget(cfg.IngestMemory, cfg.AdmissionWait), metrics: cfg.Metrics}
+	if cfg.Budget == nil {
+		cfg.Budget = NewBudget(cfg)
+	}
+	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, accounts: cfg.Accounts, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
+		budget: cfg.Budget, metrics: cfg.Metrics}
 	r := chi.NewRouter()
-	r.Use(h.requestID, middleware.Recoverer, h.securityHeaders, cfg.Metrics.middleware)
+	r.Use(h.requestID, middleware.Recoverer, h.securityHeaders, h.paceBody, cfg.Metrics.middleware)
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	if h.vault == nil {

@@ -18,6 +18,7 @@ import (
 
 	"coffre/ingest"
 	"coffre/vault"
+	"coffre/vault/account"
 	"coffre/web"
 )
 
@@ -284,11 +285,11 @@ func TestLockout(t *testing.T) {
 	tok := anon.csrf("/connexion")
 	var resp *http.Response
 	var body string
-	for i := 0; i <= vault.LoginFailures; i++ {
+	for i := 0; i <= account.LoginFailures; i++ {
 		resp, body = anon.post("/connexion", url.Values{"csrf": {tok}, "login": {"lea"}, "secret": {"pas le bon secret"}})
 	}
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Trop d") {
-		t.Fatalf("after %d failures: %d", vault.LoginFailures+1, resp.StatusCode)
+		t.Fatalf("after %d failures: %d", account.LoginFailures+1, resp.StatusCode)
 	}
 	// Even the right secret is refused while locked.
 	if resp, _ := anon.post("/connexion", url.Values{"csrf": {tok}, "login": {"lea"}, "secret": {"le chat mange la pomme"}}); resp.StatusCode != http.StatusTooManyRequests {

@@ -11,6 +11,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 const structuresCreateUsage = `Usage: coffre structures create --name NAME --kind KIND --siret SIRET [--contact TEXT]
@@ -107,7 +108,7 @@ func runAgentsCreate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []stri
 		return hinted{err, "no active structure has this ID"}
 	case errors.Is(err, sharing.ErrTaken):
 		return hinted{err, "another agent has this login: choose another"}
-	case errors.Is(err, vault.ErrBadLogin), errors.Is(err, sharing.ErrBadRequest):
+	case errors.Is(err, account.ErrBadLogin), errors.Is(err, sharing.ErrBadRequest):
 		return hinted{err, "see 'coffre help agents create'"}
 	case err != nil:
 		return err

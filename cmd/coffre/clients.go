@@ -57,11 +57,11 @@ func clientsAddFlags(fs *flag.FlagSet) {
 }
 
 func openSharing(ctx context.Context, cfg Config) (*sharing.Service, func(), error) {
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	_, pool, svc, err := openVault(ctx, cfg, newLogger(cfg))
 	if err != nil {
 		return nil, nil, err
 	}
-	return sharing.New(pool, v), pool.Close, nil
+	return svc.sharing, pool.Close, nil
 }
 
 func runClientsAdd(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string, stdout io.Writer) error {

@@ -90,7 +90,7 @@ func runNoticeSet(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string,
 			return fmt.Errorf("--shutdown-at %q is neither a date (2027-06-30) nor an RFC 3339 time", when)
 		}
 	}
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, pool, _, err := openVault(ctx, cfg, newLogger(cfg))
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func runNoticeSet(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string,
 }
 
 func runNoticeClear(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, pool, _, err := openVault(ctx, cfg, newLogger(cfg))
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func runNoticeClear(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string
 }
 
 func runNoticeShow(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, pool, _, err := openVault(ctx, cfg, newLogger(cfg))
 	if err != nil {
 		return err
 	}

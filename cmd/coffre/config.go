@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"time"
@@ -48,6 +50,10 @@ type Config struct {
 	// ShutdownDrain is how long serve keeps answering after SIGTERM while /readyz says
 	// it is shutting down, before it stops taking requests.
 	ShutdownDrain time.Duration
+	// Messages outside the app (package notify): e-mail through an SMTP server, on when
+	// SMTPAddr is set; SMS through an HTTP gateway, on when SMSURL is set.
+	SMTPAddr, SMTPUser, SMTPPassword, SMTPFrom, SMTPTLS string
+	SMSURL, SMSToken                                    string
 }
 
 // LoadConfig reads the configuration; errors name the variable at fault.
@@ -104,6 +110,28 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.PCClientSecret = getenv("COFFRE_PROCONNECT_CLIENT_SECRET")
 	if c.PCIssuer != "" && (c.PCClientID == "" || c.PCClientSecret == "" || c.BaseURL == "") {
 		errs = append(errs, fmt.Errorf("COFFRE_PROCONNECT_ISSUER needs COFFRE_PROCONNECT_CLIENT_ID, COFFRE_PROCONNECT_CLIENT_SECRET and COFFRE_BASE_URL"))
+	}
+	c.SMTPAddr, c.SMTPUser, c.SMTPPassword = getenv("COFFRE_SMTP_ADDR"), getenv("COFFRE_SMTP_USER"), getenv("COFFRE_SMTP_PASSWORD")
+	c.SMTPFrom, c.SMTPTLS = getenv("COFFRE_SMTP_FROM"), str("COFFRE_SMTP_TLS", "auto")
+	if _, _, err := net.SplitHostPort(c.SMTPAddr); c.SMTPAddr != "" && err != nil {
+		errs = append(errs, fmt.Errorf("COFFRE_SMTP_ADDR=%q is not host:port, such as smtp.example.fr:587", c.SMTPAddr))
+	}
+	if a, err := mail.ParseAddress(c.SMTPFrom); c.SMTPAddr != "" && (err != nil || a.Address == "") {
+		errs = append(errs, fmt.Errorf("COFFRE_SMTP_ADDR needs COFFRE_SMTP_FROM, an address such as \"Coffre <ne-pas-repondre@coffre.example.fr>\""))
+	}
+	if c.SMTPTLS != "auto" && c.SMTPTLS != "starttls" && c.SMTPTLS != "tls" {
+		errs = append(errs, fmt.Errorf("COFFRE_SMTP_TLS=%q is not auto, starttls or tls", c.SMTPTLS))
+	}
+	c.SMSURL, c.SMSToken = getenv("COFFRE_SMS_URL"), getenv("COFFRE_SMS_TOKEN")
+	if c.SMSURL != "" {
+		u, err := url.Parse(c.SMSURL)
+		loopback := err == nil && (u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback())
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback)) {
+			errs = append(errs, fmt.Errorf("COFFRE_SMS_URL=%q is not an https:// address (http:// only on this machine)", c.SMSURL))
+		}
+		if c.SMSToken == "" {
+			errs = append(errs, fmt.Errorf("COFFRE_SMS_URL needs COFFRE_SMS_TOKEN"))
+		}
 	}
 	c.SessionIdle = dur("COFFRE_SESSION_IDLE", 30*time.Minute)
 	c.SessionMax = dur("COFFRE_SESSION_MAX", 12*time.Hour)

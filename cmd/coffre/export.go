@@ -59,7 +59,7 @@ func exportFlags(fs *flag.FlagSet) {
 // openOwner opens the vault and finds the safe named by --owner or --login. The caller
 // calls done.
 func openOwner(ctx context.Context, cfg Config, fs *flag.FlagSet) (*vault.Vault, uuid.UUID, func(), error) {
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, pool, _, err := openVault(ctx, cfg, newLogger(cfg))
 	if err != nil {
 		return nil, uuid.Nil, nil, err
 	}

@@ -37,7 +37,7 @@ func openSigning(ctx context.Context, cfg Config) (*vault.Vault, *pgxpool.Pool, 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, pool, _, err := openVault(ctx, cfg, newLogger(cfg))
 	return v, pool, key, err
 }
 

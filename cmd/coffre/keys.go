@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
-	"coffre/sharing"
 	"coffre/vault"
 )
 
@@ -90,7 +90,7 @@ func runKeysRotate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string
 	if err != nil {
 		return err
 	}
-	v, err := vault.New(ctx, pool, blobs, keys, log)
+	v, err := vault.New(ctx, vault.Config{DB: pool, Blobs: blobs, Keys: keys, Log: log, Now: time.Now})
 	if err != nil {
 		if errors.Is(err, vault.ErrWrongMasterKey) {
 			return hinted{err, "COFFRE_MASTER_KEY_FILE must hold every key this database uses; copy the newest key file here"}
@@ -124,15 +124,10 @@ func runKeysRotate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string
 		fmt.Fprintf(stdout, "coffre: next: copy %s to every instance, then run 'coffre keys rotate' again\n", cfg.MasterKeyFile)
 		return nil
 	}
-	// Agents' second-factor secrets are wrapped to the master key too: they are re-wrapped
-	// first, so that the owners' pass can end with the retirement of the old key.
-	agents, err := sharing.New(pool, v).RewrapAgentSecrets(ctx)
-	if err != nil {
-		return hinted{fmt.Errorf("rotation stopped: %w", err), "run 'coffre keys rotate' again to resume"}
-	}
-	if agents > 0 {
-		fmt.Fprintf(stdout, "coffre: %d agents' second-factor secrets re-wrapped\n", agents)
-	}
+	// Agents' second-factor secrets are wrapped to the master key too: Rewrap re-wraps
+	// them first, through the participants, so that the owners' pass can end with the
+	// retirement of the old key.
+	wire(pool, v, log)
 	n, done, err := v.Rewrap(ctx, operator, batch, func(n int) error {
 		fmt.Fprintf(stdout, "coffre: %d owners re-wrapped\n", n)
 		return ctx.Err()

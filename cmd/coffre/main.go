@@ -82,6 +82,13 @@ Configuration (environment variables, with their defaults):
                                        Redirect URI to register: COFFRE_BASE_URL/agent/connexion/proconnect/retour
     COFFRE_PROCONNECT_CLIENT_ID        client ID given by ProConnect
     COFFRE_PROCONNECT_CLIENT_SECRET    client secret given by ProConnect
+    COFFRE_SMTP_ADDR          mail server (host:port) for the owners' e-mail messages; empty: no e-mail
+    COFFRE_SMTP_USER, COFFRE_SMTP_PASSWORD   its credentials (sent over TLS only, or to loopback)
+    COFFRE_SMTP_FROM          sender, e.g. "Coffre <ne-pas-repondre@coffre.example.fr>"
+    COFFRE_SMTP_TLS           auto (STARTTLS when offered), starttls (required) or tls (port 465) (auto)
+    COFFRE_SMS_URL            SMS gateway: one JSON POST {"to", "text"} per message (see the README);
+                              https, or http on this machine; empty: no SMS
+    COFFRE_SMS_TOKEN          bearer token sent to the SMS gateway
 
 Example:
     coffre keys init && coffre migrate && coffre serve

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -18,8 +19,9 @@ const migrateUsage = `Usage: coffre migrate
 Applies every pending database migration (Coffre's schema, then the job queue's) in order,
 one transaction per file, and creates the S3 bucket COFFRE_S3_BUCKET if it does not exist.
 Then seals with each owner's key what older versions kept in clear (the kind of each
-paper); that step needs the master key (COFFRE_MASTER_KEY_FILE), and only when there is
-something to seal. Safe to run again, and from several machines at once.
+paper), and puts in the search index the titles and kinds of papers deposited before it
+existed; those steps need the master key (COFFRE_MASTER_KEY_FILE), and only when there is
+something to do. Safe to run again, and from several machines at once.
 `
 
 func runMigrate(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdout io.Writer) error {
@@ -41,6 +43,9 @@ func runMigrate(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, st
 		return err
 	}
 	if err := sealClearKinds(ctx, cfg, pool, blobs, log, stdout); err != nil {
+		return err
+	}
+	if err := indexDocuments(ctx, cfg, pool, blobs, log, stdout); err != nil {
 		return err
 	}
 	if s3, ok := blobs.(*vault.S3Store); ok {
@@ -66,7 +71,7 @@ func sealClearKinds(ctx context.Context, cfg Config, pool *pgxpool.Pool, blobs v
 	if err != nil {
 		return err
 	}
-	v, err := vault.New(ctx, pool, blobs, keys, log)
+	v, err := vault.New(ctx, vault.Config{DB: pool, Blobs: blobs, Keys: keys, Log: log, Now: time.Now})
 	if err != nil {
 		return hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with"}
 	}
@@ -75,5 +80,28 @@ func sealClearKinds(ctx context.Context, cfg Config, pool *pgxpool.Pool, blobs v
 		return err
 	}
 	fmt.Fprintf(stdout, "coffre: sealed the kind of %d documents\n", sealed)
+	return nil
+}
+
+// indexDocuments puts in the search index the titles and kinds of the papers deposited
+// before migration 14: SQL cannot, having no key. Without any, it needs no key file.
+func indexDocuments(ctx context.Context, cfg Config, pool *pgxpool.Pool, blobs vault.BlobStore, log *slog.Logger, stdout io.Writer) error {
+	n, err := vault.UnindexedDocuments(ctx, pool)
+	if err != nil || n == 0 {
+		return err
+	}
+	keys, err := loadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	v, err := vault.New(ctx, vault.Config{DB: pool, Blobs: blobs, Keys: keys, Log: log, Now: time.Now})
+	if err != nil {
+		return hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with"}
+	}
+	indexed, err := v.IndexDocuments(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "coffre: indexed the title and kind of %d documents for search\n", indexed)
 	return nil
 }

@@ -8,10 +8,16 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
+	"coffre/vault/account/notify"
 )
 
 func newLogger(cfg Config) *slog.Logger {
@@ -69,16 +75,42 @@ func loadSigningKey(cfg Config) (ed25519.PrivateKey, error) {
 	return key, err
 }
 
-// openVault opens everything the domain needs. The caller closes the pool. wrap, when
-// given, wraps the blob store (serve times it).
-func openVault(ctx context.Context, cfg Config, log *slog.Logger, wrap ...func(vault.BlobStore) vault.BlobStore) (*vault.Vault, *pgxpool.Pool, error) {
+// services are the packages that keep tables beside the vault's, wired to it as its
+// participants (vault.AddParticipant): closing and erasing a safe, and rotating the
+// master key, reach their tables in the vault's transactions.
+type services struct {
+	accounts *account.Service
+	sharing  *sharing.Service
+	notify   *notify.Service // set by openVault
+}
+
+// wire builds the services over v and hands them to it. Messages to owners are queued in
+// River's tables by an insert-only client: 'coffre serve' works them, whichever command
+// queued them.
+func wire(pool *pgxpool.Pool, v *vault.Vault, log *slog.Logger) *services {
+	var queue account.Queue
+	if q, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log}); err != nil {
+		log.Error("no queue for messages to owners", "err", err)
+	} else {
+		queue = q
+	}
+	accounts := account.New(account.Config{DB: pool, Vault: v, Log: log, Now: time.Now, Queue: queue})
+	s := &services{accounts: accounts, sharing: sharing.New(pool, v, accounts)}
+	v.AddParticipant(s.accounts)
+	v.AddParticipant(s.sharing)
+	return s
+}
+
+// openVault opens everything the domain needs, wired (see services). The caller closes
+// the pool. wrap, when given, wraps the blob store (serve times it).
+func openVault(ctx context.Context, cfg Config, log *slog.Logger, wrap ...func(vault.BlobStore) vault.BlobStore) (*vault.Vault, *pgxpool.Pool, *services, error) {
 	keys, err := loadKeyring(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	blobs, err := openBlobs(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, w := range wrap {
 		if w != nil {
@@ -87,15 +119,15 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger, wrap ...func(v
 	}
 	pool, err := openDB(ctx, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	v, err := vault.New(ctx, pool, blobs, keys, log)
+	v, err := vault.New(ctx, vault.Config{DB: pool, Blobs: blobs, Keys: keys, Log: log, Now: time.Now})
 	if err != nil {
 		pool.Close()
 		if errors.Is(err, vault.ErrWrongMasterKey) {
-			return nil, nil, hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with, holding every key still in use (after 'coffre keys rotate', copy the new file to every instance)"}
+			return nil, nil, nil, hinted{err, "COFFRE_MASTER_KEY_FILE must be the key file this database was set up with, holding every key still in use (after 'coffre keys rotate', copy the new file to every instance)"}
 		}
-		return nil, nil, hinted{err, "has the database been migrated? run 'coffre migrate'"}
+		return nil, nil, nil, hinted{err, "has the database been migrated? run 'coffre migrate'"}
 	}
 	// Documents of an older version keep their kind in clear until 'coffre migrate' seals
 	// it: nothing may run on them meanwhile.
@@ -104,7 +136,12 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger, wrap ...func(v
 		if err == nil {
 			err = fmt.Errorf("%d documents still keep their kind in clear", n)
 		}
-		return nil, nil, hinted{err, "run 'coffre migrate'"}
+		return nil, nil, nil, hinted{err, "run 'coffre migrate'"}
 	}
-	return v, pool, nil
+	s := wire(pool, v, log)
+	if s.notify, err = newNotifier(cfg, pool, v, s, log); err != nil {
+		pool.Close()
+		return nil, nil, nil, err
+	}
+	return v, pool, s, nil
 }

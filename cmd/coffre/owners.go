@@ -32,7 +32,7 @@ func runOwnersCreate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []stri
 	if login == "" {
 		return hinted{errors.New("--login is required"), "coffre owners create --login demo"}
 	}
-	v, pool, err := openVault(ctx, cfg, newLogger(cfg))
+	v, pool, svc, err := openVault(ctx, cfg, newLogger(cfg))
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func runOwnersCreate(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []stri
 		if rerr != nil && rerr != io.EOF {
 			return rerr
 		}
-		o, err = v.CreateAccount(ctx, login, strings.TrimRight(line, "\r\n"), by)
+		o, err = svc.accounts.CreateAccount(ctx, login, strings.TrimRight(line, "\r\n"), by)
 	} else {
 		o, err = v.CreateOwner(ctx, login, by)
 	}

@@ -38,7 +38,7 @@ func TestReadiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noBucket, err := vault.New(ctx, vb.DB, missing, vb.Keys, nil)
+	noBucket, err := vault.New(ctx, vault.Config{DB: vb.DB, Blobs: missing, Keys: vb.Keys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"coffre/sharing"
 	"coffre/vault"
 	"coffre/web"
 )
@@ -24,12 +23,14 @@ import (
 const serveUsage = `Usage: coffre serve
 
 Runs the HTTP server on COFFRE_LISTEN and the background jobs (reaping unfinished uploads,
-purging deleted documents, signing journal checkpoints). Several 'coffre serve' processes
-can share one database and one bucket. /healthz answers while the process lives; /readyz
-answers 200 only while PostgreSQL takes writes, the bucket exists and the key files can be
-read, and says why not otherwise. With COFFRE_METRICS_LISTEN, /metrics (Prometheus) is
-served on that address. Every response carries an X-Request-ID, which every log line of
-that request carries too.
+purging deleted documents, signing journal checkpoints, sending the owners' messages,
+reading the papers of the owners who asked for it — with tesseract, which scripts/ocr.sh
+installs; without it the service does not offer to read papers). Several 'coffre serve'
+processes can share one database and one bucket. /healthz answers while the process
+lives; /readyz answers 200 only while PostgreSQL takes writes, the bucket exists and the
+key files can be read, and says why not otherwise. With COFFRE_METRICS_LISTEN, /metrics
+(Prometheus) is served on that address. Every response carries an X-Request-ID, which
+every log line of that request carries too.
 
 Refuses to start, with one line saying why, when the master key file does not match the
 database. Stops gracefully on SIGINT or SIGTERM: /readyz answers 503 at once, requests
@@ -55,7 +56,7 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		reg = prometheus.NewRegistry()
 		timed = func(s vault.BlobStore) vault.BlobStore { return newTimedStore(s, reg) }
 	}
-	v, pool, err := openVault(ctx, cfg, log, timed)
+	v, pool, svc, err := openVault(ctx, cfg, log, timed)
 	if err != nil {
 		return err
 	}
@@ -75,9 +76,17 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	if err != nil {
 		return err
 	}
+	// One memory budget for deposits and the background reading of papers.
+	budget := web.NewBudget(web.Config{IngestMemory: cfg.IngestMemory})
+	var reader *web.Reader
+	if ocrInstalled() {
+		reader = web.NewReader(web.ReaderConfig{Vault: v, Budget: budget, Log: log})
+	} else {
+		log.Warn("tesseract is not installed: the service does not offer to read papers (scripts/ocr.sh installs it)")
+	}
 	// The jobs' context outlives the signal: at shutdown, Stop lets a running job finish
 	// (cancelling Start's context would cut it).
-	jobs, err := startJobs(context.WithoutCancel(ctx), pool, v, signing, cfg, log)
+	jobs, err := startJobs(context.WithoutCancel(ctx), pool, v, svc, signing, cfg, log, reader)
 	if err != nil {
 		return err
 	}
@@ -94,9 +103,13 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		proConnect = &web.OpenIDConfig{Issuer: cfg.PCIssuer, ClientID: cfg.PCClientID, ClientSecret: cfg.PCClientSecret}
 	}
 	wcfg := web.Config{
-		Ready: ready, Log: log, Metrics: metrics, Vault: v, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
+		Ready: ready, Log: log, Metrics: metrics, Vault: v, Accounts: svc.accounts, MaxUpload: cfg.MaxUpload, IngestMemory: cfg.IngestMemory, BehindTLS: cfg.BehindTLS,
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
-		OpenID: openID, ProConnect: proConnect, Sharing: sharing.New(pool, v), Signing: signing,
+		OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing, Budget: budget,
+		Channels: svc.notify.Kinds(),
+	}
+	if reader != nil {
+		wcfg.Reading = riverReading{client: jobs}
 	}
 	if debug.SetMemoryLimit(-1) == math.MaxInt64 { // no GOMEMLIMIT given
 		// Garbage is collected before the process nears the bound the README states

@@ -137,7 +137,7 @@ func (c *checker) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.v, err = vault.New(ctx, pool, store, keys, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	c.v, err = vault.New(ctx, vault.Config{DB: pool, Blobs: store, Keys: keys, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err
 	}

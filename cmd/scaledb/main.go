@@ -20,7 +20,6 @@ import (
 	"crypto/ed25519"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"os"
 	"regexp"
@@ -34,6 +33,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 const usage = `Usage: scaledb --database-url URL --master-key-file F --blob-dir D --pg-log F [flags]
@@ -76,11 +76,12 @@ func say(format string, args ...any) {
 }
 
 type bench struct {
-	pool  *pgxpool.Pool
-	v     *vault.Vault
-	share *sharing.Service
-	store vault.BlobStore
-	keys  *vault.Keyring
+	pool     *pgxpool.Pool
+	v        *vault.Vault
+	accounts *account.Service
+	share    *sharing.Service
+	store    vault.BlobStore
+	keys     *vault.Keyring
 }
 
 func run(ctx context.Context, dbURL, keyFile, blobDir, pgLog, plans string, owners, batch, heavy int, measureOnly bool) error {
@@ -102,11 +103,13 @@ func run(ctx context.Context, dbURL, keyFile, blobDir, pgLog, plans string, owne
 	if err != nil {
 		return err
 	}
-	v, err := vault.New(ctx, pool, store, keys, slog.New(slog.DiscardHandler))
+	v, err := vault.New(ctx, vault.Config{DB: pool, Blobs: store, Keys: keys})
 	if err != nil {
 		return err
 	}
-	b := &bench{pool: pool, v: v, share: sharing.New(pool, v), store: store, keys: keys}
+	accounts := account.New(account.Config{DB: pool, Vault: v})
+	v.AddParticipant(accounts)
+	b := &bench{pool: pool, v: v, accounts: accounts, share: sharing.New(pool, v, accounts), store: store, keys: keys}
 	if !measureOnly {
 		if err := b.fill(ctx, owners, batch, heavy); err != nil {
 			return err
@@ -138,7 +141,7 @@ func (b *bench) deposit(ctx context.Context, owner uuid.UUID, kind vault.Kind, t
 func (b *bench) fill(ctx context.Context, owners, batch, heavy int) error {
 	start := time.Now()
 	by := vault.Actor{Kind: vault.ActorOperator, ID: "scaledb"}
-	model, err := b.v.CreateAccount(ctx, "modele", "une phrase secrète pour le modèle", by)
+	model, err := b.accounts.CreateAccount(ctx, "modele", "une phrase secrète pour le modèle", by)
 	if err != nil {
 		return fmt.Errorf("model safe: %w", err)
 	}
@@ -273,11 +276,11 @@ func (b *bench) measure(ctx context.Context, dbURL, pgLog, plansPath string) err
 		return err
 	}
 	defer explained.Close()
-	ev, err := vault.New(ctx, explained, b.store, b.keys, slog.New(slog.DiscardHandler))
+	ev, err := vault.New(ctx, vault.Config{DB: explained, Blobs: b.store, Keys: b.keys})
 	if err != nil {
 		return err
 	}
-	es := sharing.New(explained, ev)
+	es := sharing.New(explained, ev, account.New(account.Config{DB: explained, Vault: ev}))
 
 	model, err := ev.OwnerByLogin(ctx, "modele")
 	if err != nil {

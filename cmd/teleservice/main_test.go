@@ -48,12 +48,13 @@ func TestChoisirDansMonCoffre(t *testing.T) {
 	}
 	ctx := context.Background()
 	vb := vaulttest.NewVault(t)
-	share := sharing.New(vb.DB, vb.V)
+	share := sharing.New(vb.DB, vb.V, vb.A)
+	vb.V.AddParticipant(share)
 	_, signing, _ := ed25519.GenerateKey(rand.Reader)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	coffreLn, coffreURL := listen(t)
-	serve(t, coffreLn, web.New(web.Config{Ready: vb.V, Vault: vb.V, Log: quiet, BaseURL: coffreURL, Sharing: share, Signing: signing}))
+	serve(t, coffreLn, web.New(web.Config{Ready: vb.V, Vault: vb.V, Accounts: vb.A, Log: quiet, BaseURL: coffreURL, Sharing: share, Signing: signing}))
 	tsLn, tsURL := listen(t)
 	client, secret, err := share.AddClient(ctx, sharing.NewClient{Name: "Aide au logement (exemple)",
 		RedirectURIs: []string{tsURL + "/retour"}, AllowedKinds: []vault.Kind{vault.KindCAF}})
@@ -62,7 +63,7 @@ func TestChoisirDansMonCoffre(t *testing.T) {
 	}
 	serve(t, tsLn, New(Config{Coffre: coffreURL, ClientID: client.ID, ClientSecret: secret, Self: tsURL, Kinds: []string{"caf"}}, quiet))
 
-	o, err := vb.V.CreateAccount(ctx, "nadia", "le chat mange la pomme", vault.System)
+	o, err := vb.A.CreateAccount(ctx, "nadia", "le chat mange la pomme", vault.System)
 	if err != nil {
 		t.Fatal(err)
 	}

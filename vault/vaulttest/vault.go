@@ -4,16 +4,27 @@ import (
 	"context"
 	"crypto/ed25519"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
-// Bundle is a vault on a fresh database and bucket, with its keys.
+// Bundle is a vault on a fresh database and bucket, with its keys, and the account
+// service wired to it as a participant, its messages queued in River's tables (Queue, an
+// insert-only client: nothing works them unless a test starts workers of its own).
 type Bundle struct {
 	V       *vault.Vault
+	A       *account.Service
+	Queue   *river.Client[pgx.Tx]
+	Clock   *Clock // the clock of V and A
 	DB      *pgxpool.Pool
 	Store   *vault.S3Store
 	S3      vault.S3Config
@@ -43,8 +54,35 @@ func NewVault(tb testing.TB) *Bundle {
 	if b.Signing, err = vault.LoadSigningKey(filepath.Join(dir, "signing.key")); err != nil {
 		tb.Fatal(err)
 	}
-	if b.V, err = vault.New(context.Background(), b.DB, b.Store, b.Keys, nil); err != nil {
+	b.Clock = &Clock{}
+	if b.V, err = vault.New(context.Background(), vault.Config{DB: b.DB, Blobs: b.Store, Keys: b.Keys, Now: b.Clock.Now}); err != nil {
 		tb.Fatal(err)
 	}
+	if b.Queue, err = river.NewClient(riverpgxv5.New(b.DB), &river.Config{}); err != nil {
+		tb.Fatal(err)
+	}
+	b.A = account.New(account.Config{DB: b.DB, Vault: b.V, Now: b.Clock.Now, Queue: b.Queue})
+	b.V.AddParticipant(b.A)
 	return b
+}
+
+// Clock is the time of a test: the real time, moved forward by Advance, so that a test
+// reaches an expiry without sleeping or rewriting timestamps.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the clock's time; pass it as a Config's Now.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }

@@ -1,7 +1,13 @@
 // Passkeys: sign in with the phone's screen lock instead of a password. The buttons stay
 // hidden where the browser cannot use passkeys; the password form is always there.
+//
+// The pages load this script in their head, without defer: it marks the page before the
+// first paint when the browser can use passkeys, and the stylesheet shows the buttons
+// from the start (.cf-passkeys), so that nothing moves when they are set up.
 'use strict';
 (function () {
+  var able = !!(window.PublicKeyCredential && navigator.credentials);
+  if (able) document.documentElement.classList.add('cf-passkeys');
   function toBuf(s) {
     s = s.replace(/-/g, '+').replace(/_/g, '/');
     while (s.length % 4) s += '=';
@@ -68,7 +74,7 @@
     });
   }
   document.addEventListener('DOMContentLoaded', function () {
-    if (!window.PublicKeyCredential || !navigator.credentials) return;
+    if (!able) return;
     var reg = document.getElementById('passkey-register');
     if (reg) {
       Array.prototype.forEach.call(document.querySelectorAll('.cf-nojs-only'), function (e) { e.hidden = true; });

@@ -1,7 +1,9 @@
 // Ajouter un papier, with JavaScript: each photo is made smaller on the phone before it
 // is sent (about 2000 px on the long side, enough to read a paper and ten times lighter
 // on a prepaid plan), pages are collected one photo at a time, a bar shows the progress,
-// and a network cut keeps the pages in memory for "Réessayer l'envoi". Without
+// and a network cut keeps the pages in memory for "Réessayer l'envoi". Each photo is
+// checked as it will be sent (precheck.js): what the server would find wrong is said at
+// once, with "Reprendre la photo", and the button becomes "Envoyer quand même". Without
 // JavaScript the same form is sent as a plain upload.
 'use strict';
 (function () {
@@ -36,8 +38,53 @@
     var errBox = document.getElementById('upload-error');
     var submit = document.getElementById('add-submit');
     var submitHTML = submit.innerHTML;
+    var icon = submit.querySelector('svg');
+    // The sentences of the server's warnings, from the page (web/i18n).
+    var says = document.getElementById('precheck');
     var pages = [];
     var busy = false;
+    var retakeAt = -1; // the page "Reprendre la photo" replaces
+
+    function label(text) {
+      submit.textContent = '';
+      if (icon) submit.appendChild(icon.cloneNode(true));
+      submit.appendChild(document.createTextNode(' ' + text));
+    }
+
+    // The button says "Envoyer quand même" while a photo has a warning.
+    function idle() {
+      if (says && pages.some(function (p) { return p.warnings && p.warnings.length; })) {
+        label(says.dataset.anyway);
+      } else {
+        submit.innerHTML = submitHTML;
+      }
+    }
+
+    function warningBox(p, i) {
+      var box = document.createElement('div');
+      box.className = 'fr-alert fr-alert--warning fr-alert--sm';
+      var title = document.createElement('p');
+      title.textContent = says.dataset.title;
+      box.appendChild(title);
+      var ul = document.createElement('ul');
+      p.warnings.forEach(function (w) {
+        var li = document.createElement('li');
+        li.textContent = says.dataset[w.code] || '';
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+      var again = document.createElement('button');
+      again.type = 'button';
+      again.className = 'fr-btn fr-btn--sm';
+      again.textContent = says.dataset.retake;
+      again.setAttribute('aria-label', says.dataset.retake + ' : ' + form.dataset.page + ' ' + (i + 1));
+      again.addEventListener('click', function () {
+        retakeAt = i;
+        input.click();
+      });
+      box.appendChild(again);
+      return box;
+    }
 
     function showError(msg) {
       errBox.querySelector('p').textContent = msg;
@@ -70,28 +117,65 @@
           render();
         });
         li.appendChild(rm);
+        if (p.warnings) {
+          li.dataset.checked = p.warnings.map(function (w) { return w.code; }).join(' ') || 'ok';
+          if (p.warnings.length && says) li.appendChild(warningBox(p, i));
+        }
         ol.appendChild(li);
       });
       list.appendChild(ol);
+      if (!busy) idle();
+    }
+
+    // A photo taken with the main button is a new page; one taken with "Reprendre la
+    // photo" replaces its page.
+    document.querySelector('label[for=pages]').addEventListener('click', function () { retakeAt = -1; });
+    input.addEventListener('cancel', function () { retakeAt = -1; });
+    // "Ajouter une page" sends the page without JavaScript (pending.go); here the pages
+    // wait in the phone, and it opens the camera for the next one.
+    var addPage = document.getElementById('add-page');
+    if (addPage) {
+      addPage.addEventListener('click', function (ev) {
+        ev.preventDefault();
+        retakeAt = -1;
+        input.click();
+      });
     }
 
     input.addEventListener('change', function () {
       var files = Array.prototype.slice.call(input.files);
       input.value = '';
+      var at = retakeAt;
+      retakeAt = -1;
       Promise.all(files.map(downscale)).then(function (blobs) {
-        blobs.forEach(function (b, i) {
+        var added = blobs.map(function (b, i) {
           var name = files[i].name.replace(/\.[^.]*$/, '') + (b.type === 'image/jpeg' ? '.jpg' : '');
-          pages.push({ blob: b, name: name || ('page-' + (pages.length + 1)), url: /^image\//.test(b.type) ? URL.createObjectURL(b) : null });
+          return { blob: b, name: name || ('page-' + (pages.length + i + 1)), url: /^image\//.test(b.type) ? URL.createObjectURL(b) : null, warnings: null };
         });
+        if (at >= 0 && at < pages.length) {
+          if (pages[at].url) URL.revokeObjectURL(pages[at].url);
+          pages.splice.apply(pages, [at, 1].concat(added));
+        } else {
+          pages = pages.concat(added);
+        }
         errBox.hidden = true;
         render();
+        added.forEach(function (p) {
+          if (!window.CoffrePrecheck) return;
+          window.CoffrePrecheck.checkBlob(p.blob).then(function (ws) {
+            p.warnings = ws || [];
+            render();
+          });
+        });
       });
     });
 
     form.addEventListener('submit', function (ev) {
+      // Taking out a page that waits on the server is a plain form.
+      if (ev.submitter && ev.submitter.name === 'retirer') return;
       ev.preventDefault();
       if (busy) return;
-      if (!pages.length) {
+      if (!pages.length && !form.elements.pending) {
         showError(form.dataset.nofile);
         return;
       }
@@ -102,6 +186,7 @@
       var kind = form.querySelector('input[name=kind]:checked');
       if (kind) fd.append('kind', kind.value);
       fd.append('title', form.elements.title.value);
+      if (form.elements.pending) fd.append('pending', form.elements.pending.value);
       pages.forEach(function (p) { fd.append('pages', p.blob, p.name); });
       var xhr = new XMLHttpRequest();
       xhr.open('POST', form.action);
@@ -131,7 +216,7 @@
         }
         if (xhr.status === 413 && !res.error) res.error = form.dataset.toolarge;
         again(res.error || form.dataset.neterror);
-        if (xhr.status !== 0 && xhr.status < 500) submit.innerHTML = submitHTML;
+        if (xhr.status !== 0 && xhr.status < 500) idle();
       };
       xhr.send(fd);
     });

@@ -1,0 +1,41 @@
+package sharing
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"coffre/vault"
+)
+
+// SafeClosed ends, inside the vault's closing transaction, whatever lets anyone but the
+// owner into the safe: links and téléservice grants are revoked, mandates end (pending
+// ones included), and desk unlocks go. Reopening the safe gives none of it back.
+func (s *Service) SafeClosed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, by vault.Actor) error {
+	if err := revokeLinks(ctx, tx, owner); err != nil {
+		return err
+	}
+	if err := revokeGrants(ctx, tx, owner); err != nil {
+		return err
+	}
+	return s.endMandates(ctx, tx, owner, by)
+}
+
+// Forget deletes, inside the erasure's transaction, whom the person gave access to:
+// share links and what they shared, téléservice grants, mandates and desk unlocks. The
+// desk openings stay (see vaulttest.AssertErased).
+func (s *Service) Forget(ctx context.Context, tx pgx.Tx, owner uuid.UUID, _ string) error {
+	for _, forget := range []func(context.Context, pgx.Tx, uuid.UUID) error{forgetLinks, forgetGrants, forgetMandates, forgetDeskUnlocks} {
+		if err := forget(ctx, tx, owner); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RewrapSecrets re-wraps the agents' TOTP secrets, during a master-key rotation
+// (vault.Rewrap).
+func (s *Service) RewrapSecrets(ctx context.Context) (int, error) {
+	return s.RewrapAgentSecrets(ctx)
+}

@@ -1,0 +1,77 @@
+package notify
+
+import (
+	"errors"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"coffre/vault"
+	"coffre/vault/account"
+)
+
+// Every notice has words in both languages, one sentence per line, with no link but the
+// official page on renewing a residence permit, and a subject that never names a kind.
+func TestWording(t *testing.T) {
+	notices := []account.OwnerNotice{account.NoticeCode, account.NoticeExpiry, account.NoticeRecoveryRequested,
+		account.NoticeAccessRecovered, account.NoticeMandateAsked, account.NoticeMandateGiven, account.NoticeMandateEnding,
+		account.NoticeMandateEnded, account.NoticeNewDevice, account.NoticeLinkOpened}
+	at := time.Date(2027, 3, 12, 0, 0, 0, 0, time.UTC)
+	for _, lang := range []string{"fr", "en"} {
+		for _, what := range notices {
+			kinds := []vault.Kind{""}
+			if what == account.NoticeExpiry {
+				kinds = vault.Kinds
+			}
+			for _, k := range kinds {
+				w := word(lang, what, facts{kind: k, at: at, who: "CCAS de Lille", code: "123456"})
+				if len(w.lines) == 0 || w.subject == "" {
+					t.Fatalf("[%s] %s: no words", lang, what)
+				}
+				for _, l := range w.lines {
+					if k == vault.KindTitreSejour && strings.HasSuffix(l, ": "+vault.ResidencePermitPage) && strings.Count(l, "http") == 1 {
+						continue // the official page, the one address a message may name
+					}
+					if strings.Contains(l, "http") {
+						t.Errorf("[%s] %s (%s): a link: %q", lang, what, k, l)
+					}
+					if !strings.HasSuffix(l, ".") || strings.Contains(l, "%!") || strings.Contains(l, "  ") {
+						t.Errorf("[%s] %s (%s): %q is not one sentence", lang, what, k, l)
+					}
+				}
+				if k != "" && (strings.Contains(strings.ToLower(w.subject), "séjour") || strings.Contains(strings.ToLower(w.subject), "permit")) {
+					t.Errorf("[%s] the subject names the kind: %q", lang, w.subject)
+				}
+				sms := message(account.ChannelSMS, "+33612345678", lang, w)
+				mail := message(account.ChannelEmail, "a@b.fr", lang, w)
+				if strings.Contains(sms.Text, "\n") || !strings.HasPrefix(sms.Text, "Coffre") || sms.Subject != "" {
+					t.Errorf("[%s] %s: the SMS %q", lang, what, sms.Text)
+				}
+				if !strings.HasPrefix(mail.Subject, "Coffre") || !strings.Contains(mail.Text, "—\n") {
+					t.Errorf("[%s] %s: the e-mail %q", lang, what, mail.Subject)
+				}
+			}
+		}
+	}
+	if w := word("fr", account.NoticeExpiry, facts{kind: vault.KindTitreSejour, at: at}); w.lines[0] != "Votre titre de séjour expire le 12 mars 2027." ||
+		!strings.HasSuffix(w.lines[len(w.lines)-1], vault.ResidencePermitPage) {
+		t.Errorf("the permit's reminder: %q", w.lines)
+	}
+	if w := word("en", account.NoticeExpiry, facts{kind: vault.KindIdentite, at: at}); w.lines[0] != "Your identity document expires on 12 March 2027." {
+		t.Errorf("the English reminder: %q", w.lines)
+	}
+}
+
+// A server's refusal is reported by its code only (its text may quote the address), and
+// a 5xx refusal is for good.
+func TestSMTPErrors(t *testing.T) {
+	err := smtpError("RCPT", &textproto.Error{Code: 550, Msg: "5.1.1 <amina@exemple.fr>: unknown user"})
+	if !errors.Is(err, ErrPermanent) || strings.Contains(err.Error(), "amina") || !strings.Contains(err.Error(), "550") {
+		t.Errorf("a 550: %v", err)
+	}
+	err = smtpError("RCPT", &textproto.Error{Code: 451, Msg: "4.7.1 <amina@exemple.fr>: try later"})
+	if errors.Is(err, ErrPermanent) || strings.Contains(err.Error(), "amina") {
+		t.Errorf("a 451: %v", err)
+	}
+}

@@ -1,0 +1,145 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"filippo.io/age"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Owner is the holder of a safe.
+type Owner struct {
+	ID        uuid.UUID
+	Login     string // empty for owners who sign in only through FranceConnect
+	Recipient string // the public age key their blobs are encrypted to
+	CreatedAt time.Time
+}
+
+// ErrLoginTaken: another owner already has that login.
+var ErrLoginTaken = errors.New("login already taken")
+
+// CreateOwner opens a safe: a fresh age identity and data key, wrapped to the current
+// master key, and the first entry of the owner's journal.
+func (v *Vault) CreateOwner(ctx context.Context, login string, by Actor) (*Owner, error) {
+	var o *Owner
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		var err error
+		o, _, err = v.createOwner(ctx, tx, login, by)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: create owner: %w", err)
+	}
+	return o, nil
+}
+
+// createOwner is CreateOwner inside tx, for callers that add rows of their own in the same
+// transaction; it also returns the new owner's data key.
+func (v *Vault) createOwner(ctx context.Context, tx pgx.Tx, login string, by Actor) (*Owner, []byte, error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, nil, err
+	}
+	dataKey := make([]byte, 32)
+	if _, err := rand.Read(dataKey); err != nil {
+		return nil, nil, err
+	}
+	key, wrapped, err := v.wrap(ctx, tx, []byte(id.String()), dataKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	o := &Owner{ID: uuid.New(), Login: login, Recipient: id.Recipient().String()}
+	var nullLogin *string
+	if login != "" {
+		nullLogin = &login
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO owners (id, login, recipient, identity_wrapped, data_key_wrapped, master_key_id)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING created_at`,
+		o.ID, nullLogin, o.Recipient, wrapped[0], wrapped[1], key.ID).Scan(&o.CreatedAt)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+			return nil, nil, ErrLoginTaken
+		}
+		return nil, nil, err
+	}
+	if _, err := appendEntry(ctx, tx, o.ID, Event{Actor: by, Action: ActionOwnerCreated}); err != nil {
+		return nil, nil, err
+	}
+	return o, dataKey, nil
+}
+
+// Owner returns the owner with that ID.
+func (v *Vault) Owner(ctx context.Context, id uuid.UUID) (*Owner, error) {
+	return v.scanOwner(ctx, `WHERE id = $1`, id, id.String())
+}
+
+// OwnerByLogin returns the owner with that login.
+func (v *Vault) OwnerByLogin(ctx context.Context, login string) (*Owner, error) {
+	return v.scanOwner(ctx, `WHERE login = $1`, login, "by login")
+}
+
+// scanOwner reads the owner where says; what names them in an error, which may reach
+// the logs: never by their login.
+func (v *Vault) scanOwner(ctx context.Context, where string, arg any, what string) (*Owner, error) {
+	o := &Owner{}
+	var login *string
+	err := v.db.QueryRow(ctx, `SELECT id, login, recipient, created_at FROM owners `+where+` AND shredded_at IS NULL`, arg).
+		Scan(&o.ID, &login, &o.Recipient, &o.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("vault: owner %s: %w", what, notFound(err))
+	}
+	if login != nil {
+		o.Login = *login
+	}
+	return o, nil
+}
+
+// ownerKeys returns the owner's unwrapped identity and data key.
+func (v *Vault) ownerKeys(ctx context.Context, owner uuid.UUID) (*age.X25519Identity, []byte, error) {
+	return v.ownerKeysIn(ctx, v.db, owner)
+}
+
+// ownerKeysIn is ownerKeys reading through q, for a caller inside a transaction.
+func (v *Vault) ownerKeysIn(ctx context.Context, q dbtx, owner uuid.UUID) (*age.X25519Identity, []byte, error) {
+	if id, dk, ok := v.keys.cached(owner); ok {
+		return id, dk, nil
+	}
+	var idw, dkw []byte
+	var wrappedTo string
+	if err := q.QueryRow(ctx, `
+		SELECT o.identity_wrapped, o.data_key_wrapped, k.recipient
+		FROM owners o JOIN master_keys k ON k.id = o.master_key_id WHERE o.id = $1`, owner).Scan(&idw, &dkw, &wrappedTo); err != nil {
+		return nil, nil, fmt.Errorf("owner %s: %w", owner, notFound(err))
+	}
+	return v.keys.ownerKeys(owner, idw, dkw, wrappedTo)
+}
+
+// MarkActivated records that owner signed in by themselves for the first time (with
+// their own secret, passkey or FranceConnect; not with an agent's temporary code, see
+// ChangeTemporaryCode). It tells whether this was the first time; later calls do nothing.
+func (v *Vault) MarkActivated(ctx context.Context, owner uuid.UUID) (bool, error) {
+	return v.markActivated(ctx, v.db, owner)
+}
+
+// MarkActivatedTx is MarkActivated inside another package's transaction (a temporary code
+// changed for the owner's own secret).
+func (v *Vault) MarkActivatedTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID) (bool, error) {
+	return v.markActivated(ctx, tx, owner)
+}
+
+func (v *Vault) markActivated(ctx context.Context, q dbtx, owner uuid.UUID) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE owners SET activated_at = $2 WHERE id = $1 AND activated_at IS NULL AND shredded_at IS NULL`, owner, v.now())
+	if err != nil {
+		return false, fmt.Errorf("vault: mark activated %s: %w", owner, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

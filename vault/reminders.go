@@ -1,0 +1,232 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Expiry reminders. A paper with an expiry date is recalled at milestones, days before
+// that date: from its first milestone until it expires or is replaced, « Mes papiers »
+// shows it (Reminders), and at each milestone the owner is told once through the
+// channels they chose (DueReminders, for the job that sends the messages).
+
+// ResidencePermitPage is the official page, in plain French, on residence permits and
+// their renewal (service-public.fr, the administration's information site; it leads to
+// the online application on the ANEF). The one place that names it.
+const ResidencePermitPage = "https://www.service-public.fr/particuliers/vosdroits/N110"
+
+// Milestones are the days before its expiry at which a paper of kind k is recalled,
+// earliest first. A residence permit (or its récépissé) starts four months ahead: the
+// préfecture asks for the renewal two to four months before the end, and appointments
+// are scarce.
+func (k Kind) Milestones() []int {
+	if k == KindTitreSejour {
+		return []int{120, 90, 60, 30, 7}
+	}
+	return []int{90, 30, 7}
+}
+
+// RenewalPage is the official page that explains how to renew a paper of kind k, ""
+// when the reminder says nothing more than "think of renewing it".
+func (k Kind) RenewalPage() string {
+	if k == KindTitreSejour {
+		return ResidencePermitPage
+	}
+	return ""
+}
+
+// maxMilestone is the earliest any paper is recalled, in days before its expiry.
+const maxMilestone = 120
+
+// Reminder is a paper whose expiry is near: its latest milestone is reached, it has not
+// expired and nothing replaced it.
+type Reminder struct {
+	OwnerID    uuid.UUID
+	DocumentID uuid.UUID
+	Kind       Kind
+	Title      string // filled by Reminders only (the owner's own page)
+	ExpiresOn  time.Time
+	Milestone  int // the latest milestone reached, in days before the expiry
+	DaysLeft   int // 0 on the day it expires
+}
+
+// Today is the date of t in France (UTC midnight of the day in Paris): expiry dates
+// are days, and a reminder turns at midnight in France, not in UTC.
+func Today(t time.Time) time.Time {
+	y, m, d := t.In(paris).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+var paris = func() *time.Location { //nolint:gochecknoglobals // loaded once
+	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
+		return loc
+	}
+	return time.UTC
+}()
+
+// milestone returns the latest milestone of kind k reached daysLeft days before the
+// expiry, 0 when none is (too early, or expired).
+func milestone(k Kind, daysLeft int) int {
+	m := 0
+	if daysLeft < 0 {
+		return 0
+	}
+	for _, d := range k.Milestones() {
+		if daysLeft <= d && (m == 0 || d < m) {
+			m = d
+		}
+	}
+	return m
+}
+
+// replaces tells whether paper b replaces paper a: the same kind, a later expiry, and
+// deposited once a's renewal was due (from a's first milestone). A passport deposited
+// years ago does not silence the identity card expiring now; the new residence permit
+// deposited last week does.
+func replaces(b, a *summaryRow) bool {
+	if b.ID == a.ID || b.Kind != a.Kind || b.ExpiresOn == nil || !b.ExpiresOn.After(*a.ExpiresOn) {
+		return false
+	}
+	first := a.ExpiresOn.AddDate(0, 0, -slices.Max(a.Kind.Milestones()))
+	return !b.CreatedAt.Before(first)
+}
+
+// ownerReminders returns the current reminders of owner at now, dismissed or not, soonest
+// expiry first; with titles, their titles opened.
+func (v *Vault) ownerReminders(ctx context.Context, owner uuid.UUID, now time.Time, titles bool) ([]Reminder, error) {
+	_, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	all, err := v.summaries(ctx, owner, dataKey, "")
+	if err != nil {
+		return nil, err
+	}
+	today := Today(now)
+	var out []Reminder
+	for i := range all {
+		a := &all[i]
+		if a.ExpiresOn == nil {
+			continue
+		}
+		left := int(a.ExpiresOn.Sub(today).Hours() / 24)
+		m := milestone(a.Kind, left)
+		if m == 0 || slices.ContainsFunc(all, func(b summaryRow) bool { return replaces(&b, a) }) {
+			continue
+		}
+		r := Reminder{OwnerID: owner, DocumentID: a.ID, Kind: a.Kind, ExpiresOn: a.ExpiresOn.UTC(), Milestone: m, DaysLeft: left}
+		if titles {
+			s, err := a.open(owner, dataKey)
+			if err != nil {
+				return nil, err
+			}
+			r.Title = s.Title
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b Reminder) int { return a.ExpiresOn.Compare(b.ExpiresOn) })
+	return out, nil
+}
+
+// Reminders returns owner's reminders to show at now on « Mes papiers », soonest expiry
+// first, with their titles: those not dismissed at their current milestone.
+func (v *Vault) Reminders(ctx context.Context, owner uuid.UUID, now time.Time) ([]Reminder, error) {
+	all, err := v.ownerReminders(ctx, owner, now, true)
+	if err != nil {
+		return nil, fmt.Errorf("vault: reminders %s: %w", owner, err)
+	}
+	if len(all) == 0 {
+		return all, nil
+	}
+	dismissed, err := v.dismissedReminders(ctx, owner)
+	if err != nil {
+		return nil, fmt.Errorf("vault: reminders %s: %w", owner, err)
+	}
+	out := all[:0]
+	for _, r := range all {
+		if !dismissed[dismissal{r.DocumentID, r.ExpiresOn, r.Milestone}] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Reminder returns the current reminder of one of owner's papers at now, dismissed or
+// not, or ErrNotFound when it has none (deleted, replaced, expired, not due yet, or not
+// the owner's): the message job checks it is still due before it sends.
+func (v *Vault) Reminder(ctx context.Context, owner, doc uuid.UUID, now time.Time) (*Reminder, error) {
+	all, err := v.ownerReminders(ctx, owner, now, false)
+	if err != nil {
+		return nil, fmt.Errorf("vault: reminder %s: %w", doc, err)
+	}
+	for _, r := range all {
+		if r.DocumentID == doc {
+			return &r, nil
+		}
+	}
+	return nil, fmt.Errorf("vault: reminder %s: %w", doc, ErrNotFound)
+}
+
+// DismissReminder hides the current reminder of owner's paper doc on « Mes papiers »
+// until its next milestone. A paper without a current reminder gives ErrNotFound; one
+// that is not owner's is also journaled as a failed attempt by by, like any lookup.
+func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, by Actor, now time.Time) error {
+	var mine bool
+	err := v.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM documents WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL)`, owner, doc).Scan(&mine)
+	if err != nil {
+		return fmt.Errorf("vault: dismiss reminder: %w", err)
+	}
+	if !mine {
+		v.deny(ctx, owner, doc, by)
+		return fmt.Errorf("vault: dismiss reminder %s: %w", doc, ErrNotFound)
+	}
+	r, err := v.Reminder(ctx, owner, doc, now)
+	if err != nil {
+		return fmt.Errorf("vault: dismiss reminder: %w", err)
+	}
+	if err := v.dismissReminder(ctx, r, now); err != nil {
+		return fmt.Errorf("vault: dismiss reminder %s: %w", doc, err)
+	}
+	return nil
+}
+
+// DueReminders returns, for the job that tells owners, the current reminder of every
+// paper of every open safe at now, without titles. A reminder stays current from its
+// milestone to the next, so a job that runs late (or after a restart) still finds it;
+// that each milestone is told once is the job's business (package account's notices).
+func (v *Vault) DueReminders(ctx context.Context, now time.Time) ([]Reminder, error) {
+	today := Today(now)
+	// Only owners with a paper inside the widest window (documents_expiry_idx); each
+	// one's papers are then read by owner, kinds opened, like every list.
+	rows, err := v.db.Query(ctx, `
+		SELECT DISTINCT d.owner_id FROM documents d JOIN owners o ON o.id = d.owner_id
+		WHERE d.deleted_at IS NULL AND d.expires_on IS NOT NULL AND d.expires_on >= $1 AND d.expires_on <= $2
+			AND o.closed_at IS NULL AND o.shredded_at IS NULL`, today, today.AddDate(0, 0, maxMilestone))
+	if err != nil {
+		return nil, fmt.Errorf("vault: due reminders: %w", err)
+	}
+	owners, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("vault: due reminders: %w", err)
+	}
+	var out []Reminder
+	for _, owner := range owners {
+		rs, err := v.ownerReminders(ctx, owner, now, false)
+		if errors.Is(err, ErrIntegrity) || errors.Is(err, ErrShredded) {
+			// One safe that cannot be read must not keep every other from its reminders.
+			v.log.Error("due reminders: safe skipped", "owner", owner, "err", err)
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("vault: due reminders of %s: %w", owner, err)
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}

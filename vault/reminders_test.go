@@ -1,0 +1,189 @@
+package vault_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"coffre/vault"
+	"coffre/vault/vaulttest"
+)
+
+// paper deposits a paper of kind expiring days after the clock's today (no expiry when
+// days is nil).
+func (b *testBundle) paper(t testing.TB, owner uuid.UUID, by vault.Actor, kind vault.Kind, title string, days int) *vault.Document {
+	t.Helper()
+	expires := vault.Today(b.clock.Now()).AddDate(0, 0, days)
+	d, err := b.v.Deposit(context.Background(), owner, by, vault.NewDocument{Kind: kind, Title: title, ExpiresOn: &expires,
+		Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "application/pdf", Body: strings.NewReader("%PDF"), Size: 4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// reminded returns the milestone of each of owner's reminders shown on « Mes papiers »,
+// by title.
+func (b *testBundle) reminded(t testing.TB, owner uuid.UUID) map[string]int {
+	t.Helper()
+	rs, err := b.v.Reminders(context.Background(), owner, b.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range rs {
+		out[r.Title] = r.Milestone
+	}
+	return out
+}
+
+// A paper is recalled from its first milestone to its expiry: a residence permit from
+// 120 days ahead, anything else from 90; the milestone is the latest one reached.
+func TestReminderMilestones(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cases := []struct {
+		kind vault.Kind
+		days int
+		want int // 0: no reminder
+	}{
+		{vault.KindTitreSejour, 121, 0},
+		{vault.KindTitreSejour, 120, 120},
+		{vault.KindTitreSejour, 100, 120},
+		{vault.KindTitreSejour, 90, 90},
+		{vault.KindTitreSejour, 58, 60},
+		{vault.KindTitreSejour, 31, 60},
+		{vault.KindTitreSejour, 30, 30},
+		{vault.KindTitreSejour, 7, 7},
+		{vault.KindTitreSejour, 0, 7},
+		{vault.KindTitreSejour, -1, 0},
+		{vault.KindIdentite, 100, 0},
+		{vault.KindIdentite, 90, 90},
+		{vault.KindIdentite, 45, 90},
+		{vault.KindIdentite, 10, 30},
+		{vault.KindIdentite, 3, 7},
+		{vault.KindCAF, -30, 0},
+	}
+	// One safe per paper: papers of one kind in one safe replace each other.
+	for _, c := range cases {
+		owner, by := b.owner(t)
+		title := fmt.Sprintf("%s %d", c.kind, c.days)
+		b.paper(t, owner, by, c.kind, title, c.days)
+		got := b.reminded(t, owner)
+		if got[title] != c.want || len(got) > 1 {
+			t.Errorf("%s expiring in %d days: reminders %v, want milestone %d", c.kind, c.days, got, c.want)
+		}
+	}
+	// Several kinds in one safe: soonest first, the days left counted from today.
+	owner, by := b.owner(t)
+	for _, c := range []struct {
+		kind vault.Kind
+		days int
+	}{{vault.KindIdentite, 80}, {vault.KindTitreSejour, 100}, {vault.KindSante, 2}, {vault.KindCAF, 30}} {
+		b.paper(t, owner, by, c.kind, string(c.kind), c.days)
+	}
+	rs, err := b.v.Reminders(context.Background(), owner, b.clock.Now())
+	if err != nil || len(rs) != 4 {
+		t.Fatalf("reminders: %v %v", rs, err)
+	}
+	for i, r := range rs {
+		if i > 0 && r.ExpiresOn.Before(rs[i-1].ExpiresOn) {
+			t.Errorf("reminders not soonest first: %v after %v", r.ExpiresOn, rs[i-1].ExpiresOn)
+		}
+		if want := vault.Today(b.clock.Now()).AddDate(0, 0, r.DaysLeft); !want.Equal(r.ExpiresOn) {
+			t.Errorf("%s: %d days left to %v", r.Title, r.DaysLeft, r.ExpiresOn)
+		}
+	}
+}
+
+// A reminder stops when the paper is replaced (same kind, later expiry, deposited once
+// its renewal was due) or deleted; a paper of the same kind deposited long before does
+// not count; a dismissed reminder comes back at the next milestone; and the job's list
+// (every safe) says the same, closed safes left out.
+func TestReminderLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	// A passport deposited long ago, valid for years: it does not replace the card.
+	b.paper(t, owner, by, vault.KindIdentite, "Passeport", 3000)
+	b.clock.Advance(400 * 24 * time.Hour)
+	card := b.paper(t, owner, by, vault.KindIdentite, "Carte d'identité", 80)
+	permit := b.paper(t, owner, by, vault.KindTitreSejour, "Carte de séjour", 50)
+	if got := b.reminded(t, owner); got["Carte d'identité"] != 90 || got["Carte de séjour"] != 60 || len(got) != 2 {
+		t.Fatalf("reminders: %v", got)
+	}
+
+	// Dismissed until the next milestone.
+	if err := b.v.DismissReminder(ctx, owner, permit.ID, by, b.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.reminded(t, owner); len(got) != 1 {
+		t.Fatalf("after dismissing the permit's: %v", got)
+	}
+	due, err := b.v.DueReminders(ctx, b.clock.Now())
+	if err != nil || len(due) != 2 {
+		t.Fatalf("the job still tells of both (a dismissal hides a reminder on the page only): %v %v", due, err)
+	}
+	for _, r := range due {
+		if r.Title != "" {
+			t.Errorf("the job's reminders carry the title %q", r.Title)
+		}
+	}
+	b.clock.Advance(25 * 24 * time.Hour)
+	if got := b.reminded(t, owner); got["Carte de séjour"] != 30 {
+		t.Fatalf("the next milestone does not show again: %v", got)
+	}
+
+	// Someone else cannot dismiss it, nor see it.
+	other, otherBy := b.owner(t)
+	if err := b.v.DismissReminder(ctx, other, permit.ID, otherBy, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("another owner dismissed the reminder: %v", err)
+	}
+	if acts := b.actions(t, owner); acts[len(acts)-1] != vault.ActionDenied {
+		t.Fatalf("the attempt is not in the paper's owner's journal: %v", acts)
+	}
+	if _, err := b.v.Reminder(ctx, other, permit.ID, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("another owner reads the reminder: %v", err)
+	}
+
+	// The new permit, deposited now with its later date, replaces the old one.
+	b.paper(t, owner, by, vault.KindTitreSejour, "Nouvelle carte de séjour", 365*4)
+	if got := b.reminded(t, owner); len(got) != 1 || got["Carte d'identité"] == 0 {
+		t.Fatalf("after the new permit: %v", got)
+	}
+	if _, err := b.v.Reminder(ctx, owner, permit.ID, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
+		t.Fatalf("the replaced permit still has a reminder: %v", err)
+	}
+	// A deleted paper has none.
+	if err := b.v.DeleteDocument(ctx, owner, card.ID, by); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.reminded(t, owner); len(got) != 0 {
+		t.Fatalf("after deleting the card: %v", got)
+	}
+
+	// A closed safe is told nothing.
+	b.paper(t, owner, by, vault.KindSante, "Attestation de droits", 5)
+	if due, err := b.v.DueReminders(ctx, b.clock.Now()); err != nil || len(due) != 1 {
+		t.Fatalf("due before closing: %v %v", due, err)
+	}
+	if _, err := b.v.CloseSafe(ctx, owner, by, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := b.v.DueReminders(ctx, b.clock.Now()); err != nil || len(due) != 0 {
+		t.Fatalf("due after closing: %v %v", due, err)
+	}
+
+	// Erasure forgets the dismissals.
+	b.clock.Advance(time.Second)
+	if _, err := b.v.EraseDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vaulttest.AssertErased(t, b.db, owner)
+}

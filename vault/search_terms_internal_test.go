@@ -1,0 +1,47 @@
+package vault
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+)
+
+func TestSearchWords(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{"Titre de séjour", []string{"titre", "sejour"}},
+		{"TITRE DE SÉJOUR", []string{"titre", "sejour"}},
+		{"titre de sejour", []string{"titre", "sejour"}},
+		{"Carte nationale d'identité", []string{"carte", "nationale", "identite"}},
+		{"Avis d’impôt 2025 — impôts", []string{"avi", "impot", "2025"}},
+		{"Cœur ÆTHER straße", []string{"coeur", "aether", "strasse"}},
+		{"Pôle-emploi, Noël", []string{"pole", "emploi", "noel"}},
+		{"a b c 1 x", nil},
+		{"P<FRAMARTIN<<JEAN<PIERRE<<<<<", []string{"framartin", "jean", "pierre"}},
+		{"prix taux 1990s", []string{"pri", "tau", "1990s"}},
+		{"", nil},
+	} {
+		if got := searchWords(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("searchWords(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	long := searchWords("IDFRAX4RTBPFW46AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	if len(long) != 1 || len([]rune(long[0])) != maxWordLen {
+		t.Errorf("a long run gives %q, want one word of %d letters", long, maxWordLen)
+	}
+}
+
+// The same word gives the same term for one owner, another term under another owner's
+// key: nobody can tell that two owners share a word.
+func TestTermsPerOwner(t *testing.T) {
+	k1, k2 := searchKey(bytes.Repeat([]byte{1}, 32)), searchKey(bytes.Repeat([]byte{2}, 32))
+	a, b, c := terms(k1, []string{"sejour"}), terms(k1, []string{"sejour"}), terms(k2, []string{"sejour"})
+	if !bytes.Equal(a[0], b[0]) || bytes.Equal(a[0], c[0]) || len(a[0]) != termLen {
+		t.Errorf("terms: %x %x %x", a, b, c)
+	}
+	if bytes.Equal(searchKey(bytes.Repeat([]byte{1}, 32)), blobMACKey(bytes.Repeat([]byte{1}, 32))) {
+		t.Error("the search key is the blob MAC key")
+	}
+}
