@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -193,8 +194,28 @@ func match(re *regexp.Regexp, s string) string {
 	return ""
 }
 
-// start runs in (again) and waits until it is ready.
+// start runs in (again) and waits until it is ready. Its ports lie in the kernel's
+// range of ephemeral ports, as every loopback port here does: when one is held for a
+// moment by some connection, the start is tried again.
 func (c *cluster) start(ctx context.Context, in *instance) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = c.startOnce(ctx, in)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == 5 {
+			return err
+		}
+		logf("%v; trying again", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+var errPortTaken = errors.New("port taken")
+
+func (c *cluster) startOnce(ctx context.Context, in *instance) error {
 	logFile, err := os.OpenFile(filepath.Join(c.opts.Var, in.name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -228,6 +249,9 @@ func (c *cluster) start(ctx context.Context, in *instance) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
+			if tail := logTail(filepath.Join(c.opts.Var, in.name+".log")); strings.Contains(tail, "address already in use") {
+				return fmt.Errorf("%s could not listen: %w", in.name, errPortTaken)
+			}
 			return fmt.Errorf("%s exited at start: %v (see %s.log)", in.name, in.exitErr, in.name)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -241,6 +265,15 @@ func (c *cluster) start(ctx context.Context, in *instance) error {
 		}
 	}
 	return fmt.Errorf("%s not ready after 90 s (see %s.log)", in.name, in.name)
+}
+
+// logTail is the end of a log file.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return string(b[max(0, len(b)-512):])
 }
 
 func ready(base string) bool {
