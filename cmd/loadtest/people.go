@@ -539,8 +539,14 @@ func (lt *loadTest) agent(ctx context.Context, deadline time.Time) {
 		lt.led.owners[login] = true
 		lt.led.mu.Unlock()
 		owner := string(om[1])
+		// The card's code is no consent: the person signs in with it and chooses their
+		// own secret on their phone, then types it at the agent's desk.
+		secret := fmt.Sprintf("ma phrase à moi pour le coffre, numéro %d", i)
+		if !lt.chooseSecret(ctx, login, string(am[1]), secret) {
+			continue
+		}
 		mpath := "/agent/personnes/" + owner + "/mandat"
-		res = b.form(ctx, "agent mandate", mpath, map[string][]string{"scope": {"read", "deposit"}, "duration": {"6m"}, "secret": {string(am[1])}})
+		res = b.form(ctx, "agent mandate", mpath, map[string][]string{"scope": {"read", "deposit"}, "duration": {"6m"}, "secret": {secret}})
 		if !b.check(res, http.StatusOK) {
 			continue
 		}
@@ -562,6 +568,24 @@ func (lt *loadTest) agent(ctx context.Context, deadline time.Time) {
 		}
 		b.page(ctx, "agent papers", "/agent/personnes/"+owner+"/papiers")
 	}
+}
+
+// chooseSecret is a person signing in for the first time with the code of the access
+// card an agent printed: the service asks them to choose their own secret at once.
+func (lt *loadTest) chooseSecret(ctx context.Context, login, code, secret string) bool {
+	o := lt.newBrowser(nextIP())
+	if _, ok := o.page(ctx, "sign-in page", "/connexion"); !ok {
+		return false
+	}
+	res := o.form(ctx, "card sign in", "/connexion", map[string][]string{"login": {login}, "secret": {code}})
+	if !o.check(res, http.StatusSeeOther) {
+		return false
+	}
+	if _, ok := o.page(ctx, "choose secret page", "/compte/code"); !ok {
+		return false
+	}
+	res = o.form(ctx, "choose secret", "/compte/code", map[string][]string{"code": {code}, "secret": {secret}, "secret2": {secret}})
+	return o.check(res, http.StatusSeeOther)
 }
 
 func (lt *loadTest) agentSignIn(ctx context.Context, b *browser) bool {
