@@ -2,7 +2,7 @@
 # loadtest.sh [flags] — 'make loadtest': Coffre under a bounded load with faults, for
 # about ten minutes (cmd/loadtest: --duration, --people, --instances…). It starts its own
 # PostgreSQL, a MinIO over four drives and its coffre processes under var/loadtest, on
-# loopback ports apart from 'make run' and 'make test' (56432, 59400, 58100…), and stops
+# loopback ports apart from 'make run' and 'make test' (26432, 29400, 28100…), and stops
 # them, by PID, when it ends. Its last line states the outcome; it exits 1 on any loss.
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"

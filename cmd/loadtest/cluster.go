@@ -194,9 +194,9 @@ func match(re *regexp.Regexp, s string) string {
 	return ""
 }
 
-// start runs in (again) and waits until it is ready. Its ports lie in the kernel's
-// range of ephemeral ports, as every loopback port here does: when one is held for a
-// moment by some connection, the start is tried again.
+// start runs in (again) and waits until it is ready. When its port is taken (the
+// ports are chosen below the kernel's ephemeral range, but another program may listen
+// there for a moment), the start is tried again.
 func (c *cluster) start(ctx context.Context, in *instance) error {
 	var err error
 	for attempt := 1; ; attempt++ {

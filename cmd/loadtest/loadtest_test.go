@@ -37,7 +37,7 @@ func TestLoadShort(t *testing.T) {
 	o := options{
 		Duration: 60 * time.Second, Instances: 2, People: 8,
 		Var: filepath.Join(root, "var", "loadtest-short"), Bin: bin, Root: root, Shared: os.Getenv("COFFRE_TEST_SHARED"),
-		PGPort: 56532, MinioPort: 59500, Port: 58300, Out: &out,
+		PGPort: 26532, MinioPort: 29500, Port: 28300, Out: &out,
 	}
 	// The run stops what it started, by PID, on every way out it sees: a failure, ^C, or
 	// this deadline, kept well before go test's own timeout (which ends the process

@@ -50,9 +50,12 @@ Flags:
     --coffre BIN     the coffre binary (var/bin/coffre)
     --root DIR       the repository, for scripts/ and ingest/testdata (.)
     --shared DIR     the shared fixtures (COFFRE_TEST_SHARED, or ../shared)
-    --pg-port N      its PostgreSQL (56432)
-    --minio-port N   its MinIO (N and N+1 for the console; 59400)
-    --port N         the instances listen on N, N+1…, their metrics on N+100… (58100)
+    --pg-port N      its PostgreSQL (26432)
+    --minio-port N   its MinIO (N and N+1 for the console; 29400)
+    --port N         the instances listen on N, N+1…, their metrics on N+100… (28100)
+
+Its ports lie below the kernel's range of ephemeral ports (32768 and up on Linux), so
+that no outgoing connection of another program holds one when a process starts.
     --no-faults      no fault: to measure what the instances sustain
     --keep           leave the services running at the end (to look at them)
 `
@@ -84,9 +87,9 @@ func main() {
 	fs.StringVar(&o.Bin, "coffre", "var/bin/coffre", "")
 	fs.StringVar(&o.Root, "root", ".", "")
 	fs.StringVar(&o.Shared, "shared", os.Getenv("COFFRE_TEST_SHARED"), "")
-	fs.IntVar(&o.PGPort, "pg-port", 56432, "")
-	fs.IntVar(&o.MinioPort, "minio-port", 59400, "")
-	fs.IntVar(&o.Port, "port", 58100, "")
+	fs.IntVar(&o.PGPort, "pg-port", 26432, "")
+	fs.IntVar(&o.MinioPort, "minio-port", 29400, "")
+	fs.IntVar(&o.Port, "port", 28100, "")
 	fs.BoolVar(&o.Keep, "keep", false, "")
 	fs.BoolVar(&o.NoFaults, "no-faults", false, "")
 	fs.Parse(os.Args[1:])
