@@ -1,5 +1,5 @@
 # Two commands: 'make run' and 'make test'. Both start what they need (scripts/).
-.PHONY: run test build bench fuzz stop clean
+.PHONY: run test build bench fuzz stop clean loadtest
 
 run:
 	bash scripts/run.sh
@@ -14,6 +14,10 @@ build:
 # Benchmarks named in the issues, against the same real services as the tests.
 bench:
 	bash scripts/test.sh -run '^$$' -bench . -benchmem -benchtime 3x
+
+# About ten minutes of load with faults on services of its own (scripts/loadtest.sh).
+loadtest:
+	bash scripts/loadtest.sh
 
 stop:
 	bash scripts/minio.sh stop

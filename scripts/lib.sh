@@ -17,6 +17,10 @@ MINIO_BIN=$CACHE/minio-$MINIO_VERSION/minio
 MINIO_PORT=${COFFRE_MINIO_PORT:-59000}
 MINIO_CONSOLE_PORT=${COFFRE_MINIO_CONSOLE_PORT:-59001}
 MINIO_DATA=$VAR/minio
+# COFFRE_MINIO_DRIVES=4 runs MinIO distributed and erasure-coded over four folders
+# (var/minio/d1…d4), so that losing one drive is survivable, as in a real deployment
+# (the load test); 1, the default, is the single-drive MinIO of 'make run' and 'make test'.
+MINIO_DRIVES=${COFFRE_MINIO_DRIVES:-1}
 MINIO_PID=$VAR/minio.pid
 MINIO_USER=coffre-local
 MINIO_PASSWORD=coffre-local-secret

@@ -29,10 +29,19 @@ start)
 		echo "coffre-scripts: error: something else answers on 127.0.0.1:$MINIO_PORT; set COFFRE_MINIO_PORT" >&2
 		exit 1
 	fi
-	MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD \
-		MINIO_BROWSER=off MINIO_UPDATE=off \
+	drives=("$MINIO_DATA")
+	ci=()
+	if [ "$MINIO_DRIVES" -gt 1 ]; then
+		# Erasure coding over folders of one disk: MinIO refuses that unless MINIO_CI_CD
+		# is set (it would otherwise wait for distinct drives forever).
+		mkdir -p $(eval echo "$MINIO_DATA/d{1..$MINIO_DRIVES}")
+		drives=("$MINIO_DATA/d{1...$MINIO_DRIVES}")
+		ci=(MINIO_CI_CD=1)
+	fi
+	env MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD \
+		MINIO_BROWSER=off MINIO_UPDATE=off "${ci[@]}" \
 		nohup "$MINIO_BIN" server --quiet --address "127.0.0.1:$MINIO_PORT" \
-		--console-address "127.0.0.1:$MINIO_CONSOLE_PORT" "$MINIO_DATA" >"$VAR/minio.log" 2>&1 &
+		--console-address "127.0.0.1:$MINIO_CONSOLE_PORT" "${drives[@]}" >"$VAR/minio.log" 2>&1 &
 	echo $! >"$MINIO_PID"
 	for _ in $(seq 1 100); do
 		alive && { log "MinIO started on 127.0.0.1:$MINIO_PORT"; exit 0; }

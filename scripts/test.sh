@@ -26,4 +26,8 @@ export COFFRE_TEST_AGE=$AGE_DIR/age
 PKGS=(./cmd/... ./ingest/... ./migrations/... ./sharing/... ./vault/... ./web/...)
 go vet "${PKGS[@]}"
 go test -count=1 -timeout 30m "$@" "${PKGS[@]}"
-
+# The short load test runs alone, after the others: it starts its own PostgreSQL, MinIO
+# and coffre processes on other ports, kills and restarts them (cmd/loadtest).
+if [ $# = 0 ]; then
+	COFFRE_LOADTEST=short go test -count=1 -timeout 10m -run '^TestLoadShort$' -v ./cmd/loadtest
+fi

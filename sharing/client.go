@@ -233,6 +233,9 @@ func (s *Service) AuthenticateSecret(ctx context.Context, id, secret string) (*C
 	}
 	// Hash even for an unknown client, so that timing says nothing about which exist.
 	ok := subtle.ConstantTimeCompare(sha(secret), stored) == 1
+	if err != nil && !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("sharing: authenticate client: %w", err) // not the client's fault
+	}
 	if err != nil || stored == nil || !ok {
 		return nil, ErrClientAuth
 	}

@@ -204,11 +204,11 @@ func (v *Vault) DepositWithin(ctx context.Context, owner uuid.UUID, by Actor, nd
 	if err != nil && !commitRefused(err) {
 		committed, cerr := v.documentCommitted(ctx, owner, d.ID)
 		if cerr == nil && committed {
-			v.log.Warn("deposit committed although its commit reported an error", "document", d.ID, "err", err)
+			v.log.WarnContext(ctx, "deposit committed although its commit reported an error", "document", d.ID, "err", err)
 			return d, nil
 		}
 		unsure = true
-		v.log.Warn("deposit commit outcome unknown: its files are left to the reaper", "document", d.ID, "err", err, "check", cerr)
+		v.log.WarnContext(ctx, "deposit commit outcome unknown: its files are left to the reaper", "document", d.ID, "err", err, "check", cerr)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("vault: deposit: %w", closedError(err))

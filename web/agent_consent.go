@@ -205,7 +205,7 @@ type aidantNotice struct {
 func (h *handler) aidantNotices(ctx context.Context, owner uuid.UUID) *aidantNotice {
 	ms, err := h.share.Mandates(ctx, owner)
 	if err != nil {
-		h.log.Error("aidant notice", "err", err)
+		h.log.ErrorContext(ctx, "aidant notice", "err", err)
 		return nil
 	}
 	now := time.Now()

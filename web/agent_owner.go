@@ -244,7 +244,7 @@ func (h *handler) pendingRecovery(ctx context.Context, owner uuid.UUID) *account
 	if err != nil {
 		// A client gone meanwhile is no failure of the service.
 		if !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, context.Canceled) {
-			h.log.Error("pending recovery", "err", err)
+			h.log.ErrorContext(ctx, "pending recovery", "err", err)
 		}
 		return nil
 	}

@@ -126,7 +126,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 		if _, locked := account.IsLocked(err); locked {
 			apiError(w, http.StatusTooManyRequests, "too_many_requests", "Trop de liens inconnus depuis ce réseau. Réessayez dans un quart d'heure.")
 		} else {
-			h.log.Error("api: check guesses", "err", err)
+			h.log.ErrorContext(r.Context(), "api: check guesses", "err", err)
 			apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		}
 		return nil, "", false
@@ -138,7 +138,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 		return nil, "", false
 	}
 	if err != nil {
-		h.log.Error("api: resolve link", "err", err)
+		h.log.ErrorContext(r.Context(), "api: resolve link", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return nil, "", false
 	}
@@ -156,7 +156,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 			apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 			return nil, "", false
 		case err != nil:
-			h.log.Error("api: check code", "err", err)
+			h.log.ErrorContext(r.Context(), "api: check code", "err", err)
 			apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 			return nil, "", false
 		}
@@ -174,7 +174,7 @@ func (h *handler) apiLinkManifest(w http.ResponseWriter, r *http.Request) {
 		err = h.share.Opened(r.Context(), l, h.clientIP(r))
 	}
 	if err != nil {
-		h.log.Error("api: link manifest", "err", err)
+		h.log.ErrorContext(r.Context(), "api: link manifest", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -193,7 +193,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := h.share.Document(r.Context(), l, id)
 	if err != nil && !errors.Is(err, vault.ErrNotFound) {
-		h.log.Error("api: link document", "err", err)
+		h.log.ErrorContext(r.Context(), "api: link document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -210,7 +210,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 	recipient := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String()}
 	receipt, rc, err := sharing.SignReceipt(h.cfg.Signing, recipient, []vault.Document{*d}, blob.Role)
 	if err != nil {
-		h.log.Error("api: receipt", "err", err)
+		h.log.ErrorContext(r.Context(), "api: receipt", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -220,7 +220,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 			return
 		}
-		h.log.Error("api: open link document", "err", err)
+		h.log.ErrorContext(r.Context(), "api: open link document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -243,7 +243,7 @@ func (h *handler) sendDocument(w http.ResponseWriter, d *vault.Document, rd *vau
 	hd.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", d.ID.String()+extension(rd.MediaType)))
 	hd.Set("X-Content-Type-Options", "nosniff")
 	if _, err := io.Copy(w, rd); err != nil {
-		h.log.Error("api: send document", "document", d.ID, "err", err)
+		h.log.Error("api: send document", "document", d.ID, "err", err, "request_id", w.Header().Get(requestIDHeader))
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -279,6 +279,11 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client, err := h.authenticateClient(r)
+	if err != nil && !errors.Is(err, sharing.ErrClientAuth) {
+		h.log.ErrorContext(r.Context(), "api: client authentication", "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
+		return
+	}
 	if err != nil {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
@@ -294,7 +299,7 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.Error("api: token", "err", err)
+		h.log.ErrorContext(r.Context(), "api: token", "err", err)
 		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
 		return
 	}
@@ -378,10 +383,13 @@ func (h *handler) apiGrant(w http.ResponseWriter, r *http.Request) (*sharing.Gra
 		return nil, false
 	}
 	g, err := h.share.GrantByToken(r.Context(), token)
+	if err != nil && !errors.Is(err, sharing.ErrUnavailable) {
+		// The token could not be checked: "try again", not "ask the person again".
+		h.log.ErrorContext(r.Context(), "api: grant", "err", err)
+		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		return nil, false
+	}
 	if err != nil {
-		if !errors.Is(err, sharing.ErrUnavailable) {
-			h.log.Error("api: grant", "err", err)
-		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="coffre", error="invalid_token"`)
 		apiError(w, http.StatusUnauthorized, "invalid_token", "Le jeton d'accès est inconnu ou expiré. Demandez de nouveau l'accord de la personne.")
 		return nil, false
@@ -396,7 +404,7 @@ func (h *handler) apiGrantManifest(w http.ResponseWriter, r *http.Request) {
 	}
 	docs, err := h.share.GrantDocuments(r.Context(), g)
 	if err != nil {
-		h.log.Error("api: grant manifest", "err", err)
+		h.log.ErrorContext(r.Context(), "api: grant manifest", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -415,7 +423,7 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	docs, err := h.share.GrantDocuments(r.Context(), g)
 	if err != nil {
-		h.log.Error("api: grant document", "err", err)
+		h.log.ErrorContext(r.Context(), "api: grant document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -427,7 +435,7 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	receipt, rc, err := sharing.SignReceipt(h.cfg.Signing, vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, []vault.Document{*d}, delivered(d).Role)
 	if err != nil {
-		h.log.Error("api: receipt", "err", err)
+		h.log.ErrorContext(r.Context(), "api: receipt", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
@@ -438,7 +446,7 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.Error("api: open granted document", "err", err)
+		h.log.ErrorContext(r.Context(), "api: open granted document", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}

@@ -186,12 +186,12 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 			h.ingestFailed(w, r, ie.err, again)
 			return
 		}
-		h.log.Error("deposit failed", "err", err)
+		h.log.ErrorContext(r.Context(), "deposit failed", "err", err)
 		again(http.StatusInternalServerError, h.t(r, "error.internal"))
 		return
 	}
 	if err := h.vault.DropPending(r.Context(), h.ownerID(r), waiting); err != nil {
-		h.log.Warn("drop sent pages: left to the reaper", "err", err)
+		h.log.WarnContext(r.Context(), "drop sent pages: left to the reaper", "err", err)
 	}
 	q := url.Values{"nouveau": {"1"}}
 	var ws []string
@@ -263,7 +263,9 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	if thumb.Len() > 0 {
 		nd.Files = append(nd.Files, vault.File{Role: vault.RoleThumbnail, MediaType: "image/jpeg", Body: &thumb, Size: int64(thumb.Len())})
 	}
+	start := time.Now()
 	doc, err := put(nd)
+	h.metrics.stored(time.Since(start), err)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -427,7 +429,7 @@ func (h *handler) blobError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if errors.Is(err, vault.ErrIntegrity) {
-		h.log.Error("blob integrity", "err", err)
+		h.log.ErrorContext(r.Context(), "blob integrity", "err", err)
 		h.fail(w, r, http.StatusInternalServerError, "error.integrity")
 		return
 	}
@@ -472,7 +474,7 @@ func (h *handler) stream(w http.ResponseWriter, br *vault.BlobReader, dispositio
 	if _, err := io.Copy(w, br); err != nil {
 		// Headers are gone: the connection is cut, which the browser shows as a failed
 		// download rather than as a whole file.
-		h.log.Error("stream blob", "blob", br.ID, "err", err)
+		h.log.Error("stream blob", "blob", br.ID, "err", err, "request_id", w.Header().Get(requestIDHeader))
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -87,7 +87,7 @@ func (h *handler) shutdownNotice(ctx context.Context) *vault.Notice {
 	case errors.Is(err, vault.ErrNotFound):
 		n = nil
 	case err != nil:
-		h.log.Warn("service notice lookup failed", "err", err)
+		h.log.WarnContext(ctx, "service notice lookup failed", "err", err)
 		return nil
 	default:
 		n.ShutdownAt = n.ShutdownAt.In(paris())
@@ -165,9 +165,9 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	}
 	if sw.started {
 		if r.Context().Err() != nil {
-			h.log.Info("export interrupted: the client went away")
+			h.log.InfoContext(r.Context(), "export interrupted: the client went away")
 		} else {
-			h.log.Error("export failed mid-stream", "err", err)
+			h.log.ErrorContext(r.Context(), "export failed mid-stream", "err", err)
 		}
 		panic(http.ErrAbortHandler)
 	}

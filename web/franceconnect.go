@@ -85,7 +85,7 @@ func (h *handler) openIDBegin(w http.ResponseWriter, r *http.Request) {
 func (h *handler) openIDRedirect(w http.ResponseWriter, r *http.Request, o *openID, kind string, link bool) {
 	p, err := o.discover(r.Context())
 	if err != nil {
-		h.log.Error("openid provider unreachable", "err", err)
+		h.log.ErrorContext(r.Context(), "openid provider unreachable", "err", err)
 		down := "fc.down"
 		if o == h.proc {
 			down = "pc.down"
@@ -164,7 +164,7 @@ func (h *handler) openIDReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	refused := func(why string, err error) {
-		h.log.Info("openid sign-in refused", "why", why, "err", err)
+		h.log.InfoContext(r.Context(), "openid sign-in refused", "why", why, "err", err)
 		h.fail(w, r, http.StatusUnauthorized, "fc.refused")
 	}
 	_, p, idt, tok, why, err := h.openIDCheck(r, h.oidc, "openid")

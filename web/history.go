@@ -122,7 +122,7 @@ func (h *handler) tell(r *http.Request, action, form, who, what string) string {
 // capital, whatever name it starts with.
 func (h *handler) say(r *http.Request, key string, args ...string) string {
 	if !h.pages.cat.has(key) {
-		h.log.Warn("history: no message", "key", key)
+		h.log.WarnContext(r.Context(), "history: no message", "key", key)
 		key, args = "history.unknown", nil
 	}
 	lang := requestLanguage(r)

@@ -144,7 +144,7 @@ func (h *handler) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) 
 	}
 	cred, err := h.wa.FinishRegistration(u, sess, r)
 	if err != nil {
-		h.log.Info("passkey registration refused", "err", err)
+		h.log.InfoContext(r.Context(), "passkey registration refused", "err", err)
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": h.t(r, "passkey.refused")})
 		return
 	}
@@ -229,7 +229,7 @@ func (h *handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	_, cred, err := h.wa.FinishPasskeyLogin(find, sess, r)
 	if err != nil || owner == nil {
-		h.log.Info("passkey sign-in refused", "err", err)
+		h.log.InfoContext(r.Context(), "passkey sign-in refused", "err", err)
 		refused("passkey.refused")
 		return
 	}

@@ -112,7 +112,7 @@ func (h *handler) addPage(w http.ResponseWriter, r *http.Request, d *addData, wa
 	for _, p := range up.pages {
 		pp, err := h.vault.PutPending(r.Context(), h.ownerID(r), p.body)
 		if err != nil {
-			h.log.Error("keep a waiting page", "err", err)
+			h.log.ErrorContext(r.Context(), "keep a waiting page", "err", err)
 			again(http.StatusInternalServerError, h.t(r, "error.internal"))
 			return
 		}
@@ -132,7 +132,7 @@ func (h *handler) removePage(w http.ResponseWriter, r *http.Request, d *addData,
 		return
 	}
 	if err := h.vault.DropPending(r.Context(), h.ownerID(r), waiting[i:i+1]); err != nil {
-		h.log.Warn("drop a waiting page: left to the reaper", "err", err)
+		h.log.WarnContext(r.Context(), "drop a waiting page: left to the reaper", "err", err)
 	}
 	waiting = append(waiting[:i:i], waiting[i+1:]...)
 	if !h.showWaiting(r, d, waiting, again) {
@@ -145,7 +145,7 @@ func (h *handler) removePage(w http.ResponseWriter, r *http.Request, d *addData,
 func (h *handler) showWaiting(r *http.Request, d *addData, waiting []vault.PendingPage, again func(int, string)) bool {
 	field, err := h.sealPending(r, waiting)
 	if err != nil {
-		h.log.Error("seal waiting pages", "err", err)
+		h.log.ErrorContext(r.Context(), "seal waiting pages", "err", err)
 		again(http.StatusInternalServerError, h.t(r, "error.internal"))
 		return false
 	}
@@ -181,7 +181,7 @@ func (h *handler) takePending(w http.ResponseWriter, r *http.Request, res *inges
 			continue
 		}
 		if err != nil {
-			h.log.Error("read a waiting page", "err", err)
+			h.log.ErrorContext(r.Context(), "read a waiting page", "err", err)
 			again(http.StatusInternalServerError, h.t(r, "error.internal"))
 			return nil, false
 		}

@@ -80,7 +80,7 @@ func (h *handler) agentSessionOf(r *http.Request) *sharing.AgentSession {
 	}
 	as, err := h.share.AgentSessionByToken(r.Context(), c.Value)
 	if err != nil && !errors.Is(err, vault.ErrNotFound) {
-		h.log.Error("proconnect: agent session", "err", err)
+		h.log.ErrorContext(r.Context(), "proconnect: agent session", "err", err)
 	}
 	return as
 }
@@ -91,13 +91,13 @@ func (h *handler) agentSessionOf(r *http.Request) *sharing.AgentSession {
 func (h *handler) proConnectReturn(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	refused := func(status int, why, msg string, err error) {
-		h.log.Info("proconnect sign-in refused", "why", why, "err", err)
+		h.log.InfoContext(r.Context(), "proconnect sign-in refused", "why", why, "err", err)
 		h.render(w, r, status, "agent_login", view{Title: "agent.login.title", Error: h.t(r, msg),
 			Data: map[string]any{"Login": "", "ProConnect": true}})
 	}
 	c, _, idt, _, why, err := h.openIDCheck(r, h.proc, proConnectCeremony)
 	if errors.Is(err, errProviderDown) {
-		h.log.Error("proconnect unreachable", "err", err)
+		h.log.ErrorContext(r.Context(), "proconnect unreachable", "err", err)
 		h.fail(w, r, http.StatusBadGateway, "pc.down")
 		return
 	}
@@ -118,7 +118,7 @@ func (h *handler) proConnectReturn(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			h.serverError(w, r, err)
 		default:
-			h.log.Info("proconnect linked", "agent", as.Agent.ID)
+			h.log.InfoContext(r.Context(), "proconnect linked", "agent", as.Agent.ID)
 			http.Redirect(w, r, "/agent/proconnect?lie=1", http.StatusSeeOther)
 		}
 		return

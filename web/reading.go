@@ -58,7 +58,7 @@ func (h *handler) setReading(w http.ResponseWriter, r *http.Request) {
 	to := "/compte?lecture=non#s-reading"
 	if f.On {
 		if err := h.cfg.Reading.QueueReading(r.Context(), owner); err != nil {
-			h.log.Warn("queue reading", "owner", owner, "err", err) // the sweep catches up
+			h.log.WarnContext(r.Context(), "queue reading", "owner", owner, "err", err) // the sweep catches up
 		}
 		to = "/compte?lecture=oui#s-reading"
 	}
@@ -101,6 +101,6 @@ func (h *handler) queueReading(ctx context.Context, owner uuid.UUID) {
 		err = h.cfg.Reading.QueueReading(ctx, owner)
 	}
 	if err != nil {
-		h.log.Warn("queue reading", "owner", owner, "err", err)
+		h.log.WarnContext(ctx, "queue reading", "owner", owner, "err", err)
 	}
 }

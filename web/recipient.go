@@ -63,7 +63,7 @@ func (h *handler) tooManyGuesses(w http.ResponseWriter, r *http.Request) bool {
 
 func (h *handler) countGuess(r *http.Request) {
 	if err := h.accounts.CountGuess(r.Context(), "link", h.clientIP(r)); err != nil {
-		h.log.Warn("count link guess", "err", err)
+		h.log.WarnContext(r.Context(), "count link guess", "err", err)
 	}
 }
 
@@ -118,7 +118,7 @@ func (h *handler) linkAgent(r *http.Request) *sharing.Agent {
 	as, err := h.share.AgentSessionByToken(r.Context(), c.Value)
 	if err != nil {
 		if !errors.Is(err, vault.ErrNotFound) {
-			h.log.Warn("link opened by an agent: session lookup", "err", err)
+			h.log.WarnContext(r.Context(), "link opened by an agent: session lookup", "err", err)
 		}
 		return nil
 	}
@@ -338,7 +338,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		defer br.Close()
 		hd.Set("Content-Length", strconv.FormatInt(br.Size, 10))
 		if _, err := io.Copy(paced(), br); err != nil {
-			h.log.Info("all-in-one download interrupted", "err", err)
+			h.log.InfoContext(r.Context(), "all-in-one download interrupted", "err", err)
 			panic(http.ErrAbortHandler)
 		}
 		return
@@ -366,9 +366,9 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	if err := ingest.MergePDFs(r.Context(), parts, sw); err != nil {
 		if sw.started {
 			if r.Context().Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
-				h.log.Info("all-in-one download interrupted: the client went away or fell behind")
+				h.log.InfoContext(r.Context(), "all-in-one download interrupted: the client went away or fell behind")
 			} else {
-				h.log.Error("all-in-one merge failed mid-stream", "err", err)
+				h.log.ErrorContext(r.Context(), "all-in-one merge failed mid-stream", "err", err)
 			}
 			panic(http.ErrAbortHandler)
 		}

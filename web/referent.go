@@ -110,7 +110,7 @@ func (h *handler) referentInvite(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.log.Info("agent invited", "structure", a.StructureID, "agent", a.ID, "by", agentOf(r).Agent.ID)
+	h.log.InfoContext(r.Context(), "agent invited", "structure", a.StructureID, "agent", a.ID, "by", agentOf(r).Agent.ID)
 	h.renderAgent(w, r, http.StatusOK, "referent_invited", view{Title: "referent.invited.title"}, map[string]any{
 		"E": enrolmentView{Agent: a, Password: enr.TemporaryPassword, Secret: enr.TOTPSecret, URI: enr.TOTPURI, QR: template.URL(qr)}})
 }
@@ -153,7 +153,7 @@ func (h *handler) referentDeactivate(w http.ResponseWriter, r *http.Request) {
 		h.agentError(w, r, err)
 		return
 	}
-	h.log.Info("agent deactivated", "structure", a.StructureID, "agent", a.ID, "by", agentOf(r).Agent.ID)
+	h.log.InfoContext(r.Context(), "agent deactivated", "structure", a.StructureID, "agent", a.ID, "by", agentOf(r).Agent.ID)
 	http.Redirect(w, r, "/agent/structure?desactive=1", http.StatusSeeOther)
 }
 

@@ -30,7 +30,7 @@ type remindersView struct {
 func (h *handler) reminders(r *http.Request, now time.Time, soon []vault.Summary) (*remindersView, []vault.Summary) {
 	list, err := h.vault.Reminders(r.Context(), h.ownerID(r), now)
 	if err != nil {
-		h.log.Error("reminders", "err", err)
+		h.log.ErrorContext(r.Context(), "reminders", "err", err)
 		return nil, soon
 	}
 	if len(list) == 0 {

@@ -164,13 +164,13 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 	t, ok := h.pages.sets[v.Lang][page]
 	if !ok {
-		h.log.Error("no such page template", "page", page)
+		h.log.ErrorContext(r.Context(), "no such page template", "page", page)
 		http.Error(w, "Erreur interne.", http.StatusInternalServerError)
 		return
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		h.log.Error("render page", "page", page, "err", err)
+		h.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
 		http.Error(w, "Erreur interne : réessayez dans un moment.", http.StatusInternalServerError)
 		return
 	}
@@ -192,13 +192,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msgID
 // person is asked to try again (503).
 func (h *handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, account.ErrBusy) {
-		h.log.Warn("request refused: secret checks busy", "method", r.Method, "route", routePattern(r))
+		h.log.WarnContext(r.Context(), "request refused: secret checks busy", "method", r.Method, "route", routePattern(r))
 		w.Header().Set("Retry-After", "60")
 		h.failJSONOrPage(w, r, http.StatusServiceUnavailable, "error.busy")
 		return
 	}
 	// The route pattern, not the path: a share link's path is its capability.
-	h.log.Error("request failed", "method", r.Method, "route", routePattern(r), "err", err)
+	h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", routePattern(r), "err", err)
 	h.fail(w, r, http.StatusInternalServerError, "error.internal")
 }
 

@@ -133,7 +133,7 @@ func (h *handler) reverifyPasskeyFinish(w http.ResponseWriter, r *http.Request) 
 	}
 	cred, err := h.wa.FinishLogin(u, sess, r)
 	if err != nil {
-		h.log.Info("passkey reverification refused", "err", err)
+		h.log.InfoContext(r.Context(), "passkey reverification refused", "err", err)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": h.t(r, "passkey.refused")})
 		return
 	}

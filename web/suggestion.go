@@ -28,7 +28,7 @@ func (h *handler) readingView(r *http.Request, d *vault.Document) (*suggestionVi
 	}
 	st, err := h.vault.ReadingOf(r.Context(), h.ownerID(r), d.ID)
 	if err != nil {
-		h.log.Error("reading state", "document", d.ID, "err", err)
+		h.log.ErrorContext(r.Context(), "reading state", "document", d.ID, "err", err)
 		return nil, false
 	}
 	s := st.Suggestion
@@ -142,7 +142,7 @@ func (h *handler) suggestedEdit(r *http.Request, d *vault.Document, e *editData)
 	s, err := h.vault.Suggestion(r.Context(), h.ownerID(r), d.ID)
 	if err != nil {
 		if !errors.Is(err, vault.ErrNotFound) {
-			h.log.Error("suggestion", "document", d.ID, "err", err)
+			h.log.ErrorContext(r.Context(), "suggestion", "document", d.ID, "err", err)
 		}
 		return
 	}

@@ -22,6 +22,7 @@ package web
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -154,6 +155,8 @@ type Config struct {
 	// Signing signs delivery receipts; its public half is published as a JWKS. Required
 	// with Sharing.
 	Signing ed25519.PrivateKey
+	// Metrics records requests, deposits and refusals (metrics.go); nil: off.
+	Metrics *Metrics
 	// Channels are the kinds of channel the service can send messages to (package
 	// notify): owners may add those on « Mon compte ». None: the section is not shown.
 	Channels []account.ChannelKind
@@ -184,6 +187,7 @@ type handler struct {
 	merges   slots // merges of a link's papers in progress per link (recipient.go)
 
 	recovery recovery // export slots and the cached service notice (export.go)
+	metrics  *Metrics // nil when off (metrics.go)
 }
 
 // New returns the HTTP handler of the service.
@@ -209,13 +213,19 @@ func New(cfg Config) http.Handler {
 	if cfg.AbsoluteTimeout <= 0 {
 		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
+	if _, ok := cfg.Log.Handler().(requestIDHandler); !ok {
+		cfg.Log = slog.New(WithRequestIDs(cfg.Log.Handler()))
+	}
+	if cfg.Metrics != nil {
+		cfg.Ingest = timedIngest{cfg.Ingest, cfg.Metrics}
+	}
 	if cfg.Budget == nil {
 		cfg.Budget = NewBudget(cfg)
 	}
 	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, accounts: cfg.Accounts, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
-		budget: cfg.Budget}
+		budget: cfg.Budget, metrics: cfg.Metrics}
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, h.securityHeaders, h.paceBody)
+	r.Use(h.requestID, middleware.Recoverer, h.securityHeaders, h.paceBody, cfg.Metrics.middleware)
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
 	if h.vault == nil {
@@ -269,16 +279,32 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// readyz says whether this instance can serve: PostgreSQL and the blob store answer.
+// NotReady is a readiness failure with a reason /readyz may tell the orchestrator
+// ("database refuses writes", "bucket missing"); the error itself is only logged.
+type NotReady struct {
+	Reason string
+	Err    error
+}
+
+func (e NotReady) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e NotReady) Unwrap() error { return e.Err }
+
+// readyz says whether this instance can serve: PostgreSQL and the blob store answer
+// (cmd/coffre's Pinger checks more: writes, the bucket, the keys).
 func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := h.ready.Ping(ctx); err != nil {
-		h.log.Warn("not ready", "err", err)
+		h.log.WarnContext(r.Context(), "not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte("not ready\n"))
+		msg := "not ready\n"
+		var nr NotReady
+		if errors.As(err, &nr) {
+			msg = "not ready: " + nr.Reason + "\n"
+		}
+		w.Write([]byte(msg))
 		return
 	}
 	w.Write([]byte("ready\n"))

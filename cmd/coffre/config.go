@@ -49,6 +49,11 @@ type Config struct {
 	FCIssuer, FCClientID, FCClientSecret, FCACR string
 	// ProConnect (agents' identity federation, OpenID Connect): on when the issuer is set.
 	PCIssuer, PCClientID, PCClientSecret string
+	// MetricsListen is where /metrics is served (Prometheus), apart from Listen; empty: off.
+	MetricsListen string
+	// ShutdownDrain is how long serve keeps answering after SIGTERM while /readyz says
+	// it is shutting down, before it stops taking requests.
+	ShutdownDrain time.Duration
 	// Messages outside the app (package notify): e-mail through an SMTP server, on when
 	// SMTPAddr is set; SMS through an HTTP gateway, on when SMSURL is set.
 	SMTPAddr, SMTPUser, SMTPPassword, SMTPFrom, SMTPTLS string
@@ -93,6 +98,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.BaseURL = getenv("COFFRE_BASE_URL")
 	c.Contact = getenv("COFFRE_CONTACT")
+	c.MetricsListen = getenv("COFFRE_METRICS_LISTEN")
+	c.ShutdownDrain = dur("COFFRE_SHUTDOWN_DRAIN", 3*time.Second)
 	if u, err := url.Parse(c.BaseURL); c.BaseURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" && u.Path != "/") {
 		errs = append(errs, fmt.Errorf("COFFRE_BASE_URL=%q is not an address such as https://coffre.example.fr", c.BaseURL))
 	}

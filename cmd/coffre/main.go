@@ -19,7 +19,7 @@ Usage:
     coffre migrate                    apply database migrations, create the bucket
     coffre keys init                  create the master key and the signing key files
     coffre keys rotate [--batch N]    replace the master key: a new key, then re-wrap (two runs)
-    coffre journal verify             check every journal chain and signed checkpoint
+    coffre journal verify [--login L] check every journal chain and signed checkpoint (or one safe's chain)
     coffre journal checkpoint         sign the current chain heads now
     coffre owners create --login L    open a safe (for demos and tests)
     coffre export --login L --request REF --out FILE [--passphrase-file F]
@@ -48,6 +48,11 @@ Configuration (environment variables, with their defaults):
     COFFRE_MASTER_KEY_FILE    age identities, newest first, mode 0600 (var/keys/master.key)
     COFFRE_SIGNING_KEY_FILE   Ed25519 service key, PEM (var/keys/signing.key)
     COFFRE_LISTEN             HTTP listen address (127.0.0.1:8080)
+    COFFRE_METRICS_LISTEN     address of /metrics (Prometheus), apart from the service's;
+                              empty: off (empty)
+    COFFRE_SHUTDOWN_DRAIN     after SIGTERM, how long serve keeps answering while /readyz
+                              says it is shutting down, so that load balancers stop sending
+                              requests before it stops taking them (3s)
     COFFRE_UPLOAD_GRACE       age after which an unfinished upload is reaped (24h)
     COFFRE_PURGE_AFTER        delay between deleting a document and purging its blobs (0s)
     COFFRE_CHECKPOINT_EVERY   interval between signed journal checkpoints (10m)
@@ -134,7 +139,7 @@ func commands() []command {
 		{name: "migrate", usage: migrateUsage, run: runMigrate},
 		{name: "keys init", usage: keysInitUsage, run: runKeysInit},
 		{name: "keys rotate", usage: keysRotateUsage, run: runKeysRotate, flags: func(fs *flag.FlagSet) { fs.Int("batch", 100, "") }},
-		{name: "journal verify", usage: journalVerifyUsage, run: runJournalVerify},
+		{name: "journal verify", usage: journalVerifyUsage, run: runJournalVerify, flags: ownerFlags},
 		{name: "journal checkpoint", usage: journalCheckpointUsage, run: runJournalCheckpoint},
 		{name: "owners create", usage: ownersCreateUsage, run: runOwnersCreate, flags: func(fs *flag.FlagSet) {
 			fs.String("login", "", "")

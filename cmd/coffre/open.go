@@ -102,8 +102,8 @@ func wire(cfg Config, pool *pgxpool.Pool, v *vault.Vault, log *slog.Logger) *ser
 }
 
 // openVault opens everything the domain needs, wired (see services). The caller closes
-// the pool.
-func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault, *pgxpool.Pool, *services, error) {
+// the pool. wrap, when given, wraps the blob store (serve times it).
+func openVault(ctx context.Context, cfg Config, log *slog.Logger, wrap ...func(vault.BlobStore) vault.BlobStore) (*vault.Vault, *pgxpool.Pool, *services, error) {
 	keys, err := loadKeyring(cfg)
 	if err != nil {
 		return nil, nil, nil, err
@@ -111,6 +111,11 @@ func openVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault,
 	blobs, err := openBlobs(cfg)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	for _, w := range wrap {
+		if w != nil {
+			blobs = w(blobs)
+		}
 	}
 	pool, err := openDB(ctx, cfg)
 	if err != nil {
