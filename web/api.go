@@ -77,6 +77,9 @@ type apiDocument struct {
 	DepositedAt time.Time  `json:"deposited_at"`
 	Depositor   string     `json:"depositor"`
 	Href        string     `json:"href"`
+	// Proof is what the paper's 2D-Doc said when it was deposited; absent when the paper
+	// has none (proof.go).
+	Proof *apiProof `json:"proof,omitempty"`
 }
 
 type apiManifest struct {
@@ -94,7 +97,7 @@ func delivered(d *vault.Document) *vault.Blob {
 	return d.Blob(vault.RoleOriginal)
 }
 
-func manifest(docs []vault.Document, hrefPrefix string) []apiDocument {
+func manifest(docs []vault.Document, proofs map[uuid.UUID]*vault.Proof, hrefPrefix string) []apiDocument {
 	out := make([]apiDocument, 0, len(docs))
 	for i := range docs {
 		d := &docs[i]
@@ -104,7 +107,7 @@ func manifest(docs []vault.Document, hrefPrefix string) []apiDocument {
 		}
 		ad := apiDocument{ID: d.ID, Kind: d.Kind, Title: d.Title, MediaType: b.MediaType, Size: b.Size,
 			SHA256: hex.EncodeToString(b.SHA256), DepositedAt: d.CreatedAt, Depositor: string(d.Depositor.Kind),
-			Href: hrefPrefix + d.ID.String()}
+			Href: hrefPrefix + d.ID.String(), Proof: newAPIProof(proofs[d.ID])}
 		if d.IssuedOn != nil {
 			ad.IssuedOn = d.IssuedOn.Format(time.DateOnly)
 		}
@@ -169,6 +172,10 @@ func (h *handler) apiLinkManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	docs, err := h.share.Documents(r.Context(), l)
+	var proofs map[uuid.UUID]*vault.Proof
+	if err == nil {
+		proofs, err = h.vault.Proofs(r.Context(), l.OwnerID, l.Documents)
+	}
 	if err == nil {
 		err = h.share.Opened(r.Context(), l, h.clientIP(r))
 	}
@@ -177,7 +184,7 @@ func (h *handler) apiLinkManifest(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
-	writeJSON(w, http.StatusOK, apiManifest{Purpose: l.Purpose, ExpiresAt: l.ExpiresAt, Documents: manifest(docs, "/api/v1/links/"+token+"/documents/")})
+	writeJSON(w, http.StatusOK, apiManifest{Purpose: l.Purpose, ExpiresAt: l.ExpiresAt, Documents: manifest(docs, proofs, "/api/v1/links/"+token+"/documents/")})
 }
 
 func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
@@ -364,12 +371,16 @@ func (h *handler) apiGrantManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	docs, err := h.share.GrantDocuments(r.Context(), g)
+	var proofs map[uuid.UUID]*vault.Proof
+	if err == nil {
+		proofs, err = h.vault.Proofs(r.Context(), g.OwnerID, g.Documents)
+	}
 	if err != nil {
 		h.log.Error("api: grant manifest", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
-	writeJSON(w, http.StatusOK, apiManifest{ExpiresAt: g.ExpiresAt, Documents: manifest(docs, "/api/v1/grant/documents/")})
+	writeJSON(w, http.StatusOK, apiManifest{ExpiresAt: g.ExpiresAt, Documents: manifest(docs, proofs, "/api/v1/grant/documents/")})
 }
 
 func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {

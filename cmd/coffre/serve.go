@@ -25,6 +25,11 @@ installs; without it the service does not offer to read papers). Several 'coffre
 processes can share one database and one bucket. /healthz answers while the process
 lives; /readyz answers 200 only while PostgreSQL and the blob store do.
 
+With COFFRE_2DDOC_TRUST, the 2D-Doc code of each paper deposited is checked against that
+trust list, read at start (an unreadable list stops the start) and again every
+COFFRE_2DDOC_REFRESH. To load and refresh it from the ANTS publication, see the README,
+« Papiers authentiques (2D-Doc) ».
+
 Refuses to start, with one line saying why, when the master key file does not match the
 database. Stops gracefully on SIGINT or SIGTERM (in-flight requests get 20 seconds).
 `
@@ -48,6 +53,17 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	} else {
 		log.Warn("tesseract is not installed: the service does not offer to read papers (scripts/ocr.sh installs it)")
 	}
+	var trust *trustList
+	if cfg.TrustList != "" {
+		if trust, err = loadTrustList(cfg.TrustList); err != nil {
+			return err
+		}
+		if cfg.TrustRefresh > 0 {
+			go trust.refresh(ctx, cfg.TrustRefresh, log)
+		}
+	} else {
+		log.Warn("COFFRE_2DDOC_TRUST is empty: the 2D-Doc codes of papers are not checked")
+	}
 	jobs, err := startJobs(ctx, pool, v, svc, signing, cfg, log, reader)
 	if err != nil {
 		return err
@@ -69,6 +85,9 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
 		OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing, Budget: budget,
 		Channels: svc.notify.Kinds(),
+	}
+	if trust != nil {
+		wcfg.TrustList = trust.Get
 	}
 	if reader != nil {
 		wcfg.Reading = riverReading{client: jobs}
