@@ -100,6 +100,16 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Her tax notice carries a 2D-Doc that verified at deposit: its facts are kept with it.
+	issued := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
+	if _, err := b.V.Deposit(ctx, person, self, vault.NewDocument{Kind: vault.KindImpots, Title: "Avis",
+		Files: []vault.File{{Role: vault.RoleRendition, MediaType: "application/pdf", Body: strings.NewReader("%PDF-1.7"), Size: -1}},
+		Proof: &vault.Proof{Status: vault.ProofValid, Type: "Avis d'impôt sur les revenus", TypeCode: "28", Issuer: "Finances publiques (essai)",
+			Authority: "Autorité de test", IssuedOn: &issued, CheckedAt: issued,
+			Facts: []vault.ProofFact{{Label: "Déclarant 1", Value: "DIALLO AWA MARIAM"}, {Label: "Référence de l'avis", Value: "2578012345678"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	c, err := b.s.CreateLink(ctx, person, self, sharing.NewLink{Documents: []uuid.UUID{permit.ID}, Purpose: "Préfecture du Nord, demande d'asile"})
 	if err != nil {
 		t.Fatal(err)
@@ -198,6 +208,11 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"suggested paper", "titre_sejour", ""},
 		{"suggested expiry", "2027-03-12", ""},
 		{"end of the document number", "4CXZ", ""},
+		{"2D-Doc fact", "DIALLO AWA MARIAM", ""},
+		{"2D-Doc fact label", "Déclarant 1", ""},
+		{"2D-Doc number", "2578012345678", ""},
+		{"2D-Doc type", "Avis d'impôt sur les revenus", ""},
+		{"2D-Doc issuer", "Finances publiques (essai)", ""},
 		{"phone number", "0612345678", "public.owners"},
 		{"channel e-mail", "awa.diallo@exemple.fr", ""},
 		{"channel phone (E.164)", "+33798765432", ""},
