@@ -198,6 +198,9 @@ type Access struct {
 	Actor  Actor
 	Action Action
 	Detail string
+	// Private goes into the journal entry sealed (Event.Private): what the copy given
+	// carried written across it (a watermark naming the recipient and the purpose).
+	Private string
 	// Within, if set, runs in the transaction of the journal entry, before it: a share
 	// link counts its downloads there, so that the count and the trace commit as one.
 	// An error from it refuses the access and is returned.
@@ -238,7 +241,7 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 					return err
 				}
 			}
-			_, err := appendEntry(ctx, tx, owner, Event{Actor: by, Action: a.Action, DocumentID: doc, Detail: a.Detail})
+			_, err := appendSealed(ctx, tx, owner, Event{Actor: by, Action: a.Action, DocumentID: doc, Detail: a.Detail, Private: a.Private}, dataKey)
 			return err
 		})
 	}()
