@@ -49,13 +49,20 @@ func (t *trustList) refresh(ctx context.Context, period time.Duration, log *slog
 			return
 		case <-tick.C:
 		}
-		tl, err := readTrustList(t.path)
-		if err != nil {
+		if err := t.reload(); err != nil {
 			log.Error("2d-doc trust list not refreshed: the previous one stays in use", "err", err)
-			continue
 		}
-		t.cur.Store(tl)
 	}
+}
+
+// reload reads the list again; on error the one in use stays.
+func (t *trustList) reload() error {
+	tl, err := readTrustList(t.path)
+	if err != nil {
+		return err
+	}
+	t.cur.Store(tl)
+	return nil
 }
 
 // readTrustList reads a file, or every *.xml, *.pem and *.crt file of a directory.
