@@ -27,8 +27,11 @@ const maxProofPixels = 12_000_000
 // search's working copies, a fraction of it.
 const proofCost = 6 * maxProofPixels
 
-// proofTimeout bounds the search: a deposit must not wait for it.
-const proofTimeout = 5 * time.Second
+// proofTimeout bounds the search like the processing of a file (ingest.DefaultTimeout):
+// the search costs about half the CPU of processing a photo (0.15 s for 12 MP, see
+// README), so it ends within that time whenever processing did, even on a busy machine
+// where a tighter bound would drop the proof of papers deposited under load.
+const proofTimeout = ingest.DefaultTimeout
 
 // checkProof looks for a 2D-Doc in the clean rendition of a paper (pdf: the PDF that
 // ingest made from photos, or the sanitised PDF deposited) and checks it. nil when the
