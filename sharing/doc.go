@@ -15,6 +15,12 @@
 // after five wrong tries. Unknown, expired, revoked, exhausted and locked links all give
 // the same ErrUnavailable, so that a guesser learns nothing.
 //
+// A link or a grant may carry a watermark (watermark.go): a text naming the recipient, the
+// purpose and the date, written across every page of what it gives (package web makes the
+// marked copy at each download, with ingest.Watermark). The safe keeps the clean paper.
+// The text is sealed like the purpose, journaled sealed with each download it marks, and
+// named in the receipt with the marked copy's hash.
+//
 // # What an agent may do in someone's safe
 //
 // One function decides, Authorize, and every agent action calls it (the web on each

@@ -101,11 +101,44 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Her tax notice carries a 2D-Doc that verified at deposit: its facts are kept with it.
+	issued := time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)
+	if _, err := b.V.Deposit(ctx, person, self, vault.NewDocument{Kind: vault.KindImpots, Title: "Avis",
+		Files: []vault.File{{Role: vault.RoleRendition, MediaType: "application/pdf", Body: strings.NewReader("%PDF-1.7"), Size: -1}},
+		Proof: &vault.Proof{Status: vault.ProofValid, Type: "Avis d'impôt sur les revenus", TypeCode: "28", Issuer: "Finances publiques (essai)",
+			Authority: "Autorité de test", IssuedOn: &issued, CheckedAt: issued,
+			Facts: []vault.ProofFact{{Label: "Déclarant 1", Value: "DIALLO AWA MARIAM"}, {Label: "Référence de l'avis", Value: "2578012345678"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	c, err := b.s.CreateLink(ctx, person, self, sharing.NewLink{Documents: []uuid.UUID{permit.ID}, Purpose: "Préfecture du Nord, demande d'asile"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := b.s.RevokeLink(ctx, person, c.Link.ID, self); err != nil {
+		t.Fatal(err)
+	}
+	// A link whose copies carry a watermark naming who gets them and why.
+	if _, err := b.s.CreateLink(ctx, person, self, sharing.NewLink{Documents: []uuid.UUID{permit.ID},
+		Watermark: "Transmis à l'agence Immo Nord le 3 mars 2026 pour un dossier de location"}); err != nil {
+		t.Fatal(err)
+	}
+	// And a téléservice she gave her CAF attestation to, marked.
+	cafDoc, err := b.V.Deposit(ctx, person, self, vault.NewDocument{Kind: vault.KindCAF, Title: "Attestation",
+		Files: []vault.File{{Role: vault.RoleRendition, MediaType: "application/pdf", Body: strings.NewReader("%PDF-1.7"), Size: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, _, err := b.s.AddClient(ctx, sharing.NewClient{Name: "CAF", RedirectURIs: []string{redirect}, AllowedKinds: []vault.Kind{vault.KindCAF}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, challenge := pkce()
+	areq, err := b.s.ParseAuthorization(ctx, authQuery(client.ID, challenge, cafDetails))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.ApproveMarked(ctx, areq, person, self, []uuid.UUID{cafDoc.ID}, "Transmis à la CAF le 3 mars 2026 pour le dossier Kerbrat"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.s.AgentCreateLink(ctx, a.Agent, person, sharing.NewLink{Documents: []uuid.UUID{permit.ID}, Purpose: "Avocat, recours CNDA"}, b.ip); err != nil {
@@ -212,6 +245,13 @@ func TestTableDumpRevealsNothing(t *testing.T) {
 		{"suggested paper", "titre_sejour", "public.clients"},
 		{"suggested expiry", "2027-03-12", ""},
 		{"end of the document number", "4CXZ", ""},
+		{"watermark", "Immo Nord", ""},
+		{"watermark of a téléservice", "Kerbrat", ""},
+		{"2D-Doc fact", "DIALLO AWA MARIAM", ""},
+		{"2D-Doc fact label", "Déclarant 1", ""},
+		{"2D-Doc number", "2578012345678", ""},
+		{"2D-Doc type", "Avis d'impôt sur les revenus", ""},
+		{"2D-Doc issuer", "Finances publiques (essai)", ""},
 		{"phone number", "0612345678", "public.owners"},
 		{"channel e-mail", "awa.diallo@exemple.fr", ""},
 		{"channel phone (E.164)", "+33798765432", ""},

@@ -174,6 +174,16 @@ func (r *AuthorizationRequest) redirect(v url.Values) string {
 // returns the URL that sends the single-use code back to it. Every document must be the
 // owner's and of a kind the client asked for.
 func (s *Service) Approve(ctx context.Context, r *AuthorizationRequest, owner uuid.UUID, by vault.Actor, documents []uuid.UUID) (string, error) {
+	return s.ApproveMarked(ctx, r, owner, by, documents, "")
+}
+
+// ApproveMarked is Approve with a watermark written across every page of what the
+// client receives (watermark.go); "" gives the papers as they are.
+func (s *Service) ApproveMarked(ctx context.Context, r *AuthorizationRequest, owner uuid.UUID, by vault.Actor, documents []uuid.UUID, watermark string) (string, error) {
+	watermark, err := cleanWatermark(watermark)
+	if err != nil {
+		return "", fmt.Errorf("sharing: approve: %w", err)
+	}
 	if len(documents) == 0 || len(documents) > maxLinkDocs {
 		return "", fmt.Errorf("sharing: approve: choose 1 to %d documents: %w", maxLinkDocs, ErrInvalid)
 	}
@@ -194,15 +204,22 @@ func (s *Service) Approve(ctx context.Context, r *AuthorizationRequest, owner uu
 	if err != nil {
 		return "", fmt.Errorf("sharing: approve: %w", err)
 	}
+	id := uuid.New()
+	var sealed []byte
+	if watermark != "" {
+		if sealed, err = s.vault.Seal(ctx, owner, []byte(watermark), watermarkPlace("grant", id)); err != nil {
+			return "", fmt.Errorf("sharing: approve: %w", err)
+		}
+	}
 	now := time.Now().UTC()
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO grants (id, client_id, owner_id, documents, redirect_uri, code_challenge, code_sha256, code_expires_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			uuid.New(), r.Client.ID, owner, documents, r.RedirectURI, r.CodeChallenge, sha(code), now.Add(codeLifetime), now); err != nil {
+			INSERT INTO grants (id, client_id, owner_id, documents, redirect_uri, code_challenge, code_sha256, code_expires_at, created_at, watermark_sealed)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			id, r.Client.ID, owner, documents, r.RedirectURI, r.CodeChallenge, sha(code), now.Add(codeLifetime), now, sealed); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionGrantCreated, Detail: r.Client.Name})
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionGrantCreated, Detail: r.Client.Name, Private: WatermarkNote(watermark)})
 	})
 	if err != nil {
 		return "", fmt.Errorf("sharing: approve: %w", err)
@@ -228,6 +245,8 @@ type Grant struct {
 	// Subscription is what the code of a deposit consent (Subscribe) names: it gives
 	// no access token to papers, only the subscription's ID to deposit through.
 	Subscription uuid.NullUUID
+	// Watermark is written across every page of what the client receives; "" for none.
+	Watermark string
 }
 
 // Exchange trades a code for an access token (RFC 6749 §4.1.3 with PKCE, RFC 7636). The
@@ -282,17 +301,25 @@ func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redir
 // GrantByToken finds the grant of a valid access token.
 func (s *Service) GrantByToken(ctx context.Context, token string) (*Grant, error) {
 	g := &Grant{}
+	var watermark []byte
 	err := s.db.QueryRow(ctx, `
-		SELECT g.id, g.client_id, g.owner_id, g.documents, g.token_expires_at FROM grants g
+		SELECT g.id, g.client_id, g.owner_id, g.documents, g.token_expires_at, g.watermark_sealed FROM grants g
 		JOIN clients c ON c.id = g.client_id AND c.removed_at IS NULL
 		JOIN owners o ON o.id = g.owner_id AND o.closed_at IS NULL AND o.shredded_at IS NULL
 		WHERE g.token_sha256 = $1 AND g.token_expires_at > now() AND g.revoked_at IS NULL`, sha(token)).
-		Scan(&g.ID, &g.ClientID, &g.OwnerID, &g.Documents, &g.ExpiresAt)
+		Scan(&g.ID, &g.ClientID, &g.OwnerID, &g.Documents, &g.ExpiresAt, &watermark)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrUnavailable
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sharing: token: %w", err)
+	}
+	if watermark != nil {
+		w, err := s.vault.Unseal(ctx, g.OwnerID, watermark, watermarkPlace("grant", g.ID))
+		if err != nil {
+			return nil, fmt.Errorf("sharing: token: %w", err)
+		}
+		g.Watermark = string(w)
 	}
 	return g, nil
 }
@@ -310,7 +337,7 @@ func (s *Service) OpenGranted(ctx context.Context, g *Grant, doc, blob uuid.UUID
 		s.vault.DenyDocument(ctx, g.OwnerID, doc, actor)
 		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
 	}
-	return s.vault.OpenAccess(ctx, g.OwnerID, doc, blob, vault.Access{Actor: actor, Action: vault.ActionDownload, Detail: note})
+	return s.vault.OpenAccess(ctx, g.OwnerID, doc, blob, vault.Access{Actor: actor, Action: vault.ActionDownload, Detail: note, Private: WatermarkNote(g.Watermark)})
 }
 
 // AuthenticateAssertion checks a private_key_jwt client assertion (RFC 7523): signed by

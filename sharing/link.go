@@ -85,6 +85,9 @@ type Link struct {
 	HasCode      bool
 	RevokedAt    *time.Time
 	Documents    []uuid.UUID
+	// Watermark is the text written across every page of what the link gives, ""
+	// for none (watermark.go).
+	Watermark string
 
 	// Agent is set by the caller when the browser using the link is signed in as an
 	// agent: what the link gives is then journaled with that agent as actor, so that the
@@ -114,6 +117,9 @@ type NewLink struct {
 	Lifetime     time.Duration // one of Lifetimes; 0 means DefaultLifetime
 	MaxDownloads int           // 0: no limit
 	WithCode     bool          // ask for a 6-digit code said aloud
+	// Watermark is written across every page of what the link gives (watermark.go);
+	// "" gives the papers as they are.
+	Watermark string
 }
 
 // Created is a new link with its secrets, to show once to the owner.
@@ -144,7 +150,9 @@ func (nl *NewLink) validate() error {
 	if !utf8.ValidString(nl.Purpose) || utf8.RuneCountInString(nl.Purpose) > maxPurposeLen {
 		return fmt.Errorf("purpose longer than %d characters: %w", maxPurposeLen, ErrInvalid)
 	}
-	return nil
+	var err error
+	nl.Watermark, err = cleanWatermark(nl.Watermark)
+	return err
 }
 
 func hashToken(token string) []byte {
@@ -224,6 +232,7 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 	c := &Created{Link: &Link{
 		ID: uuid.New(), OwnerID: owner, Purpose: nl.Purpose, CreatedBy: vault.Actor{Kind: by.Kind, ID: by.ID},
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond), MaxDownloads: nl.MaxDownloads, HasCode: nl.WithCode,
+		Watermark: nl.Watermark,
 	}}
 	c.Link.ExpiresAt = c.Link.CreatedAt.Add(nl.Lifetime)
 	for id := range unique {
@@ -243,6 +252,12 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 	if err != nil {
 		return nil, fmt.Errorf("sharing: create link: %w", err)
 	}
+	var watermark []byte
+	if nl.Watermark != "" {
+		if watermark, err = s.vault.Seal(ctx, owner, []byte(nl.Watermark), watermarkPlace("link", c.Link.ID)); err != nil {
+			return nil, fmt.Errorf("sharing: create link: %w", err)
+		}
+	}
 	var maxDownloads *int
 	if nl.MaxDownloads > 0 {
 		maxDownloads = &nl.MaxDownloads
@@ -254,15 +269,19 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 			return err
 		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO links (id, owner_id, token_sha256, purpose_sealed, created_by_kind, created_by_id, created_at, expires_at, max_downloads, code_sha256)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			c.Link.ID, owner, hashToken(c.Token), purpose, by.Kind, by.ID, c.Link.CreatedAt, c.Link.ExpiresAt, maxDownloads, codeHash); err != nil {
+			INSERT INTO links (id, owner_id, token_sha256, purpose_sealed, created_by_kind, created_by_id, created_at, expires_at, max_downloads, code_sha256, watermark_sealed)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			c.Link.ID, owner, hashToken(c.Token), purpose, by.Kind, by.ID, c.Link.CreatedAt, c.Link.ExpiresAt, maxDownloads, codeHash, watermark); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO link_documents (link_id, document_id) SELECT $1, unnest($2::uuid[])`, c.Link.ID, c.Link.Documents); err != nil {
 			return err
 		}
-		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkCreated, Private: nl.Purpose})
+		private := nl.Purpose
+		if nl.Watermark != "" {
+			private = strings.TrimPrefix(private+" — "+WatermarkNote(nl.Watermark), " — ")
+		}
+		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionLinkCreated, Private: private})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: create link: %w", err)
@@ -272,14 +291,21 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 
 const linkColumns = `l.id, l.owner_id, l.purpose_sealed, l.created_by_kind, l.created_by_id, l.created_at, l.expires_at,
 	coalesce(l.max_downloads, 0), l.downloads, l.code_sha256 IS NOT NULL, l.revoked_at,
-	array(SELECT document_id FROM link_documents d WHERE d.link_id = l.id ORDER BY document_id)`
+	array(SELECT document_id FROM link_documents d WHERE d.link_id = l.id ORDER BY document_id), l.watermark_sealed`
 
 func (s *Service) scanLink(ctx context.Context, row pgx.Row) (*Link, error) {
 	l := &Link{}
-	var purpose []byte
+	var purpose, watermark []byte
 	if err := row.Scan(&l.ID, &l.OwnerID, &purpose, &l.CreatedBy.Kind, &l.CreatedBy.ID, &l.CreatedAt, &l.ExpiresAt,
-		&l.MaxDownloads, &l.Downloads, &l.HasCode, &l.RevokedAt, &l.Documents); err != nil {
+		&l.MaxDownloads, &l.Downloads, &l.HasCode, &l.RevokedAt, &l.Documents, &watermark); err != nil {
 		return nil, err
+	}
+	if watermark != nil {
+		w, err := s.vault.Unseal(ctx, l.OwnerID, watermark, watermarkPlace("link", l.ID))
+		if err != nil {
+			return nil, err
+		}
+		l.Watermark = string(w)
 	}
 	p, err := s.vault.Unseal(ctx, l.OwnerID, purpose, purposePlace(l.ID))
 	if err != nil {
@@ -443,7 +469,7 @@ func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip net
 		}
 		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
 	}
-	access := vault.Access{Action: action}
+	access := vault.Access{Action: action, Private: WatermarkNote(l.Watermark)}
 	access.Actor, access.Detail = l.user(ip, note)
 	access.Require = func(b *vault.Blob) *vault.Requirement {
 		if b.Role == vault.RoleThumbnail {
@@ -480,7 +506,7 @@ func (s *Service) OpenUncounted(ctx context.Context, l *Link, doc, blob uuid.UUI
 	if !slices.Contains(l.Documents, doc) {
 		return nil, fmt.Errorf("sharing: open: %w", vault.ErrNotFound)
 	}
-	a := vault.Access{Action: vault.ActionDownload}
+	a := vault.Access{Action: vault.ActionDownload, Private: WatermarkNote(l.Watermark)}
 	a.Actor, a.Detail = l.user(ip, "")
 	return s.vault.OpenAccess(ctx, l.OwnerID, doc, blob, a)
 }

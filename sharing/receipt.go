@@ -34,6 +34,9 @@ type ReceiptDocument struct {
 	SHA256    string     `json:"sha256"` // hex
 	Deposited time.Time  `json:"deposited_at"`
 	Depositor string     `json:"depositor"` // actor kind: owner, aidant…
+	// Watermark is the text written across every page of the copy delivered, "" when
+	// the paper went as it is; MediaType, Size and SHA256 are then the marked copy's.
+	Watermark string `json:"watermark,omitempty"`
 }
 
 // ErrBadReceipt: the receipt is malformed or its signature does not verify.
@@ -67,6 +70,28 @@ func SignReceipt(key ed25519.PrivateKey, recipient vault.Actor, docs []vault.Doc
 		r.Documents = append(r.Documents, ReceiptDocument{ID: d.ID, Kind: d.Kind, MediaType: b.MediaType, Size: b.Size,
 			SHA256: hex.EncodeToString(b.SHA256), Deposited: d.CreatedAt, Depositor: string(d.Depositor.Kind)})
 	}
+	return signReceipt(key, r)
+}
+
+// MarkedCopy is a watermarked copy of a document, delivered instead of its blob.
+type MarkedCopy struct {
+	MediaType string
+	Size      int64
+	SHA256    []byte
+	Watermark string
+}
+
+// SignMarkedReceipt signs receipt id for a watermarked copy of d: the receipt names the
+// copy's hash and the text written across it. The id is chosen before the copy is made,
+// so that the journal entry of the download can name it.
+func SignMarkedReceipt(key ed25519.PrivateKey, id string, recipient vault.Actor, d *vault.Document, c MarkedCopy) (string, *Receipt, error) {
+	r := &Receipt{ID: id, Issuer: ReceiptIssuer, IssuedAt: time.Now().Unix(), Recipient: string(recipient.Kind) + ":" + recipient.ID,
+		Documents: []ReceiptDocument{{ID: d.ID, Kind: d.Kind, MediaType: c.MediaType, Size: c.Size, SHA256: hex.EncodeToString(c.SHA256),
+			Deposited: d.CreatedAt, Depositor: string(d.Depositor.Kind), Watermark: c.Watermark}}}
+	return signReceipt(key, r)
+}
+
+func signReceipt(key ed25519.PrivateKey, r *Receipt) (string, *Receipt, error) {
 	payload, err := json.Marshal(r)
 	if err != nil {
 		return "", nil, fmt.Errorf("sharing: receipt: %w", err)

@@ -35,13 +35,16 @@ type pendingAccess struct {
 	doc  uuid.UUID
 	blob *Blob
 	a    Access
-	done chan error
+	// dataKey seals the entry's private detail (Access.Private); every access of a batch
+	// is to one owner, so one key serves the batch.
+	dataKey []byte
+	done    chan error
 }
 
 // journalAccess journals one access to owner's doc, with what must commit with it
 // (a.Within), and returns once it is committed or has failed.
-func (v *Vault) journalAccess(ctx context.Context, owner, doc uuid.UUID, blob *Blob, a Access) error {
-	p := &pendingAccess{ctx: ctx, doc: doc, blob: blob, a: a, done: make(chan error, 1)}
+func (v *Vault) journalAccess(ctx context.Context, owner, doc uuid.UUID, blob *Blob, a Access, dataKey []byte) error {
+	p := &pendingAccess{ctx: ctx, doc: doc, blob: blob, a: a, dataKey: dataKey, done: make(chan error, 1)}
 	q := &v.accesses
 	q.mu.Lock()
 	waiting, busy := q.owners[owner]
@@ -126,8 +129,8 @@ func (v *Vault) commitBatch(owner uuid.UUID, batch []*pendingAccess) error {
 				refusals = append(refusals, req.Refused)
 			}
 		}
-		evs[i] = Event{Actor: p.a.Actor, Action: p.a.Action, DocumentID: p.doc, Detail: p.a.Detail}
-		e, err := newEntry(owner, evs[i], nil)
+		evs[i] = Event{Actor: p.a.Actor, Action: p.a.Action, DocumentID: p.doc, Detail: p.a.Detail, Private: p.a.Private}
+		e, err := newEntry(owner, evs[i], p.dataKey)
 		if err != nil {
 			return err
 		}
@@ -156,7 +159,7 @@ func (v *Vault) commitBatch(owner uuid.UUID, batch []*pendingAccess) error {
 					}
 				}
 			}
-			_, err := appendEvents(ctx, tx, owner, evs, nil)
+			_, err := appendEvents(ctx, tx, owner, evs, batch[0].dataKey)
 			return err
 		})
 	}

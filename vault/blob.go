@@ -241,6 +241,9 @@ type Access struct {
 	Actor  Actor
 	Action Action
 	Detail string
+	// Private goes into the journal entry sealed (Event.Private): what the copy given
+	// carried written across it (a watermark naming the recipient and the purpose).
+	Private string
 	// Require, if set, gives what must commit together with the access's journal entry,
 	// for the blob opened (b, as its row says): a share link counts its downloads there,
 	// so that the count and the trace commit as one. Nil means nothing.
@@ -296,7 +299,7 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 	// The access is journaled before any byte is returned; the round trip to the blob
 	// store runs meanwhile.
 	journaled := make(chan error, 1)
-	go func() { journaled <- v.journalAccess(ctx, owner, doc, &r.Blob, a) }()
+	go func() { journaled <- v.journalAccess(ctx, owner, doc, &r.Blob, a, dataKey) }()
 	r.h = newAsyncHash()
 	br, err := v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
 	if err != nil {

@@ -66,7 +66,8 @@
 //   - A dump of the database reveals no title, kind, file name or content. Owner keys
 //     are stored wrapped (age-encrypted) to a master key that never enters the database;
 //     titles, kinds of papers (a residence permit tells immigration status), file names,
-//     link purposes and everything else personal are sealed with a per-owner data key
+//     link purposes, the facts a paper's 2D-Doc carries (proof.go) and everything else
+//     personal are sealed with a per-owner data key
 //     (XChaCha20-Poly1305), bound to their row so that they cannot be moved. The journal
 //     copies nothing sealed elsewhere in clear (Event.Private). Only what jobs query
 //     stays clear (dates, sizes, timestamps); lists filter after opening, since an owner

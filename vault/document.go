@@ -67,6 +67,8 @@ type NewDocument struct {
 	IssuedOn  *time.Time
 	ExpiresOn *time.Time
 	Files     []File
+	// Proof is what the paper's 2D-Doc said (proof.go), nil when it has none.
+	Proof *Proof
 }
 
 // File is one stream to deposit.
@@ -85,6 +87,11 @@ const MaxTitleLen = 200
 func (nd *NewDocument) validate() error {
 	if _, err := ParseKind(string(nd.Kind)); err != nil {
 		return err
+	}
+	if nd.Proof != nil {
+		if err := nd.Proof.validate(); err != nil {
+			return err
+		}
 	}
 	if err := validTitle(nd.Title); err != nil {
 		return err
@@ -188,7 +195,7 @@ func (v *Vault) DepositWithin(ctx context.Context, owner uuid.UUID, by Actor, nd
 		return nil, fmt.Errorf("vault: deposit: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err = v.insertDocument(ctx, tx, d, dataKey, by); err != nil {
+	if err = v.insertDocument(ctx, tx, d, nd.Proof, dataKey, by); err != nil {
 		return nil, fmt.Errorf("vault: deposit: %w", closedError(err))
 	}
 	if within != nil {
@@ -239,7 +246,7 @@ func (v *Vault) documentCommitted(ctx context.Context, owner, doc uuid.UUID) (bo
 	return exists, err
 }
 
-func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, dataKey []byte, by Actor) error {
+func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, p *Proof, dataKey []byte, by Actor) error {
 	title, err := seal(dataKey, []byte(d.Title), titleAD(d.OwnerID, d.ID))
 	if err != nil {
 		return err
@@ -248,13 +255,17 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, data
 	if err != nil {
 		return err
 	}
+	proof, err := sealProof(dataKey, d.OwnerID, d.ID, p)
+	if err != nil {
+		return err
+	}
 	// One round trip for every row of the deposit: on a busy server each one is waited
 	// for, and a deposit has several.
 	b := &pgx.Batch{}
 	b.Queue(`
-		INSERT INTO documents (id, owner_id, kind_sealed, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		d.ID, d.OwnerID, kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt)
+		INSERT INTO documents (id, owner_id, kind_sealed, title_sealed, issued_on, expires_on, depositor_kind, depositor_id, created_at, proof_sealed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		d.ID, d.OwnerID, kind, title, d.IssuedOn, d.ExpiresOn, d.Depositor.Kind, d.Depositor.ID, d.CreatedAt, proof)
 	queueIndexNew(b, dataKey, d.OwnerID, d.ID, d.Title, d.Kind)
 	for _, bl := range d.Blobs {
 		var name []byte

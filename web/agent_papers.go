@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -134,7 +135,7 @@ func (h *handler) agentShareForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.renderAgent(w, r, http.StatusOK, "agent_share", view{Title: "share.title"},
-		map[string]any{"Owner": owner, "F": shareForm{Docs: docs, Lifetime: "24h"}})
+		map[string]any{"Owner": owner, "F": shareForm{Docs: docs, Lifetime: "24h", Mark: markAuto}})
 }
 
 func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
@@ -142,13 +143,16 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeShare) {
 		return
 	}
-	f := shareForm{Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui"}
+	f := shareForm{Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui",
+		Recipient: r.PostFormValue("recipient")}
 	for _, s := range r.PostForm["doc"] {
 		if id, err := uuid.Parse(s); err == nil {
 			f.Chosen = append(f.Chosen, id)
 		}
 	}
 	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
+	mark, markOK := parseWatermarkChoice(r.PostFormValue("mark"))
+	f.Mark = mark
 	again := func(msg string) {
 		docs, err := h.share.AgentShareableDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
 		if err != nil {
@@ -166,9 +170,24 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		again("share.error.lifetime")
 		return
+	case !markOK || utf8Len(f.Recipient) > maxRecipient:
+		again("share.error.invalid")
+		return
+	}
+	// The kinds decide the default mark: only the chosen papers the agent may share are
+	// looked at, without journaling a listing (the titles are not shown).
+	var watermark string
+	if mark != markNo {
+		docs, err := h.vault.DocumentsIn(r.Context(), owner, f.Chosen)
+		if err != nil {
+			h.agentError(w, r, err)
+			return
+		}
+		watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, f.Recipient, f.Purpose, time.Now())
 	}
 	c, err := h.share.AgentCreateLink(r.Context(), agentOf(r).Agent, owner, sharing.NewLink{
-		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode}, h.clientIP(r))
+		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
+		Watermark: watermark}, h.clientIP(r))
 	switch {
 	case errors.Is(err, sharing.ErrInvalid):
 		again("share.error.invalid")

@@ -78,6 +78,11 @@ type apiDocument struct {
 	DepositedAt time.Time  `json:"deposited_at"`
 	Depositor   string     `json:"depositor"`
 	Href        string     `json:"href"`
+	// Proof is what the paper's 2D-Doc said when it was deposited; absent when the paper
+	// has none (proof.go).
+	Proof *apiProof `json:"proof,omitempty"`
+	// Watermark is written across every page of the copy downloaded (watermark.go).
+	Watermark string `json:"watermark,omitempty"`
 }
 
 type apiManifest struct {
@@ -95,7 +100,7 @@ func delivered(d *vault.Document) *vault.Blob {
 	return d.Blob(vault.RoleOriginal)
 }
 
-func manifest(docs []vault.Document, hrefPrefix string) []apiDocument {
+func manifest(docs []vault.Document, proofs map[uuid.UUID]*vault.Proof, watermark, hrefPrefix string) []apiDocument {
 	out := make([]apiDocument, 0, len(docs))
 	for i := range docs {
 		d := &docs[i]
@@ -105,7 +110,7 @@ func manifest(docs []vault.Document, hrefPrefix string) []apiDocument {
 		}
 		ad := apiDocument{ID: d.ID, Kind: d.Kind, Title: d.Title, MediaType: b.MediaType, Size: b.Size,
 			SHA256: hex.EncodeToString(b.SHA256), DepositedAt: d.CreatedAt, Depositor: string(d.Depositor.Kind),
-			Href: hrefPrefix + d.ID.String()}
+			Href: hrefPrefix + d.ID.String(), Proof: newAPIProof(proofs[d.ID]), Watermark: watermark}
 		if d.IssuedOn != nil {
 			ad.IssuedOn = d.IssuedOn.Format(time.DateOnly)
 		}
@@ -170,6 +175,10 @@ func (h *handler) apiLinkManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	docs, err := h.share.Documents(r.Context(), l)
+	var proofs map[uuid.UUID]*vault.Proof
+	if err == nil {
+		proofs, err = h.vault.Proofs(r.Context(), l.OwnerID, l.Documents)
+	}
 	if err == nil {
 		err = h.share.Opened(r.Context(), l, h.clientIP(r))
 	}
@@ -178,7 +187,7 @@ func (h *handler) apiLinkManifest(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
-	writeJSON(w, http.StatusOK, apiManifest{Purpose: l.Purpose, ExpiresAt: l.ExpiresAt, Documents: manifest(docs, "/api/v1/links/"+token+"/documents/")})
+	writeJSON(w, http.StatusOK, apiManifest{Purpose: l.Purpose, ExpiresAt: l.ExpiresAt, Documents: manifest(docs, proofs, l.Watermark, "/api/v1/links/"+token+"/documents/")})
 }
 
 func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
@@ -208,6 +217,19 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	recipient := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String()}
+	if l.Watermark != "" {
+		h.deliverMarked(w, r, d, blob.Size, recipient, l.Watermark, func(note string) (*vault.BlobReader, error) {
+			return h.share.Open(r.Context(), l, d.ID, blob.ID, h.clientIP(r), vault.ActionDownload, note)
+		}, func(err error) {
+			if errors.Is(err, sharing.ErrUnavailable) || errors.Is(err, vault.ErrNotFound) {
+				apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
+				return
+			}
+			h.log.Error("api: marked link document", "err", err)
+			apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		})
+		return
+	}
 	receipt, rc, err := sharing.SignReceipt(h.cfg.Signing, recipient, []vault.Document{*d}, blob.Role)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "api: receipt", "err", err)
@@ -403,12 +425,16 @@ func (h *handler) apiGrantManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	docs, err := h.share.GrantDocuments(r.Context(), g)
+	var proofs map[uuid.UUID]*vault.Proof
+	if err == nil {
+		proofs, err = h.vault.Proofs(r.Context(), g.OwnerID, g.Documents)
+	}
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "api: grant manifest", "err", err)
 		apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
 		return
 	}
-	writeJSON(w, http.StatusOK, apiManifest{ExpiresAt: g.ExpiresAt, Documents: manifest(docs, "/api/v1/grant/documents/")})
+	writeJSON(w, http.StatusOK, apiManifest{ExpiresAt: g.ExpiresAt, Documents: manifest(docs, proofs, g.Watermark, "/api/v1/grant/documents/")})
 }
 
 func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
@@ -431,6 +457,19 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 	if d == nil || delivered(d) == nil {
 		h.share.OpenGranted(r.Context(), g, id, uuid.Nil, h.clientIP(r), "") // journals the attempt
 		apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
+		return
+	}
+	if g.Watermark != "" {
+		h.deliverMarked(w, r, d, delivered(d).Size, vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, g.Watermark, func(note string) (*vault.BlobReader, error) {
+			return h.share.OpenGranted(r.Context(), g, d.ID, delivered(d).ID, h.clientIP(r), note)
+		}, func(err error) {
+			if errors.Is(err, vault.ErrNotFound) {
+				apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
+				return
+			}
+			h.log.Error("api: marked granted document", "err", err)
+			apiError(w, http.StatusInternalServerError, "internal", "Le service a un problème. Réessayez dans quelques minutes.")
+		})
 		return
 	}
 	receipt, rc, err := sharing.SignReceipt(h.cfg.Signing, vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, []vault.Document{*d}, delivered(d).Role)

@@ -239,7 +239,7 @@ func matrixRows() []row {
 		// « Choisir dans mon coffre ».
 		{route: "GET /oauth/authorize", ans: ownerRoute(G, allowed, allowed), query: "{oauth}"},
 		{route: "POST /oauth/authorize", ans: ownerRoute(P, done("{redirect}*"), traced(invalidForm)),
-			form: url.Values{"q": {"{oauth}"}, "decision": {"donner"}, "doc": {"{id}"}}},
+			form: url.Values{"q": {"{oauth}"}, "decision": {"donner"}, "doc": {"{id}"}, "mark": {"oui"}}},
 
 		// The owner's papers.
 		{route: "GET /papiers", ans: ownerRoute(G, allowed, allowed)},
@@ -260,7 +260,7 @@ func matrixRows() []row {
 		{route: "POST /papiers/{id}/proposition", ans: ownerRoute(P, done("/papiers/{id}"), denied), form: url.Values{"reponse": {"non"}}},
 		{route: "GET /papiers/{id}/partager", ans: ownerRoute(G, allowed, denied)},
 		{route: "GET /partager", ans: ownerRoute(G, allowed, allowed)},
-		{route: "POST /partager", ans: ownerRoute(P, allowed, denied), form: url.Values{"doc": {"{id}"}, "lifetime": {"1h"}, "purpose": {"Matrice"}}},
+		{route: "POST /partager", ans: ownerRoute(P, allowed, denied), form: url.Values{"doc": {"{id}"}, "lifetime": {"1h"}, "purpose": {"Matrice"}, "mark": {"oui"}, "recipient": {"Matrice"}}},
 		{route: "GET /partages", ans: ownerRoute(G, allowed, allowed)},
 		{route: "POST /partages/{lid}/revoquer", ans: ownerRoute(P, done("/partages"), notFound)},
 		{route: "GET /historique", ans: ownerRoute(G, allowed, allowed)},
@@ -332,7 +332,7 @@ func matrixRows() []row {
 		{route: "GET /agent/personnes/{owner}/ajouter", ans: personRoute(G, allowed, agDeposit)},
 		{route: "POST /agent/personnes/{owner}/ajouter", ans: personRoute(P, invalidForm, agDeposit), form: url.Values{"kind": {"caf"}, "title": {"Sans page"}}, multipart: true},
 		{route: "GET /agent/personnes/{owner}/partager", ans: personRoute(G, allowed, agShare)},
-		{route: "POST /agent/personnes/{owner}/partager", ans: personRoute(P, allowed, agShare), form: url.Values{"doc": {"{id}"}, "lifetime": {"1h"}, "purpose": {"Matrice"}}},
+		{route: "POST /agent/personnes/{owner}/partager", ans: personRoute(P, allowed, agShare), form: url.Values{"doc": {"{id}"}, "lifetime": {"1h"}, "purpose": {"Matrice"}, "mark": {"oui"}, "recipient": {"Matrice"}}},
 		{route: "GET /agent/personnes/{owner}/recuperer", ans: personRoute(G, allowed, reaching...)},
 		// Recovering replaces the person's secret: on the second victim.
 		{route: "POST /agent/personnes/{owner}/recuperer", ans: personRoute(P, allowed, agRecover), victim2: true},

@@ -250,6 +250,7 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 		title = defaultTitle(d.Kind, time.Now())
 	}
 	nd := vault.NewDocument{Kind: d.Kind, Title: title}
+	nd.Proof = h.checkProof(r.Context(), res, pdf.Bytes(), result.MediaType == ingest.PDF)
 	for _, p := range pages {
 		kept, mt, keep, err := ingest.Original(p.body)
 		if err != nil {
@@ -338,6 +339,8 @@ type docView struct {
 	// paper is being read (suggestion.go).
 	Suggestion *suggestionView
 	Reading    bool
+	// Proof is what the paper's 2D-Doc said at deposit (proof.go); nil: it has none.
+	Proof *proofView
 }
 
 func (h *handler) docView(r *http.Request, d *vault.Document) docView {
@@ -368,6 +371,12 @@ func (h *handler) document(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v.Suggestion, v.Reading = h.readingView(r, d)
+	proofs, err := h.vault.Proofs(r.Context(), d.OwnerID, []uuid.UUID{d.ID})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	v.Proof = newProofView(proofs[d.ID])
 	h.render(w, r, http.StatusOK, "document", view{Title: "doc.title", Nav: "list", Notice: h.suggestionNotice(r), Data: v})
 }
 

@@ -31,6 +31,20 @@ type historyLine struct {
 // by history.actor.<kind>, or by the entry's detail (a structure's name, a link's
 // purpose) or the name the page knows for them (names).
 func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]string, names map[string]string) string {
+	// A copy given marked (watermark.go): the entry's private detail ends with the note,
+	// which the sentence tells apart.
+	if i := strings.Index(e.Private, markNote); i >= 0 {
+		text := strings.TrimSuffix(e.Private[i+len(markNote):], " »")
+		e.Private = strings.TrimSuffix(e.Private[:i], " — ")
+		return h.sentenceOf(r, e, titles, names) + " " + h.t(r, "history.marked", text)
+	}
+	return h.sentenceOf(r, e, titles, names)
+}
+
+// markNote starts what sharing.WatermarkNote writes.
+const markNote = "copie marquée « "
+
+func (h *handler) sentenceOf(r *http.Request, e vault.Entry, titles map[uuid.UUID]string, names map[string]string) string {
 	detail := e.OwnerDetail()
 	if n, ok := names[e.ActorID]; ok && (e.ActorKind == vault.ActorLink || e.ActorKind == vault.ActorClient) {
 		detail = n

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -122,7 +123,21 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 				Data: map[string]any{"Request": req, "Docs": matching, "Query": r.PostFormValue("q")}})
 			return
 		}
-		back, err = h.share.Approve(r.Context(), req, owner, h.actor(r), ids)
+		mark, ok := parseWatermarkChoice(r.PostFormValue("mark"))
+		if !ok {
+			h.fail(w, r, http.StatusUnprocessableEntity, "consent.error.choice")
+			return
+		}
+		var watermark string
+		if mark != markNo {
+			docs, derr := h.vault.DocumentsIn(r.Context(), owner, ids)
+			if derr != nil {
+				h.serverError(w, r, derr)
+				return
+			}
+			watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, req.Client.Name, req.Purpose, time.Now())
+		}
+		back, err = h.share.ApproveMarked(r.Context(), req, owner, h.actor(r), ids, watermark)
 	}
 	switch {
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrInvalid):

@@ -178,7 +178,11 @@ func (h *handler) recipientDocs(w http.ResponseWriter, r *http.Request, l *shari
 	}
 	out := make([]recipientDoc, 0, len(docs))
 	for i := range docs {
-		out = append(out, recipientDoc{Document: docs[i], File: delivered(&docs[i]), Thumb: docs[i].Blob(vault.RoleThumbnail)})
+		rd := recipientDoc{Document: docs[i], File: delivered(&docs[i]), Thumb: docs[i].Blob(vault.RoleThumbnail)}
+		if l.Watermark != "" {
+			rd.Thumb = nil // a thumbnail would be a clean picture of the first page
+		}
+		out = append(out, rd)
 	}
 	return out, true
 }
@@ -239,6 +243,17 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("a") == "telecharger" {
 		action, disposition = vault.ActionDownload, "attachment"
 	}
+	if l.Watermark != "" {
+		// Reserved before the download is counted: a busy service counts nothing.
+		res, err := h.budget.Reserve(r.Context(), markCost(blob.Size))
+		if err != nil {
+			h.refused(w, r, err, func(status int, msg string) {
+				h.render(w, r, status, "error", view{Title: "error.title", Error: msg})
+			})
+			return
+		}
+		defer res.Release()
+	}
 	br, err := h.share.Open(r.Context(), l, id, blob.ID, h.clientIP(r), action, "")
 	if err != nil {
 		if errors.Is(err, sharing.ErrUnavailable) || errors.Is(err, vault.ErrNotFound) {
@@ -249,7 +264,26 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer br.Close()
+	if l.Watermark != "" {
+		b, err := h.watermarked(r.Context(), br, l.Watermark)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		h.send(w, "application/pdf", disposition, d.Title+".pdf", b)
+		return
+	}
 	h.stream(w, br, disposition, d.Title+extension(br.MediaType))
+}
+
+// send writes a copy made for the recipient (a marked copy), like stream.
+func (h *handler) send(w http.ResponseWriter, mt, disposition, name string, b []byte) {
+	hd := w.Header()
+	hd.Set("Content-Type", mt)
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	hd.Set("Cache-Control", "private, no-store")
+	hd.Set("Content-Disposition", contentDisposition(disposition, name))
+	w.Write(b)
 }
 
 // maxBundle bounds the one-PDF download: the parts are merged in memory.
@@ -291,7 +325,8 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusRequestEntityTooLarge, "link.all.toolarge")
 		return
 	}
-	if len(pdfs) > 1 { // one part is streamed as it is
+	marked := l.Watermark != ""
+	if len(pdfs) > 1 || marked { // one clean part is streamed as it is
 		again := func(status int, msg string) {
 			if status == http.StatusRequestEntityTooLarge {
 				msg = h.t(r, "link.all.toolarge")
@@ -303,8 +338,19 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer h.merges.release(l.ID)
-		res, err := h.budget.ReserveMerge(r.Context(), total)
+		need := total
+		if marked {
+			// The marked copies are merged; the largest part is marked at a time.
+			need = 2 * total
+		}
+		res, err := h.budget.ReserveMerge(r.Context(), need)
+		if err == nil && marked {
+			err = res.Grow(r.Context(), markCost(maxPart(pdfs)))
+		}
 		if err != nil {
+			if res != nil {
+				res.Release()
+			}
 			h.refused(w, r, err, again)
 			return
 		}
@@ -328,7 +374,7 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	paced := func() *startWriter {
 		return &startWriter{w: w, rc: rc, start: time.Now(), grace: h.exportGrace(), rate: h.exportRate()}
 	}
-	if len(pdfs) == 1 {
+	if len(pdfs) == 1 && !marked {
 		br, err := h.share.OpenUncounted(r.Context(), l, pdfs[0].ID, pdfs[0].File.ID, h.clientIP(r))
 		if err != nil {
 			hd.Del("Content-Disposition")
@@ -351,7 +397,12 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, err)
 			return
 		}
-		b, err := readExactly(br)
+		var b []byte
+		if marked {
+			b, err = h.watermarked(r.Context(), br, l.Watermark)
+		} else {
+			b, err = readExactly(br)
+		}
 		br.Close()
 		if err != nil {
 			hd.Del("Content-Disposition")
@@ -359,6 +410,14 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		parts = append(parts, b)
+	}
+	if len(parts) == 1 { // one marked part: nothing to merge
+		hd.Set("Content-Length", strconv.Itoa(len(parts[0])))
+		if _, err := paced().Write(parts[0]); err != nil {
+			h.log.Info("all-in-one download interrupted", "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		return
 	}
 	// Streamed as it is written, without a copy: an error after the first byte cuts
 	// the connection, so that no truncated file passes for a whole one.
@@ -375,6 +434,15 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 		hd.Del("Content-Disposition")
 		h.serverError(w, r, err)
 	}
+}
+
+// maxPart is the size of the largest of the papers' files.
+func maxPart(docs []recipientDoc) int64 {
+	var n int64
+	for _, d := range docs {
+		n = max(n, d.File.Size)
+	}
+	return n
 }
 
 // readExactly reads a blob into a buffer of its size, and on to the end of the stream,

@@ -27,14 +27,22 @@ type shareForm struct {
 	Lifetime     string // "1h", "24h", "7j"
 	MaxDownloads int
 	WithCode     bool
+	// Mark is the watermark choice (watermark.go) and Recipient the name written on the
+	// copies.
+	Mark      watermarkChoice
+	Recipient string
 }
+
+// maxRecipient bounds the name written on marked copies, in characters: with the date
+// and a purpose of 120, the text stays within what a watermark holds.
+const maxRecipient = 80
 
 var lifetimes = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7j": 7 * 24 * time.Hour} //nolint:gochecknoglobals // a constant table
 
 func (f shareForm) IsChosen(id uuid.UUID) bool { return slices.Contains(f.Chosen, id) }
 
 func (h *handler) shareForm(w http.ResponseWriter, r *http.Request) {
-	f := shareForm{Lifetime: "24h"}
+	f := shareForm{Lifetime: "24h", Mark: markAuto}
 	if chi.URLParam(r, "id") != "" {
 		// From a paper's page: the paper must be the owner's, as on its other pages.
 		d, ok := h.loadDocument(w, r)
@@ -59,13 +67,16 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	f := shareForm{Docs: docs, Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui"}
+	f := shareForm{Docs: docs, Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui",
+		Recipient: r.PostFormValue("recipient")}
 	for _, s := range r.PostForm["doc"] {
 		if id, err := uuid.Parse(s); err == nil {
 			f.Chosen = append(f.Chosen, id)
 		}
 	}
 	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
+	mark, markOK := parseWatermarkChoice(r.PostFormValue("mark"))
+	f.Mark = mark
 	again := func(msg string) {
 		h.render(w, r, http.StatusUnprocessableEntity, "share", view{Title: "share.title", Nav: "list", Error: h.t(r, msg), Data: f})
 	}
@@ -77,9 +88,13 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		again("share.error.lifetime")
 		return
+	case !markOK || utf8Len(f.Recipient) > maxRecipient:
+		again("share.error.invalid")
+		return
 	}
 	c, err := h.share.CreateLink(r.Context(), owner, h.actor(r), sharing.NewLink{
 		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
+		Watermark: watermarkFor(f.Mark, docs, func(d vault.Document) bool { return f.IsChosen(d.ID) }, f.Recipient, f.Purpose, time.Now()),
 	})
 	switch {
 	case errors.Is(err, sharing.ErrInvalid):

@@ -166,6 +166,10 @@ type Config struct {
 	// Reading queues the background reading of an owner's papers (reader.go); nil: the
 	// service does not offer to read papers.
 	Reading ReadingQueue
+	// TrustList gives the 2D-Doc trust list in use (it is refreshed while the service
+	// runs: see cmd/coffre); nil, or a nil list: the 2D-Doc of papers is not checked
+	// (proof.go).
+	TrustList func() *ingest.TrustList
 }
 
 type handler struct {

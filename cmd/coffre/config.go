@@ -58,6 +58,11 @@ type Config struct {
 	// SMTPAddr is set; SMS through an HTTP gateway, on when SMSURL is set.
 	SMTPAddr, SMTPUser, SMTPPassword, SMTPFrom, SMTPTLS string
 	SMSURL, SMSToken                                    string
+	// TrustList names the 2D-Doc trust list: a file, or a directory whose *.xml, *.pem
+	// and *.crt files are read together (trustlist.go); empty: papers' 2D-Doc codes are
+	// not checked. TrustRefresh is how often it is read again.
+	TrustList    string
+	TrustRefresh time.Duration
 }
 
 // LoadConfig reads the configuration; errors name the variable at fault.
@@ -95,6 +100,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PurgeAfter:      dur("COFFRE_PURGE_AFTER", 0),
 		CheckpointEvery: dur("COFFRE_CHECKPOINT_EVERY", 10*time.Minute),
 		Retention:       dur("COFFRE_RETENTION", 0),
+	}
+	c.TrustList = getenv("COFFRE_2DDOC_TRUST")
+	c.TrustRefresh = dur("COFFRE_2DDOC_REFRESH", time.Hour)
+	if c.TrustRefresh > 0 && c.TrustRefresh < time.Minute {
+		errs = append(errs, fmt.Errorf("COFFRE_2DDOC_REFRESH=%s is shorter than a minute", c.TrustRefresh))
 	}
 	c.BaseURL = getenv("COFFRE_BASE_URL")
 	c.Contact = getenv("COFFRE_CONTACT")

@@ -93,6 +93,12 @@ Configuration (environment variables, with their defaults):
     COFFRE_SMS_URL            SMS gateway: one JSON POST {"to", "text"} per message (see the README);
                               https, or http on this machine; empty: no SMS
     COFFRE_SMS_TOKEN          bearer token sent to the SMS gateway
+    COFFRE_2DDOC_TRUST        2D-Doc trust list: a file, or a directory whose *.xml, *.pem and
+                              *.crt files are read together — the ANTS list of certification
+                              authorities (TSL, XML) and the PEM certificates of the signers
+                              (see the README); empty: 2D-Doc codes of papers are not checked
+    COFFRE_2DDOC_REFRESH      how often the trust list is read again (1h); a list that fails
+                              to read is logged and the one in use is kept
 
 Example:
     coffre keys init && coffre migrate && coffre serve

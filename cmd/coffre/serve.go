@@ -32,6 +32,11 @@ key files can be read, and says why not otherwise. With COFFRE_METRICS_LISTEN, /
 (Prometheus) is served on that address. Every response carries an X-Request-ID, which
 every log line of that request carries too.
 
+With COFFRE_2DDOC_TRUST, the 2D-Doc code of each paper deposited is checked against that
+trust list, read at start (an unreadable list stops the start) and again every
+COFFRE_2DDOC_REFRESH. To load and refresh it from the ANTS publication, see the README,
+« Papiers authentiques (2D-Doc) ».
+
 Refuses to start, with one line saying why, when the master key file does not match the
 database. Stops gracefully on SIGINT or SIGTERM: /readyz answers 503 at once, requests
 are still taken for COFFRE_SHUTDOWN_DRAIN (3s) while load balancers notice, then in-flight
@@ -84,6 +89,17 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	} else {
 		log.Warn("tesseract is not installed: the service does not offer to read papers (scripts/ocr.sh installs it)")
 	}
+	var trust *trustList
+	if cfg.TrustList != "" {
+		if trust, err = loadTrustList(cfg.TrustList); err != nil {
+			return err
+		}
+		if cfg.TrustRefresh > 0 {
+			go trust.refresh(ctx, cfg.TrustRefresh, log)
+		}
+	} else {
+		log.Warn("COFFRE_2DDOC_TRUST is empty: the 2D-Doc codes of papers are not checked")
+	}
 	// The jobs' context outlives the signal: at shutdown, Stop lets a running job finish
 	// (cancelling Start's context would cut it).
 	jobs, err := startJobs(context.WithoutCancel(ctx), pool, v, svc, signing, cfg, log, reader)
@@ -107,6 +123,9 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 		IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax, BaseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
 		Contact: cfg.Contact, OpenID: openID, ProConnect: proConnect, Sharing: svc.sharing, Signing: signing, Budget: budget,
 		Channels: svc.notify.Kinds(),
+	}
+	if trust != nil {
+		wcfg.TrustList = trust.Get
 	}
 	if reader != nil {
 		wcfg.Reading = riverReading{client: jobs}

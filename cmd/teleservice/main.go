@@ -122,7 +122,10 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 {{if .Error}}<p id="erreur" role="alert">{{.Error}}</p>{{end}}
 {{if .Documents}}
 <p id="resultat">Nous avons bien reçu {{len .Documents}} document(s).</p>
-<ul>{{range .Documents}}<li class="document" data-verified="{{.Verified}}">{{.Title}} — {{.Size}} octets — {{if .Verified}}empreinte et reçu vérifiés{{else}}NON VÉRIFIÉ : {{.Problem}}{{end}}</li>{{end}}</ul>
+<ul>{{range .Documents}}<li class="document" data-verified="{{.Verified}}">{{.Title}} — {{.Size}} octets — {{if .Verified}}empreinte et reçu vérifiés{{else}}NON VÉRIFIÉ : {{.Problem}}{{end}}
+{{with .Proof}}{{if .Verified}}<p class="proof" data-status="{{.Status}}">Document authentique : {{.Type}}, émis par {{.Issuer}}</p>
+<ul class="facts">{{range .Facts}}<li>{{.Label}} : {{.Value}}</li>{{end}}</ul>{{else}}<p class="proof" data-status="{{.Status}}">Le code 2D-Doc ne correspond pas ({{.Status}})</p>{{end}}{{end}}
+{{with .Watermark}}<p class="watermark">Copie marquée : « {{.}} »</p>{{end}}</li>{{end}}</ul>
 {{else}}
 <p>Pour votre demande, il nous faut votre attestation CAF.</p>
 <p><a id="choisir" href="/choisir">Choisir dans mon coffre</a></p>
@@ -134,6 +137,21 @@ type received struct {
 	Size     int
 	Verified bool
 	Problem  string
+	// Proof is what the paper's 2D-Doc said, checked by Coffre at deposit: the
+	// téléservice need not check the paper by hand. Watermark is written on every page.
+	Proof     *proof
+	Watermark string
+}
+
+type proof struct {
+	Status   string `json:"status"`
+	Verified bool   `json:"verified"`
+	Type     string `json:"type"`
+	Issuer   string `json:"issuer"`
+	Facts    []struct {
+		Label string `json:"label"`
+		Value string `json:"value"`
+	} `json:"facts"`
 }
 
 func (s *service) render(w http.ResponseWriter, data map[string]any) {
@@ -220,6 +238,9 @@ func (s *service) fetch(ctx context.Context, code, verifier string) ([]received,
 			Size   int    `json:"size"`
 			SHA256 string `json:"sha256"`
 			Href   string `json:"href"`
+			// A marked copy's hash is in its Repr-Digest and its receipt, not here.
+			Watermark string `json:"watermark"`
+			Proof     *proof `json:"proof"`
 		} `json:"documents"`
 	}
 	if err := s.call(req, &m); err != nil {
@@ -238,15 +259,16 @@ func (s *service) fetch(ctx context.Context, code, verifier string) ([]received,
 		if err != nil || resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("document %s: status %d, %v", d.ID, resp.StatusCode, err)
 		}
-		rc := received{Title: d.Title, Size: len(body)}
+		rc := received{Title: d.Title, Size: len(body), Proof: d.Proof, Watermark: d.Watermark}
 		sum := sha256.Sum256(body)
+		got := hex.EncodeToString(sum[:])
 		switch {
-		case hex.EncodeToString(sum[:]) != d.SHA256:
+		case d.Watermark == "" && got != d.SHA256:
 			rc.Problem = "l'empreinte ne correspond pas au manifeste"
 		case resp.Header.Get("Repr-Digest") != "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":":
 			rc.Problem = "l'en-tête Repr-Digest ne correspond pas"
 		default:
-			rc.Problem = checkReceipt(resp.Header.Get("Coffre-Receipt"), key, d.ID, d.SHA256)
+			rc.Problem = checkReceipt(resp.Header.Get("Coffre-Receipt"), key, d.ID, got, d.Watermark)
 		}
 		rc.Verified = rc.Problem == ""
 		out = append(out, rc)
@@ -254,8 +276,9 @@ func (s *service) fetch(ctx context.Context, code, verifier string) ([]received,
 	return out, nil
 }
 
-// checkReceipt verifies the receipt's signature and that it names this document and hash.
-func checkReceipt(compact string, key ed25519.PublicKey, id, sha string) string {
+// checkReceipt verifies the receipt's signature and that it names this document, the
+// hash of what was received and the watermark written on it ("" for none).
+func checkReceipt(compact string, key ed25519.PublicKey, id, sha, watermark string) string {
 	jws, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		return "reçu illisible"
@@ -266,15 +289,16 @@ func checkReceipt(compact string, key ed25519.PublicKey, id, sha string) string 
 	}
 	var rc struct {
 		Documents []struct {
-			ID     string `json:"id"`
-			SHA256 string `json:"sha256"`
+			ID        string `json:"id"`
+			SHA256    string `json:"sha256"`
+			Watermark string `json:"watermark"`
 		} `json:"documents"`
 	}
 	if json.Unmarshal(payload, &rc) != nil {
 		return "reçu illisible"
 	}
 	for _, d := range rc.Documents {
-		if d.ID == id && d.SHA256 == sha {
+		if d.ID == id && d.SHA256 == sha && d.Watermark == watermark {
 			return ""
 		}
 	}

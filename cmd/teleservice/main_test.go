@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"coffre/ingest/ingesttest"
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/vaulttest"
@@ -69,7 +71,12 @@ func TestChoisirDansMonCoffre(t *testing.T) {
 	}
 	if _, err := vb.V.Deposit(ctx, o.ID, vault.Actor{Kind: vault.ActorOwner, ID: o.ID.String()}, vault.NewDocument{
 		Kind: vault.KindCAF, Title: "Attestation CAF de mars",
-		Files: []vault.File{{Role: vault.RoleRendition, MediaType: "application/pdf", Body: strings.NewReader("%PDF-1.7 attestation"), Size: -1}},
+		Files: []vault.File{{Role: vault.RoleRendition, MediaType: "application/pdf", Size: -1, Body: bytes.NewReader(ingesttest.PDF(
+			"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"))}},
+		// Its 2D-Doc verified at deposit: the téléservice shows what it says.
+		Proof: &vault.Proof{Status: vault.ProofValid, Type: "Attestation de paiement", Issuer: "CAF du Nord (essai)", CheckedAt: time.Now(),
+			Facts: []vault.ProofFact{{Label: "Montant versé", Value: "312,00 €"}}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,12 +111,15 @@ func TestChoisirDansMonCoffre(t *testing.T) {
 	if err != nil || !strings.Contains(consent, "Aide au logement (exemple)") || !strings.Contains(consent, "Attestation CAF de mars") {
 		t.Fatalf("consent page: %q, %v", consent, err)
 	}
-	step("choose the paper and give it",
+	step("choose the paper and give it, marked",
 		chromedp.Click(chromedp.CSS("main input[name=doc]")),
+		chromedp.Click(chromedp.CSS("#mark-oui")),
 		chromedp.Click(chromedp.CSS("button[value=donner]")),
 		chromedp.WaitVisible(chromedp.CSS("#resultat")))
 	result, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
-	if err != nil || !strings.Contains(result, "empreinte et reçu vérifiés") || strings.Contains(result, "NON VÉRIFIÉ") {
+	if err != nil || !strings.Contains(result, "empreinte et reçu vérifiés") || strings.Contains(result, "NON VÉRIFIÉ") ||
+		!strings.Contains(result, "Document authentique : Attestation de paiement, émis par CAF du Nord (essai)") ||
+		!strings.Contains(result, "Montant versé : 312,00 €") || !strings.Contains(result, "Copie marquée : « Transmis à ") {
 		t.Fatalf("téléservice result: %q, %v", result, err)
 	}
 	entries, err := vb.V.Journal(ctx, o.ID, 0, 100)
