@@ -29,7 +29,7 @@ const mandateTextVersion = "mandat-v2"
 var mandateDurations = []sharing.Duration{sharing.OneDay, sharing.OneMonth, sharing.SixMonths, sharing.TwelveMonths} //nolint:gochecknoglobals // a constant list
 
 func (h *handler) agentOpenForm(w http.ResponseWriter, r *http.Request) {
-	h.renderAgent(w, r, http.StatusOK, "agent_open", view{Title: "agent.open.title"}, map[string]any{"Login": ""})
+	h.renderAgent(w, r, http.StatusOK, "agent_open", view{Title: "agent.open.title"}, map[string]any{"Login": "", "Lang": "fr"})
 }
 
 // codeView is what the page after opening a safe (or recovering an access) shows once.
@@ -43,10 +43,23 @@ type codeView struct {
 
 func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 	login := strings.TrimSpace(r.PostFormValue("login"))
+	lang := r.PostFormValue("lang")
 	bad := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login})
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login, "Lang": lang})
+	}
+	if lang == "" {
+		lang = "fr"
+	}
+	if !validLanguage(lang) {
+		bad(http.StatusUnprocessableEntity, "account.badlang")
+		return
 	}
 	o, err := h.share.OpenSafeFor(r.Context(), agentOf(r).Agent, login, h.clientIP(r))
+	if err == nil && lang != "fr" {
+		// The person reads their safe in the language chosen with them at the desk from
+		// their first sign-in on.
+		err = h.accounts.SetLanguage(r.Context(), o.Owner.ID, lang)
+	}
 	switch {
 	case errors.Is(err, account.ErrBadLogin):
 		bad(http.StatusUnprocessableEntity, "signup.badlogin")
@@ -168,7 +181,7 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, login, secret, h.clientIP(r))
 	if _, locked := account.IsLocked(err); locked {
-		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, map[string]any{"Login": login})
+		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, map[string]any{"Login": login, "Lang": "fr"})
 		return
 	}
 	h.foundOrNot(w, r, login, &vault.Owner{ID: id}, err)
@@ -179,7 +192,7 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 // anyway: sharing.DeskUnlock), or the code of an access card.
 func (h *handler) foundOrNot(w http.ResponseWriter, r *http.Request, login string, o *vault.Owner, err error) {
 	again := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login})
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login, "Lang": "fr"})
 	}
 	switch {
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, account.ErrBadLogin):

@@ -89,14 +89,7 @@ func TestHistorySentences(t *testing.T) {
 	if len(kinds) < 7 {
 		t.Fatalf("the source scan found %d actor kinds: %v", len(kinds), kinds)
 	}
-	cat := loadCatalogue()
-	for id := range cat["fr"] {
-		for _, lang := range languages {
-			if _, ok := cat[lang][id]; strings.HasPrefix(id, "history.") && !ok {
-				t.Errorf("%s has no %s message: it would show in French", lang, id)
-			}
-		}
-	}
+	// Every language has every history message: i18n.TestCatalogues.
 	h := &handler{pages: parsePages(loadAssets()), log: slog.New(slog.DiscardHandler)}
 	known, deleted := uuid.New(), uuid.New()
 	titles := map[uuid.UUID]string{known: "Attestation CAF de mars"}

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,8 +27,6 @@ type pages struct {
 	sets map[string]map[string]*template.Template // language → page → template
 }
 
-var monthsFR = []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"} //nolint:gochecknoglobals // a constant table
-
 // paris is the time zone dates are shown in; without tzdata in the binary, UTC.
 func paris() *time.Location {
 	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
@@ -39,12 +37,13 @@ func paris() *time.Location {
 
 func parsePages(a *assets) *pages {
 	p := &pages{cat: loadCatalogue(), sets: map[string]map[string]*template.Template{}}
-	loc := paris()
+	tz := paris()
 	files, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		panic(err)
 	}
 	for _, lang := range languages {
+		loc := localeOf(lang)
 		funcs := template.FuncMap{
 			"t":     func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
 			"icon":  a.icon,
@@ -54,18 +53,12 @@ func parsePages(a *assets) *pages {
 				if t == nil {
 					return ""
 				}
-				if lang == "fr" {
-					return fmt.Sprintf("%d %s %d", t.Day(), monthsFR[t.Month()-1], t.Year())
-				}
-				return t.Format("2 January 2006")
+				return loc.Date(*t)
 			},
-			"datetime": func(t time.Time) string {
-				t = t.In(loc)
-				if lang == "fr" {
-					return fmt.Sprintf("%d %s %d à %s", t.Day(), monthsFR[t.Month()-1], t.Year(), t.Format("15h04"))
-				}
-				return t.Format("2 January 2006 at 15:04")
-			},
+			"datetime": func(t time.Time) string { return loc.DateTime(t.In(tz)) },
+			"num":      func(n int) string { return loc.Digits(strconv.Itoa(n)) },
+			"dir":      loc.Dir,
+			"languages": func() []languageChoice { return languageChoices(lang) },
 			"isodate": func(t *time.Time) string {
 				if t == nil {
 					return ""
