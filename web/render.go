@@ -55,9 +55,9 @@ func parsePages(a *assets) *pages {
 				}
 				return loc.Date(*t)
 			},
-			"datetime": func(t time.Time) string { return loc.DateTime(t.In(tz)) },
-			"num":      func(n int) string { return loc.Digits(strconv.Itoa(n)) },
-			"dir":      loc.Dir,
+			"datetime":  func(t time.Time) string { return loc.DateTime(t.In(tz)) },
+			"num":       func(n int) string { return loc.Digits(strconv.Itoa(n)) },
+			"dir":       loc.Dir,
 			"languages": func() []languageChoice { return languageChoices(lang) },
 			"isodate": func(t *time.Time) string {
 				if t == nil {

@@ -209,4 +209,3 @@ func TestLanguagesFromFiles(t *testing.T) {
 	}()
 	presentLanguages(os.DirFS(dir))
 }
-
