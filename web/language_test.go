@@ -1,0 +1,135 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"coffre/web/i18n"
+)
+
+// chooserRE finds the links of the language chooser: each language's name in its own
+// script, marked with its language and direction.
+var chooserRE = regexp.MustCompile(`<a href="/langue/([A-Za-z-]+)\?retour=[^"]*" lang="([A-Za-z-]+)" hreflang="[A-Za-z-]+" dir="(ltr|rtl)"`)
+
+// TestLanguageChooser: the very first screens (home and sign-in) offer every language
+// present without JavaScript, by links; a choice is remembered (cookie) and the page then
+// says its language and direction; an unknown language is refused.
+func TestLanguageChooser(t *testing.T) {
+	b := setup(t)
+	c := b.client(t)
+	for _, page := range []string{"/", "/connexion", "/langue"} {
+		_, body := c.get(page)
+		found := map[string]bool{}
+		for _, m := range chooserRE.FindAllStringSubmatch(body, -1) {
+			if m[1] != m[2] {
+				t.Errorf("%s: the link to %s is marked lang=%s", page, m[1], m[2])
+			}
+			if want := map[bool]string{true: "rtl", false: "ltr"}[i18n.LocaleOf(m[1]).RTL]; m[3] != want {
+				t.Errorf("%s: the link to %s is marked dir=%s", page, m[1], m[3])
+			}
+			found[m[1]] = true
+		}
+		for _, l := range i18n.Languages {
+			if !found[l] {
+				t.Errorf("%s: no link to %s in the chooser", page, l)
+			}
+		}
+		if !strings.Contains(body, ">العربية</a>") || !strings.Contains(body, ">Français</a>") {
+			t.Errorf("%s: the languages are not named in their own script", page)
+		}
+	}
+	resp, _ := c.get("/langue/ar?retour=/connexion")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connexion" {
+		t.Fatalf("choose Arabic: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := c.get("/connexion")
+	if !strings.Contains(body, `<html lang="ar" dir="rtl"`) || !strings.Contains(body, "اسم الدخول أو رقم الهاتف") || resp.Header.Get("Content-Language") != "ar" {
+		t.Fatalf("the sign-in page in Arabic: %.300s", body)
+	}
+	if !strings.Contains(body, `aria-current="true">العربية</a>`) {
+		t.Error("the chooser does not mark the current language")
+	}
+	if resp, _ := c.get("/langue/xx"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown language: %d", resp.StatusCode)
+	}
+	// The browser's preference is followed when nothing was chosen: a full tag, or its
+	// main language.
+	for accept, want := range map[string]string{"ar-MA,ar;q=0.9": `<html lang="ar" dir="rtl"`, "de,en;q=0.5": `<html lang="en" dir="ltr"`, "": `<html lang="fr" dir="ltr"`} {
+		req, _ := http.NewRequest(http.MethodGet, b.base+"/", nil)
+		if accept != "" {
+			req.Header.Set("Accept-Language", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(page), want) {
+			t.Errorf("Accept-Language %q: want %s", accept, want)
+		}
+	}
+}
+
+// TestLanguageAccount: the owner's choice in « Mon compte » is kept with the account
+// and comes back at the next sign-in, on a device that never chose; a language Coffre
+// does not offer is refused with a sentence.
+func TestLanguageAccount(t *testing.T) {
+	b := setup(t)
+	c := b.client(t)
+	c.signup("leila", "le chat mange la pomme verte")
+	tok := c.csrf("/compte")
+	if resp, body := c.post("/compte/langue", url.Values{"csrf": {tok}, "lang": {"xx"}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "choisissez une langue de la liste") {
+		t.Fatalf("unknown language: %d", resp.StatusCode)
+	}
+	if resp, _ := c.post("/compte/langue", url.Values{"csrf": {tok}, "lang": {"ar"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("choose Arabic: %d", resp.StatusCode)
+	}
+	_, body := c.get("/compte")
+	if !strings.Contains(body, `<html lang="ar" dir="rtl"`) || !regexp.MustCompile(`value="ar" checked`).MatchString(body) {
+		t.Fatalf("Mon compte after choosing Arabic: %.400s", body)
+	}
+	a, err := b.a.Account(context.Background(), ownerOf(t, b, "leila"))
+	if err != nil || a.Language != "ar" {
+		t.Fatalf("the account's language: %v %v", a, err)
+	}
+	other := b.client(t)
+	tok = other.csrf("/connexion")
+	other.post("/connexion", url.Values{"csrf": {tok}, "login": {"leila"}, "secret": {"le chat mange la pomme verte"}})
+	if _, body := other.get("/papiers"); !strings.Contains(body, `<html lang="ar" dir="rtl"`) || !strings.Contains(body, "أوراقي") {
+		t.Fatalf("the language does not follow the account at sign-in: %.300s", body)
+	}
+}
+
+// TestLanguageAtDesk: the agent who opens a safe at the desk chooses the person's
+// language, which their safe then speaks.
+func TestLanguageAtDesk(t *testing.T) {
+	b, _ := agentBundle(t)
+	st := newStructure(t, b, "CCAS de Lille")
+	a := newAgent(t, b, st, "claire.dupont", "Mme Dupont")
+	c := b.client(t)
+	c.agentSignIn(a)
+	tok := c.csrf("/agent/ouvrir")
+	_, form := c.get("/agent/ouvrir")
+	if !strings.Contains(form, `<option value="ar" lang="ar">العربية</option>`) {
+		t.Fatalf("the agent's form has no language choice: %s", form)
+	}
+	if resp, _ := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {"sami.h"}, "lang": {"xx"}}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("unknown language: %d", resp.StatusCode)
+	}
+	if _, err := b.v.OwnerByLogin(context.Background(), "sami.h"); err == nil {
+		t.Fatal("a safe was opened with a language refused")
+	}
+	if resp, body := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {"sami.h"}, "lang": {"ar"}}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("open with Arabic: %d %s", resp.StatusCode, body)
+	}
+	acc, err := b.a.Account(context.Background(), ownerOf(t, b, "sami.h"))
+	if err != nil || acc.Language != "ar" {
+		t.Fatalf("the person's language: %+v %v", acc, err)
+	}
+}
