@@ -128,8 +128,24 @@ func TestLanguageAtDesk(t *testing.T) {
 	if resp, body := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {"sami.h"}, "lang": {"ar"}}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("open with Arabic: %d %s", resp.StatusCode, body)
 	}
-	acc, err := b.a.Account(context.Background(), ownerOf(t, b, "sami.h"))
+	owner := ownerOf(t, b, "sami.h")
+	acc, err := b.a.Account(context.Background(), owner)
 	if err != nil || acc.Language != "ar" {
 		t.Fatalf("the person's language: %+v %v", acc, err)
+	}
+
+	// The mandate's consent is a legal text: it stays in French, with its translation
+	// after it for a person who reads another language.
+	c.get("/langue/ar?retour=/agent")
+	_, body := c.get("/agent/personnes/" + owner.String() + "/mandat")
+	fr := strings.Index(body, `<div lang="fr" dir="ltr">`)
+	french := strings.Index(body, "Vous autorisez les agents de CCAS de Lille")
+	arabic := strings.Index(body, "تسمح لموظفي CCAS de Lille")
+	if fr < 0 || french < fr || arabic < french {
+		t.Fatalf("the mandate's text in French then in Arabic: %d %d %d", fr, french, arabic)
+	}
+	c.get("/langue/fr?retour=/agent")
+	if _, body := c.get("/agent/personnes/" + owner.String() + "/mandat"); strings.Contains(body, "traduction-mandat") {
+		t.Error("a translation of the mandate's text shown in French")
 	}
 }
