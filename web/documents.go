@@ -209,6 +209,11 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// ingestMessage is the sentence for what ingest refused, in the person's language.
+func (h *handler) ingestMessage(r *http.Request, err error) string {
+	return h.t(r, "ingest."+ingest.Code(err))
+}
+
 type ingestError struct{ err error }
 
 func (e ingestError) Error() string { return e.err.Error() }
@@ -220,7 +225,7 @@ func (h *handler) ingestFailed(w http.ResponseWriter, r *http.Request, err error
 		h.refused(w, r, err, again)
 		return
 	}
-	again(http.StatusUnprocessableEntity, ingest.Message(err))
+	again(http.StatusUnprocessableEntity, h.ingestMessage(r, err))
 }
 
 // deposit runs ingest over the uploaded pages and puts everything in the vault.

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"coffre/ingest"
 	"coffre/web/i18n"
 )
 
@@ -132,6 +135,26 @@ func TestRequestLanguage(t *testing.T) {
 		}
 		if got := requestLanguage(r); got != want {
 			t.Errorf("cookie %q, Accept-Language %q: %s, want %s", c.cookie, c.accept, got, want)
+		}
+	}
+}
+
+// TestIngestMessages: every refusal of ingest has its sentence in the catalogue, the
+// same in French as ingest.Message, so that a person reads it in their language.
+func TestIngestMessages(t *testing.T) {
+	for _, err := range []error{ingest.ErrEmpty, ingest.ErrNoPages, ingest.ErrUnsupportedType, ingest.ErrMixedTypes,
+		ingest.ErrBusy, ingest.ErrTooLarge, ingest.ErrTooManyPixels, ingest.ErrTooManyPages, ingest.ErrEncrypted,
+		ingest.ErrCorrupt, ingest.ErrTimeout, ingest.ErrCanceled, context.DeadlineExceeded, errors.New("other")} {
+		key := "ingest." + ingest.Code(err)
+		if !i18n.Has(key) {
+			t.Errorf("%v: no message %s", err, key)
+			continue
+		}
+		if got, want := i18n.Text("fr", key), ingest.Message(err); got != want {
+			t.Errorf("%v: the catalogue says %q, ingest.Message %q", err, got, want)
+		}
+		if i18n.Text("ar", key) == i18n.Text("fr", key) {
+			t.Errorf("%v: not translated into Arabic", err)
 		}
 	}
 }
