@@ -45,10 +45,10 @@ func parsePages(a *assets) *pages {
 	for _, lang := range languages {
 		loc := localeOf(lang)
 		funcs := template.FuncMap{
-			"t":     func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
+			"t": func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
 			// tfr is a text in French whatever the page's language: a legal text that
 			// must stay in French (the mandate's consent), shown with its translation.
-			"tfr": func(id string, args ...any) string { return p.cat.text("fr", id, args...) },
+			"tfr":   func(id string, args ...any) string { return p.cat.text("fr", id, args...) },
 			"icon":  a.icon,
 			"asset": a.url,
 			"kind":  func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
