@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -148,4 +150,56 @@ func TestLanguageAtDesk(t *testing.T) {
 	if _, body := c.get("/agent/personnes/" + owner.String() + "/mandat"); strings.Contains(body, "traduction-mandat") {
 		t.Error("a translation of the mandate's text shown in French")
 	}
+}
+
+// TestLanguageExport: the archive of the whole safe keeps its notice in French
+// (LISEZMOI.txt) and adds one in the person's language beside it.
+func TestLanguageExport(t *testing.T) {
+	b := setup(t)
+	c := b.client(t)
+	c.signup("nadia", "le chat mange la pomme verte")
+	_, archive := c.exportArchive(nil)
+	if names := zipNames(t, archive); !names["LISEZMOI.txt"] || len(filterPrefix(names, "LISEZMOI-")) != 0 {
+		t.Fatalf("the archive in French: %v", names)
+	}
+	c.get("/langue/ar?retour=/compte")
+	_, archive = c.exportArchive(nil)
+	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := zr.Open("LISEZMOI-ar.txt")
+	if err != nil {
+		t.Fatalf("no notice in Arabic: %v", err)
+	}
+	text, _ := io.ReadAll(f)
+	if !strings.Contains(string(text), "هذا المجلد فيه نسخة من خزنتك كلها: 0 وثيقة") || !strings.Contains(string(text), "LISEZMOI.txt") {
+		t.Errorf("the notice in Arabic: %s", text)
+	}
+	if _, err := zr.Open("LISEZMOI.txt"); err != nil {
+		t.Error("the French notice is gone")
+	}
+}
+
+func zipNames(t *testing.T, archive []byte) map[string]bool {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+	}
+	return names
+}
+
+func filterPrefix(names map[string]bool, prefix string) []string {
+	var out []string
+	for n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
