@@ -14,6 +14,7 @@ import (
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
+	"coffre/web/i18n"
 )
 
 // Opening a safe at the desk, the access card, the mandate with the person's consent and
@@ -123,6 +124,9 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	card.Login, card.StructureName, card.StructureContact = o.Login, stc.Name, stc.Contact
+	if a, err := h.accounts.Account(r.Context(), owner); err == nil && a.Language != "fr" && validLanguage(a.Language) {
+		card.Translation = cardWords(a.Language)
+	}
 	var buf bytes.Buffer
 	if err := sharing.AccessCardPDF(&buf, card, size); err != nil {
 		h.serverError(w, r, err)
@@ -417,4 +421,14 @@ func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, owner uuid.
 	}
 	c.Owner = o
 	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, map[string]any{"C": c})
+}
+
+// cardWords are the words of the access card in the person's language, printed on its
+// second page when the card's font can write them (sharing.CardPrintable).
+func cardWords(lang string) *sharing.CardWords {
+	t := func(id string) string { return i18n.Text(lang, id) }
+	loc := i18n.LocaleOf(lang)
+	return &sharing.CardWords{Title: t("card.title"), RecoveryTitle: t("card.recoverytitle"), Login: t("card.login"), Code: t("card.code"),
+		WorksFrom: t("card.worksfrom"), Expires: t("card.expires"), Enter: t("card.enter"), Helped: t("card.helped"), Keep: t("card.keep"),
+		Date: func(d time.Time) string { return loc.Date(d.In(paris())) }, DateTime: func(d time.Time) string { return loc.DateTime(d.In(paris())) }}
 }

@@ -136,6 +136,21 @@ func TestLanguageAtDesk(t *testing.T) {
 		t.Fatalf("the person's language: %+v %v", acc, err)
 	}
 
+	// The access card adds a page in the person's language where its font can write it:
+	// English yes, Arabic not (French only).
+	for lang, pages := range map[string]int{"en": 2, "ar": 1} {
+		login := "card." + lang
+		_, body := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {login}, "lang": {lang}})
+		m := accessCodeRE.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("open %s: no code", login)
+		}
+		resp, pdf := c.post("/agent/personnes/"+ownerOf(t, b, login).String()+"/carte", url.Values{"csrf": {tok}, "code": {m[1]}, "format": {"A6"}})
+		if n := strings.Count(pdf, "/Type /Page\n"); resp.StatusCode != http.StatusOK || n != pages {
+			t.Errorf("the card of a person reading %s: %d, %d pages, want %d", lang, resp.StatusCode, n, pages)
+		}
+	}
+
 	// The mandate's consent is a legal text: it stays in French, with its translation
 	// after it for a person who reads another language.
 	c.get("/langue/ar?retour=/agent")
