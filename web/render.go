@@ -161,13 +161,13 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	t, ok := h.pages.sets[v.Lang][page]
 	if !ok {
 		h.log.Error("no such page template", "page", page)
-		http.Error(w, "Erreur interne.", http.StatusInternalServerError)
+		http.Error(w, h.t(r, "error.internal"), http.StatusInternalServerError)
 		return
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		h.log.Error("render page", "page", page, "err", err)
-		http.Error(w, "Erreur interne : réessayez dans un moment.", http.StatusInternalServerError)
+		http.Error(w, h.t(r, "error.internal"), http.StatusInternalServerError)
 		return
 	}
 	hd := w.Header()
