@@ -338,6 +338,11 @@ func (br *browser) inOtherLanguages(name, url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each page once per run of the package: the browser tests visit many pages more
+	// than once (every one signs up), and the checks in other languages are what costs.
+	if _, seen := checkedPages.LoadOrStore(pageOf(u), true); seen {
+		return
+	}
 	origin := u.Scheme + "://" + u.Host
 	was := br.cookieLang(origin)
 	for _, lang := range otherLanguages {
@@ -430,6 +435,20 @@ func messageIDs(t *testing.T) []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// checkedPages are the pages already checked in otherLanguages, by pageOf.
+var checkedPages sync.Map //nolint:gochecknoglobals // shared by the browser tests of the package
+
+var (
+	uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	capRE  = regexp.MustCompile(`/[A-Za-z0-9_-]{20,}`)
+)
+
+// pageOf names the page an address shows, whatever the paper, link or query: one
+// template, one check.
+func pageOf(u *neturl.URL) string {
+	return capRE.ReplaceAllString(uuidRE.ReplaceAllString(u.Path, "{id}"), "/{token}")
 }
 
 // cookieLang is the value of the lang cookie for origin, or "".
