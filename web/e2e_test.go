@@ -326,8 +326,8 @@ var otherLanguages = []string{"ar", "en"} //nolint:gochecknoglobals // a constan
 // inOtherLanguages loads the page again in each of otherLanguages, with the lang cookie
 // as the chooser sets it: axe-core must find nothing there either, the page must keep
 // within the budget (the Arabic font included), say its language and direction, and
-// show no message ID left untranslated. Then the page is loaded again as it was, so that
-// the test goes on where it was.
+// show no message ID left untranslated. The loads happen in another tab, so that the
+// test goes on where it was.
 func (br *browser) inOtherLanguages(name, url string) {
 	br.t.Helper()
 	t := br.t
@@ -345,22 +345,42 @@ func (br *browser) inOtherLanguages(name, url string) {
 	}
 	origin := u.Scheme + "://" + u.Host
 	was := br.cookieLang(origin)
+	// A tab of its own, in the same browser (same cookies): the test's tab stays on its
+	// page, with what the test typed in it.
+	tab, closeTab := chromedp.NewContext(br.ctx)
+	defer closeTab()
+	nl := &netlog{}
+	nl.reset()
+	if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Listen(tab, nl.event); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2))); err != nil {
+		t.Fatal(err)
+	}
 	for _, lang := range otherLanguages {
 		if lang == was {
 			continue
 		}
 		br.setLang(origin, lang)
-		br.nl.reset()
-		br.do("open "+name+" in "+lang, chromedp.Navigate(url))
-		br.nl.idle(20 * time.Second)
-		if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[any](settled, chromedp.EvalAwaitPromise)); err != nil {
+		nl.reset()
+		if err := chromedp.Do(tab, chromedp.Navigate(url)); err != nil {
+			t.Fatalf("open %s in %s: %v", name, lang, err)
+		}
+		nl.idle(20 * time.Second)
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[any](settled, chromedp.EvalAwaitPromise)); err != nil {
 			t.Fatalf("wait for %s (%s) to settle: %v", name, lang, err)
 		}
-		br.nl.idle(5 * time.Second)
-		br.nl.mu.Lock()
-		f := pageFigures{name: name + " (" + lang + ")", requests: br.nl.requests, bytes: br.nl.bytes, images: br.nl.imgBytes}
-		br.nl.mu.Unlock()
-		page, err := chromedp.Run(br.ctx, chromedp.Evaluate[struct {
+		nl.idle(5 * time.Second)
+		nl.mu.Lock()
+		f := pageFigures{name: name + " (" + lang + ")", requests: nl.requests, bytes: nl.bytes, images: nl.imgBytes}
+		nl.mu.Unlock()
+		page, err := chromedp.Run(tab, chromedp.Evaluate[struct {
 			Lang string `json:"lang"`
 			Dir  string `json:"dir"`
 			Text string `json:"text"`
@@ -381,10 +401,10 @@ func (br *browser) inOtherLanguages(name, url string) {
 				t.Errorf("%s in %s shows the message ID %s instead of its text", name, lang, id)
 			}
 		}
-		if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[any](string(br.axe)+";1")); err != nil {
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[any](string(br.axe)+";1")); err != nil {
 			t.Fatalf("inject axe-core in %s (%s): %v", name, lang, err)
 		}
-		vs, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+		vs, err := chromedp.Run(tab, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatalf("axe-core on %s (%s): %v", name, lang, err)
 		}
@@ -399,7 +419,7 @@ func (br *browser) inOtherLanguages(name, url string) {
 			t.Errorf("%s in %s makes %d requests, over the %d budget", name, lang, f.requests, pageBudgetRequests)
 		}
 		if lang == "ar" {
-			br.screenshot(name)
+			br.screenshot(tab, name)
 		}
 		br.figures = append(br.figures, f)
 	}
@@ -409,12 +429,6 @@ func (br *browser) inOtherLanguages(name, url string) {
 		}
 	} else {
 		br.setLang(origin, was)
-	}
-	br.nl.reset()
-	br.do("open "+name+" again", chromedp.Navigate(url))
-	br.nl.idle(20 * time.Second)
-	if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[any](settled, chromedp.EvalAwaitPromise)); err != nil {
-		t.Fatalf("wait for %s to settle: %v", name, err)
 	}
 }
 
@@ -476,9 +490,9 @@ func (br *browser) setLang(origin, lang string) {
 
 // screenshot keeps a picture of the whole page under screenshotDir, for a person who
 // reads the language to review.
-func (br *browser) screenshot(name string) {
+func (br *browser) screenshot(tab context.Context, name string) {
 	br.t.Helper()
-	png, err := chromedp.Run(br.ctx, chromedp.FullScreenshot(100)) // PNG
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100)) // PNG
 	if err != nil {
 		br.t.Fatalf("screenshot of %s: %v", name, err)
 	}
