@@ -42,6 +42,42 @@ var (
 	ErrBusy = errors.New("service busy")
 )
 
+// Code names what went wrong in a word, for a caller that says it in the person's
+// language (web: the message ingest.<code> of its catalogue, the same sentences as
+// Message in French); "" for nil, "failed" for an error not produced by this package.
+func Code(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrEmpty):
+		return "empty"
+	case errors.Is(err, ErrNoPages):
+		return "no_pages"
+	case errors.Is(err, ErrUnsupportedType):
+		return "unsupported_type"
+	case errors.Is(err, ErrMixedTypes):
+		return "mixed_types"
+	case errors.Is(err, ErrBusy):
+		return "busy"
+	case errors.Is(err, ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, ErrTooManyPixels):
+		return "too_many_pixels"
+	case errors.Is(err, ErrTooManyPages):
+		return "too_many_pages"
+	case errors.Is(err, ErrEncrypted):
+		return "encrypted"
+	case errors.Is(err, ErrCorrupt):
+		return "corrupt"
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):
+		return "canceled"
+	default:
+		return "failed"
+	}
+}
+
 // Message returns one plain French sentence, for the person who sent the
 // file, describing what went wrong and what to do. It never reveals internal
 // details; errors not produced by this package get a generic sentence.

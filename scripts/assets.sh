@@ -50,6 +50,11 @@ for c in $components; do
 	i=$((i + 1))
 done
 cp "$DSFR/fonts/Marianne-Regular.woff2" "$tmp/fonts/"
+# Marianne has no Arabic letters: the pages in Arabic, Dari and Pashto draw them with Noto
+# Sans Arabic (SIL Open Font License), its Arabic-script part only (49 KB), which the
+# browser fetches only for a page that has such letters in that font's place (app.css).
+cp "$WEB/node_modules/@fontsource/noto-sans-arabic/files/noto-sans-arabic-arabic-400-normal.woff2" "$tmp/fonts/NotoSansArabic-Regular.woff2"
+cp "$WEB/node_modules/@fontsource/noto-sans-arabic/LICENSE" "$tmp/fonts/LICENSE-noto.txt"
 # Every icon the copied CSS refers to, plus the pages' own.
 refs=$(grep -ho 'icons/[a-z]*/[a-z0-9-]*\.svg' "$tmp"/css/*.css | sed 's/^icons\///; s/\.svg$//' | sort -u)
 for ic in $icons $refs; do

@@ -11,11 +11,14 @@ import (
 
 	"github.com/go-pdf/fpdf"
 	"github.com/google/uuid"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // What is printed at the desk: the access card of a new safe (or of a recovered access)
 // and the mandate receipt, in A6 (a card the person keeps) or A4 (a sheet). Both are
 // plain PDFs with the core Helvetica font (Windows-1252 covers French) and a QR code.
+// The mandate receipt is a legal text: French only. The access card adds a page in the
+// person's language when the core font can write it (CardPrintable).
 
 // PaperSize is the printed format.
 type PaperSize string
@@ -90,6 +93,40 @@ type AccessCard struct {
 	StructureContact string
 	Recovery         bool      // a new code for an existing safe
 	WorksFrom        time.Time // after an identity check at the desk: the code works from then (zero: at once)
+	// Translation, when set, is printed on a second page, the French one first: the
+	// words of the card in the person's language. The core font writes Windows-1252
+	// only, and shapes no Arabic script: a translation it cannot write is left out
+	// (CardPrintable tells beforehand).
+	Translation *CardWords
+}
+
+// CardWords are the words of the access card in one language. WorksFrom, Expires and
+// Enter are fmt formats of one %s: a date and time, a date, the sign-in address.
+type CardWords struct {
+	Title, RecoveryTitle, Login, Code, WorksFrom, Expires, Enter, Helped, Keep string
+	Date, DateTime                                                             func(time.Time) string
+}
+
+// frenchCard are the card's words in French, always printed.
+var frenchCard = CardWords{ //nolint:gochecknoglobals // a constant table
+	Title: "Votre coffre-fort numérique", RecoveryTitle: "Votre nouveau code pour entrer dans votre coffre",
+	Login: "Votre identifiant :", Code: "Votre code temporaire :", WorksFrom: "Ce code marchera à partir du %s.",
+	Expires: "À changer à votre première connexion. Valable jusqu'au %s.", Enter: "Pour entrer dans votre coffre : %s",
+	Helped: "Qui vous a aidé :", Keep: "Gardez cette carte chez vous. Ne donnez votre code à personne, même à un agent.",
+	Date: frenchDate, DateTime: frenchDateTime,
+}
+
+// CardPrintable tells whether the card's core font can write w: Windows-1252 letters
+// only (French, English, Spanish, Portuguese; not Romanian's ș and ț, nor Cyrillic or
+// Arabic script).
+func CardPrintable(w CardWords, sample time.Time) bool {
+	enc := charmap.Windows1252.NewEncoder()
+	for _, s := range []string{w.Title, w.RecoveryTitle, w.Login, w.Code, w.WorksFrom, w.Expires, w.Enter, w.Helped, w.Keep, w.Date(sample), w.DateTime(sample)} {
+		if _, err := enc.String(s); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // AccessCardPDF writes the access card of a safe: identifier, temporary code to change at
@@ -99,32 +136,46 @@ func AccessCardPDF(w io.Writer, c AccessCard, size PaperSize) error {
 	if err != nil {
 		return err
 	}
-	title := "Votre coffre-fort numérique"
+	if err := p.card(c, frenchCard); err != nil {
+		return err
+	}
+	if tr := c.Translation; tr != nil && CardPrintable(*tr, c.CodeExpiresAt) {
+		p.pdf.AddPage()
+		if err := p.card(c, *tr); err != nil {
+			return err
+		}
+	}
+	return p.write(w)
+}
+
+// card lays out one side of the access card in the words w.
+func (p *page) card(c AccessCard, w CardWords) error {
+	title := w.Title
 	if c.Recovery {
-		title = "Votre nouveau code pour entrer dans votre coffre"
+		title = w.RecoveryTitle
 	}
 	p.heading(title)
-	p.line("Votre identifiant :")
+	p.line(w.Login)
 	p.big(c.Login)
-	p.line("Votre code temporaire :")
+	p.line(w.Code)
 	p.big(c.Code)
 	if !c.WorksFrom.IsZero() {
-		p.line(fmt.Sprintf("Ce code marchera à partir du %s.", frenchDateTime(c.WorksFrom)))
+		p.line(fmt.Sprintf(w.WorksFrom, w.DateTime(c.WorksFrom)))
 	}
-	p.small(fmt.Sprintf("À changer à votre première connexion. Valable jusqu'au %s.", frenchDate(c.CodeExpiresAt)))
+	p.small(fmt.Sprintf(w.Expires, w.Date(c.CodeExpiresAt)))
 	if err := p.qr(c.LoginURL, 40); err != nil {
 		return err
 	}
-	p.small("Pour entrer dans votre coffre : " + c.LoginURL)
+	p.small(fmt.Sprintf(w.Enter, c.LoginURL))
 	p.gap()
-	p.line("Qui vous a aidé :")
+	p.line(w.Helped)
 	p.text(c.StructureName)
 	if c.StructureContact != "" {
 		p.small(c.StructureContact)
 	}
 	p.gap()
-	p.small("Gardez cette carte chez vous. Ne donnez votre code à personne, même à un agent.")
-	return p.write(w)
+	p.small(w.Keep)
+	return nil
 }
 
 // MandateReceiptDoc is what the printed mandate receipt shows.

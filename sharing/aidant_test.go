@@ -576,6 +576,36 @@ func TestAccessCardPDF(t *testing.T) {
 	}
 }
 
+// The access card adds a page in the person's language when the core font can write it
+// (Spanish: yes; Arabic: no, the card stays in French).
+func TestAccessCardTranslated(t *testing.T) {
+	t.Parallel()
+	date := func(d time.Time) string { return d.Format("2/1/2006") }
+	es := &sharing.CardWords{Title: "Su caja fuerte digital", RecoveryTitle: "Su nuevo código", Login: "Su identificador:", Code: "Su código temporal:",
+		WorksFrom: "Este código funcionará a partir del %s.", Expires: "Cámbielo al entrar por primera vez. Válido hasta el %s.",
+		Enter: "Para entrar: %s", Helped: "Quién le ayudó:", Keep: "Guarde esta tarjeta en casa.", Date: date, DateTime: date}
+	ar := *es
+	ar.Title, ar.Keep = "خزنتك الرقمية", "احتفظ بهذه البطاقة في بيتك."
+	for _, c := range []struct {
+		name  string
+		words *sharing.CardWords
+		pages int
+	}{{"none", nil, 1}, {"es", es, 2}, {"ar", &ar, 1}} {
+		var buf bytes.Buffer
+		err := sharing.AccessCardPDF(&buf, sharing.AccessCard{Login: "0612345678", Code: "k7qa-m9xp-2htw", CodeExpiresAt: time.Now(),
+			LoginURL: "https://coffre.example.fr/connexion", StructureName: "CCAS de Lille", Translation: c.words}, sharing.A6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(buf.Bytes(), []byte("/Type /Page\n")); n != c.pages {
+			t.Errorf("%s: %d pages, want %d", c.name, n, c.pages)
+		}
+	}
+	if !sharing.CardPrintable(*es, time.Now()) || sharing.CardPrintable(ar, time.Now()) {
+		t.Error("CardPrintable: Spanish can be printed, Arabic cannot")
+	}
+}
+
 func TestRewrapAgentSecrets(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -84,6 +84,18 @@ var scopeVerbs = map[Scope]string{ //nolint:gochecknoglobals // a constant table
 	ScopeCredentials: "changer vos moyens de connexion", scopeUnlock: "débloquer votre coffre avec un mauvais mot de passe",
 }
 
+// ScopeOfVerb returns the scope whose words a history entry holds (the journal keeps them
+// in French, as scopeVerbs says them), so that a history in another language can say
+// them in its own; false for words of no scope.
+func ScopeOfVerb(verb string) (Scope, bool) {
+	for sc, v := range scopeVerbs {
+		if v == verb && sc != ScopeDeskRecovery { // the same words as ScopeRecover
+			return sc, true
+		}
+	}
+	return "", false
+}
+
 // Duration is how long a mandate lasts.
 type Duration string
 

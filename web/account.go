@@ -110,6 +110,10 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request) {
 	lang := r.PostFormValue("lang")
+	if !validLanguage(lang) {
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.badlang"), "")
+		return
+	}
 	if err := h.accounts.SetLanguage(r.Context(), h.ownerID(r), lang); err != nil {
 		if errors.Is(err, vault.ErrInvalid) {
 			h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.badlang"), "")

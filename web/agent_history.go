@@ -90,6 +90,9 @@ func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title s
 		if rest == "" {
 			return h.say(r, "history.denied")
 		}
+		if sc, ok := sharing.ScopeOfVerb(rest); ok {
+			rest = h.t(r, "history.scope."+string(sc))
+		}
 		return h.say(r, "history.denied.aidant", who, rest)
 	case sharing.ActionLinkCreated:
 		return h.say(r, "history.link_created.other", who, orDefault(rest, h.t(r, "links.nopurpose")))

@@ -14,6 +14,7 @@ import (
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
+	"coffre/vault/i18n"
 )
 
 // Opening a safe at the desk, the access card, the mandate with the person's consent and
@@ -29,7 +30,7 @@ const mandateTextVersion = "mandat-v2"
 var mandateDurations = []sharing.Duration{sharing.OneDay, sharing.OneMonth, sharing.SixMonths, sharing.TwelveMonths} //nolint:gochecknoglobals // a constant list
 
 func (h *handler) agentOpenForm(w http.ResponseWriter, r *http.Request) {
-	h.renderAgent(w, r, http.StatusOK, "agent_open", view{Title: "agent.open.title"}, map[string]any{"Login": ""})
+	h.renderAgent(w, r, http.StatusOK, "agent_open", view{Title: "agent.open.title"}, map[string]any{"Login": "", "Lang": "fr"})
 }
 
 // codeView is what the page after opening a safe (or recovering an access) shows once.
@@ -43,10 +44,23 @@ type codeView struct {
 
 func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 	login := strings.TrimSpace(r.PostFormValue("login"))
+	lang := r.PostFormValue("lang")
 	bad := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login})
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login, "Lang": lang})
+	}
+	if lang == "" {
+		lang = "fr"
+	}
+	if !validLanguage(lang) {
+		bad(http.StatusUnprocessableEntity, "account.badlang")
+		return
 	}
 	o, err := h.share.OpenSafeFor(r.Context(), agentOf(r).Agent, login, h.clientIP(r))
+	if err == nil && lang != "fr" {
+		// The person reads their safe in the language chosen with them at the desk from
+		// their first sign-in on.
+		err = h.accounts.SetLanguage(r.Context(), o.Owner.ID, lang)
+	}
 	switch {
 	case errors.Is(err, account.ErrBadLogin):
 		bad(http.StatusUnprocessableEntity, "signup.badlogin")
@@ -110,6 +124,9 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	card.Login, card.StructureName, card.StructureContact = o.Login, stc.Name, stc.Contact
+	if a, err := h.accounts.Account(r.Context(), owner); err == nil && a.Language != "fr" && validLanguage(a.Language) {
+		card.Translation = cardWords(a.Language)
+	}
 	var buf bytes.Buffer
 	if err := sharing.AccessCardPDF(&buf, card, size); err != nil {
 		h.serverError(w, r, err)
@@ -168,7 +185,7 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, login, secret, h.clientIP(r))
 	if _, locked := account.IsLocked(err); locked {
-		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, map[string]any{"Login": login})
+		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, map[string]any{"Login": login, "Lang": "fr"})
 		return
 	}
 	h.foundOrNot(w, r, login, &vault.Owner{ID: id}, err)
@@ -179,7 +196,7 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 // anyway: sharing.DeskUnlock), or the code of an access card.
 func (h *handler) foundOrNot(w http.ResponseWriter, r *http.Request, login string, o *vault.Owner, err error) {
 	again := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login})
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login, "Lang": "fr"})
 	}
 	switch {
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, account.ErrBadLogin):
@@ -404,4 +421,14 @@ func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, owner uuid.
 	}
 	c.Owner = o
 	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, map[string]any{"C": c})
+}
+
+// cardWords are the words of the access card in the person's language, printed on its
+// second page when the card's font can write them (sharing.CardPrintable).
+func cardWords(lang string) *sharing.CardWords {
+	t := func(id string) string { return i18n.Text(lang, id) }
+	loc := i18n.LocaleOf(lang)
+	return &sharing.CardWords{Title: t("card.title"), RecoveryTitle: t("card.recoverytitle"), Login: t("card.login"), Code: t("card.code"),
+		WorksFrom: t("card.worksfrom"), Expires: t("card.expires"), Enter: t("card.enter"), Helped: t("card.helped"), Keep: t("card.keep"),
+		Date: func(d time.Time) string { return loc.Date(d.In(paris())) }, DateTime: func(d time.Time) string { return loc.DateTime(d.In(paris())) }}
 }

@@ -38,6 +38,10 @@ type assets struct {
 	fontFace string // the @font-face of the one font, with its hashed address
 }
 
+// arabicRange are the characters of the Arabic-script font: the Arabic blocks, which
+// Dari and Pashto use too, and the joiners (from @fontsource/noto-sans-arabic).
+const arabicRange = `unicode-range:U+0600-06FF,U+0750-077F,U+0870-088E,U+0890-0891,U+0897-08E1,U+08E3-08FF,U+200C-200E,U+2010-2011,U+204F,U+2E41,U+FB50-FDFF,U+FE70-FE74,U+FE76-FEFC`
+
 var (
 	fontFaceRE = regexp.MustCompile(`@font-face\{[^}]*\}`)
 	iconURLRE  = regexp.MustCompile(`url\((?:\.\./)+icons/([a-z]+/[a-z0-9-]+)\.svg\)`)
@@ -78,7 +82,11 @@ func loadAssets() *assets {
 		}
 		svg := string(read(p))
 		name := strings.TrimSuffix(path.Base(p), ".svg")
-		inline := strings.Replace(svg, "<svg ", `<svg aria-hidden="true" focusable="false" class="ic" fill="currentColor" `, 1)
+		class := "ic"
+		if strings.HasPrefix(name, "arrow-") {
+			class = "ic ic-flip" // an arrow points the other way in a page read right to left (app.css)
+		}
+		inline := strings.Replace(svg, "<svg ", `<svg aria-hidden="true" focusable="false" class="`+class+`" fill="currentColor" `, 1)
 		a.icons[name] = template.HTML(inline)
 		a.icons[strings.TrimSuffix(strings.TrimPrefix(p, "static/vendor/icons/"), ".svg")] = template.HTML(inline)
 		return nil
@@ -86,6 +94,14 @@ func loadAssets() *assets {
 	if font := read("static/vendor/fonts/Marianne-Regular.woff2"); font != nil {
 		f := add("Marianne-Regular.woff2", "font/woff2", font, false)
 		a.fontFace = `@font-face{font-family:Marianne;src:url(/static/` + f.hash + `/Marianne-Regular.woff2) format("woff2");font-weight:400;font-style:normal;font-display:optional}`
+	}
+	// Marianne has no Arabic letters. Only the pages written right to left name this font
+	// (app.css), and the browser fetches it only when such a page has letters in its
+	// unicode-range: a French page that shows « العربية » in the language chooser draws it
+	// with the phone's own font and costs nothing more.
+	if font := read("static/vendor/fonts/NotoSansArabic-Regular.woff2"); font != nil {
+		f := add("NotoSansArabic-Regular.woff2", "font/woff2", font, false)
+		a.fontFace += `@font-face{font-family:"Noto Sans Arabic";src:url(/static/` + f.hash + `/NotoSansArabic-Regular.woff2) format("woff2");font-weight:400;font-style:normal;font-display:optional;` + arabicRange + `}`
 	}
 	css := a.stylesheet(true)
 	add("coffre.css", "text/css; charset=utf-8", css, true)

@@ -152,6 +152,12 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// languagePage is the language chooser the footer of every page leads to.
+func (h *handler) languagePage(w http.ResponseWriter, r *http.Request) {
+	v := view{Title: "lang.title"}
+	h.render(w, r, http.StatusOK, "language", v)
+}
+
 // language switches the language from any page (a link, so that it works without a
 // form); signed-in owners change it for good in Mon compte.
 func (h *handler) language(w http.ResponseWriter, r *http.Request) {

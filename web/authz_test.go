@@ -200,6 +200,7 @@ func matrixRows() []row {
 		{route: "GET /static/{hash}/{name}", ans: everyone(allowed)},
 		{route: "GET /aide", ans: everyone(allowed)},
 		{route: "GET /accessibilite", ans: everyone(allowed)},
+		{route: "GET /langue", ans: everyone(allowed)},
 		{route: "GET /langue/{lang}", ans: everyone(done("/"))},
 		{route: "GET /", ans: everyone(allowed).with(done("/papiers"), ownerSessions...)},
 		{route: "GET /connexion", ans: everyone(allowed)},

@@ -209,6 +209,11 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// ingestMessage is the sentence for what ingest refused, in the person's language.
+func (h *handler) ingestMessage(r *http.Request, err error) string {
+	return h.t(r, "ingest."+ingest.Code(err))
+}
+
 type ingestError struct{ err error }
 
 func (e ingestError) Error() string { return e.err.Error() }
@@ -220,7 +225,7 @@ func (h *handler) ingestFailed(w http.ResponseWriter, r *http.Request, err error
 		h.refused(w, r, err, again)
 		return
 	}
-	again(http.StatusUnprocessableEntity, ingest.Message(err))
+	again(http.StatusUnprocessableEntity, h.ingestMessage(r, err))
 }
 
 // deposit runs ingest over the uploaded pages and puts everything in the vault.
@@ -247,7 +252,7 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	}
 	title := d.Title
 	if title == "" {
-		title = defaultTitle(d.Kind, time.Now())
+		title = h.defaultTitle(requestLanguage(r), d.Kind, time.Now())
 	}
 	nd := vault.NewDocument{Kind: d.Kind, Title: title}
 	nd.Proof = h.checkProof(r.Context(), res, pdf.Bytes(), result.MediaType == ingest.PDF)
@@ -274,15 +279,22 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	return doc, result, nil
 }
 
-// defaultTitle is the title of a paper deposited at t without one: « Pièce d'identité du
-// 3 mars 2026 ». A paper that still has it gets its recognised name instead, when the
-// person confirms the suggestion (suggestion.go).
-func defaultTitle(k vault.Kind, t time.Time) string {
-	return k.Label() + " du " + frenchDate(t.In(paris()))
+// defaultTitle is the title of a paper deposited at t without one, in the language of
+// who deposits it: « Pièce d'identité du 3 mars 2026 ». A paper that still has it gets
+// its recognised name instead, when the person confirms the suggestion (suggestion.go).
+func (h *handler) defaultTitle(lang string, k vault.Kind, t time.Time) string {
+	return h.pages.cat.text(lang, "doc.defaulttitle", h.pages.cat.text(lang, "kind."+string(k)), localeOf(lang).Date(t.In(paris())))
 }
 
-func frenchDate(t time.Time) string {
-	return fmt.Sprintf("%d %s %d", t.Day(), monthsFR[t.Month()-1], t.Year())
+// isDefaultTitle tells whether title is the one given by default, in any language: the
+// person may have changed language since the deposit.
+func (h *handler) isDefaultTitle(title string, k vault.Kind, t time.Time) bool {
+	for _, l := range languages {
+		if title == h.defaultTitle(l, k, t) {
+			return true
+		}
+	}
+	return false
 }
 
 func utf8Len(s string) int { return len([]rune(s)) }

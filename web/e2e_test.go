@@ -2,9 +2,10 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -174,6 +175,10 @@ type browser struct {
 	nl      *netlog
 	axe     []byte
 	figures []pageFigures
+	// otherLanguages: each page visited is also checked in them (false: only in the
+	// language the test reads it in).
+	otherLanguages bool
+	shots          int // screenshots kept
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -195,7 +200,12 @@ func newBrowser(t *testing.T) *browser {
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	br := &browser{t: t, ctx: ctx, nl: &netlog{}, axe: axeSrc}
+	br := &browser{t: t, ctx: ctx, nl: &netlog{}, axe: axeSrc, otherLanguages: true}
+	t.Cleanup(func() {
+		if br.shots > 0 {
+			t.Logf("%d screenshots of the pages in Arabic kept in %s", br.shots, screenshotDir(t, "ar"))
+		}
+	})
 	br.do("start", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2)))
 	br.nl.reset()
 	if err := chromedp.Listen(ctx, br.nl.event); err != nil {
@@ -307,6 +317,210 @@ func (br *browser) visit(name, url string) {
 		t.Errorf("%s makes %d requests, over the %d budget", name, f.requests, pageBudgetRequests)
 	}
 	br.figures = append(br.figures, f)
+	br.inOtherLanguages(name, url)
+}
+
+// otherLanguages are the languages every page visited is checked in besides the one the
+// test reads it in: Arabic (right to left; a screenshot of each page is kept) and English.
+var otherLanguages = []string{"ar", "en"} //nolint:gochecknoglobals // a constant list
+
+// inOtherLanguages loads the page again in each of otherLanguages, with the lang cookie
+// as the chooser sets it: axe-core must find nothing there either, the page must keep
+// within the budget (the Arabic font included), say its language and direction, and
+// show no message ID left untranslated. The loads happen in another tab, so that the
+// test goes on where it was.
+func (br *browser) inOtherLanguages(name, url string) {
+	br.t.Helper()
+	t := br.t
+	if !br.otherLanguages {
+		return
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each page once per run of the package: the browser tests visit many pages more
+	// than once (every one signs up), and the checks in other languages are what costs.
+	if _, seen := checkedPages.LoadOrStore(pageOf(u), true); seen {
+		return
+	}
+	origin := u.Scheme + "://" + u.Host
+	was := br.cookieLang(origin)
+	// A tab of its own, in the same browser (same cookies): the test's tab stays on its
+	// page, with what the test typed in it.
+	tab, closeTab := chromedp.NewContext(br.ctx)
+	defer closeTab()
+	nl := &netlog{}
+	nl.reset()
+	if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Listen(tab, nl.event); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2))); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range otherLanguages {
+		if lang == was {
+			continue
+		}
+		br.setLang(origin, lang)
+		nl.reset()
+		if err := chromedp.Do(tab, chromedp.Navigate(url)); err != nil {
+			t.Fatalf("open %s in %s: %v", name, lang, err)
+		}
+		nl.idle(20 * time.Second)
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[any](settled, chromedp.EvalAwaitPromise)); err != nil {
+			t.Fatalf("wait for %s (%s) to settle: %v", name, lang, err)
+		}
+		nl.idle(5 * time.Second)
+		nl.mu.Lock()
+		f := pageFigures{name: name + " (" + lang + ")", requests: nl.requests, bytes: nl.bytes, images: nl.imgBytes}
+		nl.mu.Unlock()
+		page, err := chromedp.Run(tab, chromedp.Evaluate[struct {
+			Lang string `json:"lang"`
+			Dir  string `json:"dir"`
+			Text string `json:"text"`
+		}](`({lang: document.documentElement.lang, dir: document.documentElement.dir, text: document.body.innerText})`))
+		if err != nil {
+			t.Fatalf("read %s (%s): %v", name, lang, err)
+		}
+		// A page served by Coffre says its language; a page from elsewhere (none today)
+		// would be left alone.
+		if page.Lang != lang {
+			t.Errorf("%s in %s: <html lang=%q>", name, lang, page.Lang)
+		}
+		if want := map[bool]string{true: "rtl", false: "ltr"}[lang == "ar"]; page.Dir != want {
+			t.Errorf("%s in %s: <html dir=%q>, want %q", name, lang, page.Dir, want)
+		}
+		for _, id := range messageIDs(t) {
+			if strings.Contains(page.Text, id) {
+				t.Errorf("%s in %s shows the message ID %s instead of its text", name, lang, id)
+			}
+		}
+		if _, err := chromedp.Run(tab, chromedp.Evaluate[any](string(br.axe)+";1")); err != nil {
+			t.Fatalf("inject axe-core in %s (%s): %v", name, lang, err)
+		}
+		vs, err := chromedp.Run(tab, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe-core on %s (%s): %v", name, lang, err)
+		}
+		for _, v := range vs {
+			t.Errorf("%s in %s (%s): axe %s [%s] %s at %v", name, lang, url, v.ID, v.Impact, v.Help, v.Nodes)
+		}
+		f.violations = len(vs)
+		if f.bytes > pageBudgetBytes {
+			t.Errorf("%s in %s weighs %d bytes, over the %d budget", name, lang, f.bytes, pageBudgetBytes)
+		}
+		if f.requests > pageBudgetRequests {
+			t.Errorf("%s in %s makes %d requests, over the %d budget", name, lang, f.requests, pageBudgetRequests)
+		}
+		if lang == "ar" {
+			br.screenshot(tab, name)
+		}
+		br.figures = append(br.figures, f)
+	}
+	if was == "" {
+		if _, err := chromedp.Call(br.ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "lang", URL: origin}); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		br.setLang(origin, was)
+	}
+}
+
+// messageIDs are the IDs of the French catalogue: a text missing in a language and in
+// French shows as its ID (catalogue.text).
+func messageIDs(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("i18n", "fr.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// checkedPages are the pages already checked in otherLanguages, by pageOf.
+var checkedPages sync.Map //nolint:gochecknoglobals // shared by the browser tests of the package
+
+var (
+	uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	capRE  = regexp.MustCompile(`/[A-Za-z0-9_-]{20,}`)
+)
+
+// pageOf names the page an address shows, whatever the paper, link or query: one
+// template, one check.
+func pageOf(u *neturl.URL) string {
+	return capRE.ReplaceAllString(uuidRE.ReplaceAllString(u.Path, "{id}"), "/{token}")
+}
+
+// cookieLang is the value of the lang cookie for origin, or "".
+func (br *browser) cookieLang(origin string) string {
+	br.t.Helper()
+	res, err := chromedp.Call(br.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{origin}})
+	if err != nil {
+		br.t.Fatalf("read cookies: %v", err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == "lang" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// setLang sets the lang cookie as the language chooser does.
+func (br *browser) setLang(origin, lang string) {
+	br.t.Helper()
+	if _, err := chromedp.Call(br.ctx, network.SetCookie, network.SetCookieParams{Name: "lang", Value: lang, URL: origin}); err != nil {
+		br.t.Fatalf("set lang cookie: %v", err)
+	}
+}
+
+// screenshot keeps a picture of the whole page under screenshotDir, for a person who
+// reads the language to review.
+func (br *browser) screenshot(tab context.Context, name string) {
+	br.t.Helper()
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100)) // PNG
+	if err != nil {
+		br.t.Fatalf("screenshot of %s: %v", name, err)
+	}
+	dir := screenshotDir(br.t, "ar")
+	file := strings.NewReplacer(" ", "-", "'", "", "(", "", ")", "", ",", "", "/", "-").Replace(strings.ToLower(name))
+	if err := os.WriteFile(filepath.Join(dir, br.t.Name()+"-"+file+".png"), png, 0o644); err != nil {
+		br.t.Fatal(err)
+	}
+	br.shots++
+}
+
+// screenshotDir is where the screenshots of a language are kept after the run:
+// $COFFRE_SCREENSHOTS/<lang>, or var/screenshots/<lang> at the root of the repository.
+func screenshotDir(t *testing.T, lang string) string {
+	t.Helper()
+	root := os.Getenv("COFFRE_SCREENSHOTS")
+	if root == "" {
+		root = filepath.Join("..", "var", "screenshots")
+	}
+	dir, err := filepath.Abs(filepath.Join(root, lang))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // report logs the table of figures.
@@ -467,7 +681,7 @@ func TestBrowser(t *testing.T) {
 	// subscription on « Mon compte ».
 	redirect := newLoopbackServer(t, http.NotFoundHandler()) + "/retour"
 	caf := newIssuer(t, b, "CAF du Nord", redirect, vault.KindCAF)
-	br.visit("Recevoir mes papiers (accord)", base+"/oauth/authorize?"+url.Values{"client_id": {caf.client.ID}, "redirect_uri": {redirect},
+	br.visit("Recevoir mes papiers (accord)", base+"/oauth/authorize?"+neturl.Values{"client_id": {caf.client.ID}, "redirect_uri": {redirect},
 		"response_type": {"code"}, "code_challenge": {strings.Repeat("c", 43)}, "code_challenge_method": {"S256"},
 		"authorization_details": {`[{"type":"coffre_deposit","kinds":["caf"]}]`}}.Encode())
 	if !strings.Contains(br.text(), "« CAF du Nord » demande à mettre vos papiers dans votre coffre") {

@@ -89,18 +89,18 @@ func (h *handler) addPage(w http.ResponseWriter, r *http.Request, d *addData, wa
 		return
 	}
 	if len(waiting)+len(up.pages) > maxPendingPages {
-		again(http.StatusUnprocessableEntity, ingest.Message(ingest.ErrTooManyPages))
+		again(http.StatusUnprocessableEntity, h.ingestMessage(r, ingest.ErrTooManyPages))
 		return
 	}
 	total := pendingSize(waiting)
 	for _, p := range up.pages {
 		mt, err := ingest.Sniff(p.body[:min(len(p.body), ingest.SniffLen)])
 		if err != nil {
-			again(http.StatusUnprocessableEntity, ingest.Message(err))
+			again(http.StatusUnprocessableEntity, h.ingestMessage(r, err))
 			return
 		}
 		if mt == ingest.PDF {
-			again(http.StatusUnprocessableEntity, ingest.Message(ingest.ErrMixedTypes))
+			again(http.StatusUnprocessableEntity, h.ingestMessage(r, ingest.ErrMixedTypes))
 			return
 		}
 		total += int64(len(p.body))

@@ -191,8 +191,5 @@ func (h *handler) referentStats(w http.ResponseWriter, r *http.Request) {
 
 // monthLabel names a month as the table shows it: "novembre 2026".
 func (h *handler) monthLabel(r *http.Request, m time.Time) string {
-	if requestLanguage(r) == "fr" {
-		return monthsFR[m.Month()-1] + " " + m.Format("2006")
-	}
-	return m.Format("January 2006")
+	return localeOf(requestLanguage(r)).Month(m)
 }

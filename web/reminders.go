@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -88,8 +87,5 @@ func (h *handler) messageSentence(r *http.Request, e vault.Entry) string {
 
 // day writes a date in the request's language, as the templates' date does.
 func (h *handler) day(r *http.Request, t time.Time) string {
-	if requestLanguage(r) == "fr" {
-		return fmt.Sprintf("%d %s %d", t.Day(), monthsFR[t.Month()-1], t.Year())
-	}
-	return t.Format("2 January 2006")
+	return localeOf(requestLanguage(r)).Date(t)
 }

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,8 +27,6 @@ type pages struct {
 	sets map[string]map[string]*template.Template // language → page → template
 }
 
-var monthsFR = []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"} //nolint:gochecknoglobals // a constant table
-
 // paris is the time zone dates are shown in; without tzdata in the binary, UTC.
 func paris() *time.Location {
 	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
@@ -39,14 +37,18 @@ func paris() *time.Location {
 
 func parsePages(a *assets) *pages {
 	p := &pages{cat: loadCatalogue(), sets: map[string]map[string]*template.Template{}}
-	loc := paris()
+	tz := paris()
 	files, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		panic(err)
 	}
 	for _, lang := range languages {
+		loc := localeOf(lang)
 		funcs := template.FuncMap{
-			"t":     func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
+			"t": func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
+			// tfr is a text in French whatever the page's language: a legal text that
+			// must stay in French (the mandate's consent), shown with its translation.
+			"tfr":   func(id string, args ...any) string { return p.cat.text("fr", id, args...) },
 			"icon":  a.icon,
 			"asset": a.url,
 			"kind":  func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
@@ -54,18 +56,12 @@ func parsePages(a *assets) *pages {
 				if t == nil {
 					return ""
 				}
-				if lang == "fr" {
-					return fmt.Sprintf("%d %s %d", t.Day(), monthsFR[t.Month()-1], t.Year())
-				}
-				return t.Format("2 January 2006")
+				return loc.Date(*t)
 			},
-			"datetime": func(t time.Time) string {
-				t = t.In(loc)
-				if lang == "fr" {
-					return fmt.Sprintf("%d %s %d à %s", t.Day(), monthsFR[t.Month()-1], t.Year(), t.Format("15h04"))
-				}
-				return t.Format("2 January 2006 at 15:04")
-			},
+			"datetime":  func(t time.Time) string { return loc.DateTime(t.In(tz)) },
+			"num":       func(n int) string { return loc.Digits(strconv.Itoa(n)) },
+			"dir":       loc.Dir,
+			"languages": func() []languageChoice { return languageChoices(lang) },
 			"isodate": func(t *time.Time) string {
 				if t == nil {
 					return ""
@@ -165,13 +161,13 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	t, ok := h.pages.sets[v.Lang][page]
 	if !ok {
 		h.log.ErrorContext(r.Context(), "no such page template", "page", page)
-		http.Error(w, "Erreur interne.", http.StatusInternalServerError)
+		http.Error(w, h.t(r, "error.internal"), http.StatusInternalServerError)
 		return
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		h.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
-		http.Error(w, "Erreur interne : réessayez dans un moment.", http.StatusInternalServerError)
+		http.Error(w, h.t(r, "error.internal"), http.StatusInternalServerError)
 		return
 	}
 	hd := w.Header()

@@ -21,6 +21,7 @@ func (h *handler) routes(r chi.Router) {
 		r.Get("/", h.home)
 		r.Get("/aide", h.help)
 		r.Get("/accessibilite", h.accessibility)
+		r.Get("/langue", h.languagePage)
 		r.Get("/langue/{lang}", h.language)
 		r.Get("/connexion", h.loginForm)
 		r.Post("/connexion", h.login)

@@ -131,7 +131,7 @@ func (h *handler) suggestedUpdate(r *http.Request, d *vault.Document, s *vault.S
 // the paper still has the title given by default.
 func (h *handler) suggestedTitle(r *http.Request, d *vault.Document, s *vault.Suggestion) (string, bool) {
 	key := "papertitle." + s.Paper
-	if s.Paper == "" || !h.pages.cat.has(key) || d.Title != defaultTitle(d.Kind, d.CreatedAt) {
+	if s.Paper == "" || !h.pages.cat.has(key) || !h.isDefaultTitle(d.Title, d.Kind, d.CreatedAt) {
 		return "", false
 	}
 	return h.t(r, key), true

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -67,7 +68,7 @@ const (
 type Account struct {
 	Owner     vault.Owner
 	HasSecret bool
-	Language  string // "fr" or "en"
+	Language  string // one of Languages
 	// NotifyLinkOpened: the owner wants a message when one of their share links is
 	// opened for the first time (SetLinkNotice).
 	NotifyLinkOpened bool
@@ -233,9 +234,13 @@ func (srv *Service) Account(ctx context.Context, owner uuid.UUID) (*Account, err
 	return a, nil
 }
 
-// SetLanguage records the owner's language, "fr" or "en".
+// Languages are the codes of the languages an owner may choose (BCP 47, as migration 17
+// allows them); the web offers those it has texts for.
+var Languages = []string{"fr", "en", "ar", "uk", "ru", "fa-AF", "ps", "es", "ro", "pt"} //nolint:gochecknoglobals // a constant list
+
+// SetLanguage records the owner's language, one of Languages.
 func (srv *Service) SetLanguage(ctx context.Context, owner uuid.UUID, lang string) error {
-	if lang != "fr" && lang != "en" {
+	if !slices.Contains(Languages, lang) {
 		return fmt.Errorf("account: language %q: %w", lang, vault.ErrInvalid)
 	}
 	_, err := srv.db.Exec(ctx, `

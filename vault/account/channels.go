@@ -356,7 +356,7 @@ type Recipient struct {
 	Verified bool
 	// Code is the verification code, while the channel waits for it and it still works.
 	Code     string
-	Language string // the owner's: "fr" or "en"
+	Language string // the owner's: one of Languages
 }
 
 // MessageRecipient opens owner's channel id for the message job. A channel removed (or

@@ -26,7 +26,7 @@ type Message struct {
 	To      string // an e-mail address, or a mobile number in E.164
 	Subject string // e-mail only
 	Text    string // plain text, lines separated by \n
-	Lang    string // "fr" or "en"
+	Lang    string // the owner's language, as vault/i18n names it
 }
 
 // A Sender delivers messages of one kind of channel. It must be safe for concurrent use.

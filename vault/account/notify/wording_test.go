@@ -9,16 +9,17 @@ import (
 
 	"coffre/vault"
 	"coffre/vault/account"
+	"coffre/vault/i18n"
 )
 
-// Every notice has words in both languages, one sentence per line, with no link but the
+// Every notice has words in every language Coffre speaks, one sentence per line, with no link but the
 // official page on renewing a residence permit, and a subject that never names a kind.
 func TestWording(t *testing.T) {
 	notices := []account.OwnerNotice{account.NoticeCode, account.NoticeExpiry, account.NoticeRecoveryRequested,
 		account.NoticeAccessRecovered, account.NoticeMandateAsked, account.NoticeMandateGiven, account.NoticeMandateEnding,
 		account.NoticeMandateEnded, account.NoticeNewDevice, account.NoticeLinkOpened, account.NoticeIssuerDeposit}
 	at := time.Date(2027, 3, 12, 0, 0, 0, 0, time.UTC)
-	for _, lang := range []string{"fr", "en"} {
+	for _, lang := range i18n.Languages {
 		for _, what := range notices {
 			kinds := []vault.Kind{""}
 			if what == account.NoticeExpiry {
@@ -60,6 +61,13 @@ func TestWording(t *testing.T) {
 	}
 	if w := word("en", account.NoticeExpiry, facts{kind: vault.KindIdentite, at: at}); w.lines[0] != "Your identity document expires on 12 March 2027." {
 		t.Errorf("the English reminder: %q", w.lines)
+	}
+	if w := word("ar", account.NoticeExpiry, facts{kind: vault.KindIdentite, at: at}); w.lines[0] != "بطاقة هويتك تنتهي صلاحيتها يوم 12 مارس 2027." || w.subject != "إحدى أوراقك تنتهي صلاحيتها يوم 12 مارس 2027" {
+		t.Errorf("the Arabic reminder: %q %q", w.subject, w.lines)
+	}
+	// A language Coffre does not speak gets French.
+	if w := word("de", account.NoticeCode, facts{code: "123456"}); w.lines[0] != "Votre code de vérification est 123456." {
+		t.Errorf("the reminder in an unknown language: %q", w.lines)
 	}
 }
 

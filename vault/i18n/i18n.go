@@ -1,0 +1,110 @@
+// Package i18n holds the words of Coffre in every language it speaks, for the pages
+// (coffre/web) and for what Coffre sends or prints (messages outside the app: notify).
+//
+// One catalogue file per language, <code>.json beside this file: message ID → text,
+// a fmt format when the caller passes arguments. French is complete and is the
+// fallback. The languages offered are those whose file is present, in the order of the
+// table of locales (locale.go), which tells each language's name in its own script, its
+// direction, and how it writes dates and numbers.
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"strings"
+)
+
+//go:embed *.json
+var files embed.FS
+
+// Languages are the codes of the languages offered, French first: those of the table of
+// locales that have a catalogue file.
+var Languages = presentLanguages(files) //nolint:gochecknoglobals // fixed at build time
+
+// texts are the catalogues, language → message ID → text.
+var texts = load(files, Languages) //nolint:gochecknoglobals // fixed at build time
+
+// Files are the catalogue files, for the tests that check them.
+func Files() fs.FS { return files }
+
+// presentLanguages lists the languages of the table that have a catalogue file in fsys.
+// A file of a language Coffre has no locale for is a mistake made when adding it: start
+// fails rather than show a language with no name, direction or dates.
+func presentLanguages(fsys fs.FS) []string {
+	names, err := fs.Glob(fsys, "*.json")
+	if err != nil {
+		panic(err)
+	}
+	present := map[string]bool{}
+	for _, n := range names {
+		code := strings.TrimSuffix(n, ".json")
+		if LocaleOf(code).Code != code {
+			panic(fmt.Sprintf("i18n: catalogue %s has no locale in locale.go", n))
+		}
+		present[code] = true
+	}
+	var langs []string
+	for _, l := range locales {
+		if present[l.Code] {
+			langs = append(langs, l.Code)
+		}
+	}
+	if len(langs) == 0 || langs[0] != "fr" {
+		panic("i18n: no French catalogue")
+	}
+	return langs
+}
+
+func load(fsys fs.FS, langs []string) map[string]map[string]string {
+	c := map[string]map[string]string{}
+	for _, l := range langs {
+		b, err := fs.ReadFile(fsys, l+".json")
+		if err != nil {
+			panic(fmt.Sprintf("i18n: catalogue %s: %v", l, err))
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			panic(fmt.Sprintf("i18n: catalogue %s: %v", l, err))
+		}
+		c[l] = m
+	}
+	return c
+}
+
+// Text returns the message id in lang, falling back to French, then to the ID itself (a
+// missing text shows as its ID in tests rather than as nothing). Integer arguments are
+// written with the language's digits.
+func Text(lang, id string, args ...any) string {
+	return text(texts, lang, id, args...)
+}
+
+func text(c map[string]map[string]string, lang, id string, args ...any) string {
+	s, ok := c[lang][id]
+	if !ok {
+		if s, ok = c["fr"][id]; !ok {
+			s = id
+		}
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, LocaleOf(lang).localArgs(args)...)
+	}
+	return s
+}
+
+// Has tells whether the French catalogue, the complete one, has the message id.
+func Has(id string) bool {
+	_, ok := texts["fr"][id]
+	return ok
+}
+
+// Valid tells whether l is the exact code of an offered language.
+func Valid(l string) bool {
+	for _, x := range Languages {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,211 @@
+package i18n
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readCatalogue reads one catalogue file keeping its keys in order, and fails on a key
+// written twice (encoding/json would keep the last one silently).
+func readCatalogue(t *testing.T, name string) map[string]string {
+	t.Helper()
+	b, err := fs.ReadFile(files, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("%s: not a JSON object: %v", name, err)
+	}
+	m := map[string]string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		key := tok.(string)
+		var val string
+		if err := dec.Decode(&val); err != nil {
+			t.Fatalf("%s: key %q: the text must be a string: %v", name, key, err)
+		}
+		if _, dup := m[key]; dup {
+			t.Errorf("%s: key %q is written twice", name, key)
+		}
+		if strings.TrimSpace(val) == "" {
+			t.Errorf("%s: key %q has no text", name, key)
+		}
+		m[key] = val
+	}
+	return m
+}
+
+var placeholderRE = regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*(?:\.\d+)?([a-zA-Z%])`)
+
+// placeholders lists the arguments a text uses, as "argument number:verb", sorted: a
+// translation may put them in another order with explicit indexes (%[2]s … %[1]s).
+func placeholders(s string) []string {
+	var out []string
+	next := 1
+	for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
+		if m[2] == "%" {
+			continue
+		}
+		n := next
+		if m[1] != "" {
+			n, _ = strconv.Atoi(strings.Trim(m[1], "[]"))
+		}
+		out = append(out, fmt.Sprintf("%d:%s", n, m[2]))
+		next = n + 1
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestCatalogues checks every catalogue file present in vault/i18n, whichever they are
+// (the Languages offered are the files present): each has every French key, no key
+// French lacks, no key written twice or empty, and the same placeholders as French (a
+// %s less, or a %d for a %s, would show «%!s(MISSING)» to the person).
+func TestCatalogues(t *testing.T) {
+	names, err := fs.Glob(files, "*.json")
+	if err != nil || len(names) < 2 {
+		t.Fatalf("catalogues: %v %v", names, err)
+	}
+	fr := readCatalogue(t, "fr.json")
+	for _, name := range names {
+		code := strings.TrimSuffix(filepath.Base(name), ".json")
+		if !slices.Contains(Languages, code) {
+			t.Errorf("%s is not offered: its code has no locale in locale.go", name)
+		}
+		if code == "fr" {
+			continue
+		}
+		m := readCatalogue(t, name)
+		var missing, extra, diff []string
+		for k, v := range fr {
+			tr, ok := m[k]
+			if !ok {
+				missing = append(missing, k)
+				continue
+			}
+			if a, b := placeholders(v), placeholders(tr); !slices.Equal(a, b) {
+				diff = append(diff, fmt.Sprintf("%s: French %v, here %v", k, a, b))
+			}
+		}
+		for k := range m {
+			if _, ok := fr[k]; !ok {
+				extra = append(extra, k)
+			}
+		}
+		sort.Strings(missing)
+		sort.Strings(extra)
+		sort.Strings(diff)
+		if len(missing) > 0 {
+			t.Errorf("%s lacks %d keys: %s", name, len(missing), strings.Join(missing, ", "))
+		}
+		if len(extra) > 0 {
+			t.Errorf("%s has %d keys French does not: %s", name, len(extra), strings.Join(extra, ", "))
+		}
+		for _, d := range diff {
+			t.Errorf("%s: placeholders differ from French: %s", name, d)
+		}
+	}
+}
+
+// TestPlaceholders shows that the comparison of placeholders catches what it must and
+// lets a translation reorder its arguments.
+func TestPlaceholders(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"%s a vu « %s ».", "%s saw « %s ».", true},
+		{"%s a vu « %s ».", "« %[2]s » vu par %[1]s.", true},
+		{"%d papiers", "%s papers", false},
+		{"%s a vu « %s ».", "%s saw it.", false},
+		{"100 %% sûr", "100 %% sure", true},
+		{"100 %% sûr", "100% sure", false}, // "% s" is a verb to fmt
+	} {
+		if got := slices.Equal(placeholders(c.a), placeholders(c.b)); got != c.same {
+			t.Errorf("%q vs %q: same placeholders %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}
+
+// TestLocales checks the table of Languages: French first and complete, every language
+// offered has its name in its own script and its direction, and dates are written with
+// the month in words and the language's digits.
+func TestLocales(t *testing.T) {
+	if Languages[0] != "fr" || !slices.Contains(Languages, "en") || !slices.Contains(Languages, "ar") {
+		t.Fatalf("Languages offered: %v", Languages)
+	}
+	day := time.Date(2026, time.March, 3, 14, 5, 0, 0, time.UTC)
+	for _, c := range []struct{ code, date, datetime, dir string }{
+		{"fr", "3 mars 2026", "3 mars 2026 à 14h05", "ltr"},
+		{"en", "3 March 2026", "3 March 2026 at 14:05", "ltr"},
+		{"ar", "3 مارس 2026", "3 مارس 2026، الساعة 14:05", "rtl"},
+		{"fa-AF", "۳ مارچ ۲۰۲۶", "۳ مارچ ۲۰۲۶، ساعت ۱۴:۰۵", "rtl"},
+		{"ps", "۳ مارچ ۲۰۲۶", "۳ مارچ ۲۰۲۶، ساعت ۱۴:۰۵", "rtl"},
+		{"uk", "3 березня 2026 р.", "3 березня 2026 р. о 14:05", "ltr"},
+		{"es", "3 de marzo de 2026", "3 de marzo de 2026 a las 14:05", "ltr"},
+	} {
+		l := LocaleOf(c.code)
+		if l.Code != c.code {
+			t.Fatalf("no locale %s", c.code)
+		}
+		if got := l.Date(day); got != c.date {
+			t.Errorf("%s: date %q, want %q", c.code, got, c.date)
+		}
+		if got := l.DateTime(day); got != c.datetime {
+			t.Errorf("%s: datetime %q, want %q", c.code, got, c.datetime)
+		}
+		if l.Dir() != c.dir {
+			t.Errorf("%s: dir %s, want %s", c.code, l.Dir(), c.dir)
+		}
+	}
+	seen := map[string]bool{}
+	for _, l := range locales {
+		if l.Name == "" || seen[l.Name] || l.day == "" || l.at == "" || l.months[11] == "" {
+			t.Errorf("locale %s is incomplete: %+v", l.Code, l)
+		}
+		seen[l.Name] = true
+	}
+	// Integer arguments of a message take the language's digits; strings (a code, the
+	// end of a card number) stay as typed.
+	c := map[string]map[string]string{"fa-AF": {"x": "%d papers, code %s"}, "fr": {"x": "%d papiers, code %s"}}
+	if got := text(c, "fa-AF", "x", 12, "0042"); got != "۱۲ papers, code 0042" {
+		t.Errorf("fa-AF number: %q", got)
+	}
+	if got := text(c, "fr", "x", 12, "0042"); got != "12 papiers, code 0042" {
+		t.Errorf("fr number: %q", got)
+	}
+}
+
+// TestLanguagesFromFiles shows that the Languages offered are the catalogue files
+// present, in the order of the table, and that a file with no locale stops the start.
+func TestLanguagesFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, l := range []string{"ps", "en", "fr", "ar"} {
+		os.WriteFile(filepath.Join(dir, l+".json"), []byte("{}"), 0o644)
+	}
+	if got := presentLanguages(os.DirFS(dir)); !slices.Equal(got, []string{"fr", "en", "ar", "ps"}) {
+		t.Errorf("Languages %v", got)
+	}
+	os.WriteFile(filepath.Join(dir, "xx.json"), []byte("{}"), 0o644)
+	defer func() {
+		if recover() == nil {
+			t.Error("a catalogue without a locale was accepted")
+		}
+	}()
+	presentLanguages(os.DirFS(dir))
+}
