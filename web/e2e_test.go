@@ -437,7 +437,7 @@ func (br *browser) inOtherLanguages(name, url string) {
 // French shows as its ID (catalogue.text).
 func messageIDs(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("i18n", "fr.json"))
+	b, err := os.ReadFile(filepath.Join("..", "vault", "i18n", "fr.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,23 @@ type catalogue struct{}
 
 func loadCatalogue() catalogue { return catalogue{} }
 
-func (catalogue) text(lang, id string, args ...any) string { return i18n.Text(lang, id, args...) }
+// text is the message id in lang. On a right-to-left page, each text inserted into the
+// sentence (a paper's title, a person's or a structure's name, a link's purpose) is
+// isolated (U+2068…U+2069): a title in Latin letters otherwise carries the sentence's
+// quotes and full stop to the wrong end of the line.
+func (catalogue) text(lang, id string, args ...any) string {
+	if len(args) > 0 && localeOf(lang).RTL {
+		isolated := make([]any, len(args))
+		for i, a := range args {
+			if s, ok := a.(string); ok && s != "" {
+				a = "\u2068" + s + "\u2069"
+			}
+			isolated[i] = a
+		}
+		args = isolated
+	}
+	return i18n.Text(lang, id, args...)
+}
 
 // has tells whether the French catalogue, the complete one, has the message id.
 func (catalogue) has(id string) bool { return i18n.Has(id) }

@@ -158,3 +158,18 @@ func TestIngestMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestRightToLeftIsolatesArguments: on a right-to-left page a title in Latin letters is
+// isolated inside the sentence; elsewhere the sentence is left as it is.
+func TestRightToLeftIsolatesArguments(t *testing.T) {
+	c := loadCatalogue()
+	for _, tc := range []struct {
+		lang string
+		want bool
+	}{{"ar", true}, {"fa-AF", true}, {"ps", true}, {"fr", false}, {"en", false}, {"uk", false}} {
+		got := c.text(tc.lang, "search.none", "Attestation CAF")
+		if isolated := strings.Contains(got, "\u2068Attestation CAF\u2069"); isolated != tc.want || !strings.Contains(got, "Attestation CAF") {
+			t.Errorf("%s: %q", tc.lang, got)
+		}
+	}
+}
