@@ -21,8 +21,10 @@
   // The DSFR's media/volume-up-line and media/stop-circle-line icons.
   var ICON_START = 'M11.762 5.002A.417.417 0 0 1 12 5.38v13.242a.417.417 0 0 1-.68.322l-4.412-3.61H3.667a.833.833 0 0 1-.834-.833v-5c0-.46.373-.833.834-.833h3.24l4.412-3.61a.417.417 0 0 1 .443-.055Zm6.168.008A9.147 9.147 0 0 1 21.167 12a9.144 9.144 0 0 1-2.995 6.778l-1.18-1.18A7.482 7.482 0 0 0 19.5 12a7.485 7.485 0 0 0-2.753-5.807L17.93 5.01Zm-7.597 3.007-2.83 2.316H4.5v3.334h3.003l2.83 2.316V8.017Zm4.633-.043A4.993 4.993 0 0 1 17 12a4.99 4.99 0 0 1-1.78 3.826l-1.186-1.185c.82-.63 1.3-1.607 1.3-2.641a3.329 3.329 0 0 0-1.567-2.827l1.199-1.199Z';
   var ICON_STOP = 'M12 2c5.523 0 10 4.477 10 10s-4.477 10-10 10S2 17.523 2 12 6.477 2 12 2Zm0 2a8 8 0 1 0 0 16 8 8 0 0 0 0-16Zm3 5v6H9V9h6Z';
-  // Elements whose text is not read: form controls (their labels are), and what is not text.
-  var SKIP = /^(button|input|select|textarea|option|optgroup|datalist|progress|meter|output|script|style|template|noscript|svg|math|canvas|video|audio|iframe|object|embed|map|dialog)$/;
+  // Elements whose text is not read: form controls (their labels are), what is not text,
+  // and navigation (the language chooser, a list of links in other languages, is no
+  // part of what the page says).
+  var SKIP = /^(nav|button|input|select|textarea|option|optgroup|datalist|progress|meter|output|script|style|template|noscript|svg|math|canvas|video|audio|iframe|object|embed|map|dialog)$/;
 
   function norm(l) { return String(l || '').replace(/_/g, '-').toLowerCase(); }
 
