@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"coffre/sharing"
@@ -222,19 +221,7 @@ func (h *handler) ownerMandates(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) ownerRevokeMandate(w http.ResponseWriter, r *http.Request) {
-	id, err := uuid.Parse(chi.URLParam(r, "mid"))
-	if err != nil {
-		h.notFound(w, r)
-		return
-	}
-	switch err := h.share.RevokeMandate(r.Context(), h.ownerID(r), id, h.actor(r)); {
-	case errors.Is(err, vault.ErrNotFound):
-		h.notFound(w, r)
-	case err != nil:
-		h.serverError(w, r, err)
-	default:
-		http.Redirect(w, r, "/compte/aidants?arrete=1", http.StatusSeeOther)
-	}
+	h.endOwned(w, r, "mid", h.share.RevokeMandate, "/compte/aidants?arrete=1")
 }
 
 // pendingRecovery is the waiting access recovery of a signed-in owner, for the banner on

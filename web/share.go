@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"html/template"
@@ -200,18 +201,25 @@ func (h *handler) links(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "links", view{Title: "links.title", Nav: "links", Data: items})
 }
 
-func (h *handler) revokeLink(w http.ResponseWriter, r *http.Request) {
-	id, err := uuid.Parse(chi.URLParam(r, "lid"))
+// endOwned ends one of the signed-in owner's things named by the route's param (a link,
+// a mandate, a subscription) with end, then sends the owner to done. What is not an ID,
+// and another owner's ID, is not found.
+func (h *handler) endOwned(w http.ResponseWriter, r *http.Request, param string, end func(ctx context.Context, owner, id uuid.UUID, by vault.Actor) error, done string) {
+	id, err := uuid.Parse(chi.URLParam(r, param))
 	if err != nil {
 		h.notFound(w, r)
 		return
 	}
-	switch err := h.share.RevokeLink(r.Context(), h.ownerID(r), id, h.actor(r)); {
+	switch err := end(r.Context(), h.ownerID(r), id, h.actor(r)); {
 	case errors.Is(err, vault.ErrNotFound):
 		h.notFound(w, r)
 	case err != nil:
 		h.serverError(w, r, err)
 	default:
-		http.Redirect(w, r, "/partages", http.StatusSeeOther)
+		http.Redirect(w, r, done, http.StatusSeeOther)
 	}
+}
+
+func (h *handler) revokeLink(w http.ResponseWriter, r *http.Request) {
+	h.endOwned(w, r, "lid", h.share.RevokeLink, "/partages")
 }

@@ -1,15 +1,10 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
-
 	"coffre/sharing"
-	"coffre/vault"
 )
 
 // « Ils déposent dans mon coffre », on « Mon compte »: the organisations the person lets
@@ -43,17 +38,5 @@ func (h *handler) subscriptionsOf(r *http.Request) (*subscriptionsView, error) {
 
 // stopSubscription stops one of the owner's subscriptions; another owner's is not found.
 func (h *handler) stopSubscription(w http.ResponseWriter, r *http.Request) {
-	id, err := uuid.Parse(chi.URLParam(r, "sub"))
-	if err != nil {
-		h.notFound(w, r)
-		return
-	}
-	switch err := h.share.StopSubscription(r.Context(), h.ownerID(r), id, h.actor(r)); {
-	case errors.Is(err, vault.ErrNotFound):
-		h.notFound(w, r)
-	case err != nil:
-		h.serverError(w, r, err)
-	default:
-		http.Redirect(w, r, "/compte?depot=arrete#s-deposits", http.StatusSeeOther)
-	}
+	h.endOwned(w, r, "sub", h.share.StopSubscription, "/compte?depot=arrete#s-deposits")
 }
