@@ -332,12 +332,16 @@ func (s *Service) CreateAgent(ctx context.Context, structure uuid.UUID, na NewAg
 	if err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
 	}
+	keyID, err := s.vault.MasterKeyID(ctx, recipient)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sharing: create agent: %w", err)
+	}
 	a := &Agent{ID: uuid.New(), StructureID: st.ID, StructureName: st.Name, Login: login, Name: name, Role: na.Role, MustChange: true}
 	err = s.db.QueryRow(ctx, `
 		INSERT INTO agents (id, structure_id, login, display_name, role, password_hash, totp_wrapped, totp_master_key_id, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT id FROM master_keys WHERE recipient = $8), $9)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		RETURNING created_at`,
-		a.ID, a.StructureID, a.Login, a.Name, a.Role, hash, wrapped, recipient, createdBy).Scan(&a.CreatedAt)
+		a.ID, a.StructureID, a.Login, a.Name, a.Role, hash, wrapped, keyID, createdBy).Scan(&a.CreatedAt)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sharing: create agent: %w", uniqueErr(err))
 	}
@@ -525,8 +529,11 @@ func (s *Service) RewrapAgentSecrets(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sharing: rewrap agent secrets: %w", err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT a.id, a.totp_wrapped FROM agents a JOIN master_keys k ON k.id = a.totp_master_key_id
-		WHERE k.recipient <> $1`, current)
+	currentID, err := s.vault.MasterKeyID(ctx, current)
+	if err != nil {
+		return 0, fmt.Errorf("sharing: rewrap agent secrets: %w", err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, totp_wrapped FROM agents WHERE totp_master_key_id <> $1`, currentID)
 	if err != nil {
 		return 0, fmt.Errorf("sharing: rewrap agent secrets: %w", err)
 	}
@@ -550,9 +557,13 @@ func (s *Service) RewrapAgentSecrets(ctx context.Context) (int, error) {
 		if err != nil {
 			return i, fmt.Errorf("sharing: rewrap agent %s: %w", w.id, err)
 		}
+		keyID, err := s.vault.MasterKeyID(ctx, recipient)
+		if err != nil {
+			return i, fmt.Errorf("sharing: rewrap agent %s: %w", w.id, err)
+		}
 		// Only if nobody changed it meanwhile: the old ciphertext must still be there.
-		if _, err := s.db.Exec(ctx, `UPDATE agents SET totp_wrapped = $2, totp_master_key_id = (SELECT id FROM master_keys WHERE recipient = $3)
-			WHERE id = $1 AND totp_wrapped = $4`, w.id, nw, recipient, w.old); err != nil {
+		if _, err := s.db.Exec(ctx, `UPDATE agents SET totp_wrapped = $2, totp_master_key_id = $3
+			WHERE id = $1 AND totp_wrapped = $4`, w.id, nw, keyID, w.old); err != nil {
 			return i, fmt.Errorf("sharing: rewrap agent %s: %w", w.id, err)
 		}
 	}

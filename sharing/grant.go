@@ -305,8 +305,7 @@ func (s *Service) GrantByToken(ctx context.Context, token string) (*Grant, error
 	err := s.db.QueryRow(ctx, `
 		SELECT g.id, g.client_id, g.owner_id, g.documents, g.token_expires_at, g.watermark_sealed FROM grants g
 		JOIN clients c ON c.id = g.client_id AND c.removed_at IS NULL
-		JOIN owners o ON o.id = g.owner_id AND o.closed_at IS NULL AND o.shredded_at IS NULL
-		WHERE g.token_sha256 = $1 AND g.token_expires_at > now() AND g.revoked_at IS NULL`, sha(token)).
+		WHERE g.token_sha256 = $1 AND g.token_expires_at > now() AND g.revoked_at IS NULL AND `+vault.SafeOpenSQL("g.owner_id"), sha(token)).
 		Scan(&g.ID, &g.ClientID, &g.OwnerID, &g.Documents, &g.ExpiresAt, &watermark)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrUnavailable

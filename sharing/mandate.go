@@ -379,16 +379,16 @@ func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip ne
 	return s.mandate(ctx, owner, id)
 }
 
-const mandateColumns = `m.id, m.owner_id, coalesce(o.login, ''), m.structure_id, s.name, s.siret, m.scopes, m.duration, m.created_at,
+const mandateColumns = `m.id, m.owner_id, m.structure_id, s.name, s.siret, m.scopes, m.duration, m.created_at,
 	m.starts_at, m.expires_at, m.consent_method, m.consent_text_version, coalesce(m.granted_by_agent, '00000000-0000-0000-0000-000000000000'),
 	m.revoked_at, coalesce(m.revoked_by_kind, ''), coalesce(m.revoked_by_id, '')`
 
-const mandateFrom = ` FROM mandates m JOIN structures s ON s.id = m.structure_id JOIN owners o ON o.id = m.owner_id `
+const mandateFrom = ` FROM mandates m JOIN structures s ON s.id = m.structure_id `
 
 func scanMandate(row pgx.CollectableRow) (Mandate, error) {
 	var m Mandate
 	var scopes []string
-	err := row.Scan(&m.ID, &m.OwnerID, &m.OwnerLogin, &m.StructureID, &m.StructureName, &m.StructureSIRET, &scopes, &m.Duration,
+	err := row.Scan(&m.ID, &m.OwnerID, &m.StructureID, &m.StructureName, &m.StructureSIRET, &scopes, &m.Duration,
 		&m.CreatedAt, &m.StartsAt, &m.ExpiresAt, &m.ConsentMethod, &m.ConsentText, &m.GrantedBy,
 		&m.RevokedAt, &m.RevokedBy.Kind, &m.RevokedBy.ID)
 	for _, sc := range scopes {
@@ -406,7 +406,37 @@ func (s *Service) mandate(ctx context.Context, owner, id uuid.UUID) (*Mandate, e
 	if err != nil {
 		return nil, fmt.Errorf("sharing: mandate %s: %w", id, notFound(err))
 	}
-	return &m, nil
+	ms, err := s.withLogins(ctx, []Mandate{m}, true)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: mandate %s: %w", id, err)
+	}
+	return &ms[0], nil
+}
+
+// withLogins fills in the owners' logins (vault's), and leaves out the mandates of
+// erased safes unless keepErased.
+func (s *Service) withLogins(ctx context.Context, ms []Mandate, keepErased bool) ([]Mandate, error) {
+	if len(ms) == 0 {
+		return ms, nil
+	}
+	ids := make([]uuid.UUID, 0, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.OwnerID)
+	}
+	logins, err := s.vault.OwnerLogins(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := ms[:0]
+	for _, m := range ms {
+		login, ok := logins[m.OwnerID]
+		if !ok && !keepErased {
+			continue
+		}
+		m.OwnerLogin = login
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // Mandates lists owner's mandates, newest first, ended ones included (the owner's account
@@ -417,6 +447,9 @@ func (s *Service) Mandates(ctx context.Context, owner uuid.UUID) ([]Mandate, err
 		return nil, fmt.Errorf("sharing: mandates: %w", err)
 	}
 	ms, err := pgx.CollectRows(rows, scanMandate)
+	if err == nil {
+		ms, err = s.withLogins(ctx, ms, true)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sharing: mandates: %w", err)
 	}
@@ -432,12 +465,19 @@ func (s *Service) StructureMandates(ctx context.Context, agent *Agent) ([]Mandat
 		return nil, fmt.Errorf("sharing: structure mandates: %w", ErrForbidden)
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+mandateColumns+mandateFrom+`
-		WHERE m.structure_id = $1 AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now() AND o.shredded_at IS NULL
+		WHERE m.structure_id = $1 AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()
 		ORDER BY m.expires_at`, cur.StructureID)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: structure mandates: %w", err)
 	}
-	return pgx.CollectRows(rows, scanMandate)
+	ms, err := pgx.CollectRows(rows, scanMandate)
+	if err == nil {
+		ms, err = s.withLogins(ctx, ms, false)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sharing: structure mandates: %w", err)
+	}
+	return ms, nil
 }
 
 // MandatesEnding lists the live mandates of every owner that end within ExpiryNotice, as
@@ -458,12 +498,19 @@ func (s *Service) MandatesEnding(ctx context.Context) ([]notify.MandateEnding, e
 // the notice job (owner and structure are told ExpiryNotice ahead).
 func (s *Service) MandatesExpiringWithin(ctx context.Context, d time.Duration) ([]Mandate, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+mandateColumns+mandateFrom+`
-		WHERE m.revoked_at IS NULL AND m.expires_at > now() AND m.expires_at <= now() + $1::interval AND o.shredded_at IS NULL
+		WHERE m.revoked_at IS NULL AND m.expires_at > now() AND m.expires_at <= now() + $1::interval
 		ORDER BY m.expires_at`, d)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: expiring mandates: %w", err)
 	}
-	return pgx.CollectRows(rows, scanMandate)
+	ms, err := pgx.CollectRows(rows, scanMandate)
+	if err == nil {
+		ms, err = s.withLogins(ctx, ms, false)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sharing: expiring mandates: %w", err)
+	}
+	return ms, nil
 }
 
 // RevokeMandate ends one of owner's mandates at once, by the owner.
@@ -880,7 +927,8 @@ func (s *Service) StructureStats(ctx context.Context, referent *Agent, from, to 
 		return nil, fmt.Errorf("sharing: structure stats: period: %w", ErrBadRequest)
 	}
 	// One pass per figure over index-backed ranges (agents of the structure, then their
-	// partial indexes on documents, links and journal), bucketed by month.
+	// partial indexes on documents, links and journal), bucketed by month: sharing's own
+	// tables here, vault's through its methods.
 	rows, err := s.db.Query(ctx, `
 		WITH months AS (
 			-- Months in UTC whatever the session's time zone (no DST shift at month ends).
@@ -891,16 +939,10 @@ func (s *Service) StructureStats(ctx context.Context, referent *Agent, from, to 
 		)
 		SELECT months.start,
 			(SELECT count(*) FROM assisted_openings a WHERE a.structure_id = $1 AND a.opened_at >= months.start AND a.opened_at < months.stop),
-			(SELECT count(*) FROM assisted_openings a JOIN owners o ON o.id = a.owner_id
-				WHERE a.structure_id = $1 AND o.activated_at >= months.start AND o.activated_at < months.stop),
-			(SELECT count(*) FROM documents d WHERE d.depositor_kind = 'aidant' AND d.depositor_id IN (SELECT id FROM ag)
-				AND d.created_at >= months.start AND d.created_at < months.stop),
 			(SELECT count(*) FROM links l WHERE l.created_by_kind = 'aidant' AND l.created_by_id IN (SELECT id FROM ag)
 				AND l.created_at >= months.start AND l.created_at < months.stop),
 			(SELECT count(*) FROM links l WHERE l.created_by_kind = 'aidant' AND l.created_by_id IN (SELECT id FROM ag)
 				AND l.created_at >= months.start AND l.created_at < months.stop AND l.downloads > 0),
-			(SELECT count(*) FROM journal j WHERE j.actor_kind = 'aidant' AND j.actor_id IN (SELECT id FROM ag)
-				AND j.action = 'print' AND j.at >= months.start AND j.at < months.stop),
 			(SELECT count(*) FROM mandates m WHERE m.structure_id = $1 AND m.starts_at < months.stop AND m.expires_at > months.start
 				AND (m.revoked_at IS NULL OR m.revoked_at > months.start)),
 			(SELECT count(*) FROM mandates m WHERE m.structure_id = $1 AND m.starts_at >= months.start AND m.starts_at < months.stop),
@@ -912,15 +954,54 @@ func (s *Service) StructureStats(ctx context.Context, referent *Agent, from, to 
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (MonthStats, error) {
 		var m MonthStats
-		err := row.Scan(&m.Month, &m.SafesOpened, &m.SafesActivated, &m.Deposits, &m.LinksCreated, &m.LinksUsed,
-			&m.Prints, &m.MandatesActive, &m.MandatesGranted, &m.MandatesExpiring)
+		err := row.Scan(&m.Month, &m.SafesOpened, &m.LinksCreated, &m.LinksUsed, &m.MandatesActive, &m.MandatesGranted, &m.MandatesExpiring)
 		m.Month = m.Month.UTC()
 		return m, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sharing: structure stats: %w", err)
 	}
+	agents, opened, err := s.structureAgentsAndOpenings(ctx, referent.StructureID)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: structure stats: %w", err)
+	}
+	activated, err := s.vault.ActivationsByMonth(ctx, opened, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: structure stats: %w", err)
+	}
+	deposits, err := s.vault.AidantDepositsByMonth(ctx, agents, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: structure stats: %w", err)
+	}
+	prints, err := s.vault.AidantActionsByMonth(ctx, agents, vault.ActionPrint, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: structure stats: %w", err)
+	}
+	if len(activated) != len(out) || len(deposits) != len(out) || len(prints) != len(out) {
+		return nil, fmt.Errorf("sharing: structure stats: %d months, vault counted %d, %d and %d", len(out), len(activated), len(deposits), len(prints))
+	}
+	for i := range out {
+		out[i].SafesActivated, out[i].Deposits, out[i].Prints = activated[i], deposits[i], prints[i]
+	}
 	return out, nil
+}
+
+// structureAgentsAndOpenings returns the actor IDs of the structure's agents and the
+// owners whose safes it opened at its desk.
+func (s *Service) structureAgentsAndOpenings(ctx context.Context, structure uuid.UUID) ([]string, []uuid.UUID, error) {
+	rows, err := s.db.Query(ctx, `SELECT id::text FROM agents WHERE structure_id = $1`, structure)
+	if err != nil {
+		return nil, nil, err
+	}
+	agents, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, err
+	}
+	if rows, err = s.db.Query(ctx, `SELECT owner_id FROM assisted_openings WHERE structure_id = $1`, structure); err != nil {
+		return nil, nil, err
+	}
+	opened, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	return agents, opened, err
 }
 
 // endMandates ends, inside the vault's closing transaction, every mandate of owner not

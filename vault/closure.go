@@ -137,7 +137,7 @@ func (v *Vault) CloseSafe(ctx context.Context, owner uuid.UUID, by Actor, retent
 		err := tx.QueryRow(ctx, `
 			UPDATE owners SET closed_at = $3,
 				erase_after = $3::timestamptz + CASE WHEN $2::bigint = 0 THEN interval '12 months' ELSE $2::bigint * interval '1 microsecond' END
-			WHERE id = $1 AND closed_at IS NULL AND shredded_at IS NULL
+			WHERE id = $1 AND open
 			RETURNING closed_at, erase_after`, owner, retention.Microseconds(), v.now()).Scan(&s.ClosedAt, &s.EraseAfter)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return v.whyNotOpen(ctx, tx, owner)
