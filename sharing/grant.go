@@ -383,24 +383,3 @@ func (s *Service) AuthenticateAssertion(ctx context.Context, assertion, audience
 	}
 	return c, nil
 }
-
-// PurgeAssertions forgets the client assertions that have expired: they can no longer be
-// replayed anyway.
-func (s *Service) PurgeAssertions(ctx context.Context) (int, error) {
-	tag, err := s.db.Exec(ctx, `DELETE FROM client_assertions WHERE expires_at < now()`)
-	if err != nil {
-		return 0, fmt.Errorf("sharing: purge assertions: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
-}
-
-// revokeGrants revokes every live grant of owner inside tx (the safe closes).
-func revokeGrants(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`, owner)
-	return err
-}
-
-func forgetGrants(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	_, err := tx.Exec(ctx, `DELETE FROM grants WHERE owner_id = $1`, owner)
-	return err
-}
