@@ -1,10 +1,11 @@
 package sharing
 
 import (
-	"coffre/vault"
 	"context"
 	"fmt"
 	"net/netip"
+
+	"coffre/vault"
 
 	"github.com/google/uuid"
 )

@@ -1,12 +1,14 @@
 package sharing
 
 import (
-	"coffre/vault"
 	"context"
 	"fmt"
 	"time"
 
+	"coffre/vault"
+
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // AgentSession is one signed-in browser of an agent.
@@ -34,10 +36,11 @@ func (s *Service) AgentSessionByToken(ctx context.Context, token string) (*Agent
 	}
 	as := &AgentSession{}
 	var agent uuid.UUID
+	now := s.now()
 	err := s.db.QueryRow(ctx, `
-		UPDATE agent_sessions SET last_seen_at = now()
-		WHERE token_sha256 = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
-		RETURNING id, agent_id, created_at, last_seen_at, verified_at, expires_at`, hashToken(token), AgentIdle).
+		UPDATE agent_sessions SET last_seen_at = $2
+		WHERE token_sha256 = $1 AND expires_at > $2 AND last_seen_at > $3
+		RETURNING id, agent_id, created_at, last_seen_at, verified_at, expires_at`, hashToken(token), now, now.Add(-AgentIdle)).
 		Scan(&as.ID, &agent, &as.CreatedAt, &as.LastSeenAt, &as.VerifiedAt, &as.ExpiresAt)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: agent session: %w", notFound(err))
@@ -66,12 +69,33 @@ func (s *Service) CreateAgentSession(ctx context.Context, agent *Agent) (string,
 	if err != nil {
 		return "", nil, fmt.Errorf("sharing: agent session: %w", err)
 	}
-	as := &AgentSession{ID: uuid.New(), Agent: agent}
-	err = s.db.QueryRow(ctx, `INSERT INTO agent_sessions (id, token_sha256, agent_id, expires_at) VALUES ($1, $2, $3, now() + $4::interval)
-		RETURNING created_at, last_seen_at, verified_at, expires_at`, as.ID, hashToken(token), agent.ID, agentSessionMax).
-		Scan(&as.CreatedAt, &as.LastSeenAt, &as.VerifiedAt, &as.ExpiresAt)
+	now := s.now()
+	as := &AgentSession{ID: uuid.New(), Agent: agent, CreatedAt: now, LastSeenAt: now, VerifiedAt: now, ExpiresAt: now.Add(agentSessionMax)}
+	_, err = s.db.Exec(ctx, `INSERT INTO agent_sessions (id, token_sha256, agent_id, created_at, last_seen_at, verified_at, expires_at)
+		VALUES ($1, $2, $3, $4, $4, $4, $5)`, as.ID, hashToken(token), agent.ID, now, as.ExpiresAt)
 	if err != nil {
 		return "", nil, fmt.Errorf("sharing: agent session: %w", err)
 	}
 	return token, as, nil
+}
+
+// markVerified records that the agent's password and code were just checked again in
+// session as.
+func (s *Service) markVerified(ctx context.Context, as *AgentSession) error {
+	now := s.now()
+	tag, err := s.db.Exec(ctx, `UPDATE agent_sessions SET verified_at = $2 WHERE id = $1`, as.ID, now)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return vault.ErrNotFound
+	}
+	as.VerifiedAt = now
+	return nil
+}
+
+// endAgentSessions signs an agent out everywhere, inside tx (deactivation).
+func endAgentSessions(ctx context.Context, tx pgx.Tx, agent uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM agent_sessions WHERE agent_id = $1`, agent)
+	return err
 }

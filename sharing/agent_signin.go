@@ -1,13 +1,13 @@
 package sharing
 
 import (
-	"coffre/vault/account"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
-	"time"
+
+	"coffre/vault/account"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -29,12 +29,10 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 	if err := s.accounts.TakeAttempt(ctx, key, ip); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
-	var id uuid.UUID
-	phc := account.DummySecretHash
-	err = s.db.QueryRow(ctx, `
-		SELECT a.id, a.password_hash FROM agents a JOIN structures s ON s.id = a.structure_id
-		WHERE a.login = $1 AND a.deactivated_at IS NULL AND s.deactivated_at IS NULL`, norm).Scan(&id, &phc)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	id, phc, err := s.activeAgentPassword(ctx, norm)
+	if errors.Is(err, pgx.ErrNoRows) {
+		id, phc = uuid.Nil, account.DummySecretHash
+	} else if err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	ok, err := s.accounts.VerifySecret(ctx, phc, password)
@@ -46,7 +44,7 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	if ok && id != uuid.Nil {
-		if terr := s.VerifyTOTP(ctx, id, code, time.Now()); terr != nil {
+		if terr := s.VerifyTOTP(ctx, id, code, s.now()); terr != nil {
 			if !errors.Is(terr, ErrBadTOTP) {
 				return nil, terr
 			}
@@ -59,7 +57,7 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 	if err := s.accounts.AttemptSucceeded(ctx, key, ip); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
-	if _, err := s.db.Exec(ctx, `UPDATE agents SET last_login_at = now() WHERE id = $1`, id); err != nil {
+	if err := s.agentSignedIn(ctx, id); err != nil {
 		return nil, fmt.Errorf("sharing: authenticate agent: %w", err)
 	}
 	return s.Agent(ctx, id)
@@ -68,9 +66,9 @@ func (s *Service) AuthenticateAgent(ctx context.Context, login, password, code s
 // ChangeAgentPassword replaces an agent's password after checking the current one (the
 // owners' strength rules apply).
 func (s *Service) ChangeAgentPassword(ctx context.Context, agent *Agent, current, next string) error {
-	var phc string
-	if err := s.db.QueryRow(ctx, `SELECT password_hash FROM agents WHERE id = $1 AND deactivated_at IS NULL`, agent.ID).Scan(&phc); err != nil {
-		return fmt.Errorf("sharing: change agent password: %w", notFound(err))
+	phc, err := s.agentPassword(ctx, agent.ID)
+	if err != nil {
+		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
 	ok, err := s.accounts.VerifySecret(ctx, phc, current)
 	if err != nil {
@@ -86,7 +84,7 @@ func (s *Service) ChangeAgentPassword(ctx context.Context, agent *Agent, current
 	if err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
-	if _, err := s.db.Exec(ctx, `UPDATE agents SET password_hash = $2, password_must_change = false WHERE id = $1`, agent.ID, hash); err != nil {
+	if err := s.setAgentPassword(ctx, agent.ID, hash); err != nil {
 		return fmt.Errorf("sharing: change agent password: %w", err)
 	}
 	agent.MustChange = false
@@ -99,8 +97,8 @@ func (s *Service) Reverify(ctx context.Context, as *AgentSession, password, code
 	if _, err := s.AuthenticateAgent(ctx, as.Agent.Login, password, code, ip); err != nil {
 		return err
 	}
-	if err := s.db.QueryRow(ctx, `UPDATE agent_sessions SET verified_at = now() WHERE id = $1 RETURNING verified_at`, as.ID).Scan(&as.VerifiedAt); err != nil {
-		return fmt.Errorf("sharing: reverify: %w", notFound(err))
+	if err := s.markVerified(ctx, as); err != nil {
+		return fmt.Errorf("sharing: reverify: %w", err)
 	}
 	return nil
 }

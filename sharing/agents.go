@@ -1,14 +1,15 @@
 package sharing
 
 import (
-	"coffre/vault"
-	"coffre/vault/account"
 	"context"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"coffre/vault"
+	"coffre/vault/account"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -141,6 +142,8 @@ func (s *Service) checkReferent(ctx context.Context, referent *Agent) error {
 const agentColumns = `a.id, a.structure_id, s.name, a.login, a.display_name, a.role, a.password_must_change, a.created_at,
 	CASE WHEN s.deactivated_at IS NOT NULL THEN coalesce(a.deactivated_at, s.deactivated_at) ELSE a.deactivated_at END`
 
+const agentFrom = ` FROM agents a` + structureOfAgent
+
 func scanAgent(row pgx.Row) (*Agent, error) {
 	a := &Agent{}
 	err := row.Scan(&a.ID, &a.StructureID, &a.StructureName, &a.Login, &a.Name, &a.Role, &a.MustChange, &a.CreatedAt, &a.DeactivatedAt)
@@ -150,7 +153,7 @@ func scanAgent(row pgx.Row) (*Agent, error) {
 // Agent returns one agent; DeactivatedAt is set when the agent or their structure is
 // deactivated.
 func (s *Service) Agent(ctx context.Context, id uuid.UUID) (*Agent, error) {
-	a, err := scanAgent(s.db.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents a JOIN structures s ON s.id = a.structure_id WHERE a.id = $1`, id))
+	a, err := scanAgent(s.db.QueryRow(ctx, `SELECT `+agentColumns+agentFrom+`WHERE a.id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("sharing: agent %s: %w", id, notFound(err))
 	}
@@ -162,7 +165,7 @@ func (s *Service) Agents(ctx context.Context, referent *Agent) ([]Agent, error) 
 	if err := s.checkReferent(ctx, referent); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+agentColumns+` FROM agents a JOIN structures s ON s.id = a.structure_id
+	rows, err := s.db.Query(ctx, `SELECT `+agentColumns+agentFrom+`
 		WHERE a.structure_id = $1 ORDER BY a.display_name, a.id`, referent.StructureID)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: agents: %w", err)
@@ -182,7 +185,7 @@ func (s *Service) AgentLabels(ctx context.Context, ids []string) (map[string]str
 			uids = append(uids, u)
 		}
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+agentColumns+` FROM agents a JOIN structures s ON s.id = a.structure_id WHERE a.id = ANY($1)`, uids)
+	rows, err := s.db.Query(ctx, `SELECT `+agentColumns+agentFrom+`WHERE a.id = ANY($1)`, uids)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: agent labels: %w", err)
 	}
@@ -207,15 +210,15 @@ func (s *Service) DeactivateAgent(ctx context.Context, referent *Agent, id uuid.
 		return fmt.Errorf("sharing: deactivate agent: a référent cannot deactivate themselves: %w", ErrForbidden)
 	}
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE agents SET deactivated_at = now() WHERE id = $1 AND structure_id = $2 AND deactivated_at IS NULL`,
-			id, referent.StructureID)
+		tag, err := tx.Exec(ctx, `UPDATE agents SET deactivated_at = $3 WHERE id = $1 AND structure_id = $2 AND deactivated_at IS NULL`,
+			id, referent.StructureID, s.now())
 		if err != nil {
 			return fmt.Errorf("sharing: deactivate agent %s: %w", id, err)
 		}
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("sharing: deactivate agent %s: %w", id, vault.ErrNotFound)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM agent_sessions WHERE agent_id = $1`, id); err != nil {
+		if err := endAgentSessions(ctx, tx, id); err != nil {
 			return fmt.Errorf("sharing: deactivate agent %s: %w", id, err)
 		}
 		return nil
@@ -225,7 +228,7 @@ func (s *Service) DeactivateAgent(ctx context.Context, referent *Agent, id uuid.
 // AgentByOIDC returns the active agent linked to an identity of a federation (ProConnect)
 // by issuer and subject; the web then asks for nothing else (the federation did).
 func (s *Service) AgentByOIDC(ctx context.Context, issuer, subject string) (*Agent, error) {
-	a, err := scanAgent(s.db.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents a JOIN structures s ON s.id = a.structure_id
+	a, err := scanAgent(s.db.QueryRow(ctx, `SELECT `+agentColumns+agentFrom+`
 		WHERE a.oidc_issuer = $1 AND a.oidc_subject = $2 AND a.deactivated_at IS NULL AND s.deactivated_at IS NULL`, issuer, subject))
 	if err != nil {
 		return nil, fmt.Errorf("sharing: agent by oidc: %w", notFound(err))
@@ -247,4 +250,94 @@ func (s *Service) LinkAgentOIDC(ctx context.Context, agent *Agent, issuer, subje
 		return fmt.Errorf("sharing: link oidc: %w", vault.ErrNotFound)
 	}
 	return nil
+}
+
+// activeAgentPassword returns the ID and password hash of the active agent (and
+// structure) with that login.
+func (s *Service) activeAgentPassword(ctx context.Context, login string) (uuid.UUID, string, error) {
+	var id uuid.UUID
+	var phc string
+	err := s.db.QueryRow(ctx, `SELECT a.id, a.password_hash`+agentFrom+`
+		WHERE a.login = $1 AND a.deactivated_at IS NULL AND s.deactivated_at IS NULL`, login).Scan(&id, &phc)
+	return id, phc, err
+}
+
+// agentSignedIn records an agent's sign-in.
+func (s *Service) agentSignedIn(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.Exec(ctx, `UPDATE agents SET last_login_at = $2 WHERE id = $1`, id, s.now())
+	return err
+}
+
+// agentPassword returns the password hash of an active agent.
+func (s *Service) agentPassword(ctx context.Context, id uuid.UUID) (string, error) {
+	var phc string
+	err := s.db.QueryRow(ctx, `SELECT password_hash FROM agents WHERE id = $1 AND deactivated_at IS NULL`, id).Scan(&phc)
+	return phc, notFound(err)
+}
+
+// setAgentPassword replaces an agent's password hash with one they chose.
+func (s *Service) setAgentPassword(ctx context.Context, id uuid.UUID, hash string) error {
+	_, err := s.db.Exec(ctx, `UPDATE agents SET password_hash = $2, password_must_change = false WHERE id = $1`, id, hash)
+	return err
+}
+
+// agentTOTP returns an agent's TOTP secret, wrapped to a master key.
+func (s *Service) agentTOTP(ctx context.Context, id uuid.UUID) ([]byte, error) {
+	var wrapped []byte
+	err := s.db.QueryRow(ctx, `SELECT totp_wrapped FROM agents WHERE id = $1`, id).Scan(&wrapped)
+	return wrapped, notFound(err)
+}
+
+// consumeTOTPStep records step as the agent's last TOTP step, if it is later than the
+// last one: false for a step used already (or an older one), even by another process.
+func (s *Service) consumeTOTPStep(ctx context.Context, id uuid.UUID, step int64) (bool, error) {
+	tag, err := s.db.Exec(ctx, `UPDATE agents SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)`, id, step)
+	return tag.RowsAffected() == 1, err
+}
+
+// wrappedTOTP is an agent's TOTP secret as stored.
+type wrappedTOTP struct {
+	id  uuid.UUID
+	old []byte
+}
+
+// agentsWrappedByOther lists the agents whose TOTP secret a master key other than keyID
+// wraps.
+func (s *Service) agentsWrappedByOther(ctx context.Context, keyID int) ([]wrappedTOTP, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, totp_wrapped FROM agents WHERE totp_master_key_id <> $1`, keyID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (wrappedTOTP, error) {
+		var w wrappedTOTP
+		return w, row.Scan(&w.id, &w.old)
+	})
+}
+
+// rewrapTOTP stores w's secret wrapped anew (by master key keyID), only if nobody
+// changed it meanwhile: the old ciphertext must still be there.
+func (s *Service) rewrapTOTP(ctx context.Context, w wrappedTOTP, wrapped []byte, keyID int) error {
+	_, err := s.db.Exec(ctx, `UPDATE agents SET totp_wrapped = $2, totp_master_key_id = $3 WHERE id = $1 AND totp_wrapped = $4`,
+		w.id, wrapped, keyID, w.old)
+	return err
+}
+
+// agentReach reads, in one statement, what the active agent (of an active structure) is
+// to owner's safe: the scopes of their structure's live mandates, whether it opened the
+// safe, whether the person unlocked it at this agent's desk. pgx.ErrNoRows for an
+// inactive or unknown agent.
+func (s *Service) agentReach(ctx context.Context, agent, owner uuid.UUID, r *reach) ([]string, error) {
+	var scopes []string
+	err := s.db.QueryRow(ctx, `SELECT `+liveScopesSQL("$2", "a.structure_id", "$3")+`, `+openedSQL("$2", "a.structure_id")+`, `+unlockedSQL("a.id", "$2", "$3")+
+		agentFrom+`WHERE a.id = $1 AND a.deactivated_at IS NULL AND s.deactivated_at IS NULL`, agent, owner, s.now()).Scan(&scopes, &r.opened, &r.unlocked)
+	return scopes, err
+}
+
+// agentIDsOf returns the actor IDs of the structure's agents, deactivated ones included.
+func (s *Service) agentIDsOf(ctx context.Context, structure uuid.UUID) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT id::text FROM agents WHERE structure_id = $1`, structure)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

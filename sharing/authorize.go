@@ -1,12 +1,13 @@
 package sharing
 
 import (
-	"coffre/vault"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"coffre/vault"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -46,15 +47,7 @@ func (s *Service) reach(ctx context.Context, agent, owner uuid.UUID) (reach, err
 	case err != nil:
 		return reach{}, fmt.Errorf("sharing: authorize: %w", err)
 	}
-	var scopes []string
-	err := s.db.QueryRow(ctx, `
-		SELECT (SELECT coalesce(array_agg(DISTINCT sc), '{}') FROM mandates m CROSS JOIN LATERAL unnest(m.scopes) sc
-				WHERE m.owner_id = $2 AND m.structure_id = a.structure_id
-				AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()),
-			EXISTS (SELECT 1 FROM assisted_openings x WHERE x.owner_id = $2 AND x.structure_id = a.structure_id AND x.reach_ended_at IS NULL),
-			EXISTS (SELECT 1 FROM desk_unlocks u WHERE u.agent_id = a.id AND u.owner_id = $2 AND u.expires_at > now())
-		FROM agents a JOIN structures s ON s.id = a.structure_id AND s.deactivated_at IS NULL
-		WHERE a.id = $1 AND a.deactivated_at IS NULL`, agent, owner).Scan(&scopes, &r.opened, &r.unlocked)
+	scopes, err := s.agentReach(ctx, agent, owner, &r)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return reach{}, nil
 	}

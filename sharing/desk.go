@@ -1,8 +1,6 @@
 package sharing
 
 import (
-	"coffre/vault"
-	"coffre/vault/account"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -11,6 +9,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"coffre/vault"
+	"coffre/vault/account"
 
 	"github.com/google/uuid"
 )
@@ -68,8 +69,7 @@ func (s *Service) OpenSafeFor(ctx context.Context, agent *Agent, login string, i
 	}
 	// The owner exists from here on; should what follows fail, the safe has no code: the
 	// agent helps the person again with RecoverAfterIdentityCheck.
-	if _, err := s.db.Exec(ctx, `INSERT INTO assisted_openings (owner_id, structure_id, agent_id) VALUES ($1, $2, $3)`,
-		o.ID, cur.StructureID, cur.ID); err != nil {
+	if err := s.recordOpening(ctx, o.ID, cur); err != nil {
 		return nil, fmt.Errorf("sharing: open safe: %w", err)
 	}
 	ac, err := s.accounts.IssueAccessCode(ctx, o.ID, code, AccessCodeTTL, false, by, cur.Label())

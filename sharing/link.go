@@ -215,7 +215,7 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 	}
 	c := &Created{Link: &Link{
 		ID: uuid.New(), OwnerID: owner, Purpose: nl.Purpose, CreatedBy: vault.Actor{Kind: by.Kind, ID: by.ID},
-		CreatedAt: time.Now().UTC().Truncate(time.Microsecond), MaxDownloads: nl.MaxDownloads, HasCode: nl.WithCode,
+		CreatedAt: s.now(), MaxDownloads: nl.MaxDownloads, HasCode: nl.WithCode,
 		Watermark: nl.Watermark,
 	}}
 	c.Link.ExpiresAt = c.Link.CreatedAt.Add(nl.Lifetime)
@@ -242,23 +242,13 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 			return nil, fmt.Errorf("sharing: create link: %w", err)
 		}
 	}
-	var maxDownloads *int
-	if nl.MaxDownloads > 0 {
-		maxDownloads = &nl.MaxDownloads
-	}
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// A closure committing meanwhile revokes every link: this one is written before
 		// it, or sees the safe closed.
 		if err := s.vault.CheckOpenTx(ctx, tx, owner); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO links (id, owner_id, token_sha256, purpose_sealed, created_by_kind, created_by_id, created_at, expires_at, max_downloads, code_sha256, watermark_sealed)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			c.Link.ID, owner, hashToken(c.Token), purpose, by.Kind, by.ID, c.Link.CreatedAt, c.Link.ExpiresAt, maxDownloads, codeHash, watermark); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO link_documents (link_id, document_id) SELECT $1, unnest($2::uuid[])`, c.Link.ID, c.Link.Documents); err != nil {
+		if err := insertLink(ctx, tx, c, purpose, watermark, codeHash); err != nil {
 			return err
 		}
 		private := nl.Purpose
@@ -276,12 +266,7 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 // RevokeLink ends one of owner's links at once.
 func (s *Service) RevokeLink(ctx context.Context, owner, id uuid.UUID, by vault.Actor) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var sealed []byte
-		err := tx.QueryRow(ctx, `UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL
-			RETURNING purpose_sealed`, owner, id).Scan(&sealed)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return vault.ErrNotFound
-		}
+		sealed, err := revokeLink(ctx, tx, owner, id, s.now())
 		if err != nil {
 			return err
 		}
@@ -308,16 +293,15 @@ func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip
 	actor := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}
 	right, failures := false, 0
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var stored []byte
-		if err := tx.QueryRow(ctx, `SELECT code_sha256 FROM links l WHERE l.id = $1 AND `+usable+` FOR UPDATE OF l`, l.ID).Scan(&stored); err != nil {
+		stored, err := lockCode(ctx, tx, l.ID, s.now())
+		if err != nil {
 			return err
 		}
 		if subtle.ConstantTimeCompare(stored, hashCode(token, code)) == 1 {
 			right = true
 			return nil
 		}
-		if err := tx.QueryRow(ctx, `UPDATE links SET code_failures = code_failures + 1 WHERE id = $1 RETURNING code_failures`,
-			l.ID).Scan(&failures); err != nil {
+		if failures, err = addCodeFailure(ctx, tx, l.ID); err != nil {
 			return err
 		}
 		action := ActionLinkCodeFailed
@@ -347,7 +331,7 @@ func (s *Service) Opened(ctx context.Context, l *Link, ip netip.Addr) error {
 		if err := s.vault.RecordTx(ctx, tx, l.OwnerID, vault.Event{Actor: by, Action: ActionLinkOpened, Detail: detail}); err != nil {
 			return err
 		}
-		return s.accounts.NotifyTx(ctx, tx, l.OwnerID, account.Notice{What: account.NoticeLinkOpened, Key: "link_opened:" + l.ID.String(), At: time.Now()})
+		return s.accounts.NotifyTx(ctx, tx, l.OwnerID, account.Notice{What: account.NoticeLinkOpened, Key: "link_opened:" + l.ID.String(), At: s.now()})
 	})
 }
 
@@ -392,7 +376,7 @@ func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip net
 		if b.Role == vault.RoleThumbnail {
 			return nil
 		}
-		return &vault.Requirement{SQL: `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND ` + usable, Args: []any{l.ID}, Refused: ErrUnavailable}
+		return &vault.Requirement{SQL: countDownloadSQL, Args: []any{l.ID, s.now()}, Refused: ErrUnavailable}
 	}
 	// A download counted and journaled whose bytes then failed to come is not given back:
 	// the count may only go up, and the owner can make a new link.

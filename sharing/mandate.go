@@ -215,21 +215,16 @@ func (s *Service) GrantMandate(ctx context.Context, agent *Agent, owner uuid.UUI
 		}
 		var starts, expires *time.Time
 		action := ActionMandatePending
+		now := s.now()
 		if c.Method != ConsentPhone {
-			now := time.Now().UTC().Truncate(time.Microsecond)
 			end := nm.Duration.End(now)
 			starts, expires, action = &now, &end, ActionMandateGranted
 			if err := s.replaceLive(ctx, tx, owner, cur.StructureID, by, cur.Label()); err != nil {
 				return err
 			}
 		}
-		m.StartsAt, m.ExpiresAt = starts, expires
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO mandates (id, owner_id, structure_id, scopes, duration, starts_at, expires_at, confirmed_at,
-				consent_method, consent_text_version, granted_by_agent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, $9, $10) RETURNING created_at`,
-			m.ID, owner, m.StructureID, scopeStrings(m.Scopes), m.Duration, starts, expires, m.ConsentMethod, m.ConsentText, cur.ID).
-			Scan(&m.CreatedAt); err != nil {
+		m.CreatedAt, m.StartsAt, m.ExpiresAt = now, starts, expires
+		if err := insertMandate(ctx, tx, m); err != nil {
 			return err
 		}
 		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: action, Detail: mandateDetail(cur.Label(), m)}); err != nil {
@@ -258,10 +253,8 @@ func closedNotFound(err error) error {
 
 // replaceLive revokes the structure's live mandates from owner, superseded by a new one.
 func (s *Service) replaceLive(ctx context.Context, tx pgx.Tx, owner, structure uuid.UUID, by vault.Actor, label string) error {
-	tag, err := tx.Exec(ctx, `UPDATE mandates SET revoked_at = now(), revoked_by_kind = $3, revoked_by_id = $4
-		WHERE owner_id = $1 AND structure_id = $2 AND revoked_at IS NULL AND confirmed_at IS NOT NULL AND expires_at > now()`,
-		owner, structure, by.Kind, by.ID)
-	if err != nil || tag.RowsAffected() == 0 {
+	n, err := revokeLive(ctx, tx, owner, structure, by, s.now())
+	if err != nil || n == 0 {
 		return err
 	}
 	return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateRevoked, Detail: label + " — remplacé par un nouveau mandat"})
@@ -286,22 +279,16 @@ func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip ne
 		if err := s.vault.LockOpenAlone(ctx, tx, owner); err != nil { // as GrantMandate
 			return closedNotFound(err)
 		}
-		var structure uuid.UUID
-		var duration Duration
-		var name string
-		err := tx.QueryRow(ctx, `SELECT m.structure_id, m.duration, s.name FROM mandates m JOIN structures s ON s.id = m.structure_id
-			WHERE m.owner_id = $1 AND m.id = $2 AND m.confirmed_at IS NULL AND m.revoked_at IS NULL AND m.created_at > now() - $3::interval
-			FOR UPDATE OF m`, owner, id, phoneConfirmWithin).Scan(&structure, &duration, &name)
+		now := s.now()
+		structure, duration, name, err := pendingMandate(ctx, tx, owner, id, now.Add(-phoneConfirmWithin))
 		if err != nil {
-			return notFound(err)
+			return err
 		}
 		if err := s.replaceLive(ctx, tx, owner, structure, by, "vous"); err != nil {
 			return err
 		}
-		now := time.Now().UTC().Truncate(time.Microsecond)
 		end := duration.End(now)
-		if _, err := tx.Exec(ctx, `UPDATE mandates SET confirmed_at = $3, starts_at = $3, expires_at = $4 WHERE owner_id = $1 AND id = $2`,
-			owner, id, now, end); err != nil {
+		if err := confirmMandate(ctx, tx, owner, id, now, end); err != nil {
 			return err
 		}
 		if err := s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionMandateConfirmed}); err != nil {
@@ -348,16 +335,13 @@ func (s *Service) RevokeMandateAsAgent(ctx context.Context, agent *Agent, owner,
 // person has said they no longer want its help.
 func (s *Service) revoke(ctx context.Context, owner, id, structure uuid.UUID, by vault.Actor, label string) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var of uuid.UUID
-		err := tx.QueryRow(ctx, `UPDATE mandates SET revoked_at = now(), revoked_by_kind = $3, revoked_by_id = $4
-			WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL AND ($5 = '00000000-0000-0000-0000-000000000000'::uuid OR structure_id = $5)
-			RETURNING structure_id`,
-			owner, id, by.Kind, by.ID, structure).Scan(&of)
+		now := s.now()
+		of, err := revokeMandate(ctx, tx, owner, id, structure, by, now)
 		if err != nil {
-			return notFound(err)
+			return err
 		}
 		if by.Kind == vault.ActorOwner {
-			if err := endOpenerReach(ctx, tx, owner, of); err != nil {
+			if err := endOpenerReach(ctx, tx, owner, of, now); err != nil {
 				return err
 			}
 		}

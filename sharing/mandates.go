@@ -1,10 +1,11 @@
 package sharing
 
 import (
-	"coffre/vault"
 	"context"
 	"fmt"
 	"time"
+
+	"coffre/vault"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -14,7 +15,7 @@ const mandateColumns = `m.id, m.owner_id, m.structure_id, s.name, s.siret, m.sco
 	m.starts_at, m.expires_at, m.consent_method, m.consent_text_version, coalesce(m.granted_by_agent, '00000000-0000-0000-0000-000000000000'),
 	m.revoked_at, coalesce(m.revoked_by_kind, ''), coalesce(m.revoked_by_id, '')`
 
-const mandateFrom = ` FROM mandates m JOIN structures s ON s.id = m.structure_id `
+const mandateFrom = ` FROM mandates m` + structureOfMandate
 
 func scanMandate(row pgx.CollectableRow) (Mandate, error) {
 	var m Mandate
@@ -96,8 +97,8 @@ func (s *Service) StructureMandates(ctx context.Context, agent *Agent) ([]Mandat
 		return nil, fmt.Errorf("sharing: structure mandates: %w", ErrForbidden)
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+mandateColumns+mandateFrom+`
-		WHERE m.structure_id = $1 AND m.revoked_at IS NULL AND m.starts_at <= now() AND m.expires_at > now()
-		ORDER BY m.expires_at`, cur.StructureID)
+		WHERE m.structure_id = $1 AND m.revoked_at IS NULL AND m.starts_at <= $2 AND m.expires_at > $2
+		ORDER BY m.expires_at`, cur.StructureID, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("sharing: structure mandates: %w", err)
 	}
@@ -114,9 +115,10 @@ func (s *Service) StructureMandates(ctx context.Context, agent *Agent) ([]Mandat
 // MandatesExpiringWithin lists the live mandates of every owner that end within d, for
 // the notice job (owner and structure are told ExpiryNotice ahead).
 func (s *Service) MandatesExpiringWithin(ctx context.Context, d time.Duration) ([]Mandate, error) {
+	now := s.now()
 	rows, err := s.db.Query(ctx, `SELECT `+mandateColumns+mandateFrom+`
-		WHERE m.revoked_at IS NULL AND m.expires_at > now() AND m.expires_at <= now() + $1::interval
-		ORDER BY m.expires_at`, d)
+		WHERE m.revoked_at IS NULL AND m.expires_at > $1 AND m.expires_at <= $2
+		ORDER BY m.expires_at`, now, now.Add(d))
 	if err != nil {
 		return nil, fmt.Errorf("sharing: expiring mandates: %w", err)
 	}
@@ -134,10 +136,9 @@ func (s *Service) MandatesExpiringWithin(ctx context.Context, d time.Duration) (
 // yet ended, requests waiting for the owner's phone included (one "mandate_ended" entry
 // each, naming the structure), and the desk unlocks of the safe.
 func (s *Service) endMandates(ctx context.Context, tx pgx.Tx, owner uuid.UUID, by vault.Actor) error {
-	rows, err := tx.Query(ctx, `UPDATE mandates m SET revoked_at = now(), revoked_by_kind = $2, revoked_by_id = $3
-		FROM structures s WHERE s.id = m.structure_id AND m.owner_id = $1 AND m.revoked_at IS NULL
-			AND (m.expires_at IS NULL OR m.expires_at > now())
-		RETURNING s.name`, owner, by.Kind, by.ID)
+	rows, err := tx.Query(ctx, `UPDATE mandates m SET revoked_at = $4, revoked_by_kind = $2, revoked_by_id = $3
+		WHERE m.owner_id = $1 AND m.revoked_at IS NULL AND (m.expires_at IS NULL OR m.expires_at > $4)
+		RETURNING `+structureNameOf("m.structure_id"), owner, by.Kind, by.ID, s.now())
 	if err != nil {
 		return err
 	}
@@ -156,4 +157,79 @@ func (s *Service) endMandates(ctx context.Context, tx pgx.Tx, owner uuid.UUID, b
 func forgetMandates(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
 	_, err := tx.Exec(ctx, `DELETE FROM mandates WHERE owner_id = $1`, owner)
 	return err
+}
+
+// insertMandate records m, pending (no start) or started, inside tx.
+func insertMandate(ctx context.Context, tx pgx.Tx, m *Mandate) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO mandates (id, owner_id, structure_id, scopes, duration, created_at, starts_at, expires_at, confirmed_at,
+			consent_method, consent_text_version, granted_by_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9, $10, $11)`,
+		m.ID, m.OwnerID, m.StructureID, scopeStrings(m.Scopes), m.Duration, m.CreatedAt, m.StartsAt, m.ExpiresAt, m.ConsentMethod, m.ConsentText, m.GrantedBy)
+	return err
+}
+
+// revokeLive revokes, at now, structure's live mandates from owner, and says how many.
+func revokeLive(ctx context.Context, tx pgx.Tx, owner, structure uuid.UUID, by vault.Actor, now time.Time) (int64, error) {
+	tag, err := tx.Exec(ctx, `UPDATE mandates SET revoked_at = $5, revoked_by_kind = $3, revoked_by_id = $4
+		WHERE owner_id = $1 AND structure_id = $2 AND revoked_at IS NULL AND confirmed_at IS NOT NULL AND expires_at > $5`,
+		owner, structure, by.Kind, by.ID, now)
+	return tag.RowsAffected(), err
+}
+
+// pendingMandate locks owner's mandate id waiting for the owner's phone, asked for after
+// since, and returns its structure, duration and structure's name; vault.ErrNotFound if
+// there is none.
+func pendingMandate(ctx context.Context, tx pgx.Tx, owner, id uuid.UUID, since time.Time) (uuid.UUID, Duration, string, error) {
+	var structure uuid.UUID
+	var duration Duration
+	var name string
+	err := tx.QueryRow(ctx, `SELECT m.structure_id, m.duration, s.name`+mandateFrom+`
+		WHERE m.owner_id = $1 AND m.id = $2 AND m.confirmed_at IS NULL AND m.revoked_at IS NULL AND m.created_at > $3
+		FOR UPDATE OF m`, owner, id, since).Scan(&structure, &duration, &name)
+	return structure, duration, name, notFound(err)
+}
+
+// confirmMandate starts owner's pending mandate id at now, until end.
+func confirmMandate(ctx context.Context, tx pgx.Tx, owner, id uuid.UUID, now, end time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE mandates SET confirmed_at = $3, starts_at = $3, expires_at = $4 WHERE owner_id = $1 AND id = $2`,
+		owner, id, now, end)
+	return err
+}
+
+// revokeMandate ends owner's mandate id at now, if structure holds it (any structure when
+// uuid.Nil), and returns the structure that held it; vault.ErrNotFound if none.
+func revokeMandate(ctx context.Context, tx pgx.Tx, owner, id, structure uuid.UUID, by vault.Actor, now time.Time) (uuid.UUID, error) {
+	var of uuid.UUID
+	err := tx.QueryRow(ctx, `UPDATE mandates SET revoked_at = $6, revoked_by_kind = $3, revoked_by_id = $4
+		WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL AND ($5 = '00000000-0000-0000-0000-000000000000'::uuid OR structure_id = $5)
+		RETURNING structure_id`,
+		owner, id, by.Kind, by.ID, structure, now).Scan(&of)
+	return of, notFound(err)
+}
+
+// liveScopesSQL is the scopes of the live mandates (at the time now) that the structure
+// whose ID is structure holds from owner, as a text array: SQL expressions of the
+// caller's statement (agentReach).
+func liveScopesSQL(owner, structure, now string) string {
+	return `(SELECT coalesce(array_agg(DISTINCT sc), '{}') FROM mandates m CROSS JOIN LATERAL unnest(m.scopes) sc
+		WHERE m.owner_id = ` + owner + ` AND m.structure_id = ` + structure + `
+		AND m.revoked_at IS NULL AND m.starts_at <= ` + now + ` AND m.expires_at > ` + now + `)`
+}
+
+// Figures of a structure's mandates in a month (StructureStats).
+const (
+	// mandatesActive: live at some point of the month.
+	mandatesActive = `m.starts_at < months.stop AND m.expires_at > months.start AND (m.revoked_at IS NULL OR m.revoked_at > months.start)`
+	// mandatesGranted: started that month.
+	mandatesGranted = `m.starts_at >= months.start AND m.starts_at < months.stop`
+	// mandatesExpiring: live, and ending that month.
+	mandatesExpiring = `m.revoked_at IS NULL AND m.expires_at >= months.start AND m.expires_at < months.stop`
+)
+
+// mandatesByMonth counts the structure's mandates that meet figure (mandatesActive…), per
+// month from from to to.
+func (s *Service) mandatesByMonth(ctx context.Context, figure string, structure uuid.UUID, from, to time.Time) ([]int, error) {
+	return s.countByMonth(ctx, `SELECT (SELECT count(*) FROM mandates m WHERE m.structure_id = $3 AND `+figure+`)
+		FROM months ORDER BY months.start`, from, to, structure)
 }

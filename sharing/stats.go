@@ -1,12 +1,12 @@
 package sharing
 
 import (
-	"coffre/vault"
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
+	"coffre/vault"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -36,80 +36,76 @@ func (s *Service) StructureStats(ctx context.Context, referent *Agent, from, to 
 	if to.Before(from) || to.Sub(from) > 5*366*24*time.Hour {
 		return nil, fmt.Errorf("sharing: structure stats: period: %w", ErrBadRequest)
 	}
-	// One pass per figure over index-backed ranges (agents of the structure, then their
-	// partial indexes on documents, links and journal), bucketed by month: sharing's own
-	// tables here, vault's through its methods.
-	rows, err := s.db.Query(ctx, `
-		WITH months AS (
-			-- Months in UTC whatever the session's time zone (no DST shift at month ends).
-			SELECT m AT TIME ZONE 'UTC' AS start, (m + interval '1 month') AT TIME ZONE 'UTC' AS stop
-			FROM generate_series($2::timestamp, $3::timestamp, interval '1 month') m
-		), ag AS (
-			SELECT id::text AS id FROM agents WHERE structure_id = $1
-		)
-		SELECT months.start,
-			(SELECT count(*) FROM assisted_openings a WHERE a.structure_id = $1 AND a.opened_at >= months.start AND a.opened_at < months.stop),
-			(SELECT count(*) FROM links l WHERE l.created_by_kind = 'aidant' AND l.created_by_id IN (SELECT id FROM ag)
-				AND l.created_at >= months.start AND l.created_at < months.stop),
-			(SELECT count(*) FROM links l WHERE l.created_by_kind = 'aidant' AND l.created_by_id IN (SELECT id FROM ag)
-				AND l.created_at >= months.start AND l.created_at < months.stop AND l.downloads > 0),
-			(SELECT count(*) FROM mandates m WHERE m.structure_id = $1 AND m.starts_at < months.stop AND m.expires_at > months.start
-				AND (m.revoked_at IS NULL OR m.revoked_at > months.start)),
-			(SELECT count(*) FROM mandates m WHERE m.structure_id = $1 AND m.starts_at >= months.start AND m.starts_at < months.stop),
-			(SELECT count(*) FROM mandates m WHERE m.structure_id = $1 AND m.revoked_at IS NULL
-				AND m.expires_at >= months.start AND m.expires_at < months.stop)
-		FROM months ORDER BY months.start`, referent.StructureID, from, to)
+	// One pass per figure over index-backed ranges (the structure's agents, then the
+	// partial indexes on documents, links and journal), bucketed by month; each table's
+	// count where its SQL lives.
+	agents, err := s.agentIDsOf(ctx, referent.StructureID)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: structure stats: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (MonthStats, error) {
-		var m MonthStats
-		err := row.Scan(&m.Month, &m.SafesOpened, &m.LinksCreated, &m.LinksUsed, &m.MandatesActive, &m.MandatesGranted, &m.MandatesExpiring)
-		m.Month = m.Month.UTC()
-		return m, err
-	})
+	opened, err := s.openedBy(ctx, referent.StructureID)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: structure stats: %w", err)
 	}
-	agents, opened, err := s.structureAgentsAndOpenings(ctx, referent.StructureID)
-	if err != nil {
-		return nil, fmt.Errorf("sharing: structure stats: %w", err)
+	months := monthsFrom(from, to)
+	out := make([]MonthStats, len(months))
+	for i, m := range months {
+		out[i].Month = m
 	}
-	activated, err := s.vault.ActivationsByMonth(ctx, opened, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("sharing: structure stats: %w", err)
+	counts := []struct {
+		into  func(*MonthStats) *int
+		count func() ([]int, error)
+	}{
+		{func(m *MonthStats) *int { return &m.SafesOpened }, func() ([]int, error) { return s.openingsByMonth(ctx, referent.StructureID, from, to) }},
+		{func(m *MonthStats) *int { return &m.SafesActivated }, func() ([]int, error) { return s.vault.ActivationsByMonth(ctx, opened, from, to) }},
+		{func(m *MonthStats) *int { return &m.Deposits }, func() ([]int, error) { return s.vault.AidantDepositsByMonth(ctx, agents, from, to) }},
+		{func(m *MonthStats) *int { return &m.LinksCreated }, func() ([]int, error) { return s.aidantLinksByMonth(ctx, agents, false, from, to) }},
+		{func(m *MonthStats) *int { return &m.LinksUsed }, func() ([]int, error) { return s.aidantLinksByMonth(ctx, agents, true, from, to) }},
+		{func(m *MonthStats) *int { return &m.Prints }, func() ([]int, error) {
+			return s.vault.AidantActionsByMonth(ctx, agents, vault.ActionPrint, from, to)
+		}},
+		{func(m *MonthStats) *int { return &m.MandatesActive }, func() ([]int, error) { return s.mandatesByMonth(ctx, mandatesActive, referent.StructureID, from, to) }},
+		{func(m *MonthStats) *int { return &m.MandatesGranted }, func() ([]int, error) { return s.mandatesByMonth(ctx, mandatesGranted, referent.StructureID, from, to) }},
+		{func(m *MonthStats) *int { return &m.MandatesExpiring }, func() ([]int, error) { return s.mandatesByMonth(ctx, mandatesExpiring, referent.StructureID, from, to) }},
 	}
-	deposits, err := s.vault.AidantDepositsByMonth(ctx, agents, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("sharing: structure stats: %w", err)
-	}
-	prints, err := s.vault.AidantActionsByMonth(ctx, agents, vault.ActionPrint, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("sharing: structure stats: %w", err)
-	}
-	if len(activated) != len(out) || len(deposits) != len(out) || len(prints) != len(out) {
-		return nil, fmt.Errorf("sharing: structure stats: %d months, vault counted %d, %d and %d", len(out), len(activated), len(deposits), len(prints))
-	}
-	for i := range out {
-		out[i].SafesActivated, out[i].Deposits, out[i].Prints = activated[i], deposits[i], prints[i]
+	for _, c := range counts {
+		n, err := c.count()
+		if err != nil {
+			return nil, fmt.Errorf("sharing: structure stats: %w", err)
+		}
+		if len(n) != len(out) {
+			return nil, fmt.Errorf("sharing: structure stats: %d months counted, want %d", len(n), len(out))
+		}
+		for i := range out {
+			*c.into(&out[i]) = n[i]
+		}
 	}
 	return out, nil
 }
 
-// structureAgentsAndOpenings returns the actor IDs of the structure's agents and the
-// owners whose safes it opened at its desk.
-func (s *Service) structureAgentsAndOpenings(ctx context.Context, structure uuid.UUID) ([]string, []uuid.UUID, error) {
-	rows, err := s.db.Query(ctx, `SELECT id::text FROM agents WHERE structure_id = $1`, structure)
+// monthsFrom lists the first days of the months from the month of from to the month of
+// to, in UTC.
+func monthsFrom(from, to time.Time) []time.Time {
+	var out []time.Time
+	for m := from; !m.After(to); m = m.AddDate(0, 1, 0) {
+		out = append(out, m)
+	}
+	return out
+}
+
+// monthsSQL numbers the calendar months from $1 to $2 (first days, as timestamps without
+// zone), in UTC whatever the session's time zone (no DST shift at month ends).
+const monthsSQL = `WITH months AS (
+	SELECT m AT TIME ZONE 'UTC' AS start, (m + interval '1 month') AT TIME ZONE 'UTC' AS stop
+	FROM generate_series($1::timestamp, $2::timestamp, interval '1 month') m
+) `
+
+// countByMonth runs a monthsSQL query whose rows are one count per month, oldest first;
+// from and to are first days of months in UTC.
+func (s *Service) countByMonth(ctx context.Context, query string, from, to time.Time, args ...any) ([]int, error) {
+	rows, err := s.db.Query(ctx, monthsSQL+query, append([]any{from, to}, args...)...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	agents, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, nil, err
-	}
-	if rows, err = s.db.Query(ctx, `SELECT owner_id FROM assisted_openings WHERE structure_id = $1`, structure); err != nil {
-		return nil, nil, err
-	}
-	opened, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	return agents, opened, err
+	return pgx.CollectRows(rows, pgx.RowTo[int])
 }

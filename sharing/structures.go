@@ -96,3 +96,16 @@ func (s *Service) StructureBySIRET(ctx context.Context, siret string) (*Structur
 	}
 	return s.Structure(ctx, id)
 }
+
+// Joins of the structure s of an agent row a, or of a mandate row m: the reads of agents
+// and mandates name their structure and count its deactivation.
+const (
+	structureOfAgent   = ` JOIN structures s ON s.id = a.structure_id `
+	structureOfMandate = ` JOIN structures s ON s.id = m.structure_id `
+)
+
+// structureNameOf is the name of the structure whose ID is col, for a statement on
+// another table that returns it.
+func structureNameOf(col string) string {
+	return `(SELECT name FROM structures WHERE id = ` + col + `)`
+}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
@@ -62,9 +61,9 @@ func MatchTOTP(secret, code string, at time.Time) (int64, error) {
 // VerifyTOTP checks an agent's code at t and consumes its step: the same code (or an
 // older one) is refused afterwards, even by another process.
 func (s *Service) VerifyTOTP(ctx context.Context, agent uuid.UUID, code string, at time.Time) error {
-	var wrapped []byte
-	if err := s.db.QueryRow(ctx, `SELECT totp_wrapped FROM agents WHERE id = $1`, agent).Scan(&wrapped); err != nil {
-		return fmt.Errorf("sharing: totp %s: %w", agent, notFound(err))
+	wrapped, err := s.agentTOTP(ctx, agent)
+	if err != nil {
+		return fmt.Errorf("sharing: totp %s: %w", agent, err)
 	}
 	secret, err := s.vault.UnwrapServiceSecret(wrapped)
 	if err != nil {
@@ -74,11 +73,11 @@ func (s *Service) VerifyTOTP(ctx context.Context, agent uuid.UUID, code string, 
 	if err != nil {
 		return fmt.Errorf("sharing: totp %s: %w", agent, err)
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE agents SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)`, agent, step)
+	fresh, err := s.consumeTOTPStep(ctx, agent, step)
 	if err != nil {
 		return fmt.Errorf("sharing: totp %s: %w", agent, err)
 	}
-	if tag.RowsAffected() != 1 {
+	if !fresh {
 		return fmt.Errorf("sharing: totp %s: replayed: %w", agent, ErrBadTOTP)
 	}
 	return nil
@@ -96,18 +95,7 @@ func (s *Service) RewrapAgentSecrets(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sharing: rewrap agent secrets: %w", err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, totp_wrapped FROM agents WHERE totp_master_key_id <> $1`, currentID)
-	if err != nil {
-		return 0, fmt.Errorf("sharing: rewrap agent secrets: %w", err)
-	}
-	type wrapped struct {
-		id  uuid.UUID
-		old []byte
-	}
-	todo, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (wrapped, error) {
-		var w wrapped
-		return w, row.Scan(&w.id, &w.old)
-	})
+	todo, err := s.agentsWrappedByOther(ctx, currentID)
 	if err != nil {
 		return 0, fmt.Errorf("sharing: rewrap agent secrets: %w", err)
 	}
@@ -124,9 +112,7 @@ func (s *Service) RewrapAgentSecrets(ctx context.Context) (int, error) {
 		if err != nil {
 			return i, fmt.Errorf("sharing: rewrap agent %s: %w", w.id, err)
 		}
-		// Only if nobody changed it meanwhile: the old ciphertext must still be there.
-		if _, err := s.db.Exec(ctx, `UPDATE agents SET totp_wrapped = $2, totp_master_key_id = $3
-			WHERE id = $1 AND totp_wrapped = $4`, w.id, nw, keyID, w.old); err != nil {
+		if err := s.rewrapTOTP(ctx, w, nw, keyID); err != nil {
 			return i, fmt.Errorf("sharing: rewrap agent %s: %w", w.id, err)
 		}
 	}

@@ -1,13 +1,14 @@
 package sharing
 
 import (
-	"coffre/vault"
-	"coffre/vault/account"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"time"
+
+	"coffre/vault"
+	"coffre/vault/account"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -113,8 +114,7 @@ func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uui
 		if err := s.vault.CheckOpenTx(ctx, tx, owner); err != nil { // a closure ends desk unlocks
 			return closedNotFound(err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO desk_unlocks (agent_id, owner_id, expires_at) VALUES ($1, $2, now() + $3::interval)
-			ON CONFLICT (agent_id, owner_id) DO UPDATE SET expires_at = EXCLUDED.expires_at`, agent.ID, owner, DeskUnlockTTL); err != nil {
+		if err := unlockAtDesk(ctx, tx, agent.ID, owner, s.now().Add(DeskUnlockTTL)); err != nil {
 			return err
 		}
 		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: agent.Actor(ip), Action: ActionDeskUnlocked, Detail: agent.Label()})
