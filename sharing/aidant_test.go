@@ -330,7 +330,7 @@ func TestAgentGuessesInParallel(t *testing.T) {
 	if n := checked.Load(); n > account.LoginFailures || checked.Load()+locked.Load() != 40 {
 		t.Errorf("%d wrong passwords checked (limit %d), %d refused as locked, of 40", n, account.LoginFailures, locked.Load())
 	}
-	_, err := b.s.AuthenticateAgent(ctx, a.Login, a.password, code(t, a.totp, time.Now()), b.ip)
+	_, err := b.s.AuthenticateAgent(ctx, a.Login, a.password, code(t, a.totp, b.Clock.Now()), b.ip)
 	if _, isLocked := account.IsLocked(err); !isLocked {
 		t.Errorf("the right password after the burst: %v, want a lockout", err)
 	}
@@ -369,9 +369,7 @@ func TestAgentSessionsAndDeactivation(t *testing.T) {
 		t.Fatalf("session: %v", err)
 	}
 	// Idle for longer than AgentIdle: over.
-	if _, err := b.DB.Exec(ctx, `UPDATE agent_sessions SET last_seen_at = now() - interval '16 minutes' WHERE id = $1`, sess.ID); err != nil {
-		t.Fatal(err)
-	}
+	b.Clock.Advance(sharing.AgentIdle + time.Second)
 	if _, err := b.s.AgentSessionByToken(ctx, token); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("idle session: %v, want ErrNotFound", err)
 	}
@@ -391,7 +389,7 @@ func TestAgentSessionsAndDeactivation(t *testing.T) {
 	if _, err := b.s.AgentSessionByToken(ctx, token); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("session of a deactivated agent: %v, want ErrNotFound", err)
 	}
-	if _, err := b.s.AuthenticateAgent(ctx, "agent1", enr.TemporaryPassword, code(t, enr.TOTPSecret, time.Now()), b.ip); !errors.Is(err, sharing.ErrAgentCredentials) {
+	if _, err := b.s.AuthenticateAgent(ctx, "agent1", enr.TemporaryPassword, code(t, enr.TOTPSecret, b.Clock.Now()), b.ip); !errors.Is(err, sharing.ErrAgentCredentials) {
 		t.Errorf("deactivated agent signs in: %v", err)
 	}
 	if err := b.s.LinkAgentOIDC(ctx, ref.Agent, "https://proconnect.example", "sub-123"); err != nil {

@@ -60,4 +60,40 @@
 // when a structure ends it (not when the owner does), when it ends within a month (the
 // notice job of package notify), and, if they asked for it, when one of their links is
 // first opened: account.NotifyTx inside the transaction that does it, once per event.
+//
+// # Time
+//
+// Every time that decides something (a link's or a code's expiry, a mandate's start and
+// end, a TOTP step, a desk unlock, an agent session's idle time) comes from Config.Now
+// and is passed to SQL as a parameter, never read from PostgreSQL's now(): tests move the
+// clock (vaulttest.Clock) instead of sleeping or rewriting rows.
+//
+// # Where things are
+//
+// Each table sharing owns has one file named after it that holds all its SQL and the
+// small functions over its rows; a statement that needs another table's fact composes
+// the fragment that table's file gives (liveScopesSQL, openedSQL, unlockedSQL,
+// structureOfAgent), and vault's tables are reached only through vault's methods
+// (vault.SafeOpenSQL for "is the safe open?" inside a statement). The concepts live in
+// files of their own:
+//
+//   - service.go: Config, Service and its clock; participant.go: what closing and
+//     erasing a safe end (vault.Participant).
+//   - link.go: share links (tokens, codes said aloud, downloads); links.go: the tables
+//     links and link_documents; watermark.go: the text written across what is given.
+//   - grant.go: « Choisir dans mon coffre » (OAuth 2.0 with PKCE, RFC 9396 details, client
+//     assertions); grants.go, client_assertions.go: their tables; client.go: registering
+//     and authenticating téléservices; clients.go: the table clients.
+//   - subscriptions.go, subscription_deposits.go: « Recevoir mes papiers », each over its
+//     table; receipt.go, jws.go: signed receipts of deliveries and deposits.
+//   - aidant.go: the errors and roles of aidants; structures.go, siret.go: structures and
+//     their SIRET; agents.go: the table agents; agent_signin.go, totp.go: an agent's
+//     sign-in (password, TOTP, ProConnect); agent_sessions.go: their sessions.
+//   - scope.go: what an agent may ask to do; authorize.go: Authorize, the one decision;
+//     mandate.go: giving, confirming and ending mandates; mandates.go: the table mandates;
+//     unlock.go, desk_unlocks.go: the person's secret typed at the desk; desk.go: opening
+//     a safe at the desk and access recovery; assisted_openings.go: the safes a structure
+//     opened; agent_actions.go: what an agent does in a safe under a mandate.
+//   - stats.go: a structure's figures by month; notices.go: what the owner is told;
+//     aidant_pdf.go, qr.go: access cards and mandate receipts on paper.
 package sharing

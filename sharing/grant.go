@@ -211,12 +211,8 @@ func (s *Service) ApproveMarked(ctx context.Context, r *AuthorizationRequest, ow
 			return "", fmt.Errorf("sharing: approve: %w", err)
 		}
 	}
-	now := time.Now().UTC()
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO grants (id, client_id, owner_id, documents, redirect_uri, code_challenge, code_sha256, code_expires_at, created_at, watermark_sealed)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			id, r.Client.ID, owner, documents, r.RedirectURI, r.CodeChallenge, sha(code), now.Add(codeLifetime), now, sealed); err != nil {
+		if err := insertGrant(ctx, tx, r, owner, code, s.now(), grantOf{id: id, documents: documents, watermark: sealed}); err != nil {
 			return err
 		}
 		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionGrantCreated, Detail: r.Client.Name, Private: WatermarkNote(watermark)})
@@ -256,19 +252,13 @@ type Grant struct {
 // which the client then deposits with its own credentials (DepositToken).
 func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redirectURI string) (token string, g *Grant, err error) {
 	g = &Grant{}
-	var challenge, redirect string
-	var expires time.Time
 	// Only the client the code was issued to can use it up: another client holding an
 	// intercepted code cannot burn it.
-	err = s.db.QueryRow(ctx, `
-		UPDATE grants SET code_used_at = now()
-		WHERE code_sha256 = $1 AND client_id = $2 AND code_used_at IS NULL AND revoked_at IS NULL AND code_expires_at > now()
-		RETURNING id, client_id, owner_id, documents, code_challenge, redirect_uri, code_expires_at, subscription_id`, sha(code), c.ID).
-		Scan(&g.ID, &g.ClientID, &g.OwnerID, &g.Documents, &challenge, &redirect, &expires, &g.Subscription)
+	now := s.now()
+	challenge, redirect, expires, err := s.useCode(ctx, g, c, code, now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Replayed by its client: whatever the first use obtained stops working.
-		s.db.Exec(ctx, `UPDATE grants SET revoked_at = now() WHERE code_sha256 = $1 AND client_id = $2 AND code_used_at IS NOT NULL AND revoked_at IS NULL`,
-			sha(code), c.ID)
+		s.revokeReplayed(ctx, c, code, now)
 		return "", nil, oauthErr("invalid_grant", "the code is unknown, expired, already used or issued to another client", false)
 	}
 	if err != nil {
@@ -278,7 +268,7 @@ func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redir
 	switch {
 	case g.ClientID != c.ID:
 		return "", nil, oauthErr("invalid_grant", "the code was issued to another client", false)
-	case time.Now().After(expires):
+	case now.After(expires):
 		return "", nil, oauthErr("invalid_grant", "the code has expired", false)
 	case redirect != redirectURI:
 		return "", nil, oauthErr("invalid_grant", "redirect_uri does not match", false)
@@ -291,8 +281,8 @@ func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redir
 	if token, err = randomString(32); err != nil {
 		return "", nil, fmt.Errorf("sharing: exchange: %w", err)
 	}
-	g.ExpiresAt = time.Now().UTC().Add(tokenLifetime).Truncate(time.Second)
-	if _, err := s.db.Exec(ctx, `UPDATE grants SET token_sha256 = $2, token_expires_at = $3 WHERE id = $1`, g.ID, sha(token), g.ExpiresAt); err != nil {
+	g.ExpiresAt = now.Add(tokenLifetime).Truncate(time.Second)
+	if err := s.setGrantToken(ctx, g, token); err != nil {
 		return "", nil, fmt.Errorf("sharing: exchange: %w", err)
 	}
 	return token, g, nil
@@ -300,18 +290,17 @@ func (s *Service) Exchange(ctx context.Context, c *Client, code, verifier, redir
 
 // GrantByToken finds the grant of a valid access token.
 func (s *Service) GrantByToken(ctx context.Context, token string) (*Grant, error) {
-	g := &Grant{}
-	var watermark []byte
-	err := s.db.QueryRow(ctx, `
-		SELECT g.id, g.client_id, g.owner_id, g.documents, g.token_expires_at, g.watermark_sealed FROM grants g
-		JOIN clients c ON c.id = g.client_id AND c.removed_at IS NULL
-		JOIN owners o ON o.id = g.owner_id AND o.closed_at IS NULL AND o.shredded_at IS NULL
-		WHERE g.token_sha256 = $1 AND g.token_expires_at > now() AND g.revoked_at IS NULL`, sha(token)).
-		Scan(&g.ID, &g.ClientID, &g.OwnerID, &g.Documents, &g.ExpiresAt, &watermark)
+	g, watermark, err := s.grantByToken(ctx, token)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrUnavailable
 	}
 	if err != nil {
+		return nil, fmt.Errorf("sharing: token: %w", err)
+	}
+	// A removed client's tokens stop working at once.
+	if _, err := s.Client(ctx, g.ClientID); errors.Is(err, vault.ErrNotFound) {
+		return nil, ErrUnavailable
+	} else if err != nil {
 		return nil, fmt.Errorf("sharing: token: %w", err)
 	}
 	if watermark != nil {
@@ -367,41 +356,20 @@ func (s *Service) AuthenticateAssertion(ctx context.Context, assertion, audience
 	if !verified || claims.Issuer != c.ID || claims.Subject != c.ID || claims.ID == "" || claims.Expiry == nil {
 		return nil, ErrClientAuth
 	}
-	if err := claims.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{audience}, Time: time.Now()}, 30*time.Second); err != nil {
+	now := s.now()
+	if err := claims.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{audience}, Time: now}, 30*time.Second); err != nil {
 		return nil, ErrClientAuth
 	}
-	if claims.Expiry.Time().After(time.Now().Add(5 * time.Minute)) {
+	if claims.Expiry.Time().After(now.Add(5 * time.Minute)) {
 		return nil, ErrClientAuth
 	}
 	// Remembered past the expiry by the leeway it is accepted with.
-	tag, err := s.db.Exec(ctx, `INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		c.ID, claims.ID, claims.Expiry.Time().Add(time.Minute))
+	fresh, err := s.rememberAssertion(ctx, c, claims.ID, claims.Expiry.Time().Add(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("sharing: client assertion: %w", err)
 	}
-	if tag.RowsAffected() != 1 {
+	if !fresh {
 		return nil, ErrClientAuth // replayed
 	}
 	return c, nil
-}
-
-// PurgeAssertions forgets the client assertions that have expired: they can no longer be
-// replayed anyway.
-func (s *Service) PurgeAssertions(ctx context.Context) (int, error) {
-	tag, err := s.db.Exec(ctx, `DELETE FROM client_assertions WHERE expires_at < now()`)
-	if err != nil {
-		return 0, fmt.Errorf("sharing: purge assertions: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
-}
-
-// revokeGrants revokes every live grant of owner inside tx (the safe closes).
-func revokeGrants(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`, owner)
-	return err
-}
-
-func forgetGrants(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	_, err := tx.Exec(ctx, `DELETE FROM grants WHERE owner_id = $1`, owner)
-	return err
 }

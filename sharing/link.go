@@ -17,7 +17,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"coffre/vault"
 	"coffre/vault/account"
@@ -56,21 +55,6 @@ const (
 	maxPurposeLen = 120
 	maxLinkDocs   = 50
 )
-
-// Service holds the links of every owner.
-type Service struct {
-	db       *pgxpool.Pool
-	vault    *vault.Vault
-	accounts *account.Service
-}
-
-// New returns the sharing service over the vault's database. accounts gives the agents'
-// sign-in its throttling and secret hashing, and the desks their temporary codes. The
-// caller hands the service to the vault (vault.AddParticipant), so that closing and
-// erasing a safe end its links, grants and mandates in the vault's transaction.
-func New(db *pgxpool.Pool, v *vault.Vault, accounts *account.Service) *Service {
-	return &Service{db: db, vault: v, accounts: accounts}
-}
 
 // Link is a share link, without its token (which only its creator ever sees).
 type Link struct {
@@ -231,7 +215,7 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 	}
 	c := &Created{Link: &Link{
 		ID: uuid.New(), OwnerID: owner, Purpose: nl.Purpose, CreatedBy: vault.Actor{Kind: by.Kind, ID: by.ID},
-		CreatedAt: time.Now().UTC().Truncate(time.Microsecond), MaxDownloads: nl.MaxDownloads, HasCode: nl.WithCode,
+		CreatedAt: s.now(), MaxDownloads: nl.MaxDownloads, HasCode: nl.WithCode,
 		Watermark: nl.Watermark,
 	}}
 	c.Link.ExpiresAt = c.Link.CreatedAt.Add(nl.Lifetime)
@@ -258,23 +242,13 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 			return nil, fmt.Errorf("sharing: create link: %w", err)
 		}
 	}
-	var maxDownloads *int
-	if nl.MaxDownloads > 0 {
-		maxDownloads = &nl.MaxDownloads
-	}
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// A closure committing meanwhile revokes every link: this one is written before
 		// it, or sees the safe closed.
 		if err := s.vault.CheckOpenTx(ctx, tx, owner); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO links (id, owner_id, token_sha256, purpose_sealed, created_by_kind, created_by_id, created_at, expires_at, max_downloads, code_sha256, watermark_sealed)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			c.Link.ID, owner, hashToken(c.Token), purpose, by.Kind, by.ID, c.Link.CreatedAt, c.Link.ExpiresAt, maxDownloads, codeHash, watermark); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO link_documents (link_id, document_id) SELECT $1, unnest($2::uuid[])`, c.Link.ID, c.Link.Documents); err != nil {
+		if err := insertLink(ctx, tx, c, purpose, watermark, codeHash); err != nil {
 			return err
 		}
 		private := nl.Purpose
@@ -289,60 +263,10 @@ func (s *Service) CreateLink(ctx context.Context, owner uuid.UUID, by vault.Acto
 	return c, nil
 }
 
-const linkColumns = `l.id, l.owner_id, l.purpose_sealed, l.created_by_kind, l.created_by_id, l.created_at, l.expires_at,
-	coalesce(l.max_downloads, 0), l.downloads, l.code_sha256 IS NOT NULL, l.revoked_at,
-	array(SELECT document_id FROM link_documents d WHERE d.link_id = l.id ORDER BY document_id), l.watermark_sealed`
-
-func (s *Service) scanLink(ctx context.Context, row pgx.Row) (*Link, error) {
-	l := &Link{}
-	var purpose, watermark []byte
-	if err := row.Scan(&l.ID, &l.OwnerID, &purpose, &l.CreatedBy.Kind, &l.CreatedBy.ID, &l.CreatedAt, &l.ExpiresAt,
-		&l.MaxDownloads, &l.Downloads, &l.HasCode, &l.RevokedAt, &l.Documents, &watermark); err != nil {
-		return nil, err
-	}
-	if watermark != nil {
-		w, err := s.vault.Unseal(ctx, l.OwnerID, watermark, watermarkPlace("link", l.ID))
-		if err != nil {
-			return nil, err
-		}
-		l.Watermark = string(w)
-	}
-	p, err := s.vault.Unseal(ctx, l.OwnerID, purpose, purposePlace(l.ID))
-	if err != nil {
-		return nil, err
-	}
-	l.Purpose = string(p)
-	l.CreatedAt, l.ExpiresAt = l.CreatedAt.UTC(), l.ExpiresAt.UTC()
-	return l, nil
-}
-
-// Links lists owner's links, newest first.
-func (s *Service) Links(ctx context.Context, owner uuid.UUID) ([]Link, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+linkColumns+` FROM links l WHERE l.owner_id = $1 ORDER BY l.created_at DESC`, owner)
-	if err != nil {
-		return nil, fmt.Errorf("sharing: links: %w", err)
-	}
-	defer rows.Close()
-	var out []Link
-	for rows.Next() {
-		l, err := s.scanLink(ctx, rows)
-		if err != nil {
-			return nil, fmt.Errorf("sharing: links: %w", err)
-		}
-		out = append(out, *l)
-	}
-	return out, rows.Err()
-}
-
 // RevokeLink ends one of owner's links at once.
 func (s *Service) RevokeLink(ctx context.Context, owner, id uuid.UUID, by vault.Actor) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var sealed []byte
-		err := tx.QueryRow(ctx, `UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND id = $2 AND revoked_at IS NULL
-			RETURNING purpose_sealed`, owner, id).Scan(&sealed)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return vault.ErrNotFound
-		}
+		sealed, err := revokeLink(ctx, tx, owner, id, s.now())
 		if err != nil {
 			return err
 		}
@@ -358,28 +282,6 @@ func (s *Service) RevokeLink(ctx context.Context, owner, id uuid.UUID, by vault.
 	return nil
 }
 
-// usable is the condition every use of a link checks, in SQL so that it holds at the
-// instant of the use. An owner whose safe is closed or erased has no usable link.
-const usable = `l.revoked_at IS NULL AND l.expires_at > now()
-	AND (l.max_downloads IS NULL OR l.downloads < l.max_downloads)
-	AND l.code_failures < 5
-	AND EXISTS (SELECT 1 FROM owners o WHERE o.id = l.owner_id AND o.closed_at IS NULL AND o.shredded_at IS NULL)`
-
-// Resolve finds the usable link for token, for someone at ip.
-func (s *Service) Resolve(ctx context.Context, token string) (*Link, error) {
-	if _, err := ParseToken(token); err != nil {
-		return nil, err
-	}
-	l, err := s.scanLink(ctx, s.db.QueryRow(ctx, `SELECT `+linkColumns+` FROM links l WHERE l.token_sha256 = $1 AND `+usable, hashToken(token)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrUnavailable
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sharing: resolve link: %w", err)
-	}
-	return l, nil
-}
-
 // CheckCode checks the code said aloud. After the fifth wrong code the link is locked for
 // good (ErrUnavailable from then on); the owner sees each failure in the history.
 func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip netip.Addr) error {
@@ -391,16 +293,15 @@ func (s *Service) CheckCode(ctx context.Context, l *Link, token, code string, ip
 	actor := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String(), IP: ip}
 	right, failures := false, 0
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var stored []byte
-		if err := tx.QueryRow(ctx, `SELECT code_sha256 FROM links l WHERE l.id = $1 AND `+usable+` FOR UPDATE OF l`, l.ID).Scan(&stored); err != nil {
+		stored, err := lockCode(ctx, tx, l.ID, s.now())
+		if err != nil {
 			return err
 		}
 		if subtle.ConstantTimeCompare(stored, hashCode(token, code)) == 1 {
 			right = true
 			return nil
 		}
-		if err := tx.QueryRow(ctx, `UPDATE links SET code_failures = code_failures + 1 WHERE id = $1 RETURNING code_failures`,
-			l.ID).Scan(&failures); err != nil {
+		if failures, err = addCodeFailure(ctx, tx, l.ID); err != nil {
 			return err
 		}
 		action := ActionLinkCodeFailed
@@ -430,7 +331,7 @@ func (s *Service) Opened(ctx context.Context, l *Link, ip netip.Addr) error {
 		if err := s.vault.RecordTx(ctx, tx, l.OwnerID, vault.Event{Actor: by, Action: ActionLinkOpened, Detail: detail}); err != nil {
 			return err
 		}
-		return s.accounts.NotifyTx(ctx, tx, l.OwnerID, account.Notice{What: account.NoticeLinkOpened, Key: "link_opened:" + l.ID.String(), At: time.Now()})
+		return s.accounts.NotifyTx(ctx, tx, l.OwnerID, account.Notice{What: account.NoticeLinkOpened, Key: "link_opened:" + l.ID.String(), At: s.now()})
 	})
 }
 
@@ -475,7 +376,7 @@ func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip net
 		if b.Role == vault.RoleThumbnail {
 			return nil
 		}
-		return &vault.Requirement{SQL: `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND ` + usable, Args: []any{l.ID}, Refused: ErrUnavailable}
+		return &vault.Requirement{SQL: countDownloadSQL, Args: []any{l.ID, s.now()}, Refused: ErrUnavailable}
 	}
 	// A download counted and journaled whose bytes then failed to come is not given back:
 	// the count may only go up, and the owner can make a new link.
@@ -484,20 +385,6 @@ func (s *Service) Open(ctx context.Context, l *Link, doc, blob uuid.UUID, ip net
 		return nil, fmt.Errorf("sharing: open: %w", err)
 	}
 	return r, nil
-}
-
-// CountBundle counts one download for the whole link at once (every document as one
-// PDF), so that a limit of n allows n bundles; the documents are then opened with
-// OpenUncounted.
-func (s *Service) CountBundle(ctx context.Context, l *Link) error {
-	tag, err := s.db.Exec(ctx, `UPDATE links l SET downloads = downloads + 1 WHERE l.id = $1 AND `+usable, l.ID)
-	if err != nil {
-		return fmt.Errorf("sharing: count bundle: %w", err)
-	}
-	if tag.RowsAffected() != 1 {
-		return ErrUnavailable
-	}
-	return nil
 }
 
 // OpenUncounted reads one of the link's documents already counted by CountBundle. The
@@ -509,19 +396,4 @@ func (s *Service) OpenUncounted(ctx context.Context, l *Link, doc, blob uuid.UUI
 	a := vault.Access{Action: vault.ActionDownload, Private: WatermarkNote(l.Watermark)}
 	a.Actor, a.Detail = l.user(ip, "")
 	return s.vault.OpenAccess(ctx, l.OwnerID, doc, blob, a)
-}
-
-// revokeLinks revokes every live link of owner inside tx (the safe closes).
-func revokeLinks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE links SET revoked_at = now() WHERE owner_id = $1 AND revoked_at IS NULL`, owner)
-	return err
-}
-
-// forgetLinks deletes every link of owner and what it shared, inside tx (erasure).
-func forgetLinks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM link_documents WHERE link_id IN (SELECT id FROM links WHERE owner_id = $1)`, owner); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `DELETE FROM links WHERE owner_id = $1`, owner)
-	return err
 }

@@ -32,7 +32,7 @@ type testBundle struct {
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	vb := vaulttest.NewVault(t)
-	b := &testBundle{Bundle: vb, s: sharing.New(vb.DB, vb.V, vb.A), ip: netip.MustParseAddr("198.51.100.23")}
+	b := &testBundle{Bundle: vb, s: sharing.NewService(sharing.Config{DB: vb.DB, Vault: vb.V, Accounts: vb.A, Now: vb.Clock.Now}), ip: netip.MustParseAddr("198.51.100.23")}
 	vb.V.AddParticipant(b.s)
 	o, err := vb.V.CreateOwner(context.Background(), "", vault.System)
 	if err != nil {
@@ -146,9 +146,7 @@ func TestUnavailableLinksAllLookAlike(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	expired := b.link(t, sharing.NewLink{Lifetime: time.Hour})
-	if _, err := b.DB.Exec(ctx, `UPDATE links SET expires_at = now() - interval '1 second' WHERE id = $1`, expired.Link.ID); err != nil {
-		t.Fatal(err)
-	}
+	b.Clock.Advance(time.Hour + time.Second)
 	revoked := b.link(t, sharing.NewLink{})
 	if err := b.s.RevokeLink(ctx, b.owner, revoked.Link.ID, b.by); err != nil {
 		t.Fatal(err)

@@ -246,9 +246,7 @@ func TestOpenerReachEndsWithTheOwnersWord(t *testing.T) {
 	if err := b.s.Authorize(ctx, a.Agent, owner, sharing.ScopeDeskRecovery, b.ip); err != nil {
 		t.Errorf("under a new mandate: %v", err)
 	}
-	if _, err := b.DB.Exec(ctx, `UPDATE mandates SET expires_at = now() - interval '1 second', starts_at = now() - interval '2 days' WHERE id = $1`, m.ID); err != nil {
-		t.Fatal(err)
-	}
+	b.Clock.Advance(24*time.Hour + time.Second) // the mandate lasts one day
 	if err := b.s.Authorize(ctx, a.Agent, owner, sharing.ScopeDeskRecovery, b.ip); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("once that mandate is over: %v", err)
 	}
@@ -407,10 +405,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	b.grant(t, full, b.owner, sharing.TwelveMonths, all...)
 	stranger := newAgent("Ailleurs") // another structure, no mandate
 	expired := newAgent("Expire")
-	em := b.grant(t, expired, b.owner, sharing.OneDay, all...)
-	if _, err := b.DB.Exec(ctx, `UPDATE mandates SET starts_at = now() - interval '2 days', expires_at = now() - interval '1 day', confirmed_at = now() - interval '2 days' WHERE id = $1`, em.ID); err != nil {
-		t.Fatal(err)
-	}
+	b.grant(t, expired, b.owner, sharing.OneDay, all...)
+	b.Clock.Advance(24*time.Hour + time.Second) // em lasts one day, the others a month or more
 	revoked := newAgent("Revoque")
 	rm := b.grant(t, revoked, b.owner, sharing.OneMonth, all...)
 	if err := b.s.RevokeMandate(ctx, b.owner, rm.ID, b.by); err != nil {

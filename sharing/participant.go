@@ -14,13 +14,14 @@ import (
 // stop, mandates end (pending ones included), and desk unlocks go. Reopening the safe
 // gives none of it back.
 func (s *Service) SafeClosed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, by vault.Actor) error {
-	if err := revokeLinks(ctx, tx, owner); err != nil {
+	now := s.now()
+	if err := revokeLinks(ctx, tx, owner, now); err != nil {
 		return err
 	}
-	if err := revokeGrants(ctx, tx, owner); err != nil {
+	if err := revokeGrants(ctx, tx, owner, now); err != nil {
 		return err
 	}
-	if err := stopSubscriptions(ctx, tx, owner); err != nil {
+	if err := stopSubscriptions(ctx, tx, owner, now); err != nil {
 		return err
 	}
 	return s.endMandates(ctx, tx, owner, by)
@@ -32,7 +33,7 @@ func (s *Service) SafeClosed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, by
 // unlocks. The
 // desk openings stay (see vaulttest.AssertErased).
 func (s *Service) Forget(ctx context.Context, tx pgx.Tx, owner uuid.UUID, _ string) error {
-	for _, forget := range []func(context.Context, pgx.Tx, uuid.UUID) error{forgetLinks, forgetGrants, forgetSubscriptions, forgetMandates, forgetDeskUnlocks} {
+	for _, forget := range []func(context.Context, pgx.Tx, uuid.UUID) error{forgetLinks, forgetGrants, forgetSubscriptionDeposits, forgetSubscriptions, forgetMandates, forgetDeskUnlocks} {
 		if err := forget(ctx, tx, owner); err != nil {
 			return err
 		}

@@ -221,8 +221,7 @@ func (s *Service) DepositThrough(ctx context.Context, key ed25519.PrivateKey, c 
 	by := vault.Actor{Kind: vault.ActorClient, ID: c.ID, IP: ip}
 	keyHash := sha(dep.Key)
 	doc, err = s.vault.DepositWithin(ctx, sub.OwnerID, by, nd, func(ctx context.Context, tx pgx.Tx, d *vault.Document) error {
-		var live bool
-		err := tx.QueryRow(ctx, `SELECT stopped_at IS NULL FROM subscriptions WHERE id = $1 AND client_id = $2 FOR SHARE`, sub.ID, c.ID).Scan(&live)
+		live, err := liveSubscription(ctx, tx, sub.ID, c.ID)
 		if errors.Is(err, pgx.ErrNoRows) || err == nil && !live {
 			return ErrStopped
 		}
@@ -271,4 +270,11 @@ func RequestDigest(fileSHA256 []byte, fields ...string) []byte {
 		fmt.Fprintf(h, "%d:%s", len(f), f)
 	}
 	return h.Sum(nil)
+}
+
+// forgetSubscriptionDeposits deletes the record of what was deposited through owner's
+// subscriptions (the papers stay until the safe's).
+func forgetSubscriptionDeposits(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `DELETE FROM subscription_deposits WHERE owner_id = $1`, owner)
+	return err
 }

@@ -68,7 +68,7 @@ func (s *Service) Subscribe(ctx context.Context, r *AuthorizationRequest, owner 
 	if err != nil {
 		return "", fmt.Errorf("sharing: subscribe: %w", err)
 	}
-	now := time.Now().UTC()
+	now := s.now()
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// Serialises the consents of one owner, and a closure waits for this one.
 		if err := s.vault.LockOpenAlone(ctx, tx, owner); err != nil {
@@ -97,10 +97,7 @@ func (s *Service) Subscribe(ctx context.Context, r *AuthorizationRequest, owner 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO grants (id, client_id, owner_id, documents, redirect_uri, code_challenge, code_sha256, code_expires_at, created_at, subscription_id)
-			VALUES ($1, $2, $3, '{}', $4, $5, $6, $7, $8, $9)`,
-			uuid.New(), r.Client.ID, owner, r.RedirectURI, r.CodeChallenge, sha(code), now.Add(codeLifetime), now, id); err != nil {
+		if err := insertGrant(ctx, tx, r, owner, code, now, grantOf{id: uuid.New(), subscription: uuid.NullUUID{UUID: id, Valid: true}}); err != nil {
 			return err
 		}
 		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionSubscribed, Detail: r.Client.Name})
@@ -124,9 +121,8 @@ func (s *Service) RefuseSubscription(ctx context.Context, r *AuthorizationReques
 // mon coffre ».
 func (s *Service) Subscriptions(ctx context.Context, owner uuid.UUID) ([]Subscription, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT s.id, s.client_id, c.name, s.owner_id, s.kinds_sealed, s.created_at, s.stopped_at
-		FROM subscriptions s JOIN clients c ON c.id = s.client_id
-		WHERE s.owner_id = $1 AND s.stopped_at IS NULL ORDER BY s.created_at DESC`, owner)
+		SELECT id, client_id, owner_id, kinds_sealed, created_at, stopped_at FROM subscriptions
+		WHERE owner_id = $1 AND stopped_at IS NULL ORDER BY created_at DESC`, owner)
 	if err != nil {
 		return nil, fmt.Errorf("sharing: subscriptions: %w", err)
 	}
@@ -136,7 +132,7 @@ func (s *Service) Subscriptions(ctx context.Context, owner uuid.UUID) ([]Subscri
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
-		err := r.Scan(&x.ID, &x.ClientID, &x.ClientName, &x.OwnerID, &x.sealed, &x.CreatedAt, &x.StoppedAt)
+		err := r.Scan(&x.ID, &x.ClientID, &x.OwnerID, &x.sealed, &x.CreatedAt, &x.StoppedAt)
 		return x, err
 	})
 	if err != nil {
@@ -149,8 +145,17 @@ func (s *Service) Subscriptions(ctx context.Context, owner uuid.UUID) ([]Subscri
 	if err != nil {
 		return nil, fmt.Errorf("sharing: subscriptions: %w", err)
 	}
+	ids := make([]string, len(list))
+	for i, x := range list {
+		ids[i] = x.ClientID
+	}
+	names, err := s.clientNames(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("sharing: subscriptions: %w", err)
+	}
 	out := make([]Subscription, len(list))
 	for i, x := range list {
+		x.ClientName = names[x.ClientID]
 		if x.Kinds, err = openKinds(sealer, x.sealed, owner, x.ID); err != nil {
 			return nil, fmt.Errorf("sharing: subscriptions: %w", err)
 		}
@@ -175,19 +180,24 @@ func openKinds(sealer *vault.Sealer, sealed []byte, owner, id uuid.UUID) ([]vaul
 // deposit through it is refused. Another owner's, or a stopped one, is vault.ErrNotFound.
 func (s *Service) StopSubscription(ctx context.Context, owner, id uuid.UUID, by vault.Actor) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var name string
+		var client string
 		// The row lock waits for a deposit in progress through it (FOR SHARE in
 		// DepositThrough): once stopped, nothing more lands.
 		err := tx.QueryRow(ctx, `
-			UPDATE subscriptions s SET stopped_at = $3 FROM clients c
-			WHERE s.id = $1 AND s.owner_id = $2 AND s.stopped_at IS NULL AND c.id = s.client_id
-			RETURNING c.name`, id, owner, time.Now().UTC()).Scan(&name)
+			UPDATE subscriptions SET stopped_at = $3
+			WHERE id = $1 AND owner_id = $2 AND stopped_at IS NULL
+			RETURNING client_id`, id, owner, s.now()).Scan(&client)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return vault.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
+		names, err := s.clientNames(ctx, []string{client})
+		if err != nil {
+			return err
+		}
+		name := names[client]
 		return s.vault.RecordTx(ctx, tx, owner, vault.Event{Actor: by, Action: ActionSubscriptionStopped, Detail: name})
 	})
 	if err != nil {
@@ -247,17 +257,22 @@ func (s *Service) denyDeposit(ctx context.Context, owner uuid.UUID, by vault.Act
 const DeniedDeposit = "deposit"
 
 // stopSubscriptions stops every live subscription of owner inside tx (the safe closes).
-func stopSubscriptions(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE subscriptions SET stopped_at = now() WHERE owner_id = $1 AND stopped_at IS NULL`, owner)
+func stopSubscriptions(ctx context.Context, tx pgx.Tx, owner uuid.UUID, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE subscriptions SET stopped_at = $2 WHERE owner_id = $1 AND stopped_at IS NULL`, owner, now)
 	return err
 }
 
-// forgetSubscriptions deletes the owner's subscriptions and what was deposited through
-// them; the grants that named them go first (forgetGrants).
+// forgetSubscriptions deletes the owner's subscriptions; the grants that named them and
+// what was deposited through them go first (forgetGrants, forgetSubscriptionDeposits).
 func forgetSubscriptions(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM subscription_deposits WHERE owner_id = $1`, owner); err != nil {
-		return err
-	}
 	_, err := tx.Exec(ctx, `DELETE FROM subscriptions WHERE owner_id = $1`, owner)
 	return err
+}
+
+// liveSubscription holds subscription id of client, inside tx, against a stop until tx
+// ends (FOR SHARE), and tells whether it is live; pgx.ErrNoRows if there is none.
+func liveSubscription(ctx context.Context, tx pgx.Tx, id uuid.UUID, client string) (bool, error) {
+	var live bool
+	err := tx.QueryRow(ctx, `SELECT stopped_at IS NULL FROM subscriptions WHERE id = $1 AND client_id = $2 FOR SHARE`, id, client).Scan(&live)
+	return live, err
 }

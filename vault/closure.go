@@ -77,16 +77,7 @@ func (v *Vault) Status(ctx context.Context, owner uuid.UUID) (*SafeStatus, error
 // an erased one. The web layer calls it before listing or depositing, so that a closed
 // safe only offers the recovery path (export, reopening).
 func (v *Vault) CheckOpen(ctx context.Context, owner uuid.UUID) error {
-	s, err := v.Status(ctx, owner)
-	switch {
-	case err != nil:
-		return err
-	case s.ShreddedAt != nil:
-		return fmt.Errorf("vault: safe %s: %w", owner, ErrShredded)
-	case s.ClosedAt != nil:
-		return fmt.Errorf("vault: safe %s: %w", owner, ErrClosed)
-	}
-	return nil
+	return checkOpenTx(ctx, v.db, owner, "")
 }
 
 // CheckOpenTx is CheckOpen inside tx, holding the owner row (FOR SHARE) until tx ends:
@@ -106,20 +97,21 @@ func (v *Vault) LockOpenAlone(ctx context.Context, tx pgx.Tx, owner uuid.UUID) e
 	return checkOpenTx(ctx, tx, owner, "FOR NO KEY UPDATE")
 }
 
-// checkOpenTx decides CheckOpenTx and LockOpenAlone; lock is their row lock.
-func checkOpenTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID, lock string) error {
-	var closed, shredded bool
-	err := tx.QueryRow(ctx, `SELECT closed_at IS NOT NULL, shredded_at IS NOT NULL FROM owners WHERE id = $1 `+lock, owner).
-		Scan(&closed, &shredded)
+// checkOpenTx decides CheckOpen, CheckOpenTx and LockOpenAlone from owners.open; lock
+// is their row lock ("" for none).
+func checkOpenTx(ctx context.Context, q dbtx, owner uuid.UUID, lock string) error {
+	var open, shredded bool
+	err := q.QueryRow(ctx, `SELECT open, shredded_at IS NOT NULL FROM owners WHERE id = $1 `+lock, owner).
+		Scan(&open, &shredded)
 	switch {
 	case err != nil:
 		return fmt.Errorf("vault: safe %s: %w", owner, notFound(err))
+	case open:
+		return nil
 	case shredded:
 		return fmt.Errorf("vault: safe %s: %w", owner, ErrShredded)
-	case closed:
-		return fmt.Errorf("vault: safe %s: %w", owner, ErrClosed)
 	}
-	return nil
+	return fmt.Errorf("vault: safe %s: %w", owner, ErrClosed)
 }
 
 // CloseSafe closes owner's safe: no new document, and erasure by EraseDue once retention
@@ -137,7 +129,7 @@ func (v *Vault) CloseSafe(ctx context.Context, owner uuid.UUID, by Actor, retent
 		err := tx.QueryRow(ctx, `
 			UPDATE owners SET closed_at = $3,
 				erase_after = $3::timestamptz + CASE WHEN $2::bigint = 0 THEN interval '12 months' ELSE $2::bigint * interval '1 microsecond' END
-			WHERE id = $1 AND closed_at IS NULL AND shredded_at IS NULL
+			WHERE id = $1 AND open
 			RETURNING closed_at, erase_after`, owner, retention.Microseconds(), v.now()).Scan(&s.ClosedAt, &s.EraseAfter)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return v.whyNotOpen(ctx, tx, owner)

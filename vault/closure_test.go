@@ -270,3 +270,40 @@ func TestShutdownNotice(t *testing.T) {
 		t.Fatalf("service journal ends with %v, want %v", acts, want)
 	}
 }
+
+// Whether a safe is open is decided once, by owners.open: it follows closing, reopening
+// and erasure, and SafeOpenSQL (what other packages' statements use) says the same as
+// CheckOpen.
+func TestSafeOpenDecidedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	check := func(when string, want bool) {
+		t.Helper()
+		var column, fragment bool
+		if err := b.db.QueryRow(ctx, `SELECT open, `+vault.SafeOpenSQL("$1")+` FROM owners WHERE id = $1`, owner).Scan(&column, &fragment); err != nil {
+			t.Fatal(err)
+		}
+		if column != want || fragment != want || (b.v.CheckOpen(ctx, owner) == nil) != want {
+			t.Fatalf("%s: open %v, SafeOpenSQL %v, CheckOpen %v; want %v", when, column, fragment, b.v.CheckOpen(ctx, owner), want)
+		}
+	}
+	check("new safe", true)
+	if _, err := b.v.CloseSafe(ctx, owner, by, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	check("closed", false)
+	if err := b.v.ReopenSafe(ctx, owner, by); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened", true)
+	if _, err := b.v.CloseSafe(ctx, owner, by, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(time.Second)
+	if n, err := b.v.EraseDue(ctx); err != nil || n != 1 {
+		t.Fatalf("erase: %d, %v", n, err)
+	}
+	check("erased", false)
+}

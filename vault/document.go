@@ -609,3 +609,39 @@ func (v *Vault) DeleteDocument(ctx context.Context, owner, id uuid.UUID, by Acto
 	}
 	return nil
 }
+
+// monthsSQL numbers the calendar months from $1 to $2 (first days, as timestamps without
+// zone), in UTC whatever the session's time zone (no DST shift at month ends): the
+// buckets of the figures by month (AidantDepositsByMonth, AidantActionsByMonth,
+// ActivationsByMonth).
+const monthsSQL = `WITH months AS (
+	SELECT m AT TIME ZONE 'UTC' AS start, (m + interval '1 month') AT TIME ZONE 'UTC' AS stop
+	FROM generate_series($1::timestamp, $2::timestamp, interval '1 month') m
+) `
+
+// firstOfMonth is the first instant of t's month, in UTC.
+func firstOfMonth(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// countByMonth runs a monthsSQL query whose rows are one count per month, oldest first.
+func (v *Vault) countByMonth(ctx context.Context, query string, from, to time.Time, args ...any) ([]int, error) {
+	rows, err := v.db.Query(ctx, monthsSQL+query, append([]any{firstOfMonth(from), firstOfMonth(to)}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+// AidantDepositsByMonth counts the documents the agents (by actor ID) deposited, per
+// calendar month from the month of from to the month of to, oldest first: a structure's
+// figures, no names, no documents (documents_aidant_idx).
+func (v *Vault) AidantDepositsByMonth(ctx context.Context, agents []string, from, to time.Time) ([]int, error) {
+	n, err := v.countByMonth(ctx, `SELECT (SELECT count(*) FROM documents d WHERE d.depositor_kind = 'aidant' AND d.depositor_id = ANY($3)
+		AND d.created_at >= months.start AND d.created_at < months.stop) FROM months ORDER BY months.start`, from, to, agents)
+	if err != nil {
+		return nil, fmt.Errorf("vault: aidant deposits by month: %w", err)
+	}
+	return n, nil
+}

@@ -307,7 +307,7 @@ func (v *Vault) UnreadDocuments(ctx context.Context, owner uuid.UUID, limit int)
 	rows, err := v.db.Query(ctx, `SELECT d.id FROM documents d
 		JOIN reading_consents c ON c.owner_id = d.owner_id
 		JOIN owners o ON o.id = d.owner_id
-		WHERE d.owner_id = $1 AND d.deleted_at IS NULL AND o.closed_at IS NULL AND o.shredded_at IS NULL
+		WHERE d.owner_id = $1 AND d.deleted_at IS NULL AND o.open
 			AND NOT EXISTS (SELECT 1 FROM document_texts t WHERE t.document_id = d.id)
 		ORDER BY d.created_at DESC, d.id LIMIT $2`, owner, limit)
 	if err != nil {

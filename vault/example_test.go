@@ -7,48 +7,16 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"os"
-	"testing"
 
 	"coffre/vault"
 	"coffre/vault/vaulttest"
 )
 
-// exampleTB lets an example use vaulttest's real services (PostgreSQL and MinIO, as every
-// test of this package): it fails with log.Fatal and runs the cleanups at the end.
-type exampleTB struct {
-	testing.TB // only the methods below are called
-	cleanups   []func()
-	dirs       []string
-}
-
-func (e *exampleTB) Helper()                           {}
-func (e *exampleTB) Fatal(args ...any)                 { log.Fatal(args...) }
-func (e *exampleTB) Fatalf(format string, args ...any) { log.Fatalf(format, args...) }
-func (e *exampleTB) Cleanup(f func())                  { e.cleanups = append(e.cleanups, f) }
-func (e *exampleTB) TempDir() string {
-	dir, err := os.MkdirTemp("", "coffre-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	e.dirs = append(e.dirs, dir)
-	return dir
-}
-
-func (e *exampleTB) close() {
-	for i := len(e.cleanups) - 1; i >= 0; i-- {
-		e.cleanups[i]()
-	}
-	for _, dir := range e.dirs {
-		os.RemoveAll(dir)
-	}
-}
-
 // A person deposits a paper in their safe, then reads it back: the vault encrypts it to
 // their own key, checks its hash on the way out, and journals both.
 func Example() {
-	tb := &exampleTB{}
-	defer tb.close()
+	tb := &vaulttest.ExampleTB{}
+	defer tb.Close()
 	b := vaulttest.NewVault(tb)
 	ctx := context.Background()
 
@@ -94,8 +62,8 @@ func Example() {
 // Another owner's document answers ErrNotFound, as a missing one does, and the attempt is
 // journaled in the history of the owner it belongs to.
 func ExampleVault_Open_notYours() {
-	tb := &exampleTB{}
-	defer tb.close()
+	tb := &vaulttest.ExampleTB{}
+	defer tb.Close()
 	b := vaulttest.NewVault(tb)
 	ctx := context.Background()
 

@@ -369,3 +369,15 @@ func scanEntry(row pgx.CollectableRow) (Entry, error) {
 	e.At = e.At.UTC()
 	return e, err
 }
+
+// AidantActionsByMonth counts the journal entries of action by the agents (by actor ID),
+// per calendar month from the month of from to the month of to, oldest first: a
+// structure's figures, no names, no documents (journal_aidant_idx).
+func (v *Vault) AidantActionsByMonth(ctx context.Context, agents []string, action Action, from, to time.Time) ([]int, error) {
+	n, err := v.countByMonth(ctx, `SELECT (SELECT count(*) FROM journal j WHERE j.actor_kind = 'aidant' AND j.actor_id = ANY($3)
+		AND j.action = $4 AND j.at >= months.start AND j.at < months.stop) FROM months ORDER BY months.start`, from, to, agents, action)
+	if err != nil {
+		return nil, fmt.Errorf("vault: aidant actions by month: %w", err)
+	}
+	return n, nil
+}

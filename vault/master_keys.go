@@ -128,3 +128,14 @@ func (v *Vault) UnwrapServiceSecret(wrapped []byte) ([]byte, error) {
 	}
 	return secret, nil
 }
+
+// MasterKeyID is the database's number of the master key with that recipient, which a
+// row holding a service secret records (agents.totp_master_key_id): the key that wrapped
+// it, as WrapServiceSecret named it.
+func (v *Vault) MasterKeyID(ctx context.Context, recipient string) (int, error) {
+	var id int
+	if err := v.db.QueryRow(ctx, `SELECT id FROM master_keys WHERE recipient = $1`, recipient).Scan(&id); err != nil {
+		return 0, fmt.Errorf("vault: master key: %w", notFound(err))
+	}
+	return id, nil
+}

@@ -143,3 +143,44 @@ func (v *Vault) markActivated(ctx context.Context, q dbtx, owner uuid.UUID) (boo
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// SafeOpenSQL is the SQL condition "the safe of ownerID is open" (neither closed nor
+// erased), where ownerID is a column or parameter of the caller's statement: for a
+// package whose statement must decide it at the instant it runs (a link's download
+// counted, a token read), without writing SQL against vault's owners table. The decision
+// itself is the column owners.open (migration 19), which vault's own queries read.
+func SafeOpenSQL(ownerID string) string {
+	return `EXISTS (SELECT 1 FROM owners WHERE owners.id = ` + ownerID + ` AND owners.open)`
+}
+
+// ActivationsByMonth counts, among owners, those whose owner first signed in by
+// themselves (MarkActivated) in each calendar month from the month of from to the month
+// of to, oldest first.
+func (v *Vault) ActivationsByMonth(ctx context.Context, owners []uuid.UUID, from, to time.Time) ([]int, error) {
+	n, err := v.countByMonth(ctx, `SELECT (SELECT count(*) FROM owners o WHERE o.id = ANY($3)
+		AND o.activated_at >= months.start AND o.activated_at < months.stop) FROM months ORDER BY months.start`, from, to, owners)
+	if err != nil {
+		return nil, fmt.Errorf("vault: activations by month: %w", err)
+	}
+	return n, nil
+}
+
+// OwnerLogins returns the login of each owner among ids whose safe is not erased ("" for
+// one who signs in only through FranceConnect); an erased or unknown owner is absent.
+func (v *Vault) OwnerLogins(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	rows, err := v.db.Query(ctx, `SELECT id, coalesce(login, '') FROM owners WHERE id = ANY($1) AND shredded_at IS NULL`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("vault: owner logins: %w", err)
+	}
+	out := make(map[uuid.UUID]string, len(ids))
+	var id uuid.UUID
+	var login string
+	_, err = pgx.ForEachRow(rows, []any{&id, &login}, func() error {
+		out[id] = login
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: owner logins: %w", err)
+	}
+	return out, nil
+}

@@ -72,7 +72,7 @@ func (v *Vault) SetReading(ctx context.Context, owner uuid.UUID, by Actor, on bo
 // deposited while the owner's reading job was finishing, or a job lost with its process.
 func (v *Vault) OwnersToRead(ctx context.Context, limit int) ([]uuid.UUID, error) {
 	rows, err := v.db.Query(ctx, `SELECT c.owner_id FROM reading_consents c JOIN owners o ON o.id = c.owner_id
-		WHERE o.closed_at IS NULL AND o.shredded_at IS NULL AND EXISTS (
+		WHERE o.open AND EXISTS (
 			SELECT 1 FROM documents d WHERE d.owner_id = c.owner_id AND d.deleted_at IS NULL
 				AND NOT EXISTS (SELECT 1 FROM document_texts t WHERE t.document_id = d.id))
 		ORDER BY c.since LIMIT $1`, limit)

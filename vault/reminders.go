@@ -207,7 +207,7 @@ func (v *Vault) DueReminders(ctx context.Context, now time.Time) ([]Reminder, er
 	rows, err := v.db.Query(ctx, `
 		SELECT DISTINCT d.owner_id FROM documents d JOIN owners o ON o.id = d.owner_id
 		WHERE d.deleted_at IS NULL AND d.expires_on IS NOT NULL AND d.expires_on >= $1 AND d.expires_on <= $2
-			AND o.closed_at IS NULL AND o.shredded_at IS NULL`, today, today.AddDate(0, 0, maxMilestone))
+			AND o.open`, today, today.AddDate(0, 0, maxMilestone))
 	if err != nil {
 		return nil, fmt.Errorf("vault: due reminders: %w", err)
 	}
