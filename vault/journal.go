@@ -268,6 +268,21 @@ func queueEntries(b *pgx.Batch, owner uuid.UUID, es []*Entry, seq int64, prev []
 	b.Queue(`UPDATE journal_heads SET seq = $2, hash = $3 WHERE owner_id = $1`, owner, seq, prev)
 }
 
+// markCheckpointed records that the heads of owners' chains are in a checkpoint.
+func markCheckpointed(ctx context.Context, tx pgx.Tx, owners []uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE journal_heads SET checkpointed_seq = seq WHERE owner_id = ANY($1)`, owners)
+	return err
+}
+
+// Writable checks that the database accepts writes: it is neither a standby nor in a
+// read-only transaction mode, so a deposit would not fail at its commit.
+func (v *Vault) Writable(ctx context.Context) error {
+	// An UPDATE that touches no row: PostgreSQL refuses it in a read-only transaction
+	// or on a standby before looking for rows, and it writes nothing.
+	_, err := v.db.Exec(ctx, `UPDATE journal_heads SET seq = seq WHERE false`)
+	return err
+}
+
 // newEntry is ev as an entry of owner's chain, before its place in the chain is known.
 func newEntry(owner uuid.UUID, ev Event, dataKey []byte) (*Entry, error) {
 	e := &Entry{
