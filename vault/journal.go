@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ActorKind says who did something, for the journal.
@@ -274,12 +275,12 @@ func markCheckpointed(ctx context.Context, tx pgx.Tx, owners []uuid.UUID) error 
 	return err
 }
 
-// Writable checks that the database accepts writes: it is neither a standby nor in a
+// CheckWritable checks that db accepts writes: it is neither a standby nor in a
 // read-only transaction mode, so a deposit would not fail at its commit.
-func (v *Vault) Writable(ctx context.Context) error {
+func CheckWritable(ctx context.Context, db *pgxpool.Pool) error {
 	// An UPDATE that touches no row: PostgreSQL refuses it in a read-only transaction
 	// or on a standby before looking for rows, and it writes nothing.
-	_, err := v.db.Exec(ctx, `UPDATE journal_heads SET seq = seq WHERE false`)
+	_, err := db.Exec(ctx, `UPDATE journal_heads SET seq = seq WHERE false`)
 	return err
 }
 

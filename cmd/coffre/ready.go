@@ -30,7 +30,7 @@ func (r *readiness) Ping(ctx context.Context) error {
 	if err := r.pool.Ping(ctx); err != nil {
 		return web.NotReady{Reason: "database unreachable", Err: err}
 	}
-	if err := r.v.Writable(ctx); err != nil {
+	if err := vault.CheckWritable(ctx, r.pool); err != nil {
 		return web.NotReady{Reason: "database refuses writes", Err: err}
 	}
 	if err := r.v.Ping(ctx); err != nil {
