@@ -139,8 +139,7 @@ func (v *Vault) Checkpoint(ctx context.Context, key ed25519.PrivateKey) (*Checkp
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE journal_heads SET checkpointed_seq = seq WHERE owner_id = ANY($1)`, owners)
-		return err
+		return markCheckpointed(ctx, tx, owners)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vault: checkpoint: %w", err)

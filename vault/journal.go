@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ActorKind says who did something, for the journal.
@@ -266,6 +267,21 @@ func queueEntries(b *pgx.Batch, owner uuid.UUID, es []*Entry, seq int64, prev []
 			e.OwnerID, e.Seq, e.At, e.ActorKind, e.ActorID, e.Action, e.DocumentID, e.Personal, e.PersonalSHA256, e.PrevHash, e.Hash)
 	}
 	b.Queue(`UPDATE journal_heads SET seq = $2, hash = $3 WHERE owner_id = $1`, owner, seq, prev)
+}
+
+// markCheckpointed records that the heads of owners' chains are in a checkpoint.
+func markCheckpointed(ctx context.Context, tx pgx.Tx, owners []uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE journal_heads SET checkpointed_seq = seq WHERE owner_id = ANY($1)`, owners)
+	return err
+}
+
+// CheckWritable checks that db accepts writes: it is neither a standby nor in a
+// read-only transaction mode, so a deposit would not fail at its commit.
+func CheckWritable(ctx context.Context, db *pgxpool.Pool) error {
+	// An UPDATE that touches no row: PostgreSQL refuses it in a read-only transaction
+	// or on a standby before looking for rows, and it writes nothing.
+	_, err := db.Exec(ctx, `UPDATE journal_heads SET seq = seq WHERE false`)
+	return err
 }
 
 // newEntry is ev as an entry of owner's chain, before its place in the chain is known.

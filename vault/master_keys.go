@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,62 @@ func currentMasterKey(ctx context.Context, q dbtx) (masterKey, error) {
 		return k, fmt.Errorf("current master key: %w", notFound(err))
 	}
 	return k, nil
+}
+
+// masterKeyState tells whether recipient is a master key of the database, and whether
+// it was retired.
+func masterKeyState(ctx context.Context, q dbtx, recipient string) (known, retired bool, err error) {
+	err = q.QueryRow(ctx, `SELECT retired_at IS NOT NULL FROM master_keys WHERE recipient = $1`, recipient).Scan(&retired)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, false, nil
+	}
+	return err == nil, retired, err
+}
+
+// insertMasterKey makes recipient the current master key.
+func insertMasterKey(ctx context.Context, q dbtx, recipient string) error {
+	_, err := q.Exec(ctx, `INSERT INTO master_keys (recipient) VALUES ($1)`, recipient)
+	return err
+}
+
+// insertFirstMasterKey records recipient as the master key of a database that has none
+// yet, and tells whether it did.
+func insertFirstMasterKey(ctx context.Context, q dbtx, recipient string) (bool, error) {
+	tag, err := q.Exec(ctx, `
+		INSERT INTO master_keys (recipient)
+		SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM master_keys)`, recipient)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// unusedOldMasterKeys lists the master keys, other than the current one, that are not
+// retired and wrap nothing any more.
+func unusedOldMasterKeys(ctx context.Context, q dbtx) ([]masterKey, error) {
+	rows, err := q.Query(ctx, `
+		SELECT k.id, k.recipient FROM master_keys k
+		WHERE k.retired_at IS NULL AND k.id <> (SELECT max(id) FROM master_keys WHERE retired_at IS NULL)
+			AND NOT EXISTS (SELECT 1 FROM master_key_uses u WHERE u.master_key_id = k.id)`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[masterKey])
+}
+
+// retireMasterKey retires a key. The database refuses (object_in_use, migration 00008)
+// while something is still wrapped to it.
+func retireMasterKey(ctx context.Context, q dbtx, id int) error {
+	_, err := q.Exec(ctx, `UPDATE master_keys SET retired_at = now() WHERE id = $1 AND retired_at IS NULL`, id)
+	return err
+}
+
+// oldMasterKeysInUse tells whether anything is still wrapped to a master key other than
+// the current one.
+func oldMasterKeysInUse(ctx context.Context, q dbtx) (bool, error) {
+	var pending bool
+	err := q.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM master_keys k
+			WHERE k.id <> (SELECT max(id) FROM master_keys WHERE retired_at IS NULL)
+				AND EXISTS (SELECT 1 FROM master_key_uses u WHERE u.master_key_id = k.id))`).Scan(&pending)
+	return pending, err
 }
 
 // wrap encrypts secrets to the current master key, read through q (inside the

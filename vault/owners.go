@@ -184,3 +184,33 @@ func (v *Vault) OwnerLogins(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 	}
 	return out, nil
 }
+
+// wrappedOwner is an owner's keys as wrapped to a master key.
+type wrappedOwner struct {
+	id       uuid.UUID
+	identity []byte
+	dataKey  []byte
+}
+
+// ownersWrappedElsewhere locks up to limit owners whose keys are wrapped to a master key
+// other than keyID, skipping those another rotation holds.
+func ownersWrappedElsewhere(ctx context.Context, tx pgx.Tx, keyID, limit int) ([]wrappedOwner, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT id, identity_wrapped, data_key_wrapped FROM owners
+		WHERE master_key_id <> $1 AND identity_wrapped IS NOT NULL
+		ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, keyID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (wrappedOwner, error) {
+		var w wrappedOwner
+		return w, row.Scan(&w.id, &w.identity, &w.dataKey)
+	})
+}
+
+// setOwnerWrapping records owner's keys wrapped again to the master key keyID.
+func setOwnerWrapping(ctx context.Context, tx pgx.Tx, owner uuid.UUID, identity, dataKey []byte, keyID int) error {
+	_, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = $2, data_key_wrapped = $3, master_key_id = $4 WHERE id = $1`,
+		owner, identity, dataKey, keyID)
+	return err
+}

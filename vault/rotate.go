@@ -39,17 +39,16 @@ func RegisterMasterKey(ctx context.Context, db *pgxpool.Pool, keys *Keyring, by 
 	}
 	recipient := keys.Current()
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		var retired bool
-		err := tx.QueryRow(ctx, `SELECT retired_at IS NOT NULL FROM master_keys WHERE recipient = $1`, recipient).Scan(&retired)
+		known, retired, err := masterKeyState(ctx, tx, recipient)
 		switch {
-		case err == nil && retired:
-			return fmt.Errorf("vault: register master key %s: %w", recipient, ErrKeyRetired)
-		case err == nil:
-			return nil
-		case !errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
 			return fmt.Errorf("vault: register master key: %w", err)
+		case retired:
+			return fmt.Errorf("vault: register master key %s: %w", recipient, ErrKeyRetired)
+		case known:
+			return nil
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO master_keys (recipient) VALUES ($1)`, recipient); err != nil {
+		if err := insertMasterKey(ctx, tx, recipient); err != nil {
 			return fmt.Errorf("vault: register master key: %w", err)
 		}
 		_, err = appendEntry(ctx, tx, SystemChain, Event{Actor: by, Action: ActionKeyAdded, Detail: recipient})
@@ -60,11 +59,11 @@ func RegisterMasterKey(ctx context.Context, db *pgxpool.Pool, keys *Keyring, by 
 // MasterKeyRegistered tells whether recipient is a master key of the database, retired or
 // not.
 func (v *Vault) MasterKeyRegistered(ctx context.Context, recipient string) (bool, error) {
-	var ok bool
-	if err := v.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM master_keys WHERE recipient = $1)`, recipient).Scan(&ok); err != nil {
+	known, _, err := masterKeyState(ctx, v.db, recipient)
+	if err != nil {
 		return false, fmt.Errorf("vault: master keys: %w", err)
 	}
-	return ok, nil
+	return known, nil
 }
 
 // Rewrap re-wraps to the database's current master key every owner's keys still wrapped
@@ -92,22 +91,7 @@ func (v *Vault) Rewrap(ctx context.Context, by Actor, batch int, afterBatch func
 	for {
 		var count int
 		err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `
-				SELECT id, identity_wrapped, data_key_wrapped FROM owners
-				WHERE master_key_id <> $1 AND identity_wrapped IS NOT NULL
-				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, current.ID, batch)
-			if err != nil {
-				return err
-			}
-			type wrapped struct {
-				id       uuid.UUID
-				identity []byte
-				dataKey  []byte
-			}
-			owners, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (wrapped, error) {
-				var w wrapped
-				return w, row.Scan(&w.id, &w.identity, &w.dataKey)
-			})
+			owners, err := ownersWrappedElsewhere(ctx, tx, current.ID, batch)
 			if err != nil {
 				return err
 			}
@@ -154,8 +138,7 @@ func (v *Vault) rewrapOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ide
 	if dataKeyWrapped, err = wrapTo(to.Recipient, dataKey); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = $2, data_key_wrapped = $3, master_key_id = $4 WHERE id = $1`,
-		owner, identityWrapped, dataKeyWrapped, to.ID); err != nil {
+	if err := setOwnerWrapping(ctx, tx, owner, identityWrapped, dataKeyWrapped, to.ID); err != nil {
 		return err
 	}
 	_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionKeyRotated})
@@ -167,20 +150,13 @@ func (v *Vault) rewrapOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, ide
 // secret wrapped to a key while this runs makes its retirement fail (object_in_use), and
 // the key stays for the next run.
 func (v *Vault) retireOldKeys(ctx context.Context, by Actor) error {
-	rows, err := v.db.Query(ctx, `
-		SELECT k.id, k.recipient FROM master_keys k
-		WHERE k.retired_at IS NULL AND k.id <> (SELECT max(id) FROM master_keys WHERE retired_at IS NULL)
-			AND NOT EXISTS (SELECT 1 FROM master_key_uses u WHERE u.master_key_id = k.id)`)
-	if err != nil {
-		return fmt.Errorf("vault: retire old keys: %w", err)
-	}
-	old, err := pgx.CollectRows(rows, pgx.RowToStructByPos[masterKey])
+	old, err := unusedOldMasterKeys(ctx, v.db)
 	if err != nil {
 		return fmt.Errorf("vault: retire old keys: %w", err)
 	}
 	for _, k := range old {
 		err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `UPDATE master_keys SET retired_at = now() WHERE id = $1 AND retired_at IS NULL`, k.ID); err != nil {
+			if err := retireMasterKey(ctx, tx, k.ID); err != nil {
 				return err
 			}
 			_, err := appendEntry(ctx, tx, SystemChain, Event{Actor: by, Action: ActionKeyRetired, Detail: k.Recipient})
@@ -201,11 +177,7 @@ func (v *Vault) retireOldKeys(ctx context.Context, by Actor) error {
 // RotationPending tells whether anything (an owner's keys, an agent's secret) is still
 // wrapped to a master key other than the current one: a rotation is under way.
 func (v *Vault) RotationPending(ctx context.Context) (bool, error) {
-	var pending bool
-	err := v.db.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM master_keys k
-			WHERE k.id <> (SELECT max(id) FROM master_keys WHERE retired_at IS NULL)
-				AND EXISTS (SELECT 1 FROM master_key_uses u WHERE u.master_key_id = k.id))`).Scan(&pending)
+	pending, err := oldMasterKeysInUse(ctx, v.db)
 	if err != nil {
 		return false, fmt.Errorf("vault: rotation pending: %w", err)
 	}

@@ -82,10 +82,8 @@ func (v *Vault) checkMasterKey(ctx context.Context) error {
 		return fmt.Errorf("vault: the master key file holds no key: %w", ErrWrongMasterKey)
 	}
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO master_keys (recipient)
-			SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM master_keys)`, current)
-		if err != nil || tag.RowsAffected() == 0 {
+		first, err := insertFirstMasterKey(ctx, tx, current)
+		if err != nil || !first {
 			return err
 		}
 		_, err = appendEntry(ctx, tx, SystemChain, Event{Actor: System, Action: ActionKeyAdded, Detail: current})

@@ -30,9 +30,7 @@ func (r *readiness) Ping(ctx context.Context) error {
 	if err := r.pool.Ping(ctx); err != nil {
 		return web.NotReady{Reason: "database unreachable", Err: err}
 	}
-	// An UPDATE that touches no row: PostgreSQL refuses it in a read-only transaction
-	// or on a standby before looking for rows, and it writes nothing.
-	if _, err := r.pool.Exec(ctx, `UPDATE journal_heads SET seq = seq WHERE false`); err != nil {
+	if err := vault.CheckWritable(ctx, r.pool); err != nil {
 		return web.NotReady{Reason: "database refuses writes", Err: err}
 	}
 	if err := r.v.Ping(ctx); err != nil {

@@ -398,6 +398,5 @@ func forgetChannels(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM channels WHERE owner_id = $1`, owner); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, codeKeys(owner, netip.Addr{})[0].key)
-	return err
+	return forgetThrottleKey(ctx, tx, codeKeys(owner, netip.Addr{})[0])
 }

@@ -290,6 +290,11 @@ func (srv *Service) CountGuess(ctx context.Context, scope string, ip netip.Addr)
 
 // forgetThrottle deletes the failed sign-in counter of login (the network's is no one's).
 func forgetThrottle(ctx context.Context, tx pgx.Tx, login string) error {
-	_, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, throttleKeys(login, netip.Addr{})[0].key)
+	return forgetThrottleKey(ctx, tx, throttleKeys(login, netip.Addr{})[0])
+}
+
+// forgetThrottleKey deletes the counter of one key, inside an erasure's transaction.
+func forgetThrottleKey(ctx context.Context, tx pgx.Tx, k throttleKey) error {
+	_, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, k.key)
 	return err
 }
