@@ -174,11 +174,11 @@ func glyphCmap(ttf []byte) ([]byte, error) {
 
 // shaper lays out text in the fonts of translated pages, for one document.
 type shaper struct {
-	fonts   *pdfFonts
-	faces   [2][2]*font.Face
-	hb      shaping.HarfbuzzShaper
-	seg     shaping.Segmenter
-	wrap    shaping.LineWrapper
+	fonts  *pdfFonts
+	faces  [2][2]*font.Face
+	hb     shaping.HarfbuzzShaper
+	seg    shaping.Segmenter
+	wrap   shaping.LineWrapper
 	added  map[*pdfFont]bool // registered with fpdf
 	byFace map[*font.Face]*pdfFont
 }
