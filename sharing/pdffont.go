@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 
+	"github.com/go-pdf/fpdf"
 	"github.com/go-text/typesetting/di"
 	"github.com/go-text/typesetting/font"
 	"github.com/go-text/typesetting/language"
@@ -106,7 +108,25 @@ func loadFonts(dir string) (*pdfFonts, error) {
 	return &fs, nil
 }
 
-func parseFont(b []byte) (*pdfFont, error) {
+// check writes a PDF with f's first glyphs, so that a font fpdf cannot embed is found
+// at load (and the desk falls back to French) rather than at the desk (an error).
+func (f *pdfFont) check() error {
+	pdf := fpdf.New("P", "mm", "A6", "")
+	pdf.AddPage()
+	pdf.AddUTF8FontFromBytes(f.family, f.style, f.ttf)
+	pdf.SetFont(f.family, f.style, 10)
+	pdf.Text(10, 10, string([]rune{glyphBase + 1, glyphBase + 2, glyphBase + 3}))
+	return pdf.Output(io.Discard)
+}
+
+// parseFont reads a font file. go-text and fpdf panic on some broken files (a truncated
+// glyf table): that is an error here, as for any other broken file.
+func parseFont(b []byte) (_ *pdfFont, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("broken font file: %v", r)
+		}
+	}()
 	face, err := font.ParseTTF(bytes.NewReader(b))
 	if err != nil {
 		return nil, err
@@ -115,7 +135,11 @@ func parseFont(b []byte) (*pdfFont, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pdfFont{font: face.Font, ttf: ttf}, nil
+	f := &pdfFont{font: face.Font, ttf: ttf, family: "check"}
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // glyphCmap returns a copy of the TrueType file ttf whose cmap maps code point
@@ -174,7 +198,6 @@ func glyphCmap(ttf []byte) ([]byte, error) {
 
 // shaper lays out text in the fonts of translated pages, for one document.
 type shaper struct {
-	fonts  *pdfFonts
 	faces  [2][2]*font.Face
 	hb     shaping.HarfbuzzShaper
 	seg    shaping.Segmenter
@@ -184,7 +207,7 @@ type shaper struct {
 }
 
 func newShaper(fs *pdfFonts) *shaper {
-	s := &shaper{fonts: fs, added: map[*pdfFont]bool{}, byFace: map[*font.Face]*pdfFont{}}
+	s := &shaper{added: map[*pdfFont]bool{}, byFace: map[*font.Face]*pdfFont{}}
 	for script := range fs {
 		for style, f := range fs[script] {
 			s.faces[script][style] = font.NewFace(f.font)
@@ -263,11 +286,10 @@ func (p *page) paragraph(bold bool, pt, lineMM float64, str string) {
 	}
 	width := fixed.Int26_6(p.inner() / ptToMM * 64)
 	lines, _ := s.wrap.WrapParagraphF(shaping.WrapConfig{Direction: dir, BreakPolicy: shaping.WhenNecessary}, width, runes, shaping.NewSliceIterator(outs))
-	lineH := lineMM
 	left, _, _, bottom := p.pdf.GetMargins()
 	_, pageH := p.pdf.GetPageSize()
 	for _, line := range lines {
-		if p.pdf.GetY()+lineH > pageH-bottom {
+		if p.pdf.GetY()+lineMM > pageH-bottom {
 			p.pdf.AddPage()
 		}
 		sort.Slice(line, func(i, j int) bool { return line[i].VisualIndex < line[j].VisualIndex })
@@ -279,27 +301,27 @@ func (p *page) paragraph(bold bool, pt, lineMM float64, str string) {
 		if p.rtl {
 			x = left + p.inner() - float64(adv)/64*ptToMM
 		}
-		// The baseline sits at about four fifths of the line, as fpdf's cells put it.
-		y := p.pdf.GetY() + lineH*0.5 + pt*ptToMM*0.35
+		// The baseline: the middle of the line and a third of the letters' size below, where
+		// fpdf's cells put it.
+		y := p.pdf.GetY() + lineMM*0.5 + pt*ptToMM*0.35
 		for _, run := range line {
 			p.useFont(s.byFace[run.Face], pt)
 			for i, g := range run.Glyphs {
 				// Each cluster (a letter and its marks, or the two letters of lam-alef)
 				// says which letters it is, in their logical order.
-				first := i == 0 || run.Glyphs[i-1].ClusterIndex != g.ClusterIndex
-				if first {
-					p.pdf.RawWriteStr("/Span <</ActualText <" + utf16Hex(string(runes[g.ClusterIndex:g.ClusterIndex+g.RuneCount])) + ">>> BDC")
+				if i == 0 || run.Glyphs[i-1].TextIndex() != g.TextIndex() {
+					p.pdf.RawWriteStr("/Span <</ActualText <" + utf16Hex(string(runes[g.TextIndex():g.TextIndex()+g.RunesCount()])) + ">>> BDC")
 				}
 				gx := x + float64(g.XOffset)/64*ptToMM
 				gy := y - float64(g.YOffset)/64*ptToMM
 				p.pdf.Text(gx, gy, string(rune(glyphBase+int(g.GlyphID))))
 				x += float64(g.Advance) / 64 * ptToMM
-				if i == len(run.Glyphs)-1 || run.Glyphs[i+1].ClusterIndex != g.ClusterIndex {
+				if i == len(run.Glyphs)-1 || run.Glyphs[i+1].TextIndex() != g.TextIndex() {
 					p.pdf.RawWriteStr("EMC")
 				}
 			}
 		}
-		p.pdf.SetY(p.pdf.GetY() + lineH)
+		p.pdf.SetY(p.pdf.GetY() + lineMM)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func pdfText(t *testing.T, dir, name string, b []byte, n int) string {
 	if err := os.WriteFile(f, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("pdftotext", "-f", itoa(n), "-l", itoa(n), "-enc", "UTF-8", f, "-").CombinedOutput()
+	out, err := exec.Command("pdftotext", "-f", strconv.Itoa(n), "-l", strconv.Itoa(n), "-enc", "UTF-8", f, "-").CombinedOutput()
 	if err != nil {
 		t.Fatalf("pdftotext (poppler-utils, installed by scripts/deps.sh): %v: %s", err, out)
 	}
@@ -79,8 +80,6 @@ func missingWords(text, phrase string) []string {
 	}
 	return missing
 }
-
-func itoa(n int) string { return string(rune('0' + n)) }
 
 func pages(b []byte) int { return bytes.Count(b, []byte("/Type /Page\n")) }
 
@@ -251,5 +250,38 @@ func TestGlyphCmap(t *testing.T) {
 		if _, err := glyphCmap(b); err == nil {
 			t.Errorf("%q: accepted", b)
 		}
+	}
+}
+
+// A font file fpdf cannot read is refused at load: the desk then prints in French
+// rather than fail.
+func TestLoadFontsRefusesBadFiles(t *testing.T) {
+	t.Parallel()
+	src := os.Getenv(FontsEnv)
+	if src == "" {
+		src = DefaultFontDir
+	}
+	dir := t.TempDir()
+	for _, files := range fontFiles {
+		for _, name := range files {
+			b, err := os.ReadFile(filepath.Join(src, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := loadFonts(dir); err != nil {
+		t.Fatalf("good fonts: %v", err)
+	}
+	bad := filepath.Join(dir, fontFiles[1][0])
+	b, _ := os.ReadFile(bad)
+	if err := os.WriteFile(bad, b[:len(b)/3], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadFonts(dir); err == nil {
+		t.Error("a truncated font was loaded")
 	}
 }
