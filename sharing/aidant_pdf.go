@@ -12,13 +12,19 @@ import (
 	"github.com/go-pdf/fpdf"
 	"github.com/google/uuid"
 	"golang.org/x/text/encoding/charmap"
+
+	"coffre/vault/i18n"
 )
 
 // What is printed at the desk: the access card of a new safe (or of a recovered access)
 // and the mandate receipt, in A6 (a card the person keeps) or A4 (a sheet). Both are
-// plain PDFs with the core Helvetica font (Windows-1252 covers French) and a QR code.
-// The mandate receipt is a legal text: French only. The access card adds a page in the
-// person's language when the core font can write it (CardPrintable).
+// plain PDFs with a QR code; the French page is written with the core Helvetica font
+// (Windows-1252 covers French). Each adds a page in the person's language after the
+// French one, written with the fonts of pdffont.go (every language Coffre speaks,
+// Arabic script shaped and right to left). The mandate receipt is a legal text: its
+// translated page says that it is a translation for information and that the French
+// text is the one that counts. Without those fonts, a translation is printed with the
+// core font when it can write it (CardPrintable) and left out otherwise.
 
 // PaperSize is the printed format.
 type PaperSize string
@@ -94,9 +100,8 @@ type AccessCard struct {
 	Recovery         bool      // a new code for an existing safe
 	WorksFrom        time.Time // after an identity check at the desk: the code works from then (zero: at once)
 	// Translation, when set, is printed on a second page, the French one first: the
-	// words of the card in the person's language. The core font writes Windows-1252
-	// only, and shapes no Arabic script: a translation it cannot write is left out
-	// (CardPrintable tells beforehand).
+	// words of the card in the person's language. Without the fonts of translated pages
+	// (pdffont.go), a translation the core font cannot write is left out (CardPrintable).
 	Translation *CardWords
 }
 
@@ -118,7 +123,7 @@ var frenchCard = CardWords{ //nolint:gochecknoglobals // a constant table
 
 // CardPrintable tells whether the card's core font can write w: Windows-1252 letters
 // only (French, English, Spanish, Portuguese; not Romanian's ș and ț, nor Cyrillic or
-// Arabic script).
+// Arabic script). It matters only when the fonts of translated pages are missing.
 func CardPrintable(w CardWords, sample time.Time) bool {
 	enc := charmap.Windows1252.NewEncoder()
 	for _, s := range []string{w.Title, w.RecoveryTitle, w.Login, w.Code, w.WorksFrom, w.Expires, w.Enter, w.Helped, w.Keep, w.Date(sample), w.DateTime(sample)} {
@@ -132,6 +137,11 @@ func CardPrintable(w CardWords, sample time.Time) bool {
 // AccessCardPDF writes the access card of a safe: identifier, temporary code to change at
 // first sign-in, QR code to the sign-in page, and the structure's contact.
 func AccessCardPDF(w io.Writer, c AccessCard, size PaperSize) error {
+	return accessCardPDF(w, c, size, fonts())
+}
+
+// accessCardPDF is AccessCardPDF with the fonts of translated pages, nil when missing.
+func accessCardPDF(w io.Writer, c AccessCard, size PaperSize, fs *pdfFonts) error {
 	p, err := newPage(size)
 	if err != nil {
 		return err
@@ -139,10 +149,13 @@ func AccessCardPDF(w io.Writer, c AccessCard, size PaperSize) error {
 	if err := p.card(c, frenchCard); err != nil {
 		return err
 	}
-	if tr := c.Translation; tr != nil && CardPrintable(*tr, c.CodeExpiresAt) {
-		p.pdf.AddPage()
-		if err := p.card(c, *tr); err != nil {
-			return err
+	if tr := c.Translation; tr != nil {
+		words := []string{tr.Title, tr.RecoveryTitle, tr.Login, tr.Code, tr.WorksFrom, tr.Expires, tr.Enter, tr.Helped, tr.Keep,
+			tr.Date(c.CodeExpiresAt), tr.DateTime(c.CodeExpiresAt)}
+		if p.translated(fs, strings.Join(words, " ")) {
+			if err := p.card(c, *tr); err != nil {
+				return err
+			}
 		}
 	}
 	return p.write(w)
@@ -183,6 +196,10 @@ type MandateReceiptDoc struct {
 	Mandate   *Mandate
 	JWS       string // from MandateReceipt
 	VerifyURL string // the page that checks a receipt; the QR code holds VerifyURL?r=JWS
+	// Lang is the person's language (a code of coffre/vault/i18n): other than French,
+	// a page follows the French one with the same words in that language, marked as a
+	// translation for information, the French text being the one that counts.
+	Lang string
 }
 
 // scopeLabels say each scope in plain French.
@@ -203,6 +220,10 @@ var consentLabels = map[ConsentMethod]string{ //nolint:gochecknoglobals // a con
 // MandateReceiptPDF writes the printable receipt of a mandate: who may do what until
 // when, how consent was given, and a QR code with the signed statement.
 func MandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize) error {
+	return mandateReceiptPDF(w, d, size, fonts())
+}
+
+func mandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize, fs *pdfFonts) error {
 	m := d.Mandate
 	if m == nil || m.StartsAt == nil {
 		return fmt.Errorf("sharing: mandate receipt pdf: mandate not started: %w", ErrBadRequest)
@@ -232,7 +253,67 @@ func MandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize) error {
 		return err
 	}
 	p.small("Ce QR code prouve ce mandat. Vous pouvez l'arrêter à tout moment dans votre coffre, rubrique « Mes aidants ».")
+	if d.Lang != "" && d.Lang != "fr" && i18n.Valid(d.Lang) {
+		lines := receiptTranslation(d.Lang, m)
+		if p.translated(fs, strings.Join(lines, " ")) {
+			p.small(lines[0]) // a translation, for information
+			p.gap()
+			p.heading(lines[1])
+			for _, l := range lines[2:] {
+				p.text(l)
+			}
+		}
+	}
 	return p.write(w)
+}
+
+// receiptTranslation are the lines of the mandate receipt in lang: the notice that it is
+// a translation, the title, then the rest.
+func receiptTranslation(lang string, m *Mandate) []string {
+	t := func(id string, args ...any) string { return i18n.Text(lang, id, args...) }
+	loc := i18n.LocaleOf(lang)
+	lines := []string{t("mandate.receipt.translation"), t("mandate.receipt.title", m.StructureName), "SIRET " + m.StructureSIRET}
+	if m.OwnerLogin != "" {
+		lines = append(lines, t("card.login")+" "+m.OwnerLogin)
+	}
+	lines = append(lines, t("mandate.receipt.can"))
+	for _, sc := range m.Scopes {
+		lines = append(lines, "• "+t("mandate.scope."+string(sc)+".long"))
+	}
+	return append(lines, t("mandate.text.2"),
+		t("mandate.verify.period", loc.Date(inParis(*m.StartsAt)), loc.Date(inParis(*m.ExpiresAt))),
+		t("mandate.receipt.consent", t("mandate.receipt.consent."+string(m.ConsentMethod)), m.ConsentText),
+		t("mandate.receipt.qr"), t("mandate.text.3"))
+}
+
+// translated starts a page for a translation written with the fonts of translated pages,
+// when they are there and have every letter of text; otherwise, without fonts, a page
+// with the core font when it can write text. It tells whether the page was started.
+func (p *page) translated(fs *pdfFonts, text string) bool {
+	if fs != nil {
+		if p.shaper == nil {
+			p.shaper = newShaper(fs)
+		}
+		if p.shaper.covers(text) {
+			p.pdf.AddPage()
+			p.rtl = rtlText(text, false)
+			return true
+		}
+		return false
+	}
+	if _, err := charmap.Windows1252.NewEncoder().String(text); err != nil {
+		return false
+	}
+	p.pdf.AddPage()
+	return true
+}
+
+// inParis is t in Paris time, where the desk is.
+func inParis(t time.Time) time.Time {
+	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
+		return t.In(loc)
+	}
+	return t
 }
 
 // frenchDate prints a date as in France, in Paris time.
@@ -258,6 +339,10 @@ type page struct {
 	scale float64 // 1 for A6, larger for A4
 	width float64
 	n     int // QR images registered
+	// shaper, once a translated page is started with the fonts of translated pages,
+	// writes the text from then on; rtl tells that page reads right to left.
+	shaper *shaper
+	rtl    bool
 }
 
 func newPage(size PaperSize) (*page, error) {
@@ -286,6 +371,10 @@ func newPage(size PaperSize) (*page, error) {
 func (p *page) inner() float64 { return p.width - 16*p.scale }
 
 func (p *page) block(style string, pt, lineMM float64, s string) {
+	if p.shaper != nil {
+		p.paragraph(style == "B", pt*p.scale, lineMM*p.scale, s)
+		return
+	}
 	p.pdf.SetFont("Helvetica", style, pt*p.scale)
 	p.pdf.MultiCell(p.inner(), lineMM*p.scale, p.tr(s), "", "L", false)
 }
@@ -296,9 +385,15 @@ func (p *page) text(s string)    { p.block("", 9, 4.5, s) }
 func (p *page) small(s string)   { p.block("", 7, 3.5, s) }
 func (p *page) gap()             { p.pdf.Ln(2 * p.scale) }
 
+// big writes an identifier or a code, ASCII, in the core Courier: 0 and O, 1 and l
+// differ. On a right-to-left page it sits on the right, under its label.
 func (p *page) big(s string) {
+	align := "L"
+	if p.rtl {
+		align = "R"
+	}
 	p.pdf.SetFont("Courier", "B", 14*p.scale)
-	p.pdf.MultiCell(p.inner(), 7*p.scale, p.tr(s), "", "L", false)
+	p.pdf.MultiCell(p.inner(), 7*p.scale, p.tr(s), "", align, false)
 }
 
 // qr draws a QR code of content, side millimetres wide on A6 (scaled on A4), centred,

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -67,16 +66,11 @@ type ExportOptions struct {
 	// recorded in the journal entry of the export, which the owner sees. Free text that
 	// may name the person: the journal keeps it sealed (Event.Private).
 	Request string
-	// Translation, when set, is a short notice in the owner's language written beside
-	// LISEZMOI.txt, which stays in French: LISEZMOI-<Lang>.txt.
-	Translation *ReadmeTranslation
-}
-
-// ReadmeTranslation is the notice of an archive in a language other than French: Text
-// is given the number of documents and of files the archive holds.
-type ReadmeTranslation struct {
-	Lang string // a BCP 47 code: letters and hyphens
-	Text func(documents, files int) string
+	// Lang is the owner's language, a code of coffre/vault/i18n. Other than French, a
+	// short notice in it is written beside LISEZMOI.txt, which stays in French:
+	// LISEZMOI-<Lang>.txt. manifest.csv's column names and kind labels follow it (its
+	// values, and manifest.json, do not). Empty or unknown: French.
+	Lang string
 }
 
 // ExportSummary says what an export wrote.
@@ -142,7 +136,7 @@ func (v *Vault) Export(ctx context.Context, owner uuid.UUID, by Actor, w io.Writ
 		out = enc
 	}
 	zw := zip.NewWriter(out)
-	if err := v.writeArchive(ctx, tx, zw, identity, snap, sum, opts.Translation); err != nil {
+	if err := v.writeArchive(ctx, tx, zw, identity, snap, sum, exportLang(opts.Lang)); err != nil {
 		// Not closing zw nor enc is deliberate: see the doc comment.
 		return nil, fmt.Errorf("vault: export %s: %w", owner, err)
 	}
@@ -295,7 +289,7 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 
 // timeFormat is RFC 3339 with microseconds, the journal's precision.
 
-func (v *Vault) writeArchive(ctx context.Context, tx pgx.Tx, zw *zip.Writer, identity age.Identity, s *snapshot, sum *ExportSummary, tr *ReadmeTranslation) error {
+func (v *Vault) writeArchive(ctx context.Context, tx pgx.Tx, zw *zip.Writer, identity age.Identity, s *snapshot, sum *ExportSummary, lang string) error {
 	for _, d := range s.docs {
 		sum.Files += len(d.Blobs)
 		for _, b := range d.Blobs {
@@ -320,16 +314,16 @@ func (v *Vault) writeArchive(ctx context.Context, tx pgx.Tx, zw *zip.Writer, ide
 	if err := text("LISEZMOI.txt", func(w io.Writer) error { return writeReadme(w, s, sum) }); err != nil {
 		return err
 	}
-	if tr != nil && tr.Lang != "fr" && readmeLangRE.MatchString(tr.Lang) {
-		note := strings.ReplaceAll(tr.Text(sum.Documents, sum.Files), "\n", "\r\n")
-		if err := text("LISEZMOI-"+tr.Lang+".txt", func(w io.Writer) error { _, err := io.WriteString(w, note); return err }); err != nil {
+	if lang != "fr" { // lang is a code of i18n: a safe file name
+		note := strings.ReplaceAll(readmeTranslation(lang, sum.Documents, sum.Files), "\n", "\r\n")
+		if err := text("LISEZMOI-"+lang+".txt", func(w io.Writer) error { _, err := io.WriteString(w, note); return err }); err != nil {
 			return err
 		}
 	}
 	if err := text("manifest.json", func(w io.Writer) error { return writeManifestJSON(w, s) }); err != nil {
 		return err
 	}
-	if err := text("manifest.csv", func(w io.Writer) error { return writeManifestCSV(w, s) }); err != nil {
+	if err := text("manifest.csv", func(w io.Writer) error { return writeManifestCSV(w, s, lang) }); err != nil {
 		return err
 	}
 	if err := text("SHA256SUMS", func(w io.Writer) error {
@@ -452,9 +446,6 @@ func exportBlob(zw *zip.Writer, r *BlobReader, d exportDoc, b Blob, name string,
 	}
 	return nil
 }
-
-// readmeLangRE is what a translation's language may be: it names a file of the archive.
-var readmeLangRE = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
 
 // The notice in the archive, in plain French (facile à lire et à comprendre).
 var readmeTemplate = template.Must(template.New("LISEZMOI").Parse(`VOTRE COFFRE-FORT NUMÉRIQUE — COPIE COMPLÈTE

@@ -109,15 +109,15 @@ func csvCell(s string) string {
 	return s
 }
 
-func writeManifestCSV(w io.Writer, s *snapshot) error {
+// writeManifestCSV writes manifest.csv with its column names and kind labels in lang;
+// the columns and the other values are the same in every language.
+func writeManifestCSV(w io.Writer, s *snapshot, lang string) error {
 	if _, err := io.WriteString(w, "\uFEFF"); err != nil { // so that Excel reads UTF-8
 		return err
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	if err := cw.Write([]string{"document", "type", "type (libellé)", "titre", "date d'émission", "date d'expiration",
-		"déposé le", "déposé par (type)", "déposé par (identifiant)", "fichier", "rôle", "position", "type de média",
-		"nom d'origine", "taille (octets)", "sha256"}); err != nil {
+	if err := cw.Write(csvHeader(lang)); err != nil {
 		return err
 	}
 	deref := func(p *string) string {
@@ -128,7 +128,7 @@ func writeManifestCSV(w io.Writer, s *snapshot) error {
 	}
 	for _, d := range s.docs {
 		for j, b := range d.Blobs {
-			if err := cw.Write([]string{d.ID.String(), string(d.Kind), d.Kind.Label(), csvCell(d.Title),
+			if err := cw.Write([]string{d.ID.String(), string(d.Kind), kindLabel(lang, d.Kind), csvCell(d.Title),
 				deref(dateOrNil(d.IssuedOn)), deref(dateOrNil(d.ExpiresOn)), d.CreatedAt.UTC().Format(timeFormat),
 				string(d.Depositor.Kind), d.Depositor.ID, d.paths[j], string(b.Role), strconv.Itoa(b.Position),
 				b.MediaType, csvCell(b.Name), strconv.FormatInt(b.Size, 10), hex.EncodeToString(b.SHA256)}); err != nil {

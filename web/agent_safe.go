@@ -303,8 +303,12 @@ func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("format") == "A4" {
 		size = sharing.A4
 	}
+	doc := sharing.MandateReceiptDoc{Mandate: m, JWS: jws, VerifyURL: h.baseURL(r) + "/mandat/verifier"}
+	if a, err := h.accounts.Account(r.Context(), owner); err == nil && validLanguage(a.Language) {
+		doc.Lang = a.Language // a translated page after the French one
+	}
 	var buf bytes.Buffer
-	if err := sharing.MandateReceiptPDF(&buf, sharing.MandateReceiptDoc{Mandate: m, JWS: jws, VerifyURL: h.baseURL(r) + "/mandat/verifier"}, size); err != nil {
+	if err := sharing.MandateReceiptPDF(&buf, doc, size); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
@@ -424,7 +428,7 @@ func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, owner uuid.
 }
 
 // cardWords are the words of the access card in the person's language, printed on its
-// second page when the card's font can write them (sharing.CardPrintable).
+// second page (sharing.AccessCard.Translation).
 func cardWords(lang string) *sharing.CardWords {
 	t := func(id string) string { return i18n.Text(lang, id) }
 	loc := i18n.LocaleOf(lang)

@@ -312,6 +312,16 @@ func TestAgentDesk(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(pdf, "%PDF") {
 		t.Fatalf("mandate receipt: %d", resp.StatusCode)
 	}
+	// A person who reads Ukrainian gets a translated page after the French ones.
+	if err := b.a.SetLanguage(context.Background(), owner, "uk"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, uk := c.get(rm[1]); resp.StatusCode != http.StatusOK || strings.Count(uk, "/Type /Page\n") <= strings.Count(pdf, "/Type /Page\n") {
+		t.Fatalf("mandate receipt in Ukrainian: %d, %d pages, %d in French", resp.StatusCode, strings.Count(uk, "/Type /Page\n"), strings.Count(pdf, "/Type /Page\n"))
+	}
+	if err := b.a.SetLanguage(context.Background(), owner, "fr"); err != nil {
+		t.Fatal(err)
+	}
 	ms, err := b.share.Mandates(context.Background(), owner)
 	if err != nil || len(ms) != 1 || ms[0].ConsentText != "mandat-v2" || ms[0].ConsentMethod != sharing.ConsentSecret {
 		t.Fatalf("mandates: %v %+v", err, ms)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -160,7 +159,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	// A client slower than exportMinRate frees its slot (and its database connection);
 	// the deadline is lifted afterwards for the next request on the connection.
 	defer sw.rc.SetWriteDeadline(time.Time{})
-	_, err := h.vault.Export(r.Context(), owner, h.actor(r), sw, vault.ExportOptions{Passphrase: d.Passphrase, Translation: h.readmeTranslation(r)})
+	_, err := h.vault.Export(r.Context(), owner, h.actor(r), sw, vault.ExportOptions{Passphrase: d.Passphrase, Lang: requestLanguage(r)})
 	if err == nil {
 		return
 	}
@@ -226,23 +225,4 @@ func (h *handler) exportRate() int64 {
 		return h.cfg.ExportMinRate
 	}
 	return exportMinRate
-}
-
-// readmeTranslation is the archive's notice in the person's language, beside its
-// LISEZMOI.txt in French (the technical details stay there).
-func (h *handler) readmeTranslation(r *http.Request) *vault.ReadmeTranslation {
-	lang := requestLanguage(r)
-	return &vault.ReadmeTranslation{Lang: lang, Text: func(documents, files int) string {
-		var b strings.Builder
-		for _, id := range []string{"export.readme.title", "export.readme.intro", "export.readme.keep", "export.readme.documents",
-			"export.readme.pdf", "export.readme.journal", "export.readme.check", "export.readme.french"} {
-			if id == "export.readme.intro" {
-				b.WriteString(h.t(r, id, documents, files))
-			} else {
-				b.WriteString(h.t(r, id))
-			}
-			b.WriteString("\n\n")
-		}
-		return b.String()
-	}}
 }

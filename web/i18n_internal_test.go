@@ -38,10 +38,10 @@ func usedKeys(t *testing.T) (exact map[string]bool, prefixes []string) {
 		}
 		exact[s] = true
 	}
-	// The packages that take words from coffre/vault/i18n: the pages, and the messages
-	// sent outside the app.
+	// The packages that take words from coffre/vault/i18n: the pages, the messages sent
+	// outside the app, the PDFs printed at the desk (sharing) and the export (vault).
 	var files []string
-	for _, dir := range []string{".", filepath.Join("..", "vault", "account", "notify")} {
+	for _, dir := range []string{".", filepath.Join("..", "vault", "account", "notify"), filepath.Join("..", "sharing"), filepath.Join("..", "vault")} {
 		fs, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

@@ -136,9 +136,8 @@ func TestLanguageAtDesk(t *testing.T) {
 		t.Fatalf("the person's language: %+v %v", acc, err)
 	}
 
-	// The access card adds a page in the person's language where its font can write it:
-	// English yes, Arabic not (French only).
-	for lang, pages := range map[string]int{"en": 2, "ar": 1} {
+	// The access card adds a page in the person's language, whatever its letters.
+	for lang, pages := range map[string]int{"en": 2, "ar": 2, "uk": 2, "ps": 2} {
 		login := "card." + lang
 		_, body := c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {login}, "lang": {lang}})
 		m := accessCodeRE.FindStringSubmatch(body)
@@ -168,7 +167,8 @@ func TestLanguageAtDesk(t *testing.T) {
 }
 
 // TestLanguageExport: the archive of the whole safe keeps its notice in French
-// (LISEZMOI.txt) and adds one in the person's language beside it.
+// (LISEZMOI.txt) and adds one in the person's language beside it; manifest.csv's column
+// names follow the language.
 func TestLanguageExport(t *testing.T) {
 	b := setup(t)
 	c := b.client(t)
@@ -188,11 +188,16 @@ func TestLanguageExport(t *testing.T) {
 		t.Fatalf("no notice in Arabic: %v", err)
 	}
 	text, _ := io.ReadAll(f)
-	if !strings.Contains(string(text), "هذا المجلد فيه نسخة من خزنتك كلها: 0 وثيقة") || !strings.Contains(string(text), "LISEZMOI.txt") {
+	if !strings.Contains(string(text), "هذا المجلد فيه نسخة من خزنتك كلها.") || !strings.Contains(string(text), "عدد الوثائق: 0.") || !strings.Contains(string(text), "LISEZMOI.txt") {
 		t.Errorf("the notice in Arabic: %s", text)
 	}
 	if _, err := zr.Open("LISEZMOI.txt"); err != nil {
 		t.Error("the French notice is gone")
+	}
+	if f, err := zr.Open("manifest.csv"); err != nil {
+		t.Error("no manifest.csv")
+	} else if head, _ := io.ReadAll(f); !strings.Contains(string(head), "النوع (الاسم)") {
+		t.Errorf("manifest.csv's columns are not named in Arabic: %s", head)
 	}
 }
 

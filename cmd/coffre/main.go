@@ -93,6 +93,8 @@ Configuration (environment variables, with their defaults):
     COFFRE_SMS_URL            SMS gateway: one JSON POST {"to", "text"} per message (see the README);
                               https, or http on this machine; empty: no SMS
     COFFRE_SMS_TOKEN          bearer token sent to the SMS gateway
+    COFFRE_FONTS              directory of the Noto fonts of the printed pages' translated page
+                              (/usr/share/fonts/truetype/noto); missing: those pages in French only
     COFFRE_2DDOC_TRUST        2D-Doc trust list: a file, or a directory whose *.xml, *.pem and
                               *.crt files are read together — the ANTS list of certification
                               authorities (TSL, XML) and the PEM certificates of the signers
