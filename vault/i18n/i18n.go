@@ -88,7 +88,18 @@ func text(c map[string]map[string]string, lang, id string, args ...any) string {
 		}
 	}
 	if len(args) > 0 {
-		return fmt.Sprintf(s, LocaleOf(lang).localArgs(args)...)
+		return oneFullStop(fmt.Sprintf(s, LocaleOf(lang).localArgs(args)...), args)
+	}
+	return s
+}
+
+// oneFullStop drops the sentence's full stop after an argument that already ends with one:
+// a Ukrainian or Russian date ends with "р." or "г.", and "… до %s." must not print "р..".
+func oneFullStop(s string, args []any) string {
+	for _, a := range args {
+		if v, ok := a.(string); ok && strings.HasSuffix(v, ".") && !strings.HasSuffix(v, "..") {
+			s = strings.ReplaceAll(s, v+".", v)
+		}
 	}
 	return s
 }

@@ -193,6 +193,28 @@ func TestLocales(t *testing.T) {
 
 // TestLanguagesFromFiles shows that the Languages offered are the catalogue files
 // present, in the order of the table, and that a file with no locale stops the start.
+func TestOneFullStop(t *testing.T) {
+	c := map[string]map[string]string{
+		"fr": {"until": "Valable jusqu'au %s.", "two": "Du %s au %s."},
+		"uk": {"until": "Діє до %s.", "two": "З %s до %s."},
+	}
+	day := LocaleOf("uk").Date(time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC))
+	for _, tc := range []struct {
+		lang, id string
+		args     []any
+		want     string
+	}{
+		{"uk", "until", []any{day}, "Діє до 3 березня 2026 р."},
+		{"uk", "two", []any{day, day}, "З 3 березня 2026 р. до 3 березня 2026 р."},
+		{"fr", "until", []any{"3 mars 2026"}, "Valable jusqu'au 3 mars 2026."},
+		{"fr", "until", []any{"etc..."}, "Valable jusqu'au etc...."},
+	} {
+		if got := text(c, tc.lang, tc.id, tc.args...); got != tc.want {
+			t.Errorf("text(%s, %s) = %q, want %q", tc.lang, tc.id, got, tc.want)
+		}
+	}
+}
+
 func TestLanguagesFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	for _, l := range []string{"ps", "en", "fr", "ar"} {
