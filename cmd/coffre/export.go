@@ -9,19 +9,24 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
-const exportUsage = `Usage: coffre export (--owner ID | --login LOGIN) --request REF --out FILE [--passphrase-file PFILE]
+const exportUsage = `Usage: coffre export (--owner ID | --login LOGIN) --request REF --out FILE [--passphrase-file PFILE] [--lang LANG]
 
 Writes the whole safe of one owner to FILE as a ZIP archive, for an operator acting on the
 owner's written request (article L.103 5°): the documents as deposited and their PDF
 renditions, manifest.json and manifest.csv with every file's SHA-256, SHA256SUMS, the
 journal (journal.jsonl) with its latest signed checkpoint, and LISEZMOI.txt explaining it
-all in French. The export is journaled in the owner's history as an operator action, with
+all in French, with a translation (LISEZMOI-<LANG>.txt) and manifest.csv's labels in the
+owner's language. The export is journaled in the owner's history as an operator action, with
 REF, the reference of the written request.
 
 A closed safe can be exported until it is erased. FILE must not exist; it is written with
@@ -35,6 +40,9 @@ Options:
     --passphrase-file PFILE  encrypt the archive with age to the passphrase on the first
                              line of PFILE (at least 12 characters); the owner opens it
                              with: age -d -o coffre.zip FILE
+    --lang LANG              the language of the notice and of manifest.csv's labels
+                             (fr, en, ar, uk, ru, fa-AF, ps, es, ro, pt); by default the
+                             one the owner chose in their safe
 
 Example:
     coffre export --login fatou --request "courrier du 3 mars 2026" --out fatou.zip
@@ -53,22 +61,30 @@ func exportFlags(fs *flag.FlagSet) {
 	fs.String("request", "", "")
 	fs.String("out", "", "")
 	fs.String("passphrase-file", "", "")
+	fs.String("lang", "", "")
 }
 
 // flagOwner resolves --owner or --login to an owner ID.
 // openOwner opens the vault and finds the safe named by --owner or --login. The caller
 // calls done.
 func openOwner(ctx context.Context, cfg Config, fs *flag.FlagSet) (*vault.Vault, uuid.UUID, func(), error) {
+	v, _, owner, done, err := openOwnerDB(ctx, cfg, fs)
+	return v, owner, done, err
+}
+
+// openOwnerDB is openOwner that also gives the database pool, for a command that reads the
+// owner's account too.
+func openOwnerDB(ctx context.Context, cfg Config, fs *flag.FlagSet) (*vault.Vault, *pgxpool.Pool, uuid.UUID, func(), error) {
 	v, pool, _, err := openVault(ctx, cfg, newLogger(cfg))
 	if err != nil {
-		return nil, uuid.Nil, nil, err
+		return nil, nil, uuid.Nil, nil, err
 	}
 	owner, err := flagOwner(ctx, v, fs)
 	if err != nil {
 		pool.Close()
-		return nil, uuid.Nil, nil, err
+		return nil, nil, uuid.Nil, nil, err
 	}
-	return v, owner, pool.Close, nil
+	return v, pool, owner, pool.Close, nil
 }
 
 func flagOwner(ctx context.Context, v *vault.Vault, fs *flag.FlagSet) (uuid.UUID, error) {
@@ -120,11 +136,22 @@ func runExport(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string, st
 			return hinted{fmt.Errorf("the passphrase in %s is shorter than %d characters", p, vault.MinPassphraseLen), "use four or more words"}
 		}
 	}
-	v, owner, done, err := openOwner(ctx, cfg, fs)
+	lang := fs.Lookup("lang").Value.String()
+	if lang != "" && !slices.Contains(account.Languages, lang) {
+		return hinted{fmt.Errorf("--lang %q is not a language of Coffre", lang), "one of " + strings.Join(account.Languages, ", ")}
+	}
+	v, pool, owner, done, err := openOwnerDB(ctx, cfg, fs)
 	if err != nil {
 		return err
 	}
 	defer done()
+	if opts.Lang = lang; lang == "" {
+		a, err := account.New(account.Config{DB: pool, Vault: v}).Account(ctx, owner)
+		if err != nil {
+			return fmt.Errorf("the owner's language: %w", err)
+		}
+		opts.Lang = a.Language
+	}
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return hinted{err, "--out must name a file that does not exist yet"}

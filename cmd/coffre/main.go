@@ -22,7 +22,7 @@ Usage:
     coffre journal verify [--login L] check every journal chain and signed checkpoint (or one safe's chain)
     coffre journal checkpoint         sign the current chain heads now
     coffre owners create --login L    open a safe (for demos and tests)
-    coffre export --login L --request REF --out FILE [--passphrase-file F]
+    coffre export --login L --request REF --out FILE [--passphrase-file F] [--lang LANG]
                                       export a whole safe on a written request
     coffre close --login L            close a safe (erased after COFFRE_RETENTION)
     coffre reopen --login L           reopen a closed safe before its erasure
