@@ -71,39 +71,6 @@ func (h *handler) requireAgent(next http.Handler) http.Handler {
 	})
 }
 
-// agentRoutes are the pages of the desk.
-func (h *handler) agentRoutes(r chi.Router) {
-	r.Get("/agent/connexion", h.agentLoginForm)
-	r.Post("/agent/connexion", h.agentLogin)
-	h.proConnectRoutes(r)
-	r.Group(func(r chi.Router) {
-		r.Use(h.requireAgent)
-		r.Post("/agent/deconnexion", h.agentLogout)
-		r.Get("/agent/mot-de-passe", h.agentPasswordForm)
-		r.Post("/agent/mot-de-passe", h.agentPassword)
-		r.Get("/agent", h.agentHome)
-		r.Get("/agent/ouvrir", h.agentOpenForm)
-		r.With(h.requireFresh).Post("/agent/ouvrir", h.agentOpen)
-		r.Post("/agent/verifier", h.agentReverify)
-		r.Get("/agent/mandat", h.agentFind)
-		r.Post("/agent/mandat", h.agentUnlock)
-		r.Post("/agent/personnes/{owner}/carte", h.agentAccessCard)
-		r.Get("/agent/personnes/{owner}/mandat", h.agentMandateForm)
-		r.With(h.requireFresh).Post("/agent/personnes/{owner}/mandat", h.agentMandate)
-		r.Get("/agent/personnes/{owner}/mandat/{mid}/recu.pdf", h.agentMandateReceipt)
-		r.Get("/agent/personnes/{owner}/papiers", h.agentPapers)
-		r.Get("/agent/personnes/{owner}/papiers/{id}/fichier/{blob}", h.agentFile)
-		r.Get("/agent/personnes/{owner}/ajouter", h.agentAddForm)
-		r.Post("/agent/personnes/{owner}/ajouter", h.agentAdd)
-		r.Get("/agent/personnes/{owner}/partager", h.agentShareForm)
-		r.Post("/agent/personnes/{owner}/partager", h.agentShare)
-		r.Get("/agent/personnes/{owner}/recuperer", h.agentRecoverForm)
-		r.With(h.requireFresh).Post("/agent/personnes/{owner}/recuperer", h.agentRecover)
-		h.agentConsentRoutes(r)
-		h.referentRoutes(r)
-	})
-}
-
 // renderAgent renders an agent page with the agent's name for its header.
 func (h *handler) renderAgent(w http.ResponseWriter, r *http.Request, status int, page string, v view, data map[string]any) {
 	if data == nil {

@@ -21,19 +21,6 @@ import (
 // (sharing.ConfirmMandate refuses later confirmations), shown to both.
 const pendingWithin = 15 * time.Minute
 
-// agentConsentRoutes are mounted inside the agents' group (requireAgent).
-func (h *handler) agentConsentRoutes(r chi.Router) {
-	r.Get("/agent/personnes/{owner}/mandat/{mid}", h.agentMandateState)
-	r.Get("/agent/personnes/{owner}/mandat/{mid}/arreter", h.agentRevokeForm)
-	r.Post("/agent/personnes/{owner}/mandat/{mid}/arreter", h.agentRevoke)
-}
-
-// ownerConsentRoutes are mounted inside the owners' group.
-func (h *handler) ownerConsentRoutes(r chi.Router) {
-	r.Post("/compte/aidants/{mid}/confirmer", h.ownerConfirmMandate)
-	r.Post("/compte/aidants/{mid}/refuser", h.ownerRefuseMandate)
-}
-
 // mandateConsent reads how the person consents on the mandate form: their secret typed
 // on the agent's screen, or later from their phone.
 func mandateConsent(r *http.Request) sharing.Consent {

@@ -29,18 +29,6 @@ import (
 //go:embed openapi.json
 var openAPI []byte
 
-func (h *handler) apiRoutes(r chi.Router) {
-	r.Use(apiHeaders)
-	r.Get("/api/v1/openapi.json", h.apiOpenAPI)
-	r.Get("/.well-known/jwks.json", h.apiJWKS)
-	r.Get("/api/v1/links/{token}", h.apiLinkManifest)
-	r.Get("/api/v1/links/{token}/documents/{document}", h.apiLinkDocument)
-	r.Post("/api/v1/oauth/token", h.apiToken)
-	r.Get("/api/v1/grant", h.apiGrantManifest)
-	r.Get("/api/v1/grant/documents/{document}", h.apiGrantDocument)
-	r.Post("/api/v1/subscriptions/{subscription}/documents", h.apiDeposit)
-}
-
 func apiHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()

@@ -17,19 +17,6 @@ import (
 // figures. A plain agent gets the "not found" page, as for anything they may not see;
 // the domain checks the role again on every call (sharing.checkReferent).
 
-// referentRoutes are mounted inside the agents' group (requireAgent).
-func (h *handler) referentRoutes(r chi.Router) {
-	r.Group(func(r chi.Router) {
-		r.Use(h.requireReferent)
-		r.Get("/agent/structure", h.referentAgents)
-		r.Get("/agent/structure/chiffres", h.referentStats)
-		r.Get("/agent/structure/inviter", h.referentInviteForm)
-		r.With(h.requireFresh).Post("/agent/structure/inviter", h.referentInvite)
-		r.Get("/agent/structure/agents/{aid}/desactiver", h.referentDeactivateForm)
-		r.With(h.requireFresh).Post("/agent/structure/agents/{aid}/desactiver", h.referentDeactivate)
-	})
-}
-
 // requireReferent lets only référents through (the role is read afresh with the
 // session, so a role taken away counts at once).
 func (h *handler) requireReferent(next http.Handler) http.Handler {
