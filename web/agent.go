@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
-
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
@@ -187,42 +184,6 @@ func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
 		v.Notice = h.t(r, "agent.revoke.done")
 	}
 	h.renderAgent(w, r, http.StatusOK, "agent_home", v, map[string]any{"People": items})
-}
-
-// agentOwner reads the {owner} of the path; a malformed one is "not found".
-func (h *handler) agentOwner(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
-	id, err := uuid.Parse(chi.URLParam(r, "owner"))
-	if err != nil {
-		h.notFound(w, r)
-		return uuid.Nil, false
-	}
-	return id, true
-}
-
-// agentAuthorize asks the domain whether the agent may do scope in owner's safe; a
-// refusal (journaled by the domain in the owner's history) is the "not found" page.
-func (h *handler) agentAuthorize(w http.ResponseWriter, r *http.Request, owner uuid.UUID, scope sharing.Scope) bool {
-	err := h.share.Authorize(r.Context(), agentOf(r).Agent, owner, scope, h.clientIP(r))
-	if errors.Is(err, vault.ErrNotFound) {
-		h.notFound(w, r)
-		return false
-	}
-	if err != nil {
-		h.serverError(w, r, err)
-		return false
-	}
-	return true
-}
-
-// agentError answers a domain error of an agent action. A safe closed meanwhile is "not
-// found", like any safe the agent may not reach.
-func (h *handler) agentError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden), errors.Is(err, vault.ErrClosed):
-		h.notFound(w, r)
-	default:
-		h.serverError(w, r, err)
-	}
 }
 
 // requireFresh asks the agent for their password and code again before a sensitive

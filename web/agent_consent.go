@@ -34,12 +34,8 @@ func mandateConsent(r *http.Request) sharing.Consent {
 // structure, when the agent reaches the safe; anything else is "not found", journaled
 // in the person's history (sharing.StructureMandate).
 func (h *handler) structureMandate(w http.ResponseWriter, r *http.Request) (*sharing.Mandate, bool) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return nil, false
-	}
 	id, _ := uuid.Parse(chi.URLParam(r, "mid")) // a malformed ID is refused like a missing one
-	m, err := h.share.StructureMandate(r.Context(), agentOf(r).Agent, owner, id, h.clientIP(r))
+	m, err := h.share.StructureMandate(r.Context(), agentOf(r).Agent, safeOf(r).Owner.ID, id, h.clientIP(r))
 	if err != nil {
 		h.agentError(w, r, err)
 		return nil, false

@@ -14,8 +14,8 @@ import (
 )
 
 // An agent acting for a person under mandate: list and open their papers (read), add
-// one (deposit), send some with a link and its QR code (share). Every handler goes
-// through the domain's Authorize, directly or through the sharing.Agent* methods.
+// one (deposit), send some with a link and its QR code (share). Every request is
+// authorized by agentActing (agent_reach.go), and again by the sharing.Agent* methods.
 
 type agentDoc struct {
 	vault.Document
@@ -23,16 +23,8 @@ type agentDoc struct {
 }
 
 func (h *handler) agentPapers(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return
-	}
-	docs, err := h.share.AgentDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	o, err := h.vault.Owner(r.Context(), owner)
+	o := safeOf(r).Owner
+	docs, err := h.share.AgentDocuments(r.Context(), agentOf(r).Agent, o.ID, h.clientIP(r))
 	if err != nil {
 		h.agentError(w, r, err)
 		return
@@ -46,10 +38,7 @@ func (h *handler) agentPapers(w http.ResponseWriter, r *http.Request) {
 
 // agentFile streams a blob of a person's paper: view, download or print.
 func (h *handler) agentFile(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	id, blob, action, disposition, ok := fileRequest(r)
 	if !ok {
 		h.notFound(w, r)
@@ -65,10 +54,7 @@ func (h *handler) agentFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) agentAddForm(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeDeposit) {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	h.renderAgent(w, r, http.StatusOK, "agent_add", view{Title: "agent.add.title"},
 		map[string]any{"Owner": owner, "Add": addData{Kind: vault.KindAutre}, "Done": r.URL.Query().Get("ajoute") == "1"})
 }
@@ -76,11 +62,7 @@ func (h *handler) agentAddForm(w http.ResponseWriter, r *http.Request) {
 // agentAdd deposits a paper for the person, through the owner's deposit path (ingest,
 // then the vault) with sharing.AgentDeposit as its last step.
 func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	// Checked before the body is read: no work for a refused agent.
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeDeposit) {
-		return
-	}
+	owner := safeOf(r).Owner.ID // authorized before the body is read: no work for a refused agent
 	d := addData{Kind: vault.KindAutre}
 	again := func(status int, msg string) {
 		h.renderAgent(w, r, status, "agent_add", view{Title: "agent.add.title", Error: msg}, map[string]any{"Owner": owner, "Add": d})
@@ -125,10 +107,7 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 // those the person asks to send: the titles are shown, so the listing is journaled like
 // a read one (sharing.AgentShareableDocuments), once per page shown.
 func (h *handler) agentShareForm(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	docs, err := h.share.AgentShareableDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
 	if err != nil {
 		h.agentError(w, r, err)
@@ -139,10 +118,7 @@ func (h *handler) agentShareForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeShare) {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	f := shareForm{Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui",
 		Recipient: r.PostFormValue("recipient")}
 	for _, s := range r.PostForm["doc"] {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"coffre/sharing"
@@ -80,10 +79,8 @@ func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 // but the login, read from the database. A code after a desk identity check is not the
 // secret yet: the card says from when it works.
 func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
-		return
-	}
+	o := safeOf(r).Owner
+	owner := o.ID
 	code := r.PostFormValue("code")
 	card := sharing.AccessCard{Code: code, LoginURL: h.baseURL(r) + "/connexion"}
 	pending, err := h.accounts.CheckRecoveryCode(r.Context(), owner, code, h.clientIP(r))
@@ -107,11 +104,6 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 		card.Recovery, card.CodeExpiresAt = st.Recovered, st.ExpiresAt
 	default:
 		h.codeError(w, r, owner, err)
-		return
-	}
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
 		return
 	}
 	size := sharing.A6
@@ -222,31 +214,14 @@ type mandateForm struct {
 }
 
 func (h *handler) agentMandateForm(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
-		return
-	}
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	f := mandateForm{Owner: o, Scopes: map[string]bool{"deposit": true, "read": true}, Duration: string(sharing.SixMonths),
+	f := mandateForm{Owner: safeOf(r).Owner, Scopes: map[string]bool{"deposit": true, "read": true}, Duration: string(sharing.SixMonths),
 		Durations: mandateDurations, Version: mandateTextVersion}
 	h.renderAgent(w, r, http.StatusOK, "agent_mandate", view{Title: "agent.mandate.title"}, map[string]any{"F": f})
 }
 
 func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	// Before anything is shown again (an error re-renders the form with the login).
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
-		return
-	}
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
+	o := safeOf(r).Owner // authorized before an error shows the login again
+	owner := o.ID
 	f := mandateForm{Owner: o, Scopes: map[string]bool{}, Duration: r.PostFormValue("duration"), Durations: mandateDurations, Version: mandateTextVersion}
 	nm := sharing.NewMandate{Duration: sharing.Duration(f.Duration)}
 	for _, s := range r.PostForm["scope"] {
@@ -280,14 +255,8 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 
 // agentMandateReceipt prints the receipt of a mandate held by the agent's structure.
 func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
+	m, ok := h.structureMandate(w, r)
 	if !ok {
-		return
-	}
-	id, _ := uuid.Parse(chi.URLParam(r, "mid")) // a malformed ID is refused like a missing one
-	m, err := h.share.StructureMandate(r.Context(), agentOf(r).Agent, owner, id, h.clientIP(r))
-	if err != nil {
-		h.agentError(w, r, err)
 		return
 	}
 	if m.StartsAt == nil { // waiting for the person's phone: no receipt yet
@@ -349,35 +318,20 @@ func (h *handler) recoverNow(w http.ResponseWriter, r *http.Request, owner uuid.
 }
 
 func (h *handler) agentRecoverForm(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
+	now, ok := h.recoverNow(w, r, safeOf(r).Owner.ID)
 	if !ok {
 		return
 	}
-	now, ok := h.recoverNow(w, r, owner)
-	if !ok {
-		return
-	}
-	if !now && !h.agentAuthorize(w, r, owner, sharing.ScopeDeskRecovery) {
-		return
-	}
-	h.renderRecover(w, r, http.StatusOK, "", recoverForm{Now: now}, owner)
+	h.renderRecover(w, r, http.StatusOK, "", recoverForm{Now: now})
 }
 
-func (h *handler) renderRecover(w http.ResponseWriter, r *http.Request, status int, errMsg string, f recoverForm, owner uuid.UUID) {
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	f.Owner, f.Documents, f.Len = o, sharing.IdentityDocuments, sharing.NumberEndLen
+func (h *handler) renderRecover(w http.ResponseWriter, r *http.Request, status int, errMsg string, f recoverForm) {
+	f.Owner, f.Documents, f.Len = safeOf(r).Owner, sharing.IdentityDocuments, sharing.NumberEndLen
 	h.renderAgent(w, r, status, "agent_recover", view{Title: "agent.recover.title", Error: errMsg}, map[string]any{"F": f})
 }
 
 func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	now, ok := h.recoverNow(w, r, owner)
 	if !ok {
 		return
@@ -389,37 +343,29 @@ func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
 			h.agentError(w, r, err)
 			return
 		}
-		h.renderCode(w, r, owner, codeView{Code: ac.Code, ExpiresAt: ac.ExpiresAt, Recovery: true})
+		h.renderCode(w, r, codeView{Code: ac.Code, ExpiresAt: ac.ExpiresAt, Recovery: true})
 		return
 	}
 	f := recoverForm{Document: r.PostFormValue("document"), NumberEnd: r.PostFormValue("fin")}
 	if r.PostFormValue("verifie") != "oui" {
-		// Authorized first, so that the form shown again tells a stranger nothing.
-		if h.agentAuthorize(w, r, owner, sharing.ScopeDeskRecovery) {
-			h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.attest"), f, owner)
-		}
+		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.attest"), f)
 		return
 	}
 	p, err := h.share.RecoverAfterIdentityCheck(r.Context(), agent, owner,
 		sharing.IdentityCheck{Document: sharing.IdentityDocument(f.Document), NumberEnd: f.NumberEnd}, ip)
 	switch {
 	case errors.Is(err, sharing.ErrBadRequest):
-		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.badcheck", sharing.NumberEndLen), f, owner)
+		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.badcheck", sharing.NumberEndLen), f)
 	case err != nil:
 		h.agentError(w, r, err)
 	default:
-		h.renderCode(w, r, owner, codeView{Code: p.Code, ExpiresAt: p.CodeExpiresAt, Recovery: true, WorksFrom: p.EffectiveAt})
+		h.renderCode(w, r, codeView{Code: p.Code, ExpiresAt: p.CodeExpiresAt, Recovery: true, WorksFrom: p.EffectiveAt})
 	}
 }
 
 // renderCode shows a new temporary code, once.
-func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, owner uuid.UUID, c codeView) {
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	c.Owner = o
+func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, c codeView) {
+	c.Owner = safeOf(r).Owner
 	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, map[string]any{"C": c})
 }
 

@@ -5,6 +5,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"coffre/sharing"
 )
 
 // routes lists every route of the service, and nowhere else registers one. Paths are
@@ -149,6 +151,7 @@ func (h *handler) agentRoutes(r chi.Router) {
 func (h *handler) agentSafeRoutes(r chi.Router) {
 	// Reach: the person's login, the access card, a mandate and its receipt.
 	r.Group(func(r chi.Router) {
+		r.Use(h.agentActing(sharing.ScopeReach))
 		r.Post("/agent/personnes/{owner}/carte", h.agentAccessCard)
 		r.Get("/agent/personnes/{owner}/mandat", h.agentMandateForm)
 		r.With(h.requireFresh).Post("/agent/personnes/{owner}/mandat", h.agentMandate)
@@ -159,22 +162,26 @@ func (h *handler) agentSafeRoutes(r chi.Router) {
 	})
 	// Read: the person's papers.
 	r.Group(func(r chi.Router) {
+		r.Use(h.agentActing(sharing.ScopeRead))
 		r.Get("/agent/personnes/{owner}/papiers", h.agentPapers)
 		r.Get("/agent/personnes/{owner}/papiers/{id}/fichier/{blob}", h.agentFile)
 	})
 	// Deposit: add a paper.
 	r.Group(func(r chi.Router) {
+		r.Use(h.agentActing(sharing.ScopeDeposit))
 		r.Get("/agent/personnes/{owner}/ajouter", h.agentAddForm)
 		r.Post("/agent/personnes/{owner}/ajouter", h.agentAdd)
 	})
 	// Share: send papers with a link.
 	r.Group(func(r chi.Router) {
+		r.Use(h.agentActing(sharing.ScopeShare))
 		r.Get("/agent/personnes/{owner}/partager", h.agentShareForm)
 		r.Post("/agent/personnes/{owner}/partager", h.agentShare)
 	})
 	// Access recovery: at once under a mandate with the recovery right, else after an
 	// identity check at the desk; whoever may do the first may do the second.
 	r.Group(func(r chi.Router) {
+		r.Use(h.agentActing(sharing.ScopeDeskRecovery))
 		r.Get("/agent/personnes/{owner}/recuperer", h.agentRecoverForm)
 		r.With(h.requireFresh).Post("/agent/personnes/{owner}/recuperer", h.agentRecover)
 	})
