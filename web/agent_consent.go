@@ -21,15 +21,6 @@ import (
 // (sharing.ConfirmMandate refuses later confirmations), shown to both.
 const pendingWithin = 15 * time.Minute
 
-// mandateConsent reads how the person consents on the mandate form: their secret typed
-// on the agent's screen, or later from their phone.
-func mandateConsent(r *http.Request) sharing.Consent {
-	if r.PostFormValue("consent") == string(sharing.ConsentPhone) {
-		return sharing.Consent{Method: sharing.ConsentPhone, TextVersion: mandateTextVersion}
-	}
-	return sharing.Consent{Method: sharing.ConsentSecret, TextVersion: mandateTextVersion, Secret: r.PostFormValue("secret")}
-}
-
 // structureMandate finds the mandate {mid} of the person {owner} held by the agent's
 // structure, when the agent reaches the safe; anything else is "not found", journaled
 // in the person's history (sharing.StructureMandate).
@@ -50,6 +41,18 @@ type mandateState struct {
 	Ended                          bool // started, then revoked or expired
 	Read, Deposit, Share           bool
 	Until                          time.Time
+}
+
+// agentPendingView is the page of a mandate waiting for the person's phone.
+type agentPendingView struct {
+	agentFrame
+	S mandateState
+}
+
+// agentRevokeView asks the agent to confirm the end of a mandate.
+type agentRevokeView struct {
+	agentFrame
+	M *sharing.Mandate
 }
 
 func stateOfMandate(m *sharing.Mandate, now time.Time) mandateState {
@@ -75,7 +78,7 @@ func (h *handler) agentMandateState(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_pending", view{Title: "agent.pending.title"}, map[string]any{"S": stateOfMandate(m, time.Now())})
+	h.renderAgent(w, r, http.StatusOK, "agent_pending", view{Title: "agent.pending.title"}, &agentPendingView{S: stateOfMandate(m, time.Now())})
 }
 
 func (h *handler) agentRevokeForm(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +90,7 @@ func (h *handler) agentRevokeForm(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_revoke", view{Title: "agent.revoke.title"}, map[string]any{"M": m})
+	h.renderAgent(w, r, http.StatusOK, "agent_revoke", view{Title: "agent.revoke.title"}, &agentRevokeView{M: m})
 }
 
 func (h *handler) agentRevoke(w http.ResponseWriter, r *http.Request) {

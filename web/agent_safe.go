@@ -28,8 +28,35 @@ const mandateTextVersion = "mandat-v2"
 // mandateDurations are the durations offered, in the order shown.
 var mandateDurations = []sharing.Duration{sharing.OneDay, sharing.OneMonth, sharing.SixMonths, sharing.TwelveMonths} //nolint:gochecknoglobals // a constant list
 
+// agentOpenView is the form opening a safe at the desk, which also finds a safe by its
+// login (agentFind, agentUnlock).
+type agentOpenView struct {
+	agentFrame
+	Login string
+	Lang  string // the language chosen with the person
+}
+
 func (h *handler) agentOpenForm(w http.ResponseWriter, r *http.Request) {
-	h.renderAgent(w, r, http.StatusOK, "agent_open", view{Title: "agent.open.title"}, map[string]any{"Login": "", "Lang": "fr"})
+	h.renderAgent(w, r, http.StatusOK, "agent_open", view{Title: "agent.open.title"}, &agentOpenView{Lang: "fr"})
+}
+
+// openSafeForm is what the form opening a safe sends.
+type openSafeForm struct {
+	Login string
+	Lang  string
+}
+
+// parseOpenSafeForm reads the form opening a safe: the login chosen with the person (the
+// domain checks it) and their language, French when none is chosen.
+func parseOpenSafeForm(r *http.Request) (openSafeForm, error) {
+	f := openSafeForm{Login: strings.TrimSpace(r.PostFormValue("login")), Lang: r.PostFormValue("lang")}
+	if f.Lang == "" {
+		f.Lang = "fr"
+	}
+	if !validLanguage(f.Lang) {
+		return f, errors.New("account.badlang")
+	}
+	return f, nil
 }
 
 // codeView is what the page after opening a safe (or recovering an access) shows once.
@@ -41,24 +68,26 @@ type codeView struct {
 	WorksFrom time.Time // after a desk identity check: the code works from then
 }
 
+// agentCodeView is the page showing a new temporary code.
+type agentCodeView struct {
+	agentFrame
+	C codeView
+}
+
 func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
-	login := strings.TrimSpace(r.PostFormValue("login"))
-	lang := r.PostFormValue("lang")
+	f, err := parseOpenSafeForm(r)
 	bad := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login, "Lang": lang})
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, &agentOpenView{Login: f.Login, Lang: f.Lang})
 	}
-	if lang == "" {
-		lang = "fr"
-	}
-	if !validLanguage(lang) {
-		bad(http.StatusUnprocessableEntity, "account.badlang")
+	if err != nil {
+		bad(http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	o, err := h.share.OpenSafeFor(r.Context(), agentOf(r).Agent, login, h.clientIP(r))
-	if err == nil && lang != "fr" {
+	o, err := h.share.OpenSafeFor(r.Context(), agentOf(r).Agent, f.Login, h.clientIP(r))
+	if err == nil && f.Lang != "fr" {
 		// The person reads their safe in the language chosen with them at the desk from
 		// their first sign-in on.
-		err = h.accounts.SetLanguage(r.Context(), o.Owner.ID, lang)
+		err = h.accounts.SetLanguage(r.Context(), o.Owner.ID, f.Lang)
 	}
 	switch {
 	case errors.Is(err, account.ErrBadLogin):
@@ -69,7 +98,7 @@ func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 		h.agentError(w, r, err)
 	default:
 		h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"},
-			map[string]any{"C": codeView{Owner: o.Owner, Code: o.Code.Code, ExpiresAt: o.Code.ExpiresAt}})
+			&agentCodeView{C: codeView{Owner: o.Owner, Code: o.Code.Code, ExpiresAt: o.Code.ExpiresAt}})
 	}
 }
 
@@ -81,7 +110,8 @@ func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 	o := safeOf(r).Owner
 	owner := o.ID
-	code := r.PostFormValue("code")
+	f := parseCardForm(r)
+	code := f.Code
 	card := sharing.AccessCard{Code: code, LoginURL: h.baseURL(r) + "/connexion"}
 	pending, err := h.accounts.CheckRecoveryCode(r.Context(), owner, code, h.clientIP(r))
 	switch {
@@ -106,10 +136,6 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 		h.codeError(w, r, owner, err)
 		return
 	}
-	size := sharing.A6
-	if r.PostFormValue("format") == "A4" {
-		size = sharing.A4
-	}
 	stc, err := h.share.Structure(r.Context(), agentOf(r).Agent.StructureID)
 	if err != nil {
 		h.serverError(w, r, err)
@@ -120,11 +146,30 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 		card.Translation = cardWords(a.Language)
 	}
 	var buf bytes.Buffer
-	if err := sharing.AccessCardPDF(&buf, card, size); err != nil {
+	if err := sharing.AccessCardPDF(&buf, card, f.Size); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	writePDF(w, &buf, "carte-coffre.pdf")
+}
+
+// cardForm is what the page of a new code posts to print the access card.
+type cardForm struct {
+	Code string // the temporary code shown, checked like a secret
+	Size sharing.PaperSize
+}
+
+// parseCardForm reads the access card form; the code is checked by the handler.
+func parseCardForm(r *http.Request) cardForm {
+	return cardForm{Code: r.PostFormValue("code"), Size: paperSize(r.PostFormValue("format"))}
+}
+
+// paperSize is the size asked for a card or a receipt: A4, or else A6.
+func paperSize(s string) sharing.PaperSize {
+	if s == "A4" {
+		return sharing.A4
+	}
+	return sharing.A6
 }
 
 // codeError answers a wrong temporary code on the access card form: "not found",
@@ -153,12 +198,28 @@ func writePDF(w http.ResponseWriter, buf *bytes.Buffer, name string) {
 // structure already reaches the safe (it opened it, or holds a mandate). Anything else
 // is the same "no safe with this login" as a missing one (journaled in an existing safe).
 func (h *handler) agentFind(w http.ResponseWriter, r *http.Request) {
-	login := r.URL.Query().Get("identifiant")
-	o, err := h.vault.OwnerByLogin(r.Context(), login)
+	f := parseFindForm(r)
+	o, err := h.vault.OwnerByLogin(r.Context(), f.Login)
 	if err == nil {
 		err = h.share.Authorize(r.Context(), agentOf(r).Agent, o.ID, sharing.ScopeReach, h.clientIP(r))
 	}
-	h.foundOrNot(w, r, login, o, err)
+	h.foundOrNot(w, r, f.Login, o, err)
+}
+
+// findForm is what the agent types to find a safe: the person's login, and their secret
+// or the code of their access card when the person unlocks it at the desk.
+type findForm struct {
+	Login, Secret string
+}
+
+// parseFindForm reads the login looked up (?identifiant=).
+func parseFindForm(r *http.Request) findForm {
+	return findForm{Login: r.URL.Query().Get("identifiant")}
+}
+
+// parseUnlockForm reads the login and the secret typed at the desk.
+func parseUnlockForm(r *http.Request) findForm {
+	return findForm{Login: r.PostFormValue("identifiant"), Secret: r.PostFormValue("secret")}
 }
 
 // agentUnlock is the person typing their login and their secret (or the code of their
@@ -166,21 +227,21 @@ func (h *handler) agentFind(w http.ResponseWriter, r *http.Request) {
 // sharing.DeskUnlockTTL, to ask for a mandate. Without a secret, it looks the login up
 // like agentFind.
 func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
-	login, secret := r.PostFormValue("identifiant"), r.PostFormValue("secret")
-	if secret == "" {
-		o, err := h.vault.OwnerByLogin(r.Context(), login)
+	f := parseUnlockForm(r)
+	if f.Secret == "" {
+		o, err := h.vault.OwnerByLogin(r.Context(), f.Login)
 		if err == nil {
 			err = h.share.Authorize(r.Context(), agentOf(r).Agent, o.ID, sharing.ScopeReach, h.clientIP(r))
 		}
-		h.foundOrNot(w, r, login, o, err)
+		h.foundOrNot(w, r, f.Login, o, err)
 		return
 	}
-	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, login, secret, h.clientIP(r))
+	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, f.Login, f.Secret, h.clientIP(r))
 	if _, locked := account.IsLocked(err); locked {
-		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, map[string]any{"Login": login, "Lang": "fr"})
+		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, &agentOpenView{Login: f.Login, Lang: "fr"})
 		return
 	}
-	h.foundOrNot(w, r, login, &vault.Owner{ID: id}, err)
+	h.foundOrNot(w, r, f.Login, &vault.Owner{ID: id}, err)
 }
 
 // foundOrNot sends the agent to the mandate form of o, or says no safe was found, or
@@ -188,7 +249,7 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 // anyway: sharing.DeskUnlock), or the code of an access card.
 func (h *handler) foundOrNot(w http.ResponseWriter, r *http.Request, login string, o *vault.Owner, err error) {
 	again := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login, "Lang": "fr"})
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, &agentOpenView{Login: login, Lang: "fr"})
 	}
 	switch {
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, account.ErrBadLogin):
@@ -211,27 +272,57 @@ type mandateForm struct {
 	Duration  string
 	Durations []sharing.Duration
 	Version   string
+	// What the form asks for, and how the person consents. Unexported: a template cannot
+	// show the secret typed.
+	mandate sharing.NewMandate
+	consent sharing.Consent
+}
+
+// parseMandateForm reads the mandate form: the scopes ticked, the duration, and how the
+// person consents, their secret typed on the agent's screen or later from their phone.
+// The domain checks the choice (sharing.GrantMandate).
+func parseMandateForm(r *http.Request) mandateForm {
+	f := mandateForm{Scopes: map[string]bool{}, Duration: r.PostFormValue("duration"), Durations: mandateDurations, Version: mandateTextVersion}
+	f.mandate.Duration = sharing.Duration(f.Duration)
+	for _, s := range r.PostForm["scope"] {
+		f.Scopes[s] = true
+		f.mandate.Scopes = append(f.mandate.Scopes, sharing.Scope(s))
+	}
+	f.consent = sharing.Consent{Method: sharing.ConsentSecret, TextVersion: mandateTextVersion, Secret: r.PostFormValue("secret")}
+	if r.PostFormValue("consent") == string(sharing.ConsentPhone) {
+		f.consent = sharing.Consent{Method: sharing.ConsentPhone, TextVersion: mandateTextVersion}
+	}
+	return f
+}
+
+// agentMandateView is the mandate form with the person's consent.
+type agentMandateView struct {
+	agentFrame
+	F mandateForm
+}
+
+// agentMandatedView is the page of a mandate just given, with its receipt.
+type agentMandatedView struct {
+	agentFrame
+	M      *sharing.Mandate
+	Verify string // where the receipt's QR code leads
 }
 
 func (h *handler) agentMandateForm(w http.ResponseWriter, r *http.Request) {
 	f := mandateForm{Owner: safeOf(r).Owner, Scopes: map[string]bool{"deposit": true, "read": true}, Duration: string(sharing.SixMonths),
 		Durations: mandateDurations, Version: mandateTextVersion}
-	h.renderAgent(w, r, http.StatusOK, "agent_mandate", view{Title: "agent.mandate.title"}, map[string]any{"F": f})
+	h.renderAgent(w, r, http.StatusOK, "agent_mandate", view{Title: "agent.mandate.title"}, &agentMandateView{F: f})
 }
 
 func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 	o := safeOf(r).Owner // authorized before an error shows the login again
 	owner := o.ID
-	f := mandateForm{Owner: o, Scopes: map[string]bool{}, Duration: r.PostFormValue("duration"), Durations: mandateDurations, Version: mandateTextVersion}
-	nm := sharing.NewMandate{Duration: sharing.Duration(f.Duration)}
-	for _, s := range r.PostForm["scope"] {
-		f.Scopes[s] = true
-		nm.Scopes = append(nm.Scopes, sharing.Scope(s))
-	}
+	f := parseMandateForm(r)
+	f.Owner = o
 	bad := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_mandate", view{Title: "agent.mandate.title", Error: h.t(r, msg)}, map[string]any{"F": f})
+		h.renderAgent(w, r, status, "agent_mandate", view{Title: "agent.mandate.title", Error: h.t(r, msg)}, &agentMandateView{F: f})
 	}
-	m, err := h.share.GrantMandate(r.Context(), agentOf(r).Agent, owner, nm, mandateConsent(r), h.clientIP(r))
+	m, err := h.share.GrantMandate(r.Context(), agentOf(r).Agent, owner, f.mandate, f.consent, h.clientIP(r))
 	if _, locked := account.IsLocked(err); locked {
 		bad(http.StatusTooManyRequests, "login.locked")
 		return
@@ -249,7 +340,7 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/agent/personnes/"+owner.String()+"/mandat/"+m.ID.String(), http.StatusSeeOther)
 	default:
 		h.renderAgent(w, r, http.StatusOK, "agent_mandated", view{Title: "agent.mandated.title"},
-			map[string]any{"M": m, "Verify": h.baseURL(r) + "/mandat/verifier"})
+			&agentMandatedView{M: m, Verify: h.baseURL(r) + "/mandat/verifier"})
 	}
 }
 
@@ -268,12 +359,9 @@ func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	size := sharing.A6
-	if r.URL.Query().Get("format") == "A4" {
-		size = sharing.A4
-	}
 	var buf bytes.Buffer
-	if err := sharing.MandateReceiptPDF(&buf, sharing.MandateReceiptDoc{Mandate: m, JWS: jws, VerifyURL: h.baseURL(r) + "/mandat/verifier"}, size); err != nil {
+	doc := sharing.MandateReceiptDoc{Mandate: m, JWS: jws, VerifyURL: h.baseURL(r) + "/mandat/verifier"}
+	if err := sharing.MandateReceiptPDF(&buf, doc, paperSize(r.URL.Query().Get("format"))); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
@@ -305,6 +393,23 @@ type recoverForm struct {
 	Len       int
 }
 
+// parseRecoverForm reads the identity check at the desk: the kind of document seen and
+// the end of its number (the domain checks them), and the agent's word that they checked
+// the person's face against it.
+func parseRecoverForm(r *http.Request) (recoverForm, error) {
+	f := recoverForm{Document: r.PostFormValue("document"), NumberEnd: r.PostFormValue("fin")}
+	if r.PostFormValue("verifie") != "oui" {
+		return f, errors.New("agent.recover.attest")
+	}
+	return f, nil
+}
+
+// agentRecoverView is the access recovery form.
+type agentRecoverView struct {
+	agentFrame
+	F recoverForm
+}
+
 // recoverNow tells whether the agent's structure holds the recovery right for owner;
 // otherwise the desk path applies. Each path is then authorized (and a refusal
 // journaled) by the domain.
@@ -327,7 +432,7 @@ func (h *handler) agentRecoverForm(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) renderRecover(w http.ResponseWriter, r *http.Request, status int, errMsg string, f recoverForm) {
 	f.Owner, f.Documents, f.Len = safeOf(r).Owner, sharing.IdentityDocuments, sharing.NumberEndLen
-	h.renderAgent(w, r, status, "agent_recover", view{Title: "agent.recover.title", Error: errMsg}, map[string]any{"F": f})
+	h.renderAgent(w, r, status, "agent_recover", view{Title: "agent.recover.title", Error: errMsg}, &agentRecoverView{F: f})
 }
 
 func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
@@ -346,9 +451,9 @@ func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
 		h.renderCode(w, r, codeView{Code: ac.Code, ExpiresAt: ac.ExpiresAt, Recovery: true})
 		return
 	}
-	f := recoverForm{Document: r.PostFormValue("document"), NumberEnd: r.PostFormValue("fin")}
-	if r.PostFormValue("verifie") != "oui" {
-		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.attest"), f)
+	f, err := parseRecoverForm(r)
+	if err != nil {
+		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, err.Error()), f)
 		return
 	}
 	p, err := h.share.RecoverAfterIdentityCheck(r.Context(), agent, owner,
@@ -366,7 +471,7 @@ func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
 // renderCode shows a new temporary code, once.
 func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, c codeView) {
 	c.Owner = safeOf(r).Owner
-	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, map[string]any{"C": c})
+	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, &agentCodeView{C: c})
 }
 
 // cardWords are the words of the access card in the person's language, printed on its
