@@ -16,8 +16,9 @@ import (
 // a login, a password and a code of their authenticator app, under /agent, with a cookie
 // of their own (an owner's session and an agent's never mix). Whether they may reach a
 // person's safe at all, and what they may do in it, is decided by the domain
-// (sharing.Authorize) on every request to /agent/personnes/{owner}/… and on every login
-// lookup; a refusal is the same "not found" page as a missing safe or paper.
+// (sharing.Authorize) on every request to /agent/personnes/{owner}/… (agentActing,
+// agent_reach.go) and on every login lookup; a refusal is the same "not found" page as a
+// missing safe or paper.
 
 // agentCookie names the agent's session cookie (with __Host- over TLS, like the owner's).
 const agentCookie = "coffre_agent"
