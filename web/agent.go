@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
-
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
@@ -19,8 +16,9 @@ import (
 // a login, a password and a code of their authenticator app, under /agent, with a cookie
 // of their own (an owner's session and an agent's never mix). Whether they may reach a
 // person's safe at all, and what they may do in it, is decided by the domain
-// (sharing.Authorize) on every request to /agent/personnes/{owner}/… and on every login
-// lookup; a refusal is the same "not found" page as a missing safe or paper.
+// (sharing.Authorize) on every request to /agent/personnes/{owner}/… (agentActing,
+// agent_reach.go) and on every login lookup; a refusal is the same "not found" page as a
+// missing safe or paper.
 
 // agentCookie names the agent's session cookie (with __Host- over TLS, like the owner's).
 const agentCookie = "coffre_agent"
@@ -71,62 +69,61 @@ func (h *handler) requireAgent(next http.Handler) http.Handler {
 	})
 }
 
-// agentRoutes are the pages of the desk.
-func (h *handler) agentRoutes(r chi.Router) {
-	r.Get("/agent/connexion", h.agentLoginForm)
-	r.Post("/agent/connexion", h.agentLogin)
-	h.proConnectRoutes(r)
-	r.Group(func(r chi.Router) {
-		r.Use(h.requireAgent)
-		r.Post("/agent/deconnexion", h.agentLogout)
-		r.Get("/agent/mot-de-passe", h.agentPasswordForm)
-		r.Post("/agent/mot-de-passe", h.agentPassword)
-		r.Get("/agent", h.agentHome)
-		r.Get("/agent/ouvrir", h.agentOpenForm)
-		r.With(h.requireFresh).Post("/agent/ouvrir", h.agentOpen)
-		r.Post("/agent/verifier", h.agentReverify)
-		r.Get("/agent/mandat", h.agentFind)
-		r.Post("/agent/mandat", h.agentUnlock)
-		r.Post("/agent/personnes/{owner}/carte", h.agentAccessCard)
-		r.Get("/agent/personnes/{owner}/mandat", h.agentMandateForm)
-		r.With(h.requireFresh).Post("/agent/personnes/{owner}/mandat", h.agentMandate)
-		r.Get("/agent/personnes/{owner}/mandat/{mid}/recu.pdf", h.agentMandateReceipt)
-		r.Get("/agent/personnes/{owner}/papiers", h.agentPapers)
-		r.Get("/agent/personnes/{owner}/papiers/{id}/fichier/{blob}", h.agentFile)
-		r.Get("/agent/personnes/{owner}/ajouter", h.agentAddForm)
-		r.Post("/agent/personnes/{owner}/ajouter", h.agentAdd)
-		r.Get("/agent/personnes/{owner}/partager", h.agentShareForm)
-		r.Post("/agent/personnes/{owner}/partager", h.agentShare)
-		r.Get("/agent/personnes/{owner}/recuperer", h.agentRecoverForm)
-		r.With(h.requireFresh).Post("/agent/personnes/{owner}/recuperer", h.agentRecover)
-		h.agentConsentRoutes(r)
-		h.referentRoutes(r)
-	})
+// agentFrame is what every page of the desk shows around its content: the agent's name
+// and structure (the "agentbar" of layout.html) and the ProConnect links. Each page's view
+// embeds it; renderAgent fills it.
+type agentFrame struct {
+	Agent      *sharing.Agent
+	ProConnect bool
 }
 
-// renderAgent renders an agent page with the agent's name for its header.
-func (h *handler) renderAgent(w http.ResponseWriter, r *http.Request, status int, page string, v view, data map[string]any) {
+func (f *agentFrame) frame() *agentFrame { return f }
+
+// agentPage is the view of a page of the desk: a struct embedding agentFrame, passed by
+// pointer.
+type agentPage interface{ frame() *agentFrame }
+
+// renderAgent renders an agent page with the agent's name for its header; data nil is a
+// page with nothing but the frame.
+func (h *handler) renderAgent(w http.ResponseWriter, r *http.Request, status int, page string, v view, data agentPage) {
 	if data == nil {
-		data = map[string]any{}
+		data = &agentFrame{}
 	}
+	f := data.frame()
 	if as := agentOf(r); as != nil {
-		data["Agent"] = as.Agent
+		f.Agent = as.Agent
 	}
-	data["ProConnect"] = h.proc != nil
+	f.ProConnect = h.proc != nil
 	v.Data = data
 	h.render(w, r, status, page, v)
 }
 
+// agentLoginView is the agents' sign-in page.
+type agentLoginView struct {
+	Login      string
+	ProConnect bool
+}
+
+// agentSignInForm is what the agents' sign-in form sends.
+type agentSignInForm struct {
+	Login, Password, Code string
+}
+
+// parseAgentSignInForm reads the agents' sign-in form; the domain checks everything.
+func parseAgentSignInForm(r *http.Request) agentSignInForm {
+	return agentSignInForm{Login: r.PostFormValue("login"), Password: r.PostFormValue("password"), Code: r.PostFormValue("code")}
+}
+
 func (h *handler) agentLoginForm(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "agent_login", view{Title: "agent.login.title", Data: map[string]any{"Login": "", "ProConnect": h.proc != nil}})
+	h.render(w, r, http.StatusOK, "agent_login", view{Title: "agent.login.title", Data: agentLoginView{ProConnect: h.proc != nil}})
 }
 
 func (h *handler) agentLogin(w http.ResponseWriter, r *http.Request) {
-	login := r.PostFormValue("login")
+	f := parseAgentSignInForm(r)
 	again := func(status int, msg string) {
-		h.render(w, r, status, "agent_login", view{Title: "agent.login.title", Error: h.t(r, msg), Data: map[string]any{"Login": login, "ProConnect": h.proc != nil}})
+		h.render(w, r, status, "agent_login", view{Title: "agent.login.title", Error: h.t(r, msg), Data: agentLoginView{Login: f.Login, ProConnect: h.proc != nil}})
 	}
-	a, err := h.share.AuthenticateAgent(r.Context(), login, r.PostFormValue("password"), r.PostFormValue("code"), h.clientIP(r))
+	a, err := h.share.AuthenticateAgent(r.Context(), f.Login, f.Password, f.Code, h.clientIP(r))
 	if err != nil {
 		if _, locked := account.IsLocked(err); locked {
 			again(http.StatusTooManyRequests, "agent.login.locked")
@@ -167,17 +164,31 @@ func (h *handler) agentPasswordForm(w http.ResponseWriter, r *http.Request) {
 	h.renderAgent(w, r, http.StatusOK, "agent_password", view{Title: "agent.password.title"}, nil)
 }
 
+// agentNewPasswordForm is what the agent's new password form sends.
+type agentNewPasswordForm struct {
+	Current, Next string
+}
+
+// parseAgentPasswordForm reads the new password form: the new password typed twice must
+// match (the domain checks the rest).
+func parseAgentPasswordForm(r *http.Request) (agentNewPasswordForm, error) {
+	f := agentNewPasswordForm{Current: r.PostFormValue("current"), Next: r.PostFormValue("password")}
+	if f.Next != r.PostFormValue("password2") {
+		return f, errors.New("signup.mismatch")
+	}
+	return f, nil
+}
+
 func (h *handler) agentPassword(w http.ResponseWriter, r *http.Request) {
-	as := agentOf(r)
-	next := r.PostFormValue("password")
 	bad := func(msg string) {
 		h.renderAgent(w, r, http.StatusUnprocessableEntity, "agent_password", view{Title: "agent.password.title", Error: h.t(r, msg)}, nil)
 	}
-	if next != r.PostFormValue("password2") {
-		bad("signup.mismatch")
+	f, err := parseAgentPasswordForm(r)
+	if err != nil {
+		bad(err.Error())
 		return
 	}
-	err := h.share.ChangeAgentPassword(r.Context(), as.Agent, r.PostFormValue("current"), next)
+	err = h.share.ChangeAgentPassword(r.Context(), agentOf(r).Agent, f.Current, f.Next)
 	switch {
 	case errors.Is(err, sharing.ErrAgentCredentials):
 		bad("account.wrongcurrent")
@@ -202,6 +213,12 @@ type mandateItem struct {
 	Recover              bool
 }
 
+// agentHomeView is the agent's home: the people their structure helps.
+type agentHomeView struct {
+	agentFrame
+	People []mandateItem
+}
+
 func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
 	ms, err := h.share.StructureMandates(r.Context(), agentOf(r).Agent)
 	if err != nil {
@@ -219,43 +236,7 @@ func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("arrete") == "1" {
 		v.Notice = h.t(r, "agent.revoke.done")
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_home", v, map[string]any{"People": items})
-}
-
-// agentOwner reads the {owner} of the path; a malformed one is "not found".
-func (h *handler) agentOwner(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
-	id, err := uuid.Parse(chi.URLParam(r, "owner"))
-	if err != nil {
-		h.notFound(w, r)
-		return uuid.Nil, false
-	}
-	return id, true
-}
-
-// agentAuthorize asks the domain whether the agent may do scope in owner's safe; a
-// refusal (journaled by the domain in the owner's history) is the "not found" page.
-func (h *handler) agentAuthorize(w http.ResponseWriter, r *http.Request, owner uuid.UUID, scope sharing.Scope) bool {
-	err := h.share.Authorize(r.Context(), agentOf(r).Agent, owner, scope, h.clientIP(r))
-	if errors.Is(err, vault.ErrNotFound) {
-		h.notFound(w, r)
-		return false
-	}
-	if err != nil {
-		h.serverError(w, r, err)
-		return false
-	}
-	return true
-}
-
-// agentError answers a domain error of an agent action. A safe closed meanwhile is "not
-// found", like any safe the agent may not reach.
-func (h *handler) agentError(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden), errors.Is(err, vault.ErrClosed):
-		h.notFound(w, r)
-	default:
-		h.serverError(w, r, err)
-	}
+	h.renderAgent(w, r, http.StatusOK, "agent_home", v, &agentHomeView{People: items})
 }
 
 // requireFresh asks the agent for their password and code again before a sensitive
@@ -267,20 +248,39 @@ func (h *handler) requireFresh(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h.renderAgent(w, r, http.StatusForbidden, "agent_reverify", view{Title: "agent.reverify.title"}, map[string]any{"Back": r.URL.Path})
+		h.renderAgent(w, r, http.StatusForbidden, "agent_reverify", view{Title: "agent.reverify.title"}, &agentReverifyView{Back: r.URL.Path})
 	})
+}
+
+// agentReverifyView is the form asking an agent for their password and code again,
+// and the page it goes back to.
+type agentReverifyView struct {
+	agentFrame
+	Back string
+}
+
+// agentReverifyForm is what the reverify form sends.
+type agentReverifyForm struct {
+	Back, Password, Code string
+}
+
+// parseAgentReverifyForm reads the reverify form; a page to go back to that is not one
+// of the desk's is the desk's home.
+func parseAgentReverifyForm(r *http.Request) agentReverifyForm {
+	f := agentReverifyForm{Back: r.PostFormValue("retour"), Password: r.PostFormValue("password"), Code: r.PostFormValue("code")}
+	if !strings.HasPrefix(f.Back, "/agent/") || strings.HasPrefix(f.Back, "//") || strings.Contains(f.Back, "\\") {
+		f.Back = "/agent"
+	}
+	return f
 }
 
 // agentReverify checks the agent's password and code again, then goes back to the form
 // of the action that asked.
 func (h *handler) agentReverify(w http.ResponseWriter, r *http.Request) {
-	back := r.PostFormValue("retour")
-	if !strings.HasPrefix(back, "/agent/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
-		back = "/agent"
-	}
-	err := h.share.Reverify(r.Context(), agentOf(r), r.PostFormValue("password"), r.PostFormValue("code"), h.clientIP(r))
+	f := parseAgentReverifyForm(r)
+	err := h.share.Reverify(r.Context(), agentOf(r), f.Password, f.Code, h.clientIP(r))
 	again := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_reverify", view{Title: "agent.reverify.title", Error: h.t(r, msg)}, map[string]any{"Back": back})
+		h.renderAgent(w, r, status, "agent_reverify", view{Title: "agent.reverify.title", Error: h.t(r, msg)}, &agentReverifyView{Back: f.Back})
 	}
 	if _, locked := account.IsLocked(err); locked {
 		again(http.StatusTooManyRequests, "agent.login.locked")
@@ -292,6 +292,6 @@ func (h *handler) agentReverify(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.serverError(w, r, err)
 	default:
-		http.Redirect(w, r, back, http.StatusSeeOther)
+		http.Redirect(w, r, f.Back, http.StatusSeeOther)
 	}
 }

@@ -21,38 +21,12 @@ import (
 // (sharing.ConfirmMandate refuses later confirmations), shown to both.
 const pendingWithin = 15 * time.Minute
 
-// agentConsentRoutes are mounted inside the agents' group (requireAgent).
-func (h *handler) agentConsentRoutes(r chi.Router) {
-	r.Get("/agent/personnes/{owner}/mandat/{mid}", h.agentMandateState)
-	r.Get("/agent/personnes/{owner}/mandat/{mid}/arreter", h.agentRevokeForm)
-	r.Post("/agent/personnes/{owner}/mandat/{mid}/arreter", h.agentRevoke)
-}
-
-// ownerConsentRoutes are mounted inside the owners' group.
-func (h *handler) ownerConsentRoutes(r chi.Router) {
-	r.Post("/compte/aidants/{mid}/confirmer", h.ownerConfirmMandate)
-	r.Post("/compte/aidants/{mid}/refuser", h.ownerRefuseMandate)
-}
-
-// mandateConsent reads how the person consents on the mandate form: their secret typed
-// on the agent's screen, or later from their phone.
-func mandateConsent(r *http.Request) sharing.Consent {
-	if r.PostFormValue("consent") == string(sharing.ConsentPhone) {
-		return sharing.Consent{Method: sharing.ConsentPhone, TextVersion: mandateTextVersion}
-	}
-	return sharing.Consent{Method: sharing.ConsentSecret, TextVersion: mandateTextVersion, Secret: r.PostFormValue("secret")}
-}
-
 // structureMandate finds the mandate {mid} of the person {owner} held by the agent's
 // structure, when the agent reaches the safe; anything else is "not found", journaled
 // in the person's history (sharing.StructureMandate).
 func (h *handler) structureMandate(w http.ResponseWriter, r *http.Request) (*sharing.Mandate, bool) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return nil, false
-	}
 	id, _ := uuid.Parse(chi.URLParam(r, "mid")) // a malformed ID is refused like a missing one
-	m, err := h.share.StructureMandate(r.Context(), agentOf(r).Agent, owner, id, h.clientIP(r))
+	m, err := h.share.StructureMandate(r.Context(), agentOf(r).Agent, safeOf(r).Owner.ID, id, h.clientIP(r))
 	if err != nil {
 		h.agentError(w, r, err)
 		return nil, false
@@ -67,6 +41,18 @@ type mandateState struct {
 	Ended                          bool // started, then revoked or expired
 	Read, Deposit, Share           bool
 	Until                          time.Time
+}
+
+// agentPendingView is the page of a mandate waiting for the person's phone.
+type agentPendingView struct {
+	agentFrame
+	S mandateState
+}
+
+// agentRevokeView asks the agent to confirm the end of a mandate.
+type agentRevokeView struct {
+	agentFrame
+	M *sharing.Mandate
 }
 
 func stateOfMandate(m *sharing.Mandate, now time.Time) mandateState {
@@ -92,7 +78,7 @@ func (h *handler) agentMandateState(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_pending", view{Title: "agent.pending.title"}, map[string]any{"S": stateOfMandate(m, time.Now())})
+	h.renderAgent(w, r, http.StatusOK, "agent_pending", view{Title: "agent.pending.title"}, &agentPendingView{S: stateOfMandate(m, time.Now())})
 }
 
 func (h *handler) agentRevokeForm(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +90,7 @@ func (h *handler) agentRevokeForm(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_revoke", view{Title: "agent.revoke.title"}, map[string]any{"M": m})
+	h.renderAgent(w, r, http.StatusOK, "agent_revoke", view{Title: "agent.revoke.title"}, &agentRevokeView{M: m})
 }
 
 func (h *handler) agentRevoke(w http.ResponseWriter, r *http.Request) {

@@ -140,10 +140,26 @@ func (h *handler) renderAccess(w http.ResponseWriter, r *http.Request, status in
 		Data: accessView{MustChange: st.MustChange, Recovered: st.Recovered, By: st.By, At: st.At}})
 }
 
+// accessCodeForm is what the owner sends to replace a temporary code with their own
+// secret.
+type accessCodeForm struct {
+	Code, Secret string
+}
+
+// parseAccessCodeForm reads the form; the new secret typed twice must match (the domain
+// checks the rest).
+func parseAccessCodeForm(r *http.Request) (accessCodeForm, error) {
+	f := accessCodeForm{Code: r.PostFormValue("code"), Secret: r.PostFormValue("secret")}
+	if f.Secret != r.PostFormValue("secret2") {
+		return f, errors.New("signup.mismatch")
+	}
+	return f, nil
+}
+
 func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
-	code, next := r.PostFormValue("code"), r.PostFormValue("secret")
-	if next != r.PostFormValue("secret2") {
-		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "signup.mismatch"))
+	f, err := parseAccessCodeForm(r)
+	if err != nil {
+		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, err.Error()))
 		return
 	}
 	owner := h.ownerID(r)
@@ -152,7 +168,7 @@ func (h *handler) accessChange(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	token, err := h.accounts.ChangeTemporaryCode(r.Context(), owner, code, next, h.actor(r), stateOf(r).session.ID)
+	token, err := h.accounts.ChangeTemporaryCode(r.Context(), owner, f.Code, f.Secret, h.actor(r), stateOf(r).session.ID)
 	switch {
 	case errors.Is(err, account.ErrBadCredentials):
 		h.renderAccess(w, r, http.StatusUnprocessableEntity, h.t(r, "access.wrongcode"))
@@ -190,6 +206,12 @@ type ownerMandate struct {
 	Live, Soon bool
 }
 
+// aidantsView is « Mes aidants »: mandates live, ended, and waiting for the owner.
+type aidantsView struct {
+	Live, Ended []ownerMandate
+	Pending     []sharing.Mandate
+}
+
 func (h *handler) ownerMandates(w http.ResponseWriter, r *http.Request) {
 	ms, err := h.share.Mandates(r.Context(), h.ownerID(r))
 	if err != nil {
@@ -206,7 +228,7 @@ func (h *handler) ownerMandates(w http.ResponseWriter, r *http.Request) {
 			ended = append(ended, om)
 		}
 	}
-	v := view{Title: "aidants.title", Nav: "account", Data: map[string]any{"Live": live, "Ended": ended, "Pending": pendingMandates(ms, now)}}
+	v := view{Title: "aidants.title", Nav: "account", Data: aidantsView{Live: live, Ended: ended, Pending: pendingMandates(ms, now)}}
 	switch {
 	case r.URL.Query().Get("arrete") == "1":
 		v.Notice = h.t(r, "aidants.revoked")

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,25 +13,45 @@ import (
 )
 
 // An agent acting for a person under mandate: list and open their papers (read), add
-// one (deposit), send some with a link and its QR code (share). Every handler goes
-// through the domain's Authorize, directly or through the sharing.Agent* methods.
+// one (deposit), send some with a link and its QR code (share). Every request is
+// authorized by agentActing (agent_reach.go), and again by the sharing.Agent* methods.
 
 type agentDoc struct {
 	vault.Document
 	PDF *vault.Blob
 }
 
+// agentPapersView is the list of a person's papers.
+type agentPapersView struct {
+	agentFrame
+	Owner *vault.Owner
+	Docs  []agentDoc
+}
+
+// agentAddView is the form adding a paper for a person.
+type agentAddView struct {
+	agentFrame
+	Owner uuid.UUID
+	Add   addData
+	Done  bool // a paper was just added
+}
+
+// agentShareView is the share form for a person.
+type agentShareView struct {
+	agentFrame
+	Owner uuid.UUID
+	F     shareForm
+}
+
+// agentSharedView is the page of a link just made for a person.
+type agentSharedView struct {
+	agentFrame
+	createdView
+}
+
 func (h *handler) agentPapers(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return
-	}
-	docs, err := h.share.AgentDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	o, err := h.vault.Owner(r.Context(), owner)
+	o := safeOf(r).Owner
+	docs, err := h.share.AgentDocuments(r.Context(), agentOf(r).Agent, o.ID, h.clientIP(r))
 	if err != nil {
 		h.agentError(w, r, err)
 		return
@@ -41,15 +60,12 @@ func (h *handler) agentPapers(w http.ResponseWriter, r *http.Request) {
 	for i, d := range docs {
 		list[i] = agentDoc{Document: d, PDF: d.Blob(vault.RoleRendition)}
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_papers", view{Title: "agent.papers.title"}, map[string]any{"Owner": o, "Docs": list})
+	h.renderAgent(w, r, http.StatusOK, "agent_papers", view{Title: "agent.papers.title"}, &agentPapersView{Owner: o, Docs: list})
 }
 
 // agentFile streams a blob of a person's paper: view, download or print.
 func (h *handler) agentFile(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	id, blob, action, disposition, ok := fileRequest(r)
 	if !ok {
 		h.notFound(w, r)
@@ -65,25 +81,18 @@ func (h *handler) agentFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) agentAddForm(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeDeposit) {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	h.renderAgent(w, r, http.StatusOK, "agent_add", view{Title: "agent.add.title"},
-		map[string]any{"Owner": owner, "Add": addData{Kind: vault.KindAutre}, "Done": r.URL.Query().Get("ajoute") == "1"})
+		&agentAddView{Owner: owner, Add: addData{Kind: vault.KindAutre}, Done: r.URL.Query().Get("ajoute") == "1"})
 }
 
 // agentAdd deposits a paper for the person, through the owner's deposit path (ingest,
 // then the vault) with sharing.AgentDeposit as its last step.
 func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	// Checked before the body is read: no work for a refused agent.
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeDeposit) {
-		return
-	}
+	owner := safeOf(r).Owner.ID // authorized before the body is read: no work for a refused agent
 	d := addData{Kind: vault.KindAutre}
 	again := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_add", view{Title: "agent.add.title", Error: msg}, map[string]any{"Owner": owner, "Add": d})
+		h.renderAgent(w, r, status, "agent_add", view{Title: "agent.add.title", Error: msg}, &agentAddView{Owner: owner, Add: d})
 	}
 	res, done := h.admit(w, r, owner, again)
 	if res == nil {
@@ -94,20 +103,13 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.Title = strings.TrimSpace(up.fields["title"])
-	if k, err := vault.ParseKind(up.fields["kind"]); err == nil {
-		d.Kind = k
-	}
-	if len(up.pages) == 0 {
-		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
-		return
-	}
-	if utf8Len(d.Title) > vault.MaxTitleLen {
-		again(http.StatusUnprocessableEntity, h.t(r, "edit.titlelong"))
+	d, err := parseAgentAddForm(up)
+	if err != nil {
+		again(http.StatusUnprocessableEntity, h.t(r, err.Error()))
 		return
 	}
 	agent, ip := agentOf(r).Agent, h.clientIP(r)
-	_, _, err := h.depositWith(r, res, d, up.pages, func(nd vault.NewDocument) (*vault.Document, error) {
+	_, _, err = h.depositWith(r, res, d, up.pages, func(nd vault.NewDocument) (*vault.Document, error) {
 		return h.share.AgentDeposit(r.Context(), agent, owner, nd, ip)
 	})
 	var ie ingestError
@@ -121,38 +123,40 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// parseAgentAddForm reads the fields of a paper an agent adds, once its pages are read
+// (readPages streams the multipart body): its title and kind (another by default); no
+// page, or a title too long, is refused with a sentence.
+func parseAgentAddForm(up *upload) (addData, error) {
+	d := addData{Kind: vault.KindAutre, Title: strings.TrimSpace(up.fields["title"])}
+	if k, err := vault.ParseKind(up.fields["kind"]); err == nil {
+		d.Kind = k
+	}
+	if len(up.pages) == 0 {
+		return d, errors.New("add.nofile")
+	}
+	if utf8Len(d.Title) > vault.MaxTitleLen {
+		return d, errors.New("edit.titlelong")
+	}
+	return d, nil
+}
+
 // agentShareForm lists the person's papers for an agent with the share scope to pick
 // those the person asks to send: the titles are shown, so the listing is journaled like
 // a read one (sharing.AgentShareableDocuments), once per page shown.
 func (h *handler) agentShareForm(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	docs, err := h.share.AgentShareableDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
 	if err != nil {
 		h.agentError(w, r, err)
 		return
 	}
 	h.renderAgent(w, r, http.StatusOK, "agent_share", view{Title: "share.title"},
-		map[string]any{"Owner": owner, "F": shareForm{Docs: docs, Lifetime: "24h", Mark: markAuto}})
+		&agentShareView{Owner: owner, F: shareForm{Docs: docs, Lifetime: "24h", Mark: markAuto}})
 }
 
 func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeShare) {
-		return
-	}
-	f := shareForm{Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui",
-		Recipient: r.PostFormValue("recipient")}
-	for _, s := range r.PostForm["doc"] {
-		if id, err := uuid.Parse(s); err == nil {
-			f.Chosen = append(f.Chosen, id)
-		}
-	}
-	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
-	mark, markOK := parseWatermarkChoice(r.PostFormValue("mark"))
-	f.Mark = mark
+	owner := safeOf(r).Owner.ID
+	f, err := parseShareForm(r)
 	again := func(msg string) {
 		docs, err := h.share.AgentShareableDocuments(r.Context(), agentOf(r).Agent, owner, h.clientIP(r))
 		if err != nil {
@@ -160,33 +164,25 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Docs = docs
-		h.renderAgent(w, r, http.StatusUnprocessableEntity, "agent_share", view{Title: "share.title", Error: h.t(r, msg)}, map[string]any{"Owner": owner, "F": f})
+		h.renderAgent(w, r, http.StatusUnprocessableEntity, "agent_share", view{Title: "share.title", Error: h.t(r, msg)}, &agentShareView{Owner: owner, F: f})
 	}
-	lifetime, ok := lifetimes[f.Lifetime]
-	switch {
-	case len(f.Chosen) == 0:
-		again("share.error.nodoc")
-		return
-	case !ok:
-		again("share.error.lifetime")
-		return
-	case !markOK || utf8Len(f.Recipient) > maxRecipient:
-		again("share.error.invalid")
+	if err != nil {
+		again(err.Error())
 		return
 	}
 	// The kinds decide the default mark: only the chosen papers the agent may share are
 	// looked at, without journaling a listing (the titles are not shown).
 	var watermark string
-	if mark != markNo {
+	if f.Mark != markNo {
 		docs, err := h.vault.DocumentsIn(r.Context(), owner, f.Chosen)
 		if err != nil {
 			h.agentError(w, r, err)
 			return
 		}
-		watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, f.Recipient, f.Purpose, time.Now())
+		watermark = watermarkFor(f.Mark, docs, func(vault.Document) bool { return true }, f.Recipient, f.Purpose, time.Now())
 	}
 	c, err := h.share.AgentCreateLink(r.Context(), agentOf(r).Agent, owner, sharing.NewLink{
-		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
+		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: f.lifetime(), MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
 		Watermark: watermark}, h.clientIP(r))
 	switch {
 	case errors.Is(err, sharing.ErrInvalid):
@@ -196,11 +192,10 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 		h.agentError(w, r, err)
 		return
 	}
-	data, err := h.createdLink(r, c)
+	cv, err := h.createdLink(r, c)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	data["Owner"] = owner
-	h.renderAgent(w, r, http.StatusOK, "agent_shared", view{Title: "shared.title"}, data)
+	h.renderAgent(w, r, http.StatusOK, "agent_shared", view{Title: "shared.title"}, &agentSharedView{createdView: cv})
 }

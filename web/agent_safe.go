@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"coffre/sharing"
@@ -29,8 +28,35 @@ const mandateTextVersion = "mandat-v2"
 // mandateDurations are the durations offered, in the order shown.
 var mandateDurations = []sharing.Duration{sharing.OneDay, sharing.OneMonth, sharing.SixMonths, sharing.TwelveMonths} //nolint:gochecknoglobals // a constant list
 
+// agentOpenView is the form opening a safe at the desk, which also finds a safe by its
+// login (agentFind, agentUnlock).
+type agentOpenView struct {
+	agentFrame
+	Login string
+	Lang  string // the language chosen with the person
+}
+
 func (h *handler) agentOpenForm(w http.ResponseWriter, r *http.Request) {
-	h.renderAgent(w, r, http.StatusOK, "agent_open", view{Title: "agent.open.title"}, map[string]any{"Login": "", "Lang": "fr"})
+	h.renderAgent(w, r, http.StatusOK, "agent_open", view{Title: "agent.open.title"}, &agentOpenView{Lang: "fr"})
+}
+
+// openSafeForm is what the form opening a safe sends.
+type openSafeForm struct {
+	Login string
+	Lang  string
+}
+
+// parseOpenSafeForm reads the form opening a safe: the login chosen with the person (the
+// domain checks it) and their language, French when none is chosen.
+func parseOpenSafeForm(r *http.Request) (openSafeForm, error) {
+	f := openSafeForm{Login: strings.TrimSpace(r.PostFormValue("login")), Lang: r.PostFormValue("lang")}
+	if f.Lang == "" {
+		f.Lang = "fr"
+	}
+	if !validLanguage(f.Lang) {
+		return f, errors.New("account.badlang")
+	}
+	return f, nil
 }
 
 // codeView is what the page after opening a safe (or recovering an access) shows once.
@@ -42,24 +68,26 @@ type codeView struct {
 	WorksFrom time.Time // after a desk identity check: the code works from then
 }
 
+// agentCodeView is the page showing a new temporary code.
+type agentCodeView struct {
+	agentFrame
+	C codeView
+}
+
 func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
-	login := strings.TrimSpace(r.PostFormValue("login"))
-	lang := r.PostFormValue("lang")
+	f, err := parseOpenSafeForm(r)
 	bad := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login, "Lang": lang})
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, &agentOpenView{Login: f.Login, Lang: f.Lang})
 	}
-	if lang == "" {
-		lang = "fr"
-	}
-	if !validLanguage(lang) {
-		bad(http.StatusUnprocessableEntity, "account.badlang")
+	if err != nil {
+		bad(http.StatusUnprocessableEntity, err.Error())
 		return
 	}
-	o, err := h.share.OpenSafeFor(r.Context(), agentOf(r).Agent, login, h.clientIP(r))
-	if err == nil && lang != "fr" {
+	o, err := h.share.OpenSafeFor(r.Context(), agentOf(r).Agent, f.Login, h.clientIP(r))
+	if err == nil && f.Lang != "fr" {
 		// The person reads their safe in the language chosen with them at the desk from
 		// their first sign-in on.
-		err = h.accounts.SetLanguage(r.Context(), o.Owner.ID, lang)
+		err = h.accounts.SetLanguage(r.Context(), o.Owner.ID, f.Lang)
 	}
 	switch {
 	case errors.Is(err, account.ErrBadLogin):
@@ -70,7 +98,7 @@ func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 		h.agentError(w, r, err)
 	default:
 		h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"},
-			map[string]any{"C": codeView{Owner: o.Owner, Code: o.Code.Code, ExpiresAt: o.Code.ExpiresAt}})
+			&agentCodeView{C: codeView{Owner: o.Owner, Code: o.Code.Code, ExpiresAt: o.Code.ExpiresAt}})
 	}
 }
 
@@ -80,11 +108,10 @@ func (h *handler) agentOpen(w http.ResponseWriter, r *http.Request) {
 // but the login, read from the database. A code after a desk identity check is not the
 // secret yet: the card says from when it works.
 func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
-		return
-	}
-	code := r.PostFormValue("code")
+	o := safeOf(r).Owner
+	owner := o.ID
+	f := parseCardForm(r)
+	code := f.Code
 	card := sharing.AccessCard{Code: code, LoginURL: h.baseURL(r) + "/connexion"}
 	pending, err := h.accounts.CheckRecoveryCode(r.Context(), owner, code, h.clientIP(r))
 	switch {
@@ -109,15 +136,6 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 		h.codeError(w, r, owner, err)
 		return
 	}
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	size := sharing.A6
-	if r.PostFormValue("format") == "A4" {
-		size = sharing.A4
-	}
 	stc, err := h.share.Structure(r.Context(), agentOf(r).Agent.StructureID)
 	if err != nil {
 		h.serverError(w, r, err)
@@ -128,11 +146,30 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 		card.Translation = cardWords(a.Language)
 	}
 	var buf bytes.Buffer
-	if err := sharing.AccessCardPDF(&buf, card, size); err != nil {
+	if err := sharing.AccessCardPDF(&buf, card, f.Size); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
 	writePDF(w, &buf, "carte-coffre.pdf")
+}
+
+// cardForm is what the page of a new code posts to print the access card.
+type cardForm struct {
+	Code string // the temporary code shown, checked like a secret
+	Size sharing.PaperSize
+}
+
+// parseCardForm reads the access card form; the code is checked by the handler.
+func parseCardForm(r *http.Request) cardForm {
+	return cardForm{Code: r.PostFormValue("code"), Size: paperSize(r.PostFormValue("format"))}
+}
+
+// paperSize is the size asked for a card or a receipt: A4, or else A6.
+func paperSize(s string) sharing.PaperSize {
+	if s == "A4" {
+		return sharing.A4
+	}
+	return sharing.A6
 }
 
 // codeError answers a wrong temporary code on the access card form: "not found",
@@ -161,12 +198,28 @@ func writePDF(w http.ResponseWriter, buf *bytes.Buffer, name string) {
 // structure already reaches the safe (it opened it, or holds a mandate). Anything else
 // is the same "no safe with this login" as a missing one (journaled in an existing safe).
 func (h *handler) agentFind(w http.ResponseWriter, r *http.Request) {
-	login := r.URL.Query().Get("identifiant")
-	o, err := h.vault.OwnerByLogin(r.Context(), login)
+	f := parseFindForm(r)
+	o, err := h.vault.OwnerByLogin(r.Context(), f.Login)
 	if err == nil {
 		err = h.share.Authorize(r.Context(), agentOf(r).Agent, o.ID, sharing.ScopeReach, h.clientIP(r))
 	}
-	h.foundOrNot(w, r, login, o, err)
+	h.foundOrNot(w, r, f.Login, o, err)
+}
+
+// findForm is what the agent types to find a safe: the person's login, and their secret
+// or the code of their access card when the person unlocks it at the desk.
+type findForm struct {
+	Login, Secret string
+}
+
+// parseFindForm reads the login looked up (?identifiant=).
+func parseFindForm(r *http.Request) findForm {
+	return findForm{Login: r.URL.Query().Get("identifiant")}
+}
+
+// parseUnlockForm reads the login and the secret typed at the desk.
+func parseUnlockForm(r *http.Request) findForm {
+	return findForm{Login: r.PostFormValue("identifiant"), Secret: r.PostFormValue("secret")}
 }
 
 // agentUnlock is the person typing their login and their secret (or the code of their
@@ -174,21 +227,21 @@ func (h *handler) agentFind(w http.ResponseWriter, r *http.Request) {
 // sharing.DeskUnlockTTL, to ask for a mandate. Without a secret, it looks the login up
 // like agentFind.
 func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
-	login, secret := r.PostFormValue("identifiant"), r.PostFormValue("secret")
-	if secret == "" {
-		o, err := h.vault.OwnerByLogin(r.Context(), login)
+	f := parseUnlockForm(r)
+	if f.Secret == "" {
+		o, err := h.vault.OwnerByLogin(r.Context(), f.Login)
 		if err == nil {
 			err = h.share.Authorize(r.Context(), agentOf(r).Agent, o.ID, sharing.ScopeReach, h.clientIP(r))
 		}
-		h.foundOrNot(w, r, login, o, err)
+		h.foundOrNot(w, r, f.Login, o, err)
 		return
 	}
-	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, login, secret, h.clientIP(r))
+	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, f.Login, f.Secret, h.clientIP(r))
 	if _, locked := account.IsLocked(err); locked {
-		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, map[string]any{"Login": login, "Lang": "fr"})
+		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, &agentOpenView{Login: f.Login, Lang: "fr"})
 		return
 	}
-	h.foundOrNot(w, r, login, &vault.Owner{ID: id}, err)
+	h.foundOrNot(w, r, f.Login, &vault.Owner{ID: id}, err)
 }
 
 // foundOrNot sends the agent to the mandate form of o, or says no safe was found, or
@@ -196,7 +249,7 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 // anyway: sharing.DeskUnlock), or the code of an access card.
 func (h *handler) foundOrNot(w http.ResponseWriter, r *http.Request, login string, o *vault.Owner, err error) {
 	again := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, map[string]any{"Login": login, "Lang": "fr"})
+		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, &agentOpenView{Login: login, Lang: "fr"})
 	}
 	switch {
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, account.ErrBadLogin):
@@ -219,44 +272,57 @@ type mandateForm struct {
 	Duration  string
 	Durations []sharing.Duration
 	Version   string
+	// What the form asks for, and how the person consents. Unexported: a template cannot
+	// show the secret typed.
+	mandate sharing.NewMandate
+	consent sharing.Consent
+}
+
+// parseMandateForm reads the mandate form: the scopes ticked, the duration, and how the
+// person consents, their secret typed on the agent's screen or later from their phone.
+// The domain checks the choice (sharing.GrantMandate).
+func parseMandateForm(r *http.Request) mandateForm {
+	f := mandateForm{Scopes: map[string]bool{}, Duration: r.PostFormValue("duration"), Durations: mandateDurations, Version: mandateTextVersion}
+	f.mandate.Duration = sharing.Duration(f.Duration)
+	for _, s := range r.PostForm["scope"] {
+		f.Scopes[s] = true
+		f.mandate.Scopes = append(f.mandate.Scopes, sharing.Scope(s))
+	}
+	f.consent = sharing.Consent{Method: sharing.ConsentSecret, TextVersion: mandateTextVersion, Secret: r.PostFormValue("secret")}
+	if r.PostFormValue("consent") == string(sharing.ConsentPhone) {
+		f.consent = sharing.Consent{Method: sharing.ConsentPhone, TextVersion: mandateTextVersion}
+	}
+	return f
+}
+
+// agentMandateView is the mandate form with the person's consent.
+type agentMandateView struct {
+	agentFrame
+	F mandateForm
+}
+
+// agentMandatedView is the page of a mandate just given, with its receipt.
+type agentMandatedView struct {
+	agentFrame
+	M      *sharing.Mandate
+	Verify string // where the receipt's QR code leads
 }
 
 func (h *handler) agentMandateForm(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
-		return
-	}
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	f := mandateForm{Owner: o, Scopes: map[string]bool{"deposit": true, "read": true}, Duration: string(sharing.SixMonths),
+	f := mandateForm{Owner: safeOf(r).Owner, Scopes: map[string]bool{"deposit": true, "read": true}, Duration: string(sharing.SixMonths),
 		Durations: mandateDurations, Version: mandateTextVersion}
-	h.renderAgent(w, r, http.StatusOK, "agent_mandate", view{Title: "agent.mandate.title"}, map[string]any{"F": f})
+	h.renderAgent(w, r, http.StatusOK, "agent_mandate", view{Title: "agent.mandate.title"}, &agentMandateView{F: f})
 }
 
 func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	// Before anything is shown again (an error re-renders the form with the login).
-	if !ok || !h.agentAuthorize(w, r, owner, sharing.ScopeReach) {
-		return
-	}
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	f := mandateForm{Owner: o, Scopes: map[string]bool{}, Duration: r.PostFormValue("duration"), Durations: mandateDurations, Version: mandateTextVersion}
-	nm := sharing.NewMandate{Duration: sharing.Duration(f.Duration)}
-	for _, s := range r.PostForm["scope"] {
-		f.Scopes[s] = true
-		nm.Scopes = append(nm.Scopes, sharing.Scope(s))
-	}
+	o := safeOf(r).Owner // authorized before an error shows the login again
+	owner := o.ID
+	f := parseMandateForm(r)
+	f.Owner = o
 	bad := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_mandate", view{Title: "agent.mandate.title", Error: h.t(r, msg)}, map[string]any{"F": f})
+		h.renderAgent(w, r, status, "agent_mandate", view{Title: "agent.mandate.title", Error: h.t(r, msg)}, &agentMandateView{F: f})
 	}
-	m, err := h.share.GrantMandate(r.Context(), agentOf(r).Agent, owner, nm, mandateConsent(r), h.clientIP(r))
+	m, err := h.share.GrantMandate(r.Context(), agentOf(r).Agent, owner, f.mandate, f.consent, h.clientIP(r))
 	if _, locked := account.IsLocked(err); locked {
 		bad(http.StatusTooManyRequests, "login.locked")
 		return
@@ -274,20 +340,14 @@ func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/agent/personnes/"+owner.String()+"/mandat/"+m.ID.String(), http.StatusSeeOther)
 	default:
 		h.renderAgent(w, r, http.StatusOK, "agent_mandated", view{Title: "agent.mandated.title"},
-			map[string]any{"M": m, "Verify": h.baseURL(r) + "/mandat/verifier"})
+			&agentMandatedView{M: m, Verify: h.baseURL(r) + "/mandat/verifier"})
 	}
 }
 
 // agentMandateReceipt prints the receipt of a mandate held by the agent's structure.
 func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
+	m, ok := h.structureMandate(w, r)
 	if !ok {
-		return
-	}
-	id, _ := uuid.Parse(chi.URLParam(r, "mid")) // a malformed ID is refused like a missing one
-	m, err := h.share.StructureMandate(r.Context(), agentOf(r).Agent, owner, id, h.clientIP(r))
-	if err != nil {
-		h.agentError(w, r, err)
 		return
 	}
 	if m.StartsAt == nil { // waiting for the person's phone: no receipt yet
@@ -299,16 +359,12 @@ func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	size := sharing.A6
-	if r.URL.Query().Get("format") == "A4" {
-		size = sharing.A4
-	}
+	var buf bytes.Buffer
 	doc := sharing.MandateReceiptDoc{Mandate: m, JWS: jws, VerifyURL: h.baseURL(r) + "/mandat/verifier"}
-	if a, err := h.accounts.Account(r.Context(), owner); err == nil && validLanguage(a.Language) {
+	if a, err := h.accounts.Account(r.Context(), m.OwnerID); err == nil && validLanguage(a.Language) {
 		doc.Lang = a.Language // a translated page after the French one
 	}
-	var buf bytes.Buffer
-	if err := sharing.MandateReceiptPDF(&buf, doc, size); err != nil {
+	if err := sharing.MandateReceiptPDF(&buf, doc, paperSize(r.URL.Query().Get("format"))); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
@@ -340,6 +396,23 @@ type recoverForm struct {
 	Len       int
 }
 
+// parseRecoverForm reads the identity check at the desk: the kind of document seen and
+// the end of its number (the domain checks them), and the agent's word that they checked
+// the person's face against it.
+func parseRecoverForm(r *http.Request) (recoverForm, error) {
+	f := recoverForm{Document: r.PostFormValue("document"), NumberEnd: r.PostFormValue("fin")}
+	if r.PostFormValue("verifie") != "oui" {
+		return f, errors.New("agent.recover.attest")
+	}
+	return f, nil
+}
+
+// agentRecoverView is the access recovery form.
+type agentRecoverView struct {
+	agentFrame
+	F recoverForm
+}
+
 // recoverNow tells whether the agent's structure holds the recovery right for owner;
 // otherwise the desk path applies. Each path is then authorized (and a refusal
 // journaled) by the domain.
@@ -353,35 +426,20 @@ func (h *handler) recoverNow(w http.ResponseWriter, r *http.Request, owner uuid.
 }
 
 func (h *handler) agentRecoverForm(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
+	now, ok := h.recoverNow(w, r, safeOf(r).Owner.ID)
 	if !ok {
 		return
 	}
-	now, ok := h.recoverNow(w, r, owner)
-	if !ok {
-		return
-	}
-	if !now && !h.agentAuthorize(w, r, owner, sharing.ScopeDeskRecovery) {
-		return
-	}
-	h.renderRecover(w, r, http.StatusOK, "", recoverForm{Now: now}, owner)
+	h.renderRecover(w, r, http.StatusOK, "", recoverForm{Now: now})
 }
 
-func (h *handler) renderRecover(w http.ResponseWriter, r *http.Request, status int, errMsg string, f recoverForm, owner uuid.UUID) {
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	f.Owner, f.Documents, f.Len = o, sharing.IdentityDocuments, sharing.NumberEndLen
-	h.renderAgent(w, r, status, "agent_recover", view{Title: "agent.recover.title", Error: errMsg}, map[string]any{"F": f})
+func (h *handler) renderRecover(w http.ResponseWriter, r *http.Request, status int, errMsg string, f recoverForm) {
+	f.Owner, f.Documents, f.Len = safeOf(r).Owner, sharing.IdentityDocuments, sharing.NumberEndLen
+	h.renderAgent(w, r, status, "agent_recover", view{Title: "agent.recover.title", Error: errMsg}, &agentRecoverView{F: f})
 }
 
 func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
-	owner, ok := h.agentOwner(w, r)
-	if !ok {
-		return
-	}
+	owner := safeOf(r).Owner.ID
 	now, ok := h.recoverNow(w, r, owner)
 	if !ok {
 		return
@@ -393,38 +451,30 @@ func (h *handler) agentRecover(w http.ResponseWriter, r *http.Request) {
 			h.agentError(w, r, err)
 			return
 		}
-		h.renderCode(w, r, owner, codeView{Code: ac.Code, ExpiresAt: ac.ExpiresAt, Recovery: true})
+		h.renderCode(w, r, codeView{Code: ac.Code, ExpiresAt: ac.ExpiresAt, Recovery: true})
 		return
 	}
-	f := recoverForm{Document: r.PostFormValue("document"), NumberEnd: r.PostFormValue("fin")}
-	if r.PostFormValue("verifie") != "oui" {
-		// Authorized first, so that the form shown again tells a stranger nothing.
-		if h.agentAuthorize(w, r, owner, sharing.ScopeDeskRecovery) {
-			h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.attest"), f, owner)
-		}
+	f, err := parseRecoverForm(r)
+	if err != nil {
+		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, err.Error()), f)
 		return
 	}
 	p, err := h.share.RecoverAfterIdentityCheck(r.Context(), agent, owner,
 		sharing.IdentityCheck{Document: sharing.IdentityDocument(f.Document), NumberEnd: f.NumberEnd}, ip)
 	switch {
 	case errors.Is(err, sharing.ErrBadRequest):
-		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.badcheck", sharing.NumberEndLen), f, owner)
+		h.renderRecover(w, r, http.StatusUnprocessableEntity, h.t(r, "agent.recover.badcheck", sharing.NumberEndLen), f)
 	case err != nil:
 		h.agentError(w, r, err)
 	default:
-		h.renderCode(w, r, owner, codeView{Code: p.Code, ExpiresAt: p.CodeExpiresAt, Recovery: true, WorksFrom: p.EffectiveAt})
+		h.renderCode(w, r, codeView{Code: p.Code, ExpiresAt: p.CodeExpiresAt, Recovery: true, WorksFrom: p.EffectiveAt})
 	}
 }
 
 // renderCode shows a new temporary code, once.
-func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, owner uuid.UUID, c codeView) {
-	o, err := h.vault.Owner(r.Context(), owner)
-	if err != nil {
-		h.agentError(w, r, err)
-		return
-	}
-	c.Owner = o
-	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, map[string]any{"C": c})
+func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, c codeView) {
+	c.Owner = safeOf(r).Owner
+	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, &agentCodeView{C: c})
 }
 
 // cardWords are the words of the access card in the person's language, printed on its

@@ -29,18 +29,6 @@ import (
 //go:embed openapi.json
 var openAPI []byte
 
-func (h *handler) apiRoutes(r chi.Router) {
-	r.Use(apiHeaders)
-	r.Get("/api/v1/openapi.json", h.apiOpenAPI)
-	r.Get("/.well-known/jwks.json", h.apiJWKS)
-	r.Get("/api/v1/links/{token}", h.apiLinkManifest)
-	r.Get("/api/v1/links/{token}/documents/{document}", h.apiLinkDocument)
-	r.Post("/api/v1/oauth/token", h.apiToken)
-	r.Get("/api/v1/grant", h.apiGrantManifest)
-	r.Get("/api/v1/grant/documents/{document}", h.apiGrantDocument)
-	r.Post("/api/v1/subscriptions/{subscription}/documents", h.apiDeposit)
-}
-
 func apiHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
@@ -288,19 +276,69 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
 }
 
+// tokenForm is what a client sends to the token endpoint (RFC 6749 §4.1.3, §4.4.2): the
+// grant, and how the client authenticates (with r.BasicAuth).
+type tokenForm struct {
+	GrantType    string // authorization_code or client_credentials
+	Code         string
+	CodeVerifier string
+	RedirectURI  string
+	// Client authentication in the body: a secret (client_secret_post) or an assertion
+	// (private_key_jwt). HasClientID and HasSecret tell a field sent empty from none.
+	ClientID, ClientSecret         string
+	HasClientID, HasSecret         bool
+	ClientAssertion, AssertionType string
+}
+
+// parseTokenForm reads the token request's form (the body is bounded by the caller); an
+// error is the OAuth error to answer (RFC 6749 §5.2).
+func parseTokenForm(r *http.Request) (tokenForm, error) {
+	if err := r.ParseForm(); err != nil {
+		return tokenForm{}, &sharing.OAuthError{Code: "invalid_request", Description: "malformed form"}
+	}
+	p := r.PostForm
+	f := tokenForm{GrantType: p.Get("grant_type"), Code: p.Get("code"), CodeVerifier: p.Get("code_verifier"), RedirectURI: p.Get("redirect_uri"),
+		ClientID: p.Get("client_id"), ClientSecret: p.Get("client_secret"), HasClientID: p.Has("client_id"), HasSecret: p.Has("client_secret"),
+		ClientAssertion: p.Get("client_assertion"), AssertionType: p.Get("client_assertion_type")}
+	if f.GrantType != "authorization_code" && f.GrantType != "client_credentials" {
+		return f, &sharing.OAuthError{Code: "unsupported_grant_type", Description: "only authorization_code and client_credentials are supported"}
+	}
+	return f, nil
+}
+
+// tokenAnswer is the token endpoint's answer (RFC 6749 §5.1), with what the token allows
+// (RFC 9396 authorization details: grantDetails or depositDetails). Its fields are in
+// the order of their names, as the answer always was.
+type tokenAnswer struct {
+	AccessToken          string `json:"access_token"`
+	AuthorizationDetails []any  `json:"authorization_details,omitempty"`
+	ExpiresIn            int    `json:"expires_in"`
+	TokenType            string `json:"token_type"`
+}
+
+// grantDetails are the documents a téléservice's token reads.
+type grantDetails struct {
+	Documents []string `json:"documents"`
+	Type      string   `json:"type"`
+}
+
+// depositDetails are the subscription an issuer's token, after a person's consent,
+// deposits through.
+type depositDetails struct {
+	Subscription string `json:"subscription"`
+	Type         string `json:"type"`
+}
+
 // apiToken is the OAuth token endpoint.
 func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed form")
+	f, err := parseTokenForm(r)
+	var fe *sharing.OAuthError
+	if errors.As(err, &fe) {
+		oauthError(w, http.StatusBadRequest, fe.Code, fe.Description)
 		return
 	}
-	grantType := r.PostForm.Get("grant_type")
-	if grantType != "authorization_code" && grantType != "client_credentials" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only authorization_code and client_credentials are supported")
-		return
-	}
-	client, err := h.authenticateClient(r)
+	client, err := h.authenticateClient(r, f)
 	if err != nil && !errors.Is(err, sharing.ErrClientAuth) {
 		h.log.ErrorContext(r.Context(), "api: client authentication", "err", err)
 		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
@@ -310,11 +348,11 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
-	if grantType == "client_credentials" {
+	if f.GrantType == "client_credentials" {
 		h.apiDepositToken(w, client, nil)
 		return
 	}
-	token, g, err := h.share.Exchange(r.Context(), client, r.PostForm.Get("code"), r.PostForm.Get("code_verifier"), r.PostForm.Get("redirect_uri"))
+	token, g, err := h.share.Exchange(r.Context(), client, f.Code, f.CodeVerifier, f.RedirectURI)
 	var oe *sharing.OAuthError
 	if errors.As(err, &oe) {
 		oauthError(w, http.StatusBadRequest, oe.Code, oe.Description)
@@ -333,10 +371,8 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 	for i, d := range g.Documents {
 		ids[i] = d.String()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": token, "token_type": "Bearer", "expires_in": int(time.Until(g.ExpiresAt).Seconds()),
-		"authorization_details": []map[string]any{{"type": sharing.AuthorizationDetailsType, "documents": ids}},
-	})
+	writeJSON(w, http.StatusOK, tokenAnswer{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(time.Until(g.ExpiresAt).Seconds()),
+		AuthorizationDetails: []any{grantDetails{Type: sharing.AuthorizationDetailsType, Documents: ids}}})
 }
 
 // apiDepositToken answers a token request of an issuer (issuer_api.go): an access token
@@ -354,36 +390,36 @@ func (h *handler) apiDepositToken(w http.ResponseWriter, c *sharing.Client, g *s
 		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
 		return
 	}
-	answer := map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": int(time.Until(exp).Seconds())}
+	answer := tokenAnswer{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(time.Until(exp).Seconds())}
 	if g != nil {
-		answer["authorization_details"] = []map[string]any{{"type": sharing.DepositDetailsType, "subscription": g.Subscription.UUID.String()}}
+		answer.AuthorizationDetails = []any{depositDetails{Type: sharing.DepositDetailsType, Subscription: g.Subscription.UUID.String()}}
 	}
 	writeJSON(w, http.StatusOK, answer)
 }
 
 // authenticateClient accepts client_secret_basic, client_secret_post and private_key_jwt,
 // each only for a client registered with it.
-func (h *handler) authenticateClient(r *http.Request) (*sharing.Client, error) {
+func (h *handler) authenticateClient(r *http.Request, f tokenForm) (*sharing.Client, error) {
 	id, secret, basic := r.BasicAuth()
-	if a := r.PostForm.Get("client_assertion"); a != "" {
+	if a := f.ClientAssertion; a != "" {
 		// One method per request (RFC 6749 §2.3), and an audience that names this
 		// service: without a public address, private_key_jwt is off.
-		if basic || r.PostForm.Has("client_secret") || h.cfg.BaseURL == "" ||
-			r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		if basic || f.HasSecret || h.cfg.BaseURL == "" ||
+			f.AssertionType != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
 			return nil, sharing.ErrClientAuth
 		}
 		c, err := h.share.AuthenticateAssertion(r.Context(), a, h.cfg.BaseURL+"/api/v1/oauth/token")
-		if err != nil || (r.PostForm.Has("client_id") && r.PostForm.Get("client_id") != c.ID) {
+		if err != nil || (f.HasClientID && f.ClientID != c.ID) {
 			return nil, sharing.ErrClientAuth
 		}
 		return c, nil
 	}
-	if basic && r.PostForm.Has("client_secret") {
+	if basic && f.HasSecret {
 		return nil, sharing.ErrClientAuth
 	}
 	method := sharing.AuthSecretBasic
 	if !basic {
-		id, secret, method = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), sharing.AuthSecretPost
+		id, secret, method = f.ClientID, f.ClientSecret, sharing.AuthSecretPost
 	}
 	c, err := h.share.AuthenticateSecret(r.Context(), id, secret)
 	if err != nil {

@@ -38,9 +38,16 @@ func problem(w http.ResponseWriter, status int, code, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{
-		"type": "/api/v1/problems/" + code, "title": http.StatusText(status), "status": status, "detail": detail,
-	})
+	json.NewEncoder(w).Encode(problemDetails{Detail: detail, Status: status, Title: http.StatusText(status), Type: "/api/v1/problems/" + code})
+}
+
+// problemDetails is an RFC 9457 problem; its fields are in the order of their names, as
+// the answer always was.
+type problemDetails struct {
+	Detail string `json:"detail"`
+	Status int    `json:"status"`
+	Title  string `json:"title"`
+	Type   string `json:"type"`
 }
 
 // maxIdempotencyKey bounds the Idempotency-Key header (a UUID is 36 characters).

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"coffre/sharing"
 	"coffre/vault"
 )
@@ -39,21 +37,6 @@ func newProConnect(cfg Config) *openID {
 
 // proConnectCeremony is the kind of the saved ceremony.
 const proConnectCeremony = "proconnect"
-
-// proConnectRoutes are mounted beside the agents' pages (outside requireAgent: the
-// sign-in is for agents not yet signed in).
-func (h *handler) proConnectRoutes(r chi.Router) {
-	if h.proc == nil {
-		return
-	}
-	r.Get("/agent/connexion/proconnect", h.proConnectBegin)
-	r.Get("/agent/connexion/proconnect/retour", h.proConnectReturn)
-	r.Group(func(r chi.Router) {
-		r.Use(h.requireAgent)
-		r.Get("/agent/proconnect", h.proConnectLinkForm)
-		r.With(h.requireFresh).Post("/agent/proconnect", h.proConnectLink)
-	})
-}
 
 func (h *handler) proConnectBegin(w http.ResponseWriter, r *http.Request) {
 	h.openIDRedirect(w, r, h.proc, proConnectCeremony, false)

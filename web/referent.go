@@ -17,19 +17,6 @@ import (
 // figures. A plain agent gets the "not found" page, as for anything they may not see;
 // the domain checks the role again on every call (sharing.checkReferent).
 
-// referentRoutes are mounted inside the agents' group (requireAgent).
-func (h *handler) referentRoutes(r chi.Router) {
-	r.Group(func(r chi.Router) {
-		r.Use(h.requireReferent)
-		r.Get("/agent/structure", h.referentAgents)
-		r.Get("/agent/structure/chiffres", h.referentStats)
-		r.Get("/agent/structure/inviter", h.referentInviteForm)
-		r.With(h.requireFresh).Post("/agent/structure/inviter", h.referentInvite)
-		r.Get("/agent/structure/agents/{aid}/desactiver", h.referentDeactivateForm)
-		r.With(h.requireFresh).Post("/agent/structure/agents/{aid}/desactiver", h.referentDeactivate)
-	})
-}
-
 // requireReferent lets only référents through (the role is read afresh with the
 // session, so a role taken away counts at once).
 func (h *handler) requireReferent(next http.Handler) http.Handler {
@@ -48,6 +35,12 @@ type agentRow struct {
 	Self bool
 }
 
+// referentAgentsView is the list of the structure's agents.
+type referentAgentsView struct {
+	agentFrame
+	Agents []agentRow
+}
+
 func (h *handler) referentAgents(w http.ResponseWriter, r *http.Request) {
 	me := agentOf(r).Agent
 	as, err := h.share.Agents(r.Context(), me)
@@ -63,7 +56,7 @@ func (h *handler) referentAgents(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("desactive") == "1" {
 		v.Notice = h.t(r, "referent.deactivated")
 	}
-	h.renderAgent(w, r, http.StatusOK, "referent_agents", v, map[string]any{"Agents": rows})
+	h.renderAgent(w, r, http.StatusOK, "referent_agents", v, &referentAgentsView{Agents: rows})
 }
 
 // inviteForm is the invitation form's state.
@@ -71,9 +64,20 @@ type inviteForm struct {
 	Login, Name, Role string
 }
 
+// parseInviteForm reads the invitation form; the domain checks it (sharing.InviteAgent).
+func parseInviteForm(r *http.Request) inviteForm {
+	return inviteForm{Login: r.PostFormValue("login"), Name: r.PostFormValue("name"), Role: r.PostFormValue("role")}
+}
+
+// referentInviteView is the invitation form.
+type referentInviteView struct {
+	agentFrame
+	F inviteForm
+}
+
 func (h *handler) referentInviteForm(w http.ResponseWriter, r *http.Request) {
 	h.renderAgent(w, r, http.StatusOK, "referent_invite", view{Title: "referent.invite.title"},
-		map[string]any{"F": inviteForm{Role: string(sharing.RoleAgent)}})
+		&referentInviteView{F: inviteForm{Role: string(sharing.RoleAgent)}})
 }
 
 // enrolmentView is what the page after an invitation shows once.
@@ -85,10 +89,16 @@ type enrolmentView struct {
 	QR       template.URL
 }
 
+// referentInvitedView is the page after an invitation.
+type referentInvitedView struct {
+	agentFrame
+	E enrolmentView
+}
+
 func (h *handler) referentInvite(w http.ResponseWriter, r *http.Request) {
-	f := inviteForm{Login: r.PostFormValue("login"), Name: r.PostFormValue("name"), Role: r.PostFormValue("role")}
+	f := parseInviteForm(r)
 	bad := func(status int, msg string) {
-		h.renderAgent(w, r, status, "referent_invite", view{Title: "referent.invite.title", Error: h.t(r, msg)}, map[string]any{"F": f})
+		h.renderAgent(w, r, status, "referent_invite", view{Title: "referent.invite.title", Error: h.t(r, msg)}, &referentInviteView{F: f})
 	}
 	a, enr, err := h.share.InviteAgent(r.Context(), agentOf(r).Agent, sharing.NewAgent{Login: f.Login, Name: f.Name, Role: sharing.Role(f.Role)})
 	switch {
@@ -111,8 +121,8 @@ func (h *handler) referentInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.InfoContext(r.Context(), "agent invited", "structure", a.StructureID, "agent", a.ID, "by", agentOf(r).Agent.ID)
-	h.renderAgent(w, r, http.StatusOK, "referent_invited", view{Title: "referent.invited.title"}, map[string]any{
-		"E": enrolmentView{Agent: a, Password: enr.TemporaryPassword, Secret: enr.TOTPSecret, URI: enr.TOTPURI, QR: template.URL(qr)}})
+	h.renderAgent(w, r, http.StatusOK, "referent_invited", view{Title: "referent.invited.title"}, &referentInvitedView{
+		E: enrolmentView{Agent: a, Password: enr.TemporaryPassword, Secret: enr.TOTPSecret, URI: enr.TOTPURI, QR: template.URL(qr)}})
 }
 
 // structureAgent finds the {aid} of the path among the référent's structure's agents.
@@ -136,12 +146,18 @@ func (h *handler) structureAgent(w http.ResponseWriter, r *http.Request) (*shari
 	return nil, false
 }
 
+// referentDeactivateView asks the référent to confirm an agent's deactivation.
+type referentDeactivateView struct {
+	agentFrame
+	Target *sharing.Agent
+}
+
 func (h *handler) referentDeactivateForm(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.structureAgent(w, r)
 	if !ok {
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "referent_deactivate", view{Title: "referent.deactivate.title"}, map[string]any{"Target": a})
+	h.renderAgent(w, r, http.StatusOK, "referent_deactivate", view{Title: "referent.deactivate.title"}, &referentDeactivateView{Target: a})
 }
 
 func (h *handler) referentDeactivate(w http.ResponseWriter, r *http.Request) {
@@ -166,6 +182,13 @@ type statsRow struct {
 	Label string
 }
 
+// referentStatsView is the structure's dashboard: a row per month, and their total.
+type referentStatsView struct {
+	agentFrame
+	Rows  []statsRow
+	Total sharing.MonthStats
+}
+
 func (h *handler) referentStats(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	from := time.Date(now.Year(), now.Month()-statsMonths+1, 1, 0, 0, 0, 0, time.UTC)
@@ -186,7 +209,7 @@ func (h *handler) referentStats(w http.ResponseWriter, r *http.Request) {
 		total.Prints += m.Prints
 		total.MandatesGranted += m.MandatesGranted
 	}
-	h.renderAgent(w, r, http.StatusOK, "referent_stats", view{Title: "referent.stats.title"}, map[string]any{"Rows": rows, "Total": total})
+	h.renderAgent(w, r, http.StatusOK, "referent_stats", view{Title: "referent.stats.title"}, &referentStatsView{Rows: rows, Total: total})
 }
 
 // monthLabel names a month as the table shows it: "novembre 2026".

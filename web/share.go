@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"html/template"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -114,25 +112,6 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, "shared", view{Title: "shared.title", Nav: "list", Data: data})
-}
-
-// createdLink is what the page of a new link shows, to the owner or to an agent acting
-// for them: the address, its QR code, the code, and ready-made SMS and e-mail messages.
-func (h *handler) createdLink(r *http.Request, c *sharing.Created) (map[string]any, error) {
-	link := h.baseURL(r) + "/p/" + c.Token
-	qrURI, err := qrDataURI(link)
-	if err != nil {
-		return nil, err
-	}
-	message := h.t(r, "share.message", link)
-	if c.Code != "" {
-		message = h.t(r, "share.message.code", link, c.Code)
-	}
-	return map[string]any{
-		"Link": c.Link, "URL": link, "QR": template.URL(qrURI), "Code": c.Code,
-		"SMS":  template.URL("sms:?&body=" + url.QueryEscape(message)),
-		"Mail": template.URL("mailto:?subject=" + url.PathEscape(h.t(r, "share.mail.subject")) + "&body=" + url.PathEscape(message)),
-	}, nil
 }
 
 // baseURL is the address people reach the service at, for links given to others.

@@ -230,12 +230,17 @@ func New(cfg Config) http.Handler {
 		budget: cfg.Budget, metrics: cfg.Metrics}
 	r := chi.NewRouter()
 	r.Use(h.requestID, middleware.Recoverer, h.securityHeaders, h.paceBody, cfg.Metrics.middleware)
-	r.Get("/healthz", h.healthz)
-	r.Get("/readyz", h.readyz)
-	if h.vault == nil {
-		r.Get("/", h.placeholder)
-		return r
+	if h.vault != nil {
+		h.prepare()
 	}
+	h.routes(r)
+	return r
+}
+
+// prepare sets up what the pages need beside Config: passkeys, FranceConnect, ProConnect,
+// assets and templates.
+func (h *handler) prepare() {
+	cfg := h.cfg
 	wa, err := newWebAuthn(cfg.BaseURL)
 	if err != nil {
 		// A wrong address is a configuration error that cmd/coffre reports at start.
@@ -255,8 +260,6 @@ func New(cfg Config) http.Handler {
 	h.proc = newProConnect(cfg)
 	h.assets = loadAssets()
 	h.pages = parsePages(h.assets)
-	h.routes(r)
-	return r
 }
 
 // securityHeaders applies the headers every response carries: no framing, no sniffing,

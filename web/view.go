@@ -1,0 +1,75 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"coffre/sharing"
+)
+
+// Views and forms shared by the owner's pages and the agents' desk: the share form and
+// the page of a new link.
+
+// parseShareForm reads the share form, the owner's (share.go) or an agent's
+// (agent_papers.go); an error is the message ID of one sentence saying what to fix. The
+// papers offered (Docs) are the caller's to fill.
+func parseShareForm(r *http.Request) (shareForm, error) {
+	f := shareForm{Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui",
+		Recipient: r.PostFormValue("recipient")}
+	for _, s := range r.PostForm["doc"] {
+		if id, err := uuid.Parse(s); err == nil {
+			f.Chosen = append(f.Chosen, id)
+		}
+	}
+	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
+	mark, markOK := parseWatermarkChoice(r.PostFormValue("mark"))
+	f.Mark = mark
+	_, lifetimeOK := lifetimes[f.Lifetime]
+	switch {
+	case len(f.Chosen) == 0:
+		return f, errors.New("share.error.nodoc")
+	case !lifetimeOK:
+		return f, errors.New("share.error.lifetime")
+	case !markOK || utf8Len(f.Recipient) > maxRecipient:
+		return f, errors.New("share.error.invalid")
+	}
+	return f, nil
+}
+
+// lifetime is how long the link chosen lasts; parseShareForm checked it is one offered.
+func (f shareForm) lifetime() time.Duration { return lifetimes[f.Lifetime] }
+
+// createdView is what the page of a new link shows, to the owner or to an agent acting
+// for them: the address, its QR code, the code, and ready-made SMS and e-mail messages.
+type createdView struct {
+	Link *sharing.Link
+	URL  string
+	QR   template.URL
+	Code string
+	SMS  template.URL
+	Mail template.URL
+}
+
+// createdLink makes the createdView of c.
+func (h *handler) createdLink(r *http.Request, c *sharing.Created) (createdView, error) {
+	link := h.baseURL(r) + "/p/" + c.Token
+	qrURI, err := qrDataURI(link)
+	if err != nil {
+		return createdView{}, err
+	}
+	message := h.t(r, "share.message", link)
+	if c.Code != "" {
+		message = h.t(r, "share.message.code", link, c.Code)
+	}
+	return createdView{
+		Link: c.Link, URL: link, QR: template.URL(qrURI), Code: c.Code,
+		SMS:  template.URL("sms:?&body=" + url.QueryEscape(message)),
+		Mail: template.URL("mailto:?subject=" + url.PathEscape(h.t(r, "share.mail.subject")) + "&body=" + url.PathEscape(message)),
+	}, nil
+}
