@@ -206,7 +206,7 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	recipient := vault.Actor{Kind: vault.ActorLink, ID: l.ID.String()}
 	if l.Watermark != "" {
-		h.deliverMarked(w, r, d, blob.Size, recipient, l.Watermark, func(note string) (*vault.BlobReader, error) {
+		h.deliverMarked(w, r, d, blob, recipient, l.Watermark, func(note string) (*vault.BlobReader, error) {
 			return h.share.Open(r.Context(), l, d.ID, blob.ID, h.clientIP(r), vault.ActionDownload, note)
 		}, func(err error) {
 			if errors.Is(err, sharing.ErrUnavailable) || errors.Is(err, vault.ErrNotFound) {
@@ -496,7 +496,7 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g.Watermark != "" {
-		h.deliverMarked(w, r, d, delivered(d).Size, vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, g.Watermark, func(note string) (*vault.BlobReader, error) {
+		h.deliverMarked(w, r, d, delivered(d), vault.Actor{Kind: vault.ActorClient, ID: g.ClientID}, g.Watermark, func(note string) (*vault.BlobReader, error) {
 			return h.share.OpenGranted(r.Context(), g, d.ID, delivered(d).ID, h.clientIP(r), note)
 		}, func(err error) {
 			if errors.Is(err, vault.ErrNotFound) {

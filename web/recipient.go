@@ -243,6 +243,10 @@ func (h *handler) linkFile(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("a") == "telecharger" {
 		action, disposition = vault.ActionDownload, "attachment"
 	}
+	if l.Watermark != "" && !markable(blob) {
+		h.fail(w, r, http.StatusConflict, "link.notmarkable")
+		return
+	}
 	if l.Watermark != "" {
 		// Reserved before the download is counted: a busy service counts nothing.
 		res, err := h.budget.Reserve(r.Context(), markCost(blob.Size))

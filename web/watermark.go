@@ -39,6 +39,10 @@ func markCost(size int64) int64 { return 3*size + 4*markedPixels + 32<<20 }
 // is a paper deposited before that, given as its original). It is not given unmarked.
 var errNotMarkable = errors.New("web: nothing to watermark")
 
+// markable tells whether b can be given marked. Callers check it before anything is
+// reserved, counted or journaled: a copy that cannot be made must not use up a download.
+func markable(b *vault.Blob) bool { return b.MediaType == "application/pdf" }
+
 // watermarked reads the blob br of a document and returns it marked with text. The caller
 // holds a reservation of markCost(br.Size).
 func (h *handler) watermarked(ctx context.Context, br *vault.BlobReader, text string) ([]byte, error) {
@@ -59,9 +63,13 @@ func (h *handler) watermarked(ctx context.Context, br *vault.BlobReader, text st
 // deliverMarked sends a téléservice a marked copy of its document d, with its receipt.
 // open opens the clean file, journaled with note (the receipt's number); its errors are
 // answered by fail. The memory is reserved before anything is counted or journaled.
-func (h *handler) deliverMarked(w http.ResponseWriter, r *http.Request, d *vault.Document, size int64, recipient vault.Actor, text string,
+func (h *handler) deliverMarked(w http.ResponseWriter, r *http.Request, d *vault.Document, blob *vault.Blob, recipient vault.Actor, text string,
 	open func(note string) (*vault.BlobReader, error), fail func(error)) {
-	res, err := h.budget.Reserve(r.Context(), markCost(size))
+	if !markable(blob) {
+		apiError(w, http.StatusConflict, "not_markable", "Ce document ne peut pas être donné avec une marque : la personne doit le déposer de nouveau.")
+		return
+	}
+	res, err := h.budget.Reserve(r.Context(), markCost(blob.Size))
 	if err != nil {
 		if errors.Is(err, ingest.ErrBusy) {
 			w.Header().Set("Retry-After", "60")

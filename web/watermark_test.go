@@ -362,3 +362,48 @@ func TestWatermarkedGrant(t *testing.T) {
 		t.Errorf("receipt %+v, %v", rc, err)
 	}
 }
+
+// A paper deposited before renditions existed has no PDF to mark: a marked link or API
+// answers that plainly, before the download is counted or journaled, never with a 500
+// and never with the unmarked paper.
+func TestNotMarkable(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	c := b.client(t)
+	c.signup("oumar", "le chat mange la pomme")
+	owner := mustOwner(t, b, "oumar")
+	photo := []byte("\x89PNG\r\n\x1a\n an old paper kept as it came")
+	old, err := b.v.Deposit(ctx, owner, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, vault.NewDocument{
+		Kind: vault.KindIdentite, Title: "Ancienne carte", Files: []vault.File{
+			{Role: vault.RoleOriginal, MediaType: "image/png", Body: bytes.NewReader(photo), Size: int64(len(photo))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, page := c.post("/partager", url.Values{"csrf": {c.csrf("/partager")}, "doc": {old.ID.String()},
+		"lifetime": {"24h"}, "recipient": {"la mairie"}, "mark": {"oui"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("share: %d %s", resp.StatusCode, page)
+	}
+	token := regexp.MustCompile(`localhost:[0-9]+/p/([A-Za-z0-9_-]{43})`).FindStringSubmatch(page)[1]
+
+	resp, body := c.get("/p/" + token + "/document/" + old.ID.String() + "?a=telecharger")
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(html.UnescapeString(body), "ne peut pas être donné avec une marque") {
+		t.Errorf("page download: %d, want 409 and the plain sentence", resp.StatusCode)
+	}
+	if bytes.Contains([]byte(body), photo) {
+		t.Error("the paper was given unmarked")
+	}
+	resp, raw := apiGet(t, b, "/api/v1/links/"+token+"/documents/"+old.ID.String(), nil)
+	if resp.StatusCode != http.StatusConflict || !bytes.Contains(raw, []byte("not_markable")) {
+		t.Errorf("API download: %d %s, want 409 not_markable", resp.StatusCode, raw)
+	}
+	entries, err := b.v.Journal(ctx, owner, 0, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Action == vault.ActionDownload || e.Action == vault.ActionView {
+			t.Errorf("a copy that could not be made was journaled as %s", e.Action)
+		}
+	}
+}
