@@ -1,11 +1,15 @@
 # Two commands: 'make run' and 'make test'. Both start what they need (scripts/).
-.PHONY: run test build bench fuzz stop clean loadtest
+.PHONY: run test lint build bench fuzz stop clean loadtest
 
 run:
 	bash scripts/run.sh
 
 test:
 	bash scripts/test.sh
+
+# golangci-lint (.golangci.yml) at a pinned version, and go.mod tidy.
+lint:
+	bash scripts/lint.sh
 
 build:
 	bash scripts/deps.sh

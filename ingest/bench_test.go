@@ -17,6 +17,7 @@ import (
 	"time"
 )
 
+//nolint:gochecknoglobals // made once per test binary
 var (
 	photo12MPOnce sync.Once
 	photo12MP     []byte

@@ -549,7 +549,7 @@ func (s lumaSampler) sample(x, y float64) uint8 {
 }
 
 // Square ECC 200 symbol sizes, in modules.
-var dmSizes = [...]int{10, 12, 14, 16, 18, 20, 22, 24, 26, 32, 36, 40, 44, 48, 52, 64, 72, 80, 88, 96, 104, 120, 132, 144}
+var dmSizes = [...]int{10, 12, 14, 16, 18, 20, 22, 24, 26, 32, 36, 40, 44, 48, 52, 64, 72, 80, 88, 96, 104, 120, 132, 144} //nolint:gochecknoglobals // a constant table
 
 // gridDecode is the fallback for blurred codes, where the reader's own
 // detector loses count of the alternating border modules. It takes the

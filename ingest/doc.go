@@ -6,7 +6,8 @@
 //
 // It is a pure library: bytes in through io.Readers, a PDF and a JPEG out
 // through io.Writers, data in the returned Result. No HTTP, no database, no
-// files, no network, no logging, no global state.
+// files, no network, no logging, no global state (libheif is initialised once
+// per process; the Budget is a value the caller makes and shares).
 //
 // # Using it
 //
@@ -246,6 +247,14 @@
 // at a time; text PDFs get the same pattern as stamps (see Watermark for
 // why). The rendition given is only read: the safe keeps the clean paper.
 //
+// # Merging papers into one PDF
+//
+// MergePDFs writes several renditions as one PDF, their pages in order: the
+// papers of a share link as the single file a téléservice takes. It holds the
+// parts and pdfcpu's copies of them, so the caller first reserves that memory
+// from the same Budget as deposits (Budget.ReserveMerge), and a burst of
+// merges is answered with ErrBusy like a burst of deposits.
+//
 // # Recognising a paper
 //
 // After a deposit the web layer may ask what the paper is, to suggest its
@@ -337,11 +346,16 @@
 //
 // # Errors
 //
-// Every error wraps one sentinel (ErrEmpty, ErrUnsupportedType,
+// Every error of Process wraps one sentinel (ErrEmpty, ErrUnsupportedType,
 // ErrTooLarge, ErrTooManyPixels, ErrTooManyPages, ErrCorrupt,
 // ErrEncrypted, ErrTimeout, ErrCanceled, ErrBusy, ErrMixedTypes, ErrNoPages) and
 // reads like "ingest: file 1: decode: ingest: corrupt or truncated file: …".
-// Message maps it to one French sentence for the person.
+// Message maps it to one French sentence for the person; Code names it in a
+// word, for a caller that says it in the person's language. The other parts have sentinels of their own:
+// ErrOCRUnavailable, ErrOCRFailed and ErrNoPicture (recognition), ErrNoDoc2D
+// and ErrDoc2DMalformed (2D-Doc), ErrTrustList, ErrWatermarkText. A
+// library's own error (pdfcpu, libheif) is told after the sentinel, not
+// wrapped: callers act on the sentinel only.
 //
 // Timeouts: the decoders do not take a context, so decoding runs in its own
 // goroutine; on timeout Process returns at once and that goroutine finishes

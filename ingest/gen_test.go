@@ -24,6 +24,7 @@ import (
 // title, a table, a stamp) placed with known corners, rotation and
 // perspective on varied backgrounds, then lit unevenly, blurred and noised.
 
+//nolint:gochecknoglobals // a constant list
 var words = strings.Fields(`le la les de des du un une et a au aux pour par sur dans avec sans
 attestation caisse allocations familiales quotient familial montant droits
 periode janvier fevrier mars avril mai juin juillet aout septembre octobre
@@ -32,13 +33,6 @@ avis impot revenu reference fiscal numero allocataire loyer quittance
 logement bailleur adresse rue avenue boulevard commune code postal
 madame monsieur nous vous certifions que percevez beneficiez depuis
 total paye verse du solde compte bancaire identite titre sejour prefecture`)
-
-// docSpec describes a generated document raster.
-type docSpec struct {
-	w, h  int
-	tint  color.RGBA // paper colour
-	lines int
-}
 
 // renderDoc draws an A4-proportioned document page at ~75 dpi.
 func renderDoc(rng *rand.Rand, w, h int) *image.RGBA {

@@ -23,7 +23,7 @@ import (
 // write: the photo cut into 512 px tiles, each its own HEVC picture, and a
 // "grid" item that assembles them) are put together here, box by box
 // (ISO/IEC 23008-12), from tiles that heif-enc encoded one by one.
-var heicGenerate = flag.Bool("heic.generate", false, "regenerate testdata/heic with heif-enc")
+var heicGenerate = flag.Bool("heic.generate", false, "regenerate testdata/heic with heif-enc") //nolint:gochecknoglobals // a test flag
 
 func TestGenerateHEIC(t *testing.T) {
 	if !*heicGenerate {
@@ -244,9 +244,10 @@ func heifBoxes(b []byte) (map[string][]byte, []string, error) {
 			return nil, nil, fmt.Errorf("short box")
 		}
 		size, typ, hdr := uint64(binary.BigEndian.Uint32(b)), string(b[4:8]), uint64(8)
-		if size == 1 {
+		switch size {
+		case 1: // a 64-bit size follows
 			size, hdr = binary.BigEndian.Uint64(b[8:]), 16
-		} else if size == 0 {
+		case 0: // to the end of the file
 			size = uint64(len(b))
 		}
 		if size < hdr || size > uint64(len(b)) {

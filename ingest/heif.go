@@ -33,7 +33,7 @@ import (
 )
 
 // heifInit initialises libheif once per process (it registers its decoders).
-var heifInit = sync.OnceValue(func() error {
+var heifInit = sync.OnceValue(func() error { //nolint:gochecknoglobals // libheif is initialised once per process
 	if err := C.heif_init(nil); err.code != C.heif_error_Ok {
 		return fmt.Errorf("libheif: init: %s", C.GoString(err.message))
 	}

@@ -28,8 +28,7 @@ func docPhoto(t testing.TB, seed uint64, w, h int) []byte {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 11))
 	sc := genScene(rng, sceneOpts{w: w, h: h, kind: bgDark, noise: 2, minFill: 0.7, maxFill: 0.85, rot: 6, persp: 0.03})
-	var tb testing.TB = t
-	return encodeJPEG(tb, sc.img, 90)
+	return encodeJPEG(t, sc.img, 90)
 }
 
 // withEXIF inserts an APP1 EXIF segment (orientation, a GPS IFD pointer

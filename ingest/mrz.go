@@ -174,7 +174,8 @@ type mrzLayout struct {
 	long    bool       // TD1: a number longer than 9 continues in the optional data
 }
 
-var ( //nolint:gochecknoglobals // constant layouts
+//nolint:gochecknoglobals // constant layouts
+var (
 	layoutTD1 = mrzLayout{
 		format: MRZTD1, lines: 3, width: 30,
 		classes: "AAAAA" + "XXXXXXXXX" + "C" + "XXXXXXXXXXXXXXX" +

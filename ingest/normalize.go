@@ -277,7 +277,9 @@ func encodePage(pg *page, img image.Image) error {
 		}
 		var buf bytes.Buffer
 		zw, _ := zlib.NewWriterLevel(&buf, zlib.BestSpeed)
-		zw.Write(bits)
+		if _, err := zw.Write(bits); err != nil {
+			return err
+		}
 		if err := zw.Close(); err != nil {
 			return err
 		}

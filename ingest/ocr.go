@@ -17,10 +17,10 @@ import (
 
 // ErrOCRUnavailable reports that the tesseract program, or its French
 // data, is not installed. scripts/ocr.sh installs both.
-var ErrOCRUnavailable = errors.New("tesseract OCR is not installed (hint: apt-get install tesseract-ocr tesseract-ocr-fra, or run scripts/ocr.sh)") //nolint:gochecknoglobals // a sentinel error
+var ErrOCRUnavailable = errors.New("tesseract OCR is not installed (hint: apt-get install tesseract-ocr tesseract-ocr-fra, or run scripts/ocr.sh)")
 
 // ErrOCRFailed reports that tesseract failed, ran out of time or of memory.
-var ErrOCRFailed = errors.New("tesseract OCR failed") //nolint:gochecknoglobals // a sentinel error
+var ErrOCRFailed = errors.New("tesseract OCR failed")
 
 // Default bounds of one OCR run.
 const (
@@ -115,7 +115,7 @@ func runOCR(ctx context.Context, img *image.Gray, req ocrRequest) ([]byte, error
 	case <-ctx.Done():
 		// The negative pid is the whole process group.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-done //nolint:errcheck // killed: its exit status says nothing more
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("ingest: ocr: %w: %w", ErrOCRFailed, ErrTimeout)
 		}

@@ -116,8 +116,14 @@ func skewAngle(p *plane) (float64, bool) {
 	return ba * math.Pi / 180, true
 }
 
-// quarterTurns returns how many clockwise quarter turns make the text on p
-// upright (0..3), or 0 when unsure.
+// orientStats are the measures behind textOrientation, for calibration.
+type orientStats struct {
+	inkFrac, hRun, vRun, up, down float64
+	lines                         int
+}
+
+// textOrientation returns how many clockwise quarter turns make the text on p
+// upright (0..3), or 0 when unsure, and the measures behind the answer.
 //
 // Sideways: in a line of text, letters are separated by gaps of a pixel or
 // two while lines are separated by more. Bridging gaps of up to bridgeGap
@@ -135,17 +141,6 @@ func skewAngle(p *plane) (float64, bool) {
 // vote. The bar is set high because turning a correct page over is worse
 // than leaving a flipped one: on generated photos no upright page was ever
 // turned, clean upside-down pages were, degraded small ones were not.
-func quarterTurns(p *plane) int {
-	k, _ := textOrientation(p)
-	return k
-}
-
-// orientStats are the measures behind quarterTurns, for calibration.
-type orientStats struct {
-	inkFrac, hRun, vRun, up, down float64
-	lines                         int
-}
-
 func textOrientation(p *plane) (int, orientStats) {
 	var st orientStats
 	// A lower contrast threshold than for deskewing keeps the thin

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-var allPapers = flag.Bool("papers.all", false, "evaluate recognition on every paper of testdata/papers/, not only the fixed subset")
+var allPapers = flag.Bool("papers.all", false, "evaluate recognition on every paper of testdata/papers/, not only the fixed subset") //nolint:gochecknoglobals // a test flag
 
 // requireTesseract fails — never skips — when tesseract or its French
 // data is missing: recognition is part of the product.

@@ -239,7 +239,7 @@ func inflated(ctx context.Context, r io.Reader, limit int64) (int64, error) {
 		m, err := io.CopyN(io.Discard, r, 4<<20)
 		n += m
 		if err != nil {
-			break
+			return n, nil //nolint:nilerr // the end of the data, or damage: either way pdfcpu gets no more
 		}
 		if err := ctxErr(ctx); err != nil {
 			return n, err

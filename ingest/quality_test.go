@@ -160,7 +160,7 @@ func TestSidewaysScenes(t *testing.T) {
 }
 
 // TestUpsideDownScenes photographs documents upside down. Turning a page
-// over needs strong evidence (see quarterTurns), so this measures recall
+// over needs strong evidence (see textOrientation), so this measures recall
 // and asserts only a floor; TestSheetDetection asserts that upright pages
 // are never turned.
 func TestUpsideDownScenes(t *testing.T) {

@@ -558,7 +558,7 @@ func lettersOnly(s string) string {
 // cards), 3 juin 2025, 1er juin 2025.
 // OCR sometimes loses the space between month and year ("02 052025"):
 // a two-digit month may run into the year.
-var dateRe = regexp.MustCompile(`(^|[^0-9])(1er|[0-3]?[0-9])(?:\s*[/.\-]\s*|\s+)(0[1-9]|1[0-2]|[1-9]|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)(?:\s*[/.\-]\s*|\s+|)((?:19|20)[0-9]{2})($|[^0-9])`) //nolint:gochecknoglobals // compiled once
+var dateRe = regexp.MustCompile(`(^|[^0-9])(1er|[0-3]?[0-9])(?:\s*[/.\-]\s*|\s+)(0[1-9]|1[0-2]|[1-9]|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)(?:\s*[/.\-]\s*|\s+|)((?:19|20)[0-9]{2})($|[^0-9])`)
 
 var monthNames = map[string]int{"janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, //nolint:gochecknoglobals // a constant table
 	"juillet": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12}

@@ -16,7 +16,7 @@ import (
 // ErrNoPicture reports a PDF whose first page is not one picture (a text PDF
 // downloaded from a public service, say): there is nothing to read without a
 // PDF renderer.
-var ErrNoPicture = errors.New("the first page of the PDF is not a picture") //nolint:gochecknoglobals // a sentinel error
+var ErrNoPicture = errors.New("the first page of the PDF is not a picture")
 
 // recognizeWork is what recognising a decoded page needs beside it: its grey
 // copy, the copy tesseract reads on standard input, the machine-readable

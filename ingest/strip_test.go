@@ -21,7 +21,7 @@ import (
 
 // gpsRationals is the GPS latitude written by richEXIF (48° 51' 24"), as stored:
 // three big-endian rationals. Finding these bytes in a file means the position is there.
-var gpsRationals = []byte{0, 0, 0, 48, 0, 0, 0, 1, 0, 0, 0, 51, 0, 0, 0, 1, 0, 0, 0, 24, 0, 0, 0, 1}
+var gpsRationals = []byte{0, 0, 0, 48, 0, 0, 0, 1, 0, 0, 0, 51, 0, 0, 0, 1, 0, 0, 0, 24, 0, 0, 0, 1} //nolint:gochecknoglobals // a test constant
 
 // richEXIF is the EXIF of a phone photo: camera make, model and serial number, a date,
 // the orientation, and a GPS directory with a latitude.

@@ -22,7 +22,7 @@ const (
 )
 
 // docEpoch is day 0 of the dates in a 2D-Doc header (hexadecimal days).
-var docEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+var docEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) //nolint:gochecknoglobals // a constant date
 
 // Doc2D is a 2D-Doc as read from a paper: the header, the data it carries
 // and the issuer's signature. Parsing checks the structure only; whether
@@ -136,7 +136,7 @@ func (d *Doc2D) parse() error {
 	if err != nil || !isDigits(s[2:4]) {
 		return fmt.Errorf("version %q", s[2:4])
 	}
-	n := 0
+	var n int
 	switch v {
 	case 2:
 		n = 22

@@ -39,7 +39,7 @@ import (
 // specification reserves XX00 for tests), sign their own 2D-Docs with it,
 // draw them on generated papers and photograph those papers.
 
-var testNow = time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+var testNow = time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC) //nolint:gochecknoglobals // a test constant
 
 type testAuthority struct {
 	caKey   *ecdsa.PrivateKey

@@ -136,3 +136,48 @@ func TestOtsu(t *testing.T) {
 		t.Errorf("otsuRange over [100, 250] = %.1f, want between 150 and 250", th)
 	}
 }
+
+// Otsu on synthetic histograms: every caller takes the values below the threshold as
+// the dark class, so a split must put each population wholly on one side, and a
+// histogram with nothing to split gives the middle.
+func TestOtsuHistograms(t *testing.T) {
+	spikes := func(n int, at map[int]float64) []float64 {
+		h := make([]float64, n)
+		for i, c := range at {
+			h[i] = c
+		}
+		return h
+	}
+	// Two bell curves, ink around 60 and paper around 190.
+	bells := make([]float64, 256)
+	for i := range bells {
+		x := float64(i)
+		bells[i] = 3000*math.Exp(-(x-60)*(x-60)/(2*12*12)) + 9000*math.Exp(-(x-190)*(x-190)/(2*15*15))
+	}
+	flat := make([]float64, 256)
+	for i := range flat {
+		flat[i] = 10
+	}
+	for _, c := range []struct {
+		name     string
+		hist     []float64
+		min, max int // the threshold wanted, inclusive
+	}{
+		{"bimodal", spikes(256, map[int]float64{50: 1000, 200: 1000}), 51, 200},
+		{"bimodal, few dark", spikes(256, map[int]float64{30: 100, 220: 9000}), 31, 220},
+		{"bimodal, adjacent bins", spikes(256, map[int]float64{40: 1, 41: 1}), 41, 41},
+		{"two bells", bells, 110, 140},
+		{"three values", spikes(256, map[int]float64{20: 500, 25: 500, 230: 800}), 26, 230},
+		{"flat", flat, 128, 128},
+		{"single value", spikes(256, map[int]float64{77: 500}), 128, 128},
+		{"single value at 0", spikes(256, map[int]float64{0: 500}), 128, 128},
+		{"single value at 255", spikes(256, map[int]float64{255: 500}), 128, 128},
+		{"empty", make([]float64, 256), 128, 128},
+		{"16 bins", spikes(16, map[int]float64{2: 10, 12: 10}), 3, 12},
+		{"16 bins, empty", make([]float64, 16), 8, 8},
+	} {
+		if got := otsu(c.hist); got < c.min || got > c.max {
+			t.Errorf("%s: otsu = %d, want in [%d, %d]", c.name, got, c.min, c.max)
+		}
+	}
+}

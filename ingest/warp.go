@@ -279,7 +279,7 @@ func downsample(src image.Image, f int) *image.NRGBA {
 						}
 					}
 					for u := 0; u < w; u++ {
-						cnt[u] += int32(boxW[u])
+						cnt[u] += boxW[u]
 					}
 				case *image.Gray:
 					pr := s.Pix[y*s.Stride:]

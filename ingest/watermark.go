@@ -249,10 +249,10 @@ func isScanPage(ctx *model.Context, nr int) bool {
 		if err != nil || sd == nil {
 			return false
 		}
-		if st := sd.Dict.NameEntry("Subtype"); st == nil || *st != "Image" {
+		if st := sd.NameEntry("Subtype"); st == nil || *st != "Image" {
 			return false
 		}
-		w, h := sd.Dict.IntEntry("Width"), sd.Dict.IntEntry("Height")
+		w, h := sd.IntEntry("Width"), sd.IntEntry("Height")
 		if w == nil || h == nil || *w < 64 || *h < 64 {
 			return false
 		}

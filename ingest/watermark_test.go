@@ -177,7 +177,9 @@ func ocrMark(t *testing.T, marked image.Image) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	png.Encode(fh, g)
+	if err := png.Encode(fh, g); err != nil {
+		t.Fatal(err)
+	}
 	fh.Close()
 	out, err := exec.Command(bin, f, "stdout", "-l", "fra", "--psm", "6").Output()
 	if err != nil {
@@ -350,7 +352,7 @@ func pageForms(t *testing.T, ctx *model.Context, nr int) []string {
 		if err != nil || sd == nil {
 			continue
 		}
-		if st := sd.Dict.NameEntry("Subtype"); st == nil || *st != "Form" {
+		if st := sd.NameEntry("Subtype"); st == nil || *st != "Form" {
 			continue
 		}
 		if err := sd.Decode(); err != nil {

@@ -25,6 +25,11 @@ MINIO_PID=$VAR/minio.pid
 MINIO_USER=coffre-local
 MINIO_PASSWORD=coffre-local-secret
 
+# golangci-lint (scripts/lint.sh, .golangci.yml) is pinned and cached like MinIO: a newer
+# version brings new findings, so it changes in a commit of its own, with their fixes.
+GOLANGCI_LINT_VERSION=v2.15.0
+GOLANGCI_LINT_BIN=$CACHE/golangci-lint-$GOLANGCI_LINT_VERSION/golangci-lint
+
 # Mailpit is a local mail server with an HTTP API: the e-mail tests send through its SMTP
 # port and read what arrived through its API. Pinned and cached like MinIO.
 MAILPIT_VERSION=v1.33.1

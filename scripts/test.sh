@@ -4,6 +4,9 @@
 . "$(dirname "$0")/services.sh"
 cd "$ROOT"
 "$ROOT/scripts/deps.sh"
+# The linter first (.golangci.yml, go.mod tidy): a finding fails the run before the
+# services start and the tests take their minutes.
+"$ROOT/scripts/lint.sh"
 services_up
 export COFFRE_TEST_DATABASE_URL=$("$ROOT/scripts/postgres.sh" url postgres)
 export COFFRE_TEST_S3_ENDPOINT=$COFFRE_S3_ENDPOINT

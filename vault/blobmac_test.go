@@ -33,8 +33,12 @@ func (b *testBundle) forge(t *testing.T, owner uuid.UUID, key string, data []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(data)
-	w.Close()
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.store.Put(ctx, key, &ct, int64(ct.Len())); err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func closedError(err error) error {
 // IsClosedRefusal tells whether err is the database refusing a new document in a closed
 // safe, for callers (Deposit) that get the driver's error rather than ErrClosed.
 func IsClosedRefusal(err error) bool {
-	return errors.Is(err, ErrClosed) || closedError(err) == ErrClosed
+	return errors.Is(err, ErrClosed) || errors.Is(closedError(err), ErrClosed)
 }
 
 // SafeStatus says whether a safe is open, closed (and until when it can be recovered), or
@@ -183,7 +183,7 @@ func (v *Vault) ReopenSafe(ctx context.Context, owner uuid.UUID, by Actor) error
 		}
 		if tag.RowsAffected() == 0 {
 			err := v.whyNotOpen(ctx, tx, owner)
-			if err == ErrNotFound {
+			if errors.Is(err, ErrNotFound) {
 				return fmt.Errorf("the safe is not closed: %w", ErrInvalid)
 			}
 			return err

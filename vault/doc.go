@@ -155,4 +155,14 @@
 // transaction of theirs that rolls back has deleted nothing. The pages of a paper built
 // one photo at a time wait as such uploads, encrypted to their owner, until the paper is
 // sent or the reaper takes them (PutPending, pending.go).
+//
+// Every read of a file (Open; OpenAccess for links, grants and the reading of papers) is
+// journaled, and committed, before its first byte leaves, with what must commit with it (a
+// link's count of downloads, Requirement): the owner's history is the proof of who saw
+// what. An owner's chain takes one append at a time, so the accesses to one safe that
+// arrive while one of its commits is under way wait together and are journaled by the
+// next transaction in one append (access_queue.go): a téléservice fetching twenty papers
+// at once costs a commit per burst, not per paper, and each caller still returns only
+// once its own entry is committed. The round trip to the blob store starts at the same
+// time as the row's, and nothing of it is used unless the row allows the access.
 package vault

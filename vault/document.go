@@ -390,7 +390,7 @@ func (v *Vault) Document(ctx context.Context, owner, id uuid.UUID, by Actor) (*D
 	})
 	if err != nil {
 		err = notFound(err)
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			v.deny(ctx, owner, id, by)
 		}
 		return nil, fmt.Errorf("vault: document %s: %w", id, err)
@@ -601,7 +601,7 @@ func (v *Vault) DeleteDocument(ctx context.Context, owner, id uuid.UUID, by Acto
 		_, err = appendEntry(ctx, tx, owner, Event{Actor: by, Action: ActionDelete, DocumentID: id})
 		return err
 	})
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		v.deny(ctx, owner, id, by)
 	}
 	if err != nil {

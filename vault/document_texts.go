@@ -40,8 +40,8 @@ type Suggestion struct {
 }
 
 var (
-	paperName = regexp.MustCompile(`^[a-z_]{0,40}$`)  //nolint:gochecknoglobals // a constant pattern
-	numberEnd = regexp.MustCompile(`^[A-Z0-9]{0,4}$`) //nolint:gochecknoglobals // a constant pattern
+	paperName = regexp.MustCompile(`^[a-z_]{0,40}$`)
+	numberEnd = regexp.MustCompile(`^[A-Z0-9]{0,4}$`)
 )
 
 // empty tells whether s suggests nothing.

@@ -47,7 +47,7 @@ const MinPassphraseLen = 12
 
 // ErrShortPassphrase: the passphrase to encrypt an export is too short. Its message is a
 // sentence for the person, in French. It matches ErrInvalid.
-var ErrShortPassphrase error = shortPassphrase{} //nolint:gochecknoglobals // a sentinel error
+var ErrShortPassphrase error = shortPassphrase{}
 
 type shortPassphrase struct{}
 
@@ -184,7 +184,7 @@ func (v *Vault) exportSnapshot(ctx context.Context, owner uuid.UUID, dataKey []b
 		if err == nil {
 			return tx, snap, nil
 		}
-		tx.Rollback(context.WithoutCancel(ctx))
+		_ = tx.Rollback(context.WithoutCancel(ctx)) // read only: nothing to undo
 		// A document changed between the snapshot and its lock: try again.
 		var pgErr *pgconn.PgError
 		if attempt < 5 && errors.As(err, &pgErr) && pgErr.Code == "40001" {
@@ -448,6 +448,8 @@ func exportBlob(zw *zip.Writer, r *BlobReader, d exportDoc, b Blob, name string,
 }
 
 // The notice in the archive, in plain French (facile à lire et à comprendre).
+//
+//nolint:gochecknoglobals // a template parsed once
 var readmeTemplate = template.Must(template.New("LISEZMOI").Parse(`VOTRE COFFRE-FORT NUMÉRIQUE — COPIE COMPLÈTE
 ============================================
 

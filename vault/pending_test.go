@@ -37,7 +37,9 @@ func TestPendingPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored bytes.Buffer
-	stored.ReadFrom(r)
+	if _, err := stored.ReadFrom(r); err != nil {
+		t.Fatal(err)
+	}
 	r.Close()
 	if bytes.Contains(stored.Bytes(), []byte("avis d'imposition")) {
 		t.Error("a waiting page is stored in clear")

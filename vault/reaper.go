@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -111,7 +112,7 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 				SELECT id, owner_id FROM documents
 				WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND deleted_at < $2::timestamptz - $1::interval
 				ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED`, after, v.now()).Scan(&doc, &owner)
-			if err == pgx.ErrNoRows {
+			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
 			if err != nil {

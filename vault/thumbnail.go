@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -27,7 +28,7 @@ func (v *Vault) OpenThumbnail(ctx context.Context, owner, doc uuid.UUID, by Acto
 		owner, doc, RoleThumbnail).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac)
 	if err != nil {
 		err = notFound(err)
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			v.deny(ctx, owner, doc, by)
 		}
 		return nil, fmt.Errorf("vault: open thumbnail %s: %w", doc, err)

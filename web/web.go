@@ -1,14 +1,25 @@
 // Package web is Coffre's HTTP side: the router, the pages and the API. Handlers parse,
-// authorise, call one domain method, then render or redirect.
+// authorise, call one domain method, then render or redirect. Every route is listed in
+// routes.go.
+//
+// Four kinds of people come in, each their own way: owners, with their session
+// (account.go, auth.go, passkey.go, franceconnect.go); agents at a CCAS desk, with a
+// session of their own that never mixes with an owner's (agent*.go, referent.go: a
+// password and an authenticator code, or ProConnect), whose every request to a person's
+// safe is authorised by the domain (sharing.Authorize); the person at a counter holding a
+// share link, whose token is the key (recipient.go: the papers, watermarked with who they
+// were given to and why, one by one or merged into one PDF by ingest); and téléservices
+// and issuers, through the JSON API under /api/v1 (api.go, oauth.go, issuer_api.go:
+// OAuth 2 tokens, signed delivery receipts, deposits through a subscription).
 //
 // Pages are rendered on the server with html/template and the French State design system
 // (DSFR), work without JavaScript, and stay under 150 KB and 10 requests per page and do
 // not move while they load: the DSFR rules the templates can use are bundled into one
 // stylesheet at start (assets_css.go), served compressed under a content hash.
 // Every page that shows a person's data is reached through a server-side session
-// (PostgreSQL, see vault.CreateSession); every form carries a CSRF token tied to the
-// session, masked afresh in every response (maskCSRF); every document is looked up with
-// the session's owner, so another owner's document ID gives the same "not found" page
+// (PostgreSQL, see account.Service.CreateSession); every form carries a CSRF token tied
+// to the session, masked afresh in every response (maskCSRF); every document is looked up
+// with the session's owner, so another owner's document ID gives the same "not found" page
 // as a missing one. A change of credential ends the owner's other sessions and renews
 // the token of this one; adding or removing a passkey needs a recent proof (reverify.go).
 //

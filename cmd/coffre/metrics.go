@@ -29,7 +29,11 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (*htt
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics: the server stopped", "err", err)
+		}
+	}()
 	log.Info("metrics", "addr", ln.Addr().String())
 	return srv, nil
 }

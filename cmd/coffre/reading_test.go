@@ -43,7 +43,9 @@ func TestReadingJob(t *testing.T) {
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer scancel()
-		client.Stop(sctx)
+		if err := client.Stop(sctx); err != nil {
+			t.Error(err)
+		}
 	}()
 	done, stop := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
 	defer stop()

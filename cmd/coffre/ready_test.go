@@ -43,7 +43,9 @@ func TestReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	garbled := filepath.Join(dir, "garbled.key")
-	os.WriteFile(garbled, []byte("AGE-SECRET-KEY-NOT-A-KEY\n"), 0o600)
+	if err := os.WriteFile(garbled, []byte("AGE-SECRET-KEY-NOT-A-KEY\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	draining := &readiness{v: vb.V, pool: vb.DB, cfg: cfg}
 	draining.draining.Store(true)
 

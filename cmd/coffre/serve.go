@@ -23,9 +23,11 @@ import (
 const serveUsage = `Usage: coffre serve
 
 Runs the HTTP server on COFFRE_LISTEN and the background jobs (reaping unfinished uploads,
-purging deleted documents, signing journal checkpoints, sending the owners' messages,
-reading the papers of the owners who asked for it — with tesseract, which scripts/ocr.sh
-installs; without it the service does not offer to read papers). Several 'coffre serve'
+purging deleted documents and what has served its time, erasing closed safes at the end of
+COFFRE_RETENTION, giving effect to desk recoveries whose waiting period is over, signing
+journal checkpoints, sending the owners' messages and reminders, reading the papers of the
+owners who asked for it — with tesseract, which scripts/ocr.sh installs; without it the
+service does not offer to read papers). Several 'coffre serve'
 processes can share one database and one bucket. /healthz answers while the process
 lives; /readyz answers 200 only while PostgreSQL takes writes, the bucket exists and the
 key files can be read, and says why not otherwise. With COFFRE_METRICS_LISTEN, /metrics

@@ -20,7 +20,9 @@ func TestTrustList(t *testing.T) {
 	if err := os.WriteFile(file, a.TrustList(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "LISEZMOI.txt"), []byte("not a certificate"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "LISEZMOI.txt"), []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{dir, file} {
 		tl, err := loadTrustList(path)
 		if err != nil || tl.Get() == nil {

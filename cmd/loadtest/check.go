@@ -165,7 +165,11 @@ func (c *checker) reaper(ctx context.Context) {
 	}
 	for rs.Next() {
 		var id, doc uuid.UUID
-		rs.Scan(&id, &doc)
+		if err := rs.Scan(&id, &doc); err != nil {
+			c.vd.fail("blobs: %v", err)
+			rs.Close()
+			return
+		}
 		rows[id.String()] = true
 		docs[doc] = true
 	}
@@ -267,7 +271,9 @@ func (c *checker) deposits(ctx context.Context) (lost, corrupted int) {
 		}
 		var m manifest
 		if f, err := zr.Open("manifest.json"); err == nil {
-			json.NewDecoder(f).Decode(&m)
+			if err := json.NewDecoder(f).Decode(&m); err != nil {
+				c.vd.fail("archive of %s: manifest.json: %v", login, err)
+			}
 			f.Close()
 		}
 		for _, d := range m.Documents {

@@ -310,7 +310,7 @@ func (b *browser) do(ctx context.Context, req request) *result {
 		}
 		in := live[rand.IntN(len(live))]
 		res.instance = in.name
-		res.status, res.err, res.body, res.header = b.send(ctx, in, req)
+		res.status, res.body, res.header, res.err = b.send(ctx, in, req)
 		if res.err != nil && errors.Is(res.err, syscall.ECONNREFUSED) {
 			continue
 		}
@@ -323,7 +323,7 @@ func (b *browser) do(ctx context.Context, req request) *result {
 	return res
 }
 
-func (b *browser) send(ctx context.Context, in *instance, req request) (int, error, []byte, http.Header) {
+func (b *browser) send(ctx context.Context, in *instance, req request) (int, []byte, http.Header, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	var body io.Reader
@@ -332,7 +332,7 @@ func (b *browser) send(ctx context.Context, in *instance, req request) (int, err
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.method, in.base()+req.path, body)
 	if err != nil {
-		return 0, err, nil, nil
+		return 0, nil, nil, err
 	}
 	if req.ctype != "" {
 		hr.Header.Set("Content-Type", req.ctype)
@@ -342,7 +342,7 @@ func (b *browser) send(ctx context.Context, in *instance, req request) (int, err
 	}
 	resp, err := b.hc.Do(hr)
 	if err != nil {
-		return 0, err, nil, nil
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	var data []byte
@@ -352,9 +352,9 @@ func (b *browser) send(ctx context.Context, in *instance, req request) (int, err
 		data, err = io.ReadAll(resp.Body)
 	}
 	if err != nil {
-		return resp.StatusCode, err, data, resp.Header
+		return resp.StatusCode, data, resp.Header, err
 	}
-	return resp.StatusCode, nil, data, resp.Header
+	return resp.StatusCode, data, resp.Header, nil
 }
 
 // check records res, successful when it has no error and one of the statuses wanted.

@@ -297,7 +297,7 @@ func (c *cluster) kill(in *instance) {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Process.Signal(syscall.SIGKILL) // fails only when it has already exited, which done tells
 	<-done
 }
 
@@ -315,11 +315,11 @@ func (c *cluster) stop(in *instance) (time.Duration, error) {
 	default:
 	}
 	start := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM) // fails only when it has already exited, which done tells
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		return time.Since(start), fmt.Errorf("%s did not stop within 60 s of SIGTERM", in.name)
 	}
@@ -361,7 +361,7 @@ func (c *cluster) killLeftovers() {
 			continue
 		}
 		logf("killing %s (PID %d), left running by a previous run", strings.TrimSuffix(filepath.Base(f), ".pid"), pid)
-		syscall.Kill(pid, syscall.SIGKILL)
+		_ = syscall.Kill(pid, syscall.SIGKILL) // whether it went is checked just below
 		for i := 0; i < 50 && runsIn(pid, c.opts.Var); i++ {
 			time.Sleep(100 * time.Millisecond)
 		}

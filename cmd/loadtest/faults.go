@@ -63,7 +63,9 @@ func (lt *loadTest) faults(ctx context.Context, deadline time.Time) {
 		logf("drive offline: %v", err)
 	}
 	if !at(0.45) {
-		lt.cluster.driveOnline(3)
+		if err := lt.cluster.driveOnline(3); err != nil {
+			logf("drive online: %v", err)
+		}
 		return
 	}
 	if err := lt.cluster.driveOnline(3); err != nil {
@@ -278,7 +280,7 @@ func driveObjects(c *cluster) []int {
 	var out []int
 	for n := 1; n <= 4; n++ {
 		count := 0
-		filepath.WalkDir(filepath.Join(c.drive(n), "coffre"), func(path string, d os.DirEntry, err error) error {
+		_ = filepath.WalkDir(filepath.Join(c.drive(n), "coffre"), func(path string, d os.DirEntry, err error) error { // counts what it can read
 			if err == nil && !d.IsDir() && strings.HasSuffix(path, "xl.meta") {
 				count++
 			}

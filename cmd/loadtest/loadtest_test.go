@@ -72,7 +72,7 @@ func TestKillLeftovers(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // it may have exited already
 		return cmd
 	}
 	ours, other := start(dir), start(dir+"-other")

@@ -92,7 +92,7 @@ func main() {
 	fs.IntVar(&o.Port, "port", 28100, "")
 	fs.BoolVar(&o.Keep, "keep", false, "")
 	fs.BoolVar(&o.NoFaults, "no-faults", false, "")
-	fs.Parse(os.Args[1:])
+	_ = fs.Parse(os.Args[1:]) // ExitOnError: a bad flag exits here
 	o.Out = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -20,6 +20,7 @@ import (
 	"crypto/ed25519"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"regexp"
@@ -60,7 +61,7 @@ func main() {
 	heavy := fs.Int("heavy", 300, "")
 	plans := fs.String("plans", "plans.txt", "")
 	measureOnly := fs.Bool("measure-only", false, "")
-	fs.Parse(os.Args[1:])
+	_ = fs.Parse(os.Args[1:]) // ExitOnError: a bad flag exits here
 	if *dbURL == "" || *keyFile == "" || *blobDir == "" || *pgLog == "" {
 		fs.Usage()
 		os.Exit(2)
@@ -119,7 +120,7 @@ func run(ctx context.Context, dbURL, keyFile, blobDir, pgLog, plans string, owne
 }
 
 // kinds the model's ten papers have, as a typical safe's.
-var modelKinds = []vault.Kind{vault.KindIdentite, vault.KindTitreSejour, vault.KindDomicile, vault.KindRessources, vault.KindImpots,
+var modelKinds = []vault.Kind{vault.KindIdentite, vault.KindTitreSejour, vault.KindDomicile, vault.KindRessources, vault.KindImpots, //nolint:gochecknoglobals // a constant list
 	vault.KindCAF, vault.KindFranceTravail, vault.KindSante, vault.KindFamille, vault.KindBanque}
 
 // deposit puts one paper of the usual shape in the safe: the photo as received, the PDF,
@@ -221,7 +222,7 @@ type copyOf struct {
 // references between the copies hold.
 func newID(col string) string { return `md5(` + col + `::text || ':' || g.i)::uuid` }
 
-var copies = []copyOf{
+var copies = []copyOf{ //nolint:gochecknoglobals // a constant table
 	{"owners", "t.id = $1", map[string]string{"id": newID("t.id"), "login": `'copie.' || g.i`}},
 	{"accounts", "t.owner_id = $1", map[string]string{"owner_id": newID("t.owner_id")}},
 	{"documents", "t.owner_id = $1", map[string]string{"id": newID("t.id"), "owner_id": newID("t.owner_id")}},
@@ -383,17 +384,25 @@ func (b *bench) measure(ctx context.Context, dbURL, pgLog, plansPath string) err
 // sizes prints each table's rows, bytes and the model's bytes per row.
 func (b *bench) sizes(ctx context.Context) {
 	var dbBytes int64
-	b.pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&dbBytes)
+	if err := b.pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&dbBytes); err != nil {
+		say("database size: %v", err)
+	}
 	say("database: %s", gb(dbBytes))
 	for _, c := range copies {
 		var rows int64
 		var heap, idx, toast int64
 		var rowBytes float64
-		b.pool.QueryRow(ctx, `SELECT c.reltuples::bigint, pg_relation_size(c.oid), pg_indexes_size(c.oid),
+		err := b.pool.QueryRow(ctx, `SELECT c.reltuples::bigint, pg_relation_size(c.oid), pg_indexes_size(c.oid),
 			pg_total_relation_size(c.oid) - pg_relation_size(c.oid) - pg_indexes_size(c.oid)
 			FROM pg_class c WHERE c.relname = $1 AND c.relkind = 'r'`, c.table).Scan(&rows, &heap, &idx, &toast)
-		b.pool.QueryRow(ctx, `SELECT coalesce(avg(pg_column_size(t.*)), 0) FROM (SELECT * FROM `+c.table+` t WHERE `+
-			strings.ReplaceAll(c.where, "$1", "(SELECT id FROM owners WHERE login = 'modele')")+`) t`).Scan(&rowBytes)
+		if err == nil {
+			err = b.pool.QueryRow(ctx, `SELECT coalesce(avg(pg_column_size(t.*)), 0) FROM (SELECT * FROM `+c.table+` t WHERE `+
+				strings.ReplaceAll(c.where, "$1", "(SELECT id FROM owners WHERE login = 'modele')")+`) t`).Scan(&rowBytes)
+		}
+		if err != nil {
+			say("table %s: %v", c.table, err)
+			continue
+		}
 		say("table %-15s %11d rows, %5.0f bytes a row; heap %s, indexes %s, toast %s", c.table, rows, rowBytes, gb(heap), gb(idx), gb(toast))
 	}
 }
@@ -430,7 +439,10 @@ func summarize(path string, offset int64, w *os.File) {
 		return
 	}
 	defer f.Close()
-	f.Seek(offset, 0)
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		say("plans: %v", err)
+		return
+	}
 	type stat struct {
 		statements int
 		ms         float64
@@ -460,7 +472,7 @@ func summarize(path string, offset int64, w *os.File) {
 		}
 		if m := durationRE.FindStringSubmatch(line); m != nil {
 			var ms float64
-			fmt.Sscan(m[1], &ms)
+			_, _ = fmt.Sscan(m[1], &ms) // the pattern matched a number
 			st.statements++
 			st.ms += ms
 			top = true
@@ -468,8 +480,8 @@ func summarize(path string, offset int64, w *os.File) {
 		}
 		if m := buffersRE.FindStringSubmatch(line); m != nil && top {
 			var h, r int
-			fmt.Sscan(m[1], &h)
-			fmt.Sscan(m[2], &r)
+			_, _ = fmt.Sscan(m[1], &h) // the pattern matched numbers
+			_, _ = fmt.Sscan(m[2], &r)
 			st.hit += h
 			st.read += r
 			top = false // the first Buffers line of a plan is its total

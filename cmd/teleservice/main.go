@@ -69,7 +69,7 @@ func main() {
 	fs.StringVar(&cfg.ClientSecret, "client-secret", env("TELESERVICE_CLIENT_SECRET", ""), "")
 	listen := fs.String("listen", env("TELESERVICE_LISTEN", "127.0.0.1:8090"), "")
 	kinds := fs.String("kinds", env("TELESERVICE_KINDS", "caf"), "")
-	fs.Parse(os.Args[1:])
+	_ = fs.Parse(os.Args[1:]) // ExitOnError: a bad flag exits here
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		fmt.Fprint(os.Stderr, usage)
 		fmt.Fprintln(os.Stderr, "teleservice: error: --client-id and --client-secret are required")
@@ -78,7 +78,9 @@ func main() {
 	cfg.Kinds = strings.Split(*kinds, ",")
 	cfg.Self = "http://" + *listen
 	fmt.Printf("teleservice: http://%s/\n", *listen)
-	if err := http.ListenAndServe(*listen, New(cfg, slog.Default())); err != nil {
+	// A client that sends its headers slowly must not hold a connection for ever.
+	srv := &http.Server{Addr: *listen, Handler: New(cfg, slog.Default()), ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, "teleservice: error:", err)
 		os.Exit(1)
 	}
@@ -114,6 +116,7 @@ func New(cfg Config, log *slog.Logger) http.Handler {
 	return mux
 }
 
+//nolint:gochecknoglobals // a template parsed once
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Demande d'aide au logement</title>
@@ -279,7 +282,7 @@ func (s *service) fetch(ctx context.Context, code, verifier string) ([]received,
 // checkReceipt verifies the receipt's signature and that it names this document, the
 // hash of what was received and the watermark written on it ("" for none).
 func checkReceipt(compact string, key ed25519.PublicKey, id, sha, watermark string) string {
-	jws, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(compact, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		return "reçu illisible"
 	}

@@ -20,7 +20,7 @@ func Zeros(n int) []byte {
 	zw, _ := zlib.NewWriterLevel(&b, zlib.BestCompression)
 	chunk := make([]byte, 1<<20)
 	for ; n > 0; n -= len(chunk) {
-		zw.Write(chunk[:min(n, len(chunk))])
+		_, _ = zw.Write(chunk[:min(n, len(chunk))]) // into memory: cannot fail
 	}
 	zw.Close()
 	return b.Bytes()
@@ -66,7 +66,7 @@ func InflatingPDF(pages, each int) []byte {
 func InflatingPDFA85(n int) []byte {
 	var a bytes.Buffer
 	enc := ascii85.NewEncoder(&a)
-	enc.Write(Zeros(n))
+	_, _ = enc.Write(Zeros(n)) // into memory: cannot fail
 	enc.Close()
 	a.WriteString("~>")
 	return PDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -137,6 +137,8 @@ func PagePNG(w, h int) []byte {
 		}
 	}
 	var b bytes.Buffer
-	png.Encode(&b, m)
+	if err := png.Encode(&b, m); err != nil {
+		panic(err) // an RGBA picture into memory: cannot happen
+	}
 	return b.Bytes()
 }

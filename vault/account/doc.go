@@ -15,8 +15,12 @@
 // It builds on package vault, which never imports it: owners and their keys come from the
 // vault (CreateOwnerTx, Owner, a Sealer for what is kept sealed), every change is
 // journaled with vault.RecordTx in its own transaction, and a Service is handed to the
-// vault as a vault.Participant, so that closing a safe ends its sessions and waiting
-// recovery, and erasing it deletes every sign-in row, in the vault's transaction.
+// vault as a vault.Participant (account.go), so that in the vault's transaction closing a
+// safe ends its sessions and waiting recovery, and erasing it deletes every row that lets
+// someone in as the person or reach them (sign-in, channels, notices, known devices) and
+// frees their login and FranceConnect identity. A master-key rotation has nothing to
+// re-wrap here: what these tables keep sealed is sealed with the owner's data key, which
+// the vault re-wraps with the owner.
 //
 // Every secret typed by someone not signed in (owners' sign-in, the secret typed at an
 // agent's desk, a recovery code, agents' passwords) is one attempt, counted before the

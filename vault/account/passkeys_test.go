@@ -90,7 +90,9 @@ func TestPasskeys(t *testing.T) {
 		if _, err := b.a.TakeCeremony(ctx, "cookie", "login"); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("second use: %v", err)
 		}
-		b.a.SaveCeremony(ctx, "cookie", "login", []byte("old"), account.PasskeyCeremonyTTL)
+		if err := b.a.SaveCeremony(ctx, "cookie", "login", []byte("old"), account.PasskeyCeremonyTTL); err != nil {
+			t.Fatal(err)
+		}
 		b.clock.Advance(account.PasskeyCeremonyTTL)
 		if _, err := b.a.TakeCeremony(ctx, "cookie", "login"); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("expired ceremony: %v", err)
@@ -100,8 +102,12 @@ func TestPasskeys(t *testing.T) {
 	// A person who takes three minutes at FranceConnect still comes back to a live state;
 	// a passkey ceremony is long dead by then.
 	t.Run("the OpenID Connect state outlives a passkey ceremony", func(t *testing.T) {
-		b.a.SaveCeremony(ctx, "cookie", "openid", []byte("state"), account.OpenIDStateTTL)
-		b.a.SaveCeremony(ctx, "cookie", "login", []byte("challenge"), account.PasskeyCeremonyTTL)
+		if err := b.a.SaveCeremony(ctx, "cookie", "openid", []byte("state"), account.OpenIDStateTTL); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.a.SaveCeremony(ctx, "cookie", "login", []byte("challenge"), account.PasskeyCeremonyTTL); err != nil {
+			t.Fatal(err)
+		}
 		b.clock.Advance(3 * time.Minute)
 		if got, err := b.a.TakeCeremony(ctx, "cookie", "openid"); err != nil || string(got) != "state" {
 			t.Errorf("OpenID state after 3 minutes: %q, %v", got, err)
@@ -109,7 +115,9 @@ func TestPasskeys(t *testing.T) {
 		if _, err := b.a.TakeCeremony(ctx, "cookie", "login"); !errors.Is(err, vault.ErrNotFound) {
 			t.Errorf("passkey ceremony after 3 minutes: %v", err)
 		}
-		b.a.SaveCeremony(ctx, "cookie", "openid", []byte("state"), account.OpenIDStateTTL)
+		if err := b.a.SaveCeremony(ctx, "cookie", "openid", []byte("state"), account.OpenIDStateTTL); err != nil {
+			t.Fatal(err)
+		}
 		b.clock.Advance(account.OpenIDStateTTL + time.Second)
 		if _, err := b.a.TakeCeremony(ctx, "cookie", "openid"); !errors.Is(err, vault.ErrNotFound) {
 			t.Errorf("OpenID state past its lifetime: %v", err)

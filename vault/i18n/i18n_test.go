@@ -218,12 +218,16 @@ func TestOneFullStop(t *testing.T) {
 func TestLanguagesFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	for _, l := range []string{"ps", "en", "fr", "ar"} {
-		os.WriteFile(filepath.Join(dir, l+".json"), []byte("{}"), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, l+".json"), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got := presentLanguages(os.DirFS(dir)); !slices.Equal(got, []string{"fr", "en", "ar", "ps"}) {
 		t.Errorf("Languages %v", got)
 	}
-	os.WriteFile(filepath.Join(dir, "xx.json"), []byte("{}"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "xx.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	defer func() {
 		if recover() == nil {
 			t.Error("a catalogue without a locale was accepted")

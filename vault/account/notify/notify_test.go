@@ -215,7 +215,7 @@ func (g *smsGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.auth = append(g.auth, r.Header.Get("Authorization"))
 	if g.status != 0 {
 		w.WriteHeader(g.status)
-		io.WriteString(w, `{"error": "refused +33612345678"}`)
+		_, _ = io.WriteString(w, `{"error": "refused +33612345678"}`)
 		return
 	}
 	g.posts = append(g.posts, body)

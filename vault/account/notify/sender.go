@@ -97,7 +97,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		if err := conn.SetDeadline(dl); err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
 	}
 	tlsConfig := &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
 	if s.cfg.TLS == "tls" {
@@ -204,8 +206,9 @@ func (s *SMTP) compose(m Message) []byte {
 	}
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(strings.ReplaceAll(m.Text, "\n", "\r\n")))
-	qp.Close()
+	// Into memory: neither can fail.
+	_, _ = qp.Write([]byte(strings.ReplaceAll(m.Text, "\n", "\r\n")))
+	_ = qp.Close()
 	return b.Bytes()
 }
 
@@ -254,7 +257,7 @@ func (s *HTTPSMS) Send(ctx context.Context, m Message) error {
 		return errors.New("sms: the gateway did not answer")
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // read so that the connection is reused; the status decides
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:
 		return nil
