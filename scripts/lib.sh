@@ -6,6 +6,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VAR=${COFFRE_VAR:-$ROOT/var}
 CACHE=${COFFRE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/coffre}
 
+# The go command walks the module's folders ('go mod tidy', './...'); PostgreSQL's files
+# come and go under var/ while it runs, which makes that walk fail. A go.mod there makes
+# var/ a module of its own, which the go command does not enter.
+mkdir -p "$VAR"
+[ -f "$VAR/go.mod" ] || printf 'module coffre/var // the local services data, not code\n' >"$VAR/go.mod"
+
 PG_PORT=${COFFRE_PG_PORT:-55432}
 PG_DATA=$VAR/postgres
 PG_SOCK=$VAR/run
