@@ -164,42 +164,103 @@ func ciphertextSize(n int64) int64 {
 	return ageHeaderLen() + ageNonce + n + chunks*ageTag
 }
 
-// BlobReader streams a decrypted blob. At the end of the stream it checks the SHA-256
-// recorded at deposit: a mismatch, like any failed authentication of the ciphertext, is
-// an ErrIntegrity error, journaled in the owner's history.
+// BlobReader streams a decrypted blob. Every chunk is authenticated before it is given,
+// and the final one is held back until the whole blob matches the SHA-256 recorded at
+// deposit: a mismatch, like any failed authentication of the ciphertext, is an
+// ErrIntegrity error, journaled in the owner's history.
 type BlobReader struct {
 	Blob
 	Document uuid.UUID
 
-	src     *prefetcher // the ciphertext from the store, read ahead
-	srcErr  error       // an I/O error of the store, as opposed to a decryption failure
-	plain   io.Reader
-	h       *asyncHash
+	s       *plainStream
+	cur     *block // the block being read
+	seg     int    // the chunk of cur being read
+	rest    []byte // what is left of it
 	err     error
 	onError func(error)
 }
 
 // Read implements io.Reader.
 func (r *BlobReader) Read(p []byte) (int, error) {
-	if r.err != nil {
-		return 0, r.err
-	}
-	n, err := r.plain.Read(p)
-	r.h.Write(p[:n])
-	switch {
-	case err == io.EOF:
-		sum, size := r.h.Sum()
-		if size != r.Size || subtle.ConstantTimeCompare(sum, r.SHA256) != 1 {
-			r.fail(fmt.Errorf("vault: blob %s: content does not match its SHA-256: %w", r.ID, ErrIntegrity))
-			return n, r.err
+	for len(r.rest) == 0 {
+		if err := r.advance(); err != nil {
+			return 0, err
 		}
-		r.err = io.EOF
-	case err != nil && r.srcErr != nil:
-		r.err = fmt.Errorf("vault: blob %s: %w", r.ID, r.srcErr)
-	case err != nil:
-		r.fail(fmt.Errorf("vault: blob %s: %v: %w", r.ID, err, ErrIntegrity))
 	}
-	return n, r.err
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+// WriteTo implements io.WriterTo: io.Copy writes the decrypted chunks straight from the
+// pipeline's buffers.
+func (r *BlobReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if len(r.rest) > 0 {
+			n, err := w.Write(r.rest)
+			total += int64(n)
+			r.rest = r.rest[n:]
+			if err != nil {
+				return total, err
+			}
+		}
+		if err := r.advance(); err == io.EOF {
+			return total, nil
+		} else if err != nil {
+			return total, err
+		}
+	}
+}
+
+// advance moves to the next decrypted chunk.
+func (r *BlobReader) advance() error {
+	if r.err != nil {
+		return r.err
+	}
+	if r.cur != nil {
+		if r.seg+1 < r.cur.nseg {
+			r.seg++
+			r.rest = r.cur.segs[r.seg]
+			return nil
+		}
+		last := r.cur.last
+		r.cur.release()
+		r.cur = nil
+		if last {
+			r.err = io.EOF
+			return r.err
+		}
+	}
+	var b *block
+	select {
+	case b = <-r.s.out:
+	case <-r.s.quit:
+		r.err = errClosed
+		return r.err
+	}
+	switch {
+	case b.err != nil && b.store:
+		r.err = fmt.Errorf("vault: blob %s: %w", r.ID, b.err)
+		return r.err
+	case b.err != nil:
+		r.fail(fmt.Errorf("vault: blob %s: %v: %w", r.ID, b.err, ErrIntegrity))
+		return r.err
+	}
+	if b.last {
+		var h hashed
+		select {
+		case h = <-r.s.sum:
+		case <-r.s.quit:
+		}
+		if h.n != r.Size || subtle.ConstantTimeCompare(h.sum, r.SHA256) != 1 {
+			b.release()
+			r.fail(fmt.Errorf("vault: blob %s: content does not match its SHA-256: %w", r.ID, ErrIntegrity))
+			return r.err
+		}
+	}
+	r.cur, r.seg, r.rest = b, 0, b.segs[0]
+	return nil
 }
 
 func (r *BlobReader) fail(err error) {
@@ -212,20 +273,15 @@ func (r *BlobReader) fail(err error) {
 
 // Close releases the connection to the blob store.
 func (r *BlobReader) Close() error {
-	r.h.stop()
-	return r.src.Close()
-}
-
-// storeReader remembers the store's own errors, so that a dropped connection is not
-// reported as tampering.
-type storeReader struct{ br *BlobReader }
-
-func (s storeReader) Read(p []byte) (int, error) {
-	n, err := s.br.src.Read(p)
-	if err != nil && err != io.EOF {
-		s.br.srcErr = err
+	if r.cur != nil {
+		r.cur.release()
+		r.cur = nil
 	}
-	return n, err
+	r.rest = nil
+	if r.err == nil {
+		r.err = errClosed
+	}
+	return r.s.Close()
 }
 
 // Open starts reading one blob of one of owner's documents, and journals the access
@@ -300,11 +356,7 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 	// store runs meanwhile.
 	journaled := make(chan error, 1)
 	go func() { journaled <- v.journalAccess(ctx, owner, doc, &r.Blob, a, dataKey) }()
-	r.h = newAsyncHash()
 	br, err := v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
-	if err != nil {
-		r.h.stop()
-	}
 	if jerr := <-journaled; jerr != nil {
 		if br != nil {
 			br.Close()
@@ -336,11 +388,10 @@ func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, identity
 		}
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
 	}
-	r.src = newPrefetcher(src)
-	if r.plain, err = age.Decrypt(storeReader{r}, identity); err != nil {
-		r.Close()
-		if r.srcErr != nil {
-			return nil, fmt.Errorf("vault: open %s: %w", blob, r.srcErr)
+	if r.s, err = decryptStream(src, identity); err != nil {
+		src.Close()
+		if se := (errStore{}); errors.As(err, &se) {
+			return nil, fmt.Errorf("vault: open %s: %w", blob, se.err)
 		}
 		integrityFailed(err)
 		return nil, fmt.Errorf("vault: open %s: %v: %w", blob, err, ErrIntegrity)
