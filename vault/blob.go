@@ -21,7 +21,25 @@ const smallBlob = 1 << 20
 // random key, and returns the blob's key, plaintext size and SHA-256. The upload marker is
 // committed before the upload can complete, so that an upload interrupted at any point is
 // found by the reaper.
-func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (b Blob, err error) {
+func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (Blob, error) {
+	b, stored, err := v.startBlob(ctx, recipient, body, size)
+	if err != nil {
+		return b, err
+	}
+	if err := stored(); err != nil {
+		v.discard([]Blob{b})
+		return b, err
+	}
+	return b, nil
+}
+
+// startBlob is putBlob returning as soon as the whole body is encrypted and hashed and
+// its upload marker committed: the store's answer comes later, from stored (which may be
+// called more than once). The caller can prepare the blob's rows meanwhile; it must wait
+// for stored before it commits them, and, if it fails, before it discards the blob (an
+// object completed after its deletion would be left to no one). On an error from
+// startBlob itself nothing is left to wait for or to discard.
+func (v *Vault) startBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (b Blob, stored func() error, err error) {
 	b.ID = uuid.New()
 	if size < 0 {
 		head := make([]byte, smallBlob)
@@ -30,69 +48,73 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
 			body, size = bytes.NewReader(head[:n]), int64(n)
 		case err != nil:
-			return b, fmt.Errorf("read: %w", err)
+			return b, nil, fmt.Errorf("read: %w", err)
 		default:
 			body = io.MultiReader(bytes.NewReader(head), body)
 		}
 	}
 	// The marker's commit runs while the upload starts; only the upload's last bytes wait
 	// for it (markGate), and the store makes no object before it has them all.
-	mark := &markGate{rest: -1, marked: make(chan error, 1)}
+	marked := make(chan error, 1)
 	go func() {
 		_, err := v.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, b.ID)
-		mark.marked <- err
+		marked <- err
 	}()
-	defer func() {
-		if err != nil {
-			v.discard([]Blob{b})
-		}
-	}()
+	mark := newMarkGate(marked)
 
 	h := newAsyncHash()
 	defer h.stop()
 	pr, pw := io.Pipe()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		pw.CloseWithError(encrypt(pw, recipient, io.TeeReader(body, h)))
-	}()
 	ctSize := int64(-1)
 	if size >= 0 {
 		ctSize = ciphertextSize(size)
 	}
 	mark.r, mark.rest = pr, ctSize
-	err = v.blobs.Put(ctx, b.ID.String(), mark, ctSize)
-	pr.CloseWithError(errors.New("upload ended")) // unblocks the encryptor if Put returned early
-	wg.Wait()
-	if merr := mark.wait(); merr != nil {
-		return b, fmt.Errorf("mark upload: %w", merr)
-	}
-	if err != nil {
-		return b, err
+	put := make(chan error, 1)
+	go func() {
+		err := v.blobs.Put(ctx, b.ID.String(), mark, ctSize)
+		pr.CloseWithError(errors.New("upload ended")) // unblocks the encryptor if Put returned early
+		put <- err
+	}()
+	stored = sync.OnceValue(func() error { return <-put })
+	// The encryptor ends when the store has read the last byte of ciphertext, or has
+	// given up.
+	eerr := encrypt(pw, recipient, io.TeeReader(body, h))
+	pw.CloseWithError(eerr)
+	merr := mark.wait()
+	switch {
+	case eerr != nil || merr != nil:
+		perr := stored()
+		v.discard([]Blob{b})
+		if merr != nil {
+			return b, nil, fmt.Errorf("mark upload: %w", merr)
+		}
+		if perr != nil {
+			return b, nil, perr
+		}
+		return b, nil, eerr
 	}
 	b.SHA256, b.Size = h.Sum()
 	if size >= 0 && b.Size != size {
-		return b, fmt.Errorf("read %d bytes, expected %d: %w", b.Size, size, ErrInvalid)
+		stored() //nolint:errcheck // the size is the error
+		v.discard([]Blob{b})
+		return b, nil, fmt.Errorf("read %d bytes, expected %d: %w", b.Size, size, ErrInvalid)
 	}
-	return b, nil
+	return b, stored, nil
 }
 
 // markGate holds back the end of an upload until its marker is committed: an object the
 // store completes always has a marker for the reaper to find.
 type markGate struct {
-	r      io.Reader
-	rest   int64 // bytes left to read, or -1 when the size is unknown
-	marked chan error
-	done   bool
-	err    error
+	r    io.Reader
+	rest int64 // bytes left to read, or -1 when the size is unknown
+	// wait returns once the marker's commit has ended, with its error; the upload and
+	// startBlob may both wait.
+	wait func() error
 }
 
-func (g *markGate) wait() error {
-	if !g.done {
-		g.err, g.done = <-g.marked, true
-	}
-	return g.err
+func newMarkGate(marked <-chan error) *markGate {
+	return &markGate{rest: -1, wait: sync.OnceValue(func() error { return <-marked })}
 }
 
 func (g *markGate) Read(p []byte) (int, error) {
