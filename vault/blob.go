@@ -358,34 +358,38 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
 	r := &BlobReader{Document: doc}
-	var mac []byte
-	err = v.db.QueryRow(ctx, `
-		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
-		FROM blobs b JOIN documents d ON d.id = b.document_id
-		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`,
-		owner, doc, blob).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac)
-	if err != nil {
-		err = notFound(err)
-		if err == ErrNotFound {
-			v.deny(ctx, owner, doc, by)
+	// The row is read in the first round trip of the access's journal transaction, unless
+	// what must commit with the access depends on it.
+	row := &blobRow{owner: owner, doc: doc, blob: blob, dataKey: dataKey, into: &r.Blob}
+	if a.Require != nil {
+		if err := row.read(v.db.QueryRow(ctx, blobRowSQL, row.args()...)); err != nil {
+			return refuse(v.refused(ctx, owner, doc, blob, by, err))
 		}
-		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
-	}
-	if err := v.checkBlob(ctx, owner, dataKey, doc, &r.Blob, mac); err != nil {
-		return refuse(err)
+		row = nil
 	}
 	// The access is journaled before any byte is returned; the round trip to the blob
 	// store runs meanwhile.
-	journaled := make(chan error, 1)
-	go func() { journaled <- v.journalAccess(ctx, owner, doc, &r.Blob, a, dataKey) }()
-	br, err := v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
-	if jerr := <-journaled; jerr != nil {
-		if br != nil {
-			br.Close()
+	if err := v.journalAccess(ctx, owner, doc, &r.Blob, row, a, dataKey); err != nil {
+		if errors.Is(err, errNoBlobRow) || errors.Is(err, errBlobRowMAC) {
+			return refuse(v.refused(ctx, owner, doc, blob, by, err))
 		}
-		return nil, fmt.Errorf("vault: open %s: %w", blob, jerr)
+		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
-	return br, err
+	return v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
+}
+
+// refused journals an access refused on its blob row (a failed attempt, or a row that
+// failed its MAC), and returns the error to give.
+func (v *Vault) refused(ctx context.Context, owner, doc, blob uuid.UUID, by Actor, err error) error {
+	switch {
+	case errors.Is(err, errNoBlobRow):
+		v.deny(ctx, owner, doc, by)
+		return fmt.Errorf("vault: open %s: %w", blob, ErrNotFound)
+	case errors.Is(err, errBlobRowMAC):
+		v.integrityFailed(ctx, owner, doc, blob, "blob row failed its MAC")
+		return fmt.Errorf("vault: blob %s: the row does not match its MAC: %w", blob, ErrIntegrity)
+	}
+	return fmt.Errorf("vault: open %s: %w", blob, err)
 }
 
 // fetched is the answer of the blob store to a Get.
