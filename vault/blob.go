@@ -274,6 +274,8 @@ func (r *BlobReader) advance() error {
 		select {
 		case h = <-r.s.sum:
 		case <-r.s.quit:
+			r.err = errClosed
+			return r.err
 		}
 		if h.n != r.Size || subtle.ConstantTimeCompare(h.sum, r.SHA256) != 1 {
 			b.release()

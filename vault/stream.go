@@ -132,7 +132,7 @@ func readHeader(br *bufio.Reader) ([]byte, error) {
 		switch {
 		case err == nil && bytes.HasPrefix(line, []byte("---")):
 			return hdr, nil
-		case err == io.EOF || (err == nil && len(hdr) > maxHeaderLen):
+		case err == io.EOF || len(hdr) > maxHeaderLen:
 			return nil, errors.New("malformed header")
 		case err != nil && err != bufio.ErrBufferFull:
 			return nil, errStore{err}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -109,6 +110,35 @@ func TestDecryptStreamMatchesAge(t *testing.T) {
 		}
 	}
 }
+
+// TestDecryptStreamLongHeader: a header that never ends is refused once it is longer than
+// any age header, not read to the end of the object.
+func TestDecryptStreamLongHeader(t *testing.T) {
+	t.Parallel()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := 0
+	src := readerFunc(func(p []byte) (int, error) {
+		read += len(p)
+		if read > 4*maxHeaderLen {
+			t.Fatal("read far past the longest header")
+		}
+		for i := range p {
+			p[i] = 'A'
+		}
+		return len(p), nil
+	})
+	_, err = decryptStream(io.NopCloser(io.MultiReader(strings.NewReader("age-encryption.org/v1\n-> X25519 "), src)), id)
+	if err == nil || errors.As(err, new(errStore)) {
+		t.Fatalf("endless header: %v, want a malformed header", err)
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 func must(r io.Reader, err error) io.Reader {
 	if err != nil {
