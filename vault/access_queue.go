@@ -2,6 +2,8 @@ package vault
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -34,7 +36,10 @@ type pendingAccess struct {
 	ctx  context.Context
 	doc  uuid.UUID
 	blob *Blob
-	a    Access
+	// row, if set, is read in the transaction's first round trip into blob, and must be
+	// there and authentic for the access to be journaled; otherwise blob is already read.
+	row *blobRow
+	a   Access
 	// dataKey seals the entry's private detail (Access.Private); every access of a batch
 	// is to one owner, so one key serves the batch.
 	dataKey []byte
@@ -42,9 +47,12 @@ type pendingAccess struct {
 }
 
 // journalAccess journals one access to owner's doc, with what must commit with it
-// (a.Within), and returns once it is committed or has failed.
-func (v *Vault) journalAccess(ctx context.Context, owner, doc uuid.UUID, blob *Blob, a Access, dataKey []byte) error {
-	p := &pendingAccess{ctx: ctx, doc: doc, blob: blob, a: a, dataKey: dataKey, done: make(chan error, 1)}
+// (a.Within), and returns once it is committed or has failed. With row, the blob's row
+// is read and authenticated in the same transaction, into blob; a row missing gives
+// ErrNotFound, one failing its MAC ErrIntegrity, and nothing is journaled (the caller
+// journals the failed attempt).
+func (v *Vault) journalAccess(ctx context.Context, owner, doc uuid.UUID, blob *Blob, row *blobRow, a Access, dataKey []byte) error {
+	p := &pendingAccess{ctx: ctx, doc: doc, blob: blob, row: row, a: a, dataKey: dataKey, done: make(chan error, 1)}
 	q := &v.accesses
 	q.mu.Lock()
 	waiting, busy := q.owners[owner]
@@ -121,6 +129,13 @@ func (v *Vault) commitBatch(owner uuid.UUID, batch []*pendingAccess) error {
 	es := make([]*Entry, len(batch))
 	first := &pgx.Batch{}
 	first.Queue(`BEGIN`)
+	var rows []*blobRow
+	for _, p := range batch {
+		if p.row != nil {
+			p.row.queue(first)
+			rows = append(rows, p.row)
+		}
+	}
 	var refusals []error
 	for i, p := range batch {
 		if p.a.Require != nil {
@@ -142,7 +157,7 @@ func (v *Vault) commitBatch(owner uuid.UUID, batch []*pendingAccess) error {
 		return err
 	}
 	defer conn.Release()
-	seq, prev, err := requireAndLock(ctx, conn, first, refusals)
+	seq, prev, err := requireAndLock(ctx, conn, first, rows, refusals)
 	if err != nil {
 		// A connection left inside a transaction is closed by the pool on release.
 		conn.Exec(ctx, `ROLLBACK`) //nolint:errcheck // the error that matters is err
@@ -151,6 +166,11 @@ func (v *Vault) commitBatch(owner uuid.UUID, batch []*pendingAccess) error {
 		}
 		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			for _, p := range batch {
+				if p.row != nil {
+					if err := p.row.read(tx.QueryRow(ctx, blobRowSQL, p.row.args()...)); err != nil {
+						return err
+					}
+				}
 				if p.a.Require != nil {
 					if req := p.a.Require(p.blob); req != nil {
 						if err := require(ctx, tx, req); err != nil {
@@ -173,13 +193,18 @@ func (v *Vault) commitBatch(owner uuid.UUID, batch []*pendingAccess) error {
 	return nil
 }
 
-// requireAndLock sends the first round trip of commitBatch and reads its answers: each
-// requirement changed one row, and the chain head.
-func requireAndLock(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, refusals []error) (seq int64, prev []byte, err error) {
+// requireAndLock sends the first round trip of commitBatch and reads its answers: the
+// blob rows, each requirement changed one row, and the chain head.
+func requireAndLock(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, rows []*blobRow, refusals []error) (seq int64, prev []byte, err error) {
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return 0, nil, err
+	}
+	for _, r := range rows {
+		if err := r.read(br.QueryRow()); err != nil {
+			return 0, nil, err
+		}
 	}
 	for _, refused := range refusals {
 		tag, err := br.Exec()
@@ -204,6 +229,44 @@ func require(ctx context.Context, tx pgx.Tx, req *Requirement) error {
 	}
 	if tag.RowsAffected() != 1 {
 		return req.Refused
+	}
+	return nil
+}
+
+// blobRow reads the row of a blob opened by its owner (or in their name) and checks its
+// MAC, without journaling anything: the caller journals a failure once the transaction
+// is over.
+type blobRow struct {
+	owner, doc, blob uuid.UUID
+	dataKey          []byte
+	into             *Blob
+}
+
+const blobRowSQL = `
+	SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
+	FROM blobs b JOIN documents d ON d.id = b.document_id
+	WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`
+
+var (
+	errNoBlobRow  = fmt.Errorf("no such blob: %w", ErrNotFound)
+	errBlobRowMAC = fmt.Errorf("the blob row does not match its MAC: %w", ErrIntegrity)
+)
+
+func (r *blobRow) args() []any { return []any{r.owner, r.doc, r.blob} }
+
+func (r *blobRow) queue(b *pgx.Batch) { b.Queue(blobRowSQL, r.args()...) }
+
+func (r *blobRow) read(row pgx.Row) error {
+	b := r.into
+	var mac []byte
+	err := row.Scan(&b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &b.CreatedAt, &mac)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return errNoBlobRow
+	case err != nil:
+		return err
+	case len(mac) != sha256.Size || !hmac.Equal(mac, blobMAC(r.dataKey, r.owner, r.doc, b)):
+		return errBlobRowMAC
 	}
 	return nil
 }

@@ -85,3 +85,65 @@ func journaled(t *testing.T, b *testBundle, owner uuid.UUID, detail string) bool
 	}
 	return n == 1
 }
+
+// Opens without a requirement read their blob's row in their journal transaction: in a
+// burst, one asking for a blob that is missing, or is another person's, is refused alone
+// with ErrNotFound and journaled as a failed attempt; the others are journaled as usual.
+func TestConcurrentOpensOneRowMissing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	d := b.deposit(t, owner, by, "avis", []byte("avis d'imposition"))
+	other, otherBy := b.owner(t)
+	theirs := b.deposit(t, other, otherBy, "rib", []byte("FR76"))
+	const clients = 32
+	var wg sync.WaitGroup
+	errs := make([]error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			blob := d.Blobs[0].ID
+			switch i % 8 {
+			case 3:
+				blob = uuid.New()
+			case 7:
+				blob = theirs.Blobs[0].ID
+			}
+			r, err := b.v.Open(ctx, owner, d.ID, blob, by, vault.ActionDownload)
+			if err == nil {
+				var got []byte
+				got, err = io.ReadAll(r)
+				r.Close()
+				if err == nil && string(got) != "avis d'imposition" {
+					err = fmt.Errorf("read %q", got)
+				}
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if want := i%8 == 3 || i%8 == 7; want != errors.Is(err, vault.ErrNotFound) || (!want && err != nil) {
+			t.Errorf("client %d: %v", i, err)
+		}
+	}
+	count := map[vault.Action]int{}
+	for _, a := range b.actions(t, owner) {
+		count[a]++
+	}
+	if count[vault.ActionDownload] != clients*3/4 || count[vault.ActionDenied] != clients/4 {
+		t.Fatalf("journal has %d downloads and %d refusals, want %d and %d",
+			count[vault.ActionDownload], count[vault.ActionDenied], clients*3/4, clients/4)
+	}
+	for _, a := range b.actions(t, other) {
+		if a == vault.ActionDownload || a == vault.ActionDenied {
+			t.Fatalf("the other person's journal has a %s", a)
+		}
+	}
+	rep, err := b.v.VerifyJournal(ctx, b.signing.Public().(ed25519.PublicKey))
+	if err != nil || len(rep.Breaks) != 0 {
+		t.Fatalf("journal after the burst: %+v, %v", rep, err)
+	}
+}

@@ -21,7 +21,25 @@ const smallBlob = 1 << 20
 // random key, and returns the blob's key, plaintext size and SHA-256. The upload marker is
 // committed before the upload can complete, so that an upload interrupted at any point is
 // found by the reaper.
-func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (b Blob, err error) {
+func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (Blob, error) {
+	b, stored, err := v.startBlob(ctx, recipient, body, size)
+	if err != nil {
+		return b, err
+	}
+	if err := stored(); err != nil {
+		v.discard([]Blob{b})
+		return b, err
+	}
+	return b, nil
+}
+
+// startBlob is putBlob returning as soon as the whole body is encrypted and hashed and
+// its upload marker committed: the store's answer comes later, from stored (which may be
+// called more than once). The caller can prepare the blob's rows meanwhile; it must wait
+// for stored before it commits them, and, if it fails, before it discards the blob (an
+// object completed after its deletion would be left to no one). On an error from
+// startBlob itself nothing is left to wait for or to discard.
+func (v *Vault) startBlob(ctx context.Context, recipient age.Recipient, body io.Reader, size int64) (b Blob, stored func() error, err error) {
 	b.ID = uuid.New()
 	if size < 0 {
 		head := make([]byte, smallBlob)
@@ -30,69 +48,73 @@ func (v *Vault) putBlob(ctx context.Context, recipient age.Recipient, body io.Re
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
 			body, size = bytes.NewReader(head[:n]), int64(n)
 		case err != nil:
-			return b, fmt.Errorf("read: %w", err)
+			return b, nil, fmt.Errorf("read: %w", err)
 		default:
 			body = io.MultiReader(bytes.NewReader(head), body)
 		}
 	}
 	// The marker's commit runs while the upload starts; only the upload's last bytes wait
 	// for it (markGate), and the store makes no object before it has them all.
-	mark := &markGate{rest: -1, marked: make(chan error, 1)}
+	marked := make(chan error, 1)
 	go func() {
 		_, err := v.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, b.ID)
-		mark.marked <- err
+		marked <- err
 	}()
-	defer func() {
-		if err != nil {
-			v.discard([]Blob{b})
-		}
-	}()
+	mark := newMarkGate(marked)
 
 	h := newAsyncHash()
 	defer h.stop()
 	pr, pw := io.Pipe()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		pw.CloseWithError(encrypt(pw, recipient, io.TeeReader(body, h)))
-	}()
 	ctSize := int64(-1)
 	if size >= 0 {
 		ctSize = ciphertextSize(size)
 	}
 	mark.r, mark.rest = pr, ctSize
-	err = v.blobs.Put(ctx, b.ID.String(), mark, ctSize)
-	pr.CloseWithError(errors.New("upload ended")) // unblocks the encryptor if Put returned early
-	wg.Wait()
-	if merr := mark.wait(); merr != nil {
-		return b, fmt.Errorf("mark upload: %w", merr)
-	}
-	if err != nil {
-		return b, err
+	put := make(chan error, 1)
+	go func() {
+		err := v.blobs.Put(ctx, b.ID.String(), mark, ctSize)
+		pr.CloseWithError(errors.New("upload ended")) // unblocks the encryptor if Put returned early
+		put <- err
+	}()
+	stored = sync.OnceValue(func() error { return <-put })
+	// The encryptor ends when the store has read the last byte of ciphertext, or has
+	// given up.
+	eerr := encrypt(pw, recipient, io.TeeReader(body, h))
+	pw.CloseWithError(eerr)
+	merr := mark.wait()
+	switch {
+	case eerr != nil || merr != nil:
+		perr := stored()
+		v.discard([]Blob{b})
+		if merr != nil {
+			return b, nil, fmt.Errorf("mark upload: %w", merr)
+		}
+		if perr != nil {
+			return b, nil, perr
+		}
+		return b, nil, eerr
 	}
 	b.SHA256, b.Size = h.Sum()
 	if size >= 0 && b.Size != size {
-		return b, fmt.Errorf("read %d bytes, expected %d: %w", b.Size, size, ErrInvalid)
+		stored() //nolint:errcheck // the size is the error
+		v.discard([]Blob{b})
+		return b, nil, fmt.Errorf("read %d bytes, expected %d: %w", b.Size, size, ErrInvalid)
 	}
-	return b, nil
+	return b, stored, nil
 }
 
 // markGate holds back the end of an upload until its marker is committed: an object the
 // store completes always has a marker for the reaper to find.
 type markGate struct {
-	r      io.Reader
-	rest   int64 // bytes left to read, or -1 when the size is unknown
-	marked chan error
-	done   bool
-	err    error
+	r    io.Reader
+	rest int64 // bytes left to read, or -1 when the size is unknown
+	// wait returns once the marker's commit has ended, with its error; the upload and
+	// startBlob may both wait.
+	wait func() error
 }
 
-func (g *markGate) wait() error {
-	if !g.done {
-		g.err, g.done = <-g.marked, true
-	}
-	return g.err
+func newMarkGate(marked <-chan error) *markGate {
+	return &markGate{rest: -1, wait: sync.OnceValue(func() error { return <-marked })}
 }
 
 func (g *markGate) Read(p []byte) (int, error) {
@@ -165,42 +187,105 @@ func ciphertextSize(n int64) int64 {
 	return ageHeaderLen() + ageNonce + n + chunks*ageTag
 }
 
-// BlobReader streams a decrypted blob. At the end of the stream it checks the SHA-256
-// recorded at deposit: a mismatch, like any failed authentication of the ciphertext, is
-// an ErrIntegrity error, journaled in the owner's history.
+// BlobReader streams a decrypted blob. Every chunk is authenticated before it is given,
+// and the final one is held back until the whole blob matches the SHA-256 recorded at
+// deposit: a mismatch, like any failed authentication of the ciphertext, is an
+// ErrIntegrity error, journaled in the owner's history.
 type BlobReader struct {
 	Blob
 	Document uuid.UUID
 
-	src     *prefetcher // the ciphertext from the store, read ahead
-	srcErr  error       // an I/O error of the store, as opposed to a decryption failure
-	plain   io.Reader
-	h       *asyncHash
+	s       *plainStream
+	cur     *block // the block being read
+	seg     int    // the chunk of cur being read
+	rest    []byte // what is left of it
 	err     error
 	onError func(error)
 }
 
 // Read implements io.Reader.
 func (r *BlobReader) Read(p []byte) (int, error) {
-	if r.err != nil {
-		return 0, r.err
-	}
-	n, err := r.plain.Read(p)
-	_, _ = r.h.Write(p[:n]) // an asyncHash never fails
-	switch {
-	case err == io.EOF:
-		sum, size := r.h.Sum()
-		if size != r.Size || subtle.ConstantTimeCompare(sum, r.SHA256) != 1 {
-			r.fail(fmt.Errorf("vault: blob %s: content does not match its SHA-256: %w", r.ID, ErrIntegrity))
-			return n, r.err
+	for len(r.rest) == 0 {
+		if err := r.advance(); err != nil {
+			return 0, err
 		}
-		r.err = io.EOF
-	case err != nil && r.srcErr != nil:
-		r.err = fmt.Errorf("vault: blob %s: %w", r.ID, r.srcErr)
-	case err != nil:
-		r.fail(fmt.Errorf("vault: blob %s: %v: %w", r.ID, err, ErrIntegrity))
 	}
-	return n, r.err
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+// WriteTo implements io.WriterTo: io.Copy writes the decrypted chunks straight from the
+// pipeline's buffers.
+func (r *BlobReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if len(r.rest) > 0 {
+			n, err := w.Write(r.rest)
+			total += int64(n)
+			r.rest = r.rest[n:]
+			if err != nil {
+				return total, err
+			}
+		}
+		if err := r.advance(); err == io.EOF {
+			return total, nil
+		} else if err != nil {
+			return total, err
+		}
+	}
+}
+
+// advance moves to the next decrypted chunk.
+func (r *BlobReader) advance() error {
+	if r.err != nil {
+		return r.err
+	}
+	if r.cur != nil {
+		if r.seg+1 < r.cur.nseg {
+			r.seg++
+			r.rest = r.cur.segs[r.seg]
+			return nil
+		}
+		last := r.cur.last
+		r.cur.release()
+		r.cur = nil
+		if last {
+			r.err = io.EOF
+			return r.err
+		}
+	}
+	var b *block
+	select {
+	case b = <-r.s.out:
+	case <-r.s.quit:
+		r.err = errClosed
+		return r.err
+	}
+	switch {
+	case b.err != nil && b.store:
+		r.err = fmt.Errorf("vault: blob %s: %w", r.ID, b.err)
+		return r.err
+	case b.err != nil:
+		r.fail(fmt.Errorf("vault: blob %s: %v: %w", r.ID, b.err, ErrIntegrity))
+		return r.err
+	}
+	if b.last {
+		var h hashed
+		select {
+		case h = <-r.s.sum:
+		case <-r.s.quit:
+			r.err = errClosed
+			return r.err
+		}
+		if h.n != r.Size || subtle.ConstantTimeCompare(h.sum, r.SHA256) != 1 {
+			b.release()
+			r.fail(fmt.Errorf("vault: blob %s: content does not match its SHA-256: %w", r.ID, ErrIntegrity))
+			return r.err
+		}
+	}
+	r.cur, r.seg, r.rest = b, 0, b.segs[0]
+	return nil
 }
 
 func (r *BlobReader) fail(err error) {
@@ -213,20 +298,15 @@ func (r *BlobReader) fail(err error) {
 
 // Close releases the connection to the blob store.
 func (r *BlobReader) Close() error {
-	r.h.stop()
-	return r.src.Close()
-}
-
-// storeReader remembers the store's own errors, so that a dropped connection is not
-// reported as tampering.
-type storeReader struct{ br *BlobReader }
-
-func (s storeReader) Read(p []byte) (int, error) {
-	n, err := s.br.src.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) {
-		s.br.srcErr = err
+	if r.cur != nil {
+		r.cur.release()
+		r.cur = nil
 	}
-	return n, err
+	r.rest = nil
+	if r.err == nil {
+		r.err = errClosed
+	}
+	return r.s.Close()
 }
 
 // Open starts reading one blob of one of owner's documents, and journals the access
@@ -281,38 +361,38 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
 	r := &BlobReader{Document: doc}
-	var mac []byte
-	err = v.db.QueryRow(ctx, `
-		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
-		FROM blobs b JOIN documents d ON d.id = b.document_id
-		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`,
-		owner, doc, blob).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac)
-	if err != nil {
-		err = notFound(err)
-		if errors.Is(err, ErrNotFound) {
-			v.deny(ctx, owner, doc, by)
+	// The row is read in the first round trip of the access's journal transaction, unless
+	// what must commit with the access depends on it.
+	row := &blobRow{owner: owner, doc: doc, blob: blob, dataKey: dataKey, into: &r.Blob}
+	if a.Require != nil {
+		if err := row.read(v.db.QueryRow(ctx, blobRowSQL, row.args()...)); err != nil {
+			return refuse(v.refused(ctx, owner, doc, blob, by, err))
 		}
-		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
-	}
-	if err := v.checkBlob(ctx, owner, dataKey, doc, &r.Blob, mac); err != nil {
-		return refuse(err)
+		row = nil
 	}
 	// The access is journaled before any byte is returned; the round trip to the blob
 	// store runs meanwhile.
-	journaled := make(chan error, 1)
-	go func() { journaled <- v.journalAccess(ctx, owner, doc, &r.Blob, a, dataKey) }()
-	r.h = newAsyncHash()
-	br, err := v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
-	if err != nil {
-		r.h.stop()
-	}
-	if jerr := <-journaled; jerr != nil {
-		if br != nil {
-			br.Close()
+	if err := v.journalAccess(ctx, owner, doc, &r.Blob, row, a, dataKey); err != nil {
+		if errors.Is(err, errNoBlobRow) || errors.Is(err, errBlobRowMAC) {
+			return refuse(v.refused(ctx, owner, doc, blob, by, err))
 		}
-		return nil, fmt.Errorf("vault: open %s: %w", blob, jerr)
+		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
-	return br, err
+	return v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
+}
+
+// refused journals an access refused on its blob row (a failed attempt, or a row that
+// failed its MAC), and returns the error to give.
+func (v *Vault) refused(ctx context.Context, owner, doc, blob uuid.UUID, by Actor, err error) error {
+	switch {
+	case errors.Is(err, errNoBlobRow):
+		v.deny(ctx, owner, doc, by)
+		return fmt.Errorf("vault: open %s: %w", blob, ErrNotFound)
+	case errors.Is(err, errBlobRowMAC):
+		v.integrityFailed(ctx, owner, doc, blob, "blob row failed its MAC")
+		return fmt.Errorf("vault: blob %s: the row does not match its MAC: %w", blob, ErrIntegrity)
+	}
+	return fmt.Errorf("vault: open %s: %w", blob, err)
 }
 
 // fetched is the answer of the blob store to a Get.
@@ -337,11 +417,10 @@ func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, identity
 		}
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
 	}
-	r.src = newPrefetcher(src)
-	if r.plain, err = age.Decrypt(storeReader{r}, identity); err != nil {
-		r.Close()
-		if r.srcErr != nil {
-			return nil, fmt.Errorf("vault: open %s: %w", blob, r.srcErr)
+	if r.s, err = decryptStream(src, identity); err != nil {
+		src.Close()
+		if se := (errStore{}); errors.As(err, &se) {
+			return nil, fmt.Errorf("vault: open %s: %w", blob, se.err)
 		}
 		integrityFailed(err)
 		return nil, fmt.Errorf("vault: open %s: %v: %w", blob, err, ErrIntegrity)

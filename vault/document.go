@@ -174,13 +174,26 @@ func (v *Vault) DepositWithin(ctx context.Context, owner uuid.UUID, by Actor, nd
 	}
 	positions := map[Role]int{}
 	unsure := false // the commit may have happened: no file may be deleted
+	// The store's answers to the uploads come while the rows are written: the
+	// transaction waits for them only before its commit.
+	var uploads []func() error
+	stored := func() error {
+		var first error
+		for _, s := range uploads {
+			if err := s(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 	defer func() {
+		stored() //nolint:errcheck // waited for so that nothing is discarded while uploading
 		if err != nil && !unsure {
 			v.discard(d.Blobs)
 		}
 	}()
 	for i, f := range nd.Files {
-		b, perr := v.putBlob(ctx, identity.Recipient(), f.Body, f.Size)
+		b, s, perr := v.startBlob(ctx, identity.Recipient(), f.Body, f.Size)
 		if perr != nil {
 			err = perr
 			return nil, fmt.Errorf("vault: deposit: file %d: %w", i, perr)
@@ -189,6 +202,7 @@ func (v *Vault) DepositWithin(ctx context.Context, owner uuid.UUID, by Actor, nd
 		b.Position = positions[f.Role]
 		positions[f.Role]++
 		d.Blobs = append(d.Blobs, b)
+		uploads = append(uploads, s)
 	}
 	tx, err := v.db.Begin(ctx)
 	if err != nil {
@@ -202,6 +216,9 @@ func (v *Vault) DepositWithin(ctx context.Context, owner uuid.UUID, by Actor, nd
 		if err = within(ctx, tx, d); err != nil {
 			return nil, fmt.Errorf("vault: deposit: %w", err)
 		}
+	}
+	if err = stored(); err != nil {
+		return nil, fmt.Errorf("vault: deposit: %w", err)
 	}
 	if v.hooks.commit != nil {
 		err = v.hooks.commit(ctx, tx)

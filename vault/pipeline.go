@@ -3,14 +3,13 @@ package vault
 import (
 	"crypto/sha256"
 	"hash"
-	"io"
 	"sync"
 )
 
-// Reading and writing blobs chains three kinds of work: network I/O, age encryption or
-// decryption, and SHA-256. Done one after the other they add up; the two helpers below
-// let each run on its own goroutine, so that a blob moves at the speed of the slowest
-// stage instead of the sum of all three. Both hold a few buffers at most.
+// Writing a blob chains three kinds of work: reading the body, age encryption, and
+// SHA-256. Done one after the other they add up; asyncHash below runs the hash on its own
+// goroutine, so that a blob moves at the speed of the slowest stage instead of the sum.
+// (Reading a blob has its own pipeline: stream.go.)
 
 const (
 	pipeBuf   = 256 << 10
@@ -81,64 +80,3 @@ func (a *asyncHash) Sum() ([]byte, int64) {
 }
 
 func (a *asyncHash) stop() { a.close.Do(func() { close(a.ch) }) }
-
-// prefetcher reads ahead from src on its own goroutine.
-type prefetcher struct {
-	src  io.ReadCloser
-	ch   chan chunk
-	buf  []byte // the buffer p.cur points into, returned to pipeBufs once read
-	quit chan struct{}
-	cur  []byte
-	err  error
-	once sync.Once
-}
-
-type chunk struct {
-	b   []byte
-	err error
-}
-
-func newPrefetcher(src io.ReadCloser) *prefetcher {
-	p := &prefetcher{src: src, ch: make(chan chunk, pipeDepth), quit: make(chan struct{})}
-	go func() {
-		for {
-			b := getBuf()
-			n, err := io.ReadFull(src, b)
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
-			}
-			select {
-			case p.ch <- chunk{b[:n], err}:
-			case <-p.quit:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return p
-}
-
-func (p *prefetcher) Read(b []byte) (int, error) {
-	for len(p.cur) == 0 {
-		if p.err != nil {
-			return 0, p.err
-		}
-		if p.buf != nil {
-			putBuf(p.buf)
-			p.buf = nil
-		}
-		c := <-p.ch
-		p.cur, p.buf, p.err = c.b, c.b, c.err
-	}
-	n := copy(b, p.cur)
-	p.cur = p.cur[n:]
-	return n, nil
-}
-
-// Close stops the read-ahead and closes src.
-func (p *prefetcher) Close() error {
-	p.once.Do(func() { close(p.quit) })
-	return p.src.Close()
-}

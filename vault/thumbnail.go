@@ -36,10 +36,5 @@ func (v *Vault) OpenThumbnail(ctx context.Context, owner, doc uuid.UUID, by Acto
 	if err := v.checkBlob(ctx, owner, dataKey, doc, &r.Blob, mac); err != nil {
 		return nil, err
 	}
-	r.h = newAsyncHash()
-	br, err := v.openBlob(ctx, r, v.fetch(ctx, r.ID), identity, owner, doc, r.ID)
-	if err != nil {
-		r.h.stop()
-	}
-	return br, err
+	return v.openBlob(ctx, r, v.fetch(ctx, r.ID), identity, owner, doc, r.ID)
 }

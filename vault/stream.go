@@ -1,0 +1,278 @@
+package vault
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"filippo.io/age"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// Reading a blob runs four stages at once, each on its own goroutine: the store's
+// download, the decryption of age's payload, SHA-256, and the caller's reads. They pass
+// blocks of a few age chunks from one to the next, decrypted in place in pooled buffers,
+// so that a read costs the decryption and the hash, each once, and no copy of its own:
+// with age's reader and a separate hash, the profile of a 20 MB read showed a third of
+// its time in copies, a 64 KiB allocation per chunk, and their garbage.
+//
+// age.DecryptHeader authenticates the header and gives the file key; the payload is age's
+// STREAM (https://age-encryption.org/v1): a 16-byte nonce, then chunks of 64 KiB of
+// plaintext sealed with ChaCha20-Poly1305 under HKDF-SHA-256(file key, nonce, "payload"),
+// their nonce an 11-byte big-endian counter and a last byte set to 1 on the final chunk.
+// Only the final chunk may be short, and it is empty only in an empty file.
+
+const (
+	encChunk     = ageChunk + ageTag
+	blockChunks  = 4
+	blockSize    = blockChunks * encChunk
+	streamDepth  = 3        // blocks queued between two stages
+	maxHeaderLen = 64 << 10 // an X25519 header is about 250 bytes
+)
+
+// blockBufs recycles the blocks' buffers across reads.
+var blockBufs = sync.Pool{New: func() any { return new([blockSize]byte) }} //nolint:gochecknoglobals // a pool is shared by design
+
+// block is a piece of a blob on its way through the stages.
+type block struct {
+	buf  *[blockSize]byte
+	n    int // bytes of ciphertext in buf
+	eof  bool
+	segs [blockChunks][]byte // the decrypted chunks, in buf
+	nseg int
+	last bool  // holds the final chunk
+	err  error // what stopped the stream here
+	// store tells that err is the store's (a dropped connection) rather than a failed
+	// authentication.
+	store bool
+	refs  atomic.Int32 // the stages still reading buf
+}
+
+func (b *block) release() {
+	if b.buf != nil && b.refs.Add(-1) == 0 {
+		blockBufs.Put(b.buf)
+	}
+}
+
+// hashed is the SHA-256 stage's result.
+type hashed struct {
+	sum []byte
+	n   int64
+}
+
+// plainStream is the pipeline reading one blob.
+type plainStream struct {
+	src  io.Closer
+	out  chan *block   // decrypted and in order; ends with a last block or one with err
+	sum  chan hashed   // the digest of everything decrypted, once all of it is hashed
+	quit chan struct{} // closed by Close: every stage stops
+	once sync.Once
+}
+
+// errStore wraps an error of the blob store met while reading the header.
+type errStore struct{ err error }
+
+func (e errStore) Error() string { return e.err.Error() }
+func (e errStore) Unwrap() error { return e.err }
+
+// decryptStream reads src's age header with identity and starts the stages. An error
+// that is not an errStore means the ciphertext is not what the identity sealed.
+func decryptStream(src io.ReadCloser, identity age.Identity) (*plainStream, error) {
+	br := bufio.NewReaderSize(src, 4096)
+	hdr, err := readHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	fileKey, err := age.DecryptHeader(hdr, identity)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, ageNonce)
+	if _, err := io.ReadFull(br, nonce); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, errors.New("no payload")
+		}
+		return nil, errStore{err}
+	}
+	key, err := hkdf.Key(sha256.New, fileKey, nonce, "payload", chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := chacha20poly1305.New(key)
+	if err != nil {
+		return nil, err
+	}
+	s := &plainStream{
+		src:  src,
+		out:  make(chan *block, streamDepth),
+		sum:  make(chan hashed, 1),
+		quit: make(chan struct{}),
+	}
+	raw := make(chan *block, streamDepth)
+	toHash := make(chan *block, streamDepth)
+	go s.fetch(br, raw)
+	go s.decrypt(aead, raw, toHash)
+	go s.hash(toHash)
+	return s, nil
+}
+
+// readHeader reads age's header: text lines up to the one starting with "---", its MAC.
+func readHeader(br *bufio.Reader) ([]byte, error) {
+	var hdr []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		hdr = append(hdr, line...)
+		switch {
+		case err == nil && bytes.HasPrefix(line, []byte("---")):
+			return hdr, nil
+		case err == io.EOF || len(hdr) > maxHeaderLen:
+			return nil, errors.New("malformed header")
+		case err != nil && err != bufio.ErrBufferFull:
+			return nil, errStore{err}
+		}
+	}
+}
+
+// fetch reads the ciphertext into blocks. A block is marked eof when nothing follows
+// it, so that the next stage knows the final chunk before it opens it.
+func (s *plainStream) fetch(src io.Reader, raw chan<- *block) {
+	var held *block // read, sent once it is known whether more follows
+	for {
+		b := &block{buf: blockBufs.Get().(*[blockSize]byte)}
+		var err error
+		b.n, err = io.ReadFull(src, b.buf[:])
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			b.eof = true
+		case err != nil:
+			b.err, b.store = err, true
+		}
+		if held != nil {
+			if b.n == 0 && b.eof {
+				held.eof = true
+				b.refs.Store(1)
+				b.release()
+				b, held = held, nil
+			}
+		}
+		if held != nil {
+			if !s.send(raw, held) {
+				return
+			}
+		}
+		if b.eof || b.err != nil {
+			s.send(raw, b)
+			return
+		}
+		held = b
+	}
+}
+
+// send passes b to the next stage, unless the stream was closed.
+func (s *plainStream) send(to chan<- *block, b *block) bool {
+	select {
+	case to <- b:
+		return true
+	case <-s.quit:
+		return false
+	}
+}
+
+// decrypt opens each chunk in place, then passes the block both to the hash and to the
+// reader.
+func (s *plainStream) decrypt(aead cipher.AEAD, raw <-chan *block, toHash chan<- *block) {
+	defer close(toHash)
+	var nonce [chacha20poly1305.NonceSize]byte
+	for {
+		var b *block
+		select {
+		case b = <-raw:
+		case <-s.quit:
+			return
+		}
+		if b.err == nil {
+			b.err = openChunks(aead, &nonce, b)
+		}
+		if b.err != nil {
+			s.send(s.out, &block{err: b.err, store: b.store})
+			return
+		}
+		b.refs.Store(2)
+		if !s.send(toHash, b) || !s.send(s.out, b) {
+			return
+		}
+		if b.last {
+			return
+		}
+	}
+}
+
+// openChunks decrypts b's chunks in place, advancing the chunk counter in nonce.
+func openChunks(aead cipher.AEAD, nonce *[chacha20poly1305.NonceSize]byte, b *block) error {
+	data := b.buf[:b.n]
+	if len(data) == 0 {
+		return errors.New("truncated: no final chunk")
+	}
+	for len(data) > 0 {
+		c := data[:min(len(data), encChunk)]
+		data = data[len(c):]
+		final := b.eof && len(data) == 0
+		if final {
+			if len(c) == ageTag && *nonce != [chacha20poly1305.NonceSize]byte{} {
+				return errors.New("empty final chunk")
+			}
+			nonce[len(nonce)-1] = 1
+		}
+		p, err := aead.Open(c[:0], nonce[:], c, nil)
+		if err != nil {
+			return errors.New("a chunk failed its authentication")
+		}
+		b.segs[b.nseg] = p
+		b.nseg++
+		if final {
+			b.last = true
+			return nil
+		}
+		for i := len(nonce) - 2; i >= 0; i-- {
+			nonce[i]++
+			if nonce[i] != 0 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// hash hashes the decrypted blocks; its digest is sent once all are hashed.
+func (s *plainStream) hash(toHash <-chan *block) {
+	h := sha256.New()
+	var n int64
+	complete := false
+	for b := range toHash {
+		for _, seg := range b.segs[:b.nseg] {
+			h.Write(seg)
+			n += int64(len(seg))
+		}
+		complete = b.last
+		b.release()
+	}
+	if complete {
+		s.sum <- hashed{h.Sum(nil), n}
+	}
+}
+
+// Close stops the stages and closes the store's reader.
+func (s *plainStream) Close() error {
+	s.once.Do(func() { close(s.quit) })
+	return s.src.Close()
+}
+
+// errClosed is what a BlobReader gives once closed.
+var errClosed = fmt.Errorf("read after close: %w", io.ErrClosedPipe)

@@ -1,0 +1,186 @@
+package vault
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+)
+
+// streamAll decrypts ct through decryptStream, as a BlobReader's stages do, and returns
+// the plaintext and its digest as the hash stage computed it.
+func streamAll(ct []byte, id age.Identity) ([]byte, []byte, error) {
+	s, err := decryptStream(io.NopCloser(bytes.NewReader(ct)), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.Close()
+	var out []byte
+	for {
+		b := <-s.out
+		if b.err != nil {
+			return nil, nil, b.err
+		}
+		for _, seg := range b.segs[:b.nseg] {
+			out = append(out, seg...)
+		}
+		b.release()
+		if b.last {
+			h := <-s.sum
+			if h.n != int64(len(out)) {
+				return nil, nil, errors.New("hash stage saw another length")
+			}
+			return out, h.sum, nil
+		}
+	}
+}
+
+// TestDecryptStreamMatchesAge: the pipeline decrypts exactly what age does, at the sizes
+// where chunks and blocks end, and refuses what age refuses.
+func TestDecryptStreamMatchesAge(t *testing.T) {
+	t.Parallel()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(p []byte) []byte {
+		var b bytes.Buffer
+		if err := encrypt(&b, id.Recipient(), bytes.NewReader(p)); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	sizes := []int{0, 1, ageChunk - 1, ageChunk, ageChunk + 1, blockChunks * ageChunk,
+		blockChunks*ageChunk + 1, 2 * blockChunks * ageChunk, 1<<20 + 123}
+	for _, size := range sizes {
+		plain := make([]byte, size)
+		for i := range plain {
+			plain[i] = byte(i*7 + i>>11)
+		}
+		ct := seal(plain)
+		got, sum, err := streamAll(ct, id)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		if want := sha256.Sum256(plain); !bytes.Equal(got, plain) || !bytes.Equal(sum, want[:]) {
+			t.Fatalf("%d bytes: plaintext or digest differs", size)
+		}
+
+		payload := int(ageHeaderLen()) + ageNonce
+		chunks := (len(ct) - payload + encChunk - 1) / encChunk
+		bad := map[string][]byte{
+			"trailing byte":  append(bytes.Clone(ct), 0),
+			"trailing chunk": append(bytes.Clone(ct), ct[payload:payload+min(encChunk, len(ct)-payload)]...),
+			"no payload":     ct[:payload],
+			"short nonce":    ct[:payload-1],
+			"header only":    ct[:ageHeaderLen()],
+		}
+		if chunks > 1 {
+			bad["final chunk dropped"] = ct[:payload+(chunks-1)*encChunk]
+		}
+		if chunks > 2 {
+			// The chunks before the last, with the final flag on none: a full-length chunk
+			// at the end must be the final one.
+			swapped := bytes.Clone(ct)
+			copy(swapped[payload:], ct[payload+encChunk:payload+2*encChunk])
+			bad["chunks swapped"] = swapped
+		}
+		for _, off := range []int{10, payload - 1, payload, len(ct) - 1, payload + (chunks-1)*encChunk} {
+			flipped := bytes.Clone(ct)
+			flipped[off] ^= 1
+			bad["byte flipped"+string(rune('a'+len(bad)))] = flipped
+		}
+		for name, b := range bad {
+			if _, err := age.Decrypt(bytes.NewReader(b), id); err == nil {
+				if _, err = io.ReadAll(must(age.Decrypt(bytes.NewReader(b), id))); err == nil {
+					t.Fatalf("%d bytes, %s: age reads it; the case is wrong", size, name)
+				}
+			}
+			_, _, err := streamAll(b, id)
+			if err == nil {
+				t.Fatalf("%d bytes, %s: read without error", size, name)
+			}
+			if errors.As(err, new(errStore)) {
+				t.Fatalf("%d bytes, %s: %v is reported as the store's", size, name, err)
+			}
+		}
+	}
+}
+
+// TestDecryptStreamLongHeader: a header that never ends is refused once it is longer than
+// any age header, not read to the end of the object.
+func TestDecryptStreamLongHeader(t *testing.T) {
+	t.Parallel()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := 0
+	src := readerFunc(func(p []byte) (int, error) {
+		read += len(p)
+		if read > 4*maxHeaderLen {
+			t.Fatal("read far past the longest header")
+		}
+		for i := range p {
+			p[i] = 'A'
+		}
+		return len(p), nil
+	})
+	_, err = decryptStream(io.NopCloser(io.MultiReader(strings.NewReader("age-encryption.org/v1\n-> X25519 "), src)), id)
+	if err == nil || errors.As(err, new(errStore)) {
+		t.Fatalf("endless header: %v, want a malformed header", err)
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+func must(r io.Reader, err error) io.Reader {
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// TestDecryptStreamStoreError: a store that fails mid-stream is reported as the store's
+// error, not as tampering.
+func TestDecryptStreamStoreError(t *testing.T) {
+	t.Parallel()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ct bytes.Buffer
+	if err := encrypt(&ct, id.Recipient(), bytes.NewReader(make([]byte, 3<<20))); err != nil {
+		t.Fatal(err)
+	}
+	dropped := errors.New("connection reset")
+	src := io.MultiReader(bytes.NewReader(ct.Bytes()[:2<<20]), errReader{dropped})
+	s, err := decryptStream(io.NopCloser(src), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for {
+		b := <-s.out
+		if b.err != nil {
+			if !b.store || !errors.Is(b.err, dropped) {
+				t.Fatalf("got %v (store %v), want the store's error", b.err, b.store)
+			}
+			return
+		}
+		if b.last {
+			t.Fatal("a cut stream ended as complete")
+		}
+		b.release()
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
