@@ -287,7 +287,9 @@ func TestAuthenticateAgent(t *testing.T) {
 	// Two failures of this login so far (the replay, the wrong password): three more lock
 	// it, even for good credentials after.
 	for range 3 {
-		b.s.AuthenticateAgent(ctx, "m.dupont", "wrong password", "000000", b.ip)
+		if _, err := b.s.AuthenticateAgent(ctx, "m.dupont", "wrong password", "000000", b.ip); err == nil {
+			t.Fatal("a wrong password signed in")
+		}
 	}
 	_, err = b.s.AuthenticateAgent(ctx, "m.dupont", a.password, code(t, a.totp, now.Add(30*time.Second)), b.ip)
 	if _, locked := account.IsLocked(err); !locked {

@@ -77,7 +77,7 @@ type authorizationDetail struct {
 	Purpose string   `json:"purpose,omitempty"`
 }
 
-var pkcePattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`) //nolint:gochecknoglobals // compiled once
+var pkcePattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 
 // ParseAuthorization checks the query of an authorization request: the client, the exact
 // redirect URI, the code flow with PKCE S256 only, and the kinds asked for in

@@ -137,7 +137,9 @@ func TestChoisirDansMonCoffre(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, r)
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
 	r.Close()
 	if _, err := b.s.OpenGranted(ctx, g2, impots.ID, impots.Blobs[0].ID, b.ip, ""); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("document not granted: %v", err)

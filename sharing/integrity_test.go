@@ -36,8 +36,12 @@ func TestSubstitutedFileGetsNoReceipt(t *testing.T) {
 	fake := []byte("%PDF-1.7 attestation falsifiée")
 	var ct bytes.Buffer
 	w, _ := age.Encrypt(&ct, rcpt)
-	w.Write(fake)
-	w.Close()
+	if _, err := w.Write(fake); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.Store.Put(ctx, pdf.ID.String(), &ct, int64(ct.Len())); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func signJWS(key ed25519.PrivateKey, typ string, payload []byte) (string, error)
 // its payload. The type must be typ: a mandate receipt never passes for a delivery
 // receipt, though the same key signs both.
 func verifyJWS(compact string, pub ed25519.PublicKey, typ string) ([]byte, error) {
-	jws, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(compact, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		return nil, err
 	}

@@ -241,7 +241,7 @@ func TestOpenerReachEndsWithTheOwnersWord(t *testing.T) {
 	}
 	// The person comes back and consents again at the desk: the structure helps again
 	// under that mandate only.
-	m = b.grant(t, a, owner, sharing.OneDay, sharing.ScopeDeposit)
+	b.grant(t, a, owner, sharing.OneDay, sharing.ScopeDeposit)
 	noUnlocks()
 	if err := b.s.Authorize(ctx, a.Agent, owner, sharing.ScopeDeskRecovery, b.ip); err != nil {
 		t.Errorf("under a new mandate: %v", err)

@@ -24,7 +24,7 @@ type BlobStore interface {
 }
 
 // Keys are lowercase UUIDs; anything else is refused before it reaches a path or a URL.
-var keyPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`) //nolint:gochecknoglobals // compiled once
+var keyPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func checkKey(key string) error {
 	if !keyPattern.MatchString(key) {

@@ -16,7 +16,7 @@ import (
 // ManifestSchema is the JSON Schema (2020-12) of manifest.json, published with the code.
 //
 //go:embed manifest.schema.json
-var ManifestSchema []byte //nolint:gochecknoglobals // embedded, read-only
+var ManifestSchema []byte
 
 // The manifest, as published in manifest.schema.json.
 type (

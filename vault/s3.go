@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -100,7 +101,7 @@ func (s *S3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	// here and not in the middle of a caller's read (a Stat would cost a HEAD more).
 	var first [1]byte
 	n, err := obj.Read(first[:])
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		obj.Close()
 		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
 	}
@@ -123,7 +124,7 @@ func (s *S3Store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("s3 store: delete: %w", err)
 	}
 	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
-		if s.notFound(err) == ErrBlobNotFound {
+		if errors.Is(s.notFound(err), ErrBlobNotFound) {
 			return nil
 		}
 		return fmt.Errorf("s3 store: delete %s: %w", key, err)
