@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -59,7 +58,7 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Messages": messages, "Reading": reading,
+		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(h.now()), "Messages": messages, "Reading": reading,
 			"Deposits": deposits}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
@@ -85,7 +84,7 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if !a.HasSecret && !st.session.Fresh(time.Now()) {
+	if !a.HasSecret && !st.session.Fresh(h.now()) {
 		// No current secret to type: the proof is a recent sign-in or passkey.
 		h.askReverify(w, r, "/compte")
 		return

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -208,7 +207,7 @@ func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	now := time.Now()
+	now := h.now()
 	items := make([]mandateItem, len(ms))
 	for i, m := range ms {
 		items[i] = mandateItem{Mandate: m, Soon: m.ExpiresSoon(now),
@@ -263,7 +262,7 @@ func (h *handler) agentError(w http.ResponseWriter, r *http.Request, err error) 
 // older than sharing.AgentReverify. The form is shown again afterwards: nothing was done.
 func (h *handler) requireFresh(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if agentOf(r).Fresh(time.Now()) {
+		if agentOf(r).Fresh(h.now()) {
 			next.ServeHTTP(w, r)
 			return
 		}

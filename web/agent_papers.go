@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -183,7 +182,7 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 			h.agentError(w, r, err)
 			return
 		}
-		watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, f.Recipient, f.Purpose, time.Now())
+		watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, f.Recipient, f.Purpose, h.now())
 	}
 	c, err := h.share.AgentCreateLink(r.Context(), agentOf(r).Agent, owner, sharing.NewLink{
 		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,

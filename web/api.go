@@ -334,7 +334,7 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 		ids[i] = d.String()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": token, "token_type": "Bearer", "expires_in": int(time.Until(g.ExpiresAt).Seconds()),
+		"access_token": token, "token_type": "Bearer", "expires_in": int(g.ExpiresAt.Sub(h.now()).Seconds()),
 		"authorization_details": []map[string]any{{"type": sharing.AuthorizationDetailsType, "documents": ids}},
 	})
 }
@@ -344,7 +344,7 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 // §4.4), or for the code of a person's consent, which also names the new subscription.
 // Issuers authenticate with private_key_jwt only (sharing.NewClient).
 func (h *handler) apiDepositToken(w http.ResponseWriter, c *sharing.Client, g *sharing.Grant) {
-	token, exp, err := sharing.DepositToken(h.cfg.Signing, c, time.Now())
+	token, exp, err := sharing.DepositToken(h.cfg.Signing, c, h.now())
 	if errors.Is(err, sharing.ErrClientAuth) {
 		oauthError(w, http.StatusBadRequest, "unauthorized_client", "this client deposits nothing")
 		return
@@ -354,7 +354,7 @@ func (h *handler) apiDepositToken(w http.ResponseWriter, c *sharing.Client, g *s
 		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
 		return
 	}
-	answer := map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": int(time.Until(exp).Seconds())}
+	answer := map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": int(exp.Sub(h.now()).Seconds())}
 	if g != nil {
 		answer["authorization_details"] = []map[string]any{{"type": sharing.DepositDetailsType, "subscription": g.Subscription.UUID.String()}}
 	}

@@ -70,7 +70,7 @@ func (h *handler) renderClose(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	d := closeData{HasSecret: a.HasSecret, Login: a.Owner.Login, Word: word,
-		EraseAfter: time.Now().In(paris()).AddDate(0, 12, 0)}
+		EraseAfter: h.now().In(paris()).AddDate(0, 12, 0)}
 	h.render(w, r, status, "close", view{Title: "close.title", Nav: "account", Error: errMsg, Data: d})
 }
 

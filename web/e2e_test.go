@@ -24,10 +24,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 
-	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
-	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
@@ -181,6 +179,62 @@ type browser struct {
 	shots          int // screenshots kept
 }
 
+// chromium is the one headless Chromium of the package's browser tests: started by the
+// first test that needs it, stopped by TestMain. Each test drives a tab of its own in a
+// browser context of its own (cookies, cache and storage apart: the test servers all
+// live on localhost, and cookies do not tell ports apart), and at most tabs.cap() tests
+// drive theirs at once: one Chromium per test, or a tab for every parallel test, would
+// only share the same 2 cores slower and make the timings the tests measure flaky.
+var chromium struct { //nolint:gochecknoglobals // one browser per test binary
+	once sync.Once
+	ctx  context.Context // the browser's first tab; tests open theirs beside it
+	stop context.CancelFunc
+	err  error
+	dir  string
+	tabs chan struct{}
+}
+
+// startChromium starts the shared browser once.
+func startChromium() (context.Context, error) {
+	chromium.once.Do(func() {
+		chromium.tabs = make(chan struct{}, 2)
+		chromium.dir, chromium.err = os.MkdirTemp("", "coffre-chromium-")
+		if chromium.err != nil {
+			return
+		}
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+			chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+			chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"),
+			chromedp.UserDataDir(chromium.dir), chromedp.WindowSize(360, 740))
+		ctx, cancel := chromedp.NewContext(allocCtx)
+		chromium.ctx, chromium.stop = ctx, func() { cancel(); cancelAlloc() }
+		// No timeout on the first call: it binds the browser's life to its context.
+		chromium.err = chromedp.Do(ctx)
+	})
+	return chromium.ctx, chromium.err
+}
+
+// stopChromium stops the shared browser, if a test started it.
+func stopChromium() {
+	if chromium.stop != nil {
+		chromium.stop()
+	}
+	if chromium.dir != "" {
+		os.RemoveAll(chromium.dir)
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopChromium()
+	os.Exit(code)
+}
+
+// newBrowser gives the test a fresh tab of the shared Chromium, in a browser context of
+// its own, on a 360×740 phone screen; it waits while other tests hold every tab.
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -190,16 +244,20 @@ func newBrowser(t *testing.T) *browser {
 	if err != nil {
 		t.Fatalf("axe-core missing: run scripts/assets.sh (make test does): %v", err)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(360, 740))
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	root, err := startChromium()
+	if err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	chromium.tabs <- struct{}{}
+	tab, _ := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
+	ctx, cancelTimeout := context.WithTimeout(tab, 3*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		if err := chromedp.Cancel(tab); err != nil {
+			t.Logf("close the tab: %v", err)
+		}
+		<-chromium.tabs
+	})
 	br := &browser{t: t, ctx: ctx, nl: &netlog{}, axe: axeSrc, otherLanguages: true}
 	t.Cleanup(func() {
 		if br.shots > 0 {
@@ -549,6 +607,7 @@ func (br *browser) signup(base, login, secret string) {
 // change it, delete it, read the history. On every page it runs axe-core (WCAG 2.1 A and
 // AA: no violation allowed) and measures the page weight and requests.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
 	b := setup(t)
 	br := newBrowser(t)
@@ -718,10 +777,8 @@ func TestBrowser(t *testing.T) {
 // TestBrowserPasskey registers a passkey from Mon compte with Chromium's virtual
 // authenticator (a phone's screen lock), logs out, and logs in with it.
 func TestBrowserPasskey(t *testing.T) {
-	vb := vaulttest.NewVault(t)
-	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, sharing.New(vb.DB, vb.V, vb.A), vb.Signing
-	})
+	t.Parallel()
+	b := setup(t)
 	br := newBrowser(t)
 	defer br.report()
 	if _, err := chromedp.Call(br.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
@@ -744,9 +801,7 @@ func TestBrowserPasskey(t *testing.T) {
 	}
 	// Minutes later, adding or removing a passkey first asks who is there: the passkey
 	// answers.
-	if _, err := vb.DB.Exec(context.Background(), `UPDATE sessions SET verified_at = now() - interval '1 hour'`); err != nil {
-		t.Fatal(err)
-	}
+	b.clock.Advance(account.SessionReverify + time.Minute)
 	br.visit("Mon compte (preuve ancienne)", b.base+"/compte")
 	if s := br.text(); strings.Contains(s, "Ajouter une clé d'accès sur cet appareil") || !strings.Contains(s, "confirmez d'abord que c'est bien vous") {
 		t.Fatalf("Mon compte offers to add a passkey without a recent proof: %s", s)
@@ -771,6 +826,7 @@ func TestBrowserPasskey(t *testing.T) {
 // OpenID Connect provider started by the test, and checks the sign-in page with the
 // button under axe-core.
 func TestBrowserFranceConnect(t *testing.T) {
+	t.Parallel()
 	issuer, _ := oidcProvider(t)
 	b := setup(t, func(c *web.Config) {
 		storage.RegisterClients(storage.WebClient("coffre-browser", "client-secret", c.BaseURL+"/connexion/franceconnect/retour"))
@@ -801,6 +857,7 @@ func TestBrowserFranceConnect(t *testing.T) {
 // is wider than it. With COFFRE_SCREENSHOTS set to a folder, it leaves a screenshot there for a
 // person to look at.
 func TestBrowserHistory(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	br := newBrowser(t)
 	defer br.report()

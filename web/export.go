@@ -77,7 +77,7 @@ var (
 func (h *handler) shutdownNotice(ctx context.Context) *vault.Notice {
 	rc := &h.recovery
 	rc.mu.Lock()
-	if !rc.noticeAt.IsZero() && time.Since(rc.noticeAt) < noticeTTL {
+	if !rc.noticeAt.IsZero() && h.now().Sub(rc.noticeAt) < noticeTTL {
 		n := rc.notice
 		rc.mu.Unlock()
 		return n
@@ -94,7 +94,7 @@ func (h *handler) shutdownNotice(ctx context.Context) *vault.Notice {
 		n.ShutdownAt = n.ShutdownAt.In(paris())
 	}
 	rc.mu.Lock()
-	rc.notice, rc.noticeAt = n, time.Now()
+	rc.notice, rc.noticeAt = n, h.now()
 	rc.mu.Unlock()
 	return n
 }
@@ -148,7 +148,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.recovery.releaseExport(owner)
 
-	name, ctype := "coffre-"+time.Now().In(paris()).Format(time.DateOnly)+".zip", "application/zip"
+	name, ctype := "coffre-"+h.now().In(paris()).Format(time.DateOnly)+".zip", "application/zip"
 	if d.Passphrase != "" {
 		name, ctype = name+".age", "application/octet-stream"
 	}
@@ -156,7 +156,8 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", ctype)
 	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	hd.Set("Cache-Control", "no-store")
-	sw := &startWriter{w: w, rc: http.NewResponseController(w), start: time.Now(), grace: h.exportGrace(), rate: h.exportRate()}
+	sw := &startWriter{w: w, rc: http.NewResponseController(w), start: time.Now(), // pacing measures the network: the wall clock, not Config.Now
+		grace: h.exportGrace(), rate: h.exportRate()}
 	// A client slower than exportMinRate frees its slot (and its database connection);
 	// the deadline is lifted afterwards for the next request on the connection.
 	defer sw.rc.SetWriteDeadline(time.Time{})

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -135,7 +134,7 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 				h.serverError(w, r, derr)
 				return
 			}
-			watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, req.Client.Name, req.Purpose, time.Now())
+			watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, req.Client.Name, req.Purpose, h.now())
 		}
 		back, err = h.share.ApproveMarked(r.Context(), req, owner, h.actor(r), ids, watermark)
 	}

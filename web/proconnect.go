@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -108,7 +107,7 @@ func (h *handler) proConnectReturn(w http.ResponseWriter, r *http.Request) {
 	issuer := h.proc.cfg.Issuer
 	if c.Link {
 		as := h.agentSessionOf(r)
-		if as == nil || !as.Fresh(time.Now()) {
+		if as == nil || !as.Fresh(h.now()) {
 			refused(http.StatusUnauthorized, "link without a fresh agent session", "pc.refused", nil)
 			return
 		}

@@ -372,7 +372,8 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{})
 	paced := func() *startWriter {
-		return &startWriter{w: w, rc: rc, start: time.Now(), grace: h.exportGrace(), rate: h.exportRate()}
+		return &startWriter{w: w, rc: rc, start: time.Now(), // pacing measures the network: the wall clock, not Config.Now
+			grace: h.exportGrace(), rate: h.exportRate()}
 	}
 	if len(pdfs) == 1 && !marked {
 		br, err := h.share.OpenUncounted(r.Context(), l, pdfs[0].ID, pdfs[0].File.ID, h.clientIP(r))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"coffre/vault/account"
 
@@ -25,7 +24,7 @@ import (
 // again.
 func (h *handler) requireFreshOwner(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if stateOf(r).session.Fresh(time.Now()) {
+		if stateOf(r).session.Fresh(h.now()) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -157,7 +156,7 @@ func (h *handler) renewCookie(w http.ResponseWriter, r *http.Request, token stri
 	st := stateOf(r)
 	st.token, st.csrf = token, csrfToken(token)
 	if st.session != nil {
-		st.session.VerifiedAt = time.Now()
+		st.session.VerifiedAt = h.now()
 		if st.session.Restricted() {
 			st.session.Method = "secret"
 		}

@@ -95,7 +95,7 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := h.share.CreateLink(r.Context(), owner, h.actor(r), sharing.NewLink{
 		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
-		Watermark: watermarkFor(f.Mark, docs, func(d vault.Document) bool { return f.IsChosen(d.ID) }, f.Recipient, f.Purpose, time.Now()),
+		Watermark: watermarkFor(f.Mark, docs, func(d vault.Document) bool { return f.IsChosen(d.ID) }, f.Recipient, f.Purpose, h.now()),
 	})
 	switch {
 	case errors.Is(err, sharing.ErrInvalid):
@@ -179,7 +179,7 @@ func (h *handler) links(w http.ResponseWriter, r *http.Request) {
 	for _, d := range docs {
 		titles[d.ID] = d.Title
 	}
-	now := time.Now()
+	now := h.now()
 	items := make([]linkItem, 0, len(links))
 	for _, l := range links {
 		it := linkItem{Link: l, Status: "active"}

@@ -76,6 +76,7 @@ var (
 )
 
 func TestShareLinkPages(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	owner := b.client(t)
 	owner.signup("fatou", "le chat mange la pomme")
@@ -256,6 +257,7 @@ func checkDelivery(t *testing.T, b *testBundle, resp *http.Response, body []byte
 }
 
 func TestLinkAPI(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	check := schemas(t)
 	ctx := context.Background()
@@ -341,6 +343,7 @@ func TestLinkAPI(t *testing.T) {
 }
 
 func TestChoisirDansMonCoffreOverHTTP(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	check := schemas(t)
 	ctx := context.Background()
@@ -462,6 +465,7 @@ func TestChoisirDansMonCoffreOverHTTP(t *testing.T) {
 
 // Everything as one PDF counts as one download of the link, whatever the number of papers.
 func TestBundleCountsOnce(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
 	o, err := b.v.CreateOwner(ctx, "", vault.System)
@@ -486,6 +490,7 @@ func TestBundleCountsOnce(t *testing.T) {
 
 // Over TLS the code cookie, scoped to the link's path, cannot be a __Host- cookie.
 func TestCodeCookieBehindTLS(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) { c.BehindTLS = true })
 	ctx := context.Background()
 	o, _ := b.v.CreateOwner(ctx, "", vault.System)
