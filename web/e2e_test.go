@@ -3,12 +3,14 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -182,7 +185,7 @@ type browser struct {
 // chromium is the one headless Chromium of the package's browser tests: started by the
 // first test that needs it, stopped by TestMain. Each test drives a tab of its own in a
 // browser context of its own (cookies, cache and storage apart: the test servers all
-// live on localhost, and cookies do not tell ports apart), and at most tabs.cap() tests
+// live on localhost, and cookies do not tell ports apart), and at most browserTabs tests
 // drive theirs at once: one Chromium per test, or a tab for every parallel test, would
 // only share the same 2 cores slower and make the timings the tests measure flaky.
 var chromium struct { //nolint:gochecknoglobals // one browser per test binary
@@ -194,27 +197,45 @@ var chromium struct { //nolint:gochecknoglobals // one browser per test binary
 	tabs chan struct{}
 }
 
+// parallelTests is how many tests run at once by default: most of their time is spent
+// waiting for PostgreSQL, MinIO or the browser, so more than the cores (go test's
+// default) keeps the machine busy; the browser tests share browserTabs tabs among them.
+const parallelTests = 4
+
+// browserTabs is how many browser tests drive their tab at once.
+const browserTabs = 2
+
 // startChromium starts the shared browser once.
 func startChromium() (context.Context, error) {
 	chromium.once.Do(func() {
-		chromium.tabs = make(chan struct{}, 2)
+		chromium.tabs = make(chan struct{}, browserTabs)
 		chromium.dir, chromium.err = os.MkdirTemp("", "coffre-chromium-")
 		if chromium.err != nil {
 			return
 		}
-		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-			chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-			chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-			chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"),
-			chromedp.UserDataDir(chromium.dir), chromedp.WindowSize(360, 740))
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromiumOptions(), chromedp.UserDataDir(chromium.dir))...)
 		ctx, cancel := chromedp.NewContext(allocCtx)
 		chromium.ctx, chromium.stop = ctx, func() { cancel(); cancelAlloc() }
 		// No timeout on the first call: it binds the browser's life to its context.
 		chromium.err = chromedp.Do(ctx)
 	})
 	return chromium.ctx, chromium.err
+}
+
+// chromiumOptions are the flags of every Chromium the tests start.
+func chromiumOptions() []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"),
+		// Every tab runs as if it were the one in front: timers and animation frames as
+		// a person using that page would have them.
+		chromedp.Flag("disable-background-timer-throttling", true), chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.WindowSize(360, 740),
+	}
 }
 
 // stopChromium stops the shared browser, if a test started it.
@@ -227,7 +248,15 @@ func stopChromium() {
 	}
 }
 
+// TestMain runs the tests, at most parallelTests at once unless -parallel says otherwise,
+// then stops the shared browser.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(parallelTests))
+	}
 	code := m.Run()
 	stopChromium()
 	os.Exit(code)
@@ -236,6 +265,19 @@ func TestMain(m *testing.M) {
 // newBrowser gives the test a fresh tab of the shared Chromium, in a browser context of
 // its own, on a 360×740 phone screen; it waits while other tests hold every tab.
 func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	return openBrowser(t, false)
+}
+
+// newOwnBrowser is newBrowser in a Chromium of the test's own, for the tests that walk a
+// page with the keyboard: the keyboard focus is the window's, and a tab beside others in
+// the shared browser does not keep it.
+func newOwnBrowser(t *testing.T) *browser {
+	t.Helper()
+	return openBrowser(t, true)
+}
+
+func openBrowser(t *testing.T, own bool) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("no Chromium at %s: run scripts/browser.sh (make test does)", chromiumPath)
@@ -249,12 +291,19 @@ func newBrowser(t *testing.T) *browser {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	chromium.tabs <- struct{}{}
-	tab, _ := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
+	var tab context.Context
+	if own {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromiumOptions(), chromedp.UserDataDir(t.TempDir()))...)
+		t.Cleanup(cancelAlloc)
+		tab, _ = chromedp.NewContext(allocCtx)
+	} else {
+		tab, _ = chromedp.NewContext(root, chromedp.WithNewBrowserContext())
+	}
 	ctx, cancelTimeout := context.WithTimeout(tab, 3*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		if err := chromedp.Cancel(tab); err != nil {
-			t.Logf("close the tab: %v", err)
+			t.Logf("close the browser: %v", err)
 		}
 		<-chromium.tabs
 	})
@@ -265,6 +314,11 @@ func newBrowser(t *testing.T) *browser {
 		}
 	})
 	br.do("start", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2)))
+	// Tabs side by side in one browser: each behaves as focused, or keyboard tests
+	// would find the focus elsewhere.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
 	br.nl.reset()
 	if err := chromedp.Listen(ctx, br.nl.event); err != nil {
 		t.Fatal(err)

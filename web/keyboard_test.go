@@ -213,7 +213,7 @@ func TestBrowserKeyboard(t *testing.T) {
 	t.Parallel()
 	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
 	b := setup(t)
-	br := newBrowser(t)
+	br := newOwnBrowser(t)
 	defer br.report()
 	base := b.base
 	// The pages a person reads have their « Écouter » button: it takes the focus too.
@@ -366,7 +366,7 @@ const textSpacingJS = `(() => {
 func TestBrowserReflow(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	br := newBrowser(t)
+	br := newOwnBrowser(t)
 	base := b.base
 	br.signup(base, "Amina", "le chat mange la pomme")
 	amina := ownerOf(t, b, "amina")

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
