@@ -84,6 +84,13 @@ func (h *handler) agentSessionOf(r *http.Request) *sharing.AgentSession {
 	return as
 }
 
+// agentLoginView is the agents' sign-in page: what was typed, and whether the ProConnect
+// button is there.
+type agentLoginView struct {
+	Login      string
+	ProConnect bool
+}
+
 // proConnectReturn is where ProConnect sends the agent back: the checks of
 // openIDCheck, then either the link to the signed-in agent who asked for it, or the
 // sign-in of the agent linked to that identity.
@@ -92,7 +99,7 @@ func (h *handler) proConnectReturn(w http.ResponseWriter, r *http.Request) {
 	refused := func(status int, why, msg string, err error) {
 		h.log.InfoContext(r.Context(), "proconnect sign-in refused", "why", why, "err", err)
 		h.render(w, r, status, "agent_login", view{Title: "agent.login.title", Error: h.t(r, msg),
-			Data: map[string]any{"Login": "", "ProConnect": true}})
+			Data: agentLoginView{ProConnect: true}})
 	}
 	c, _, idt, _, why, err := h.openIDCheck(r, h.proc, proConnectCeremony)
 	if errors.Is(err, errProviderDown) {

@@ -56,7 +56,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 	v.Reading = on
 	page := view{Title: "search.title", Nav: "list", Data: &v}
 	if ferr != nil {
-		page.Error = h.t(r, ferr.Error())
+		page.Error = h.refusalText(r, ferr)
 		h.render(w, r, http.StatusUnprocessableEntity, "search", page)
 		return
 	}

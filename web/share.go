@@ -21,6 +21,8 @@ import (
 // Sharing, the owner's side: choose papers, make a link (with its QR code for the
 // counter), see every link and end any of them at once.
 
+// shareForm is the form that makes a link: what was chosen and typed (parseShareForm),
+// and the papers the page offers (Docs).
 type shareForm struct {
 	Docs         []vault.Document
 	Chosen       []uuid.UUID
@@ -32,6 +34,36 @@ type shareForm struct {
 	// copies.
 	Mark      watermarkChoice
 	Recipient string
+
+	lifetime time.Duration // Lifetime's, once parsed
+}
+
+// parseShareForm reads the form that makes a link: at least one paper, a lifetime and a
+// watermark choice the page offers, a name for the copies not too long. IDs that are no
+// UUID are left out (the domain checks the others are the owner's); Docs is the
+// handler's to fill.
+func parseShareForm(r *http.Request) (shareForm, error) {
+	f := shareForm{Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui",
+		Recipient: r.PostFormValue("recipient")}
+	for _, s := range r.PostForm["doc"] {
+		if id, err := uuid.Parse(s); err == nil {
+			f.Chosen = append(f.Chosen, id)
+		}
+	}
+	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
+	mark, markOK := parseWatermarkChoice(r.PostFormValue("mark"))
+	f.Mark = mark
+	lifetime, ok := lifetimes[f.Lifetime]
+	f.lifetime = lifetime
+	switch {
+	case len(f.Chosen) == 0:
+		return f, errors.New("share.error.nodoc")
+	case !ok:
+		return f, errors.New("share.error.lifetime")
+	case !markOK || utf8Len(f.Recipient) > maxRecipient:
+		return f, errors.New("share.error.invalid")
+	}
+	return f, nil
 }
 
 // maxRecipient bounds the name written on marked copies, in characters: with the date
@@ -68,38 +100,22 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	f := shareForm{Docs: docs, Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui",
-		Recipient: r.PostFormValue("recipient")}
-	for _, s := range r.PostForm["doc"] {
-		if id, err := uuid.Parse(s); err == nil {
-			f.Chosen = append(f.Chosen, id)
-		}
-	}
-	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
-	mark, markOK := parseWatermarkChoice(r.PostFormValue("mark"))
-	f.Mark = mark
+	f, err := parseShareForm(r)
+	f.Docs = docs
 	again := func(msg string) {
-		h.render(w, r, http.StatusUnprocessableEntity, "share", view{Title: "share.title", Nav: "list", Error: h.t(r, msg), Data: f})
+		h.render(w, r, http.StatusUnprocessableEntity, "share", view{Title: "share.title", Nav: "list", Error: msg, Data: f})
 	}
-	lifetime, ok := lifetimes[f.Lifetime]
-	switch {
-	case len(f.Chosen) == 0:
-		again("share.error.nodoc")
-		return
-	case !ok:
-		again("share.error.lifetime")
-		return
-	case !markOK || utf8Len(f.Recipient) > maxRecipient:
-		again("share.error.invalid")
+	if err != nil {
+		again(h.refusalText(r, err))
 		return
 	}
 	c, err := h.share.CreateLink(r.Context(), owner, h.actor(r), sharing.NewLink{
-		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
+		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: f.lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
 		Watermark: watermarkFor(f.Mark, docs, func(d vault.Document) bool { return f.IsChosen(d.ID) }, f.Recipient, f.Purpose, h.now()),
 	})
 	switch {
 	case errors.Is(err, sharing.ErrInvalid):
-		again("share.error.invalid")
+		again(h.t(r, "share.error.invalid"))
 		return
 	case errors.Is(err, vault.ErrNotFound):
 		h.notFound(w, r)
@@ -108,31 +124,50 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	data, err := h.createdLink(r, c)
+	v, err := h.sharedLink(r, c)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "shared", view{Title: "shared.title", Nav: "list", Data: data})
+	h.render(w, r, http.StatusOK, "shared", view{Title: "shared.title", Nav: "list", Data: v})
 }
 
-// createdLink is what the page of a new link shows, to the owner or to an agent acting
-// for them: the address, its QR code, the code, and ready-made SMS and e-mail messages.
-func (h *handler) createdLink(r *http.Request, c *sharing.Created) (map[string]any, error) {
+// sharedView is the page of a new link, to the owner or to an agent acting for them:
+// the address, its QR code, the code, and ready-made SMS and e-mail messages.
+type sharedView struct {
+	Link      *sharing.Link
+	URL       string
+	QR        template.URL // a data: URI
+	Code      string       // "" without a code
+	SMS, Mail template.URL
+}
+
+// sharedLink is the page of the new link c.
+func (h *handler) sharedLink(r *http.Request, c *sharing.Created) (sharedView, error) {
 	link := h.baseURL(r) + "/p/" + c.Token
 	qrURI, err := qrDataURI(link)
 	if err != nil {
-		return nil, err
+		return sharedView{}, err
 	}
 	message := h.t(r, "share.message", link)
 	if c.Code != "" {
 		message = h.t(r, "share.message.code", link, c.Code)
 	}
-	return map[string]any{
-		"Link": c.Link, "URL": link, "QR": template.URL(qrURI), "Code": c.Code,
-		"SMS":  template.URL("sms:?&body=" + url.QueryEscape(message)),
-		"Mail": template.URL("mailto:?subject=" + url.PathEscape(h.t(r, "share.mail.subject")) + "&body=" + url.PathEscape(message)),
+	return sharedView{
+		Link: c.Link, URL: link, QR: template.URL(qrURI), Code: c.Code,
+		SMS:  template.URL("sms:?&body=" + url.QueryEscape(message)),
+		Mail: template.URL("mailto:?subject=" + url.PathEscape(h.t(r, "share.mail.subject")) + "&body=" + url.PathEscape(message)),
 	}, nil
+}
+
+// createdLink is sharedLink as the agents' pages take their data (renderAgent's map),
+// until those pages get typed views too (agent_papers.go).
+func (h *handler) createdLink(r *http.Request, c *sharing.Created) (map[string]any, error) {
+	v, err := h.sharedLink(r, c)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Link": v.Link, "URL": v.URL, "QR": v.QR, "Code": v.Code, "SMS": v.SMS, "Mail": v.Mail}, nil
 }
 
 // baseURL is the address people reach the service at, for links given to others.
