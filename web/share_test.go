@@ -71,7 +71,9 @@ func ownerOf(t *testing.T, b *testBundle, login string) uuid.UUID {
 }
 
 var (
-	tokenRE = regexp.MustCompile(`/p/([A-Za-z0-9_-]{43})`)
+	// A link's address, not the same letters inside the QR code's base64, which comes
+	// first on the page (base64 has no ':').
+	tokenRE = regexp.MustCompile(`https?://[^/"\s]+/p/([A-Za-z0-9_-]{43})`)
 	codeRE  = regexp.MustCompile(`id="link-code">([0-9]{6})<`)
 )
 
