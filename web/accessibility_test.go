@@ -19,6 +19,7 @@ import (
 // the criteria checked and how, what is left, the date, the technologies, how to reach
 // the team and the recourse to the Défenseur des droits.
 func TestAccessibilityStatement(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) { c.Contact = "accessibilite@coffre.example.fr" })
 	c := b.client(t)
 	for _, p := range []string{"/", "/connexion", "/aide"} {
@@ -64,6 +65,7 @@ func TestAccessibilityStatement(t *testing.T) {
 // TestOneAlertPerError: a form sent back with an error says it once, so that a screen
 // reader reads it once (the layout shows the page's error; a page must not show it again).
 func TestOneAlertPerError(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("nadia", "le chat mange la pomme")

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -16,6 +15,17 @@ type sessionView struct {
 	account.Session
 	Current bool
 	Name    string // the device in plain words (deviceName); "" when it did not say
+}
+
+// accountView is the data of « Mon compte ».
+type accountView struct {
+	Account     *account.Account
+	Sessions    []sessionView
+	PasskeyList []account.Passkey
+	Fresh       bool // the session's proof is recent: credentials may change without asking again
+	Messages    *messagesView
+	Reading     *readingSwitch
+	Deposits    *subscriptionsView
 }
 
 func (h *handler) account(w http.ResponseWriter, r *http.Request) {
@@ -59,8 +69,8 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: map[string]any{"Account": a, "Sessions": sessions, "PasskeyList": passkeys, "Fresh": st.session.Fresh(time.Now()), "Messages": messages, "Reading": reading,
-			"Deposits": deposits}}
+		Data: accountView{Account: a, Sessions: sessions, PasskeyList: passkeys, Fresh: st.session.Fresh(h.now()), Messages: messages, Reading: reading,
+			Deposits: deposits}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
 	}
@@ -73,10 +83,26 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	h.render(w, r, status, "account", v)
 }
 
+// secretForm is what the change of secret sends: the current secret (none when the owner
+// has none yet) and the new one.
+type secretForm struct {
+	Current, Next string
+}
+
+// parseSecretForm reads the change of secret: the new secret typed twice must be the
+// same; the domain judges the rest.
+func parseSecretForm(r *http.Request) (secretForm, error) {
+	f := secretForm{Current: r.PostFormValue("current"), Next: r.PostFormValue("secret")}
+	if f.Next != r.PostFormValue("secret2") {
+		return f, errors.New("signup.mismatch")
+	}
+	return f, nil
+}
+
 func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
-	current, next, again := r.PostFormValue("current"), r.PostFormValue("secret"), r.PostFormValue("secret2")
-	if next != again {
-		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "signup.mismatch"), "")
+	f, err := parseSecretForm(r)
+	if err != nil {
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.refusalText(r, err), "")
 		return
 	}
 	st := stateOf(r)
@@ -85,12 +111,12 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if !a.HasSecret && !st.session.Fresh(time.Now()) {
+	if !a.HasSecret && !st.session.Fresh(h.now()) {
 		// No current secret to type: the proof is a recent sign-in or passkey.
 		h.askReverify(w, r, "/compte")
 		return
 	}
-	token, err := h.accounts.ChangeSecret(r.Context(), st.owner.ID, current, next, h.actor(r), st.session.ID)
+	token, err := h.accounts.ChangeSecret(r.Context(), st.owner.ID, f.Current, f.Next, h.actor(r), st.session.ID)
 	switch {
 	case errors.Is(err, account.ErrBadCredentials):
 		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.wrongcurrent"), "")
@@ -108,12 +134,27 @@ func (h *handler) changeSecret(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// languageForm is the language chosen on « Mon compte ».
+type languageForm struct {
+	Lang string
+}
+
+// parseLanguageForm reads the language chosen: one the service speaks.
+func parseLanguageForm(r *http.Request) (languageForm, error) {
+	f := languageForm{Lang: r.PostFormValue("lang")}
+	if !validLanguage(f.Lang) {
+		return f, errors.New("account.badlang")
+	}
+	return f, nil
+}
+
 func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request) {
-	lang := r.PostFormValue("lang")
-	if !validLanguage(lang) {
-		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.badlang"), "")
+	f, err := parseLanguageForm(r)
+	if err != nil {
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.refusalText(r, err), "")
 		return
 	}
+	lang := f.Lang
 	if err := h.accounts.SetLanguage(r.Context(), h.ownerID(r), lang); err != nil {
 		if errors.Is(err, vault.ErrInvalid) {
 			h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.badlang"), "")

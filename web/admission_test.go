@@ -92,6 +92,7 @@ const busySentence = "Le service est très occupé en ce moment : réessayez dan
 // link's papers are answered 503 with Retry-After and one plain sentence; once memory is
 // back, both go through, and a refused merge did not count as a download.
 func TestAdmission(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) {
 		c.IngestMemory = 128 << 20
 		c.AdmissionWait = 50 * time.Millisecond
@@ -227,6 +228,7 @@ func slowExport(t *testing.T, c *client) (status int, stop func()) {
 // falls behind the minimum pace, and the next export goes through. A safe has one export
 // at a time.
 func TestExportSlowReader(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) {
 		c.ExportGrace = 200 * time.Millisecond
 		c.ExportMinRate = 4 << 20
@@ -276,6 +278,7 @@ func TestExportSlowReader(t *testing.T) {
 // sending a body, on any route, is cut off once it falls behind the minimum pace,
 // instead of holding the request's memory and connection.
 func TestHalfSentBodies(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) {
 		c.UploadGrace = 500 * time.Millisecond
 		c.UploadMinRate = 1 << 10
@@ -308,6 +311,7 @@ func TestHalfSentBodies(t *testing.T) {
 // TestSlowDepositIsCut: a deposit whose body stops coming is cut off once it falls
 // behind the minimum pace, and the memory it reserved serves the next deposit.
 func TestSlowDepositIsCut(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) {
 		c.IngestMemory = 128 << 20
 		c.AdmissionWait = 50 * time.Millisecond
@@ -344,6 +348,7 @@ func TestSlowDepositIsCut(t *testing.T) {
 // TestDepositsPerSafe: one safe has at most two deposits in progress at once in a
 // process; a third is answered "busy, try again" while other safes' deposits go through.
 func TestDepositsPerSafe(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("amina", "le chat mange la pomme")
@@ -401,6 +406,7 @@ func bigPDF(t *testing.T, n int) []byte {
 // it holds the link's one merge only until they fall behind the export's pace; meanwhile
 // another download of that link is told to try again.
 func TestMergeSlowReader(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) {
 		c.ExportGrace = time.Second
 		c.ExportMinRate = 1 << 20
@@ -463,6 +469,8 @@ var sentenceRE = regexp.MustCompile(`(?s)<div class="fr-alert fr-alert--error[^"
 // sets it), /healthz answers throughout, and every refused upload gets one plain
 // sentence.
 func TestDepositGuard(t *testing.T) {
+	// Not parallel: it measures the process's memory against MemoryBound and sets the
+	// runtime's memory limit, both process-wide.
 	var cfg web.Config
 	b := setup(t, func(c *web.Config) {
 		c.IngestMemory = 320 << 20

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"coffre/sharing"
 	"coffre/vault"
@@ -225,7 +224,7 @@ func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	now := time.Now()
+	now := h.now()
 	items := make([]mandateItem, len(ms))
 	for i, m := range ms {
 		items[i] = mandateItem{Mandate: m, Soon: m.ExpiresSoon(now),
@@ -244,7 +243,7 @@ func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
 // older than sharing.AgentReverify. The form is shown again afterwards: nothing was done.
 func (h *handler) requireFresh(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if agentOf(r).Fresh(time.Now()) {
+		if agentOf(r).Fresh(h.now()) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -78,7 +78,7 @@ func (h *handler) agentMandateState(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.renderAgent(w, r, http.StatusOK, "agent_pending", view{Title: "agent.pending.title"}, &agentPendingView{S: stateOfMandate(m, time.Now())})
+	h.renderAgent(w, r, http.StatusOK, "agent_pending", view{Title: "agent.pending.title"}, &agentPendingView{S: stateOfMandate(m, h.now())})
 }
 
 func (h *handler) agentRevokeForm(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +86,7 @@ func (h *handler) agentRevokeForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if m.RevokedAt != nil || (m.ExpiresAt != nil && !time.Now().Before(*m.ExpiresAt)) {
+	if m.RevokedAt != nil || (m.ExpiresAt != nil && !h.now().Before(*m.ExpiresAt)) {
 		h.notFound(w, r)
 		return
 	}
@@ -194,7 +194,7 @@ func (h *handler) aidantNotices(ctx context.Context, owner uuid.UUID) *aidantNot
 		h.log.ErrorContext(ctx, "aidant notice", "err", err)
 		return nil
 	}
-	now := time.Now()
+	now := h.now()
 	n := &aidantNotice{Pending: len(pendingMandates(ms, now))}
 	for _, m := range ms {
 		if m.ExpiresSoon(now) {

@@ -218,7 +218,7 @@ func (h *handler) ownerMandates(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	now := time.Now()
+	now := h.now()
 	var live, ended []ownerMandate
 	for _, m := range ms {
 		om := ownerMandate{Mandate: m, Live: m.Live(now), Soon: m.ExpiresSoon(now)}

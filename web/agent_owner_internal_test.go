@@ -14,6 +14,7 @@ import (
 // A client gone while its page is being made is no failure of the service: looking up
 // the banner of a waiting recovery then logs nothing at the error level.
 func TestPendingRecoveryClientGone(t *testing.T) {
+	t.Parallel()
 	vb := vaulttest.NewVault(t)
 	o, err := vb.V.CreateOwner(context.Background(), "", vault.System)
 	if err != nil {

@@ -25,6 +25,7 @@ var csrfValueRE = regexp.MustCompile(`name="csrf" value="[^"]*"`)
 // attempt is one entry in the person's history and the same "not found" as a missing
 // safe. The person typing their secret at the desk opens it to that agent alone.
 func TestAgentReachesOnlyTheirSafes(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
@@ -113,6 +114,7 @@ func TestAgentReachesOnlyTheirSafes(t *testing.T) {
 // identity check; the code works only after the wait, during which the owner's pages
 // show it with a one-click cancel.
 func TestAgentDeskRecovery(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
@@ -213,6 +215,7 @@ func TestAgentDeskRecovery(t *testing.T) {
 // TestAgentShareListing: an agent with the share scope alone sees the titles to pick
 // from; each page that lists them is one entry in the person's history.
 func TestAgentShareListing(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
@@ -256,6 +259,7 @@ func TestAgentShareListing(t *testing.T) {
 // TestAgentClosedSafe: once the person closes their safe, the agents who helped them
 // reach nothing, whatever mandate they held.
 func TestAgentClosedSafe(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"

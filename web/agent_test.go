@@ -26,22 +26,14 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
-	"coffre/vault/vaulttest"
-	"coffre/web"
 )
 
 // agentBundle is setup(t) whose vault and sharing service sit on a database the test can
 // also reach directly (to age a mandate past its end).
 func agentBundle(t *testing.T) (*testBundle, *pgxpool.Pool) {
 	t.Helper()
-	vb := vaulttest.NewVault(t)
-	share := sharing.New(vb.DB, vb.V, vb.A)
-	vb.V.AddParticipant(share)
-	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, share, vb.Signing
-	})
-	b.v, b.a, b.share, b.signing = vb.V, vb.A, share, vb.Signing
-	return b, vb.DB
+	b := setup(t)
+	return b, b.db
 }
 
 var siretSeq atomic.Int64 //nolint:gochecknoglobals // a test counter
@@ -157,6 +149,7 @@ func countAction(t *testing.T, b *testBundle, owner uuid.UUID, action vault.Acti
 }
 
 func TestAgentSignIn(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	st := newStructure(t, b, "CCAS de Lille")
 	a := newAgent(t, b, st, "claire.dupont", "Mme Dupont")
@@ -235,6 +228,7 @@ var (
 // type for the mandate; deposit, list, open and share; then the person reads the
 // history, and ends the mandate.
 func TestAgentDesk(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	st := newStructure(t, b, "CCAS de Lille")
 	a := newAgent(t, b, st, "claire.dupont", "Mme Dupont")
@@ -411,6 +405,7 @@ func TestAgentDesk(t *testing.T) {
 // they open through it in their own browser is in the person's history with their name,
 // not as "your link was opened". Anyone else opening it is the link, as before.
 func TestAgentReadsThroughALink(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
@@ -479,6 +474,7 @@ func TestAgentReadsThroughALink(t *testing.T) {
 // TestAgentRecovery: under a mandate with the recovery right, a new code at once, an
 // access card marked as such, the passkeys gone, the notice to the owner.
 func TestAgentRecovery(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	st := newStructure(t, b, "France Services Roubaix")
@@ -534,6 +530,7 @@ func netipLocal() netip.Addr { return netip.MustParseAddr("127.0.0.1") }
 // TestAgentReverify: a sensitive action after AgentReverify asks for password and code
 // again, and does nothing until then.
 func TestAgentReverify(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
@@ -588,6 +585,7 @@ func (br *browser) axeHere(name string) {
 // for a new code after an identity check, and the person reads who did what. axe-core
 // checks every page.
 func TestBrowserAgent(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
 	br := newBrowser(t)
@@ -690,6 +688,7 @@ func TestBrowserAgent(t *testing.T) {
 
 // TestTemporaryCodeExpired: a card's code past its date lets nobody in, and says why.
 func TestTemporaryCodeExpired(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")

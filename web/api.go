@@ -371,7 +371,7 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 	for i, d := range g.Documents {
 		ids[i] = d.String()
 	}
-	writeJSON(w, http.StatusOK, tokenAnswer{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(time.Until(g.ExpiresAt).Seconds()),
+	writeJSON(w, http.StatusOK, tokenAnswer{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(g.ExpiresAt.Sub(h.now()).Seconds()),
 		AuthorizationDetails: []any{grantDetails{Type: sharing.AuthorizationDetailsType, Documents: ids}}})
 }
 
@@ -380,7 +380,7 @@ func (h *handler) apiToken(w http.ResponseWriter, r *http.Request) {
 // §4.4), or for the code of a person's consent, which also names the new subscription.
 // Issuers authenticate with private_key_jwt only (sharing.NewClient).
 func (h *handler) apiDepositToken(w http.ResponseWriter, c *sharing.Client, g *sharing.Grant) {
-	token, exp, err := sharing.DepositToken(h.cfg.Signing, c, time.Now())
+	token, exp, err := sharing.DepositToken(h.cfg.Signing, c, h.now())
 	if errors.Is(err, sharing.ErrClientAuth) {
 		oauthError(w, http.StatusBadRequest, "unauthorized_client", "this client deposits nothing")
 		return
@@ -390,7 +390,7 @@ func (h *handler) apiDepositToken(w http.ResponseWriter, c *sharing.Client, g *s
 		oauthError(w, http.StatusInternalServerError, "server_error", "try again later")
 		return
 	}
-	answer := tokenAnswer{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(time.Until(exp).Seconds())}
+	answer := tokenAnswer{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(exp.Sub(h.now()).Seconds())}
 	if g != nil {
 		answer.AuthorizationDetails = []any{depositDetails{Type: sharing.DepositDetailsType, Subscription: g.Subscription.UUID.String()}}
 	}

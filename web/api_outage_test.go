@@ -13,6 +13,7 @@ import (
 // person back to give their consent again. Found by the load test during a PostgreSQL
 // restart.
 func TestGrantTokenDatabaseFailure(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	bearer := http.Header{"Authorization": {"Bearer " + strings.Repeat("t", 43)}}
 	if resp, body := apiGet(t, b, "/api/v1/grant", bearer); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "invalid_token") {
@@ -32,6 +33,7 @@ func TestGrantTokenDatabaseFailure(t *testing.T) {
 // Likewise, a téléservice whose credentials cannot be checked must not be told they are
 // wrong.
 func TestClientAuthDatabaseFailure(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	token := func() (*http.Response, string) {
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {"http://127.0.0.1:9/retour"}, "code_verifier": {strings.Repeat("v", 50)}}

@@ -17,6 +17,7 @@ func FullStylesheet() []byte { return loadAssets().stylesheet(false) }
 func ServedStylesheet() []byte { return loadAssets().byName["coffre.css"].body }
 
 func TestUsedCSS(t *testing.T) {
+	t.Parallel()
 	words := pageWords([]byte(`<main><div class="fr-card cf-doc"><h2 class="fr-card__title">{{.Title}}</h2>
 <p hidden data-fr-scheme="light"><a class="fr-btn fr-btn--lg fr-mt-2w" href="/aide" aria-current="page">{{icon "x"}}</a></p></div>
 <ul><li><input type="checkbox"></li></ul></main>`), []byte(`b.className = 'fr-btn--sm'; b.disabled = true`))
@@ -55,6 +56,7 @@ func TestUsedCSS(t *testing.T) {
 
 // The served stylesheet is a fraction of the DSFR and still has what every page needs.
 func TestStylesheetSubset(t *testing.T) {
+	t.Parallel()
 	full, served := FullStylesheet(), ServedStylesheet()
 	gz := func(b []byte) int {
 		var buf bytes.Buffer
@@ -88,6 +90,7 @@ func TestStylesheetSubset(t *testing.T) {
 // pageWords, and its rules would be dropped: templates write class names whole and
 // choose between them ({{if .Error}} fr-input--error{{end}}).
 func TestTemplateClassesWhole(t *testing.T) {
+	t.Parallel()
 	classAttr := regexp.MustCompile(`class="[^"]*"`)
 	action := regexp.MustCompile(`\{\{-?\s*([a-z]*)[^}]*\}\}`)
 	files, _ := fs.Glob(templateFiles, "templates/*.html")

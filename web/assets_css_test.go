@@ -25,6 +25,7 @@ import (
 // changes no page. With COFFRE_SCREENSHOTS set to a folder, both pictures of every page
 // are left there.
 func TestBrowserStylesheetSubset(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	br := newBrowser(t)
 	full, _ := json.Marshal(string(web.FullStylesheet()))

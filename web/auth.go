@@ -30,10 +30,20 @@ func (h *handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "login", view{Title: "login.title", Nav: "login", Data: loginData{}})
 }
 
+// signInForm is what the sign-in form sends.
+type signInForm struct {
+	Login, Secret string
+}
+
+// parseSignInForm reads the sign-in form; the domain judges what was typed.
+func parseSignInForm(r *http.Request) (signInForm, error) {
+	return signInForm{Login: r.PostFormValue("login"), Secret: r.PostFormValue("secret")}, nil
+}
+
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
-	login, secret := r.PostFormValue("login"), r.PostFormValue("secret")
-	data := loginData{Login: login}
-	o, err := h.accounts.Authenticate(r.Context(), login, secret, h.clientIP(r))
+	f, _ := parseSignInForm(r)
+	data := loginData{Login: f.Login}
+	o, err := h.accounts.Authenticate(r.Context(), f.Login, f.Secret, h.clientIP(r))
 	if err != nil {
 		if _, locked := account.IsLocked(err); locked {
 			h.render(w, r, http.StatusTooManyRequests, "login", view{Title: "login.title", Error: h.t(r, "login.locked"), Data: data})
@@ -98,21 +108,36 @@ func (h *handler) signupForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "signup", view{Title: "signup.title", Nav: "signup", Data: signupData{}})
 }
 
+// signUpForm is what the sign-up form sends.
+type signUpForm struct {
+	Login, Secret string
+}
+
+// parseSignUpForm reads the sign-up form: the secret typed twice must be the same; the
+// domain judges the rest.
+func parseSignUpForm(r *http.Request) (signUpForm, error) {
+	f := signUpForm{Login: r.PostFormValue("login"), Secret: r.PostFormValue("secret")}
+	if f.Secret != r.PostFormValue("secret2") {
+		return f, errors.New("signup.mismatch")
+	}
+	return f, nil
+}
+
 func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
-	login, secret, again := r.PostFormValue("login"), r.PostFormValue("secret"), r.PostFormValue("secret2")
-	data := signupData{Login: login}
+	f, err := parseSignUpForm(r)
+	data := signupData{Login: f.Login}
 	bad := func(status int, msg string) {
 		h.render(w, r, status, "signup", view{Title: "signup.title", Error: h.t(r, msg), Data: data})
 	}
-	if secret != again {
-		bad(http.StatusUnprocessableEntity, "signup.mismatch")
+	if err != nil {
+		bad(http.StatusUnprocessableEntity, err.Error())
 		return
 	}
 	var locked *account.LockedError
-	err := h.accounts.TakeSignUp(r.Context(), h.clientIP(r))
+	err = h.accounts.TakeSignUp(r.Context(), h.clientIP(r))
 	var o *vault.Owner
 	if err == nil {
-		o, err = h.accounts.CreateAccount(r.Context(), login, secret, h.actor(r))
+		o, err = h.accounts.CreateAccount(r.Context(), f.Login, f.Secret, h.actor(r))
 	}
 	switch {
 	case errors.As(err, &locked):

@@ -377,6 +377,7 @@ type fixture struct {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	issuer, _ := oidcProvider(t)
 	b, db := agentBundleWith(t, func(c *web.Config) {

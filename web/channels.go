@@ -86,12 +86,12 @@ type channelForm struct {
 
 // parseChannelForm reads the add form; an empty address is refused with a sentence
 // (account.AddChannel checks the rest).
-func parseChannelForm(r *http.Request, kind account.ChannelKind) (channelForm, string) {
+func parseChannelForm(r *http.Request, kind account.ChannelKind) (channelForm, error) {
 	f := channelForm{Kind: kind, Address: strings.TrimSpace(r.PostFormValue("address"))}
 	if f.Address == "" {
-		return f, "messages.empty." + string(kind)
+		return f, errors.New("messages.empty." + string(kind))
 	}
-	return f, ""
+	return f, nil
 }
 
 // codeForm is what the code form sends.
@@ -102,12 +102,22 @@ type codeForm struct {
 
 // parseCodeForm reads the code typed, spaces allowed ("123 456"); anything but six
 // digits is refused with a sentence.
-func parseCodeForm(r *http.Request, kind account.ChannelKind) (codeForm, string) {
+func parseCodeForm(r *http.Request, kind account.ChannelKind) (codeForm, error) {
 	code := strings.Join(strings.Fields(r.PostFormValue("code")), "")
 	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-		return codeForm{Kind: kind}, "messages.codeform"
+		return codeForm{Kind: kind}, errors.New("messages.codeform")
 	}
-	return codeForm{Kind: kind, Code: code}, ""
+	return codeForm{Kind: kind, Code: code}, nil
+}
+
+// linkNoticeForm is the switch « Me prévenir quand un lien est ouvert ».
+type linkNoticeForm struct {
+	On bool
+}
+
+// parseLinkNoticeForm reads the switch: links=1 is on, anything else off.
+func parseLinkNoticeForm(r *http.Request) (linkNoticeForm, error) {
+	return linkNoticeForm{On: r.PostFormValue("links") == "1"}, nil
 }
 
 // afterMessages sends the person back to the section with what happened.
@@ -122,12 +132,12 @@ func (h *handler) addChannel(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	f, bad := parseChannelForm(r, kind)
-	if bad != "" {
-		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, bad), "")
+	f, err := parseChannelForm(r, kind)
+	if err != nil {
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.refusalText(r, err), "")
 		return
 	}
-	_, err := h.accounts.AddChannel(r.Context(), h.ownerID(r), f.Kind, f.Address, h.clientIP(r))
+	_, err = h.accounts.AddChannel(r.Context(), h.ownerID(r), f.Kind, f.Address, h.clientIP(r))
 	if h.channelFailed(w, r, err) {
 		return
 	}
@@ -154,9 +164,9 @@ func (h *handler) verifyChannel(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	f, bad := parseCodeForm(r, kind)
-	if bad != "" {
-		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, bad), "")
+	f, err := parseCodeForm(r, kind)
+	if err != nil {
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.refusalText(r, err), "")
 		return
 	}
 	if h.channelFailed(w, r, h.accounts.VerifyChannel(r.Context(), h.ownerID(r), f.Kind, f.Code, h.actor(r))) {
@@ -185,7 +195,8 @@ func (h *handler) setLinkNotice(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	if err := h.accounts.SetLinkNotice(r.Context(), h.ownerID(r), r.PostFormValue("links") == "1"); err != nil {
+	f, _ := parseLinkNoticeForm(r)
+	if err := h.accounts.SetLinkNotice(r.Context(), h.ownerID(r), f.On); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

@@ -70,15 +70,28 @@ func (h *handler) renderClose(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	d := closeData{HasSecret: a.HasSecret, Login: a.Owner.Login, Word: word,
-		EraseAfter: time.Now().In(paris()).AddDate(0, 12, 0)}
+		EraseAfter: h.now().In(paris()).AddDate(0, 12, 0)}
 	h.render(w, r, status, "close", view{Title: "close.title", Nav: "account", Error: errMsg, Data: d})
 }
 
 // closeSafe closes the safe once the owner has confirmed with their secret (or, without
 // one, the word FERMER), then ends every session: links and accesses stop at once, and
 // the papers stay downloadable for 12 months by signing in again.
+// closingForm is what the closing form sends: the owner's secret, or the word FERMER typed
+// by an owner who has none.
+type closingForm struct {
+	Secret, Word string
+}
+
+// parseClosingForm reads the closing form; which of the two answers counts is the
+// handler's to say (it knows whether the owner has a secret).
+func parseClosingForm(r *http.Request) (closingForm, error) {
+	return closingForm{Secret: r.PostFormValue("secret"), Word: r.PostFormValue("word")}, nil
+}
+
 func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	f, _ := parseClosingForm(r)
 	owner := h.ownerID(r)
 	a, err := h.accounts.Account(ctx, owner)
 	if err != nil {
@@ -88,7 +101,7 @@ func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 	if a.HasSecret {
 		// Checked without signing in again, against the same lockout as sign-in: a
 		// borrowed phone cannot guess the secret here either.
-		err := h.accounts.CheckOwnerSecret(ctx, owner, r.PostFormValue("secret"), h.clientIP(r))
+		err := h.accounts.CheckOwnerSecret(ctx, owner, f.Secret, h.clientIP(r))
 		if _, locked := account.IsLocked(err); locked {
 			h.renderClose(w, r, http.StatusTooManyRequests, h.t(r, "login.locked"), "")
 			return
@@ -101,8 +114,8 @@ func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, err)
 			return
 		}
-	} else if word := r.PostFormValue("word"); strings.ToUpper(strings.TrimSpace(word)) != closeWord {
-		h.renderClose(w, r, http.StatusUnprocessableEntity, h.t(r, "close.wrongword"), word)
+	} else if strings.ToUpper(strings.TrimSpace(f.Word)) != closeWord {
+		h.renderClose(w, r, http.StatusUnprocessableEntity, h.t(r, "close.wrongword"), f.Word)
 		return
 	}
 	s, err := h.vault.CloseSafe(ctx, owner, h.actor(r), 0)

@@ -10,6 +10,7 @@ import (
 // The token a page carries is masked afresh in every response and unmasks to the
 // session's token; nothing else passes.
 func TestMaskedCSRF(t *testing.T) {
+	t.Parallel()
 	cookie, other := randomToken(), randomToken()
 	r := httptest.NewRequest("POST", "/", nil)
 	r = r.WithContext(context.WithValue(context.Background(), stateKey{}, &state{token: cookie, csrf: csrfToken(cookie)}))

@@ -129,6 +129,7 @@ func readBlob(t *testing.T, b *testBundle, owner, doc uuid.UUID, blob vault.Blob
 // What is stored of a phone photo keeps no location or camera metadata; what is shown,
 // printed and exported is the clean rendition; an original is only ever a download.
 func TestDepositKeepsNoLocation(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("amina", "le chat mange la pomme")
@@ -216,6 +217,7 @@ func TestDepositKeepsNoLocation(t *testing.T) {
 // An original PDF is never served inline: it was not sanitised (scripts, forms). HEIC
 // and TIFF originals are not kept: their rendition is the paper.
 func TestDepositOriginalsServed(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("bruno", "le chat mange la pomme")
@@ -311,6 +313,7 @@ func (s *spyIngest) Process(ctx context.Context, inputs []io.Reader, opts ingest
 // A deposit larger than 8 MB is held in memory: no byte of it reaches the temporary
 // directory, whichever way the CSRF token comes.
 func TestDepositNoSpill(t *testing.T) {
+	// Not parallel: it points TMPDIR, process-wide, at a folder of its own to watch it.
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	spy := &spyIngest{dir: tmp}

@@ -5,6 +5,7 @@ import "testing"
 // TestDeviceName names the devices of « Mon compte » from the descriptions real browsers
 // give, in French and in English.
 func TestDeviceName(t *testing.T) {
+	t.Parallel()
 	cat := loadCatalogue()
 	for _, c := range []struct{ ua, fr, en string }{
 		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",

@@ -22,6 +22,7 @@ func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestAccountDeviceNames: « Mon compte » names each signed-in device in plain words,
 // never by the browser's raw description.
 func TestAccountDeviceNames(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	const (
 		iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"

@@ -65,10 +65,19 @@ func summary(d *vault.Document) vault.Summary {
 		CreatedAt: d.CreatedAt, HasThumbnail: d.Blob(vault.RoleThumbnail) != nil}
 }
 
+// listView is « Mes papiers »: the papers by kind (one kind only with ?type=KIND), what
+// expires soon and the reminders set on it.
+type listView struct {
+	Groups    []kindGroup
+	Kind      vault.Kind // the one kind shown; "" for every kind
+	Soon      []docItem
+	Reminders *remindersView
+}
+
 // list is "Mes papiers": the documents grouped by kind, in the order kinds are shown
 // everywhere, with what expires soon flagged. With ?type=KIND, every paper of one kind.
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
-	now := time.Now()
+	now := h.now()
 	if t := r.URL.Query().Get("type"); t != "" {
 		kind, err := vault.ParseKind(t)
 		if err != nil {
@@ -81,7 +90,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		groups := []kindGroup{{Kind: kind, Total: len(docs), Docs: items(docs, now)}}
-		h.render(w, r, http.StatusOK, "list", view{Title: "list.title", Nav: "list", Data: map[string]any{"Groups": groups, "Kind": kind}})
+		h.render(w, r, http.StatusOK, "list", view{Title: "list.title", Nav: "list", Data: listView{Groups: groups, Kind: kind}})
 		return
 	}
 	shelves, soon, err := h.vault.Shelves(r.Context(), h.ownerID(r), perKind, now.Add(expiresSoon))
@@ -94,7 +103,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		groups[i] = kindGroup{Kind: sh.Kind, Total: sh.Total, More: sh.Total > len(sh.Docs), Docs: items(sh.Docs, now)}
 	}
 	reminders, soon := h.reminders(r, now, soon)
-	v := view{Title: "list.title", Nav: "list", Data: map[string]any{"Groups": groups, "Soon": items(soon, now), "Reminders": reminders}}
+	v := view{Title: "list.title", Nav: "list", Data: listView{Groups: groups, Soon: items(soon, now), Reminders: reminders}}
 	if r.URL.Query().Get("supprime") == "1" {
 		v.Notice = h.t(r, "delete.done")
 	}
@@ -119,6 +128,31 @@ func (h *handler) addForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "add", view{Title: "add.title", Nav: "add", Data: d})
 }
 
+// addForm is the deposit form once its stream is read (readUpload): the kind and title
+// typed, the pages waiting, and which button was pressed; the pages sent stay in the
+// upload.
+type addForm struct {
+	Kind    vault.Kind // KindAutre when none or not one of ours
+	Title   string
+	Pending string // the sealed list of the pages waiting (pending.go)
+	Remove  string // « Retirer » pressed on this waiting page
+	AddPage bool   // « Ajouter une page » pressed
+}
+
+// parseAddForm reads the deposit form's fields: a title not too long. A kind that is not
+// one of ours is « Autre ».
+func parseAddForm(up *upload) (addForm, error) {
+	f := addForm{Kind: vault.KindAutre, Title: strings.TrimSpace(up.fields["title"]), Pending: up.fields["pending"],
+		Remove: up.fields["retirer"], AddPage: up.fields["addpage"] != ""}
+	if k, err := vault.ParseKind(up.fields["kind"]); err == nil {
+		f.Kind = k
+	}
+	if utf8Len(f.Title) > vault.MaxTitleLen {
+		return f, errors.New("edit.titlelong")
+	}
+	return f, nil
+}
+
 // add deposits a paper: the photos (or a PDF) go through ingest, then the originals, the
 // PDF and the thumbnail into the vault in one deposit. Quality warnings do not stop the
 // deposit: the document page shows them with "Reprendre la photo". The form's files are
@@ -141,12 +175,10 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.Title = strings.TrimSpace(up.fields["title"])
-	if k, err := vault.ParseKind(up.fields["kind"]); err == nil {
-		d.Kind = k
-	}
+	f, ferr := parseAddForm(up)
+	d.Title, d.Kind = f.Title, f.Kind
 	// Pages taken one at a time without JavaScript (pending.go).
-	waiting, err := h.openPending(r, up.fields["pending"])
+	waiting, err := h.openPending(r, f.Pending)
 	if err != nil {
 		again(http.StatusBadRequest, h.t(r, "error.badrequest"))
 		return
@@ -154,11 +186,11 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 	if !h.showWaiting(r, &d, waiting, again) {
 		return
 	}
-	if which := up.fields["retirer"]; which != "" {
-		h.removePage(w, r, &d, waiting, which, again)
+	if f.Remove != "" {
+		h.removePage(w, r, &d, waiting, f.Remove, again)
 		return
 	}
-	if up.fields["addpage"] != "" {
+	if f.AddPage {
 		h.addPage(w, r, &d, waiting, up, again)
 		return
 	}
@@ -175,8 +207,8 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
 		return
 	}
-	if utf8Len(d.Title) > vault.MaxTitleLen {
-		again(http.StatusUnprocessableEntity, h.t(r, "edit.titlelong"))
+	if ferr != nil {
+		again(http.StatusUnprocessableEntity, h.refusalText(r, ferr))
 		return
 	}
 	doc, result, err := h.deposit(r, res, d, up.pages)
@@ -252,7 +284,7 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	}
 	title := d.Title
 	if title == "" {
-		title = h.defaultTitle(requestLanguage(r), d.Kind, time.Now())
+		title = h.defaultTitle(requestLanguage(r), d.Kind, h.now())
 	}
 	nd := vault.NewDocument{Kind: d.Kind, Title: title}
 	nd.Proof = h.checkProof(r.Context(), res, pdf.Bytes(), result.MediaType == ingest.PDF)
@@ -269,7 +301,7 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	if thumb.Len() > 0 {
 		nd.Files = append(nd.Files, vault.File{Role: vault.RoleThumbnail, MediaType: "image/jpeg", Body: &thumb, Size: int64(thumb.Len())})
 	}
-	start := time.Now()
+	start := time.Now() // a duration for the metrics: the wall clock, not Config.Now
 	doc, err := put(nd)
 	h.metrics.stored(time.Since(start), err)
 	if err != nil {
@@ -356,7 +388,7 @@ type docView struct {
 }
 
 func (h *handler) docView(r *http.Request, d *vault.Document) docView {
-	return docView{Doc: item(summary(d), time.Now()), PDF: d.Blob(vault.RoleRendition)}
+	return docView{Doc: item(summary(d), h.now()), PDF: d.Blob(vault.RoleRendition)}
 }
 
 func showable(mt string) bool {
@@ -548,43 +580,61 @@ func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "edit", view{Title: "edit.title", Nav: "list", Data: e})
 }
 
+// editForm is what the edit form sends, checked: Typed keeps it as typed, to show again
+// with a refusal.
+type editForm struct {
+	Typed               editData
+	Kind                vault.Kind
+	IssuedOn, ExpiresOn *time.Time
+}
+
+// parseEditForm reads the edit form: a known kind, a title neither empty nor too long,
+// dates as the date fields send them (or none), the end not before the start.
+func parseEditForm(r *http.Request) (editForm, error) {
+	f := editForm{Typed: editData{Title: strings.TrimSpace(r.PostFormValue("title")), Kind: vault.Kind(r.PostFormValue("kind")),
+		IssuedOn: r.PostFormValue("issued_on"), ExpiresOn: r.PostFormValue("expires_on"), Suggestion: r.PostFormValue("proposition") == "1"}}
+	kind, err := vault.ParseKind(string(f.Typed.Kind))
+	if err != nil {
+		return f, errors.New("edit.kind")
+	}
+	f.Kind = kind
+	if f.Typed.Title == "" {
+		return f, errors.New("edit.titleempty")
+	}
+	if utf8Len(f.Typed.Title) > vault.MaxTitleLen {
+		return f, errors.New("edit.titlelong")
+	}
+	issued, err1 := parseDate(f.Typed.IssuedOn)
+	expires, err2 := parseDate(f.Typed.ExpiresOn)
+	if err1 != nil || err2 != nil {
+		return f, errors.New("edit.date")
+	}
+	if issued != nil && expires != nil && expires.Before(*issued) {
+		return f, errors.New("edit.dateorder")
+	}
+	f.IssuedOn, f.ExpiresOn = issued, expires
+	return f, nil
+}
+
 func (h *handler) edit(w http.ResponseWriter, r *http.Request) {
 	d, ok := h.loadDocument(w, r)
 	if !ok {
 		return
 	}
-	e := editData{ID: d.ID, Title: strings.TrimSpace(r.PostFormValue("title")), Kind: vault.Kind(r.PostFormValue("kind")),
-		IssuedOn: r.PostFormValue("issued_on"), ExpiresOn: r.PostFormValue("expires_on"), Suggestion: r.PostFormValue("proposition") == "1"}
+	f, err := parseEditForm(r)
+	e := f.Typed
+	e.ID = d.ID
 	bad := func(msg string) {
-		h.render(w, r, http.StatusUnprocessableEntity, "edit", view{Title: "edit.title", Nav: "list", Error: h.t(r, msg), Data: e})
+		h.render(w, r, http.StatusUnprocessableEntity, "edit", view{Title: "edit.title", Nav: "list", Error: msg, Data: e})
 	}
-	kind, err := vault.ParseKind(string(e.Kind))
 	if err != nil {
-		bad("edit.kind")
+		bad(h.refusalText(r, err))
 		return
 	}
-	if e.Title == "" {
-		bad("edit.titleempty")
-		return
-	}
-	if utf8Len(e.Title) > vault.MaxTitleLen {
-		bad("edit.titlelong")
-		return
-	}
-	issued, err1 := parseDate(e.IssuedOn)
-	expires, err2 := parseDate(e.ExpiresOn)
-	if err1 != nil || err2 != nil {
-		bad("edit.date")
-		return
-	}
-	if issued != nil && expires != nil && expires.Before(*issued) {
-		bad("edit.dateorder")
-		return
-	}
-	u := vault.Update{Kind: &kind, Title: &e.Title, ClearDates: true, IssuedOn: issued, ExpiresOn: expires, SettleSuggestion: e.Suggestion}
+	u := vault.Update{Kind: &f.Kind, Title: &e.Title, ClearDates: true, IssuedOn: f.IssuedOn, ExpiresOn: f.ExpiresOn, SettleSuggestion: e.Suggestion}
 	if _, err := h.vault.UpdateDocument(r.Context(), h.ownerID(r), d.ID, h.actor(r), u); err != nil {
 		if errors.Is(err, vault.ErrInvalid) {
-			bad("edit.invalid")
+			bad(h.t(r, "edit.invalid"))
 			return
 		}
 		h.serverError(w, r, err)

@@ -43,6 +43,7 @@ func photoPaper(t *testing.T, b *testBundle, owner uuid.UUID, photo, title strin
 // compte », a paper being read, its suggestion, « Oui », the correction form, the search
 // box and its results.
 func TestBrowserReading(t *testing.T) {
+	t.Parallel()
 	b, _, rd := readingBundle(t)
 	br := newBrowser(t)
 	defer br.report()

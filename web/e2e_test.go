@@ -3,12 +3,14 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -24,10 +27,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 
-	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
-	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
@@ -181,7 +182,102 @@ type browser struct {
 	shots          int // screenshots kept
 }
 
+// chromium is the one headless Chromium of the package's browser tests: started by the
+// first test that needs it, stopped by TestMain. Each test drives a tab of its own in a
+// browser context of its own (cookies, cache and storage apart: the test servers all
+// live on localhost, and cookies do not tell ports apart), and at most browserTabs tests
+// drive theirs at once: one Chromium per test, or a tab for every parallel test, would
+// only share the same 2 cores slower and make the timings the tests measure flaky.
+var chromium struct { //nolint:gochecknoglobals // one browser per test binary
+	once sync.Once
+	ctx  context.Context // the browser's first tab; tests open theirs beside it
+	stop context.CancelFunc
+	err  error
+	dir  string
+	tabs chan struct{}
+}
+
+// parallelTests is how many tests run at once by default: most of their time is spent
+// waiting for PostgreSQL, MinIO or the browser, so more than the cores (go test's
+// default) keeps the machine busy; the browser tests share browserTabs tabs among them.
+const parallelTests = 4
+
+// browserTabs is how many browser tests drive their tab at once.
+const browserTabs = 2
+
+// startChromium starts the shared browser once.
+func startChromium() (context.Context, error) {
+	chromium.once.Do(func() {
+		chromium.tabs = make(chan struct{}, browserTabs)
+		chromium.dir, chromium.err = os.MkdirTemp("", "coffre-chromium-")
+		if chromium.err != nil {
+			return
+		}
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromiumOptions(), chromedp.UserDataDir(chromium.dir))...)
+		ctx, cancel := chromedp.NewContext(allocCtx)
+		chromium.ctx, chromium.stop = ctx, func() { cancel(); cancelAlloc() }
+		// No timeout on the first call: it binds the browser's life to its context.
+		chromium.err = chromedp.Do(ctx)
+	})
+	return chromium.ctx, chromium.err
+}
+
+// chromiumOptions are the flags of every Chromium the tests start.
+func chromiumOptions() []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"),
+		// Every tab runs as if it were the one in front: timers and animation frames as
+		// a person using that page would have them.
+		chromedp.Flag("disable-background-timer-throttling", true), chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.WindowSize(360, 740),
+	}
+}
+
+// stopChromium stops the shared browser, if a test started it.
+func stopChromium() {
+	if chromium.stop != nil {
+		chromium.stop()
+	}
+	if chromium.dir != "" {
+		os.RemoveAll(chromium.dir)
+	}
+}
+
+// TestMain runs the tests, at most parallelTests at once unless -parallel says otherwise,
+// then stops the shared browser.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(parallelTests))
+	}
+	code := m.Run()
+	stopChromium()
+	os.Exit(code)
+}
+
+// newBrowser gives the test a fresh tab of the shared Chromium, in a browser context of
+// its own, on a 360×740 phone screen; it waits while other tests hold every tab.
 func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	return openBrowser(t, false)
+}
+
+// newOwnBrowser is newBrowser in a Chromium of the test's own, for the tests that walk a
+// page with the keyboard: the keyboard focus is the window's, and a tab beside others in
+// the shared browser does not keep it.
+func newOwnBrowser(t *testing.T) *browser {
+	t.Helper()
+	return openBrowser(t, true)
+}
+
+func openBrowser(t *testing.T, own bool) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("no Chromium at %s: run scripts/browser.sh (make test does)", chromiumPath)
@@ -190,16 +286,27 @@ func newBrowser(t *testing.T) *browser {
 	if err != nil {
 		t.Fatalf("axe-core missing: run scripts/assets.sh (make test does): %v", err)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "fr-FR"), chromedp.Flag("accept-lang", "fr-FR,fr"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(360, 740))
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	root, err := startChromium()
+	if err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	chromium.tabs <- struct{}{}
+	var tab context.Context
+	if own {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromiumOptions(), chromedp.UserDataDir(t.TempDir()))...)
+		t.Cleanup(cancelAlloc)
+		tab, _ = chromedp.NewContext(allocCtx)
+	} else {
+		tab, _ = chromedp.NewContext(root, chromedp.WithNewBrowserContext())
+	}
+	ctx, cancelTimeout := context.WithTimeout(tab, 3*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		if err := chromedp.Cancel(tab); err != nil {
+			t.Logf("close the browser: %v", err)
+		}
+		<-chromium.tabs
+	})
 	br := &browser{t: t, ctx: ctx, nl: &netlog{}, axe: axeSrc, otherLanguages: true}
 	t.Cleanup(func() {
 		if br.shots > 0 {
@@ -207,6 +314,11 @@ func newBrowser(t *testing.T) *browser {
 		}
 	})
 	br.do("start", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2)))
+	// Tabs side by side in one browser: each behaves as focused, or keyboard tests
+	// would find the focus elsewhere.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
 	br.nl.reset()
 	if err := chromedp.Listen(ctx, br.nl.event); err != nil {
 		t.Fatal(err)
@@ -549,6 +661,7 @@ func (br *browser) signup(base, login, secret string) {
 // change it, delete it, read the history. On every page it runs axe-core (WCAG 2.1 A and
 // AA: no violation allowed) and measures the page weight and requests.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
 	b := setup(t)
 	br := newBrowser(t)
@@ -718,10 +831,8 @@ func TestBrowser(t *testing.T) {
 // TestBrowserPasskey registers a passkey from Mon compte with Chromium's virtual
 // authenticator (a phone's screen lock), logs out, and logs in with it.
 func TestBrowserPasskey(t *testing.T) {
-	vb := vaulttest.NewVault(t)
-	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, sharing.New(vb.DB, vb.V, vb.A), vb.Signing
-	})
+	t.Parallel()
+	b := setup(t)
 	br := newBrowser(t)
 	defer br.report()
 	if _, err := chromedp.Call(br.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
@@ -744,9 +855,7 @@ func TestBrowserPasskey(t *testing.T) {
 	}
 	// Minutes later, adding or removing a passkey first asks who is there: the passkey
 	// answers.
-	if _, err := vb.DB.Exec(context.Background(), `UPDATE sessions SET verified_at = now() - interval '1 hour'`); err != nil {
-		t.Fatal(err)
-	}
+	b.clock.Advance(account.SessionReverify + time.Minute)
 	br.visit("Mon compte (preuve ancienne)", b.base+"/compte")
 	if s := br.text(); strings.Contains(s, "Ajouter une clé d'accès sur cet appareil") || !strings.Contains(s, "confirmez d'abord que c'est bien vous") {
 		t.Fatalf("Mon compte offers to add a passkey without a recent proof: %s", s)
@@ -771,6 +880,7 @@ func TestBrowserPasskey(t *testing.T) {
 // OpenID Connect provider started by the test, and checks the sign-in page with the
 // button under axe-core.
 func TestBrowserFranceConnect(t *testing.T) {
+	t.Parallel()
 	issuer, _ := oidcProvider(t)
 	b := setup(t, func(c *web.Config) {
 		storage.RegisterClients(storage.WebClient("coffre-browser", "client-secret", c.BaseURL+"/connexion/franceconnect/retour"))
@@ -801,6 +911,7 @@ func TestBrowserFranceConnect(t *testing.T) {
 // is wider than it. With COFFRE_SCREENSHOTS set to a folder, it leaves a screenshot there for a
 // person to look at.
 func TestBrowserHistory(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	br := newBrowser(t)
 	defer br.report()

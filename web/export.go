@@ -76,7 +76,7 @@ var (
 func (h *handler) shutdownNotice(ctx context.Context) *vault.Notice {
 	rc := &h.recovery
 	rc.mu.Lock()
-	if !rc.noticeAt.IsZero() && time.Since(rc.noticeAt) < noticeTTL {
+	if !rc.noticeAt.IsZero() && h.now().Sub(rc.noticeAt) < noticeTTL {
 		n := rc.notice
 		rc.mu.Unlock()
 		return n
@@ -93,7 +93,7 @@ func (h *handler) shutdownNotice(ctx context.Context) *vault.Notice {
 		n.ShutdownAt = n.ShutdownAt.In(paris())
 	}
 	rc.mu.Lock()
-	rc.notice, rc.noticeAt = n, time.Now()
+	rc.notice, rc.noticeAt = n, h.now()
 	rc.mu.Unlock()
 	return n
 }
@@ -120,19 +120,35 @@ func (h *handler) exportAgain(w http.ResponseWriter, r *http.Request, status int
 // as it reads it. An error before the first byte gets the usual error page; after it, the
 // connection is cut (http.ErrAbortHandler) so that no browser keeps a truncated archive
 // as a finished download.
+// exportRequest is what the export form sends: a passphrase, typed twice, when the
+// archive is to be protected; none otherwise.
+type exportRequest struct {
+	Protect                 bool
+	Passphrase, Passphrase2 string
+}
+
+// parseExportForm reads the export form: a protected archive needs a passphrase long
+// enough, typed twice the same.
+func parseExportForm(r *http.Request) (exportRequest, error) {
+	if r.PostFormValue("protect") != "1" {
+		return exportRequest{}, nil
+	}
+	f := exportRequest{Protect: true, Passphrase: r.PostFormValue("passphrase"), Passphrase2: r.PostFormValue("passphrase2")}
+	switch {
+	case utf8.RuneCountInString(f.Passphrase) < vault.MinPassphraseLen:
+		return f, refuse("export.short", vault.MinPassphraseLen)
+	case f.Passphrase != f.Passphrase2:
+		return f, errors.New("export.mismatch")
+	}
+	return f, nil
+}
+
 func (h *handler) export(w http.ResponseWriter, r *http.Request) {
-	d := exportData{Passphrase: r.PostFormValue("passphrase"), Passphrase2: r.PostFormValue("passphrase2")}
-	if r.PostFormValue("protect") == "1" {
-		switch {
-		case utf8.RuneCountInString(d.Passphrase) < vault.MinPassphraseLen:
-			h.exportAgain(w, r, http.StatusUnprocessableEntity, h.t(r, "export.short", vault.MinPassphraseLen), d)
-			return
-		case d.Passphrase != d.Passphrase2:
-			h.exportAgain(w, r, http.StatusUnprocessableEntity, h.t(r, "export.mismatch"), d)
-			return
-		}
-	} else {
-		d = exportData{}
+	f, err := parseExportForm(r)
+	d := exportData{Passphrase: f.Passphrase, Passphrase2: f.Passphrase2}
+	if err != nil {
+		h.exportAgain(w, r, http.StatusUnprocessableEntity, h.refusalText(r, err), d)
+		return
 	}
 	owner := h.ownerID(r)
 	switch err := h.recovery.takeExport(owner); {
@@ -147,7 +163,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.recovery.releaseExport(owner)
 
-	name, ctype := "coffre-"+time.Now().In(paris()).Format(time.DateOnly)+".zip", "application/zip"
+	name, ctype := "coffre-"+h.now().In(paris()).Format(time.DateOnly)+".zip", "application/zip"
 	if d.Passphrase != "" {
 		name, ctype = name+".age", "application/octet-stream"
 	}
@@ -155,11 +171,12 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", ctype)
 	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	hd.Set("Cache-Control", "no-store")
-	sw := &startWriter{w: w, rc: http.NewResponseController(w), start: time.Now(), grace: h.exportGrace(), rate: h.exportRate()}
+	sw := &startWriter{w: w, rc: http.NewResponseController(w), start: time.Now(), // pacing measures the network: the wall clock, not Config.Now
+		grace: h.exportGrace(), rate: h.exportRate()}
 	// A client slower than exportMinRate frees its slot (and its database connection);
 	// the deadline is lifted afterwards for the next request on the connection.
 	defer sw.rc.SetWriteDeadline(time.Time{})
-	_, err := h.vault.Export(r.Context(), owner, h.actor(r), sw, vault.ExportOptions{Passphrase: d.Passphrase, Lang: requestLanguage(r)})
+	_, err = h.vault.Export(r.Context(), owner, h.actor(r), sw, vault.ExportOptions{Passphrase: f.Passphrase, Lang: requestLanguage(r)})
 	if err == nil {
 		return
 	}

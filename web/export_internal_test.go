@@ -10,6 +10,7 @@ import (
 // Exports beyond maxExports are refused until one ends, and a safe has one export at a
 // time; the handler then answers 503 and 429.
 func TestExportSlots(t *testing.T) {
+	t.Parallel()
 	var rc recovery
 	owners := make([]uuid.UUID, maxExports+1)
 	for i := range owners {

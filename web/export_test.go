@@ -136,6 +136,7 @@ func depositDirect(t *testing.T, b *testBundle, owner uuid.UUID, title string) u
 }
 
 func TestExportOverHTTP(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("amina", "le chat mange la pomme")
@@ -248,6 +249,7 @@ func TestExportOverHTTP(t *testing.T) {
 }
 
 func TestCloseOverHTTP(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := setup(t)
 	const secret = "le chat mange la pomme"
@@ -352,6 +354,7 @@ func frenchDate(t time.Time) string {
 
 // An owner who signs in with FranceConnect only has no secret: they type FERMER.
 func TestCloseWithoutSecret(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := setup(t)
 	o, err := b.v.CreateOwner(ctx, "fc-owner", vault.System)
@@ -384,6 +387,7 @@ func TestCloseWithoutSecret(t *testing.T) {
 }
 
 func TestShutdownNotice(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("amina", "le chat mange la pomme")
@@ -406,6 +410,7 @@ func TestShutdownNotice(t *testing.T) {
 // A failure after the first bytes cuts the connection: the browser sees a failed
 // download, never a complete-looking truncated archive.
 func TestExportAbortsMidStream(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := vaulttest.DB(t)
 	store, _ := vaulttest.S3Store(t)
@@ -417,11 +422,12 @@ func TestExportAbortsMidStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := vault.New(ctx, vault.Config{DB: db, Blobs: store, Keys: keys})
+	clock := &vaulttest.Clock{}
+	v, err := vault.New(ctx, vault.Config{DB: db, Blobs: store, Keys: keys, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(web.Config{Ready: v, Vault: v, Accounts: account.New(account.Config{DB: db, Vault: v})}))
+	srv := httptest.NewServer(web.New(web.Config{Ready: v, Vault: v, Accounts: account.New(account.Config{DB: db, Vault: v, Now: clock.Now}), Now: clock.Now}))
 	t.Cleanup(srv.Close)
 	b := &testBundle{v: v, srv: srv, base: srv.URL}
 	c := b.client(t)
@@ -436,7 +442,7 @@ func TestExportAbortsMidStream(t *testing.T) {
 		Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "image/jpeg", Body: bytes.NewReader(big), Size: int64(len(big))}}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Millisecond) // distinct created_at: the archive follows deposit order
+	clock.Advance(time.Second) // distinct created_at: the archive follows deposit order
 	d, err := v.Deposit(ctx, owner, by, vault.NewDocument{Kind: vault.KindAutre, Title: "perdu",
 		Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "image/jpeg", Body: bytes.NewReader(big[:1000]), Size: 1000}}})
 	if err != nil {
@@ -463,6 +469,7 @@ func TestExportAbortsMidStream(t *testing.T) {
 // TestBrowserShutdownNotice checks the pages with the shutdown banner under axe-core and
 // the page budget, in headless Chromium (see TestBrowser).
 func TestBrowserShutdownNotice(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	if _, err := b.v.AnnounceShutdown(context.Background(), vault.System, "Le département arrête le service Coffre.", time.Now().AddDate(0, 6, 0)); err != nil {
 		t.Fatal(err)

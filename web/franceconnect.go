@@ -185,12 +185,12 @@ func (h *handler) openIDReturn(w http.ResponseWriter, r *http.Request) {
 		refused("userinfo subject", nil)
 		return
 	}
-	var all map[string]any
+	var all map[string]json.RawMessage // as the provider sent them: only the pivot identity is kept
 	if err := info.Claims(&all); err != nil {
 		refused("claims", err)
 		return
 	}
-	kept := map[string]any{}
+	kept := map[string]json.RawMessage{}
 	for _, k := range pivotClaims {
 		if v, ok := all[k]; ok {
 			kept[k] = v

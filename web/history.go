@@ -153,6 +153,13 @@ func (h *handler) say(r *http.Request, key string, args ...string) string {
 	return s
 }
 
+// historyView is « Historique »: a page of lines, newest first, and where the next page
+// starts (0: none).
+type historyView struct {
+	Lines []historyLine
+	Next  int64
+}
+
 func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	before, _ := strconv.ParseInt(r.URL.Query().Get("avant"), 10, 64)
 	entries, err := h.vault.Journal(r.Context(), h.ownerID(r), before, historyPage)
@@ -190,7 +197,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	if len(entries) == historyPage {
 		next = entries[len(entries)-1].Seq
 	}
-	h.render(w, r, http.StatusOK, "history", view{Title: "history.title", Nav: "history", Data: map[string]any{"Lines": lines, "Next": next}})
+	h.render(w, r, http.StatusOK, "history", view{Title: "history.title", Nav: "history", Data: historyView{Lines: lines, Next: next}})
 }
 
 func orDefault(s, def string) string {

@@ -78,6 +78,7 @@ func constsOfType(t *testing.T, dir, typ string) []string {
 // the entry names: one of each action (found in the source of vault, account and sharing) by each
 // kind of actor, with and without a paper, a detail, a known name.
 func TestHistorySentences(t *testing.T) {
+	t.Parallel()
 	actions := append(constsOfType(t, "../vault", "Action"), constsOfType(t, "../vault/account", "vault.Action")...)
 	actions = append(actions, constsOfType(t, "../sharing", "vault.Action")...)
 	kinds := constsOfType(t, "../vault", "ActorKind")
@@ -135,6 +136,7 @@ func TestHistorySentences(t *testing.T) {
 // TestHistoryScopeTranslated: what an agent tried without a mandate is kept in the
 // journal in French (sharing's words); the history says it in the reader's language.
 func TestHistoryScopeTranslated(t *testing.T) {
+	t.Parallel()
 	h := &handler{pages: parsePages(loadAssets()), log: slog.New(slog.DiscardHandler)}
 	e := vault.Entry{ActorKind: vault.ActorAidant, ActorID: uuid.NewString(), Action: vault.ActionDenied}
 	e.Personal = []byte(`{"detail":"Mme D. (CCAS de Lille) — déposer un document","salt":""}`)

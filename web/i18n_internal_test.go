@@ -81,6 +81,7 @@ func usedKeys(t *testing.T) (exact map[string]bool, prefixes []string) {
 // left behind when its page changed, which translators would translate for nothing.
 // French has every key (TestCatalogues), so this holds for every language.
 func TestCataloguesUsed(t *testing.T) {
+	t.Parallel()
 	b, err := fs.ReadFile(i18n.Files(), "fr.json")
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +110,7 @@ func TestCataloguesUsed(t *testing.T) {
 // TestRequestLanguage: the cookie first, then the browser's preference among the
 // languages offered, then French.
 func TestRequestLanguage(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ cookie, accept, want string }{
 		{"", "", "fr"},
 		{"", "en-GB,en;q=0.9", "en"},
@@ -142,6 +144,7 @@ func TestRequestLanguage(t *testing.T) {
 // TestIngestMessages: every refusal of ingest has its sentence in the catalogue, the
 // same in French as ingest.Message, so that a person reads it in their language.
 func TestIngestMessages(t *testing.T) {
+	t.Parallel()
 	for _, err := range []error{ingest.ErrEmpty, ingest.ErrNoPages, ingest.ErrUnsupportedType, ingest.ErrMixedTypes,
 		ingest.ErrBusy, ingest.ErrTooLarge, ingest.ErrTooManyPixels, ingest.ErrTooManyPages, ingest.ErrEncrypted,
 		ingest.ErrCorrupt, ingest.ErrTimeout, ingest.ErrCanceled, context.DeadlineExceeded, errors.New("other")} {
@@ -162,6 +165,7 @@ func TestIngestMessages(t *testing.T) {
 // TestRightToLeftIsolatesArguments: on a right-to-left page a title in Latin letters is
 // isolated inside the sentence; elsewhere the sentence is left as it is.
 func TestRightToLeftIsolatesArguments(t *testing.T) {
+	t.Parallel()
 	c := loadCatalogue()
 	for _, tc := range []struct {
 		lang string

@@ -88,7 +88,7 @@ func reprDigest(field string) ([]byte, bool) {
 func (h *handler) apiDepositClient(w http.ResponseWriter, r *http.Request) (*sharing.Client, bool) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if ok && strings.EqualFold(scheme, "Bearer") && token != "" {
-		c, err := h.share.DepositClient(r.Context(), h.cfg.Signing.Public().(ed25519.PublicKey), token, time.Now())
+		c, err := h.share.DepositClient(r.Context(), h.cfg.Signing.Public().(ed25519.PublicKey), token, h.now())
 		if err == nil {
 			return c, true
 		}

@@ -187,6 +187,7 @@ func countPapers(t *testing.T, b *testBundle, owner uuid.UUID) int {
 // the same receipt without a second paper. Every refusal is a problem+json with its
 // status, and stores nothing.
 func TestIssuerDeposit(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) { c.MaxUpload = 1 << 20 })
 	ctx := context.Background()
 	check := schemas(t)
@@ -402,6 +403,7 @@ func deniedCount(t *testing.T, b *testBundle, owner uuid.UUID) int {
 // Every operation of the OpenAPI document says how it is authenticated, an
 // unauthenticated one with an empty list, and names only declared schemes.
 func TestOpenAPISecurityDeclared(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)

@@ -210,9 +210,10 @@ func (br *browser) liveText(sel string) string {
 // deposit's photo check and progress are said in live regions; and each step is done
 // with Tab, the arrows, Space and Enter.
 func TestBrowserKeyboard(t *testing.T) {
+	t.Parallel()
 	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
 	b := setup(t)
-	br := newBrowser(t)
+	br := newOwnBrowser(t)
 	defer br.report()
 	base := b.base
 	// The pages a person reads have their « Écouter » button: it takes the focus too.
@@ -363,8 +364,9 @@ const textSpacingJS = `(() => {
 // RGAA 10.4 and 10.11), then with the larger text spacing of RGAA 10.12: nothing makes
 // the page scroll sideways and no text is cut.
 func TestBrowserReflow(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
-	br := newBrowser(t)
+	br := newOwnBrowser(t)
 	base := b.base
 	br.signup(base, "Amina", "le chat mange la pomme")
 	amina := ownerOf(t, b, "amina")

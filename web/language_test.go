@@ -22,6 +22,7 @@ var chooserRE = regexp.MustCompile(`<a href="/langue/([A-Za-z-]+)\?retour=[^"]*"
 // present without JavaScript, by links; a choice is remembered (cookie) and the page then
 // says its language and direction; an unknown language is refused.
 func TestLanguageChooser(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	for _, page := range []string{"/", "/connexion", "/langue"} {
@@ -82,6 +83,7 @@ func TestLanguageChooser(t *testing.T) {
 // and comes back at the next sign-in, on a device that never chose; a language Coffre
 // does not offer is refused with a sentence.
 func TestLanguageAccount(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("leila", "le chat mange la pomme verte")
@@ -111,6 +113,7 @@ func TestLanguageAccount(t *testing.T) {
 // TestLanguageAtDesk: the agent who opens a safe at the desk chooses the person's
 // language, which their safe then speaks.
 func TestLanguageAtDesk(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	st := newStructure(t, b, "CCAS de Lille")
 	a := newAgent(t, b, st, "claire.dupont", "Mme Dupont")
@@ -170,6 +173,7 @@ func TestLanguageAtDesk(t *testing.T) {
 // (LISEZMOI.txt) and adds one in the person's language beside it; manifest.csv's column
 // names follow the language.
 func TestLanguageExport(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("nadia", "le chat mange la pomme verte")

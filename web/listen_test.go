@@ -159,6 +159,7 @@ func checkSaid(t *testing.T, name string, said []spoken, lang, voice, h1 string,
 // aria-hidden and without the form controls. Where there is no speech synthesis, no
 // voice for the language, or no JavaScript, there is no button.
 func TestBrowserListen(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	br := newBrowser(t)
 	defer br.report()

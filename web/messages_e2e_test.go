@@ -18,6 +18,7 @@ import (
 // the page budgets. Then the person confirms the address by typing its code, and
 // dismisses the reminder, without JavaScript's help.
 func TestBrowserMessages(t *testing.T) {
+	t.Parallel()
 	b := setup(t, withChannels)
 	br := newBrowser(t)
 	defer br.report()

@@ -32,6 +32,7 @@ func expiring(t *testing.T, b *testBundle, owner uuid.UUID, d *vault.Document, d
 // the code asked for, a wrong code refused, the right one confirming it, the link
 // notice chosen, the address removed; each change in the history.
 func TestChannelsPage(t *testing.T) {
+	t.Parallel()
 	b := setup(t, withChannels)
 	c := b.client(t)
 	c.signup("amina", "le chat mange la pomme")
@@ -121,6 +122,7 @@ func TestChannelsPage(t *testing.T) {
 
 // Without a sender, « Mon compte » offers no channel and its forms answer "not found".
 func TestChannelsOff(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("karim", "le chat mange la pomme")
@@ -137,6 +139,7 @@ func TestChannelsOff(t *testing.T) {
 // page, once (not again in the list of papers to renew soon), in French and English; the
 // person dismisses it; the messages sent read as sentences in the history.
 func TestRemindersOnPapers(t *testing.T) {
+	t.Parallel()
 	b := setup(t, withChannels)
 	c := b.client(t)
 	c.signup("awa", "le chat mange la pomme")

@@ -41,6 +41,7 @@ func (failingPinger) Ping(context.Context) error {
 }
 
 func TestRequestIDInHeaderAndLogs(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	b := setup(t, func(c *web.Config) {
 		c.Log = slog.New(slog.NewJSONHandler(&logs, nil))
@@ -77,6 +78,7 @@ func TestRequestIDInHeaderAndLogs(t *testing.T) {
 }
 
 func TestMetricsLabelNoSecret(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	b := setup(t, func(c *web.Config) { c.Metrics = web.NewMetrics(reg) })
 	c := b.client(t)

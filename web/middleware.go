@@ -161,7 +161,8 @@ func (h *handler) bodyLimit(next http.Handler) http.Handler {
 func (h *handler) paceBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &pacedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: h.uploadGrace(), rate: h.uploadRate()}
+			r.Body = &pacedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), // pacing measures the network: the wall clock, not Config.Now
+				grace: h.uploadGrace(), rate: h.uploadRate()}
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -55,6 +54,55 @@ func allowRedirect(w http.ResponseWriter, redirectURI string) {
 	w.Header().Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))
 }
 
+// consentView is the consent page of « Choisir dans mon coffre »: the request, the
+// owner's papers of the kinds it asks, and the request's parameters to send back.
+type consentView struct {
+	Request *sharing.AuthorizationRequest
+	Docs    []vault.Document
+	Query   string
+}
+
+// consentForm is the person's answer on a consent page (papers to give, or a deposit
+// request to accept).
+type consentForm struct {
+	Query  string // the request's parameters, as the page was given them
+	Give   bool   // « Donner »: the papers chosen go to the service
+	Accept bool   // « Accepter »: the issuer may deposit (a deposit request)
+	Docs   []uuid.UUID
+	Mark   watermarkChoice
+}
+
+// The refusals of parseConsentForm: no paper chosen (the page is shown again), or a
+// choice no page offers.
+var (
+	errConsentNone   = errors.New("consent.error.none")
+	errConsentChoice = errors.New("consent.error.choice")
+)
+
+// parseConsentForm reads a consent page's answer. Giving needs at least one paper and a
+// watermark choice the page offers; IDs that are no UUID are left out (the domain
+// checks the others are the owner's and of the kinds asked).
+func parseConsentForm(r *http.Request) (consentForm, error) {
+	f := consentForm{Query: r.PostFormValue("q"), Give: r.PostFormValue("decision") == "donner", Accept: r.PostFormValue("decision") == "accepter"}
+	if !f.Give {
+		return f, nil
+	}
+	for _, s := range r.PostForm["doc"] {
+		if id, err := uuid.Parse(s); err == nil {
+			f.Docs = append(f.Docs, id)
+		}
+	}
+	if len(f.Docs) == 0 {
+		return f, errConsentNone
+	}
+	mark, ok := parseWatermarkChoice(r.PostFormValue("mark"))
+	if !ok {
+		return f, errConsentChoice
+	}
+	f.Mark = mark
+	return f, nil
+}
+
 func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 	req := h.authorizeRequest(w, r, r.URL.RawQuery)
 	if req == nil {
@@ -84,13 +132,12 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	allowRedirect(w, req.RedirectURI)
-	h.render(w, r, http.StatusOK, "consent", view{Title: "consent.title", Data: map[string]any{
-		"Request": req, "Docs": matching, "Query": r.URL.RawQuery,
-	}})
+	h.render(w, r, http.StatusOK, "consent", view{Title: "consent.title", Data: consentView{Request: req, Docs: matching, Query: r.URL.RawQuery}})
 }
 
 func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
-	req := h.authorizeRequest(w, r, r.PostFormValue("q"))
+	f, ferr := parseConsentForm(r)
+	req := h.authorizeRequest(w, r, f.Query)
 	if req == nil {
 		return
 	}
@@ -98,19 +145,14 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 	var back string
 	var err error
 	if req.Deposit {
-		h.subscribeAnswer(w, r, req)
+		h.subscribeAnswer(w, r, req, f.Accept)
 		return
 	}
-	if r.PostFormValue("decision") != "donner" {
+	if !f.Give {
 		back, err = h.share.Refuse(r.Context(), req, owner, h.actor(r))
 	} else {
-		var ids []uuid.UUID
-		for _, s := range r.PostForm["doc"] {
-			if id, perr := uuid.Parse(s); perr == nil {
-				ids = append(ids, id)
-			}
-		}
-		if len(ids) == 0 {
+		ids, mark := f.Docs, f.Mark
+		if errors.Is(ferr, errConsentNone) {
 			docs, _ := h.vault.Documents(r.Context(), owner)
 			var matching []vault.Document
 			for _, d := range docs {
@@ -119,13 +161,12 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			allowRedirect(w, req.RedirectURI)
-			h.render(w, r, http.StatusUnprocessableEntity, "consent", view{Title: "consent.title", Error: h.t(r, "consent.error.none"),
-				Data: map[string]any{"Request": req, "Docs": matching, "Query": r.PostFormValue("q")}})
+			h.render(w, r, http.StatusUnprocessableEntity, "consent", view{Title: "consent.title", Error: h.refusalText(r, ferr),
+				Data: consentView{Request: req, Docs: matching, Query: f.Query}})
 			return
 		}
-		mark, ok := parseWatermarkChoice(r.PostFormValue("mark"))
-		if !ok {
-			h.fail(w, r, http.StatusUnprocessableEntity, "consent.error.choice")
+		if ferr != nil {
+			h.fail(w, r, http.StatusUnprocessableEntity, ferr.Error())
 			return
 		}
 		var watermark string
@@ -135,7 +176,7 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 				h.serverError(w, r, derr)
 				return
 			}
-			watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, req.Client.Name, req.Purpose, time.Now())
+			watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, req.Client.Name, req.Purpose, h.now())
 		}
 		back, err = h.share.ApproveMarked(r.Context(), req, owner, h.actor(r), ids, watermark)
 	}
@@ -159,10 +200,10 @@ type subscribeView struct {
 
 // subscribeAnswer records the person's answer to a deposit request and sends it back
 // to the issuer: the code of the subscription, or access_denied.
-func (h *handler) subscribeAnswer(w http.ResponseWriter, r *http.Request, req *sharing.AuthorizationRequest) {
+func (h *handler) subscribeAnswer(w http.ResponseWriter, r *http.Request, req *sharing.AuthorizationRequest, accept bool) {
 	var back string
 	var err error
-	if r.PostFormValue("decision") == "accepter" {
+	if accept {
 		back, err = h.share.Subscribe(r.Context(), req, h.ownerID(r), h.actor(r))
 	} else {
 		back, err = h.share.RefuseSubscription(r.Context(), req, h.ownerID(r), h.actor(r))

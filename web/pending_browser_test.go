@@ -54,6 +54,7 @@ func depositBytes(t *testing.T, b *testBundle) (base string, sent *atomic.Int64)
 // budgets. Then it deposits the same 12-megapixel photo with JavaScript (made smaller on
 // the phone) and without (sent as it is), and reports the bytes each sent.
 func TestBrowserAddPageNoJS(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	base, sent := depositBytes(t, b)
 	br := newBrowser(t)

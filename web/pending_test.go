@@ -54,6 +54,7 @@ func uploadMarkers(t *testing.T, db *pgxpool.Pool) int {
 // a page can be taken out, and the waiting pages are gone once sent. The list of
 // waiting pages only works for its owner and cannot be changed.
 func TestAddPageOneAtATime(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	c := b.client(t)
 	c.signup("amina", "le chat mange la pomme")

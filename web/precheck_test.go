@@ -161,6 +161,7 @@ func serverWarnings(t *testing.T, body []byte) []string {
 // three must find the same problems. The page then shows the server's sentences and
 // offers to take the photo again or send it anyway.
 func TestPrecheckAgrees(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	br := newBrowser(t)
 	// The test reads back the photo the page would send (a blob: address), which the
@@ -221,6 +222,7 @@ func TestPrecheckAgrees(t *testing.T) {
 // becomes "Envoyer quand même"; the photo taken again replaces it; a blurred page sent
 // anyway goes into the safe, and the server's own check says the same after.
 func TestBrowserPrecheck(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	br := newBrowser(t)
 	// "Reprendre la photo" opens the file chooser, which the test answers.

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"coffre/sharing"
 	"coffre/vault"
@@ -76,7 +75,7 @@ func (h *handler) proConnectReturn(w http.ResponseWriter, r *http.Request) {
 	refused := func(status int, why, msg string, err error) {
 		h.log.InfoContext(r.Context(), "proconnect sign-in refused", "why", why, "err", err)
 		h.render(w, r, status, "agent_login", view{Title: "agent.login.title", Error: h.t(r, msg),
-			Data: map[string]any{"Login": "", "ProConnect": true}})
+			Data: agentLoginView{ProConnect: true}})
 	}
 	c, _, idt, _, why, err := h.openIDCheck(r, h.proc, proConnectCeremony)
 	if errors.Is(err, errProviderDown) {
@@ -91,7 +90,7 @@ func (h *handler) proConnectReturn(w http.ResponseWriter, r *http.Request) {
 	issuer := h.proc.cfg.Issuer
 	if c.Link {
 		as := h.agentSessionOf(r)
-		if as == nil || !as.Fresh(time.Now()) {
+		if as == nil || !as.Fresh(h.now()) {
 			refused(http.StatusUnauthorized, "link without a fresh agent session", "pc.refused", nil)
 			return
 		}

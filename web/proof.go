@@ -54,7 +54,7 @@ func (h *handler) checkProof(ctx context.Context, res *ingest.Reservation, pdf [
 			return nil
 		}
 	}
-	now := time.Now()
+	now := h.now()
 	c, err := ingest.CheckDoc2DPDF(ctx, bytes.NewBuffer(pdf), tl, now, ingest.Options{
 		MaxBytes: int64(len(pdf)) + 1, MaxPixels: maxProofPixels, Timeout: proofTimeout,
 	})

@@ -68,6 +68,7 @@ func noticePDF(t *testing.T, code string) []byte {
 // The 2D-Doc of a paper is checked on deposit, from a photo or a PDF, and the page says
 // in plain words whether the paper is genuine; a paper without code says nothing of it.
 func TestDepositProof(t *testing.T) {
+	t.Parallel()
 	b, a := proofBundle(t)
 	c := b.client(t)
 	c.signup("claire", "le chat mange la pomme")
@@ -140,6 +141,7 @@ func TestDepositProof(t *testing.T) {
 // A téléservice receiving a paper through the API gets the verified facts and the
 // verdict, described by the OpenAPI document.
 func TestProofInAPI(t *testing.T) {
+	t.Parallel()
 	b, a := proofBundle(t)
 	check := schemas(t)
 	c := b.client(t)

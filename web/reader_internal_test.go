@@ -11,6 +11,7 @@ import (
 // A suggestion asks only what differs from what the paper already says, and keeps of the
 // document number only its last letters and digits.
 func TestSuggest(t *testing.T) {
+	t.Parallel()
 	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
 	exp := day("2027-03-12")
 	zone := &ingest.MRZ{Valid: true, NumberLast4: "94C<X2"}

@@ -43,7 +43,7 @@ func (h *handler) setReading(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := parseReadingForm(r)
 	if err != nil {
-		h.renderAccount(w, r, http.StatusBadRequest, h.t(r, err.Error()), "")
+		h.renderAccount(w, r, http.StatusBadRequest, h.refusalText(r, err), "")
 		return
 	}
 	owner := h.ownerID(r)

@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"coffre/vault"
-	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
@@ -28,10 +27,8 @@ func paperPath(name string) string { return filepath.Join("..", "ingest", "testd
 // Reader over the same vault, run by hand as the River job runs it.
 func readingBundle(t *testing.T) (*testBundle, *pgxpool.Pool, *web.Reader) {
 	t.Helper()
-	vb := vaulttest.NewVault(t)
-	b := setup(t, func(c *web.Config) { c.Vault, c.Accounts, c.Ready = vb.V, vb.A, vb.V })
-	b.v, b.a = vb.V, vb.A
-	return b, vb.DB, web.NewReader(web.ReaderConfig{Vault: vb.V, Now: func() time.Time { return papersToday }})
+	b := setup(t)
+	return b, b.db, web.NewReader(web.ReaderConfig{Vault: b.v, Now: func() time.Time { return papersToday }})
 }
 
 // deposit sends one photo through the add form and returns the new paper's ID.
@@ -90,6 +87,7 @@ func (c *client) searchTitles(q string) []string {
 // reading and the texts read are searched; off, every text read is erased from the
 // tables and only titles and kinds are found. Both switches are in the history.
 func TestReadingSwitchAndSearch(t *testing.T) {
+	t.Parallel()
 	b, db, rd := readingBundle(t)
 	c := b.client(t)
 	c.signup("lea.martin", "une phrase secrète assez longue")
@@ -181,6 +179,7 @@ func TestReadingSwitchAndSearch(t *testing.T) {
 // Papers deposited before reading was turned on are read in the background, a few at a
 // time, the newest first; each reading is journaled.
 func TestReadingExistingDeposits(t *testing.T) {
+	t.Parallel()
 	b, _, rd := readingBundle(t)
 	ctx := context.Background()
 	c := b.client(t)
@@ -228,6 +227,7 @@ func TestReadingExistingDeposits(t *testing.T) {
 // « Oui » applies it through the paper's update (its name too, when the person typed
 // none), « Corriger » opens the form filled with it, « Non, ignorer » changes nothing.
 func TestSuggestionsThroughThePages(t *testing.T) {
+	t.Parallel()
 	b, _, rd := readingBundle(t)
 	ctx := context.Background()
 	c := b.client(t)

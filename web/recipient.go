@@ -125,8 +125,23 @@ func (h *handler) linkAgent(r *http.Request) *sharing.Agent {
 	return as.Agent
 }
 
+// linkCodeView is the page asking a link's code: the link, by its token.
+type linkCodeView struct {
+	Token string
+}
+
+// linkCodeForm is the code said aloud, typed by the person the link was given to.
+type linkCodeForm struct {
+	Code string
+}
+
+// parseLinkCodeForm reads the code; the domain checks it, and counts the wrong ones.
+func parseLinkCodeForm(r *http.Request) (linkCodeForm, error) {
+	return linkCodeForm{Code: r.PostFormValue("code")}, nil
+}
+
 func (h *handler) codeForm(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	v := view{Title: "link.code.title", Data: map[string]string{"Token": chi.URLParam(r, "token")}}
+	v := view{Title: "link.code.title", Data: linkCodeView{Token: chi.URLParam(r, "token")}}
 	if msg != "" {
 		v.Error = h.t(r, msg)
 	}
@@ -150,9 +165,10 @@ func (h *handler) linkCode(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	switch err := h.share.CheckCode(r.Context(), l, token, r.PostFormValue("code"), h.clientIP(r)); {
+	f, _ := parseLinkCodeForm(r)
+	switch err := h.share.CheckCode(r.Context(), l, token, f.Code, h.clientIP(r)); {
 	case err == nil:
-		http.SetCookie(w, &http.Cookie{Name: h.codeCookie(), Value: r.PostFormValue("code"), Path: "/p/" + token,
+		http.SetCookie(w, &http.Cookie{Name: h.codeCookie(), Value: f.Code, Path: "/p/" + token,
 			HttpOnly: true, Secure: h.cfg.BehindTLS, SameSite: http.SameSiteStrictMode, Expires: l.ExpiresAt})
 		http.Redirect(w, r, "/p/"+token, http.StatusSeeOther)
 	case errors.Is(err, sharing.ErrWrongCode):
@@ -187,6 +203,13 @@ func (h *handler) recipientDocs(w http.ResponseWriter, r *http.Request, l *shari
 	return out, true
 }
 
+// linkView is the page a link opens: its papers, for whoever holds the link.
+type linkView struct {
+	Token string
+	Link  *sharing.Link
+	Docs  []recipientDoc
+}
+
 func (h *handler) linkPage(w http.ResponseWriter, r *http.Request) {
 	l, ok := h.recipientLink(w, r)
 	if !ok {
@@ -200,9 +223,7 @@ func (h *handler) linkPage(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "link", view{Title: "link.title", Data: map[string]any{
-		"Token": chi.URLParam(r, "token"), "Link": l, "Docs": docs,
-	}})
+	h.render(w, r, http.StatusOK, "link", view{Title: "link.title", Data: linkView{Token: chi.URLParam(r, "token"), Link: l, Docs: docs}})
 }
 
 // linkFile streams one document (or its thumbnail) of the link.
@@ -376,7 +397,8 @@ func (h *handler) linkAll(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{})
 	paced := func() *startWriter {
-		return &startWriter{w: w, rc: rc, start: time.Now(), grace: h.exportGrace(), rate: h.exportRate()}
+		return &startWriter{w: w, rc: rc, start: time.Now(), // pacing measures the network: the wall clock, not Config.Now
+			grace: h.exportGrace(), rate: h.exportRate()}
 	}
 	if len(pdfs) == 1 && !marked {
 		br, err := h.share.OpenUncounted(r.Context(), l, pdfs[0].ID, pdfs[0].File.ID, h.clientIP(r))

@@ -190,7 +190,7 @@ type referentStatsView struct {
 }
 
 func (h *handler) referentStats(w http.ResponseWriter, r *http.Request) {
-	now := time.Now().UTC()
+	now := h.now().UTC()
 	from := time.Date(now.Year(), now.Month()-statsMonths+1, 1, 0, 0, 0, 0, time.UTC)
 	ms, err := h.share.StructureStats(r.Context(), agentOf(r).Agent, from, now)
 	if err != nil {

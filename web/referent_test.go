@@ -19,22 +19,14 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
-	"coffre/vault/vaulttest"
 	"coffre/web"
 )
 
 // agentBundleWith is agentBundle with a tweak of the configuration.
 func agentBundleWith(t *testing.T, tweak func(*web.Config)) (*testBundle, *pgxpool.Pool) {
 	t.Helper()
-	vb := vaulttest.NewVault(t)
-	share := sharing.New(vb.DB, vb.V, vb.A)
-	vb.V.AddParticipant(share)
-	b := setup(t, func(c *web.Config) {
-		c.Vault, c.Accounts, c.Ready, c.Sharing, c.Signing = vb.V, vb.A, vb.V, share, vb.Signing
-		tweak(c)
-	})
-	b.v, b.a, b.share, b.signing = vb.V, vb.A, share, vb.Signing
-	return b, vb.DB
+	b := setup(t, tweak)
+	return b, b.db
 }
 
 func newReferent(t *testing.T, b *testBundle, st *sharing.Structure, login, name string) *deskAgent {
@@ -49,6 +41,7 @@ func newReferent(t *testing.T, b *testBundle, st *sharing.Structure, login, name
 // TestReferentPagesAreForReferents: a plain agent, of the same structure or not, gets
 // "not found" on every référent page, and the référent's own safeguards hold.
 func TestReferentPagesAreForReferents(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	st := newStructure(t, b, "CCAS de Lille")
 	ref := newReferent(t, b, st, "anne.referente", "Mme Leclerc")
@@ -103,6 +96,7 @@ func TestReferentPagesAreForReferents(t *testing.T) {
 // fresh check of their code; the agent is signed out at once and cannot sign in again,
 // and the structure's mandates keep working for the others.
 func TestReferentDeactivates(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	st := newStructure(t, b, "CCAS de Lille")
@@ -206,6 +200,7 @@ var (
 // TestReferentInvites: the invitation shows a temporary password and the TOTP key (QR
 // code and text) once; with them the new agent signs in.
 func TestReferentInvites(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	st := newStructure(t, b, "France Services Roubaix")
@@ -268,6 +263,7 @@ var statsCellRE = regexp.MustCompile(`<td>(\d+)</td>`)
 // TestReferentStats: the dashboard counts what the structure's agents did this month,
 // and nothing of another structure.
 func TestReferentStats(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	st := newStructure(t, b, "CCAS de Lille")
@@ -351,6 +347,7 @@ var pendingLocRE = regexp.MustCompile(`^/agent/personnes/([0-9a-f-]{36})/mandat/
 // TestMandatePhoneConsent: the agent asks, the person confirms on their own phone, the
 // agent can act; a refusal or a late answer gives nothing.
 func TestMandatePhoneConsent(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
@@ -485,6 +482,7 @@ func TestMandatePhoneConsent(t *testing.T) {
 
 // TestAgentRevokesMandate: from the agent's list of people, with a confirmation page.
 func TestAgentRevokesMandate(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
@@ -540,6 +538,7 @@ func TestAgentRevokesMandate(t *testing.T) {
 // TestMandateExpiryNotice: a mandate ending within 30 days is announced on the owner's
 // papers and account pages and flagged on the agent's home.
 func TestMandateExpiryNotice(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
@@ -587,6 +586,7 @@ func TestMandateExpiryNotice(t *testing.T) {
 // TestBrowserReferent runs axe-core and the page budgets on the référent's pages in
 // Chromium.
 func TestBrowserReferent(t *testing.T) {
+	t.Parallel()
 	b, _ := agentBundle(t)
 	ref := newReferent(t, b, newStructure(t, b, "CCAS de Lille"), "anne.referente", "Mme Leclerc")
 	ag := newAgent(t, b, &sharing.Structure{ID: ref.StructureID}, "claire.dupont", "Mme Dupont")
@@ -666,6 +666,7 @@ func opLoginFrom(t *testing.T, hc *http.Client, issuer string, resp *http.Respon
 // signs in with it alone, against a real OpenID Connect provider; an unlinked identity
 // or a deactivated agent is refused.
 func TestProConnect(t *testing.T) {
+	t.Parallel()
 	issuer, authQueries := oidcProvider(t)
 	b, vbDB := agentBundleWith(t, func(c *web.Config) {
 		storage.RegisterClients(storage.WebClient("coffre-agents-test", "agents-secret", c.BaseURL+"/agent/connexion/proconnect/retour"))

@@ -55,7 +55,7 @@ func (h *handler) dismissReminder(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	err = h.vault.DismissReminder(r.Context(), h.ownerID(r), id, h.actor(r), time.Now())
+	err = h.vault.DismissReminder(r.Context(), h.ownerID(r), id, h.actor(r), h.now())
 	switch {
 	case errors.Is(err, vault.ErrNotFound):
 		h.notFound(w, r)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"coffre/vault/account"
 
@@ -25,7 +24,7 @@ import (
 // again.
 func (h *handler) requireFreshOwner(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if stateOf(r).session.Fresh(time.Now()) {
+		if stateOf(r).session.Fresh(h.now()) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -50,6 +49,26 @@ func reverifyBack(back string) string {
 	return back
 }
 
+// reverifyView is the page asking who is there before a change of credential: with the
+// secret, or a passkey, whichever the owner has.
+type reverifyView struct {
+	HasSecret   bool
+	HasPasskeys bool
+	Back        string // where to go once done: a page of « Mon compte »
+	Minutes     int    // how long a proof counts
+}
+
+// proofForm is what the page sends: the secret typed again, and where to go back.
+type proofForm struct {
+	Secret string
+	Back   string // always a page of « Mon compte » (reverifyBack)
+}
+
+// parseProofForm reads the page's form; the domain judges the secret.
+func parseProofForm(r *http.Request) (proofForm, error) {
+	return proofForm{Secret: r.PostFormValue("secret"), Back: reverifyBack(r.PostFormValue("retour"))}, nil
+}
+
 func (h *handler) reverifyForm(w http.ResponseWriter, r *http.Request) {
 	h.renderReverify(w, r, http.StatusOK, "", r.URL.Query().Get("retour"))
 }
@@ -66,14 +85,15 @@ func (h *handler) renderReverify(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	h.render(w, r, status, "reverify", view{Title: "reverify.title", Nav: "account", Error: errMsg,
-		Data: map[string]any{"HasSecret": a.HasSecret, "HasPasskeys": h.wa != nil && len(keys) > 0,
-			"Back": reverifyBack(back), "Minutes": int(account.SessionReverify.Minutes())}})
+		Data: reverifyView{HasSecret: a.HasSecret, HasPasskeys: h.wa != nil && len(keys) > 0,
+			Back: reverifyBack(back), Minutes: int(account.SessionReverify.Minutes())}})
 }
 
 // reverify checks the secret typed again, then goes back to the page that asked.
 func (h *handler) reverify(w http.ResponseWriter, r *http.Request) {
-	back := reverifyBack(r.PostFormValue("retour"))
-	err := h.accounts.Reverify(r.Context(), stateOf(r).session, r.PostFormValue("secret"), h.clientIP(r))
+	f, _ := parseProofForm(r)
+	back := f.Back
+	err := h.accounts.Reverify(r.Context(), stateOf(r).session, f.Secret, h.clientIP(r))
 	if _, locked := account.IsLocked(err); locked {
 		h.renderReverify(w, r, http.StatusTooManyRequests, h.t(r, "login.locked"), back)
 		return
@@ -157,7 +177,7 @@ func (h *handler) renewCookie(w http.ResponseWriter, r *http.Request, token stri
 	st := stateOf(r)
 	st.token, st.csrf = token, csrfToken(token)
 	if st.session != nil {
-		st.session.VerifiedAt = time.Now()
+		st.session.VerifiedAt = h.now()
 		if st.session.Restricted() {
 			st.session.Method = "secret"
 		}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"coffre/vault"
 )
@@ -57,7 +56,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 	v.Reading = on
 	page := view{Title: "search.title", Nav: "list", Data: &v}
 	if ferr != nil {
-		page.Error = h.t(r, ferr.Error())
+		page.Error = h.refusalText(r, ferr)
 		h.render(w, r, http.StatusUnprocessableEntity, "search", page)
 		return
 	}
@@ -72,7 +71,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, err)
 			return
 		}
-		v.Searched, v.Docs, v.Total = true, items(found.Docs, time.Now()), found.Total
+		v.Searched, v.Docs, v.Total = true, items(found.Docs, h.now()), found.Total
 		v.More = found.Total > len(found.Docs)
 	}
 	h.render(w, r, http.StatusOK, "search", page)

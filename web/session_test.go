@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
@@ -81,19 +79,11 @@ func signedIn(t *testing.T, c *client, who string) {
 	}
 }
 
-// ageProof moves the last proof of the session of token back by ago.
-func ageProof(t *testing.T, db *pgxpool.Pool, token string, ago time.Duration) {
-	t.Helper()
-	if _, err := db.Exec(context.Background(), `UPDATE sessions SET verified_at = now() - $2::interval WHERE token_sha256 = $1`,
-		account.TokenHash(token), ago); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Changing the secret ends every other session of the owner, and gives the session it
 // was changed in a new token: a token planted or seen before the change opens nothing.
 func TestSecretChangeEndsOtherSessions(t *testing.T) {
-	b, _ := agentBundle(t)
+	t.Parallel()
+	b := setup(t)
 	phone := b.client(t)
 	phone.signup("nadia", "le chat mange la pomme")
 	laptop := b.client(t)
@@ -129,6 +119,7 @@ func TestSecretChangeEndsOtherSessions(t *testing.T) {
 // their secret; it stays so whatever happens elsewhere. Choosing the secret replaces it
 // with an ordinary session and ends any other one still parked on the code.
 func TestTemporaryCodeSession(t *testing.T) {
+	t.Parallel()
 	b, db := agentBundle(t)
 	ctx := context.Background()
 	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
@@ -187,7 +178,8 @@ func TestTemporaryCodeSession(t *testing.T) {
 // Adding or removing a passkey needs the secret typed within the last minutes; removing
 // one ends the other sessions.
 func TestCredentialChangeNeedsFreshProof(t *testing.T) {
-	b, db := agentBundle(t)
+	t.Parallel()
+	b := setup(t)
 	ctx := context.Background()
 	secret := "le chat mange la pomme"
 	phone := b.client(t)
@@ -199,7 +191,7 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ageProof(t, db, phone.cookie("coffre"), 6*time.Minute)
+	b.clock.Advance(account.SessionReverify + time.Minute) // the sign-in is no longer a fresh proof
 
 	tok := phone.csrf("/compte")
 	if resp, body := phone.postScript("/compte/cles/debut", tok); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, `"redirect":"/compte/verifier`) {
@@ -251,7 +243,7 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := b.withSession(t, token)
-		ageProof(t, db, token, time.Hour)
+		b.clock.Advance(account.SessionReverify + time.Minute)
 		form := url.Values{"csrf": {c.csrf("/compte")}, "secret": {"ma phrase à moi aussi"}, "secret2": {"ma phrase à moi aussi"}}
 		if resp, body := c.post("/compte/secret", form); resp.StatusCode != http.StatusForbidden || !strings.Contains(html.UnescapeString(body), "Vous n'avez pas de mot de passe") {
 			t.Errorf("setting a secret without a fresh proof: %d", resp.StatusCode)
@@ -259,7 +251,13 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 		if a, _ := b.a.Account(ctx, o.ID); a.HasSecret {
 			t.Fatal("a secret was set without a fresh proof")
 		}
-		ageProof(t, db, token, 0)
+		// A fresh sign-in with FranceConnect: a new session, its proof of now.
+		token, _, err = b.a.CreateSession(ctx, o.ID, "franceconnect", "test", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = b.withSession(t, token)
+		form.Set("csrf", c.csrf("/compte"))
 		if resp, _ := c.post("/compte/secret", form); resp.StatusCode != http.StatusOK {
 			t.Errorf("setting a secret after a fresh sign-in: %d", resp.StatusCode)
 		}
@@ -272,7 +270,8 @@ func TestCredentialChangeNeedsFreshProof(t *testing.T) {
 // « Choisir dans mon coffre » offers nothing from a closed safe (it answers nobody but
 // its owner) nor to a session on a temporary code (it only chooses its secret).
 func TestAuthorizeClosedOrTemporarySafe(t *testing.T) {
-	b, _ := agentBundle(t)
+	t.Parallel()
+	b := setup(t)
 	ctx := context.Background()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/retour", func(w http.ResponseWriter, r *http.Request) {})
@@ -331,6 +330,7 @@ func TestAuthorizeClosedOrTemporarySafe(t *testing.T) {
 // in every response (BREACH), and each one still works, in a form field and in the
 // scripts' X-CSRF-Token header.
 func TestCSRFTokenMaskedPerResponse(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("salma", "le chat mange la pomme")

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net"
@@ -18,9 +17,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"coffre/sharing"
 	"coffre/vault"
@@ -37,6 +36,10 @@ type testBundle struct {
 	srv     *httptest.Server
 	base    string // http://localhost:PORT
 	queue   *readQueue
+	// clock is the time of v, a and the pages: a test moves it rather than sleeping or
+	// rewriting timestamps.
+	clock *vaulttest.Clock
+	db    *pgxpool.Pool // v's database, for tests that look at rows
 }
 
 // readQueue records the owners whose papers the pages asked to read; tests run the
@@ -66,41 +69,29 @@ func (q *readQueue) queued(owner uuid.UUID) int {
 	return n
 }
 
-// setup serves the real pages over a real vault (PostgreSQL and MinIO).
+// setup serves the real pages over a real vault (PostgreSQL and MinIO) of its own: a
+// fresh database and bucket, so that tests calling it may run in parallel.
 func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	t.Helper()
-	ctx := context.Background()
-	db := vaulttest.DB(t)
-	store, _ := vaulttest.S3Store(t)
-	keyPath := filepath.Join(t.TempDir(), "master.key")
-	if _, err := vault.GenerateMasterKey(keyPath); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := vault.LoadKeyring(keyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(ctx, vault.Config{DB: db, Blobs: store, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return serve(t, vaulttest.NewVault(t), tweak...)
+}
+
+// serve serves the real pages over vb, with a sharing service on it; the pages' clock is
+// vb's (b.clock), so a test that moves it moves the vault, the accounts and the pages.
+// Everything it builds is the test's own: nothing is shared between parallel tests.
+func serve(t testing.TB, vb *vaulttest.Bundle, tweak ...func(*web.Config)) *testBundle {
+	t.Helper()
 	// The server is reached as localhost: passkeys need a domain, not an IP address.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	_, signing, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accounts := account.New(account.Config{DB: db, Vault: v, Now: time.Now, SignUps: 1 << 20})
-	share := sharing.New(db, v, accounts)
-	v.AddParticipant(accounts)
-	v.AddParticipant(share)
+	share := sharing.New(vb.DB, vb.V, vb.A)
+	vb.V.AddParticipant(share)
 	queue := &readQueue{}
-	cfg := web.Config{Ready: v, Vault: v, Accounts: accounts, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Sharing: share, Signing: signing,
-		Reading: queue}
+	cfg := web.Config{Ready: vb.V, Vault: vb.V, Accounts: vb.A, BaseURL: base, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Sharing: share, Signing: vb.Signing,
+		Reading: queue, Now: vb.Clock.Now}
 	if testing.Verbose() {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -112,7 +103,7 @@ func setup(t testing.TB, tweak ...func(*web.Config)) *testBundle {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testBundle{v: v, a: accounts, share: share, signing: signing, srv: srv, base: base, queue: queue}
+	return &testBundle{v: vb.V, a: vb.A, share: share, signing: vb.Signing, srv: srv, base: base, queue: queue, clock: vb.Clock, db: vb.DB}
 }
 
 // client is a browser-like client: cookies, no automatic redirects.

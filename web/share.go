@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -19,6 +18,8 @@ import (
 // Sharing, the owner's side: choose papers, make a link (with its QR code for the
 // counter), see every link and end any of them at once.
 
+// shareForm is the form that makes a link: what was chosen and typed (parseShareForm),
+// and the papers the page offers (Docs).
 type shareForm struct {
 	Docs         []vault.Document
 	Chosen       []uuid.UUID
@@ -66,38 +67,22 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	f := shareForm{Docs: docs, Purpose: r.PostFormValue("purpose"), Lifetime: r.PostFormValue("lifetime"), WithCode: r.PostFormValue("code") == "oui",
-		Recipient: r.PostFormValue("recipient")}
-	for _, s := range r.PostForm["doc"] {
-		if id, err := uuid.Parse(s); err == nil {
-			f.Chosen = append(f.Chosen, id)
-		}
-	}
-	f.MaxDownloads, _ = strconv.Atoi(r.PostFormValue("limit"))
-	mark, markOK := parseWatermarkChoice(r.PostFormValue("mark"))
-	f.Mark = mark
+	f, err := parseShareForm(r)
+	f.Docs = docs
 	again := func(msg string) {
-		h.render(w, r, http.StatusUnprocessableEntity, "share", view{Title: "share.title", Nav: "list", Error: h.t(r, msg), Data: f})
+		h.render(w, r, http.StatusUnprocessableEntity, "share", view{Title: "share.title", Nav: "list", Error: msg, Data: f})
 	}
-	lifetime, ok := lifetimes[f.Lifetime]
-	switch {
-	case len(f.Chosen) == 0:
-		again("share.error.nodoc")
-		return
-	case !ok:
-		again("share.error.lifetime")
-		return
-	case !markOK || utf8Len(f.Recipient) > maxRecipient:
-		again("share.error.invalid")
+	if err != nil {
+		again(h.refusalText(r, err))
 		return
 	}
 	c, err := h.share.CreateLink(r.Context(), owner, h.actor(r), sharing.NewLink{
-		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: lifetime, MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
-		Watermark: watermarkFor(f.Mark, docs, func(d vault.Document) bool { return f.IsChosen(d.ID) }, f.Recipient, f.Purpose, time.Now()),
+		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: f.lifetime(), MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
+		Watermark: watermarkFor(f.Mark, docs, func(d vault.Document) bool { return f.IsChosen(d.ID) }, f.Recipient, f.Purpose, h.now()),
 	})
 	switch {
 	case errors.Is(err, sharing.ErrInvalid):
-		again("share.error.invalid")
+		again(h.t(r, "share.error.invalid"))
 		return
 	case errors.Is(err, vault.ErrNotFound):
 		h.notFound(w, r)
@@ -106,12 +91,12 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	data, err := h.createdLink(r, c)
+	v, err := h.createdLink(r, c)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "shared", view{Title: "shared.title", Nav: "list", Data: data})
+	h.render(w, r, http.StatusOK, "shared", view{Title: "shared.title", Nav: "list", Data: v})
 }
 
 // baseURL is the address people reach the service at, for links given to others.
@@ -158,7 +143,7 @@ func (h *handler) links(w http.ResponseWriter, r *http.Request) {
 	for _, d := range docs {
 		titles[d.ID] = d.Title
 	}
-	now := time.Now()
+	now := h.now()
 	items := make([]linkItem, 0, len(links))
 	for _, l := range links {
 		it := linkItem{Link: l, Status: "active"}

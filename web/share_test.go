@@ -71,11 +71,14 @@ func ownerOf(t *testing.T, b *testBundle, login string) uuid.UUID {
 }
 
 var (
-	tokenRE = regexp.MustCompile(`/p/([A-Za-z0-9_-]{43})`)
+	// A link's address, not the same letters inside the QR code's base64, which comes
+	// first on the page (base64 has no ':').
+	tokenRE = regexp.MustCompile(`https?://[^/"\s]+/p/([A-Za-z0-9_-]{43})`)
 	codeRE  = regexp.MustCompile(`id="link-code">([0-9]{6})<`)
 )
 
 func TestShareLinkPages(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	owner := b.client(t)
 	owner.signup("fatou", "le chat mange la pomme")
@@ -256,6 +259,7 @@ func checkDelivery(t *testing.T, b *testBundle, resp *http.Response, body []byte
 }
 
 func TestLinkAPI(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	check := schemas(t)
 	ctx := context.Background()
@@ -341,6 +345,7 @@ func TestLinkAPI(t *testing.T) {
 }
 
 func TestChoisirDansMonCoffreOverHTTP(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	check := schemas(t)
 	ctx := context.Background()
@@ -462,6 +467,7 @@ func TestChoisirDansMonCoffreOverHTTP(t *testing.T) {
 
 // Everything as one PDF counts as one download of the link, whatever the number of papers.
 func TestBundleCountsOnce(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
 	o, err := b.v.CreateOwner(ctx, "", vault.System)
@@ -486,6 +492,7 @@ func TestBundleCountsOnce(t *testing.T) {
 
 // Over TLS the code cookie, scoped to the link's path, cannot be a __Host- cookie.
 func TestCodeCookieBehindTLS(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) { c.BehindTLS = true })
 	ctx := context.Background()
 	o, _ := b.v.CreateOwner(ctx, "", vault.System)

@@ -18,6 +18,7 @@ import (
 // in a window; the next sign-up is refused with one sentence, before its secret is hashed,
 // and opens nothing.
 func TestSignUpsPerNetwork(t *testing.T) {
+	t.Parallel()
 	vb := vaulttest.NewVault(t)
 	accounts := account.New(account.Config{DB: vb.DB, Vault: vb.V, SignUps: 2})
 	b := setup(t, func(c *web.Config) { c.Vault, c.Accounts, c.Ready = vb.V, accounts, vb.V })

@@ -58,15 +58,20 @@ func (h *handler) suggestionNotice(r *http.Request) string {
 	return ""
 }
 
+// suggestionForm is the answer to a suggestion.
+type suggestionForm struct {
+	Yes bool
+}
+
 // parseSuggestionForm reads the answer to a suggestion: « oui » or « non ».
-func parseSuggestionForm(r *http.Request) (yes bool, err error) {
+func parseSuggestionForm(r *http.Request) (suggestionForm, error) {
 	switch r.PostFormValue("reponse") {
 	case "oui":
-		return true, nil
+		return suggestionForm{Yes: true}, nil
 	case "non":
-		return false, nil
+		return suggestionForm{Yes: false}, nil
 	}
-	return false, errors.New("error.badrequest")
+	return suggestionForm{}, errors.New("error.badrequest")
 }
 
 // answerSuggestion applies the suggestion the person confirmed, through the paper's
@@ -76,7 +81,8 @@ func (h *handler) answerSuggestion(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	yes, err := parseSuggestionForm(r)
+	f, err := parseSuggestionForm(r)
+	yes := f.Yes
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return

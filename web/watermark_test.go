@@ -118,6 +118,7 @@ func pagePictures(t *testing.T, b []byte) [][]byte {
 // link's downloads, its all-in-one file and the API; the owner's copy stays clean; the
 // receipt and the journal say what was written.
 func TestWatermarkedShares(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	check := schemas(t)
 	ctx := context.Background()
@@ -319,6 +320,7 @@ func parisTZ(t *testing.T) *time.Location {
 // A téléservice the person marks the copies for on the consent page receives marked
 // copies; the text names it.
 func TestWatermarkedGrant(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
 	c := b.client(t)

@@ -181,6 +181,13 @@ type Config struct {
 	// runs: see cmd/coffre); nil, or a nil list: the 2D-Doc of papers is not checked
 	// (proof.go).
 	TrustList func() *ingest.TrustList
+	// Now is the clock of every decision the pages take from the time: proofs of
+	// presence that are fresh or not, expiries shown and checked, dates of exports and
+	// default titles, tokens' lifetimes. nil: time.Now. Tests move it instead of
+	// sleeping; give vault.Config.Now and account.Config.Now the same clock. The pacing
+	// of request and response bodies and the durations of metrics follow the wall clock
+	// whatever Now says: they measure the network and the machine.
+	Now func() time.Time
 }
 
 type handler struct {
@@ -237,6 +244,9 @@ func New(cfg Config) http.Handler {
 	if cfg.Budget == nil {
 		cfg.Budget = NewBudget(cfg)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	h := &handler{ready: cfg.Ready, log: cfg.Log, vault: cfg.Vault, accounts: cfg.Accounts, ingest: cfg.Ingest, cfg: cfg, share: cfg.Sharing,
 		budget: cfg.Budget, metrics: cfg.Metrics}
 	r := chi.NewRouter()
@@ -271,6 +281,15 @@ func (h *handler) prepare() {
 	h.proc = newProConnect(cfg)
 	h.assets = loadAssets()
 	h.pages = parsePages(h.assets)
+}
+
+// now is the time by the service's clock (Config.Now; time.Now for a handler built
+// without New, as internal tests do).
+func (h *handler) now() time.Time {
+	if h.cfg.Now == nil {
+		return time.Now()
+	}
+	return h.cfg.Now()
 }
 
 // securityHeaders applies the headers every response carries: no framing, no sniffing,

@@ -55,6 +55,7 @@ func (c *client) upload(path, tok string, fields map[string]string, files ...str
 var docLinkRE = regexp.MustCompile(`/papiers/([0-9a-f-]{36})`)
 
 func TestPagesOverHTTP(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
@@ -238,6 +239,7 @@ func mustOwner(t *testing.T, b *testBundle, login string) uuid.UUID {
 }
 
 func TestUploadTooLarge(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) { c.MaxUpload = 200 << 10 })
 	c := b.client(t)
 	c.signup("zoe", "le chat mange la pomme")
@@ -249,6 +251,7 @@ func TestUploadTooLarge(t *testing.T) {
 }
 
 func TestEnglish(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	req, _ := http.NewRequest(http.MethodGet, c.base+"/connexion", nil)
@@ -278,6 +281,7 @@ func TestEnglish(t *testing.T) {
 }
 
 func TestLockout(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("lea", "le chat mange la pomme")
@@ -302,6 +306,7 @@ func TestLockout(t *testing.T) {
 }
 
 func TestBehindTLS(t *testing.T) {
+	t.Parallel()
 	b := setup(t, func(c *web.Config) { c.BehindTLS = true })
 	resp, err := http.Get(b.srv.URL + "/connexion")
 	if err != nil {
@@ -328,6 +333,7 @@ func TestBehindTLS(t *testing.T) {
 // TestRetake: quality warnings are shown with "Reprendre la photo", which removes the
 // paper and brings back the form with the kind and name chosen.
 func TestRetake(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	c.signup("nadia", "le chat mange la pomme")
@@ -358,6 +364,7 @@ func TestRetake(t *testing.T) {
 
 // TestValidationKeepsInput: a refused file or secret loses nothing else typed.
 func TestValidationKeepsInput(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	c := b.client(t)
 	tok := c.csrf("/inscription")
