@@ -1,0 +1,151 @@
+package sharing_test
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"coffre/sharing"
+)
+
+// TestEveryBoundOnTheClock: since sharing's clock became a parameter of its SQL, each
+// time limit that lets someone in still holds, on the service's clock, in the right
+// direction: what it allows works one second before its end, and is refused from the
+// end on (the test clock is the real time moved, so "at the end" is a hair after it). A
+// comparison inverted or a bound dropped fails one of the two.
+func TestEveryBoundOnTheClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	st := b.structure(t, "CCAS de Lille")
+	a := b.agent(t, st, "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	c, _ := b.client(t)
+	approve := func(t *testing.T) (code, verifier string) {
+		t.Helper()
+		verifier, challenge := pkce()
+		req, err := b.s.ParseAuthorization(ctx, authQuery(c.ID, challenge, cafDetails))
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := b.s.Approve(ctx, req, b.owner, b.by, []uuid.UUID{b.doc.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(back)
+		return u.Query().Get("code"), verifier
+	}
+	people := 0
+	type bound struct {
+		end time.Time    // the first instant it no longer allows
+		use func() error // nil while it allows
+	}
+	tests := []struct {
+		name string
+		// make starts the thing at the clock's time; it is called once for the try
+		// before the end, once for the try at the end.
+		make func(t *testing.T) bound
+	}{
+		{"share link", func(t *testing.T) bound {
+			l := b.link(t, sharing.NewLink{Lifetime: time.Hour})
+			return bound{l.Link.ExpiresAt, func() error { _, err := b.s.Resolve(ctx, l.Token); return err }}
+		}},
+		{"authorization code", func(t *testing.T) bound {
+			code, verifier := approve(t)
+			return bound{b.Clock.Now().Add(time.Minute), func() error { _, _, err := b.s.Exchange(ctx, c, code, verifier, redirect); return err }}
+		}},
+		{"access token", func(t *testing.T) bound {
+			code, verifier := approve(t)
+			token, g, err := b.s.Exchange(ctx, c, code, verifier, redirect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bound{g.ExpiresAt, func() error { _, err := b.s.GrantByToken(ctx, token); return err }}
+		}},
+		{"mandate", func(t *testing.T) bound {
+			p := b.person(t, "lea.m"+string(rune('a'+people)))
+			people++
+			if _, err := b.s.DeskUnlock(ctx, a.Agent, p.login, p.secret, b.ip); err != nil {
+				t.Fatal(err)
+			}
+			m := b.grant(t, a, p.id, sharing.OneDay, sharing.ScopeRead)
+			return bound{*m.ExpiresAt, func() error { return b.s.Authorize(ctx, a.Agent, p.id, sharing.ScopeRead, b.ip) }}
+		}},
+		{"mandate waiting for the phone", func(t *testing.T) bound {
+			p := b.person(t, "lea.p"+string(rune('a'+people)))
+			people++
+			if _, err := b.s.DeskUnlock(ctx, a.Agent, p.login, p.secret, b.ip); err != nil {
+				t.Fatal(err)
+			}
+			m, err := b.s.GrantMandate(ctx, a.Agent, p.id, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead}, Duration: sharing.OneDay},
+				sharing.Consent{Method: sharing.ConsentPhone, TextVersion: "mandat-v2"}, b.ip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bound{m.CreatedAt.Add(15 * time.Minute), func() error { _, err := b.s.ConfirmMandate(ctx, p.id, m.ID, b.ip); return err }}
+		}},
+		{"desk unlock", func(t *testing.T) bound {
+			p := b.person(t, "lea.d"+string(rune('a'+people)))
+			people++
+			if _, err := b.s.DeskUnlock(ctx, a.Agent, p.login, p.secret, b.ip); err != nil {
+				t.Fatal(err)
+			}
+			return bound{b.Clock.Now().Add(sharing.DeskUnlockTTL), func() error { return b.s.Authorize(ctx, a.Agent, p.id, sharing.ScopeReach, b.ip) }}
+		}},
+		{"agent session, idle", func(t *testing.T) bound {
+			token, _, err := b.s.CreateAgentSession(ctx, a.Agent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bound{b.Clock.Now().Add(sharing.AgentIdle), func() error { _, err := b.s.AgentSessionByToken(ctx, token); return err }}
+		}},
+		{"agent session, a working day", func(t *testing.T) bound {
+			token, as, err := b.s.CreateAgentSession(ctx, a.Agent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Kept busy, so that only its end ends it.
+			for b.Clock.Now().Before(as.ExpiresAt.Add(-sharing.AgentIdle / 2)) {
+				b.Clock.Advance(sharing.AgentIdle / 2)
+				if _, err := b.s.AgentSessionByToken(ctx, token); err != nil {
+					t.Fatalf("a busy session ended at %s: %v", b.Clock.Now(), err)
+				}
+			}
+			return bound{as.ExpiresAt, func() error { _, err := b.s.AgentSessionByToken(ctx, token); return err }}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := tt.make(t)
+			b.Clock.Advance(before.end.Sub(b.Clock.Now()) - time.Second)
+			if err := before.use(); err != nil {
+				t.Errorf("a second before its end: %v", err)
+			}
+			at := tt.make(t)
+			b.Clock.Advance(at.end.Sub(b.Clock.Now()))
+			if err := at.use(); err == nil {
+				t.Errorf("at its end (%s): still allowed", at.end)
+			}
+		})
+	}
+}
+
+// TestTOTPOnTheServiceClock: an agent's code is checked at the service's time: a code of
+// that time signs in, one of five minutes before does not.
+func TestTOTPOnTheServiceClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	b.Clock.Advance(-48 * time.Hour) // far from the machine's time, which must not decide
+	stale := code(t, a.totp, b.Clock.Now())
+	b.Clock.Advance(5 * time.Minute)
+	if _, err := b.s.AuthenticateAgent(ctx, a.Login, a.password, stale, b.ip); err == nil {
+		t.Error("a code of five minutes ago signs in")
+	}
+	if _, err := b.s.AuthenticateAgent(ctx, a.Login, a.password, code(t, a.totp, b.Clock.Now()), b.ip); err != nil {
+		t.Errorf("the code of the service's time: %v", err)
+	}
+}
