@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/sharing"
+	"coffre/vault"
 )
 
 // TestEveryBoundOnTheClock: since sharing's clock became a parameter of its SQL, each
@@ -148,4 +149,72 @@ func TestTOTPOnTheServiceClock(t *testing.T) {
 	if _, err := b.s.AuthenticateAgent(ctx, a.Login, a.password, code(t, a.totp, b.Clock.Now()), b.ip); err != nil {
 		t.Errorf("the code of the service's time: %v", err)
 	}
+}
+
+// TestOpenDecidesEveryWayInAlone: a closure revokes links and grants and ends mandates
+// (SafeClosed), but each way in also reads owners.open itself, so that a safe marked
+// closed or erased answers nobody even where that revocation did not happen (a
+// participant left out, a row written meanwhile). The owner row is changed here behind
+// vault's back, so that only the open check can refuse; cleared again, everything works,
+// which proves the refusals came from it.
+func TestOpenDecidesEveryWayInAlone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	p := b.person(t, "lea.o")
+	if _, err := b.s.DeskUnlock(ctx, a.Agent, p.login, p.secret, b.ip); err != nil {
+		t.Fatal(err)
+	}
+	b.grant(t, a, p.id, sharing.OneDay, sharing.ScopeRead)
+	l := b.link(t, sharing.NewLink{Lifetime: time.Hour})
+	c, _ := b.client(t)
+	verifier, challenge := pkce()
+	req, err := b.s.ParseAuthorization(ctx, authQuery(c.ID, challenge, cafDetails))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := b.s.Approve(ctx, req, b.owner, b.by, []uuid.UUID{b.doc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(back)
+	token, _, err := b.s.Exchange(ctx, c, u.Query().Get("code"), verifier, redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ways := map[string]func() error{
+		"link": func() error { _, err := b.s.Resolve(ctx, l.Token); return err },
+		"link download": func() error {
+			r, err := b.s.Open(ctx, l.Link, b.doc.ID, b.doc.Blob(vault.RoleRendition).ID, b.ip, vault.ActionDownload, "")
+			if err == nil {
+				r.Close()
+			}
+			return err
+		},
+		"bundle": func() error { return b.s.CountBundle(ctx, l.Link) },
+		"grant":  func() error { _, err := b.s.GrantByToken(ctx, token); return err },
+		"agent":  func() error { return b.s.Authorize(ctx, a.Agent, p.id, sharing.ScopeRead, b.ip) },
+	}
+	set := func(sql string) {
+		t.Helper()
+		if _, err := b.DB.Exec(ctx, `UPDATE owners SET `+sql+` WHERE id = ANY($1)`, []uuid.UUID{b.owner, p.id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string, want bool) {
+		t.Helper()
+		for name, try := range ways {
+			if err := try(); (err == nil) != want {
+				t.Errorf("%s: %s answers %v, want it to work: %v", when, name, err, want)
+			}
+		}
+	}
+	check("open", true)
+	set(`closed_at = now(), erase_after = now() + interval '1 year'`)
+	check("marked closed", false)
+	set(`closed_at = NULL, erase_after = NULL`)
+	check("marked open again", true)
+	set(`shredded_at = now()`)
+	check("marked erased", false)
 }
