@@ -2,6 +2,7 @@ package sharing_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"testing"
 	"time"
@@ -217,4 +218,36 @@ func TestOpenDecidesEveryWayInAlone(t *testing.T) {
 	check("marked open again", true)
 	set(`shredded_at = now()`)
 	check("marked erased", false)
+}
+
+// TestReopenedSafeGivesTheOpenerNothingBack: the structure that opened a safe at its desk
+// reaches it (it may find it, ask for a mandate, start a desk recovery) until the person
+// ends a mandate of it. Closing the safe ends that reach like every other way in: after
+// the person reopens it, the structure must be given it again (a new desk unlock, a new
+// mandate), not find it waiting.
+func TestReopenedSafeGivesTheOpenerNothingBack(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := b.agent(t, b.structure(t, "CCAS de Lille"), "m.dupont", "Mme Dupont", sharing.RoleAgent)
+	opened, err := b.s.OpenSafeFor(ctx, a.Agent, "lea.ouverte", b.ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := opened.Owner.ID
+	by := vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}
+	if err := b.s.Authorize(ctx, a.Agent, owner, sharing.ScopeReach, b.ip); err != nil {
+		t.Fatalf("the opener's reach: %v", err)
+	}
+	if _, err := b.V.CloseSafe(ctx, owner, by, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.V.ReopenSafe(ctx, owner, by); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []sharing.Scope{sharing.ScopeReach, sharing.ScopeDeskRecovery} {
+		if err := b.s.Authorize(ctx, a.Agent, owner, sc, b.ip); !errors.Is(err, vault.ErrNotFound) {
+			t.Errorf("%s in the reopened safe by the structure that opened it: %v", sc, err)
+		}
+	}
 }
