@@ -16,8 +16,16 @@ func endOpenerReach(ctx context.Context, tx pgx.Tx, owner, structure uuid.UUID, 
 	return err
 }
 
+// endOpenersReach ends, inside the closing transaction, the reach of every structure that
+// opened owner's safe: a reopened safe gives none of it back.
+func endOpenersReach(ctx context.Context, tx pgx.Tx, owner uuid.UUID, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE assisted_openings SET reach_ended_at = $2 WHERE owner_id = $1 AND reach_ended_at IS NULL`, owner, now)
+	return err
+}
+
 // recordOpening records that agent opened owner's safe at their structure's desk: the
-// structure reaches the safe from then on (until the owner ends a mandate of it).
+// structure reaches the safe from then on (until the owner ends a mandate of it, or
+// closes the safe).
 func (s *Service) recordOpening(ctx context.Context, owner uuid.UUID, agent *Agent) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO assisted_openings (owner_id, structure_id, agent_id) VALUES ($1, $2, $3)`,
 		owner, agent.StructureID, agent.ID)

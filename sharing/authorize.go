@@ -67,7 +67,8 @@ func (s *Service) reach(ctx context.Context, agent, owner uuid.UUID) (reach, err
 //   - deposit, read, share, recover: the structure holds a started, unexpired, unrevoked
 //     mandate from owner with that scope;
 //   - reach (find the safe, see its login, ask for a mandate) and desk_recovery: the
-//     structure opened the safe (until the owner ends a mandate of it: endOpenerReach),
+//     structure opened the safe (until the owner ends a mandate of it, endOpenerReach,
+//     or closes the safe, endOpenersReach),
 //     or holds a live mandate from owner (any scope), or the person unlocked it at this
 //     agent's desk within DeskUnlockTTL;
 //   - delete, export, credentials, and anything else: never.

@@ -11,8 +11,9 @@ import (
 
 // SafeClosed ends, inside the vault's closing transaction, whatever lets anyone but the
 // owner into the safe: links and téléservice grants are revoked, issuers' subscriptions
-// stop, mandates end (pending ones included), and desk unlocks go. Reopening the safe
-// gives none of it back.
+// stop, mandates end (pending ones included), desk unlocks go, and the structures that
+// opened the safe at their desk no longer reach it. Reopening the safe gives none of it
+// back.
 func (s *Service) SafeClosed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, by vault.Actor) error {
 	now := s.now()
 	if err := revokeLinks(ctx, tx, owner, now); err != nil {
@@ -22,6 +23,9 @@ func (s *Service) SafeClosed(ctx context.Context, tx pgx.Tx, owner uuid.UUID, by
 		return err
 	}
 	if err := stopSubscriptions(ctx, tx, owner, now); err != nil {
+		return err
+	}
+	if err := endOpenersReach(ctx, tx, owner, now); err != nil {
 		return err
 	}
 	return s.endMandates(ctx, tx, owner, by)
