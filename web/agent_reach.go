@@ -64,7 +64,7 @@ func (h *handler) agentActing(scope sharing.Scope) func(http.Handler) http.Handl
 // found", like any safe the agent may not reach.
 func (h *handler) agentError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden), errors.Is(err, vault.ErrClosed):
+	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden), errors.Is(err, vault.ErrClosed), errors.Is(err, vault.ErrShredded):
 		h.notFound(w, r)
 	default:
 		h.serverError(w, r, err)
