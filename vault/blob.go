@@ -217,7 +217,9 @@ func (r *BlobReader) Read(p []byte) (int, error) {
 }
 
 // WriteTo implements io.WriterTo: io.Copy writes the decrypted chunks straight from the
-// pipeline's buffers.
+// pipeline's buffers. w must keep nothing of the slices it is given once its Write
+// returns (io.Writer's contract): their buffers are reused by the next reads, of anyone's
+// papers.
 func (r *BlobReader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
