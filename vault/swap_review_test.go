@@ -19,13 +19,28 @@ func (w *leakWriter) Write(p []byte) (int, error) { return w.got.Write(p) }
 // blob's object decrypts under the owner's key, and only its SHA-256 at the end tells it
 // apart; a paper of another length is refused before a single byte of it is given, so
 // that whoever may read one paper (a service, a link) is not served another.
+//
+// One of the same length is refused by its SHA-256 before its final block is given: a
+// paper shorter than a block gives nothing.
 func TestSwappedObjectRefusedBeforeAnyByte(t *testing.T) {
 	t.Parallel()
+	t.Run("another length", func(t *testing.T) {
+		t.Parallel()
+		swapAndRead(t, bytes.Repeat([]byte("quittance "), 200<<10), bytes.Repeat([]byte("revenu fiscal "), 150<<10))
+	})
+	t.Run("same length, within a block", func(t *testing.T) {
+		t.Parallel()
+		swapAndRead(t, bytes.Repeat([]byte("quittance "), 20000), bytes.Repeat([]byte("QUITTANCE "), 20000))
+	})
+}
+
+func swapAndRead(t *testing.T, askedData, otherData []byte) {
+	t.Helper()
 	b := setup(t)
 	ctx := context.Background()
 	owner, by := b.owner(t)
-	asked := b.deposit(t, owner, by, "Quittance", bytes.Repeat([]byte("quittance "), 200<<10))
-	other := b.deposit(t, owner, by, "Avis d'imposition", bytes.Repeat([]byte("revenu fiscal "), 150<<10))
+	asked := b.deposit(t, owner, by, "Quittance", askedData)
+	other := b.deposit(t, owner, by, "Avis d'imposition", otherData)
 	src, err := b.store.Get(ctx, other.Blobs[0].ID.String())
 	if err != nil {
 		t.Fatal(err)
