@@ -412,8 +412,8 @@ func (v *Vault) fetch(ctx context.Context, blob uuid.UUID) fetched {
 // objectSize is the length of an object a store opened, when the store tells it.
 func objectSize(src io.Reader) (int64, bool) {
 	switch o := src.(type) {
-	case interface{ Size() int64 }:
-		return o.Size(), o.Size() >= 0
+	case interface{ ObjectSize() int64 }:
+		return o.ObjectSize(), o.ObjectSize() >= 0
 	case *os.File:
 		if fi, err := o.Stat(); err == nil && fi.Mode().IsRegular() {
 			return fi.Size(), true

@@ -120,8 +120,8 @@ type s3Object struct {
 	size int64
 }
 
-// Size is the object's length in bytes, or -1.
-func (o s3Object) Size() int64 { return o.size }
+// ObjectSize is the object's length in bytes, or -1.
+func (o s3Object) ObjectSize() int64 { return o.size }
 
 func (s *S3Store) notFound(err error) error {
 	if minio.ToErrorResponse(err).StatusCode == http.StatusNotFound {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -191,4 +192,29 @@ func (w *capWriter) Write(p []byte) (int, error) {
 		w.over++
 	}
 	return w.got.Write(p)
+}
+
+// TestObjectSize: the file store's objects tell their length, as the S3 store's do
+// (TestSwappedObjectRefusedBeforeAnyByte), so that an object of another length is refused
+// before it is read; a reader that cannot tell is read and checked as it goes.
+func TestObjectSize(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/blob"
+	if err := os.WriteFile(path, make([]byte, 1234), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n, ok := objectSize(f); !ok || n != 1234 {
+		t.Errorf("file: %d, %v; want 1234, true", n, ok)
+	}
+	if _, ok := objectSize(bytes.NewReader(nil)); ok {
+		t.Error("a reader without a length gave one")
+	}
+	if n, ok := objectSize(s3Object{size: -1}); ok {
+		t.Errorf("an S3 object of unknown length gave %d", n)
+	}
 }
