@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"filippo.io/age"
@@ -216,7 +217,9 @@ func (r *BlobReader) Read(p []byte) (int, error) {
 }
 
 // WriteTo implements io.WriterTo: io.Copy writes the decrypted chunks straight from the
-// pipeline's buffers.
+// pipeline's buffers. w must keep nothing of the slices it is given once its Write
+// returns (io.Writer's contract): their buffers are reused by the next reads, of anyone's
+// papers.
 func (r *BlobReader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
@@ -406,6 +409,19 @@ func (v *Vault) fetch(ctx context.Context, blob uuid.UUID) fetched {
 	return fetched{src, err}
 }
 
+// objectSize is the length of an object a store opened, when the store tells it.
+func objectSize(src io.Reader) (int64, bool) {
+	switch o := src.(type) {
+	case interface{ ObjectSize() int64 }:
+		return o.ObjectSize(), o.ObjectSize() >= 0
+	case *os.File:
+		if fi, err := o.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size(), true
+		}
+	}
+	return 0, false
+}
+
 func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, identity age.Identity, owner, doc, blob uuid.UUID) (*BlobReader, error) {
 	integrityFailed := func(error) { v.integrityFailed(ctx, owner, doc, blob, "blob failed its integrity check") }
 	r.onError = integrityFailed
@@ -416,6 +432,13 @@ func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, identity
 			return nil, fmt.Errorf("vault: open %s: object missing: %w", blob, ErrIntegrity)
 		}
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
+	}
+	// Another of the owner's blobs copied over this one decrypts, and only its SHA-256
+	// at the end would tell: one of another length is refused before any byte is given.
+	if n, ok := objectSize(src); ok && n != ciphertextSize(r.Size) {
+		src.Close()
+		integrityFailed(nil)
+		return nil, fmt.Errorf("vault: open %s: object of %d bytes, %d expected: %w", blob, n, ciphertextSize(r.Size), ErrIntegrity)
 	}
 	if r.s, err = decryptStream(src, identity); err != nil {
 		src.Close()

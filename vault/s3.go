@@ -105,11 +105,24 @@ func (s *S3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		obj.Close()
 		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(first[:n]), obj), obj}, nil
+	// The GET's answer gave the object's length: Stat asks nothing more of the store.
+	size := int64(-1)
+	if info, err := obj.Stat(); err == nil {
+		size = int64(n) + info.Size
+	}
+	return s3Object{io.MultiReader(bytes.NewReader(first[:n]), obj), obj, size}, nil
 }
+
+// s3Object is an object being read, with its length (-1 if unknown), so that a reader
+// can refuse an object of another length than it expects before reading any of it.
+type s3Object struct {
+	io.Reader
+	io.Closer
+	size int64
+}
+
+// ObjectSize is the object's length in bytes, or -1.
+func (o s3Object) ObjectSize() int64 { return o.size }
 
 func (s *S3Store) notFound(err error) error {
 	if minio.ToErrorResponse(err).StatusCode == http.StatusNotFound {

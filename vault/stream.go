@@ -95,8 +95,8 @@ func decryptStream(src io.ReadCloser, identity age.Identity) (*plainStream, erro
 		return nil, err
 	}
 	nonce := make([]byte, ageNonce)
-	if _, err := io.ReadFull(br, nonce); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+	if n, err := readBlock(br, nonce); n < ageNonce {
+		if err == io.EOF {
 			return nil, errors.New("no payload")
 		}
 		return nil, errStore{err}
@@ -147,15 +147,21 @@ func (s *plainStream) fetch(src io.Reader, raw chan<- *block) {
 	for {
 		b := &block{buf: blockBufs.Get().(*[blockSize]byte)}
 		var err error
-		b.n, err = io.ReadFull(src, b.buf[:])
+		b.n, err = readBlock(src, b.buf[:])
 		switch {
-		case err == io.EOF || err == io.ErrUnexpectedEOF:
+		case err == io.EOF:
 			b.eof = true
 		case err != nil:
 			b.err, b.store = err, true
 		}
 		if held != nil {
-			if b.n == 0 && b.eof {
+			if b.err != nil {
+				// Whether held ends the blob is unknown: opened as if more followed, its
+				// final chunk would fail as tampered.
+				held.refs.Store(1)
+				held.release()
+				held = nil
+			} else if b.n == 0 && b.eof {
 				held.eof = true
 				b.refs.Store(1)
 				b.release()
@@ -173,6 +179,21 @@ func (s *plainStream) fetch(src io.Reader, raw chan<- *block) {
 		}
 		held = b
 	}
+}
+
+// readBlock fills buf from src, and says io.EOF only where src ended: unlike
+// io.ReadFull, it keeps src's own io.ErrUnexpectedEOF (an HTTP body cut before its
+// Content-Length) an error of the store's, not the end of the ciphertext.
+func readBlock(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // send passes b to the next stage, unless the stream was closed.
@@ -234,7 +255,7 @@ func openChunks(aead cipher.AEAD, nonce *[chacha20poly1305.NonceSize]byte, b *bl
 		if err != nil {
 			return errors.New("a chunk failed its authentication")
 		}
-		b.segs[b.nseg] = p
+		b.segs[b.nseg] = p[:len(p):len(p)] // a writer given it cannot reach past it
 		b.nseg++
 		if final {
 			b.last = true
