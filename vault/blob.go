@@ -231,7 +231,7 @@ func (r *BlobReader) WriteTo(w io.Writer) (int64, error) {
 				return total, err
 			}
 		}
-		if err := r.advance(); err == io.EOF {
+		if err := r.advance(); errors.Is(err, io.EOF) {
 			return total, nil
 		} else if err != nil {
 			return total, err

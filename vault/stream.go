@@ -96,7 +96,7 @@ func decryptStream(src io.ReadCloser, identity age.Identity) (*plainStream, erro
 	}
 	nonce := make([]byte, ageNonce)
 	if n, err := readBlock(br, nonce); n < ageNonce {
-		if err == io.EOF {
+		if err == io.EOF { //nolint:errorlint // io.Reader returns io.EOF itself at the end; a wrapped one is a store error
 			return nil, errors.New("no payload")
 		}
 		return nil, errStore{err}
@@ -134,7 +134,7 @@ func readHeader(br *bufio.Reader) ([]byte, error) {
 			return hdr, nil
 		case err == io.EOF || len(hdr) > maxHeaderLen:
 			return nil, errors.New("malformed header")
-		case err != nil && err != bufio.ErrBufferFull:
+		case err != nil && err != bufio.ErrBufferFull: //nolint:errorlint // bufio returns ErrBufferFull itself
 			return nil, errStore{err}
 		}
 	}
@@ -149,7 +149,7 @@ func (s *plainStream) fetch(src io.Reader, raw chan<- *block) {
 		var err error
 		b.n, err = readBlock(src, b.buf[:])
 		switch {
-		case err == io.EOF:
+		case err == io.EOF: //nolint:errorlint // io.Reader returns io.EOF itself at the end; a wrapped one is a store error
 			b.eof = true
 		case err != nil:
 			b.err, b.store = err, true
