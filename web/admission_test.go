@@ -51,9 +51,11 @@ func stalledUpload(t *testing.T, c *client, size int) *stalled {
 			resp.Body.Close()
 		}
 	}()
-	mw.WriteField("csrf", tok)
+	// The writes fail only when the server has already refused the request, which ended
+	// tells the callers.
+	_ = mw.WriteField("csrf", tok)
 	w, _ := mw.CreateFormFile("pages", "grand.jpg")
-	w.Write(bytes.Repeat([]byte{0xFF}, 1024)) // through the first part boundary
+	_, _ = w.Write(bytes.Repeat([]byte{0xFF}, 1024)) // through the first part boundary
 	return s
 }
 
@@ -160,7 +162,9 @@ func TestAdmission(t *testing.T) {
 	}
 	resp, body = deposit("application/json")
 	var answer map[string]string
-	json.Unmarshal([]byte(body), &answer)
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
+		t.Errorf("busy deposit from the page's script: not JSON: %v %s", err, body)
+	}
 	if resp.StatusCode != http.StatusServiceUnavailable || answer["error"] != busySentence {
 		t.Errorf("busy deposit from the page's script: %d %s", resp.StatusCode, body)
 	}
@@ -193,7 +197,9 @@ func slowExport(t *testing.T, c *client) (status int, stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	if err := conn.(*net.TCPConn).SetReadBuffer(4 << 10); err != nil { // else the kernel reads the export for the client
+		t.Fatal(err)
+	}
 	req, _ := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for _, ck := range c.hc.Jar.Cookies(u) {
@@ -299,7 +305,9 @@ func TestHalfSentBodies(t *testing.T) {
 		// The body announces 100 bytes and stops after 10.
 		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ncsrf=abcde", path, u.Host)
 		start := time.Now()
-		conn.SetReadDeadline(start.Add(15 * time.Second))
+		if err := conn.SetReadDeadline(start.Add(15 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := io.ReadAll(conn); err != nil {
 			t.Errorf("%s: the server still waits for the body after %s: %v", path, time.Since(start).Round(time.Millisecond), err)
 			continue
@@ -438,7 +446,9 @@ func TestMergeSlowReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	if err := conn.(*net.TCPConn).SetReadBuffer(4 << 10); err != nil { // else the kernel reads the PDF for the client
+		t.Fatal(err)
+	}
 	req, _ := http.NewRequest(http.MethodGet, b.srv.URL+all, nil)
 	if err := req.Write(conn); err != nil {
 		t.Fatal(err)

@@ -191,7 +191,7 @@ func writePDF(w http.ResponseWriter, buf *bytes.Buffer, name string) {
 	hd.Set("Content-Type", "application/pdf")
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Content-Disposition", contentDisposition("inline", name))
-	w.Write(buf.Bytes())
+	_, _ = w.Write(buf.Bytes()) // the client has gone: nothing left to tell it
 }
 
 // agentFind sends the agent from a person's login to their mandate form, when their

@@ -125,7 +125,9 @@ func pngFile(t *testing.T) string {
 		}
 	}
 	var buf bytes.Buffer
-	png.Encode(&buf, img)
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(t.TempDir(), "page.png")
 	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
@@ -366,7 +368,7 @@ func TestAgentDesk(t *testing.T) {
 		t.Fatalf("agent share: %d", resp.StatusCode)
 	}
 
-	resp, body = o.get("/historique")
+	_, body = o.get("/historique")
 	text := html.UnescapeString(body)
 	for _, want := range []string{"Mme D. (CCAS de Lille) a ajouté « Attestation CAF »", "Mme D. (CCAS de Lille) a ouvert votre coffre", "Vous avez autorisé Mme D. (CCAS de Lille)"} {
 		if !strings.Contains(text, want) {

@@ -42,14 +42,14 @@ func apiHeaders(next http.Handler) http.Handler {
 func (h *handler) apiOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Write(openAPI)
+	_, _ = w.Write(openAPI) // the client has gone: nothing left to tell it
 }
 
 // apiError answers with the API's error object: a stable code and one French sentence.
 func apiError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "message": message})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "message": message}) // strings always encode; a failed write is a client gone
 }
 
 const unavailableMessage = "Ce lien n'existe pas ou n'est plus valable. Demandez un nouveau lien à la personne."
@@ -126,7 +126,7 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) (*sharing.Link
 	}
 	l, err := h.share.Resolve(r.Context(), token)
 	if errors.Is(err, sharing.ErrUnavailable) {
-		h.accounts.CountGuess(r.Context(), "link", ip)
+		h.countGuess(r)
 		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 		return nil, "", false
 	}
@@ -200,7 +200,9 @@ func (h *handler) apiLinkDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	if blob == nil {
 		// Not one of the link's documents: the sharing service journals the attempt.
-		h.share.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionDownload, "")
+		if _, err := h.share.Open(r.Context(), l, id, uuid.Nil, h.clientIP(r), vault.ActionDownload, ""); !errors.Is(err, vault.ErrNotFound) {
+			h.log.WarnContext(r.Context(), "api: journal a refused download", "err", err)
+		}
 		apiError(w, http.StatusNotFound, "unavailable", unavailableMessage)
 		return
 	}
@@ -273,7 +275,7 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="coffre"`)
 	}
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc}) // strings always encode; a failed write is a client gone
 }
 
 // tokenForm is what a client sends to the token endpoint (RFC 6749 §4.1.3, §4.4.2): the
@@ -491,7 +493,10 @@ func (h *handler) apiGrantDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	d := findDocument(docs, id)
 	if d == nil || delivered(d) == nil {
-		h.share.OpenGranted(r.Context(), g, id, uuid.Nil, h.clientIP(r), "") // journals the attempt
+		// Journals the attempt, and refuses it: any other error is the journal's.
+		if _, err := h.share.OpenGranted(r.Context(), g, id, uuid.Nil, h.clientIP(r), ""); !errors.Is(err, vault.ErrNotFound) {
+			h.log.WarnContext(r.Context(), "api: journal a refused download", "err", err)
+		}
 		apiError(w, http.StatusNotFound, "unavailable", "Ce document n'existe pas ou ne vous a pas été confié.")
 		return
 	}

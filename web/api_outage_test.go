@@ -23,7 +23,11 @@ func TestGrantTokenDatabaseFailure(t *testing.T) {
 	if _, err := db.Exec(ctx, `ALTER TABLE grants RENAME TO grants_away`); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Exec(ctx, `ALTER TABLE grants_away RENAME TO grants`)
+	defer func() {
+		if _, err := db.Exec(ctx, `ALTER TABLE grants_away RENAME TO grants`); err != nil {
+			t.Errorf("put the table back: %v", err)
+		}
+	}()
 	resp, body := apiGet(t, b, "/api/v1/grant", bearer)
 	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), `"internal"`) || resp.Header.Get("WWW-Authenticate") != "" {
 		t.Fatalf("token check failing: %d %s", resp.StatusCode, body)
@@ -58,7 +62,11 @@ func TestClientAuthDatabaseFailure(t *testing.T) {
 	if _, err := db.Exec(ctx, `ALTER TABLE clients RENAME TO clients_away`); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Exec(ctx, `ALTER TABLE clients_away RENAME TO clients`)
+	defer func() {
+		if _, err := db.Exec(ctx, `ALTER TABLE clients_away RENAME TO clients`); err != nil {
+			t.Errorf("put the table back: %v", err)
+		}
+	}()
 	if resp, body := token(); resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, "server_error") {
 		t.Fatalf("client check failing: %d %s", resp.StatusCode, body)
 	}

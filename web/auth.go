@@ -156,7 +156,10 @@ func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 	default:
 		if lang := requestLanguage(r); lang != "fr" {
-			h.accounts.SetLanguage(r.Context(), o.ID, lang)
+			// The language only spares them choosing it again: the login goes on.
+			if err := h.accounts.SetLanguage(r.Context(), o.ID, lang); err != nil {
+				h.log.WarnContext(r.Context(), "keep the login's language", "err", err)
+			}
 		}
 		h.startSession(w, r, o, "secret")
 	}

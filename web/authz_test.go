@@ -664,7 +664,9 @@ func (f *fixture) send(hc *http.Client, a *actor, csrf string, r row, v map[stri
 			mw := multipart.NewWriter(&buf)
 			for k, vs := range form {
 				for _, x := range vs {
-					mw.WriteField(k, x)
+					if err := mw.WriteField(k, x); err != nil {
+						return 0, "", nil, err
+					}
 				}
 			}
 			mw.Close()

@@ -206,7 +206,7 @@ func (h *handler) setLinkNotice(w http.ResponseWriter, r *http.Request) {
 // channelFailed answers a refused change of channel with its sentence, on « Mon compte »;
 // false when there was no error.
 func (h *handler) channelFailed(w http.ResponseWriter, r *http.Request, err error) bool {
-	msg := ""
+	var msg string
 	switch {
 	case err == nil:
 		return false

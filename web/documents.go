@@ -335,7 +335,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	_ = json.NewEncoder(w).Encode(v) // our own views always encode; a failed write is a client gone
 }
 
 func (h *handler) failJSONOrPage(w http.ResponseWriter, r *http.Request, status int, msgID string) {

@@ -255,7 +255,7 @@ func TestMain(m *testing.M) {
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
 	if !explicit {
-		flag.Set("test.parallel", strconv.Itoa(parallelTests))
+		_ = flag.Set("test.parallel", strconv.Itoa(parallelTests)) // a flag of the testing package, with a number: cannot fail
 	}
 	code := m.Run()
 	stopChromium()
@@ -698,12 +698,13 @@ func TestBrowser(t *testing.T) {
 	var failed atomic.Bool
 	if err := chromedp.Listen(br.ctx, func(ev any) {
 		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			// A request left paused by a failed call never arrives: the checks below fail.
 			go func() {
 				if failed.CompareAndSwap(false, true) {
-					chromedp.Call(br.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonInternetDisconnected})
+					_, _ = chromedp.Call(br.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonInternetDisconnected})
 					return
 				}
-				chromedp.Call(br.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+				_, _ = chromedp.Call(br.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
 			}()
 		}
 	}); err != nil {

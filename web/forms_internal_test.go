@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -119,7 +120,8 @@ func TestMandateFormKeepsTheSecretOut(t *testing.T) {
 func TestTokenForm(t *testing.T) {
 	t.Parallel()
 	_, err := parseTokenForm(postForm(url.Values{"grant_type": {"password"}}))
-	if oe, ok := err.(*sharing.OAuthError); !ok || oe.Code != "unsupported_grant_type" {
+	var oe *sharing.OAuthError
+	if !errors.As(err, &oe) || oe.Code != "unsupported_grant_type" {
 		t.Errorf("password grant: %v", err)
 	}
 	f, err := parseTokenForm(postForm(url.Values{"grant_type": {"client_credentials"}, "client_id": {""}}))

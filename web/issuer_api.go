@@ -38,7 +38,7 @@ func problem(w http.ResponseWriter, status int, code, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(problemDetails{Detail: detail, Status: status, Title: http.StatusText(status), Type: "/api/v1/problems/" + code})
+	_ = json.NewEncoder(w).Encode(problemDetails{Detail: detail, Status: status, Title: http.StatusText(status), Type: "/api/v1/problems/" + code}) // always encodes; a failed write is a client gone
 }
 
 // problemDetails is an RFC 9457 problem; its fields are in the order of their names, as
@@ -126,7 +126,9 @@ func (h *handler) apiDeposit(w http.ResponseWriter, r *http.Request) {
 		sub, err = h.share.SubscriptionFor(r.Context(), c, id, ip)
 	}
 	if errors.Is(err, sharing.ErrUnavailable) {
-		h.accounts.CountGuess(r.Context(), "subscription", ip)
+		if err := h.accounts.CountGuess(r.Context(), "subscription", ip); err != nil {
+			h.log.WarnContext(r.Context(), "count subscription guess", "err", err)
+		}
 	}
 	if err != nil {
 		h.depositRefused(w, err)

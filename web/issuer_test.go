@@ -70,7 +70,9 @@ func postToken(t *testing.T, b *testBundle, form url.Values) (int, map[string]an
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("token answer (%d): %v", resp.StatusCode, err)
+	}
 	return resp.StatusCode, out
 }
 
@@ -130,12 +132,16 @@ func (c depositCall) send(t *testing.T, b *testBundle, sub uuid.UUID) (*http.Res
 	mw := multipart.NewWriter(&body)
 	for _, k := range []string{"kind", "title", "issued_on", "expires_on"} {
 		if v, ok := c.fields[k]; ok {
-			mw.WriteField(k, v)
+			if err := mw.WriteField(k, v); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if c.file != nil {
 		fw, _ := mw.CreateFormFile("file", "attestation.pdf")
-		fw.Write(c.file)
+		if _, err := fw.Write(c.file); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+"/api/v1/subscriptions/"+sub.String()+"/documents", bytes.NewReader(body.Bytes()))
@@ -210,7 +216,9 @@ func TestIssuerDeposit(t *testing.T) {
 	}
 	check("DepositResponse", body)
 	var answer struct{ Receipt string }
-	json.Unmarshal(body, &answer)
+	if err := json.Unmarshal(body, &answer); err != nil {
+		t.Fatalf("deposit answer: %v %s", err, body)
+	}
 	rc, err := sharing.VerifyDepositReceipt(answer.Receipt, b.signing.Public().(ed25519.PublicKey))
 	if err != nil || resp.Header.Get("Coffre-Receipt") != answer.Receipt {
 		t.Fatalf("receipt: %v", err)
@@ -232,7 +240,9 @@ func TestIssuerDeposit(t *testing.T) {
 		// Built anew (another multipart boundary): the same request all the same.
 		resp, body := depositCall{token: token, key: key, fields: fields, file: pdf}.send(t, b, sub)
 		var again struct{ Receipt string }
-		json.Unmarshal(body, &again)
+		if err := json.Unmarshal(body, &again); err != nil {
+			t.Errorf("replay answer: %v %s", err, body)
+		}
 		if resp.StatusCode != http.StatusCreated || again.Receipt != answer.Receipt || resp.Header.Get("Idempotent-Replayed") != "true" {
 			t.Errorf("replay: %d %s", resp.StatusCode, body)
 		}
@@ -252,7 +262,9 @@ func TestIssuerDeposit(t *testing.T) {
 				resp, body := depositCall{token: token, key: key, fields: map[string]string{"kind": "ressources", "title": "Bulletin de mars"}, file: pdf}.send(t, b, sub)
 				if resp.StatusCode == http.StatusCreated {
 					var a struct{ Receipt string }
-					json.Unmarshal(body, &a)
+					if err := json.Unmarshal(body, &a); err != nil {
+						t.Errorf("concurrent deposit answer: %v %s", err, body)
+					}
 					receipts[i] = a.Receipt
 				}
 			}()
@@ -316,7 +328,9 @@ func TestIssuerDeposit(t *testing.T) {
 				Type   string
 				Status int
 			}
-			json.Unmarshal(body, &p)
+			if err := json.Unmarshal(body, &p); err != nil {
+				t.Fatalf("problem: %v %s", err, body)
+			}
 			if p.Type != "/api/v1/problems/"+tc.code || p.Status != tc.status {
 				t.Errorf("problem %s (%d), want %s", p.Type, p.Status, tc.code)
 			}

@@ -48,7 +48,7 @@ func oidcProvider(t *testing.T) (issuer string, authQueries func() []url.Values)
 		}
 		router.ServeHTTP(w, r)
 	})}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // ends with ErrServerClosed at Close, below
 	t.Cleanup(func() { srv.Close() })
 	return issuer, func() []url.Values {
 		mu.Lock()
@@ -138,7 +138,9 @@ func TestFranceConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	var claims map[string]any
-	json.Unmarshal(raw, &claims)
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatalf("claims kept: %v %s", err, raw)
+	}
 	if claims["given_name"] != "Test" || claims["family_name"] != "User" {
 		t.Errorf("claims kept: %s", raw)
 	}

@@ -43,7 +43,7 @@ func depositBytes(t *testing.T, b *testBundle) (base string, sent *atomic.Int64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // ends with ErrServerClosed at Close, below
 	t.Cleanup(func() { srv.Close() })
 	return "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), sent
 }

@@ -202,7 +202,8 @@ func TestPrecheckAgrees(t *testing.T) {
 		if got.Checked == "ok" {
 			js = nil
 		}
-		server, serverSent := serverWarnings(t, c.body), []string(nil)
+		server := serverWarnings(t, c.body)
+		var serverSent []string
 		if bytes.Equal(sent, c.body) { // small enough to be sent as it is
 			serverSent = server
 		} else {
@@ -234,8 +235,12 @@ func TestBrowserPrecheck(t *testing.T) {
 	good, img := paperPhoto(t, "25-avis_imposition.jpg")
 	blurred := jpegOf(t, imaging.Blur(img, 4))
 	goodFile, blurredFile := filepath.Join(dir, "bonne.jpg"), filepath.Join(dir, "floue.jpg")
-	os.WriteFile(goodFile, good, 0o644)
-	os.WriteFile(blurredFile, blurred, 0o644)
+	if err := os.WriteFile(goodFile, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blurredFile, blurred, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	state := func() (s struct {
 		Pages   []string `json:"pages"`
 		Alerts  []string `json:"alerts"`

@@ -18,9 +18,6 @@ import (
 	"coffre/web"
 )
 
-// papersToday is the date the generated papers of ingest/testdata/papers are read at.
-var papersToday = time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)
-
 func paperPath(name string) string { return filepath.Join("..", "ingest", "testdata", "papers", name) }
 
 // readingBundle serves the pages over a vault whose database the test reads, with a
@@ -28,6 +25,8 @@ func paperPath(name string) string { return filepath.Join("..", "ingest", "testd
 func readingBundle(t *testing.T) (*testBundle, *pgxpool.Pool, *web.Reader) {
 	t.Helper()
 	b := setup(t)
+	// The date the generated papers of ingest/testdata/papers are read at.
+	papersToday := time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC)
 	return b, b.db, web.NewReader(web.ReaderConfig{Vault: b.v, Now: func() time.Time { return papersToday }})
 }
 

@@ -175,7 +175,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Content-Language", v.Lang)
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	_, _ = w.Write(buf.Bytes()) // the client has gone: nothing left to tell it
 }
 
 // fail shows an error page: one sentence saying what happened and what to do.

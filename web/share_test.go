@@ -45,7 +45,9 @@ func paper(t *testing.T, b *testBundle, owner uuid.UUID, kind vault.Kind, title 
 		}
 	}
 	var src, pdf, thumb bytes.Buffer
-	png.Encode(&src, img)
+	if err := png.Encode(&src, img); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ingest.Process(context.Background(), []io.Reader{bytes.NewReader(src.Bytes())}, ingest.Options{}, &pdf, &thumb); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestShareLinkPages(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "%PDF") || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("download: %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
 	}
-	if resp, body = desk.get("/p/" + token + "/document/" + caf.ID.String() + "?a=vignette"); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" {
+	if resp, _ = desk.get("/p/" + token + "/document/" + caf.ID.String() + "?a=vignette"); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" {
 		t.Fatalf("thumbnail: %d", resp.StatusCode)
 	}
 	resp, body = desk.get("/p/" + token + "/tout.pdf")
@@ -291,7 +293,9 @@ func TestLinkAPI(t *testing.T) {
 			Href   string    `json:"href"`
 		} `json:"documents"`
 	}
-	json.Unmarshal(body, &m)
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("manifest: %v %s", err, body)
+	}
 	if len(m.Documents) != 1 || m.Documents[0].SHA256 != hex.EncodeToString(d.Blob(vault.RoleRendition).SHA256) {
 		t.Fatalf("manifest %s", body)
 	}
@@ -405,7 +409,9 @@ func TestChoisirDansMonCoffreOverHTTP(t *testing.T) {
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	json.Unmarshal(tb, &tok)
+	if err := json.Unmarshal(tb, &tok); err != nil {
+		t.Fatalf("token: %v %s", err, tb)
+	}
 	bearer := http.Header{"Authorization": {"Bearer " + tok.AccessToken}}
 	resp, mb := apiGet(t, b, "/api/v1/grant", bearer)
 	if resp.StatusCode != http.StatusOK {

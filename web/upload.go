@@ -75,13 +75,13 @@ type pacedBody struct {
 func (p *pacedBody) Read(b []byte) (int, error) {
 	if !p.done {
 		// Not supported by every ResponseWriter (test recorders): then no deadline.
-		p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(p.read*int64(time.Second)/p.rate)))
+		_ = p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(p.read*int64(time.Second)/p.rate)))
 	}
 	n, err := p.ReadCloser.Read(b)
 	p.read += int64(n)
 	if errors.Is(err, io.EOF) && !p.done {
 		p.done = true
-		p.rc.SetReadDeadline(time.Time{})
+		_ = p.rc.SetReadDeadline(time.Time{}) // as above: unsupported means there is none to lift
 	}
 	return n, err
 }

@@ -106,7 +106,7 @@ func (h *handler) deliverMarked(w http.ResponseWriter, r *http.Request, d *vault
 	hd.Set("Coffre-Receipt", receipt)
 	hd.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", d.ID.String()+".pdf"))
 	hd.Set("X-Content-Type-Options", "nosniff")
-	w.Write(b)
+	_, _ = w.Write(b) // the client has gone: nothing left to tell it
 }
 
 // watermarkChoice is how the share form asks for a watermark: "auto" (the default) marks

@@ -82,7 +82,7 @@ func stampedPages(t *testing.T, b []byte, text string) []int {
 		xo, _ := ctx.DereferenceDict(res["XObject"])
 		for _, o := range xo {
 			sd, _, err := ctx.DereferenceStreamDict(o)
-			if err != nil || sd == nil || sd.Dict.NameEntry("Subtype") == nil || *sd.Dict.NameEntry("Subtype") != "Form" {
+			if err != nil || sd == nil || sd.NameEntry("Subtype") == nil || *sd.NameEntry("Subtype") != "Form" {
 				continue
 			}
 			if err := sd.Decode(); err != nil {
@@ -230,7 +230,9 @@ func TestWatermarkedShares(t *testing.T) {
 			Watermark string    `json:"watermark"`
 		} `json:"documents"`
 	}
-	json.Unmarshal(raw, &man)
+	if err := json.Unmarshal(raw, &man); err != nil {
+		t.Fatalf("manifest: %v %s", err, raw)
+	}
 	pub := b.signing.Public().(ed25519.PublicKey)
 	for _, d := range man.Documents {
 		if d.Watermark != want {

@@ -313,7 +313,7 @@ func (h *handler) securityHeaders(next http.Handler) http.Handler {
 // not restart every instance when the database blinks.
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
+	_, _ = w.Write([]byte("ok\n")) // the client has gone: nothing left to tell it
 }
 
 // NotReady is a readiness failure with a reason /readyz may tell the orchestrator
@@ -341,13 +341,13 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &nr) {
 			msg = "not ready: " + nr.Reason + "\n"
 		}
-		w.Write([]byte(msg))
+		_, _ = w.Write([]byte(msg)) // the client has gone: nothing left to tell it
 		return
 	}
-	w.Write([]byte("ready\n"))
+	_, _ = w.Write([]byte("ready\n")) // the client has gone: nothing left to tell it
 }
 
 func (h *handler) placeholder(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write([]byte(`<!doctype html><html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Coffre</title><h1>Coffre</h1><p>Le coffre-fort numérique fonctionne.</p></html>`))
+	_, _ = w.Write([]byte(`<!doctype html><html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Coffre</title><h1>Coffre</h1><p>Le coffre-fort numérique fonctionne.</p></html>`))
 }

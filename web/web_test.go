@@ -27,10 +27,14 @@ func (c *client) upload(path, tok string, fields map[string]string, files ...str
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	if tok != "" {
-		mw.WriteField("csrf", tok)
+		if err := mw.WriteField("csrf", tok); err != nil {
+			c.t.Fatal(err)
+		}
 	}
 	for k, v := range fields {
-		mw.WriteField(k, v)
+		if err := mw.WriteField(k, v); err != nil {
+			c.t.Fatal(err)
+		}
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -38,7 +42,9 @@ func (c *client) upload(path, tok string, fields map[string]string, files ...str
 			c.t.Fatal(err)
 		}
 		w, _ := mw.CreateFormFile("pages", "photo.jpg")
-		w.Write(b)
+		if _, err := w.Write(b); err != nil {
+			c.t.Fatal(err)
+		}
 	}
 	mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, c.base+path, &buf)
@@ -374,7 +380,9 @@ func TestValidationKeepsInput(t *testing.T) {
 	}
 	c.signup("sami", "le chat mange la pomme")
 	bad := filepath.Join(t.TempDir(), "note.txt")
-	os.WriteFile(bad, []byte("ceci n'est pas une photo, juste du texte"), 0o600)
+	if err := os.WriteFile(bad, []byte("ceci n'est pas une photo, juste du texte"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tok = c.csrf("/papiers/ajouter")
 	resp, body = c.upload("/papiers/ajouter", tok, map[string]string{"kind": "banque", "title": "Mon RIB"}, bad)
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="Mon RIB"`) || !strings.Contains(body, `value="banque" checked`) {
