@@ -147,3 +147,19 @@ func TestTokenAnswerShape(t *testing.T) {
 		t.Errorf("answer without details: %s", b)
 	}
 }
+
+// A message with « & » or « = » in a mailto: link must reach the mail program whole.
+func TestMailEscape(t *testing.T) {
+	msg := "Voici mes papiers : https://coffre.example/p/abc?x=1&y=2 + le code 123456"
+	link := "mailto:?body=" + mailEscape(msg)
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Query().Get("body"); got != msg {
+		t.Errorf("the mail program reads %q, want %q", got, msg)
+	}
+	if strings.Contains(link, "+") || strings.Contains(link, " ") {
+		t.Errorf("%q: spaces must be %%20", link)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,6 +74,12 @@ func (h *handler) createdLink(r *http.Request, c *sharing.Created) (createdView,
 		// a PNG in base64 and a fixed scheme before an escaped message.
 		Link: c.Link, URL: link, QR: template.URL(qrURI), Code: c.Code, //nolint:gosec // a data: URI of our PNG, in base64
 		SMS:  template.URL("sms:?&body=" + url.QueryEscape(message)), //nolint:gosec // a fixed scheme, the message query-escaped
-		Mail: "mailto:?subject=" + url.PathEscape(h.t(r, "share.mail.subject")) + "&body=" + url.PathEscape(message),
+		Mail: "mailto:?subject=" + mailEscape(h.t(r, "share.mail.subject")) + "&body=" + mailEscape(message),
 	}, nil
+}
+
+// mailEscape escapes a mailto: header value (RFC 6068): "&" and "=" too, which would cut
+// the message, and spaces as %20, which mail programs show as they are when written "+".
+func mailEscape(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
