@@ -273,9 +273,7 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = '', title_sealed = '', issued_on = NULL, expires_on = NULL,
-				deleted_at = coalesce(deleted_at, $2), purged_at = coalesce(purged_at, $2)
-			WHERE owner_id = $1`, owner, v.now()); err != nil {
+		if err := eraseDocuments(ctx, tx, owner, v.now()); err != nil {
 			return err
 		}
 		// What reading the papers found, and the blind index, go with the keys.

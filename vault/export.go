@@ -207,8 +207,7 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 		return nil, ErrShredded
 	}
 	s.at = s.at.UTC()
-	rows, err := tx.Query(ctx, `SELECT `+documentColumns+` FROM documents
-		WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id FOR KEY SHARE`, owner)
+	rows, err := exportDocumentRows(ctx, tx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}

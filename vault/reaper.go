@@ -107,11 +107,7 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 		purged := false
 		var ids []uuid.UUID
 		err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-			var doc, owner uuid.UUID
-			err := tx.QueryRow(ctx, `
-				SELECT id, owner_id FROM documents
-				WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND deleted_at < $2::timestamptz - $1::interval
-				ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED`, after, v.now()).Scan(&doc, &owner)
+			doc, owner, err := nextDocumentToPurge(ctx, tx, after, v.now())
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
@@ -130,7 +126,7 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 			if _, err := tx.Exec(ctx, `INSERT INTO blob_uploads (id, claimed_at) SELECT unnest($1::uuid[]), $2`, ids, v.now()); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE documents SET purged_at = $2, title_sealed = '' WHERE id = $1`, doc, v.now()); err != nil {
+			if err := markDocumentPurged(ctx, tx, doc, v.now()); err != nil {
 				return err
 			}
 			if _, err := appendEntry(ctx, tx, owner, Event{Actor: System, Action: ActionPurge, DocumentID: doc}); err != nil {
