@@ -87,7 +87,7 @@ func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
 	}
 	if done {
 		var missing int
-		if err := v.db.QueryRow(ctx, `SELECT count(*) FROM blobs WHERE mac IS NULL`).Scan(&missing); err != nil {
+		if err := v.db.QueryRow(ctx, countBlobsWithoutMAC).Scan(&missing); err != nil {
 			return fmt.Errorf("vault: authenticate blob rows: %w", err)
 		}
 		if missing > 0 {
@@ -103,9 +103,7 @@ func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, doneQuery, SystemChain, ActionBlobsAuthenticated).Scan(&done); err != nil || done {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
-			SELECT owner_id, document_id, id, role, position, media_type, size, sha256
-			FROM blobs WHERE mac IS NULL ORDER BY owner_id FOR UPDATE`)
+		rows, err := blobsWithoutMACRows(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -129,7 +127,7 @@ func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			batch.Queue(`UPDATE blobs SET mac = $2 WHERE id = $1 AND mac IS NULL`, x.b.ID, blobMAC(dataKey, x.owner, x.doc, &x.b))
+			queueBlobMAC(batch, x.b.ID, blobMAC(dataKey, x.owner, x.doc, &x.b))
 		}
 		if batch.Len() > 0 {
 			if err := tx.SendBatch(ctx, batch).Close(); err != nil {

@@ -258,11 +258,7 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `DELETE FROM blobs WHERE owner_id = $1 RETURNING id`, owner)
-		if err != nil {
-			return err
-		}
-		blobs, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		blobs, err := deleteOwnerBlobs(ctx, tx, owner)
 		if err != nil {
 			return err
 		}

@@ -292,14 +292,10 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, p *P
 				return err
 			}
 		}
-		b.Queue(`
-			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at, mac)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			bl.ID, d.ID, d.OwnerID, bl.Role, bl.Position, bl.MediaType, bl.Size, bl.SHA256, name, bl.CreatedAt,
-			blobMAC(dataKey, d.OwnerID, d.ID, &bl))
+		queueInsertBlob(b, d.OwnerID, d.ID, &bl, name, blobMAC(dataKey, d.OwnerID, d.ID, &bl))
 		// The upload marker goes in the same transaction: if the reaper claimed it first,
 		// the object is gone (or going) and the deposit must fail.
-		b.Queue(`DELETE FROM blob_uploads WHERE id = $1 AND claimed_at IS NULL`, bl.ID)
+		queueSettleUpload(b, bl.ID)
 	}
 	if err := insertRows(ctx, tx, b, d); err != nil {
 		return err
@@ -342,7 +338,7 @@ func (v *Vault) discard(blobs []Blob) {
 			v.log.Warn("discard blob of failed deposit", "blob", b.ID, "err", err)
 			continue
 		}
-		if _, err := v.db.Exec(ctx, `DELETE FROM blob_uploads WHERE id = $1`, b.ID); err != nil {
+		if err := deleteUpload(ctx, v.db, b.ID); err != nil {
 			v.log.Warn("discard upload marker", "blob", b.ID, "err", err)
 		}
 	}
@@ -368,8 +364,7 @@ func (v *Vault) listDocuments(ctx context.Context, owner uuid.UUID, filter strin
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+documentColumns+` FROM documents
 		WHERE owner_id = $1 AND deleted_at IS NULL `+filter+` ORDER BY created_at DESC, id`, args...)
-	b.Queue(`SELECT `+blobColumns+` FROM blobs WHERE owner_id = $1 AND document_id IN (
-		SELECT id FROM documents WHERE owner_id = $1 AND deleted_at IS NULL `+filter+`) ORDER BY document_id, role, position`, args...)
+	queueBlobsOfListed(b, filter, args...)
 	br := v.db.SendBatch(ctx, b)
 	defer br.Close()
 	rows, err := br.Query()
@@ -448,15 +443,12 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 	for i, d := range docs {
 		ids[i] = d.ID
 	}
-	rows, err := v.db.Query(ctx, `SELECT `+blobColumns+`
-		FROM blobs WHERE owner_id = $1 AND document_id = ANY($2) ORDER BY document_id, role, position`, owner, ids)
+	rows, err := blobRowsOf(ctx, v.db, owner, ids)
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
 	}
 	return v.scanBlobs(ctx, rows, owner, dataKey, docs)
 }
-
-const blobColumns = `document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac`
 
 // scanBlobs adds the blobs of rows (blobColumns) to docs, each checked against its MAC.
 func (v *Vault) scanBlobs(ctx context.Context, rows pgx.Rows, owner uuid.UUID, dataKey []byte, docs []Document) error {

@@ -222,10 +222,7 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 	for i := range docs {
 		index[docs[i].ID] = i
 	}
-	rows, err = tx.Query(ctx, `
-		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
-		FROM blobs WHERE owner_id = $1 AND role <> 'thumbnail'
-		ORDER BY document_id, role = 'original', position`, owner) // the rendition first: it is the paper
+	rows, err = exportBlobRows(ctx, tx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("blobs: %w", err)
 	}
