@@ -80,9 +80,8 @@ const ActionBlobsAuthenticated Action = "blobs_authenticated"
 // trusted as they are at that moment; the journal entry that closes the step makes
 // running it again require rewriting the service's chain, which VerifyJournal reports.
 func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
-	const doneQuery = `SELECT EXISTS (SELECT 1 FROM journal WHERE owner_id = $1 AND action = $2)`
-	var done bool
-	if err := v.db.QueryRow(ctx, doneQuery, SystemChain, ActionBlobsAuthenticated).Scan(&done); err != nil {
+	done, err := hasEntry(ctx, v.db, SystemChain, ActionBlobsAuthenticated)
+	if err != nil {
 		return fmt.Errorf("vault: authenticate blob rows: %w", err)
 	}
 	if done {
@@ -95,12 +94,13 @@ func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
 		}
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		// Several processes may start at once: one works, the others wait and find it done.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('coffre-blob-macs'))`); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, doneQuery, SystemChain, ActionBlobsAuthenticated).Scan(&done); err != nil || done {
+		var err error
+		if done, err = hasEntry(ctx, tx, SystemChain, ActionBlobsAuthenticated); err != nil || done {
 			return err
 		}
 		rows, err := blobsWithoutMACRows(ctx, tx)

@@ -283,7 +283,7 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 			return err
 		}
 		// The chain covers only the digest of the personal part, so it still verifies.
-		if _, err := tx.Exec(ctx, `UPDATE journal SET personal = NULL WHERE owner_id = $1 AND personal IS NOT NULL`, owner); err != nil {
+		if err := forgetPersonal(ctx, tx, owner); err != nil {
 			return err
 		}
 		// Every row that could identify the person or let anyone in as them goes: how

@@ -258,16 +258,13 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 	s.docs = docs
 	nameEntries(s.docs)
 
-	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1`, owner).Scan(&s.headSeq, &s.headHash); err != nil {
+	if err := headOf(ctx, tx, owner).Scan(&s.headSeq, &s.headHash); err != nil {
 		return nil, fmt.Errorf("journal head: %w", err)
 	}
 	cp := &ExportedCheckpoint{}
 	var at time.Time
 	var prev, digest, pub, sig, hash []byte
-	err = tx.QueryRow(ctx, `
-		SELECT c.id, c.at, c.chains, c.prev_digest, c.digest, c.public_key, c.signature, h.seq, h.hash
-		FROM journal_checkpoint_heads h JOIN journal_checkpoints c ON c.id = h.checkpoint_id
-		WHERE h.owner_id = $1 ORDER BY h.checkpoint_id DESC LIMIT 1`, owner).
+	err = lastCheckpointOf(ctx, tx, owner).
 		Scan(&cp.ID, &at, &cp.Chains, &prev, &digest, &pub, &sig, &cp.OwnerHead.Seq, &hash)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
