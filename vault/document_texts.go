@@ -110,8 +110,7 @@ func (v *Vault) StoreReading(ctx context.Context, owner, doc uuid.UUID, r Readin
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		// The consent is held until commit: turning reading off waits for this reading,
 		// then erases it.
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM reading_consents WHERE owner_id = $1 FOR SHARE`, owner).Scan(&one)
+		err := holdReadingConsent(ctx, tx, owner)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrReadingOff
 		}

@@ -200,7 +200,7 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 		return nil, fmt.Errorf("lock safe: %w", err)
 	}
 	var shredded bool
-	if err := tx.QueryRow(ctx, `SELECT shredded_at IS NOT NULL, now() FROM owners WHERE id = $1`, owner).Scan(&shredded, &s.at); err != nil {
+	if err := shreddedNowRow(ctx, tx, owner).Scan(&shredded, &s.at); err != nil {
 		return nil, fmt.Errorf("owner: %w", notFound(err))
 	}
 	if shredded {
