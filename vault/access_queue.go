@@ -242,11 +242,6 @@ type blobRow struct {
 	into             *Blob
 }
 
-const blobRowSQL = `
-	SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
-	FROM blobs b JOIN documents d ON d.id = b.document_id
-	WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`
-
 var (
 	errNoBlobRow  = fmt.Errorf("no such blob: %w", ErrNotFound)
 	errBlobRowMAC = fmt.Errorf("the blob row does not match its MAC: %w", ErrIntegrity)

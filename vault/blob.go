@@ -58,7 +58,7 @@ func (v *Vault) startBlob(ctx context.Context, recipient age.Recipient, body io.
 	// for it (markGate), and the store makes no object before it has them all.
 	marked := make(chan error, 1)
 	go func() {
-		_, err := v.db.Exec(ctx, `INSERT INTO blob_uploads (id) VALUES ($1)`, b.ID)
+		err := markUpload(ctx, v.db, b.ID)
 		marked <- err
 	}()
 	mark := newMarkGate(marked)

@@ -80,14 +80,13 @@ const ActionBlobsAuthenticated Action = "blobs_authenticated"
 // trusted as they are at that moment; the journal entry that closes the step makes
 // running it again require rewriting the service's chain, which VerifyJournal reports.
 func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
-	const doneQuery = `SELECT EXISTS (SELECT 1 FROM journal WHERE owner_id = $1 AND action = $2)`
-	var done bool
-	if err := v.db.QueryRow(ctx, doneQuery, SystemChain, ActionBlobsAuthenticated).Scan(&done); err != nil {
+	done, err := hasEntry(ctx, v.db, SystemChain, ActionBlobsAuthenticated)
+	if err != nil {
 		return fmt.Errorf("vault: authenticate blob rows: %w", err)
 	}
 	if done {
 		var missing int
-		if err := v.db.QueryRow(ctx, `SELECT count(*) FROM blobs WHERE mac IS NULL`).Scan(&missing); err != nil {
+		if err := v.db.QueryRow(ctx, countBlobsWithoutMAC).Scan(&missing); err != nil {
 			return fmt.Errorf("vault: authenticate blob rows: %w", err)
 		}
 		if missing > 0 {
@@ -95,17 +94,16 @@ func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
 		}
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		// Several processes may start at once: one works, the others wait and find it done.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('coffre-blob-macs'))`); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, doneQuery, SystemChain, ActionBlobsAuthenticated).Scan(&done); err != nil || done {
+		var err error
+		if done, err = hasEntry(ctx, tx, SystemChain, ActionBlobsAuthenticated); err != nil || done {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
-			SELECT owner_id, document_id, id, role, position, media_type, size, sha256
-			FROM blobs WHERE mac IS NULL ORDER BY owner_id FOR UPDATE`)
+		rows, err := blobsWithoutMACRows(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -129,7 +127,7 @@ func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			batch.Queue(`UPDATE blobs SET mac = $2 WHERE id = $1 AND mac IS NULL`, x.b.ID, blobMAC(dataKey, x.owner, x.doc, &x.b))
+			queueBlobMAC(batch, x.b.ID, blobMAC(dataKey, x.owner, x.doc, &x.b))
 		}
 		if batch.Len() > 0 {
 			if err := tx.SendBatch(ctx, batch).Close(); err != nil {

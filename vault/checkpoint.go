@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,12 +104,11 @@ func (v *Vault) Checkpoint(ctx context.Context, key ed25519.PrivateKey) (*Checkp
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('coffre-journal-checkpoint'))`); err != nil {
 			return err
 		}
-		prev := genesis
-		err := tx.QueryRow(ctx, `SELECT digest FROM journal_checkpoints ORDER BY id DESC LIMIT 1`).Scan(&prev)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		prev, err := lastCheckpointDigest(ctx, tx)
+		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT owner_id, seq, hash FROM journal_heads WHERE seq > checkpointed_seq ORDER BY owner_id FOR UPDATE`)
+		rows, err := movedHeadRows(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -124,20 +122,15 @@ func (v *Vault) Checkpoint(ctx context.Context, key ed25519.PrivateKey) (*Checkp
 		at := v.now().UTC().Truncate(time.Microsecond)
 		digest := checkpointDigest(prev, at, heads)
 		cp = &Checkpoint{At: at, Chains: int64(len(heads)), Digest: digest, Signature: ed25519.Sign(key, digest)}
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO journal_checkpoints (at, chains, prev_digest, digest, public_key, signature)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			at, cp.Chains, prev, digest, []byte(key.Public().(ed25519.PublicKey)), cp.Signature).Scan(&cp.ID); err != nil {
+		if err := insertCheckpoint(ctx, tx, cp, prev, key.Public().(ed25519.PublicKey)); err != nil {
+			return err
+		}
+		if err := insertCheckpointHeads(ctx, tx, cp.ID, heads); err != nil {
 			return err
 		}
 		owners := make([]uuid.UUID, len(heads))
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"journal_checkpoint_heads"}, []string{"checkpoint_id", "owner_id", "seq", "hash"},
-			pgx.CopyFromSlice(len(heads), func(i int) ([]any, error) {
-				owners[i] = heads[i].owner
-				return []any{cp.ID, heads[i].owner, heads[i].seq, heads[i].hash}, nil
-			}))
-		if err != nil {
-			return err
+		for i, h := range heads {
+			owners[i] = h.owner
 		}
 		return markCheckpointed(ctx, tx, owners)
 	})
@@ -197,11 +190,7 @@ func (v *Vault) VerifyOwnerJournal(ctx context.Context, owner uuid.UUID) (*Verif
 // verifyChains checks every chain, or only the owner's when owner is not nil.
 func (v *Vault) verifyChains(ctx context.Context, rep *VerifyReport, owner *uuid.UUID) error {
 	heads := map[uuid.UUID]head{}
-	filter, args := "", []any{}
-	if owner != nil {
-		filter, args = " WHERE owner_id = $1", []any{*owner}
-	}
-	rows, err := v.db.Query(ctx, `SELECT owner_id, seq, hash FROM journal_heads`+filter, args...)
+	rows, err := headRows(ctx, v.db, owner)
 	if err != nil {
 		return err
 	}
@@ -213,9 +202,7 @@ func (v *Vault) verifyChains(ctx context.Context, rep *VerifyReport, owner *uuid
 		return err
 	}
 
-	rows, err = v.db.Query(ctx, `
-		SELECT owner_id, seq, at, actor_kind, actor_id, action, document_id, personal, personal_sha256, prev_hash, hash
-		FROM journal`+filter+` ORDER BY owner_id, seq`, args...)
+	rows, err = chainRows(ctx, v.db, owner)
 	if err != nil {
 		return err
 	}
@@ -283,7 +270,7 @@ func personalMatches(e Entry) bool {
 }
 
 func (v *Vault) verifyCheckpoints(ctx context.Context, pub ed25519.PublicKey, rep *VerifyReport) error {
-	rows, err := v.db.Query(ctx, `SELECT id, at, chains, prev_digest, digest, public_key, signature FROM journal_checkpoints ORDER BY id`)
+	rows, err := checkpointRows(ctx, v.db)
 	if err != nil {
 		return err
 	}
@@ -302,14 +289,7 @@ func (v *Vault) verifyCheckpoints(ctx context.Context, pub ed25519.PublicKey, re
 	for _, c := range cps {
 		rep.Checkpoints++
 		fail := func(reason string) { rep.Breaks = append(rep.Breaks, Break{Checkpoint: c.ID, Reason: reason}) }
-		rows, err := v.db.Query(ctx, `SELECT owner_id, seq, hash FROM journal_checkpoint_heads WHERE checkpoint_id = $1 ORDER BY owner_id`, c.ID)
-		if err != nil {
-			return err
-		}
-		heads, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (head, error) {
-			var h head
-			return h, row.Scan(&h.owner, &h.seq, &h.hash)
-		})
+		heads, err := checkpointHeads(ctx, v.db, c.ID)
 		if err != nil {
 			return err
 		}
@@ -328,10 +308,7 @@ func (v *Vault) verifyCheckpoints(ctx context.Context, pub ed25519.PublicKey, re
 	}
 	// Each signed head must still be in the journal, with the same hash: otherwise
 	// someone rewrote a chain and recomputed its hashes.
-	rows, err = v.db.Query(ctx, `
-		SELECT h.checkpoint_id, h.owner_id, h.seq FROM journal_checkpoint_heads h
-		LEFT JOIN journal j ON j.owner_id = h.owner_id AND j.seq = h.seq
-		WHERE j.hash IS DISTINCT FROM h.hash ORDER BY h.checkpoint_id, h.owner_id`)
+	rows, err = rewrittenHeadRows(ctx, v.db)
 	if err != nil {
 		return err
 	}

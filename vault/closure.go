@@ -60,7 +60,7 @@ func (s *SafeStatus) Closed() bool { return s.ClosedAt != nil || s.ShreddedAt !=
 // Status returns the closure state of owner's safe.
 func (v *Vault) Status(ctx context.Context, owner uuid.UUID) (*SafeStatus, error) {
 	s := &SafeStatus{}
-	err := v.db.QueryRow(ctx, `SELECT closed_at, erase_after, shredded_at FROM owners WHERE id = $1`, owner).
+	err := statusRow(ctx, v.db, owner).
 		Scan(&s.ClosedAt, &s.EraseAfter, &s.ShreddedAt)
 	if err != nil {
 		return nil, fmt.Errorf("vault: status %s: %w", owner, notFound(err))
@@ -101,7 +101,7 @@ func (v *Vault) LockOpenAlone(ctx context.Context, tx pgx.Tx, owner uuid.UUID) e
 // is their row lock ("" for none).
 func checkOpenTx(ctx context.Context, q dbtx, owner uuid.UUID, lock string) error {
 	var open, shredded bool
-	err := q.QueryRow(ctx, `SELECT open, shredded_at IS NOT NULL FROM owners WHERE id = $1 `+lock, owner).
+	err := openRow(ctx, q, owner, lock).
 		Scan(&open, &shredded)
 	switch {
 	case err != nil:
@@ -125,12 +125,7 @@ func (v *Vault) CloseSafe(ctx context.Context, owner uuid.UUID, by Actor, retent
 	}
 	s := &SafeStatus{}
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		// In microseconds: PostgreSQL intervals have no nanoseconds.
-		err := tx.QueryRow(ctx, `
-			UPDATE owners SET closed_at = $3,
-				erase_after = $3::timestamptz + CASE WHEN $2::bigint = 0 THEN interval '12 months' ELSE $2::bigint * interval '1 microsecond' END
-			WHERE id = $1 AND open
-			RETURNING closed_at, erase_after`, owner, retention.Microseconds(), v.now()).Scan(&s.ClosedAt, &s.EraseAfter)
+		err := closeOwner(ctx, tx, owner, retention, v.now()).Scan(&s.ClosedAt, &s.EraseAfter)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return v.whyNotOpen(ctx, tx, owner)
 		}
@@ -159,7 +154,7 @@ func (v *Vault) CloseSafe(ctx context.Context, owner uuid.UUID, by Actor, retent
 // closed, or erased.
 func (v *Vault) whyNotOpen(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
 	var closed, shredded bool
-	err := tx.QueryRow(ctx, `SELECT closed_at IS NOT NULL, shredded_at IS NOT NULL FROM owners WHERE id = $1`, owner).Scan(&closed, &shredded)
+	err := closedRow(ctx, tx, owner).Scan(&closed, &shredded)
 	switch {
 	case err != nil:
 		return notFound(err)
@@ -176,8 +171,7 @@ func (v *Vault) whyNotOpen(ctx context.Context, tx pgx.Tx, owner uuid.UUID) erro
 // erased one ErrShredded.
 func (v *Vault) ReopenSafe(ctx context.Context, owner uuid.UUID, by Actor) error {
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE owners SET closed_at = NULL, erase_after = NULL
-			WHERE id = $1 AND closed_at IS NOT NULL AND shredded_at IS NULL`, owner)
+		tag, err := reopenOwner(ctx, tx, owner)
 		if err != nil {
 			return err
 		}
@@ -214,13 +208,7 @@ const ownerLockKey = `hashtextextended('coffre-owner:' || $1::text, 0)`
 // which the chain allows; and a last entry "erased" is appended by System. Safe to run from several processes; a safe being
 // exported is left for the next run.
 func (v *Vault) EraseDue(ctx context.Context) (int, error) {
-	rows, err := v.db.Query(ctx, `SELECT id FROM owners
-		WHERE erase_after IS NOT NULL AND erase_after < $1 AND shredded_at IS NULL
-		ORDER BY erase_after LIMIT 1000`, v.now())
-	if err != nil {
-		return 0, fmt.Errorf("vault: erase due: %w", err)
-	}
-	due, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	due, err := ownersDueForErasure(ctx, v.db, v.now())
 	if err != nil {
 		return 0, fmt.Errorf("vault: erase due: %w", err)
 	}
@@ -250,19 +238,14 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 			return nil
 		}
 		var login *string
-		err := tx.QueryRow(ctx, `SELECT login FROM owners
-			WHERE id = $1 AND erase_after < $2 AND shredded_at IS NULL FOR UPDATE SKIP LOCKED`, owner, v.now()).Scan(&login)
+		err := lockOwnerToErase(ctx, tx, owner, v.now()).Scan(&login)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // reopened, erased by another process, or busy
 		}
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `DELETE FROM blobs WHERE owner_id = $1 RETURNING id`, owner)
-		if err != nil {
-			return err
-		}
-		blobs, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		blobs, err := deleteOwnerBlobs(ctx, tx, owner)
 		if err != nil {
 			return err
 		}
@@ -273,9 +256,7 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = '', title_sealed = '', issued_on = NULL, expires_on = NULL,
-				deleted_at = coalesce(deleted_at, $2), purged_at = coalesce(purged_at, $2)
-			WHERE owner_id = $1`, owner, v.now()); err != nil {
+		if err := eraseDocuments(ctx, tx, owner, v.now()); err != nil {
 			return err
 		}
 		// What reading the papers found, and the blind index, go with the keys.
@@ -289,7 +270,7 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 			return err
 		}
 		// The chain covers only the digest of the personal part, so it still verifies.
-		if _, err := tx.Exec(ctx, `UPDATE journal SET personal = NULL WHERE owner_id = $1 AND personal IS NOT NULL`, owner); err != nil {
+		if err := forgetPersonal(ctx, tx, owner); err != nil {
 			return err
 		}
 		// Every row that could identify the person or let anyone in as them goes: how
@@ -300,8 +281,7 @@ func (v *Vault) erase(ctx context.Context, owner uuid.UUID) (erased bool, err er
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = NULL, data_key_wrapped = NULL, login = NULL, shredded_at = $2
-			WHERE id = $1`, owner, v.now()); err != nil {
+		if err := shredOwner(ctx, tx, owner, v.now()); err != nil {
 			return err
 		}
 		erased = true

@@ -110,8 +110,7 @@ func (v *Vault) StoreReading(ctx context.Context, owner, doc uuid.UUID, r Readin
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		// The consent is held until commit: turning reading off waits for this reading,
 		// then erases it.
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM reading_consents WHERE owner_id = $1 FOR SHARE`, owner).Scan(&one)
+		err := holdReadingConsent(ctx, tx, owner)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrReadingOff
 		}
@@ -151,27 +150,6 @@ func cutText(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// lockDocument locks, inside tx, owner's current document doc (FOR UPDATE) and returns
-// its title and kind, opened: changes that index a paper hold its row, so that they
-// index it one after the other.
-func lockDocument(ctx context.Context, tx pgx.Tx, dataKey []byte, owner, doc uuid.UUID) (string, Kind, error) {
-	var kindSealed, titleSealed []byte
-	err := tx.QueryRow(ctx, `SELECT kind_sealed, title_sealed FROM documents
-		WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, owner, doc).Scan(&kindSealed, &titleSealed)
-	if err != nil {
-		return "", "", notFound(err)
-	}
-	kind, err := openKind(dataKey, owner, doc, kindSealed)
-	if err != nil {
-		return "", "", err
-	}
-	title, err := open(dataKey, titleSealed, titleAD(owner, doc))
-	if err != nil {
-		return "", "", fmt.Errorf("document %s title: %w", doc, err)
-	}
-	return string(title), kind, nil
 }
 
 // Text returns the text read from owner's document doc: "" when nothing could be read,
@@ -299,27 +277,6 @@ func settleTx(ctx context.Context, tx pgx.Tx, owner, doc uuid.UUID) error {
 	return err
 }
 
-// UnreadDocuments lists, newest first and at most limit, owner's current documents not
-// read yet; none when the owner has not asked for their papers to be read or their safe
-// is closed. The newest first: a paper just deposited gets its suggestion before the
-// older ones are read.
-func (v *Vault) UnreadDocuments(ctx context.Context, owner uuid.UUID, limit int) ([]uuid.UUID, error) {
-	rows, err := v.db.Query(ctx, `SELECT d.id FROM documents d
-		JOIN reading_consents c ON c.owner_id = d.owner_id
-		JOIN owners o ON o.id = d.owner_id
-		WHERE d.owner_id = $1 AND d.deleted_at IS NULL AND o.open
-			AND NOT EXISTS (SELECT 1 FROM document_texts t WHERE t.document_id = d.id)
-		ORDER BY d.created_at DESC, d.id LIMIT $2`, owner, limit)
-	if err != nil {
-		return nil, fmt.Errorf("vault: unread documents: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return nil, fmt.Errorf("vault: unread documents: %w", err)
-	}
-	return ids, nil
-}
-
 // eraseTextsTx deletes, inside tx, every text read from owner's papers and every
 // suggestion, and indexes each of those papers again by its title and kind alone.
 func (v *Vault) eraseTextsTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
@@ -327,12 +284,7 @@ func (v *Vault) eraseTextsTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID) er
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT d.id FROM documents d JOIN document_texts t ON t.document_id = d.id
-		WHERE t.owner_id = $1 AND d.owner_id = $1 AND d.deleted_at IS NULL ORDER BY d.id`, owner)
-	if err != nil {
-		return err
-	}
-	docs, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	docs, err := documentsWithTexts(ctx, tx, owner)
 	if err != nil {
 		return err
 	}

@@ -200,15 +200,14 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 		return nil, fmt.Errorf("lock safe: %w", err)
 	}
 	var shredded bool
-	if err := tx.QueryRow(ctx, `SELECT shredded_at IS NOT NULL, now() FROM owners WHERE id = $1`, owner).Scan(&shredded, &s.at); err != nil {
+	if err := shreddedNowRow(ctx, tx, owner).Scan(&shredded, &s.at); err != nil {
 		return nil, fmt.Errorf("owner: %w", notFound(err))
 	}
 	if shredded {
 		return nil, ErrShredded
 	}
 	s.at = s.at.UTC()
-	rows, err := tx.Query(ctx, `SELECT `+documentColumns+` FROM documents
-		WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id FOR KEY SHARE`, owner)
+	rows, err := exportDocumentRows(ctx, tx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("documents: %w", err)
 	}
@@ -223,10 +222,7 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 	for i := range docs {
 		index[docs[i].ID] = i
 	}
-	rows, err = tx.Query(ctx, `
-		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
-		FROM blobs WHERE owner_id = $1 AND role <> 'thumbnail'
-		ORDER BY document_id, role = 'original', position`, owner) // the rendition first: it is the paper
+	rows, err = exportBlobRows(ctx, tx, owner)
 	if err != nil {
 		return nil, fmt.Errorf("blobs: %w", err)
 	}
@@ -262,16 +258,13 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 	s.docs = docs
 	nameEntries(s.docs)
 
-	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1`, owner).Scan(&s.headSeq, &s.headHash); err != nil {
+	if err := headOf(ctx, tx, owner).Scan(&s.headSeq, &s.headHash); err != nil {
 		return nil, fmt.Errorf("journal head: %w", err)
 	}
 	cp := &ExportedCheckpoint{}
 	var at time.Time
 	var prev, digest, pub, sig, hash []byte
-	err = tx.QueryRow(ctx, `
-		SELECT c.id, c.at, c.chains, c.prev_digest, c.digest, c.public_key, c.signature, h.seq, h.hash
-		FROM journal_checkpoint_heads h JOIN journal_checkpoints c ON c.id = h.checkpoint_id
-		WHERE h.owner_id = $1 ORDER BY h.checkpoint_id DESC LIMIT 1`, owner).
+	err = lastCheckpointOf(ctx, tx, owner).
 		Scan(&cp.ID, &at, &cp.Chains, &prev, &digest, &pub, &sig, &cp.OwnerHead.Seq, &hash)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

@@ -58,9 +58,7 @@ func journalLine(e *Entry) JournalLine {
 // writeJournal streams the owner's chain up to the snapshot's head: entries are never
 // changed once written, so the rows stream without being held in memory.
 func writeJournal(ctx context.Context, tx pgx.Tx, w io.Writer, s *snapshot) error {
-	rows, err := tx.Query(ctx, `
-		SELECT owner_id, seq, at, actor_kind, actor_id, action, document_id, personal, personal_sha256, prev_hash, hash
-		FROM journal WHERE owner_id = $1 AND seq <= $2 ORDER BY seq`, s.owner, s.headSeq)
+	rows, err := entryRowsUpTo(ctx, tx, s.owner, s.headSeq)
 	if err != nil {
 		return err
 	}

@@ -397,3 +397,59 @@ func (v *Vault) AidantActionsByMonth(ctx context.Context, agents []string, actio
 	}
 	return n, nil
 }
+
+// hasEntry says whether owner's chain has an entry of action.
+func hasEntry(ctx context.Context, q dbtx, owner uuid.UUID, action Action) (bool, error) {
+	var done bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM journal WHERE owner_id = $1 AND action = $2)`, owner, action).Scan(&done)
+	return done, err
+}
+
+// forgetPersonal deletes, inside tx, the private details of owner's entries; their
+// hashes (personal_sha256) stay, so the chain still verifies.
+func forgetPersonal(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE journal SET personal = NULL WHERE owner_id = $1 AND personal IS NOT NULL`, owner)
+	return err
+}
+
+// entryRowsUpTo queries, inside tx, owner's entries up to seq, oldest first (scanEntry's columns).
+func entryRowsUpTo(ctx context.Context, tx pgx.Tx, owner uuid.UUID, seq int64) (pgx.Rows, error) {
+	return tx.Query(ctx, `
+		SELECT owner_id, seq, at, actor_kind, actor_id, action, document_id, personal, personal_sha256, prev_hash, hash
+		FROM journal WHERE owner_id = $1 AND seq <= $2 ORDER BY seq`, owner, seq)
+}
+
+// chainFilter keeps only owner's chain, or every chain when owner is nil.
+func chainFilter(owner *uuid.UUID) (string, []any) {
+	if owner == nil {
+		return "", []any{}
+	}
+	return " WHERE owner_id = $1", []any{*owner}
+}
+
+// headRows queries the head (owner_id, seq, hash) of every chain, or only of owner's
+// when owner is not nil.
+func headRows(ctx context.Context, q dbtx, owner *uuid.UUID) (pgx.Rows, error) {
+	filter, args := chainFilter(owner)
+	return q.Query(ctx, `SELECT owner_id, seq, hash FROM journal_heads`+filter, args...)
+}
+
+// chainRows queries every entry (scanEntry's columns) by chain and in order, or only
+// owner's chain when owner is not nil.
+func chainRows(ctx context.Context, q dbtx, owner *uuid.UUID) (pgx.Rows, error) {
+	filter, args := chainFilter(owner)
+	return q.Query(ctx, `
+		SELECT owner_id, seq, at, actor_kind, actor_id, action, document_id, personal, personal_sha256, prev_hash, hash
+		FROM journal`+filter+` ORDER BY owner_id, seq`, args...)
+}
+
+// movedHeadRows queries and locks, inside tx, the heads (owner_id, seq, hash) of the
+// chains that moved since their last checkpoint.
+func movedHeadRows(ctx context.Context, tx pgx.Tx) (pgx.Rows, error) {
+	return tx.Query(ctx, `SELECT owner_id, seq, hash FROM journal_heads WHERE seq > checkpointed_seq ORDER BY owner_id FOR UPDATE`)
+}
+
+// headOf reads the head (seq, hash) of owner's chain.
+func headOf(ctx context.Context, q dbtx, owner uuid.UUID) pgx.Row {
+	return q.QueryRow(ctx, `SELECT seq, hash FROM journal_heads WHERE owner_id = $1`, owner)
+}

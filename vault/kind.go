@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Kind is the type of a supporting document (pièce justificative), and téléservices ask
@@ -115,17 +114,6 @@ func openKind(dataKey []byte, owner, doc uuid.UUID, sealed []byte) (Kind, error)
 	return k, nil
 }
 
-// ClearKinds counts the documents whose kind is still in clear: written before migration
-// 9, and not yet sealed by SealClearKinds. Every command but 'coffre migrate' refuses to
-// run while there are any.
-func ClearKinds(ctx context.Context, db *pgxpool.Pool) (int, error) {
-	var n int
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM documents WHERE kind IS NOT NULL`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("vault: clear kinds: %w", err)
-	}
-	return n, nil
-}
-
 // sealBatch is how many documents SealClearKinds seals per transaction.
 const sealBatch = 500
 
@@ -158,8 +146,7 @@ func (v *Vault) sealKinds(ctx context.Context) (int, error) {
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		// FOR UPDATE, not SKIP LOCKED: a row another process is sealing is waited for,
 		// then skipped once its kind is gone, so no process stops while rows remain.
-		rows, err := tx.Query(ctx, `SELECT id, owner_id, kind FROM documents WHERE kind IS NOT NULL
-			ORDER BY id LIMIT $1 FOR UPDATE`, sealBatch)
+		rows, err := clearKindRows(ctx, tx, sealBatch)
 		if err != nil {
 			return err
 		}
@@ -182,7 +169,7 @@ func (v *Vault) sealKinds(ctx context.Context) (int, error) {
 					return fmt.Errorf("document %s: %w", c.id, err)
 				}
 			}
-			if _, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = $2 WHERE id = $1`, c.id, sealed); err != nil {
+			if err := sealDocumentKind(ctx, tx, c.id, sealed); err != nil {
 				return fmt.Errorf("document %s: %w", c.id, err)
 			}
 		}
@@ -190,23 +177,4 @@ func (v *Vault) sealKinds(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
-}
-
-// ValidateSealedKinds records in the schema that no document keeps its kind in clear
-// (the constraint documents_kind_sealed of migration 9, until then checked only on new
-// and changed rows). It does nothing while clear kinds remain, or once done.
-func ValidateSealedKinds(ctx context.Context, db *pgxpool.Pool) error {
-	var pending bool
-	err := db.QueryRow(ctx, `SELECT NOT convalidated AND NOT EXISTS (SELECT 1 FROM documents WHERE kind IS NOT NULL)
-		FROM pg_constraint WHERE conname = 'documents_kind_sealed' AND conrelid = 'documents'::regclass`).Scan(&pending)
-	if err != nil {
-		return fmt.Errorf("vault: validate sealed kinds: %w", err)
-	}
-	if !pending {
-		return nil
-	}
-	if _, err := db.Exec(ctx, `ALTER TABLE documents VALIDATE CONSTRAINT documents_kind_sealed`); err != nil {
-		return fmt.Errorf("vault: validate sealed kinds: %w", err)
-	}
-	return nil
 }

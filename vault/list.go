@@ -40,11 +40,7 @@ type summaryRow struct {
 // keeps only the documents of that kind. The kind is sealed, so the filter runs here
 // after decryption, not in SQL: an owner has hundreds of papers, not millions.
 func (v *Vault) summaries(ctx context.Context, owner uuid.UUID, dataKey []byte, kind Kind) ([]summaryRow, error) {
-	rows, err := v.db.Query(ctx, `
-		SELECT d.id, d.kind_sealed, d.title_sealed, d.issued_on, d.expires_on, d.created_at,
-			EXISTS (SELECT 1 FROM blobs b WHERE b.document_id = d.id AND b.owner_id = d.owner_id AND b.role = 'thumbnail')
-		FROM documents d WHERE d.owner_id = $1 AND d.deleted_at IS NULL
-		ORDER BY d.created_at DESC, d.id`, owner)
+	rows, err := summaryRows(ctx, v.db, owner)
 	if err != nil {
 		return nil, err
 	}

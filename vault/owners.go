@@ -214,3 +214,80 @@ func setOwnerWrapping(ctx context.Context, tx pgx.Tx, owner uuid.UUID, identity,
 		owner, identity, dataKey, keyID)
 	return err
 }
+
+// LockOwner serialises, inside tx, the changes of credential of owner (two sessions
+// changing the secret at once: the second one sees the first one's secret). A shredded
+// owner gives ErrNotFound.
+func (v *Vault) LockOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	var id uuid.UUID
+	err := tx.QueryRow(ctx, `SELECT id FROM owners WHERE id = $1 AND shredded_at IS NULL FOR NO KEY UPDATE`, owner).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("lock owner: %w", notFound(err))
+	}
+	return nil
+}
+
+// statusRow reads the closure state (closed_at, erase_after, shredded_at) of owner's safe.
+func statusRow(ctx context.Context, q dbtx, owner uuid.UUID) pgx.Row {
+	return q.QueryRow(ctx, `SELECT closed_at, erase_after, shredded_at FROM owners WHERE id = $1`, owner)
+}
+
+// openRow reads whether owner's safe is open and whether it is erased (open,
+// shredded), taking the row lock lock ("" for none).
+func openRow(ctx context.Context, q dbtx, owner uuid.UUID, lock string) pgx.Row {
+	return q.QueryRow(ctx, `SELECT open, shredded_at IS NOT NULL FROM owners WHERE id = $1 `+lock, owner)
+}
+
+// closeOwner closes, inside tx, owner's safe if open, at now, to be erased after
+// retention (12 months when 0), and returns (closed_at, erase_after); no row when the
+// safe was not open.
+func closeOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, retention time.Duration, now time.Time) pgx.Row {
+	// In microseconds: PostgreSQL intervals have no nanoseconds.
+	return tx.QueryRow(ctx, `
+			UPDATE owners SET closed_at = $3,
+				erase_after = $3::timestamptz + CASE WHEN $2::bigint = 0 THEN interval '12 months' ELSE $2::bigint * interval '1 microsecond' END
+			WHERE id = $1 AND open
+			RETURNING closed_at, erase_after`, owner, retention.Microseconds(), now)
+}
+
+// closedRow reads whether owner's safe is closed and whether it is erased.
+func closedRow(ctx context.Context, q dbtx, owner uuid.UUID) pgx.Row {
+	return q.QueryRow(ctx, `SELECT closed_at IS NOT NULL, shredded_at IS NOT NULL FROM owners WHERE id = $1`, owner)
+}
+
+// reopenOwner reopens, inside tx, owner's safe if closed and not erased.
+func reopenOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID) (pgconn.CommandTag, error) {
+	return tx.Exec(ctx, `UPDATE owners SET closed_at = NULL, erase_after = NULL
+			WHERE id = $1 AND closed_at IS NOT NULL AND shredded_at IS NULL`, owner)
+}
+
+// ownersDueForErasure returns, at most 1000 and the longest due first, the closed safes
+// whose retention ended before now and not yet erased.
+func ownersDueForErasure(ctx context.Context, q dbtx, now time.Time) ([]uuid.UUID, error) {
+	rows, err := q.Query(ctx, `SELECT id FROM owners
+		WHERE erase_after IS NOT NULL AND erase_after < $1 AND shredded_at IS NULL
+		ORDER BY erase_after LIMIT 1000`, now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// lockOwnerToErase locks, inside tx, owner's row if its retention ended before now and it
+// is not erased, unless another process holds it, and reads its login; no row otherwise.
+func lockOwnerToErase(ctx context.Context, tx pgx.Tx, owner uuid.UUID, now time.Time) pgx.Row {
+	return tx.QueryRow(ctx, `SELECT login FROM owners
+			WHERE id = $1 AND erase_after < $2 AND shredded_at IS NULL FOR UPDATE SKIP LOCKED`, owner, now)
+}
+
+// shredOwner forgets, inside tx, owner's wrapped keys and login, erased at now.
+func shredOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE owners SET identity_wrapped = NULL, data_key_wrapped = NULL, login = NULL, shredded_at = $2
+			WHERE id = $1`, owner, now)
+	return err
+}
+
+// shreddedNowRow reads whether owner's safe is erased, and the transaction's time.
+func shreddedNowRow(ctx context.Context, q dbtx, owner uuid.UUID) pgx.Row {
+	return q.QueryRow(ctx, `SELECT shredded_at IS NOT NULL, now() FROM owners WHERE id = $1`, owner)
+}

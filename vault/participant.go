@@ -82,15 +82,3 @@ func (v *Vault) CreateOwnerTx(ctx context.Context, tx pgx.Tx, login string, by A
 	}
 	return o, nil
 }
-
-// LockOwner serialises, inside tx, the changes of credential of owner (two sessions
-// changing the secret at once: the second one sees the first one's secret). A shredded
-// owner gives ErrNotFound.
-func (v *Vault) LockOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
-	var id uuid.UUID
-	err := tx.QueryRow(ctx, `SELECT id FROM owners WHERE id = $1 AND shredded_at IS NULL FOR NO KEY UPDATE`, owner).Scan(&id)
-	if err != nil {
-		return fmt.Errorf("lock owner: %w", notFound(err))
-	}
-	return nil
-}

@@ -11,7 +11,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // A paper of several pages can be built one photo at a time, page after page, on a
@@ -58,11 +57,8 @@ func (v *Vault) ReadPending(ctx context.Context, owner uuid.UUID, p PendingPage)
 	if err != nil {
 		return nil, fmt.Errorf("vault: read pending page %s: %w", p.ID, err)
 	}
-	var waiting bool
-	if err := v.db.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM blob_uploads u
-			WHERE u.id = $1 AND u.claimed_at IS NULL AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = u.id))`,
-		p.ID).Scan(&waiting); err != nil {
+	waiting, err := isWaitingUpload(ctx, v.db, p.ID)
+	if err != nil {
 		return nil, fmt.Errorf("vault: read pending page %s: %w", p.ID, err)
 	}
 	if !waiting {
@@ -130,14 +126,7 @@ func (v *Vault) DropPending(ctx context.Context, owner uuid.UUID, pages []Pendin
 	if len(mine) == 0 {
 		return nil
 	}
-	rows, err := v.db.Query(ctx, `
-		UPDATE blob_uploads u SET claimed_at = coalesce(u.claimed_at, now())
-		WHERE u.id = ANY($1) AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = u.id)
-		RETURNING u.id`, mine)
-	if err != nil {
-		return fmt.Errorf("vault: drop pending pages: %w", err)
-	}
-	claimed, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	claimed, err := claimUnreferencedUploads(ctx, v.db, mine)
 	if err != nil {
 		return fmt.Errorf("vault: drop pending pages: %w", err)
 	}

@@ -105,8 +105,7 @@ func (v *Vault) Proofs(ctx context.Context, owner uuid.UUID, ids []uuid.UUID) (m
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := v.db.Query(ctx, `SELECT id, proof_sealed FROM documents
-		WHERE owner_id = $1 AND id = ANY($2) AND deleted_at IS NULL AND proof_sealed IS NOT NULL`, owner, ids)
+	rows, err := proofRows(ctx, v.db, owner, ids)
 	if err != nil {
 		return nil, fmt.Errorf("vault: proofs: %w", err)
 	}

@@ -97,3 +97,10 @@ func forgetReadingTx(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
 	}
 	return forgetTermsTx(ctx, tx, owner)
 }
+
+// holdReadingConsent locks, inside tx, owner's consent to reading (FOR SHARE) until tx
+// ends; pgx.ErrNoRows when the owner has not given it.
+func holdReadingConsent(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
+	var one int
+	return tx.QueryRow(ctx, `SELECT 1 FROM reading_consents WHERE owner_id = $1 FOR SHARE`, owner).Scan(&one)
+}

@@ -32,12 +32,7 @@ func (v *Vault) ReapUploads(ctx context.Context, grace time.Duration) (int, erro
 func (v *Vault) reapBatch(ctx context.Context, grace time.Duration) (claimed, removed int, err error) {
 	var orphans, stale []uuid.UUID
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			UPDATE blob_uploads u SET claimed_at = coalesce(u.claimed_at, $2) WHERE u.id IN (
-				SELECT id FROM blob_uploads
-				WHERE claimed_at IS NOT NULL OR started_at < $2::timestamptz - $1::interval
-				ORDER BY started_at LIMIT 100 FOR UPDATE SKIP LOCKED)
-			RETURNING u.id, EXISTS (SELECT 1 FROM blobs b WHERE b.id = u.id)`, grace, v.now())
+		rows, err := claimUploadRows(ctx, tx, grace, v.now())
 		if err != nil {
 			return err
 		}
@@ -66,7 +61,7 @@ func (v *Vault) reapBatch(ctx context.Context, grace time.Duration) (claimed, re
 	// document's, only the marker goes.
 	if len(stale) > 0 {
 		v.log.Warn("upload markers of recorded blobs dropped", "count", len(stale))
-		if _, err := v.db.Exec(ctx, `DELETE FROM blob_uploads WHERE id = ANY($1)`, stale); err != nil {
+		if err := deleteUploads(ctx, v.db, stale); err != nil {
 			return 0, 0, fmt.Errorf("vault: reap uploads: %w", err)
 		}
 	}
@@ -92,7 +87,7 @@ func (v *Vault) dropObjects(ctx context.Context, ids []uuid.UUID) (int, error) {
 		done = append(done, id)
 	}
 	if len(done) > 0 {
-		if _, derr := v.db.Exec(ctx, `DELETE FROM blob_uploads WHERE id = ANY($1) AND claimed_at IS NOT NULL`, done); derr != nil && err == nil {
+		if derr := deleteClaimedUploads(ctx, v.db, done); derr != nil && err == nil {
 			err = derr
 		}
 	}
@@ -107,30 +102,22 @@ func (v *Vault) PurgeDeleted(ctx context.Context, after time.Duration) (int, err
 		purged := false
 		var ids []uuid.UUID
 		err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-			var doc, owner uuid.UUID
-			err := tx.QueryRow(ctx, `
-				SELECT id, owner_id FROM documents
-				WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND deleted_at < $2::timestamptz - $1::interval
-				ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED`, after, v.now()).Scan(&doc, &owner)
+			doc, owner, err := nextDocumentToPurge(ctx, tx, after, v.now())
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			rows, err := tx.Query(ctx, `DELETE FROM blobs WHERE document_id = $1 RETURNING id`, doc)
-			if err != nil {
-				return err
-			}
-			if ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			if ids, err = deleteDocumentBlobs(ctx, tx, doc); err != nil {
 				return err
 			}
 			// The objects go after the commit, when no row refers to them any more; their
 			// claimed markers hand them to the reaper if this process stops first.
-			if _, err := tx.Exec(ctx, `INSERT INTO blob_uploads (id, claimed_at) SELECT unnest($1::uuid[]), $2`, ids, v.now()); err != nil {
+			if err := insertClaimedUploads(ctx, tx, ids, v.now()); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE documents SET purged_at = $2, title_sealed = '' WHERE id = $1`, doc, v.now()); err != nil {
+			if err := markDocumentPurged(ctx, tx, doc, v.now()); err != nil {
 				return err
 			}
 			if _, err := appendEntry(ctx, tx, owner, Event{Actor: System, Action: ActionPurge, DocumentID: doc}); err != nil {

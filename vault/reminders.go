@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // Expiry reminders. A paper with an expiry date is recalled at milestones, days before
@@ -177,8 +176,7 @@ func (v *Vault) Reminder(ctx context.Context, owner, doc uuid.UUID, now time.Tim
 // until its next milestone. A paper without a current reminder gives ErrNotFound; one
 // that is not owner's is also journaled as a failed attempt by by, like any lookup.
 func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, by Actor, now time.Time) error {
-	var mine bool
-	err := v.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM documents WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL)`, owner, doc).Scan(&mine)
+	mine, err := isCurrentDocument(ctx, v.db, owner, doc)
 	if err != nil {
 		return fmt.Errorf("vault: dismiss reminder: %w", err)
 	}
@@ -204,14 +202,7 @@ func (v *Vault) DueReminders(ctx context.Context, now time.Time) ([]Reminder, er
 	today := Today(now)
 	// Only owners with a paper inside the widest window (documents_expiry_idx); each
 	// one's papers are then read by owner, kinds opened, like every list.
-	rows, err := v.db.Query(ctx, `
-		SELECT DISTINCT d.owner_id FROM documents d JOIN owners o ON o.id = d.owner_id
-		WHERE d.deleted_at IS NULL AND d.expires_on IS NOT NULL AND d.expires_on >= $1 AND d.expires_on <= $2
-			AND o.open`, today, today.AddDate(0, 0, maxMilestone))
-	if err != nil {
-		return nil, fmt.Errorf("vault: due reminders: %w", err)
-	}
-	owners, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	owners, err := ownersExpiringBetween(ctx, v.db, today, today.AddDate(0, 0, maxMilestone))
 	if err != nil {
 		return nil, fmt.Errorf("vault: due reminders: %w", err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -186,16 +185,7 @@ func (v *Vault) Search(ctx context.Context, owner uuid.UUID, query string, limit
 	if err != nil {
 		return nil, fmt.Errorf("vault: search: %w", err)
 	}
-	rows, err := v.db.Query(ctx, `
-		SELECT d.id, d.kind_sealed, d.title_sealed, d.issued_on, d.expires_on, d.created_at,
-			EXISTS (SELECT 1 FROM blobs b WHERE b.document_id = d.id AND b.owner_id = d.owner_id AND b.role = 'thumbnail'),
-			count(*) OVER ()
-		FROM documents d
-		WHERE d.owner_id = $1 AND d.deleted_at IS NULL AND d.id IN (
-			SELECT document_id FROM search_terms WHERE owner_id = $1 AND term = ANY($2)
-			GROUP BY document_id HAVING count(*) = $3)
-		ORDER BY d.created_at DESC, d.id
-		LIMIT $4`, owner, terms(searchKey(dataKey), words), len(words), max(limit, 0))
+	rows, err := foundRows(ctx, v.db, owner, terms(searchKey(dataKey), words), len(words), max(limit, 0))
 	if err != nil {
 		return nil, fmt.Errorf("vault: search: %w", err)
 	}
@@ -218,18 +208,6 @@ func (v *Vault) Search(ctx context.Context, owner uuid.UUID, query string, limit
 		return nil, fmt.Errorf("vault: search: %w", err)
 	}
 	return f, nil
-}
-
-// UnindexedDocuments counts the current documents that have no term in the blind index:
-// deposited before migration 14, and not yet indexed by IndexDocuments.
-func UnindexedDocuments(ctx context.Context, db *pgxpool.Pool) (int, error) {
-	var n int
-	err := db.QueryRow(ctx, `SELECT count(*) FROM documents d WHERE d.deleted_at IS NULL AND d.kind_sealed IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM search_terms s WHERE s.document_id = d.id)`).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("vault: unindexed documents: %w", err)
-	}
-	return n, nil
 }
 
 // indexBatch is how many documents IndexDocuments indexes per transaction.
@@ -263,10 +241,7 @@ func (v *Vault) indexSome(ctx context.Context, after uuid.UUID) (n int, last uui
 		kind, title []byte
 	}
 	err = pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT d.id, d.owner_id, d.kind_sealed, d.title_sealed FROM documents d
-			WHERE d.deleted_at IS NULL AND d.id > $1 AND d.kind_sealed IS NOT NULL
-				AND NOT EXISTS (SELECT 1 FROM search_terms s WHERE s.document_id = d.id)
-			ORDER BY d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED`, after, indexBatch)
+		rows, err := unindexedDocumentRows(ctx, tx, after, indexBatch)
 		if err != nil {
 			return err
 		}

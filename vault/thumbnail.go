@@ -20,12 +20,7 @@ func (v *Vault) OpenThumbnail(ctx context.Context, owner, doc uuid.UUID, by Acto
 	}
 	r := &BlobReader{Document: doc}
 	var mac []byte
-	err = v.db.QueryRow(ctx, `
-		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
-		FROM blobs b JOIN documents d ON d.id = b.document_id
-		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.role = $3 AND d.deleted_at IS NULL
-		ORDER BY b.position LIMIT 1`,
-		owner, doc, RoleThumbnail).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac)
+	err = thumbnailRow(ctx, v.db, owner, doc).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac)
 	if err != nil {
 		err = notFound(err)
 		if errors.Is(err, ErrNotFound) {

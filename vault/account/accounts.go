@@ -477,3 +477,11 @@ func (srv *Service) setSecretHash(ctx context.Context, tx pgx.Tx, owner uuid.UUI
 		ON CONFLICT (owner_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, updated_at = $3`, owner, hash, srv.now())
 	return err
 }
+
+// wantsLinkOpened says whether owner asked to be told when a link of theirs is opened
+// (no by default).
+func wantsLinkOpened(ctx context.Context, q querier, owner uuid.UUID) (bool, error) {
+	var wanted bool
+	err := q.QueryRow(ctx, `SELECT coalesce((SELECT notify_link_opened FROM accounts WHERE owner_id = $1), false)`, owner).Scan(&wanted)
+	return wanted, err
+}

@@ -400,3 +400,12 @@ func forgetChannels(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
 	}
 	return forgetThrottleKey(ctx, tx, codeKeys(owner, netip.Addr{})[0])
 }
+
+// verifiedChannels returns, inside tx, owner's verified channels, by kind.
+func verifiedChannels(ctx context.Context, tx pgx.Tx, owner uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM channels WHERE owner_id = $1 AND verified_at IS NOT NULL ORDER BY kind`, owner)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}

@@ -109,8 +109,7 @@ type Queue interface {
 // recovery, the reminders on « Mes papiers »).
 func (srv *Service) notifyOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, n Notice) error {
 	if n.What == NoticeLinkOpened {
-		var wanted bool
-		err := tx.QueryRow(ctx, `SELECT coalesce((SELECT notify_link_opened FROM accounts WHERE owner_id = $1), false)`, owner).Scan(&wanted)
+		wanted, err := wantsLinkOpened(ctx, tx, owner)
 		if err != nil || !wanted {
 			return err
 		}
@@ -123,11 +122,7 @@ func (srv *Service) notifyOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID,
 	if tag.RowsAffected() == 0 || srv.queue == nil {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT id FROM channels WHERE owner_id = $1 AND verified_at IS NOT NULL ORDER BY kind`, owner)
-	if err != nil {
-		return fmt.Errorf("notice %s: %w", n.What, err)
-	}
-	channels, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	channels, err := verifiedChannels(ctx, tx, owner)
 	if err != nil {
 		return fmt.Errorf("notice %s: %w", n.What, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Role says what a blob is to its document.
@@ -291,14 +292,10 @@ func (v *Vault) insertDocument(ctx context.Context, tx pgx.Tx, d *Document, p *P
 				return err
 			}
 		}
-		b.Queue(`
-			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at, mac)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			bl.ID, d.ID, d.OwnerID, bl.Role, bl.Position, bl.MediaType, bl.Size, bl.SHA256, name, bl.CreatedAt,
-			blobMAC(dataKey, d.OwnerID, d.ID, &bl))
+		queueInsertBlob(b, d.OwnerID, d.ID, &bl, name, blobMAC(dataKey, d.OwnerID, d.ID, &bl))
 		// The upload marker goes in the same transaction: if the reaper claimed it first,
 		// the object is gone (or going) and the deposit must fail.
-		b.Queue(`DELETE FROM blob_uploads WHERE id = $1 AND claimed_at IS NULL`, bl.ID)
+		queueSettleUpload(b, bl.ID)
 	}
 	if err := insertRows(ctx, tx, b, d); err != nil {
 		return err
@@ -341,7 +338,7 @@ func (v *Vault) discard(blobs []Blob) {
 			v.log.Warn("discard blob of failed deposit", "blob", b.ID, "err", err)
 			continue
 		}
-		if _, err := v.db.Exec(ctx, `DELETE FROM blob_uploads WHERE id = $1`, b.ID); err != nil {
+		if err := deleteUpload(ctx, v.db, b.ID); err != nil {
 			v.log.Warn("discard upload marker", "blob", b.ID, "err", err)
 		}
 	}
@@ -367,8 +364,7 @@ func (v *Vault) listDocuments(ctx context.Context, owner uuid.UUID, filter strin
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+documentColumns+` FROM documents
 		WHERE owner_id = $1 AND deleted_at IS NULL `+filter+` ORDER BY created_at DESC, id`, args...)
-	b.Queue(`SELECT `+blobColumns+` FROM blobs WHERE owner_id = $1 AND document_id IN (
-		SELECT id FROM documents WHERE owner_id = $1 AND deleted_at IS NULL `+filter+`) ORDER BY document_id, role, position`, args...)
+	queueBlobsOfListed(b, filter, args...)
 	br := v.db.SendBatch(ctx, b)
 	defer br.Close()
 	rows, err := br.Query()
@@ -447,15 +443,12 @@ func (v *Vault) loadBlobs(ctx context.Context, owner uuid.UUID, dataKey []byte, 
 	for i, d := range docs {
 		ids[i] = d.ID
 	}
-	rows, err := v.db.Query(ctx, `SELECT `+blobColumns+`
-		FROM blobs WHERE owner_id = $1 AND document_id = ANY($2) ORDER BY document_id, role, position`, owner, ids)
+	rows, err := blobRowsOf(ctx, v.db, owner, ids)
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
 	}
 	return v.scanBlobs(ctx, rows, owner, dataKey, docs)
 }
-
-const blobColumns = `document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac`
 
 // scanBlobs adds the blobs of rows (blobColumns) to docs, each checked against its MAC.
 func (v *Vault) scanBlobs(ctx context.Context, rows pgx.Rows, owner uuid.UUID, dataKey []byte, docs []Document) error {
@@ -661,4 +654,205 @@ func (v *Vault) AidantDepositsByMonth(ctx context.Context, agents []string, from
 		return nil, fmt.Errorf("vault: aidant deposits by month: %w", err)
 	}
 	return n, nil
+}
+
+// lockDocument locks, inside tx, owner's current document doc (FOR UPDATE) and returns
+// its title and kind, opened: changes that index a paper hold its row, so that they
+// index it one after the other.
+func lockDocument(ctx context.Context, tx pgx.Tx, dataKey []byte, owner, doc uuid.UUID) (string, Kind, error) {
+	var kindSealed, titleSealed []byte
+	err := tx.QueryRow(ctx, `SELECT kind_sealed, title_sealed FROM documents
+		WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, owner, doc).Scan(&kindSealed, &titleSealed)
+	if err != nil {
+		return "", "", notFound(err)
+	}
+	kind, err := openKind(dataKey, owner, doc, kindSealed)
+	if err != nil {
+		return "", "", err
+	}
+	title, err := open(dataKey, titleSealed, titleAD(owner, doc))
+	if err != nil {
+		return "", "", fmt.Errorf("document %s title: %w", doc, err)
+	}
+	return string(title), kind, nil
+}
+
+// UnreadDocuments lists, newest first and at most limit, owner's current documents not
+// read yet; none when the owner has not asked for their papers to be read or their safe
+// is closed. The newest first: a paper just deposited gets its suggestion before the
+// older ones are read.
+func (v *Vault) UnreadDocuments(ctx context.Context, owner uuid.UUID, limit int) ([]uuid.UUID, error) {
+	rows, err := v.db.Query(ctx, `SELECT d.id FROM documents d
+		JOIN reading_consents c ON c.owner_id = d.owner_id
+		JOIN owners o ON o.id = d.owner_id
+		WHERE d.owner_id = $1 AND d.deleted_at IS NULL AND o.open
+			AND NOT EXISTS (SELECT 1 FROM document_texts t WHERE t.document_id = d.id)
+		ORDER BY d.created_at DESC, d.id LIMIT $2`, owner, limit)
+	if err != nil {
+		return nil, fmt.Errorf("vault: unread documents: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("vault: unread documents: %w", err)
+	}
+	return ids, nil
+}
+
+// ClearKinds counts the documents whose kind is still in clear: written before migration
+// 9, and not yet sealed by SealClearKinds. Every command but 'coffre migrate' refuses to
+// run while there are any.
+func ClearKinds(ctx context.Context, db *pgxpool.Pool) (int, error) {
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM documents WHERE kind IS NOT NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("vault: clear kinds: %w", err)
+	}
+	return n, nil
+}
+
+// ValidateSealedKinds records in the schema that no document keeps its kind in clear
+// (the constraint documents_kind_sealed of migration 9, until then checked only on new
+// and changed rows). It does nothing while clear kinds remain, or once done.
+func ValidateSealedKinds(ctx context.Context, db *pgxpool.Pool) error {
+	var pending bool
+	err := db.QueryRow(ctx, `SELECT NOT convalidated AND NOT EXISTS (SELECT 1 FROM documents WHERE kind IS NOT NULL)
+		FROM pg_constraint WHERE conname = 'documents_kind_sealed' AND conrelid = 'documents'::regclass`).Scan(&pending)
+	if err != nil {
+		return fmt.Errorf("vault: validate sealed kinds: %w", err)
+	}
+	if !pending {
+		return nil
+	}
+	if _, err := db.Exec(ctx, `ALTER TABLE documents VALIDATE CONSTRAINT documents_kind_sealed`); err != nil {
+		return fmt.Errorf("vault: validate sealed kinds: %w", err)
+	}
+	return nil
+}
+
+// UnindexedDocuments counts the current documents that have no term in the blind index:
+// deposited before migration 14, and not yet indexed by IndexDocuments.
+func UnindexedDocuments(ctx context.Context, db *pgxpool.Pool) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM documents d WHERE d.deleted_at IS NULL AND d.kind_sealed IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM search_terms s WHERE s.document_id = d.id)`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("vault: unindexed documents: %w", err)
+	}
+	return n, nil
+}
+
+// eraseDocuments empties, inside tx, every document row of owner, marking each deleted
+// and purged at now if it was not already: the rows stay for the journal to point to.
+func eraseDocuments(ctx context.Context, tx pgx.Tx, owner uuid.UUID, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = '', title_sealed = '', issued_on = NULL, expires_on = NULL,
+				deleted_at = coalesce(deleted_at, $2), purged_at = coalesce(purged_at, $2)
+			WHERE owner_id = $1`, owner, now)
+	return err
+}
+
+// documentsWithTexts returns, inside tx, owner's current documents that have a text read.
+func documentsWithTexts(ctx context.Context, tx pgx.Tx, owner uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := tx.Query(ctx, `SELECT d.id FROM documents d JOIN document_texts t ON t.document_id = d.id
+		WHERE t.owner_id = $1 AND d.owner_id = $1 AND d.deleted_at IS NULL ORDER BY d.id`, owner)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// exportDocumentRows queries, inside tx, owner's current documents oldest first
+// (documentColumns), and holds them (FOR KEY SHARE) until tx ends.
+func exportDocumentRows(ctx context.Context, tx pgx.Tx, owner uuid.UUID) (pgx.Rows, error) {
+	return tx.Query(ctx, `SELECT `+documentColumns+` FROM documents
+		WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id FOR KEY SHARE`, owner)
+}
+
+// clearKindRows queries and locks, inside tx, at most limit documents whose kind is in
+// clear (id, owner_id, kind).
+func clearKindRows(ctx context.Context, tx pgx.Tx, limit int) (pgx.Rows, error) {
+	return tx.Query(ctx, `SELECT id, owner_id, kind FROM documents WHERE kind IS NOT NULL
+			ORDER BY id LIMIT $1 FOR UPDATE`, limit)
+}
+
+// sealDocumentKind replaces, inside tx, the clear kind of document doc by sealed.
+func sealDocumentKind(ctx context.Context, tx pgx.Tx, doc uuid.UUID, sealed []byte) error {
+	_, err := tx.Exec(ctx, `UPDATE documents SET kind = NULL, kind_sealed = $2 WHERE id = $1`, doc, sealed)
+	return err
+}
+
+// summaryRows queries owner's current documents, newest first, as summaries with their
+// kinds and titles sealed (id, kind, title, issued, expires, created, has a thumbnail).
+func summaryRows(ctx context.Context, q dbtx, owner uuid.UUID) (pgx.Rows, error) {
+	return q.Query(ctx, `
+		SELECT d.id, d.kind_sealed, d.title_sealed, d.issued_on, d.expires_on, d.created_at,
+			EXISTS (SELECT 1 FROM blobs b WHERE b.document_id = d.id AND b.owner_id = d.owner_id AND b.role = 'thumbnail')
+		FROM documents d WHERE d.owner_id = $1 AND d.deleted_at IS NULL
+		ORDER BY d.created_at DESC, d.id`, owner)
+}
+
+// proofRows queries the sealed proofs (id, proof_sealed) of owner's current documents ids
+// that have one.
+func proofRows(ctx context.Context, q dbtx, owner uuid.UUID, ids []uuid.UUID) (pgx.Rows, error) {
+	return q.Query(ctx, `SELECT id, proof_sealed FROM documents
+		WHERE owner_id = $1 AND id = ANY($2) AND deleted_at IS NULL AND proof_sealed IS NOT NULL`, owner, ids)
+}
+
+// isCurrentDocument says whether doc is a current (not deleted) document of owner.
+func isCurrentDocument(ctx context.Context, q dbtx, owner, doc uuid.UUID) (bool, error) {
+	var mine bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM documents WHERE owner_id = $1 AND id = $2 AND deleted_at IS NULL)`, owner, doc).Scan(&mine)
+	return mine, err
+}
+
+// ownersExpiringBetween returns the open safes with a current paper that expires between
+// from and to, both included (documents_expiry_idx).
+func ownersExpiringBetween(ctx context.Context, q dbtx, from, to time.Time) ([]uuid.UUID, error) {
+	rows, err := q.Query(ctx, `
+		SELECT DISTINCT d.owner_id FROM documents d JOIN owners o ON o.id = d.owner_id
+		WHERE d.deleted_at IS NULL AND d.expires_on IS NOT NULL AND d.expires_on >= $1 AND d.expires_on <= $2
+			AND o.open`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// foundRows queries, newest first and at most limit, owner's current documents that have
+// all of terms, n of them, in the blind index: summaryRows' columns and the total found.
+func foundRows(ctx context.Context, q dbtx, owner uuid.UUID, terms [][]byte, n, limit int) (pgx.Rows, error) {
+	return q.Query(ctx, `
+		SELECT d.id, d.kind_sealed, d.title_sealed, d.issued_on, d.expires_on, d.created_at,
+			EXISTS (SELECT 1 FROM blobs b WHERE b.document_id = d.id AND b.owner_id = d.owner_id AND b.role = 'thumbnail'),
+			count(*) OVER ()
+		FROM documents d
+		WHERE d.owner_id = $1 AND d.deleted_at IS NULL AND d.id IN (
+			SELECT document_id FROM search_terms WHERE owner_id = $1 AND term = ANY($2)
+			GROUP BY document_id HAVING count(*) = $3)
+		ORDER BY d.created_at DESC, d.id
+		LIMIT $4`, owner, terms, n, limit)
+}
+
+// unindexedDocumentRows queries and locks, inside tx, at most limit current documents
+// after after with no term in the blind index (id, owner_id, kind_sealed, title_sealed),
+// skipping those another process holds.
+func unindexedDocumentRows(ctx context.Context, tx pgx.Tx, after uuid.UUID, limit int) (pgx.Rows, error) {
+	return tx.Query(ctx, `SELECT d.id, d.owner_id, d.kind_sealed, d.title_sealed FROM documents d
+			WHERE d.deleted_at IS NULL AND d.id > $1 AND d.kind_sealed IS NOT NULL
+				AND NOT EXISTS (SELECT 1 FROM search_terms s WHERE s.document_id = d.id)
+			ORDER BY d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED`, after, limit)
+}
+
+// nextDocumentToPurge locks, inside tx, the document deleted longest ago, before now less
+// after, and not purged yet, skipping those another process holds; pgx.ErrNoRows when none.
+func nextDocumentToPurge(ctx context.Context, tx pgx.Tx, after time.Duration, now time.Time) (doc, owner uuid.UUID, err error) {
+	err = tx.QueryRow(ctx, `
+				SELECT id, owner_id FROM documents
+				WHERE deleted_at IS NOT NULL AND purged_at IS NULL AND deleted_at < $2::timestamptz - $1::interval
+				ORDER BY deleted_at LIMIT 1 FOR UPDATE SKIP LOCKED`, after, now).Scan(&doc, &owner)
+	return doc, owner, err
+}
+
+// markDocumentPurged keeps, inside tx, of document doc only a row without title, purged at now.
+func markDocumentPurged(ctx context.Context, tx pgx.Tx, doc uuid.UUID, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE documents SET purged_at = $2, title_sealed = '' WHERE id = $1`, doc, now)
+	return err
 }
