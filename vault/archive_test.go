@@ -910,3 +910,24 @@ func BenchmarkExport(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(written)/(1<<20), "zip-MB")
 }
+
+// The monitoring reads how old the newest signed checkpoint is: none at first, then a
+// few seconds at most right after one is signed.
+func TestLastCheckpointAge(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	if _, ok, err := vault.LastCheckpointAge(ctx, b.db); err != nil || ok {
+		t.Fatalf("before any checkpoint: ok=%v err=%v", ok, err)
+	}
+	if _, err := b.v.CreateOwner(ctx, "", vault.System); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.v.Checkpoint(ctx, b.signing); err != nil {
+		t.Fatal(err)
+	}
+	age, ok, err := vault.LastCheckpointAge(ctx, b.db)
+	if err != nil || !ok || age < 0 || age > time.Minute {
+		t.Fatalf("after a checkpoint: %v ok=%v err=%v", age, ok, err)
+	}
+}

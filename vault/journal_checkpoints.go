@@ -7,9 +7,12 @@ package vault
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // lastCheckpointDigest returns, inside tx, the digest of the last checkpoint, genesis
@@ -75,4 +78,19 @@ func lastCheckpointOf(ctx context.Context, q dbtx, owner uuid.UUID) pgx.Row {
 		SELECT c.id, c.at, c.chains, c.prev_digest, c.digest, c.public_key, c.signature, h.seq, h.hash
 		FROM journal_checkpoint_heads h JOIN journal_checkpoints c ON c.id = h.checkpoint_id
 		WHERE h.owner_id = $1 ORDER BY h.checkpoint_id DESC LIMIT 1`, owner)
+}
+
+// LastCheckpointAge is how long ago the newest checkpoint was signed, by the database's
+// clock (for monitoring: a signer that stopped shows as an age that grows); ok is false
+// when none was signed yet.
+func LastCheckpointAge(ctx context.Context, db *pgxpool.Pool) (age time.Duration, ok bool, err error) {
+	var seconds float64
+	err = db.QueryRow(ctx, `SELECT extract(epoch FROM now() - at)::float8 FROM journal_checkpoints ORDER BY id DESC LIMIT 1`).Scan(&seconds)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("vault: last checkpoint: %w", err)
+	}
+	return time.Duration(seconds * float64(time.Second)), true, nil
 }

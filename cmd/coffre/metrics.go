@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -112,12 +111,11 @@ func (c dbCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		failed++
 	}
-	var age float64
-	switch err := c.pool.QueryRow(ctx, `SELECT extract(epoch FROM now() - at)::float8 FROM journal_checkpoints ORDER BY id DESC LIMIT 1`).Scan(&age); {
-	case err == nil:
-		ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, age)
-	case !errors.Is(err, pgx.ErrNoRows):
+	switch age, ok, err := vault.LastCheckpointAge(ctx, c.pool); {
+	case err != nil:
 		failed++
+	case ok:
+		ch <- prometheus.MustNewConstMetric(checkpointAgeDesc, prometheus.GaugeValue, age.Seconds())
 	}
 	ch <- prometheus.MustNewConstMetric(dbScrapeErrorsDesc, prometheus.GaugeValue, float64(failed))
 }
