@@ -88,6 +88,11 @@ var fonts = sync.OnceValue(func() *pdfFonts { //nolint:gochecknoglobals // loade
 	return f
 })
 
+// PreloadFonts loads the fonts of translated pages now rather than at the first print, so
+// that missing fonts are in the log when the service starts, not when an agent prints.
+// It tells whether they are there.
+func PreloadFonts() bool { return fonts() != nil }
+
 // loadFonts reads the four fonts of translated pages in dir.
 func loadFonts(dir string) (*pdfFonts, error) {
 	var fs pdfFonts

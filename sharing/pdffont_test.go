@@ -226,10 +226,10 @@ func TestCardWithoutFonts(t *testing.T) {
 // the fonts: a missing one would print as an empty box.
 func TestFontsCoverEveryLanguage(t *testing.T) {
 	t.Parallel()
-	fs := fonts()
-	if fs == nil {
+	if !PreloadFonts() {
 		t.Fatal("no fonts")
 	}
+	fs := fonts()
 	s := newShaper(fs)
 	for _, lang := range i18n.Languages {
 		w := cardWordsIn(lang)

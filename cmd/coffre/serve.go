@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"coffre/sharing"
 	"coffre/vault"
 	"coffre/web"
 )
@@ -102,6 +103,7 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	} else {
 		log.Warn("COFFRE_2DDOC_TRUST is empty: the 2D-Doc codes of papers are not checked")
 	}
+	go sharing.PreloadFonts() // warns of missing fonts at start, without delaying it
 	// The jobs' context outlives the signal: at shutdown, Stop lets a running job finish
 	// (cancelling Start's context would cut it).
 	jobs, err := startJobs(context.WithoutCancel(ctx), pool, v, svc, signing, cfg, log, reader)
