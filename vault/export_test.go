@@ -134,6 +134,26 @@ func ForgetBlobMACs(t testing.TB, v *Vault) {
 	}
 }
 
+// ForgetHeaderMAC makes blob's row as it was written before migration 00020: no header
+// MAC, and a row MAC computed without it.
+func ForgetHeaderMAC(t testing.TB, v *Vault, owner, doc, blob uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	_, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Blob
+	err = v.db.QueryRow(ctx, `SELECT id, role, position, media_type, size, sha256 FROM blobs WHERE id = $1 AND document_id = $2`, blob, doc).
+		Scan(&b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.db.Exec(ctx, `UPDATE blobs SET header_mac = NULL, mac = $2 WHERE id = $1`, blob, blobMAC(dataKey, owner, doc, &b)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // InsertLegacyDocument writes a document the way Coffre did before migration 9: its title
 // sealed, its kind in clear. Only a database not yet at migration 9 takes it.
 func InsertLegacyDocument(t testing.TB, v *Vault, owner uuid.UUID, kind Kind, title string) uuid.UUID {
