@@ -125,7 +125,7 @@ func (v *Vault) authenticateOldBlobs(ctx context.Context) error {
 		}
 		old, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 			var x row
-			return x, r.Scan(&x.owner, &x.doc, &x.b.ID, &x.b.Role, &x.b.Position, &x.b.MediaType, &x.b.Size, &x.b.SHA256, &x.b.headerMAC)
+			return x, r.Scan(&x.owner, &x.doc, &x.b.ID, &x.b.Role, &x.b.Position, &x.b.MediaType, &x.b.Size, &x.b.SHA256)
 		})
 		if err != nil {
 			return err

@@ -34,10 +34,12 @@ func thumbnailRow(ctx context.Context, q dbtx, owner, doc uuid.UUID) pgx.Row {
 const countBlobsWithoutMAC = `SELECT count(*) FROM blobs WHERE mac IS NULL`
 
 // blobsWithoutMACRows queries and locks, inside tx, the blob rows without a MAC, by owner
-// (owner_id, document_id, id, role, position, media_type, size, sha256, header_mac).
+// (owner_id, document_id, id, role, position, media_type, size, sha256). Such rows date
+// from before migration 00008, and so have no header MAC (00020): the query runs on
+// databases not yet migrated further.
 func blobsWithoutMACRows(ctx context.Context, tx pgx.Tx) (pgx.Rows, error) {
 	return tx.Query(ctx, `
-			SELECT owner_id, document_id, id, role, position, media_type, size, sha256, header_mac
+			SELECT owner_id, document_id, id, role, position, media_type, size, sha256
 			FROM blobs WHERE mac IS NULL ORDER BY owner_id FOR UPDATE`)
 }
 
