@@ -254,7 +254,7 @@ func (r *blobRow) queue(b *pgx.Batch) { b.Queue(blobRowSQL, r.args()...) }
 func (r *blobRow) read(row pgx.Row) error {
 	b := r.into
 	var mac []byte
-	err := row.Scan(&b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &b.CreatedAt, &mac)
+	err := row.Scan(&b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &b.CreatedAt, &mac, &b.headerMAC)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return errNoBlobRow

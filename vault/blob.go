@@ -80,7 +80,14 @@ func (v *Vault) startBlob(ctx context.Context, recipient age.Recipient, body io.
 	stored = sync.OnceValue(func() error { return <-put })
 	// The encryptor ends when the store has read the last byte of ciphertext, or has
 	// given up.
-	eerr := encrypt(pw, recipient, io.TeeReader(body, h))
+	// The header's MAC is kept for the row, as it goes by: it binds the object to it.
+	hc := &headerCapture{w: pw}
+	eerr := encrypt(hc, recipient, io.TeeReader(body, h))
+	if eerr == nil {
+		if b.headerMAC, eerr = hc.mac(); eerr != nil {
+			eerr = fmt.Errorf("encrypt: %w", eerr)
+		}
+	}
 	pw.CloseWithError(eerr)
 	merr := mark.wait()
 	switch {
@@ -434,13 +441,15 @@ func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, identity
 		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
 	}
 	// Another of the owner's blobs copied over this one decrypts, and only its SHA-256
-	// at the end would tell: one of another length is refused before any byte is given.
+	// at the end would tell: one of another length is refused before any byte is given,
+	// and one of the same length by its header's MAC (decryptStream), when the row has
+	// one.
 	if n, ok := objectSize(src); ok && n != ciphertextSize(r.Size) {
 		src.Close()
 		integrityFailed(nil)
 		return nil, fmt.Errorf("vault: open %s: object of %d bytes, %d expected: %w", blob, n, ciphertextSize(r.Size), ErrIntegrity)
 	}
-	if r.s, err = decryptStream(src, identity); err != nil {
+	if r.s, err = decryptStream(src, identity, r.headerMAC); err != nil {
 		src.Close()
 		if se := (errStore{}); errors.As(err, &se) {
 			return nil, fmt.Errorf("vault: open %s: %w", blob, se.err)

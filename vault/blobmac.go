@@ -32,10 +32,18 @@ func blobMACKey(dataKey []byte) []byte {
 }
 
 // blobMAC authenticates what a row says of a blob: owner, document, blob, role, position,
-// media type, size and SHA-256, in a fixed order of length-prefixed fields.
+// media type, size and SHA-256, in a fixed order of length-prefixed fields, and the MAC
+// of its object's age header when the row has one. A row with a header MAC is
+// authenticated under another label, so that clearing the column in the database fails
+// the row's MAC rather than turning the object's check off; rows written before header
+// MACs keep the first label and still verify.
 func blobMAC(dataKey []byte, owner, doc uuid.UUID, b *Blob) []byte {
-	m := make([]byte, 0, 160)
-	m = append(m, "coffre-blob-v1"...)
+	m := make([]byte, 0, 200)
+	if len(b.headerMAC) == 0 {
+		m = append(m, "coffre-blob-v1"...)
+	} else {
+		m = append(m, "coffre-blob-v2"...)
+	}
 	m = append(m, owner[:]...)
 	m = append(m, doc[:]...)
 	m = append(m, b.ID[:]...)
@@ -45,6 +53,10 @@ func blobMAC(dataKey []byte, owner, doc uuid.UUID, b *Blob) []byte {
 	}
 	m = binary.BigEndian.AppendUint64(m, uint64(int64(b.Position)))
 	m = binary.BigEndian.AppendUint64(m, uint64(b.Size))
+	if len(b.headerMAC) > 0 {
+		m = binary.BigEndian.AppendUint32(m, uint32(len(b.headerMAC)))
+		m = append(m, b.headerMAC...)
+	}
 	h := hmac.New(sha256.New, blobMACKey(dataKey))
 	h.Write(m)
 	return h.Sum(nil)

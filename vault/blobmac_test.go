@@ -132,6 +132,20 @@ func TestBlobRowSubstitution(t *testing.T) {
 			b.exec(t, `UPDATE blobs SET document_id = $2 WHERE id = $1`, d.Blobs[1].ID, other.ID)
 			return other.ID, d.Blobs[1].ID
 		}},
+		{"header MAC altered", func(d, _ *vault.Document) (uuid.UUID, uuid.UUID) {
+			b.exec(t, `UPDATE blobs SET header_mac = set_byte(header_mac, 0, get_byte(header_mac, 0) # 1) WHERE id = $1`, d.Blobs[1].ID)
+			return d.ID, d.Blobs[1].ID
+		}},
+		{"header MAC of another blob", func(d, other *vault.Document) (uuid.UUID, uuid.UUID) {
+			// With the other object copied over this one, as someone who can write to both
+			// the database and the bucket would.
+			b.exec(t, `UPDATE blobs SET header_mac = (SELECT header_mac FROM blobs WHERE id = $2) WHERE id = $1`, d.Blobs[1].ID, other.Blobs[1].ID)
+			return d.ID, d.Blobs[1].ID
+		}},
+		{"header MAC removed", func(d, _ *vault.Document) (uuid.UUID, uuid.UUID) {
+			b.exec(t, `UPDATE blobs SET header_mac = NULL WHERE id = $1`, d.Blobs[1].ID)
+			return d.ID, d.Blobs[1].ID
+		}},
 		{"MAC removed", func(d, _ *vault.Document) (uuid.UUID, uuid.UUID) {
 			b.exec(t, `ALTER TABLE blobs DROP CONSTRAINT blobs_mac_required`)
 			b.exec(t, `UPDATE blobs SET mac = NULL WHERE id = $1`, d.Blobs[1].ID)

@@ -10,20 +10,20 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const blobColumns = `document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac`
+const blobColumns = `document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac, header_mac`
 
 // blobRowSQL reads the row of blob of a current document (blobRow.args), for the access
 // queue's batches.
 const blobRowSQL = `
-	SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
+	SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac, b.header_mac
 	FROM blobs b JOIN documents d ON d.id = b.document_id
 	WHERE b.owner_id = $1 AND b.document_id = $2 AND b.id = $3 AND d.deleted_at IS NULL`
 
 // thumbnailRow reads the first thumbnail of owner's current document doc (id, role,
-// position, media_type, size, sha256, created_at, mac).
+// position, media_type, size, sha256, created_at, mac, header_mac).
 func thumbnailRow(ctx context.Context, q dbtx, owner, doc uuid.UUID) pgx.Row {
 	return q.QueryRow(ctx, `
-		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac
+		SELECT b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.created_at, b.mac, b.header_mac
 		FROM blobs b JOIN documents d ON d.id = b.document_id
 		WHERE b.owner_id = $1 AND b.document_id = $2 AND b.role = $3 AND d.deleted_at IS NULL
 		ORDER BY b.position LIMIT 1`,
@@ -34,7 +34,9 @@ func thumbnailRow(ctx context.Context, q dbtx, owner, doc uuid.UUID) pgx.Row {
 const countBlobsWithoutMAC = `SELECT count(*) FROM blobs WHERE mac IS NULL`
 
 // blobsWithoutMACRows queries and locks, inside tx, the blob rows without a MAC, by owner
-// (owner_id, document_id, id, role, position, media_type, size, sha256).
+// (owner_id, document_id, id, role, position, media_type, size, sha256). Such rows date
+// from before migration 00008, and so have no header MAC (00020): the query runs on
+// databases not yet migrated further.
 func blobsWithoutMACRows(ctx context.Context, tx pgx.Tx) (pgx.Rows, error) {
 	return tx.Query(ctx, `
 			SELECT owner_id, document_id, id, role, position, media_type, size, sha256
@@ -68,7 +70,7 @@ func deleteDocumentBlobs(ctx context.Context, tx pgx.Tx, doc uuid.UUID) ([]uuid.
 // rendition first: it is the paper (blobColumns).
 func exportBlobRows(ctx context.Context, tx pgx.Tx, owner uuid.UUID) (pgx.Rows, error) {
 	return tx.Query(ctx, `
-		SELECT document_id, id, role, position, media_type, size, sha256, name_sealed, created_at, mac
+		SELECT `+blobColumns+`
 		FROM blobs WHERE owner_id = $1 AND role <> 'thumbnail'
 		ORDER BY document_id, role = 'original', position`, owner)
 }
@@ -77,9 +79,9 @@ func exportBlobRows(ctx context.Context, tx pgx.Tx, owner uuid.UUID) (pgx.Rows, 
 // sealed name and its MAC.
 func queueInsertBlob(b *pgx.Batch, owner, doc uuid.UUID, bl *Blob, name, mac []byte) {
 	b.Queue(`
-			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at, mac)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		bl.ID, doc, owner, bl.Role, bl.Position, bl.MediaType, bl.Size, bl.SHA256, name, bl.CreatedAt, mac)
+			INSERT INTO blobs (id, document_id, owner_id, role, position, media_type, size, sha256, name_sealed, created_at, mac, header_mac)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		bl.ID, doc, owner, bl.Role, bl.Position, bl.MediaType, bl.Size, bl.SHA256, name, bl.CreatedAt, mac, bl.headerMAC)
 }
 
 // queueBlobsOfListed queues in b the query of the blobs (blobColumns) of the documents

@@ -46,6 +46,9 @@ type Blob struct {
 	SHA256    []byte // of the plaintext
 	Name      string // the original file name, if any
 	CreatedAt time.Time
+	// headerMAC is the MAC of the age header of the blob's object, which binds the object
+	// to its row (nil for rows written before migration 00020).
+	headerMAC []byte
 }
 
 // Blob returns the document's first blob of that role, or nil.
@@ -276,7 +279,7 @@ func (v *Vault) scanBlobs(ctx context.Context, rows pgx.Rows, owner uuid.UUID, d
 		var doc uuid.UUID
 		var b Blob
 		var name, mac []byte
-		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac); err != nil {
+		if err := rows.Scan(&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac, &b.headerMAC); err != nil {
 			return fmt.Errorf("blobs: %w", err)
 		}
 		i, ok := index[doc]

@@ -231,7 +231,7 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 		b         Blob
 		name, mac []byte
 	)
-	_, err = pgx.ForEachRow(rows, []any{&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&doc, &b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256, &name, &b.CreatedAt, &mac, &b.headerMAC}, func() error {
 		i, ok := index[doc]
 		if !ok {
 			return nil // a deleted document's
@@ -241,6 +241,7 @@ func (v *Vault) readSnapshot(ctx context.Context, tx pgx.Tx, owner uuid.UUID, da
 		}
 		nb := b
 		nb.SHA256 = bytes.Clone(b.SHA256)
+		nb.headerMAC = bytes.Clone(b.headerMAC)
 		nb.Name = ""
 		if name != nil {
 			n, err := open(dataKey, name, nameAD(owner, b.ID))

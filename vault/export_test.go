@@ -98,15 +98,16 @@ func SetCommitHook(v *Vault, f func(ctx context.Context, tx pgx.Tx) error) { v.h
 func SetBeforeCommitHook(v *Vault, f func(what string) error) { v.hooks.beforeCommit = f }
 
 // ForgetBlobMACs puts the database back as it was before migration 00008 for blob rows:
-// no MAC on any row, and no journal entry saying they were authenticated (that entry must
-// be the last of the service's chain, so that the chain stays whole).
+// no MAC (nor header MAC, 00020) on any row, and no journal entry saying they were
+// authenticated (that entry must be the last of the service's chain, so that the chain
+// stays whole).
 func ForgetBlobMACs(t testing.TB, v *Vault) {
 	t.Helper()
 	ctx := context.Background()
 	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
 		for _, q := range []string{
 			`ALTER TABLE blobs DROP CONSTRAINT blobs_mac_required`,
-			`UPDATE blobs SET mac = NULL`,
+			`UPDATE blobs SET mac = NULL, header_mac = NULL`,
 			`ALTER TABLE blobs ADD CONSTRAINT blobs_mac_required CHECK (mac IS NOT NULL AND length(mac) = 32) NOT VALID`,
 			`ALTER TABLE journal DISABLE TRIGGER USER`,
 		} {
@@ -130,6 +131,26 @@ func ForgetBlobMACs(t testing.TB, v *Vault) {
 		return err
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ForgetHeaderMAC makes blob's row as it was written before migration 00020: no header
+// MAC, and a row MAC computed without it.
+func ForgetHeaderMAC(t testing.TB, v *Vault, owner, doc, blob uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	_, dataKey, err := v.ownerKeys(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Blob
+	err = v.db.QueryRow(ctx, `SELECT id, role, position, media_type, size, sha256 FROM blobs WHERE id = $1 AND document_id = $2`, blob, doc).
+		Scan(&b.ID, &b.Role, &b.Position, &b.MediaType, &b.Size, &b.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.db.Exec(ctx, `UPDATE blobs SET header_mac = NULL, mac = $2 WHERE id = $1`, blob, blobMAC(dataKey, owner, doc, &b)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -82,13 +84,24 @@ type errStore struct{ err error }
 func (e errStore) Error() string { return e.err.Error() }
 func (e errStore) Unwrap() error { return e.err }
 
-// decryptStream reads src's age header with identity and starts the stages. An error
-// that is not an errStore means the ciphertext is not what the identity sealed.
-func decryptStream(src io.ReadCloser, identity age.Identity) (*plainStream, error) {
+// decryptStream reads src's age header with identity and starts the stages. If wantMAC
+// is set, the header's MAC must be it: the object is the one its row was written for, not
+// another of the owner's copied over it. An error that is not an errStore means the
+// ciphertext is not what the identity sealed, or not the object expected.
+func decryptStream(src io.ReadCloser, identity age.Identity, wantMAC []byte) (*plainStream, error) {
 	br := bufio.NewReaderSize(src, 4096)
 	hdr, err := readHeader(br)
 	if err != nil {
 		return nil, err
+	}
+	if len(wantMAC) > 0 {
+		mac, err := headerMAC(hdr)
+		if err != nil {
+			return nil, err
+		}
+		if !hmac.Equal(mac, wantMAC) {
+			return nil, errors.New("the object's header is not the one its row was written for")
+		}
 	}
 	fileKey, err := age.DecryptHeader(hdr, identity)
 	if err != nil {
@@ -138,6 +151,56 @@ func readHeader(br *bufio.Reader) ([]byte, error) {
 			return nil, errStore{err}
 		}
 	}
+}
+
+// headerMAC returns the MAC of a whole age header (as readHeader gives it): its last line
+// is "--- " and the MAC in unpadded base64. Keyed by the file's random key, it is unique
+// to the file.
+func headerMAC(hdr []byte) ([]byte, error) {
+	if len(hdr) == 0 || hdr[len(hdr)-1] != '\n' {
+		return nil, errors.New("malformed header")
+	}
+	line := hdr[bytes.LastIndexByte(hdr[:len(hdr)-1], '\n')+1 : len(hdr)-1]
+	b64, ok := bytes.CutPrefix(line, []byte("--- "))
+	if !ok {
+		return nil, errors.New("malformed header MAC")
+	}
+	mac, err := base64.RawStdEncoding.Strict().DecodeString(string(b64))
+	if err != nil || len(mac) != sha256.Size {
+		return nil, errors.New("malformed header MAC")
+	}
+	return mac, nil
+}
+
+// headerCapture passes what age.Encrypt writes on to w, keeping a copy of the header (its
+// first lines, up to the one of its MAC) on the way.
+type headerCapture struct {
+	w    io.Writer
+	hdr  []byte
+	done bool
+}
+
+func (c *headerCapture) Write(p []byte) (int, error) {
+	for q := p; !c.done && len(q) > 0 && len(c.hdr) <= maxHeaderLen; {
+		i := bytes.IndexByte(q, '\n')
+		if i < 0 {
+			c.hdr = append(c.hdr, q...)
+			break
+		}
+		c.hdr = append(c.hdr, q[:i+1]...)
+		q = q[i+1:]
+		line := c.hdr[bytes.LastIndexByte(c.hdr[:len(c.hdr)-1], '\n')+1:]
+		c.done = bytes.HasPrefix(line, []byte("---"))
+	}
+	return c.w.Write(p)
+}
+
+// mac returns the MAC of the header written.
+func (c *headerCapture) mac() ([]byte, error) {
+	if !c.done {
+		return nil, errors.New("no age header written")
+	}
+	return headerMAC(c.hdr)
 }
 
 // fetch reads the ciphertext into blocks. A block is marked eof when nothing follows

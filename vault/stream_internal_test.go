@@ -14,7 +14,7 @@ import (
 // streamAll decrypts ct through decryptStream, as a BlobReader's stages do, and returns
 // the plaintext and its digest as the hash stage computed it.
 func streamAll(ct []byte, id age.Identity) ([]byte, []byte, error) {
-	s, err := decryptStream(io.NopCloser(bytes.NewReader(ct)), id)
+	s, err := decryptStream(io.NopCloser(bytes.NewReader(ct)), id, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,7 +130,7 @@ func TestDecryptStreamLongHeader(t *testing.T) {
 		}
 		return len(p), nil
 	})
-	_, err = decryptStream(io.NopCloser(io.MultiReader(strings.NewReader("age-encryption.org/v1\n-> X25519 "), src)), id)
+	_, err = decryptStream(io.NopCloser(io.MultiReader(strings.NewReader("age-encryption.org/v1\n-> X25519 "), src)), id, nil)
 	if err == nil || errors.As(err, new(errStore)) {
 		t.Fatalf("endless header: %v, want a malformed header", err)
 	}
@@ -161,7 +161,7 @@ func TestDecryptStreamStoreError(t *testing.T) {
 	}
 	dropped := errors.New("connection reset")
 	src := io.MultiReader(bytes.NewReader(ct.Bytes()[:2<<20]), errReader{dropped})
-	s, err := decryptStream(io.NopCloser(src), id)
+	s, err := decryptStream(io.NopCloser(src), id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,3 +184,43 @@ func TestDecryptStreamStoreError(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// TestHeaderCapture: the header MAC kept at deposit is the one decryptStream reads back,
+// however age's writes are cut, and a stream is refused on any other.
+func TestHeaderCapture(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ct bytes.Buffer
+	if err := encrypt(&ct, id.Recipient(), bytes.NewReader([]byte("quittance"))); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	c := &headerCapture{w: &out}
+	for _, x := range ct.Bytes() { // one byte a write: the hardest cut
+		if _, err := c.Write([]byte{x}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mac, err := c.mac()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), ct.Bytes()) {
+		t.Fatal("the ciphertext was changed on its way")
+	}
+	s, err := decryptStream(io.NopCloser(bytes.NewReader(ct.Bytes())), id, mac)
+	if err != nil {
+		t.Fatalf("with its own header MAC: %v", err)
+	}
+	s.Close()
+	other := bytes.Clone(mac)
+	other[31] ^= 1
+	if _, err := decryptStream(io.NopCloser(bytes.NewReader(ct.Bytes())), id, other); err == nil || errors.As(err, new(errStore)) {
+		t.Fatalf("with another header MAC: %v, want a refusal", err)
+	}
+	if _, err := (&headerCapture{w: io.Discard}).mac(); err == nil {
+		t.Fatal("a MAC from no header")
+	}
+}

@@ -50,11 +50,11 @@ func TestDecryptStreamStoreErrorIsNotTampering(t *testing.T) {
 		"unexpected EOF after a chunk": io.MultiReader(bytes.NewReader(ct[:payload+encChunk]), errReader{io.ErrUnexpectedEOF}),
 	}
 	cut := io.MultiReader(bytes.NewReader(ct[:payload-3]), errReader{io.ErrUnexpectedEOF})
-	if _, err := decryptStream(io.NopCloser(cut), id); !errors.As(err, new(errStore)) {
+	if _, err := decryptStream(io.NopCloser(cut), id, nil); !errors.As(err, new(errStore)) {
 		t.Errorf("unexpected EOF in the payload's nonce: %v, want the store's error", err)
 	}
 	for name, src := range cases {
-		s, err := decryptStream(io.NopCloser(src), id)
+		s, err := decryptStream(io.NopCloser(src), id, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -96,7 +96,7 @@ func TestBlobReaderGoroutinesEnd(t *testing.T) {
 	id, plain, ct := sealed(t, 3<<20)
 	sum := sha256.Sum256(plain)
 	open := func(src io.ReadCloser) *BlobReader {
-		s, err := decryptStream(src, id)
+		s, err := decryptStream(src, id, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestBlobReaderGoroutinesEnd(t *testing.T) {
 func TestWriteToCapsItsSlices(t *testing.T) {
 	t.Parallel()
 	id, plain, ct := sealed(t, 2*blockChunks*ageChunk+1000)
-	s, err := decryptStream(io.NopCloser(bytes.NewReader(ct)), id)
+	s, err := decryptStream(io.NopCloser(bytes.NewReader(ct)), id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ func (w *leakWriter) Write(p []byte) (int, error) { return w.got.Write(p) }
 // apart; a paper of another length is refused before a single byte of it is given, so
 // that whoever may read one paper (a service, a link) is not served another.
 //
-// One of the same length is refused by its SHA-256 before its final block is given: a
-// paper shorter than a block gives nothing.
+// One of the same length is refused by its age header's MAC, which the row records: it
+// is unique to each object, so nothing of a paper of any length is given.
 func TestSwappedObjectRefusedBeforeAnyByte(t *testing.T) {
 	t.Parallel()
 	t.Run("another length", func(t *testing.T) {
@@ -31,6 +31,10 @@ func TestSwappedObjectRefusedBeforeAnyByte(t *testing.T) {
 	t.Run("same length, within a block", func(t *testing.T) {
 		t.Parallel()
 		swapAndRead(t, bytes.Repeat([]byte("quittance "), 20000), bytes.Repeat([]byte("QUITTANCE "), 20000))
+	})
+	t.Run("same length, several blocks", func(t *testing.T) {
+		t.Parallel()
+		swapAndRead(t, bytes.Repeat([]byte("quittance "), 100<<10), bytes.Repeat([]byte("QUITTANCE "), 100<<10))
 	})
 }
 
@@ -73,5 +77,75 @@ func swapAndRead(t *testing.T, askedData, otherData []byte) {
 	}
 	if integrity != 1 {
 		t.Fatalf("journal has %d integrity failures, want 1", integrity)
+	}
+}
+
+// TestHeaderMACRoundTrip: a deposit records its object's header MAC, and the object reads
+// back whole through its check, at the sizes where age's chunks begin and end.
+func TestHeaderMACRoundTrip(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	for _, n := range []int{0, 1, 64 << 10, 64<<10 + 1, 1 << 20} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i*7 + n)
+		}
+		d := b.deposit(t, owner, by, "Quittance", data)
+		var mac []byte
+		if err := b.db.QueryRow(ctx, `SELECT header_mac FROM blobs WHERE id = $1`, d.Blobs[0].ID).Scan(&mac); err != nil {
+			t.Fatal(err)
+		}
+		if len(mac) != 32 {
+			t.Fatalf("%d bytes: header MAC of %d bytes recorded, want 32", n, len(mac))
+		}
+		got, err := b.read(t, owner, by, d)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes: read back %d bytes that differ", n, len(got))
+		}
+	}
+}
+
+// TestRowWithoutHeaderMAC: a blob row written before header MACs (none, and a row MAC
+// without it) is still listed and read; the object's SHA-256 is then its only check, as
+// before.
+func TestRowWithoutHeaderMAC(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	data := bytes.Repeat([]byte("attestation CAF "), 30<<10)
+	d := b.deposit(t, owner, by, "Attestation", data)
+	vault.ForgetHeaderMAC(t, b.v, owner, d.ID, d.Blobs[0].ID)
+	if _, err := b.v.Document(ctx, owner, d.ID, by); err != nil {
+		t.Fatalf("document: %v", err)
+	}
+	got, err := b.read(t, owner, by, d)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("read back differs")
+	}
+	// Its object swapped for another of the same length, it fails at the end, as before.
+	other := b.deposit(t, owner, by, "Autre", bytes.Repeat([]byte("ATTESTATION CAF "), 30<<10))
+	src, err := b.store.Get(ctx, other.Blobs[0].ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := io.ReadAll(src)
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.store.Put(ctx, d.Blobs[0].ID.String(), bytes.NewReader(ct), int64(len(ct))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.read(t, owner, by, d); !errors.Is(err, vault.ErrIntegrity) {
+		t.Fatalf("swapped object of an old row: %v, want ErrIntegrity", err)
 	}
 }

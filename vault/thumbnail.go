@@ -20,7 +20,7 @@ func (v *Vault) OpenThumbnail(ctx context.Context, owner, doc uuid.UUID, by Acto
 	}
 	r := &BlobReader{Document: doc}
 	var mac []byte
-	err = thumbnailRow(ctx, v.db, owner, doc).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac)
+	err = thumbnailRow(ctx, v.db, owner, doc).Scan(&r.ID, &r.Role, &r.Position, &r.MediaType, &r.Size, &r.SHA256, &r.CreatedAt, &mac, &r.headerMAC)
 	if err != nil {
 		err = notFound(err)
 		if errors.Is(err, ErrNotFound) {
