@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"coffre/vault"
+
+	"github.com/google/uuid"
 )
 
 // leakWriter keeps whatever a reader gives before it fails.
@@ -45,18 +47,7 @@ func swapAndRead(t *testing.T, askedData, otherData []byte) {
 	owner, by := b.owner(t)
 	asked := b.deposit(t, owner, by, "Quittance", askedData)
 	other := b.deposit(t, owner, by, "Avis d'imposition", otherData)
-	src, err := b.store.Get(ctx, other.Blobs[0].ID.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ct, err := io.ReadAll(src)
-	src.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.store.Put(ctx, asked.Blobs[0].ID.String(), bytes.NewReader(ct), int64(len(ct))); err != nil {
-		t.Fatal(err)
-	}
+	b.copyObject(t, other.Blobs[0].ID, asked.Blobs[0].ID)
 	r, err := b.v.Open(ctx, owner, asked.ID, asked.Blobs[0].ID, by, vault.ActionView)
 	var w leakWriter
 	if err == nil {
@@ -69,13 +60,7 @@ func swapAndRead(t *testing.T, askedData, otherData []byte) {
 	if w.got.Len() > 0 {
 		t.Fatalf("%d bytes of another paper given before the refusal", w.got.Len())
 	}
-	integrity := 0
-	for _, a := range b.actions(t, owner) {
-		if a == vault.ActionIntegrity {
-			integrity++
-		}
-	}
-	if integrity != 1 {
+	if integrity := b.integrityFailures(t, owner); integrity != 1 {
 		t.Fatalf("journal has %d integrity failures, want 1", integrity)
 	}
 }
@@ -133,7 +118,18 @@ func TestRowWithoutHeaderMAC(t *testing.T) {
 	}
 	// Its object swapped for another of the same length, it fails at the end, as before.
 	other := b.deposit(t, owner, by, "Autre", bytes.Repeat([]byte("ATTESTATION CAF "), 30<<10))
-	src, err := b.store.Get(ctx, other.Blobs[0].ID.String())
+	b.copyObject(t, other.Blobs[0].ID, d.Blobs[0].ID)
+	if _, err := b.read(t, owner, by, d); !errors.Is(err, vault.ErrIntegrity) {
+		t.Fatalf("swapped object of an old row: %v, want ErrIntegrity", err)
+	}
+}
+
+// copyObject puts a copy of the object of blob from over the object of blob to, as someone
+// who can write to the bucket but not to the database would.
+func (b *testBundle) copyObject(t *testing.T, from, to uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	src, err := b.store.Get(ctx, from.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +138,19 @@ func TestRowWithoutHeaderMAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.store.Put(ctx, d.Blobs[0].ID.String(), bytes.NewReader(ct), int64(len(ct))); err != nil {
+	if err := b.store.Put(ctx, to.String(), bytes.NewReader(ct), int64(len(ct))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.read(t, owner, by, d); !errors.Is(err, vault.ErrIntegrity) {
-		t.Fatalf("swapped object of an old row: %v, want ErrIntegrity", err)
+}
+
+// integrityFailures counts the integrity failures in owner's journal.
+func (b *testBundle) integrityFailures(t *testing.T, owner uuid.UUID) int {
+	t.Helper()
+	n := 0
+	for _, a := range b.actions(t, owner) {
+		if a == vault.ActionIntegrity {
+			n++
+		}
 	}
+	return n
 }

@@ -402,13 +402,7 @@ func TestTamperedCiphertext(t *testing.T) {
 			t.Fatalf("byte %d flipped: read gave %v, want ErrIntegrity", offset, err)
 		}
 	}
-	integrity := 0
-	for _, a := range b.actions(t, owner) {
-		if a == vault.ActionIntegrity {
-			integrity++
-		}
-	}
-	if integrity != 3 {
+	if integrity := b.integrityFailures(t, owner); integrity != 3 {
 		t.Fatalf("journal has %d integrity failures, want 3", integrity)
 	}
 }
