@@ -94,10 +94,11 @@ func (v *Vault) DepositWithin(ctx context.Context, owner uuid.UUID, by Actor, nd
 	if err != nil {
 		return nil, fmt.Errorf("vault: deposit: %w", err)
 	}
-	// Refuse before uploading anything; the database trigger stays the authority.
-	if err := v.CheckOpen(ctx, owner); err != nil {
-		return nil, fmt.Errorf("vault: deposit: %w", err)
-	}
+	// A closed safe is refused before the rows are written (the database trigger stays
+	// the authority), and asked while the files upload: a deposit to a closed safe is
+	// rare, and its files are then discarded like those of any failed deposit.
+	isOpen := make(chan error, 1)
+	go func() { isOpen <- v.CheckOpen(ctx, owner) }()
 	d := &Document{
 		ID:        uuid.New(),
 		OwnerID:   owner,
@@ -139,6 +140,9 @@ func (v *Vault) DepositWithin(ctx context.Context, owner uuid.UUID, by Actor, nd
 		positions[f.Role]++
 		d.Blobs = append(d.Blobs, b)
 		uploads = append(uploads, s)
+	}
+	if err = <-isOpen; err != nil {
+		return nil, fmt.Errorf("vault: deposit: %w", err)
 	}
 	tx, err := v.db.Begin(ctx)
 	if err != nil {

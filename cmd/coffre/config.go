@@ -13,20 +13,23 @@ import (
 // Config is every setting of the binary, read from the environment once and passed
 // explicitly.
 type Config struct {
-	DatabaseURL     string
-	S3Endpoint      string
-	S3Bucket        string
-	S3AccessKey     string
-	S3SecretKey     string
-	S3Region        string
-	S3TLS           bool
-	BlobDir         string
-	MasterKeyFile   string
-	SigningKeyFile  string
-	Listen          string
-	UploadGrace     time.Duration
-	PurgeAfter      time.Duration
-	CheckpointEvery time.Duration
+	DatabaseURL string
+	S3Endpoint  string
+	S3Bucket    string
+	S3AccessKey string
+	S3SecretKey string
+	S3Region    string
+	S3TLS       bool
+	// S3TrailingChecksum sends uploads unsigned with a trailing CRC32C checksum (see
+	// vault.NewS3Store); false for S3 servers that refuse trailing checksums.
+	S3TrailingChecksum bool
+	BlobDir            string
+	MasterKeyFile      string
+	SigningKeyFile     string
+	Listen             string
+	UploadGrace        time.Duration
+	PurgeAfter         time.Duration
+	CheckpointEvery    time.Duration
 	// Retention is how long a closed safe stays recoverable before it is erased; 0 means
 	// 12 calendar months, the legal minimum.
 	Retention time.Duration
@@ -175,6 +178,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("COFFRE_S3_TLS=%q is not true or false", getenv("COFFRE_S3_TLS")))
 	}
 	c.S3TLS = tls
+	trailing, err := strconv.ParseBool(str("COFFRE_S3_TRAILING_CHECKSUM", "true"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("COFFRE_S3_TRAILING_CHECKSUM=%q is not true or false", getenv("COFFRE_S3_TRAILING_CHECKSUM")))
+	}
+	c.S3TrailingChecksum = trailing
 	if err := c.LogLevel.UnmarshalText([]byte(str("COFFRE_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("COFFRE_LOG_LEVEL=%q is not debug, info, warn or error", getenv("COFFRE_LOG_LEVEL")))
 	}

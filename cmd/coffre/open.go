@@ -53,6 +53,7 @@ func openBlobs(cfg Config) (vault.BlobStore, error) {
 	return vault.NewS3Store(vault.S3Config{
 		Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey,
 		SecretKey: cfg.S3SecretKey, Region: cfg.S3Region, TLS: cfg.S3TLS,
+		NoTrailingChecksum: !cfg.S3TrailingChecksum,
 	})
 }
 
