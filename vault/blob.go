@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -354,22 +355,22 @@ type Requirement struct {
 // OpenAccess is Open with the details of the access.
 func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Access) (*BlobReader, error) {
 	by := a.Actor
-	// The round trip to the blob store starts with the row's: it only fetches
-	// ciphertext, and nothing of it is used unless the row allows the access.
+	// The round trip to the blob store starts with the row's, and the object is
+	// decrypted and hashed while the access is journaled: nothing of it is given unless
+	// the row allows the access and the object is the row's (openBlob).
 	got := make(chan fetched, 1)
-	go func() { got <- v.fetch(ctx, blob) }()
+	identities := make(chan age.Identity, 1)
+	go func() { got <- v.fetch(ctx, blob, identities) }()
 	refuse := func(err error) (*BlobReader, error) {
-		go func() {
-			if f := <-got; f.src != nil {
-				f.src.Close()
-			}
-		}()
+		go func() { (<-got).close() }()
 		return nil, err
 	}
 	identity, dataKey, err := v.ownerKeys(ctx, owner)
 	if err != nil {
+		close(identities)
 		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
+	identities <- identity
 	r := &BlobReader{Document: doc}
 	// The row is read in the first round trip of the access's journal transaction, unless
 	// what must commit with the access depends on it.
@@ -388,7 +389,7 @@ func (v *Vault) OpenAccess(ctx context.Context, owner, doc, blob uuid.UUID, a Ac
 		}
 		return refuse(fmt.Errorf("vault: open %s: %w", blob, err))
 	}
-	return v.openBlob(ctx, r, <-got, identity, owner, doc, blob)
+	return v.openBlob(ctx, r, <-got, owner, doc, blob)
 }
 
 // refused journals an access refused on its blob row (a failed attempt, or a row that
@@ -405,15 +406,48 @@ func (v *Vault) refused(ctx context.Context, owner, doc, blob uuid.UUID, by Acto
 	return fmt.Errorf("vault: open %s: %w", blob, err)
 }
 
-// fetched is the answer of the blob store to a Get.
+// fetched is a blob's object as the store gave it, its decryption started.
 type fetched struct {
 	src io.ReadCloser
-	err error
+	s   *plainStream
+	mac []byte // the MAC of the object's age header
+	err error  // the store's, or what startStream found
 }
 
-func (v *Vault) fetch(ctx context.Context, blob uuid.UUID) fetched {
+// fetch gets blob's object and starts decrypting it with the identity it is sent (none,
+// when identities is closed).
+func (v *Vault) fetch(ctx context.Context, blob uuid.UUID, identities <-chan age.Identity) fetched {
 	src, err := v.blobs.Get(ctx, blob.String())
-	return fetched{src, err}
+	if err != nil {
+		return fetched{err: err}
+	}
+	identity, ok := <-identities
+	if !ok {
+		src.Close()
+		return fetched{err: errors.New("no identity")}
+	}
+	s, mac, err := startStream(src, identity)
+	if err != nil {
+		return fetched{src: src, err: err}
+	}
+	return fetched{src: src, s: s, mac: mac}
+}
+
+// fetchAs is fetch for a caller that has the identity already.
+func (v *Vault) fetchAs(ctx context.Context, blob uuid.UUID, identity age.Identity) fetched {
+	identities := make(chan age.Identity, 1)
+	identities <- identity
+	return v.fetch(ctx, blob, identities)
+}
+
+// close stops what fetch started.
+func (f fetched) close() {
+	switch {
+	case f.s != nil:
+		f.s.Close()
+	case f.src != nil:
+		f.src.Close()
+	}
 }
 
 // objectSize is the length of an object a store opened, when the store tells it.
@@ -429,33 +463,37 @@ func objectSize(src io.Reader) (int64, bool) {
 	return 0, false
 }
 
-func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, identity age.Identity, owner, doc, blob uuid.UUID) (*BlobReader, error) {
+func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, owner, doc, blob uuid.UUID) (*BlobReader, error) {
 	integrityFailed := func(error) { v.integrityFailed(ctx, owner, doc, blob, "blob failed its integrity check") }
 	r.onError = integrityFailed
-	src, err := f.src, f.err
-	if err != nil {
-		if errors.Is(err, ErrBlobNotFound) {
+	if err := f.err; err != nil {
+		f.close()
+		se := errStore{}
+		switch {
+		case errors.Is(err, ErrBlobNotFound):
 			integrityFailed(err)
 			return nil, fmt.Errorf("vault: open %s: object missing: %w", blob, ErrIntegrity)
-		}
-		return nil, fmt.Errorf("vault: open %s: %w", blob, err)
-	}
-	// Another of the owner's blobs copied over this one decrypts, and only its SHA-256
-	// at the end would tell: one of another length is refused before any byte is given,
-	// and one of the same length by its header's MAC (decryptStream), when the row has
-	// one.
-	if n, ok := objectSize(src); ok && n != ciphertextSize(r.Size) {
-		src.Close()
-		integrityFailed(nil)
-		return nil, fmt.Errorf("vault: open %s: object of %d bytes, %d expected: %w", blob, n, ciphertextSize(r.Size), ErrIntegrity)
-	}
-	if r.s, err = decryptStream(src, identity, r.headerMAC); err != nil {
-		src.Close()
-		if se := (errStore{}); errors.As(err, &se) {
+		case errors.As(err, &se):
 			return nil, fmt.Errorf("vault: open %s: %w", blob, se.err)
+		case f.src == nil:
+			return nil, fmt.Errorf("vault: open %s: %w", blob, err)
 		}
 		integrityFailed(err)
 		return nil, fmt.Errorf("vault: open %s: %v: %w", blob, err, ErrIntegrity)
 	}
+	// Another of the owner's blobs copied over this one decrypts, and only its SHA-256
+	// at the end would tell: one of another length is refused before any byte is given,
+	// and one of the same length by its header's MAC, when the row has one.
+	if n, ok := objectSize(f.src); ok && n != ciphertextSize(r.Size) {
+		f.close()
+		integrityFailed(nil)
+		return nil, fmt.Errorf("vault: open %s: object of %d bytes, %d expected: %w", blob, n, ciphertextSize(r.Size), ErrIntegrity)
+	}
+	if len(r.headerMAC) > 0 && !hmac.Equal(f.mac, r.headerMAC) {
+		f.close()
+		integrityFailed(nil)
+		return nil, fmt.Errorf("vault: open %s: the object's header is not the one its row was written for: %w", blob, ErrIntegrity)
+	}
+	r.s = f.s
 	return r, nil
 }

@@ -399,7 +399,7 @@ func (v *Vault) openAhead(ctx context.Context, identity age.Identity, s *snapsho
 				}
 				next := make(chan openedBlob, 1)
 				go func() {
-					r, err := v.openBlob(ctx, &BlobReader{Blob: b, Document: d.ID}, v.fetch(ctx, b.ID), identity, s.owner, d.ID, b.ID)
+					r, err := v.openBlob(ctx, &BlobReader{Blob: b, Document: d.ID}, v.fetchAs(ctx, b.ID, identity), s.owner, d.ID, b.ID)
 					next <- openedBlob{r, err}
 				}()
 				order <- next // never blocks: the slots bound what is in order

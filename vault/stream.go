@@ -89,38 +89,49 @@ func (e errStore) Unwrap() error { return e.err }
 // another of the owner's copied over it. An error that is not an errStore means the
 // ciphertext is not what the identity sealed, or not the object expected.
 func decryptStream(src io.ReadCloser, identity age.Identity, wantMAC []byte) (*plainStream, error) {
+	s, mac, err := startStream(src, identity)
+	if err != nil {
+		return nil, err
+	}
+	if len(wantMAC) > 0 && !hmac.Equal(mac, wantMAC) {
+		s.Close()
+		return nil, errors.New("the object's header is not the one its row was written for")
+	}
+	return s, nil
+}
+
+// startStream is decryptStream giving the header's MAC instead of checking it, so that
+// the stages can start before the row that has the MAC is read: the caller must check it
+// before it gives anything of the stream, and close the stream if it does not match.
+func startStream(src io.ReadCloser, identity age.Identity) (*plainStream, []byte, error) {
+	size, sized := objectSize(src)
 	br := bufio.NewReaderSize(src, 4096)
 	hdr, err := readHeader(br)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(wantMAC) > 0 {
-		mac, err := headerMAC(hdr)
-		if err != nil {
-			return nil, err
-		}
-		if !hmac.Equal(mac, wantMAC) {
-			return nil, errors.New("the object's header is not the one its row was written for")
-		}
+	mac, err := headerMAC(hdr)
+	if err != nil {
+		return nil, nil, err
 	}
 	fileKey, err := age.DecryptHeader(hdr, identity)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	nonce := make([]byte, ageNonce)
 	if n, err := readBlock(br, nonce); n < ageNonce {
 		if err == io.EOF { //nolint:errorlint // io.Reader returns io.EOF itself at the end; a wrapped one is a store error
-			return nil, errors.New("no payload")
+			return nil, nil, errors.New("no payload")
 		}
-		return nil, errStore{err}
+		return nil, nil, errStore{err}
 	}
 	key, err := hkdf.Key(sha256.New, fileKey, nonce, "payload", chacha20poly1305.KeySize)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	aead, err := chacha20poly1305.New(key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := &plainStream{
 		src:  src,
@@ -130,10 +141,14 @@ func decryptStream(src io.ReadCloser, identity age.Identity, wantMAC []byte) (*p
 	}
 	raw := make(chan *block, streamDepth)
 	toHash := make(chan *block, streamDepth)
-	go s.fetch(br, raw)
+	if sized {
+		go s.fetchSized(br, raw, size-int64(len(hdr))-ageNonce)
+	} else {
+		go s.fetch(br, raw)
+	}
 	go s.decrypt(aead, raw, toHash)
 	go s.hash(toHash)
-	return s, nil
+	return s, mac, nil
 }
 
 // readHeader reads age's header: text lines up to the one starting with "---", its MAC.
@@ -241,6 +256,34 @@ func (s *plainStream) fetch(src io.Reader, raw chan<- *block) {
 			return
 		}
 		held = b
+	}
+}
+
+// fetchSized is fetch for a payload whose length the store told: the final chunk is the
+// one that ends it, so a block goes on as soon as it is read. The first blocks are small,
+// so that decryption starts after one chunk has arrived rather than a whole block.
+// A payload that proves shorter ends as fetch's would (a store's truncated body is an
+// error of the store's); chunks misplaced by a length that lies fail their
+// authentication.
+func (s *plainStream) fetchSized(src io.Reader, raw chan<- *block, rest int64) {
+	want := encChunk
+	for {
+		b := &block{buf: blockBufs.Get().(*[blockSize]byte)}
+		var err error
+		b.n, err = readBlock(src, b.buf[:min(int64(want), max(rest, 0))])
+		rest -= int64(b.n)
+		switch {
+		case err == io.EOF: //nolint:errorlint // io.Reader returns io.EOF itself at the end; a wrapped one is a store error
+			b.eof = true
+		case err != nil:
+			b.err, b.store = err, true
+		case rest <= 0:
+			b.eof = true
+		}
+		if !s.send(raw, b) || b.eof || b.err != nil {
+			return
+		}
+		want = min(2*want, blockSize)
 	}
 }
 

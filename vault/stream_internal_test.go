@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -12,9 +13,32 @@ import (
 )
 
 // streamAll decrypts ct through decryptStream, as a BlobReader's stages do, and returns
-// the plaintext and its digest as the hash stage computed it.
+// the plaintext and its digest as the hash stage computed it. It does so twice, as from a
+// store that does not tell the object's length and as from one that does (fetchSized),
+// and fails unless both give the same answer.
 func streamAll(ct []byte, id age.Identity) ([]byte, []byte, error) {
-	s, err := decryptStream(io.NopCloser(bytes.NewReader(ct)), id, nil)
+	out, sum, err := streamFrom(io.NopCloser(bytes.NewReader(ct)), id)
+	sOut, sSum, sErr := streamFrom(sizedObject{bytes.NewReader(ct), int64(len(ct))}, id)
+	switch {
+	case (err == nil) != (sErr == nil) || errors.As(err, new(errStore)) != errors.As(sErr, new(errStore)):
+		return nil, nil, fmt.Errorf("of unknown length: %v; of known length: %v", err, sErr)
+	case !bytes.Equal(out, sOut) || !bytes.Equal(sum, sSum):
+		return nil, nil, errors.New("the stream of known length gave other bytes")
+	}
+	return out, sum, err
+}
+
+// sizedObject is an object whose store tells its length, as S3 does.
+type sizedObject struct {
+	*bytes.Reader
+	size int64
+}
+
+func (o sizedObject) ObjectSize() int64 { return o.size }
+func (o sizedObject) Close() error      { return nil }
+
+func streamFrom(src io.ReadCloser, id age.Identity) ([]byte, []byte, error) {
+	s, err := decryptStream(src, id, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -222,5 +246,33 @@ func TestHeaderCapture(t *testing.T) {
 	}
 	if _, err := (&headerCapture{w: io.Discard}).mac(); err == nil {
 		t.Fatal("a MAC from no header")
+	}
+}
+
+// TestFetchSizedLengthLies: a store that gives a wrong length for an object makes the
+// stream fail, never give other bytes.
+func TestFetchSizedLengthLies(t *testing.T) {
+	t.Parallel()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{0, 100, ageChunk, 3*ageChunk + 7, 9 * ageChunk} {
+		var ct bytes.Buffer
+		if err := encrypt(&ct, id.Recipient(), bytes.NewReader(make([]byte, size))); err != nil {
+			t.Fatal(err)
+		}
+		for _, delta := range []int64{-1, 1, -encChunk, encChunk, -ageTag} {
+			n := int64(ct.Len()) + delta
+			if n < 0 {
+				continue // a negative length is no length told
+			}
+			// Told longer, the stream meets the object's end and may give it all, as it
+			// is; told shorter, it must fail.
+			out, _, err := streamFrom(sizedObject{bytes.NewReader(ct.Bytes()), n}, id)
+			if err == nil && (delta < 0 || !bytes.Equal(out, make([]byte, size))) {
+				t.Errorf("%d bytes told as %d more: gave %d bytes", size, delta, len(out))
+			}
+		}
 	}
 }

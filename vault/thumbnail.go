@@ -31,5 +31,5 @@ func (v *Vault) OpenThumbnail(ctx context.Context, owner, doc uuid.UUID, by Acto
 	if err := v.checkBlob(ctx, owner, dataKey, doc, &r.Blob, mac); err != nil {
 		return nil, err
 	}
-	return v.openBlob(ctx, r, v.fetch(ctx, r.ID), identity, owner, doc, r.ID)
+	return v.openBlob(ctx, r, v.fetchAs(ctx, r.ID, identity), owner, doc, r.ID)
 }
