@@ -15,6 +15,8 @@ export COFFRE_TEST_S3_SECRET_KEY=$COFFRE_S3_SECRET_KEY
 export COFFRE_TEST_SMTP=127.0.0.1:$MAILPIT_SMTP_PORT
 export COFFRE_TEST_MAILPIT=http://127.0.0.1:$MAILPIT_HTTP_PORT
 export COFFRE_TEST_SHARED=${COFFRE_TEST_SHARED:-$ROOT/../shared}
+# The benchmarks read the CPU that MinIO and PostgreSQL spend from their PID files there.
+export COFFRE_VAR=$VAR
 "$ROOT/scripts/assets.sh"
 "$ROOT/scripts/browser.sh"
 "$ROOT/scripts/ocr.sh"

@@ -183,7 +183,7 @@ func TestCPUUnknown(t *testing.T) {
 // that spends CPU in a backend that then exits is counted.
 func TestCPUServices(t *testing.T) {
 	if os.Getenv("COFFRE_VAR") == "" {
-		t.Skip("COFFRE_VAR is not set: source /work/notes/env.sh (scripts/test.sh does not export it)")
+		t.Skip("COFFRE_VAR is not set (scripts/test.sh sets it)")
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, adminURL(t))
