@@ -248,8 +248,10 @@ func mandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize, fs *pdf
 	}
 	p.line(fmt.Sprintf("Du %s au %s.", frenchDate(*m.StartsAt), frenchDate(*m.ExpiresAt)))
 	p.small(fmt.Sprintf("Votre accord : %s (texte %s).", consentLabels[m.ConsentMethod], m.ConsentText))
-	// The statement is long (a signed JWS): a larger code keeps its modules readable.
-	if err := p.qr(d.VerifyURL+"?r="+d.JWS, 58); err != nil {
+	// The statement is long (a signed JWS): a larger code keeps its modules readable. At
+	// 44 mm, about 97 modules are still 0.45 mm each, read by phones from print; below, the
+	// code goes onto a page of its own. Room is kept for the line under it.
+	if err := p.qrFit(d.VerifyURL+"?r="+d.JWS, 58, 44, 9); err != nil {
 		return err
 	}
 	p.small("Ce QR code prouve ce mandat. Vous pouvez l'arrêter à tout moment dans votre coffre, rubrique « Mes aidants ».")
@@ -396,6 +398,16 @@ func (p *page) big(s string) {
 	p.pdf.MultiCell(p.inner(), 7*p.scale, p.tr(s), "", align, false)
 }
 
+// qrFit is qr at the largest side from side down to least that leaves reserve
+// millimetres (all three on A6, scaled on A4) on the page under the code: the French
+// receipt used to print its code alone on a second A6 page.
+func (p *page) qrFit(content string, side, least, reserve float64) error {
+	_, height := p.pdf.GetPageSize()
+	_, _, _, bottom := p.pdf.GetMargins()
+	room := (height-bottom-p.pdf.GetY())/p.scale - 4 - reserve // 4: qr's gaps
+	return p.qr(content, max(least, min(side, room)))
+}
+
 // qr draws a QR code of content, side millimetres wide on A6 (scaled on A4), centred,
 // with medium error correction (a printed card gets creased).
 func (p *page) qr(content string, side float64) error {
@@ -410,6 +422,7 @@ func (p *page) qr(content string, side float64) error {
 	side *= p.scale
 	p.gap()
 	p.pdf.ImageOptions(name, (p.width-side)/2, p.pdf.GetY(), side, side, true, opts, 0, "")
+	p.gap() // a code needs a blank margin all round: text against it can spoil the reading
 	return nil
 }
 

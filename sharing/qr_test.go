@@ -2,7 +2,12 @@ package sharing
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
@@ -36,6 +41,66 @@ func TestQRCode(t *testing.T) {
 		}
 		if got.GetText() != text {
 			t.Errorf("reads %q, want %q", got.GetText(), text)
+		}
+	}
+}
+
+// TestReceiptFitsItsCard: with a real signed statement and every scope (the longest
+// French text), the A6 receipt is one page in French, its code included, and one more
+// for a translation; printed at 150 dpi, the code reads back as the statement.
+func TestReceiptFitsItsCard(t *testing.T) {
+	t.Parallel()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testMandate()
+	jws, _, err := MandateReceipt(key, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const verify = "https://coffre.example.fr/mandat/verifier"
+	dir := t.TempDir()
+	for _, c := range []struct {
+		lang  string
+		pages int
+	}{{"fr", 1}, {"uk", 2}, {"ar", 2}, {"ps", 2}, {"ro", 2}} {
+		var buf bytes.Buffer
+		if err := MandateReceiptPDF(&buf, MandateReceiptDoc{Mandate: m, JWS: jws, VerifyURL: verify, Lang: c.lang}, A6); err != nil {
+			t.Fatal(err)
+		}
+		if n := pages(buf.Bytes()); n != c.pages {
+			t.Errorf("%s: %d A6 pages, want %d", c.lang, n, c.pages)
+		}
+		if c.lang != "fr" {
+			continue
+		}
+		f := filepath.Join(dir, "receipt.pdf")
+		if err := os.WriteFile(f, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", "-singlefile", f, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+			t.Fatalf("pdftoppm (poppler-utils, installed by scripts/deps.sh): %v: %s", err, out)
+		}
+		pf, err := os.Open(filepath.Join(dir, "page.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(pf)
+		pf.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+		if err != nil {
+			t.Fatalf("the printed code does not read: %v", err)
+		}
+		if got.GetText() != verify+"?r="+jws {
+			t.Errorf("the printed code reads %q", got.GetText())
 		}
 	}
 }
