@@ -204,10 +204,17 @@ type BlobReader struct {
 	Blob
 	Document uuid.UUID
 
-	s       *plainStream
-	cur     *block // the block being read
-	seg     int    // the chunk of cur being read
-	rest    []byte // what is left of it
+	s     *plainStream
+	queue []*block // decrypted, waiting for cur to be read
+	cur   *block   // the block being read
+	seg   int      // the chunk of cur being read
+	rest  []byte   // what is left of it
+	// gather holds back the first blocks until they make a whole block's worth of
+	// chunks (or the whole blob, checked against its SHA-256): a row written without
+	// its object's header MAC (before migration 00020) has nothing but the SHA-256 to
+	// tell its object from another of the owner's copied over it, and the first blocks
+	// of a stream are small (fetchSized).
+	gather  bool
 	err     error
 	onError func(error)
 }
@@ -266,20 +273,38 @@ func (r *BlobReader) advance() error {
 			return r.err
 		}
 	}
+	for n := 0; len(r.queue) == 0 || r.gather; {
+		b, err := r.receive()
+		if err != nil {
+			return err
+		}
+		r.queue = append(r.queue, b)
+		if n += b.nseg; b.last || n >= blockChunks {
+			r.gather = false
+		}
+	}
+	r.cur, r.queue = r.queue[0], r.queue[1:]
+	r.seg, r.rest = 0, r.cur.segs[0]
+	return nil
+}
+
+// receive takes the next decrypted block from the stream; the final one only once the
+// whole blob matched its SHA-256.
+func (r *BlobReader) receive() (*block, error) {
 	var b *block
 	select {
 	case b = <-r.s.out:
 	case <-r.s.quit:
 		r.err = errClosed
-		return r.err
+		return nil, r.err
 	}
 	switch {
 	case b.err != nil && b.store:
 		r.err = fmt.Errorf("vault: blob %s: %w", r.ID, b.err)
-		return r.err
+		return nil, r.err
 	case b.err != nil:
 		r.fail(fmt.Errorf("vault: blob %s: %v: %w", r.ID, b.err, ErrIntegrity))
-		return r.err
+		return nil, r.err
 	}
 	if b.last {
 		var h hashed
@@ -287,16 +312,15 @@ func (r *BlobReader) advance() error {
 		case h = <-r.s.sum:
 		case <-r.s.quit:
 			r.err = errClosed
-			return r.err
+			return nil, r.err
 		}
 		if h.n != r.Size || subtle.ConstantTimeCompare(h.sum, r.SHA256) != 1 {
 			b.release()
 			r.fail(fmt.Errorf("vault: blob %s: content does not match its SHA-256: %w", r.ID, ErrIntegrity))
-			return r.err
+			return nil, r.err
 		}
 	}
-	r.cur, r.seg, r.rest = b, 0, b.segs[0]
-	return nil
+	return b, nil
 }
 
 func (r *BlobReader) fail(err error) {
@@ -313,6 +337,10 @@ func (r *BlobReader) Close() error {
 		r.cur.release()
 		r.cur = nil
 	}
+	for _, b := range r.queue {
+		b.release()
+	}
+	r.queue = nil
 	r.rest = nil
 	if r.err == nil {
 		r.err = errClosed
@@ -494,6 +522,6 @@ func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, owner, d
 		integrityFailed(nil)
 		return nil, fmt.Errorf("vault: open %s: the object's header is not the one its row was written for: %w", blob, ErrIntegrity)
 	}
-	r.s = f.s
+	r.s, r.gather = f.s, len(r.headerMAC) == 0
 	return r, nil
 }

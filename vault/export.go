@@ -373,10 +373,10 @@ type openedBlob struct {
 	err error
 }
 
-// exportAhead is how many blobs are open at once. Opening one costs the store's round trips
-// (HEAD, GET, the age header), and each open blob then reads ahead on its own: with a few
-// in flight the export runs at the speed of the copy rather than of the latency. Each
-// holds about a megabyte at most.
+// exportAhead is how many blobs are open at once. Opening one costs the store's round trip
+// and the age header, and each open blob then reads ahead on its own: with a few in
+// flight the export runs at the speed of the copy rather than of the latency. Each holds
+// about 2.5 MB at most (the blocks queued between its stages, stream.go).
 const exportAhead = 4
 
 // openAhead opens the snapshot's blobs, up to exportAhead at a time, and hands them over in

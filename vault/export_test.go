@@ -175,3 +175,6 @@ func InsertLegacyDocument(t testing.TB, v *Vault, owner uuid.UUID, kind Kind, ti
 	}
 	return id
 }
+
+// SignsPayload tells whether s signs the bodies it uploads (see NewS3Store).
+func SignsPayload(s *S3Store) bool { return s.signed }

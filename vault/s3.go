@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -29,7 +31,7 @@ type S3Config struct {
 type S3Store struct {
 	client *minio.Client
 	bucket string
-	signed bool // uploads sign their payload (NoTrailingChecksum)
+	signed bool // uploads sign their payload rather than send a trailing checksum
 }
 
 var _ BlobStore = (*S3Store)(nil)
@@ -41,27 +43,42 @@ const partSize = 6 << 20
 // NewS3Store connects to the bucket described by cfg. It does not create the bucket; see
 // EnsureBucket.
 //
-// Uploads carry a trailing CRC32C checksum of their body, which the store checks before
-// it keeps the object, and their payload is not signed. minio-go's default signs every
-// 64 KiB of a body sent over plain HTTP with SHA-256, which the store checks again:
-// two more SHA-256 passes over every byte, on top of the vault's own, for a 1 MB deposit
-// 10 to 15 % of its time (issue 12). The signature adds nothing the vault needs: the
-// request itself stays signed, what is uploaded is age ciphertext whose every chunk is
-// authenticated at each read, CRC32C catches a body damaged on the way, and over HTTPS,
-// the only way to reach a store that is not on the same machine, TLS protects it and
-// minio-go does not sign payloads anyway. cfg.NoTrailingChecksum keeps minio-go's
-// default, for the S3 servers that refuse trailing checksums.
+// Over HTTPS, and over plain HTTP to a store on this machine (a loopback address),
+// uploads carry a trailing CRC32C checksum of their body, which the store checks before
+// it keeps the object, and their payload is not signed: minio-go's default signs every
+// 64 KiB of a body sent over plain HTTP with SHA-256, which the store checks again, two
+// more SHA-256 passes over every byte on top of the vault's own, 10 to 15 % of a 1 MB
+// deposit (issue 12). There the signature guards against nothing: over HTTPS, TLS
+// protects the body (and minio-go does not sign payloads anyway), and no one stands
+// between two processes of one machine. Over plain HTTP to another machine, a body can
+// be changed on the way and its CRC32C recomputed, and the deposit would succeed with
+// an object that fails at its first read: payloads are signed there. cfg.NoTrailingChecksum
+// keeps minio-go's default everywhere, for S3 servers that refuse trailing checksums.
 func NewS3Store(cfg S3Config) (*S3Store, error) {
+	trailing := !cfg.NoTrailingChecksum && (cfg.TLS || loopback(cfg.Endpoint))
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:           credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure:          cfg.TLS,
 		Region:          cfg.Region,
-		TrailingHeaders: !cfg.NoTrailingChecksum,
+		TrailingHeaders: trailing,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: %w", err)
 	}
-	return &S3Store{client: client, bucket: cfg.Bucket, signed: cfg.NoTrailingChecksum}, nil
+	return &S3Store{client: client, bucket: cfg.Bucket, signed: !trailing}, nil
+}
+
+// loopback tells whether endpoint (host:port) names this machine.
+func loopback(endpoint string) bool {
+	host, _, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		host = endpoint
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // Client exposes the underlying minio-go client, for tools and benchmarks that compare

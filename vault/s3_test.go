@@ -74,3 +74,32 @@ func TestS3UploadChecksum(t *testing.T) {
 		}
 	}
 }
+
+// TestS3TrailingOnlyWhereSafe: a body goes unsigned, with a trailing checksum, only over
+// HTTPS or to this machine; over plain HTTP to another machine, a changed body and its
+// recomputed CRC32C would be kept, so the body is signed there.
+func TestS3TrailingOnlyWhereSafe(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		endpoint string
+		tls, off bool
+		signed   bool
+	}{
+		{"127.0.0.1:9000", false, false, false},
+		{"[::1]:9000", false, false, false},
+		{"localhost:9000", false, false, false},
+		{"10.0.0.5:9000", false, false, true},
+		{"minio.internal:9000", false, false, true},
+		{"s3.fr-par.scw.cloud", true, false, false},
+		{"s3.fr-par.scw.cloud", true, true, true},
+		{"127.0.0.1:9000", false, true, true},
+	} {
+		s, err := vault.NewS3Store(vault.S3Config{Endpoint: c.endpoint, Bucket: "b", AccessKey: "k", SecretKey: "s", TLS: c.tls, NoTrailingChecksum: c.off})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := vault.SignsPayload(s); got != c.signed {
+			t.Errorf("%s (TLS %v, trailing off %v): signs the payload %v, want %v", c.endpoint, c.tls, c.off, got, c.signed)
+		}
+	}
+}

@@ -45,9 +45,10 @@ Configuration (environment variables, with their defaults):
     COFFRE_S3_REGION          S3 region (empty: the store's default)
     COFFRE_S3_TLS             use HTTPS to reach S3: true or false (true)
     COFFRE_S3_TRAILING_CHECKSUM
-                              uploads carry a CRC32C checksum the store checks, instead of
-                              a SHA-256 signature of their body: true or false (true);
-                              false for S3 servers that refuse trailing checksums
+                              over HTTPS or to a loopback address, uploads carry a CRC32C
+                              checksum the store checks instead of a SHA-256 signature of
+                              their body: true or false (true); false for S3 servers that
+                              refuse trailing checksums
     COFFRE_BLOB_DIR           directory of the filesystem blob store (var/blobs)
     COFFRE_MASTER_KEY_FILE    age identities, newest first, mode 0600 (var/keys/master.key)
     COFFRE_SIGNING_KEY_FILE   Ed25519 service key, PEM (var/keys/signing.key)
