@@ -48,6 +48,32 @@ func queueBlobMAC(b *pgx.Batch, id uuid.UUID, mac []byte) {
 	b.Queue(`UPDATE blobs SET mac = $2 WHERE id = $1 AND mac IS NULL`, id, mac)
 }
 
+// unboundBlobRows queries up to limit rows written before migration 00020 (no header
+// MAC) of current documents of safes not erased, but the rows in skip (owner_id,
+// document_id, id, role, position, media_type, size, sha256, mac). No index serves
+// header_mac IS NULL, and none is needed: every row written since 00020 has one, so such
+// rows only become fewer. They were written first and sit mostly in the table's first
+// pages, where a sequential scan that stops at limit finds them; once a scan finds fewer
+// than limit, BindOldBlobs stops asking for the rest of the process's life.
+func unboundBlobRows(ctx context.Context, q dbtx, skip []uuid.UUID, limit int) (pgx.Rows, error) {
+	return q.Query(ctx, `
+		SELECT b.owner_id, b.document_id, b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.mac
+		FROM blobs b
+		JOIN documents d ON d.id = b.document_id AND d.deleted_at IS NULL
+		JOIN owners o ON o.id = b.owner_id AND o.shredded_at IS NULL
+		WHERE b.header_mac IS NULL AND b.id <> ALL(coalesce($1::uuid[], '{}'))
+		LIMIT $2`, skip, limit)
+}
+
+// bindBlobRow records blob id's header MAC and its row's new MAC, unless the row changed
+// since it was read with oldMAC (or was bound meanwhile). It tells whether it did.
+func bindBlobRow(ctx context.Context, q dbtx, id uuid.UUID, headerMAC, mac, oldMAC []byte) (bool, error) {
+	tag, err := q.Exec(ctx, `
+		UPDATE blobs SET header_mac = $2, mac = $3
+		WHERE id = $1 AND header_mac IS NULL AND mac = $4`, id, headerMAC, mac, oldMAC)
+	return tag.RowsAffected() == 1, err
+}
+
 // deleteOwnerBlobs deletes, inside tx, every blob row of owner and returns their IDs.
 func deleteOwnerBlobs(ctx context.Context, tx pgx.Tx, owner uuid.UUID) ([]uuid.UUID, error) {
 	rows, err := tx.Query(ctx, `DELETE FROM blobs WHERE owner_id = $1 RETURNING id`, owner)

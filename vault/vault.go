@@ -26,6 +26,8 @@ type Vault struct {
 	participants []Participant
 	// accesses journals concurrent accesses to one safe together (journalAccess).
 	accesses accessQueue
+	// bindOld is what BindOldBlobs remembers between its runs.
+	bindOld bindOldState
 }
 
 // Config is what a Vault is built from.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -103,15 +104,63 @@ func (w *checkpointWorker) Work(ctx context.Context, _ *river.Job[checkpointArgs
 	return err
 }
 
+type bindOldArgs struct{}
+
+func (bindOldArgs) Kind() string { return "bind_old_blobs" }
+
+const (
+	// bindOldEvery and bindOldBatch pace the binding of old blob rows: 100 rows are a
+	// few tens of megabytes of typical papers, and vault.BindOldBlobs stops a run after
+	// 64 MiB, so a run reads for a few seconds at most on a small server; 14,400 rows a
+	// day.
+	bindOldEvery = 10 * time.Minute
+	bindOldBatch = 100
+)
+
+// bindOldWorker binds the blob rows written before header MACs to their objects
+// (vault.BindOldBlobs); once none is left, a run does nothing.
+type bindOldWorker struct {
+	river.WorkerDefaults[bindOldArgs]
+	v     *vault.Vault
+	log   *slog.Logger
+	binds *prometheus.CounterVec // nil without metrics
+}
+
+func newBindOldWorker(v *vault.Vault, log *slog.Logger, reg *prometheus.Registry) *bindOldWorker {
+	w := &bindOldWorker{v: v, log: log}
+	if reg != nil {
+		w.binds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "coffre_blob_binds_total",
+			Help: "Blob rows written before header MACs checked against their objects, by result (bound, failed: journaled as an integrity failure)."}, []string{"result"})
+		reg.MustRegister(w.binds)
+	}
+	return w
+}
+
+func (w *bindOldWorker) Work(ctx context.Context, _ *river.Job[bindOldArgs]) error {
+	bound, failed, err := w.v.BindOldBlobs(ctx, bindOldBatch)
+	if w.binds != nil {
+		w.binds.WithLabelValues("bound").Add(float64(bound))
+		w.binds.WithLabelValues("failed").Add(float64(failed))
+	}
+	switch {
+	case failed > 0:
+		w.log.Warn("old blob rows: objects that do not match their rows", "bound", bound, "failed", failed)
+	case bound > 0:
+		w.log.Info("old blob rows bound to their objects", "bound", bound)
+	}
+	return err
+}
+
 // startJobs starts the background jobs; reader, when not nil, reads the papers of the
-// owners who asked for it (reading.go).
-func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *services, key ed25519.PrivateKey, cfg Config, log *slog.Logger, reader *web.Reader) (*river.Client[pgx.Tx], error) {
+// owners who asked for it (reading.go); reg, when not nil, takes the jobs' series.
+func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *services, key ed25519.PrivateKey, cfg Config, log *slog.Logger, reader *web.Reader, reg *prometheus.Registry) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &reapWorker{v: v, grace: cfg.UploadGrace})
 	river.AddWorker(workers, &purgeWorker{v: v, accounts: svc.accounts, sharing: svc.sharing, after: cfg.PurgeAfter, idle: cfg.SessionIdle})
 	river.AddWorker(workers, &checkpointWorker{v: v, key: key})
 	river.AddWorker(workers, &eraseWorker{v: v})
 	river.AddWorker(workers, &recoveryWorker{accounts: svc.accounts})
+	river.AddWorker(workers, newBindOldWorker(v, log, reg))
 	// Messages to owners, and the hourly search for what is due (expiries, mandates).
 	svc.notify.AddWorkers(workers)
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
@@ -126,6 +175,7 @@ func startJobs(ctx context.Context, pool *pgxpool.Pool, v *vault.Vault, svc *ser
 		periodic(time.Hour, eraseArgs{}),
 		periodic(time.Minute, recoveryArgs{}),
 		periodic(time.Hour, notify.ScanArgs{}),
+		periodic(bindOldEvery, bindOldArgs{}),
 	}
 	if cfg.CheckpointEvery > 0 {
 		jobs = append(jobs, periodic(cfg.CheckpointEvery, checkpointArgs{}))

@@ -36,7 +36,7 @@ func TestReadingJob(t *testing.T) {
 	}
 	reader := web.NewReader(web.ReaderConfig{Vault: vb.V, Log: log, Now: func() time.Time { return time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC) }})
 	cfg := Config{UploadGrace: time.Hour, PurgeAfter: time.Hour, SessionIdle: time.Hour}
-	client, err := startJobs(ctx, vb.DB, vb.V, svc, vb.Signing, cfg, log, reader)
+	client, err := startJobs(ctx, vb.DB, vb.V, svc, vb.Signing, cfg, log, reader, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,7 +106,7 @@ func runServe(ctx context.Context, cfg Config, _ *flag.FlagSet, _ []string, stdo
 	go sharing.PreloadFonts() // warns of missing fonts at start, without delaying it
 	// The jobs' context outlives the signal: at shutdown, Stop lets a running job finish
 	// (cancelling Start's context would cut it).
-	jobs, err := startJobs(context.WithoutCancel(ctx), pool, v, svc, signing, cfg, log, reader)
+	jobs, err := startJobs(context.WithoutCancel(ctx), pool, v, svc, signing, cfg, log, reader, reg)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,133 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// A blob row written before migration 00020 has no header MAC: another of the owner's
+// objects of the same length copied over its own is told apart only by the SHA-256 at
+// the end of a read. BindOldBlobs gives such rows their header MAC, in the background,
+// after reading their object whole through a read's checks: once bound, a row is read as
+// a new one is, and a swapped object is refused before any byte.
+
+// bindOldBudget bounds the plaintext one run of BindOldBlobs reads: it stops taking rows
+// once it has read this much (so a run reads at most this and one object more).
+const bindOldBudget = 64 << 20
+
+// bindOldState is what BindOldBlobs remembers between runs, for the life of the process.
+type bindOldState struct {
+	mu sync.Mutex // held by a run: runs in one process follow each other
+	// failed holds the rows whose object failed: journaled once, they are not read again
+	// until the process restarts.
+	failed map[uuid.UUID]struct{}
+	// done is set once a run found every row it may bind bound or failed: no new row
+	// lacks a header MAC, so there is nothing more to look for.
+	done bool
+}
+
+// oldBlob is a row without a header MAC, as unboundBlobRows gives it.
+type oldBlob struct {
+	owner, doc uuid.UUID
+	b          Blob
+	mac        []byte
+}
+
+// BindOldBlobs takes up to limit blob rows written without their object's header MAC,
+// reads each object whole with its owner's identity (every chunk authenticated, the size
+// and SHA-256 compared with the row's, the plaintext hashed and dropped), and, only if the
+// object is the row's, records its header MAC and the row's new MAC, as a deposit would.
+// It is the service checking its own store, not an access to a paper: nothing is
+// journaled but a failure. A row whose object fails (missing, of another size, failing
+// its authentication or its SHA-256), or whose MAC fails, is journaled as an integrity
+// failure in its owner's history, counted in failed, and left unbound; it is not tried
+// again by this process. Rows of deleted documents and of erased safes are left alone.
+// An error is the database's or the blob store's: the rows bound until then stay bound.
+func (v *Vault) BindOldBlobs(ctx context.Context, limit int) (bound, failed int, err error) {
+	st := &v.bindOld
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.done || limit <= 0 {
+		return 0, 0, nil
+	}
+	skip := make([]uuid.UUID, 0, len(st.failed))
+	for id := range st.failed {
+		skip = append(skip, id)
+	}
+	rows, err := unboundBlobRows(ctx, v.db, skip, limit)
+	if err != nil {
+		return 0, 0, fmt.Errorf("vault: bind old blobs: %w", err)
+	}
+	old, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (oldBlob, error) {
+		var o oldBlob
+		return o, r.Scan(&o.owner, &o.doc, &o.b.ID, &o.b.Role, &o.b.Position, &o.b.MediaType, &o.b.Size, &o.b.SHA256, &o.mac)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("vault: bind old blobs: %w", err)
+	}
+	complete := len(old) < limit
+	var read int64
+	for i := range old {
+		o := &old[i]
+		if read >= bindOldBudget {
+			complete = false
+			break
+		}
+		read += o.b.Size
+		ok, err := v.bindOldBlob(ctx, o)
+		switch {
+		case errors.Is(err, ErrIntegrity):
+			failed++
+			if st.failed == nil {
+				st.failed = make(map[uuid.UUID]struct{})
+			}
+			st.failed[o.b.ID] = struct{}{}
+		case errors.Is(err, ErrShredded):
+			// Erased since the query: its rows are gone or going, with its keys.
+		case err != nil:
+			return bound, failed, fmt.Errorf("vault: bind old blob %s: %w", o.b.ID, err)
+		case ok:
+			bound++
+		default:
+			complete = false // the row changed meanwhile: the next run looks again
+		}
+	}
+	st.done = complete
+	return bound, failed, nil
+}
+
+// bindOldBlob checks o's row and reads its object through openBlob, as a read does but
+// without an access, then binds the row to the object. An ErrIntegrity error is
+// journaled already.
+func (v *Vault) bindOldBlob(ctx context.Context, o *oldBlob) (bool, error) {
+	identity, dataKey, err := v.ownerKeys(ctx, o.owner)
+	if err != nil {
+		return false, err
+	}
+	// A row changed in the database must not be given a new MAC over its changes.
+	if err := v.checkBlob(ctx, o.owner, dataKey, o.doc, &o.b, o.mac); err != nil {
+		return false, err
+	}
+	f := v.fetchAs(ctx, o.b.ID, identity)
+	r, err := v.openBlob(ctx, &BlobReader{Blob: o.b, Document: o.doc}, f, o.owner, o.doc, o.b.ID)
+	if err != nil {
+		return false, err
+	}
+	_, err = r.WriteTo(io.Discard)
+	r.Close()
+	if err != nil {
+		return false, err
+	}
+	o.b.headerMAC = f.mac
+	ok, err := bindBlobRow(ctx, v.db, o.b.ID, f.mac, blobMAC(dataKey, o.owner, o.doc, &o.b), o.mac)
+	if err != nil {
+		return false, err
+	}
+	return ok, nil
+}
