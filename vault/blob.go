@@ -523,5 +523,6 @@ func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, owner, d
 		return nil, fmt.Errorf("vault: open %s: the object's header is not the one its row was written for: %w", blob, ErrIntegrity)
 	}
 	r.s, r.gather = f.s, len(r.headerMAC) == 0
+	r.s.start()
 	return r, nil
 }

@@ -76,6 +76,32 @@ type plainStream struct {
 	sum  chan hashed   // the digest of everything decrypted, once all of it is hashed
 	quit chan struct{} // closed by Close: every stage stops
 	once sync.Once
+	// proceed is closed by start: until then the stages read no more than aheadBlocks,
+	// so that a stream started before its access is allowed and journaled costs little
+	// memory and work while it waits (the database may be slow), and none if refused.
+	proceed chan struct{}
+	started sync.Once
+}
+
+// aheadBlocks is how many blocks a stream reads before start: with the first blocks
+// small (fetchSized), 448 KiB.
+const aheadBlocks = 3
+
+// start lets the stages read the whole blob.
+func (s *plainStream) start() { s.started.Do(func() { close(s.proceed) }) }
+
+// wait holds the stage that has read n blocks until start, unless the stream is
+// closed; it tells whether to go on.
+func (s *plainStream) wait(n int) bool {
+	if n < aheadBlocks {
+		return true
+	}
+	select {
+	case <-s.proceed:
+		return true
+	case <-s.quit:
+		return false
+	}
 }
 
 // errStore wraps an error of the blob store met while reading the header.
@@ -97,12 +123,14 @@ func decryptStream(src io.ReadCloser, identity age.Identity, wantMAC []byte) (*p
 		s.Close()
 		return nil, errors.New("the object's header is not the one its row was written for")
 	}
+	s.start()
 	return s, nil
 }
 
 // startStream is decryptStream giving the header's MAC instead of checking it, so that
 // the stages can start before the row that has the MAC is read: the caller must check it
-// before it gives anything of the stream, and close the stream if it does not match.
+// before it gives anything of the stream, and close the stream if it does not match, or
+// call start to read past the first aheadBlocks.
 func startStream(src io.ReadCloser, identity age.Identity) (*plainStream, []byte, error) {
 	size, sized := objectSize(src)
 	br := bufio.NewReaderSize(src, 4096)
@@ -134,10 +162,11 @@ func startStream(src io.ReadCloser, identity age.Identity) (*plainStream, []byte
 		return nil, nil, err
 	}
 	s := &plainStream{
-		src:  src,
-		out:  make(chan *block, streamDepth),
-		sum:  make(chan hashed, 1),
-		quit: make(chan struct{}),
+		src:     src,
+		out:     make(chan *block, streamDepth),
+		sum:     make(chan hashed, 1),
+		quit:    make(chan struct{}),
+		proceed: make(chan struct{}),
 	}
 	raw := make(chan *block, streamDepth)
 	toHash := make(chan *block, streamDepth)
@@ -222,7 +251,10 @@ func (c *headerCapture) mac() ([]byte, error) {
 // it, so that the next stage knows the final chunk before it opens it.
 func (s *plainStream) fetch(src io.Reader, raw chan<- *block) {
 	var held *block // read, sent once it is known whether more follows
-	for {
+	for n := 0; ; n++ {
+		if !s.wait(n) {
+			return
+		}
 		b := &block{buf: blockBufs.Get().(*[blockSize]byte)}
 		var err error
 		b.n, err = readBlock(src, b.buf[:])
@@ -267,7 +299,10 @@ func (s *plainStream) fetch(src io.Reader, raw chan<- *block) {
 // authentication.
 func (s *plainStream) fetchSized(src io.Reader, raw chan<- *block, rest int64) {
 	want := encChunk
-	for {
+	for n := 0; ; n++ {
+		if !s.wait(n) {
+			return
+		}
 		b := &block{buf: blockBufs.Get().(*[blockSize]byte)}
 		var err error
 		b.n, err = readBlock(src, b.buf[:min(int64(want), max(rest, 0))])

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 )
@@ -274,5 +275,70 @@ func TestFetchSizedLengthLies(t *testing.T) {
 				t.Errorf("%d bytes told as %d more: gave %d bytes", size, delta, len(out))
 			}
 		}
+	}
+}
+
+// TestStreamWaitsForStart: a stream started before its access is allowed reads and
+// decrypts its first aheadBlocks only, then waits for start (or Close), and then gives
+// the whole blob.
+func TestStreamWaitsForStart(t *testing.T) {
+	t.Parallel()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := make([]byte, 3<<20)
+	for i := range plain {
+		plain[i] = byte(i * 7)
+	}
+	var ct bytes.Buffer
+	if err := encrypt(&ct, id.Recipient(), bytes.NewReader(plain)); err != nil {
+		t.Fatal(err)
+	}
+	for _, sized := range []bool{true, false} {
+		var src io.ReadCloser
+		if sized {
+			src = sizedObject{bytes.NewReader(ct.Bytes()), int64(ct.Len())}
+		} else {
+			src = io.NopCloser(bytes.NewReader(ct.Bytes()))
+		}
+		s, _, err := startStream(src, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		take := func(b *block) {
+			for _, seg := range b.segs[:b.nseg] {
+				got = append(got, seg...)
+			}
+			b.release()
+		}
+		for range aheadBlocks - 1 { // unsized, the last one read is held back
+			take(<-s.out)
+		}
+		if sized {
+			take(<-s.out)
+		}
+		select {
+		case b := <-s.out:
+			t.Fatalf("sized %v: a block beyond the first %d before start (%d bytes given)", sized, aheadBlocks, len(got)+b.n)
+		case <-time.After(200 * time.Millisecond):
+		}
+		s.start()
+		for {
+			b := <-s.out
+			if b.err != nil {
+				t.Fatal(b.err)
+			}
+			last := b.last
+			take(b)
+			if last {
+				break
+			}
+		}
+		if h := <-s.sum; !bytes.Equal(got, plain) || h.n != int64(len(plain)) {
+			t.Fatalf("sized %v: %d bytes back, %d hashed", sized, len(got), h.n)
+		}
+		s.Close()
 	}
 }
