@@ -1,0 +1,78 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"coffre/sharing"
+	"coffre/vault"
+)
+
+// fitsPhone checks, in French and in Arabic, that the page at path is no wider than the
+// phone the browser plays (360 px): a table or a code wider than the screen pushes the
+// whole page sideways, and the end of each line out of sight.
+func (br *browser) fitsPhone(name, base, path string) {
+	br.t.Helper()
+	defer br.setLang(base, "fr")
+	for _, lang := range []string{"fr", "ar"} {
+		br.setLang(base, lang)
+		br.do("open "+name+" ("+lang+")", chromedp.Navigate(base+path))
+		w, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`))
+		if err != nil {
+			br.t.Fatalf("width of %s: %v", name, err)
+		}
+		if w[0] > w[1] {
+			br.t.Errorf("%s (%s) is %d px wide on a %d px screen", name, lang, w[0], w[1])
+		}
+	}
+}
+
+// TestAgentShareNothingYet: an agent who may share, in a safe with no paper yet, is told
+// so, rather than shown a form with nothing to choose.
+func TestAgentShareNothingYet(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	ctx := context.Background()
+	const secret = "un secret bien à moi"
+	o, err := b.a.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	if _, err := b.share.DeskUnlock(ctx, a.Agent, "lea.moreau", secret, netipLocal()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.share.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeShare}, Duration: sharing.OneMonth},
+		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v2", Secret: secret}, netipLocal()); err != nil {
+		t.Fatal(err)
+	}
+	c := b.client(t)
+	c.agentSignIn(a)
+	resp, body := c.get("/agent/personnes/" + o.ID.String() + "/partager")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="aucun-papier"`) || strings.Contains(body, `action="/agent/personnes/`+o.ID.String()+`/partager"`) {
+		t.Fatalf("share with no paper: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestReferentInvitedLogin: the new agent's login follows its label as the language
+// writes it, with no French « : » in Arabic.
+func TestReferentInvitedLogin(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	ref := newReferent(t, b, newStructure(t, b, "CCAS de Lille"), "anne.referente", "Mme Leclerc")
+	c := b.client(t)
+	c.agentSignIn(ref)
+	tok := c.csrf("/agent/structure/inviter")
+	c.get("/langue/ar")
+	resp, body := c.post("/agent/structure/inviter", url.Values{"csrf": {tok}, "name": {"M. Martin"}, "login": {"paul.martin"}, "role": {"agent"}})
+	text := html.UnescapeString(body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(text, `<p>اسم الدخول: <strong id="agent-login">paul.martin</strong>`) {
+		t.Fatalf("invited in Arabic: %d %s", resp.StatusCode, text)
+	}
+}
