@@ -76,3 +76,28 @@ func TestReferentInvitedLogin(t *testing.T) {
 		t.Fatalf("invited in Arabic: %d %s", resp.StatusCode, text)
 	}
 }
+
+// TestAgentFindAgain: a look-up that fails shows its message with the find form, the
+// login still in it, so that the person can type their secret again; not the form that
+// opens a new safe, where that login is taken.
+func TestAgentFindAgain(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	ctx := context.Background()
+	const secret = "un secret bien à moi"
+	if _, err := b.a.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"}); err != nil {
+		t.Fatal(err)
+	}
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	c := b.client(t)
+	c.agentSignIn(a)
+	tok := c.csrf("/agent")
+	for _, login := range []string{"lea.moreau", "personne.inconnue"} {
+		resp, body := c.post("/agent/mandat", url.Values{"csrf": {tok}, "identifiant": {login}, "secret": {"pas le bon secret"}})
+		text := html.UnescapeString(body)
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(text, "Coffre introuvable") ||
+			!strings.Contains(body, `id="identifiant" name="identifiant" value="`+login+`"`) || strings.Contains(body, `action="/agent/ouvrir"`) {
+			t.Errorf("find %s with a wrong secret: %d %s", login, resp.StatusCode, text)
+		}
+	}
+}
