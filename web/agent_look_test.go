@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"coffre/sharing"
 	"coffre/vault"
@@ -28,16 +29,16 @@ func (br *browser) fitsPhone(name, base, path string) {
 			br.t.Fatalf("width of %s: %v", name, err)
 		}
 		if w[0] > w[1] {
-			br.t.Errorf("%s (%s) is %d px wide on a %d px screen", name, lang, w[0], w[1])
+			out, _ := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('main *')].filter(e => { const r = e.getBoundingClientRect(); return r.right > innerWidth + 1 || r.left < -1 }).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().left) + '..' + Math.round(e.getBoundingClientRect().right)).slice(0, 5)`))
+			br.t.Errorf("%s (%s) is %d px wide on a %d px screen: %v", name, lang, w[0], w[1], out)
 		}
 	}
 }
 
-// TestAgentShareNothingYet: an agent who may share, in a safe with no paper yet, is told
-// so, rather than shown a form with nothing to choose.
-func TestAgentShareNothingYet(t *testing.T) {
-	t.Parallel()
-	b, _ := agentBundle(t)
+// mandatedAgent is an agent of a new structure signed in, with a mandate of scopes on
+// the safe of a new person, lea.moreau.
+func mandatedAgent(t *testing.T, b *testBundle, scopes ...sharing.Scope) (*client, uuid.UUID) {
+	t.Helper()
 	ctx := context.Background()
 	const secret = "un secret bien à moi"
 	o, err := b.a.CreateAccount(ctx, "lea.moreau", secret, vault.Actor{Kind: vault.ActorOwner, ID: "-"})
@@ -48,15 +49,39 @@ func TestAgentShareNothingYet(t *testing.T) {
 	if _, err := b.share.DeskUnlock(ctx, a.Agent, "lea.moreau", secret, netipLocal()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.share.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeShare}, Duration: sharing.OneMonth},
+	if _, err := b.share.GrantMandate(ctx, a.Agent, o.ID, sharing.NewMandate{Scopes: scopes, Duration: sharing.OneMonth},
 		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v2", Secret: secret}, netipLocal()); err != nil {
 		t.Fatal(err)
 	}
 	c := b.client(t)
 	c.agentSignIn(a)
-	resp, body := c.get("/agent/personnes/" + o.ID.String() + "/partager")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="aucun-papier"`) || strings.Contains(body, `action="/agent/personnes/`+o.ID.String()+`/partager"`) {
+	return c, o.ID
+}
+
+// TestAgentShareNothingYet: an agent who may share, in a safe with no paper yet, is told
+// so, rather than shown a form with nothing to choose.
+func TestAgentShareNothingYet(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	c, owner := mandatedAgent(t, b, sharing.ScopeShare)
+	resp, body := c.get("/agent/personnes/" + owner.String() + "/partager")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="aucun-papier"`) || strings.Contains(body, `action="/agent/personnes/`+owner.String()+`/partager"`) {
 		t.Fatalf("share with no paper: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestAgentPagesNameThePerson: the pages the agent reads name the person's login as
+// theirs, not as "your login", which the agent would take for their own.
+func TestAgentPagesNameThePerson(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	c, owner := mandatedAgent(t, b, sharing.ScopeRead)
+	for _, page := range []string{"/papiers", "/recuperer"} {
+		resp, body := c.get("/agent/personnes/" + owner.String() + page)
+		text := html.UnescapeString(body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(text, "Identifiant de la personne : <strong>lea.moreau</strong>") || strings.Contains(text, "Votre identifiant") {
+			t.Errorf("%s: %d %s", page, resp.StatusCode, text)
+		}
 	}
 }
 
