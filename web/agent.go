@@ -216,9 +216,21 @@ type mandateItem struct {
 type agentHomeView struct {
 	agentFrame
 	People []mandateItem
+	// Find is the login typed in the find form, shown again when it found nothing.
+	Find string
 }
 
 func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
+	v := view{Title: "agent.home.title"}
+	if r.URL.Query().Get("arrete") == "1" {
+		v.Notice = h.t(r, "agent.revoke.done")
+	}
+	h.renderAgentHome(w, r, http.StatusOK, v, "")
+}
+
+// renderAgentHome shows the desk's home: the find form (with find typed in it) and the
+// people the structure helps.
+func (h *handler) renderAgentHome(w http.ResponseWriter, r *http.Request, status int, v view, find string) {
 	ms, err := h.share.StructureMandates(r.Context(), agentOf(r).Agent)
 	if err != nil {
 		h.serverError(w, r, err)
@@ -231,11 +243,7 @@ func (h *handler) agentHome(w http.ResponseWriter, r *http.Request) {
 			Deposit: m.Has(sharing.ScopeDeposit), Read: m.Has(sharing.ScopeRead), Share: m.Has(sharing.ScopeShare),
 			Recover: m.Has(sharing.ScopeRecover)}
 	}
-	v := view{Title: "agent.home.title"}
-	if r.URL.Query().Get("arrete") == "1" {
-		v.Notice = h.t(r, "agent.revoke.done")
-	}
-	h.renderAgent(w, r, http.StatusOK, "agent_home", v, &agentHomeView{People: items})
+	h.renderAgent(w, r, status, "agent_home", v, &agentHomeView{People: items, Find: find})
 }
 
 // requireFresh asks the agent for their password and code again before a sensitive

@@ -238,7 +238,7 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := h.share.DeskUnlock(r.Context(), agentOf(r).Agent, f.Login, f.Secret, h.clientIP(r))
 	if _, locked := account.IsLocked(err); locked {
-		h.renderAgent(w, r, http.StatusTooManyRequests, "agent_open", view{Title: "agent.open.title", Error: h.t(r, "login.locked")}, &agentOpenView{Login: f.Login, Lang: "fr"})
+		h.renderAgentHome(w, r, http.StatusTooManyRequests, view{Title: "agent.home.title", Error: h.t(r, "login.locked")}, f.Login)
 		return
 	}
 	h.foundOrNot(w, r, f.Login, &vault.Owner{ID: id}, err)
@@ -246,10 +246,11 @@ func (h *handler) agentUnlock(w http.ResponseWriter, r *http.Request) {
 
 // foundOrNot sends the agent to the mandate form of o, or says no safe was found, or
 // why the secret typed did not unlock it: wrong (for an agent who reaches the safe
-// anyway: sharing.DeskUnlock), or the code of an access card.
+// anyway: sharing.DeskUnlock), or the code of an access card. The message comes with
+// the find form, the login in it, so that the person can type their secret again.
 func (h *handler) foundOrNot(w http.ResponseWriter, r *http.Request, login string, o *vault.Owner, err error) {
 	again := func(status int, msg string) {
-		h.renderAgent(w, r, status, "agent_open", view{Title: "agent.open.title", Error: h.t(r, msg)}, &agentOpenView{Login: login, Lang: "fr"})
+		h.renderAgentHome(w, r, status, view{Title: "agent.home.title", Error: h.t(r, msg)}, login)
 	}
 	switch {
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, account.ErrBadLogin):

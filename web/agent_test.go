@@ -658,6 +658,7 @@ func TestBrowserAgent(t *testing.T) {
 		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
 	br.waitURL(`/ajouter\?ajoute=1$`)
 	br.visit("Ses papiers", p+"/papiers")
+	br.fitsPhone("Ses papiers", base, "/agent/personnes/"+owner.String()+"/papiers")
 	if !strings.Contains(br.text(), "Attestation CAF") {
 		t.Fatalf("the papers lack the deposit: %s", br.text())
 	}

@@ -608,6 +608,8 @@ func TestBrowserReferent(t *testing.T) {
 	br.waitURL(`/agent$`)
 	br.visit("Agents de la structure", base+"/agent/structure")
 	br.visit("Chiffres de la structure", base+"/agent/structure/chiffres")
+	br.fitsPhone("Agents de la structure", base, "/agent/structure")
+	br.fitsPhone("Chiffres de la structure", base, "/agent/structure/chiffres")
 	br.visit("Inviter un agent", base+"/agent/structure/inviter")
 	br.do("invite",
 		chromedp.SendKeys(chromedp.CSS("#name"), "M. Martin"),
