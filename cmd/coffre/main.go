@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -212,6 +213,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return c.run(ctx, cfg, fs, args[words:], stdout)
+	}
+	// A group's name alone ("coffre help agents", "coffre agents --help"): the usage of
+	// each of its commands.
+	var group []string
+	for _, c := range commands() {
+		if splitWords(c.name)[0] == args[0] {
+			group = append(group, c.usage)
+		}
+	}
+	if len(group) > 0 && len(args) == 2 && (args[1] == "--help" || args[1] == "-h") {
+		fmt.Fprint(stdout, strings.Join(group, "\n"))
+		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return hinted{fmt.Errorf("unknown command %q", joinWords(args)), "run 'coffre help' for the list of commands"}

@@ -173,6 +173,13 @@ func TestLocales(t *testing.T) {
 			t.Errorf("%s: dir %s, want %s", c.code, l.Dir(), c.dir)
 		}
 	}
+	// A month by itself is in the nominative where the language declines it.
+	december := time.Date(2025, time.December, 1, 0, 0, 0, 0, time.UTC)
+	for code, want := range map[string]string{"fr": "décembre 2025", "uk": "грудень 2025", "ru": "декабрь 2025", "ps": "دسمبر ۲۰۲۵"} {
+		if got := LocaleOf(code).Month(december); got != want {
+			t.Errorf("%s: month %q, want %q", code, got, want)
+		}
+	}
 	seen := map[string]bool{}
 	for _, l := range locales {
 		if l.Name == "" || seen[l.Name] || l.day == "" || l.at == "" || l.months[11] == "" {

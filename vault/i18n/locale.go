@@ -16,8 +16,9 @@ type Locale struct {
 	Name string // in its own script: a person finds their language without reading French
 	RTL  bool
 	// months are the month names as they read inside a date ("3 mars 2026"): genitive
-	// where the language declines them (uk, ru).
-	months [12]string
+	// where the language declines them (uk, ru); alone, as they read by themselves ("mars
+	// 2026"), where they differ (nominative, uk and ru: "грудень 2025", not "грудня").
+	months, alone [12]string
 	// day formats a date from the day, the month's name and the year (%[1]s %[2]s %[3]s),
 	// at adds the hour (%[4]s) to a date (%[1]s).
 	day, at string
@@ -42,9 +43,11 @@ var locales = []Locale{ //nolint:gochecknoglobals // a constant table
 	{Code: "ar", Name: "العربية", RTL: true, months: [12]string{"يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"},
 		day: "%[1]s %[2]s %[3]s", at: "%[1]s، الساعة %[2]s", zero: '0', clock: "15:04"},
 	{Code: "uk", Name: "Українська", months: [12]string{"січня", "лютого", "березня", "квітня", "травня", "червня", "липня", "серпня", "вересня", "жовтня", "листопада", "грудня"},
-		day: "%[1]s %[2]s %[3]s р.", at: "%[1]s о %[2]s", zero: '0', clock: "15:04"},
+		alone: [12]string{"січень", "лютий", "березень", "квітень", "травень", "червень", "липень", "серпень", "вересень", "жовтень", "листопад", "грудень"},
+		day:   "%[1]s %[2]s %[3]s р.", at: "%[1]s о %[2]s", zero: '0', clock: "15:04"},
 	{Code: "ru", Name: "Русский", months: [12]string{"января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"},
-		day: "%[1]s %[2]s %[3]s г.", at: "%[1]s в %[2]s", zero: '0', clock: "15:04"},
+		alone: [12]string{"январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь"},
+		day:   "%[1]s %[2]s %[3]s г.", at: "%[1]s в %[2]s", zero: '0', clock: "15:04"},
 	{Code: "fa-AF", Name: "دری", RTL: true, months: [12]string{"جنوری", "فبروری", "مارچ", "اپریل", "می", "جون", "جولای", "اگست", "سپتمبر", "اکتوبر", "نومبر", "دسمبر"},
 		day: "%[1]s %[2]s %[3]s", at: "%[1]s، ساعت %[2]s", zero: '۰', clock: "15:04"},
 	{Code: "ps", Name: "پښتو", RTL: true, months: [12]string{"جنوري", "فبروري", "مارچ", "اپریل", "مۍ", "جون", "جولای", "اګست", "سېپتمبر", "اکتوبر", "نومبر", "دسمبر"},
@@ -98,9 +101,13 @@ func (l Locale) DateTime(t time.Time) string {
 	return fmt.Sprintf(l.at, l.Date(t), l.Digits(t.Format(l.clock)))
 }
 
-// Month names a month: "mars 2026".
+// Month names a month: "mars 2026", "грудень 2025".
 func (l Locale) Month(t time.Time) string {
-	return l.months[t.Month()-1] + " " + l.Digits(strconv.Itoa(t.Year()))
+	name := l.alone[t.Month()-1]
+	if name == "" {
+		name = l.months[t.Month()-1]
+	}
+	return name + " " + l.Digits(strconv.Itoa(t.Year()))
 }
 
 // number is an integer argument of a message, written with the language's digits
