@@ -7,28 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/vaulttest"
+	"coffre/web"
 )
 
 // TestBindOldJob: the job runs at start with the others; a row whose header MAC was
 // cleared in the database is not bound again but counted as failed, in its series and in
 // its owner's history.
 func TestBindOldJob(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	vb := vaulttest.NewVault(t)
-	svc := &services{accounts: vb.A, sharing: sharing.New(vb.DB, vb.V, vb.A)}
-	vb.V.AddParticipant(svc.sharing)
-	log := slog.New(slog.DiscardHandler)
-	var err error
-	if svc.notify, err = newNotifier(Config{}, vb.DB, vb.V, svc, log); err != nil {
-		t.Fatal(err)
-	}
 	owner, err := vb.V.CreateOwner(ctx, "", vault.System)
 	if err != nil {
 		t.Fatal(err)
@@ -43,18 +37,7 @@ func TestBindOldJob(t *testing.T) {
 	}
 
 	reg := prometheus.NewRegistry()
-	cfg := Config{UploadGrace: time.Hour, PurgeAfter: time.Hour, SessionIdle: time.Hour}
-	client, err := startJobs(ctx, vb.DB, vb.V, svc, vb.Signing, cfg, log, nil, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer scancel()
-		if err := client.Stop(sctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	client := startTestJobs(t, vb, nil, reg)
 	done, stop := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
 	defer stop()
 	deadline := time.After(2 * time.Minute)
@@ -99,4 +82,32 @@ func TestBindOldJob(t *testing.T) {
 	if entries[0].Action != vault.ActionIntegrity {
 		t.Fatalf("the owner's last entry is %s, want %s", entries[0].Action, vault.ActionIntegrity)
 	}
+}
+
+// startTestJobs starts the background jobs on vb as 'coffre serve' does, with the
+// services they need, and stops them when the test ends.
+func startTestJobs(t *testing.T, vb *vaulttest.Bundle, reader *web.Reader, reg *prometheus.Registry) *river.Client[pgx.Tx] {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	svc := &services{accounts: vb.A, sharing: sharing.New(vb.DB, vb.V, vb.A)}
+	vb.V.AddParticipant(svc.sharing)
+	log := slog.New(slog.DiscardHandler)
+	var err error
+	if svc.notify, err = newNotifier(Config{}, vb.DB, vb.V, svc, log); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{UploadGrace: time.Hour, PurgeAfter: time.Hour, SessionIdle: time.Hour}
+	client, err := startJobs(ctx, vb.DB, vb.V, svc, vb.Signing, cfg, log, reader, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer cancel()
+		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer scancel()
+		if err := client.Stop(sctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return client
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"coffre/ingest"
-	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/vaulttest"
 	"coffre/web"
@@ -24,29 +23,10 @@ import (
 // or runs, it reads the papers already deposited; the sweep queues an owner whose paper
 // was deposited without a job.
 func TestReadingJob(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	vb := vaulttest.NewVault(t)
-	svc := &services{accounts: vb.A, sharing: sharing.New(vb.DB, vb.V, vb.A)}
-	vb.V.AddParticipant(svc.sharing)
-	log := slog.New(slog.DiscardHandler)
-	var err error
-	if svc.notify, err = newNotifier(Config{}, vb.DB, vb.V, svc, log); err != nil {
-		t.Fatal(err)
-	}
-	reader := web.NewReader(web.ReaderConfig{Vault: vb.V, Log: log, Now: func() time.Time { return time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC) }})
-	cfg := Config{UploadGrace: time.Hour, PurgeAfter: time.Hour, SessionIdle: time.Hour}
-	client, err := startJobs(ctx, vb.DB, vb.V, svc, vb.Signing, cfg, log, reader, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer scancel()
-		if err := client.Stop(sctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	reader := web.NewReader(web.ReaderConfig{Vault: vb.V, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC) }})
+	client := startTestJobs(t, vb, reader, nil)
 	done, stop := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
 	defer stop()
 	// waitRead waits for reading jobs to complete until doc of owner is read.
