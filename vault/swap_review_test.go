@@ -42,12 +42,17 @@ func swapAndRead(t *testing.T, askedData, otherData []byte) {
 	asked := b.deposit(t, owner, by, "Quittance", askedData)
 	other := b.deposit(t, owner, by, "Avis d'imposition", otherData)
 	b.copyObject(t, other.Blobs[0].ID, asked.Blobs[0].ID)
-	given, err := b.read(t, owner, by, asked)
-	if !errors.Is(err, vault.ErrIntegrity) {
-		t.Fatalf("swapped object read: %v, want ErrIntegrity", err)
-	}
-	if len(given) > 0 {
-		t.Fatalf("%d bytes of another paper given before the refusal", len(given))
+	b.refusedBeforeAnyByte(t, owner, by, asked)
+}
+
+// refusedBeforeAnyByte reads d, whose object was swapped for another paper's, and fails
+// t unless the read is refused as ErrIntegrity before a single byte, and journaled as
+// the owner's one integrity failure.
+func (b *testBundle) refusedBeforeAnyByte(t *testing.T, owner uuid.UUID, by vault.Actor, d *vault.Document) {
+	t.Helper()
+	given, err := b.read(t, owner, by, d)
+	if !errors.Is(err, vault.ErrIntegrity) || len(given) > 0 {
+		t.Fatalf("swapped object read: %d bytes of another paper, then %v; want ErrIntegrity before any", len(given), err)
 	}
 	if integrity := b.integrityFailures(t, owner); integrity != 1 {
 		t.Fatalf("journal has %d integrity failures, want 1", integrity)
@@ -127,10 +132,7 @@ func TestRowWithoutHeaderMACGivesNothingOfAnother(t *testing.T) {
 		vault.ForgetHeaderMAC(t, b.v, owner, d.ID, d.Blobs[0].ID)
 		other := b.deposit(t, owner, by, "Avis d'imposition", bytes.Repeat([]byte("S"), n))
 		b.copyObject(t, other.Blobs[0].ID, d.Blobs[0].ID)
-		given, err := b.read(t, owner, by, d)
-		if !errors.Is(err, vault.ErrIntegrity) || len(given) > 0 {
-			t.Errorf("%d bytes: %v after %d bytes of the other paper, want ErrIntegrity before any", n, err, len(given))
-		}
+		b.refusedBeforeAnyByte(t, owner, by, d)
 	}
 }
 
