@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/cipher"
 	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -110,27 +109,12 @@ type errStore struct{ err error }
 func (e errStore) Error() string { return e.err.Error() }
 func (e errStore) Unwrap() error { return e.err }
 
-// decryptStream reads src's age header with identity and starts the stages. If wantMAC
-// is set, the header's MAC must be it: the object is the one its row was written for, not
-// another of the owner's copied over it. An error that is not an errStore means the
-// ciphertext is not what the identity sealed, or not the object expected.
-func decryptStream(src io.ReadCloser, identity age.Identity, wantMAC []byte) (*plainStream, error) {
-	s, mac, err := startStream(src, identity)
-	if err != nil {
-		return nil, err
-	}
-	if len(wantMAC) > 0 && !hmac.Equal(mac, wantMAC) {
-		s.Close()
-		return nil, errors.New("the object's header is not the one its row was written for")
-	}
-	s.start()
-	return s, nil
-}
-
-// startStream is decryptStream giving the header's MAC instead of checking it, so that
-// the stages can start before the row that has the MAC is read: the caller must check it
-// before it gives anything of the stream, and close the stream if it does not match, or
-// call start to read past the first aheadBlocks.
+// startStream reads src's age header with identity, starts the stages, and gives the
+// header's MAC. The stages start before the blob's row, which holds the MAC the object
+// must have, is read: the caller checks the MAC before it gives anything of the stream
+// (another of the owner's objects copied over this one would decrypt too), closes the
+// stream if it does not match, and calls start to read past the first aheadBlocks. An
+// error that is not an errStore means the ciphertext is not what the identity sealed.
 func startStream(src io.ReadCloser, identity age.Identity) (*plainStream, []byte, error) {
 	size, sized := objectSize(src)
 	br := bufio.NewReaderSize(src, 4096)

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -12,6 +13,21 @@ import (
 
 	"filippo.io/age"
 )
+
+// decryptStream is startStream with the header's MAC checked against wantMAC when set,
+// as openBlob checks it against the row's, and the stream let go.
+func decryptStream(src io.ReadCloser, identity age.Identity, wantMAC []byte) (*plainStream, error) {
+	s, mac, err := startStream(src, identity)
+	if err != nil {
+		return nil, err
+	}
+	if len(wantMAC) > 0 && !hmac.Equal(mac, wantMAC) {
+		s.Close()
+		return nil, errors.New("the object's header is not the one its row was written for")
+	}
+	s.start()
+	return s, nil
+}
 
 // streamAll decrypts ct through decryptStream, as a BlobReader's stages do, and returns
 // the plaintext and its digest as the hash stage computed it. It does so twice, as from a
