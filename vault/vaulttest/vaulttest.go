@@ -1,8 +1,8 @@
 // Package vaulttest gives tests real PostgreSQL databases and MinIO buckets, started by
 // 'make test' (scripts/test.sh), and the conformance suite every BlobStore must pass.
 //
-// Each call to DB gets a fresh database cloned from a template migrated once per test
-// binary; each call to Bucket gets a fresh bucket. Both are dropped when the test ends.
+// Each call to DB gets a fresh database cloned from a template migrated once for the
+// schema (and shared by every test binary); each call to Bucket gets a fresh bucket. Both are dropped when the test ends.
 // Without COFFRE_TEST_DATABASE_URL (or COFFRE_TEST_S3_ENDPOINT) the tests that need them
 // fail with a hint, rather than silently skip: 'make test' always provides them.
 package vaulttest
@@ -10,10 +10,13 @@ package vaulttest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +31,7 @@ import (
 	"coffre/vault"
 )
 
-//nolint:gochecknoglobals // one migrated template per test binary
+//nolint:gochecknoglobals // the template is looked up once per test binary
 var (
 	templateOnce sync.Once
 	templateName string
@@ -114,27 +117,50 @@ func DB(tb testing.TB) *pgxpool.Pool {
 	return pool
 }
 
-// The template is migrated once per test binary and never dropped by it (there is no
-// end-of-binary hook without TestMain); templates older than a day are dropped by the next
-// binary, so aborted runs do not pile up.
+// The template is named after what it holds (the migration files and the job queue's
+// version), so that every test binary of a tree shares one, migrated by the first; its
+// comment says when a binary last used it. A template per binary piled up a thousand
+// databases (9 GB) on a developer's machine in a week, and PostgreSQL's autovacuum
+// launcher, visiting each, took a few per cent of a core from every benchmark.
+// Templates unused for a day (an older schema, another branch's) are dropped.
 func migrateTemplate(ctx context.Context, admin string) (string, error) {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return "", fmt.Errorf("connect to test PostgreSQL (is 'make test' running it?): %w", err)
 	}
 	defer conn.Close(ctx)
-	name := randomName("coffre_tmpl_")
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", err
-	}
-	pool, err := pgxpool.New(ctx, withDatabase(admin, name))
+	name, err := templateFor()
 	if err != nil {
 		return "", err
 	}
-	err = migrations.Up(ctx, pool, nil)
-	pool.Close()
-	if err != nil {
+	// The first binary migrates, the others wait here and find the template ready. The
+	// lock is the connection's: it ends with it, even if the binary dies.
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('coffre-test-template'))`); err != nil {
 		return "", err
+	}
+	var ready bool
+	if err := conn.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM pg_database d JOIN pg_shdescription s ON s.objoid = d.oid
+			WHERE d.datname = $1)`, name).Scan(&ready); err != nil {
+		return "", err
+	}
+	if !ready {
+		// Not there, or left without its comment by a binary that died migrating it.
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return "", err
+		}
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			return "", err
+		}
+		pool, err := pgxpool.New(ctx, withDatabase(admin, name))
+		if err != nil {
+			return "", err
+		}
+		err = migrations.Up(ctx, pool, nil)
+		pool.Close()
+		if err != nil {
+			return "", err
+		}
 	}
 	if _, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s'", name, time.Now().UTC().Format(time.RFC3339))); err != nil {
 		return "", err
@@ -143,11 +169,40 @@ func migrateTemplate(ctx context.Context, admin string) (string, error) {
 	return name, nil
 }
 
+// templateFor names the template of this binary's schema: a hash of the migration files
+// and of the job queue's version, whose migrations Up applies too.
+func templateFor() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash the migrations: %w", err)
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range info.Deps {
+			if m.Path == "github.com/riverqueue/river" {
+				fmt.Fprintf(h, "%s %s\n", m.Path, m.Version)
+			}
+		}
+	}
+	return "coffre_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
 func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) {
 	rows, err := conn.Query(ctx, `
 		SELECT d.datname FROM pg_database d
-		JOIN pg_shdescription s ON s.objoid = d.oid
-		WHERE d.datname LIKE 'coffre_tmpl_%' AND s.description < $1`,
+		LEFT JOIN pg_shdescription s ON s.objoid = d.oid
+		WHERE d.datname LIKE 'coffre_tmpl_%' AND (s.description IS NULL OR s.description < $1)`,
 		time.Now().UTC().Add(-24*time.Hour).Format(time.RFC3339))
 	if err != nil {
 		return
