@@ -278,6 +278,10 @@ func TestAgentDesk(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(body), "C'est le code de la carte, pas un mot de passe choisi par la personne") {
 		t.Fatalf("mandate with the card's code: %d", resp.StatusCode)
 	}
+	// The desk's bar stays on top, the page's error under it.
+	if bar, alert := strings.Index(body, "Mme Dupont — CCAS de Lille"), strings.Index(body, "fr-alert--error"); bar < 0 || alert < bar {
+		t.Errorf("the agent bar (at %d) is not above the error (at %d)", bar, alert)
+	}
 	if ms, err := b.share.Mandates(context.Background(), owner); err != nil || len(ms) != 0 {
 		t.Fatalf("mandates after the card's code: %d, %v", len(ms), err)
 	}
