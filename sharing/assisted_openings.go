@@ -1,6 +1,7 @@
 package sharing
 
 import (
+	"coffre/vault"
 	"context"
 	"time"
 
@@ -51,6 +52,6 @@ func (s *Service) openedBy(ctx context.Context, structure uuid.UUID) ([]uuid.UUI
 // openingsByMonth counts the safes the structure opened at its desk, per month from from
 // to to (StructureStats).
 func (s *Service) openingsByMonth(ctx context.Context, structure uuid.UUID, from, to time.Time) ([]int, error) {
-	return s.countByMonth(ctx, `SELECT (SELECT count(*) FROM assisted_openings a WHERE a.structure_id = $3
+	return vault.CountByMonth(ctx, s.db, `SELECT (SELECT count(*) FROM assisted_openings a WHERE a.structure_id = $3
 		AND a.opened_at >= months.start AND a.opened_at < months.stop) FROM months ORDER BY months.start`, from, to, structure)
 }

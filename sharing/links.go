@@ -115,7 +115,7 @@ func forgetLinks(ctx context.Context, tx pgx.Tx, owner uuid.UUID) error {
 // aidantLinksByMonth counts the links the agents (by actor ID) created, per month of
 // creation from from to to (StructureStats); used: only those downloaded at least once.
 func (s *Service) aidantLinksByMonth(ctx context.Context, agents []string, used bool, from, to time.Time) ([]int, error) {
-	return s.countByMonth(ctx, `SELECT (SELECT count(*) FROM links l WHERE l.created_by_kind = 'aidant' AND l.created_by_id = ANY($3)
+	return vault.CountByMonth(ctx, s.db, `SELECT (SELECT count(*) FROM links l WHERE l.created_by_kind = 'aidant' AND l.created_by_id = ANY($3)
 		AND l.created_at >= months.start AND l.created_at < months.stop AND (NOT $4 OR l.downloads > 0)) FROM months ORDER BY months.start`,
 		from, to, agents, used)
 }

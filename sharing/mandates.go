@@ -230,6 +230,6 @@ const (
 // mandatesByMonth counts the structure's mandates that meet figure (mandatesActive…), per
 // month from from to to.
 func (s *Service) mandatesByMonth(ctx context.Context, figure string, structure uuid.UUID, from, to time.Time) ([]int, error) {
-	return s.countByMonth(ctx, `SELECT (SELECT count(*) FROM mandates m WHERE m.structure_id = $3 AND `+figure+`)
+	return vault.CountByMonth(ctx, s.db, `SELECT (SELECT count(*) FROM mandates m WHERE m.structure_id = $3 AND `+figure+`)
 		FROM months ORDER BY months.start`, from, to, structure)
 }

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"coffre/vault"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // MonthStats are one month's figures of a structure: aggregates only, no names, no
@@ -91,21 +89,4 @@ func monthsFrom(from, to time.Time) []time.Time {
 		out = append(out, m)
 	}
 	return out
-}
-
-// monthsSQL numbers the calendar months from $1 to $2 (first days, as timestamps without
-// zone), in UTC whatever the session's time zone (no DST shift at month ends).
-const monthsSQL = `WITH months AS (
-	SELECT m AT TIME ZONE 'UTC' AS start, (m + interval '1 month') AT TIME ZONE 'UTC' AS stop
-	FROM generate_series($1::timestamp, $2::timestamp, interval '1 month') m
-) `
-
-// countByMonth runs a monthsSQL query whose rows are one count per month, oldest first;
-// from and to are first days of months in UTC.
-func (s *Service) countByMonth(ctx context.Context, query string, from, to time.Time, args ...any) ([]int, error) {
-	rows, err := s.db.Query(ctx, monthsSQL+query, append([]any{from, to}, args...)...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int])
 }

@@ -440,8 +440,7 @@ func (v *Vault) DeleteDocument(ctx context.Context, owner, id uuid.UUID, by Acto
 
 // monthsSQL numbers the calendar months from $1 to $2 (first days, as timestamps without
 // zone), in UTC whatever the session's time zone (no DST shift at month ends): the
-// buckets of the figures by month (AidantDepositsByMonth, AidantActionsByMonth,
-// ActivationsByMonth).
+// buckets of the figures by month, the vault's and sharing's (CountByMonth).
 const monthsSQL = `WITH months AS (
 	SELECT m AT TIME ZONE 'UTC' AS start, (m + interval '1 month') AT TIME ZONE 'UTC' AS stop
 	FROM generate_series($1::timestamp, $2::timestamp, interval '1 month') m
@@ -453,9 +452,16 @@ func firstOfMonth(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// countByMonth runs a monthsSQL query whose rows are one count per month, oldest first.
-func (v *Vault) countByMonth(ctx context.Context, query string, from, to time.Time, args ...any) ([]int, error) {
-	rows, err := v.db.Query(ctx, monthsSQL+query, append([]any{firstOfMonth(from), firstOfMonth(to)}, args...)...)
+// Querier runs a query: a pool, a connection or a transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// CountByMonth runs query, a SELECT of one count per month from a table "months" (start,
+// stop) that it may use, oldest first: the calendar months, in UTC, from the month of from
+// to the month of to. Its own arguments start at $3.
+func CountByMonth(ctx context.Context, db Querier, query string, from, to time.Time, args ...any) ([]int, error) {
+	rows, err := db.Query(ctx, monthsSQL+query, append([]any{firstOfMonth(from), firstOfMonth(to)}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +472,7 @@ func (v *Vault) countByMonth(ctx context.Context, query string, from, to time.Ti
 // calendar month from the month of from to the month of to, oldest first: a structure's
 // figures, no names, no documents (documents_aidant_idx).
 func (v *Vault) AidantDepositsByMonth(ctx context.Context, agents []string, from, to time.Time) ([]int, error) {
-	n, err := v.countByMonth(ctx, `SELECT (SELECT count(*) FROM documents d WHERE d.depositor_kind = 'aidant' AND d.depositor_id = ANY($3)
+	n, err := CountByMonth(ctx, v.db, `SELECT (SELECT count(*) FROM documents d WHERE d.depositor_kind = 'aidant' AND d.depositor_id = ANY($3)
 		AND d.created_at >= months.start AND d.created_at < months.stop) FROM months ORDER BY months.start`, from, to, agents)
 	if err != nil {
 		return nil, fmt.Errorf("vault: aidant deposits by month: %w", err)

@@ -390,7 +390,7 @@ func scanEntry(row pgx.CollectableRow) (Entry, error) {
 // per calendar month from the month of from to the month of to, oldest first: a
 // structure's figures, no names, no documents (journal_aidant_idx).
 func (v *Vault) AidantActionsByMonth(ctx context.Context, agents []string, action Action, from, to time.Time) ([]int, error) {
-	n, err := v.countByMonth(ctx, `SELECT (SELECT count(*) FROM journal j WHERE j.actor_kind = 'aidant' AND j.actor_id = ANY($3)
+	n, err := CountByMonth(ctx, v.db, `SELECT (SELECT count(*) FROM journal j WHERE j.actor_kind = 'aidant' AND j.actor_id = ANY($3)
 		AND j.action = $4 AND j.at >= months.start AND j.at < months.stop) FROM months ORDER BY months.start`, from, to, agents, action)
 	if err != nil {
 		return nil, fmt.Errorf("vault: aidant actions by month: %w", err)

@@ -157,7 +157,7 @@ func SafeOpenSQL(ownerID string) string {
 // themselves (MarkActivated) in each calendar month from the month of from to the month
 // of to, oldest first.
 func (v *Vault) ActivationsByMonth(ctx context.Context, owners []uuid.UUID, from, to time.Time) ([]int, error) {
-	n, err := v.countByMonth(ctx, `SELECT (SELECT count(*) FROM owners o WHERE o.id = ANY($3)
+	n, err := CountByMonth(ctx, v.db, `SELECT (SELECT count(*) FROM owners o WHERE o.id = ANY($3)
 		AND o.activated_at >= months.start AND o.activated_at < months.stop) FROM months ORDER BY months.start`, from, to, owners)
 	if err != nil {
 		return nil, fmt.Errorf("vault: activations by month: %w", err)
