@@ -24,9 +24,6 @@ const bindOldBudget = 64 << 20
 // bindOldState is what BindOldBlobs remembers between runs, for the life of the process.
 type bindOldState struct {
 	mu sync.Mutex // held by a run: runs in one process follow each other
-	// failed holds the rows whose object failed: journaled once, they are not read again
-	// until the process restarts.
-	failed map[uuid.UUID]struct{}
 	// done is set once a run found every row it may bind bound or failed: no new row
 	// lacks a header MAC, so there is nothing more to look for.
 	done bool
@@ -46,8 +43,8 @@ type oldBlob struct {
 // It is the service checking its own store, not an access to a paper: nothing is
 // journaled but a failure. A row whose object fails (missing, of another size, failing
 // its authentication or its SHA-256), or whose MAC fails, is journaled as an integrity
-// failure in its owner's history, counted in failed, and left unbound; it is not tried
-// again by this process. Rows of deleted documents and of erased safes are left alone.
+// failure in its owner's history, counted in failed, left unbound, and marked so that no
+// run, of this process or another, tries it again. Rows of deleted documents and of erased safes are left alone.
 // An error is the database's or the blob store's: the rows bound until then stay bound.
 func (v *Vault) BindOldBlobs(ctx context.Context, limit int) (bound, failed int, err error) {
 	st := &v.bindOld
@@ -56,11 +53,7 @@ func (v *Vault) BindOldBlobs(ctx context.Context, limit int) (bound, failed int,
 	if st.done || limit <= 0 {
 		return 0, 0, nil
 	}
-	skip := make([]uuid.UUID, 0, len(st.failed))
-	for id := range st.failed {
-		skip = append(skip, id)
-	}
-	rows, err := unboundBlobRows(ctx, v.db, skip, limit)
+	rows, err := unboundBlobRows(ctx, v.db, limit)
 	if err != nil {
 		return 0, 0, fmt.Errorf("vault: bind old blobs: %w", err)
 	}
@@ -84,10 +77,9 @@ func (v *Vault) BindOldBlobs(ctx context.Context, limit int) (bound, failed int,
 		switch {
 		case errors.Is(err, ErrIntegrity):
 			failed++
-			if st.failed == nil {
-				st.failed = make(map[uuid.UUID]struct{})
+			if err := markBindFailed(ctx, v.db, o.b.ID, v.now()); err != nil {
+				return bound, failed, fmt.Errorf("vault: bind old blob %s: %w", o.b.ID, err)
 			}
-			st.failed[o.b.ID] = struct{}{}
 		case errors.Is(err, ErrShredded):
 			// Erased since the query: its rows are gone or going, with its keys.
 		case err != nil:

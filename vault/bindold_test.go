@@ -56,8 +56,8 @@ func TestBindOldBlobs(t *testing.T) {
 
 // TestBindOldBlobsRefusesWhatFails: a row whose object was swapped before it was bound,
 // whose object is missing, or which was changed in the database (its header MAC cleared),
-// is not bound, and is journaled as an integrity failure once, however many runs; the
-// good row beside them is bound.
+// is not bound, and is journaled as an integrity failure once, however many runs and
+// processes; the good row beside them is bound.
 func TestBindOldBlobsRefusesWhatFails(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -86,6 +86,14 @@ func TestBindOldBlobsRefusesWhatFails(t *testing.T) {
 	}
 	if bound, failed, err := b.v.BindOldBlobs(ctx, 100); err != nil || bound != 0 || failed != 0 {
 		t.Fatalf("second run: %d bound, %d failed, %v; want 0, 0, nil", bound, failed, err)
+	}
+	// Another process (or this one restarted) does not try them again either.
+	v2, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: b.store, Keys: b.keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bound, failed, err := v2.BindOldBlobs(ctx, 100); err != nil || bound != 0 || failed != 0 {
+		t.Fatalf("run of another process: %d bound, %d failed, %v; want 0, 0, nil", bound, failed, err)
 	}
 	if n := b.integrityFailures(t, owner); n != 3 {
 		t.Fatalf("journal has %d integrity failures, want 3 (one per failed row)", n)

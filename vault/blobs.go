@@ -5,6 +5,7 @@ package vault
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -49,20 +50,25 @@ func queueBlobMAC(b *pgx.Batch, id uuid.UUID, mac []byte) {
 }
 
 // unboundBlobRows queries up to limit rows written before migration 00020 (no header
-// MAC) of current documents of safes not erased, but the rows in skip (owner_id,
-// document_id, id, role, position, media_type, size, sha256, mac). No index serves
-// header_mac IS NULL, and none is needed: every row written since 00020 has one, so such
-// rows only become fewer. They were written first and sit mostly in the table's first
-// pages, where a sequential scan that stops at limit finds them; once a scan finds fewer
-// than limit, BindOldBlobs stops asking for the rest of the process's life.
-func unboundBlobRows(ctx context.Context, q dbtx, skip []uuid.UUID, limit int) (pgx.Rows, error) {
+// MAC) of current documents of safes not erased, but those whose object failed already
+// (owner_id, document_id, id, role, position, media_type, size, sha256, mac). The partial
+// index blobs_unbound_idx holds just those rows: without it, each process would scan the
+// whole table once to find that none is left.
+func unboundBlobRows(ctx context.Context, q dbtx, limit int) (pgx.Rows, error) {
 	return q.Query(ctx, `
 		SELECT b.owner_id, b.document_id, b.id, b.role, b.position, b.media_type, b.size, b.sha256, b.mac
 		FROM blobs b
 		JOIN documents d ON d.id = b.document_id AND d.deleted_at IS NULL
 		JOIN owners o ON o.id = b.owner_id AND o.shredded_at IS NULL
-		WHERE b.header_mac IS NULL AND b.id <> ALL(coalesce($1::uuid[], '{}'))
-		LIMIT $2`, skip, limit)
+		WHERE b.header_mac IS NULL AND b.header_bind_failed_at IS NULL
+		LIMIT $1`, limit)
+}
+
+// markBindFailed records that blob id's object failed the check that would have bound
+// its row: the row is not taken again (blobs_unbound_idx).
+func markBindFailed(ctx context.Context, q dbtx, id uuid.UUID, at time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE blobs SET header_bind_failed_at = $2 WHERE id = $1`, id, at)
+	return err
 }
 
 // bindBlobRow records blob id's header MAC and its row's new MAC, unless the row changed
