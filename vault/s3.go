@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -133,31 +132,20 @@ func (s *S3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := checkKey(key); err != nil {
 		return nil, fmt.Errorf("s3 store: get: %w", err)
 	}
-	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	// Core's GET sends the request at once and gives the response's body as it is, with
+	// the object's length: a missing key fails here, not in the middle of a caller's read.
+	// (The client's GetObject is lazy, and hands every Read to a goroutine of its own.)
+	body, info, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
 	}
-	// GetObject is lazy: reading the first byte sends the GET, so that a missing key fails
-	// here and not in the middle of a caller's read (a Stat would cost a HEAD more).
-	var first [1]byte
-	n, err := obj.Read(first[:])
-	if err != nil && !errors.Is(err, io.EOF) {
-		obj.Close()
-		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
-	}
-	// The GET's answer gave the object's length: Stat asks nothing more of the store.
-	size := int64(-1)
-	if info, err := obj.Stat(); err == nil {
-		size = int64(n) + info.Size
-	}
-	return s3Object{io.MultiReader(bytes.NewReader(first[:n]), obj), obj, size}, nil
+	return s3Object{body, info.Size}, nil
 }
 
 // s3Object is an object being read, with its length (-1 if unknown), so that a reader
 // can refuse an object of another length than it expects before reading any of it.
 type s3Object struct {
-	io.Reader
-	io.Closer
+	io.ReadCloser
 	size int64
 }
 
