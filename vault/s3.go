@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/netip"
 
 	"github.com/minio/minio-go/v7"
@@ -139,6 +138,11 @@ func (s *S3Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 store: get %s: %w", key, s.notFound(err))
 	}
+	if body == nil {
+		// minio-go gives neither body nor error for a 2xx answer whose body is XML but
+		// not an error: a store (or someone on the way) that answers nonsense.
+		return nil, fmt.Errorf("s3 store: get %s: the store's answer holds no object", key)
+	}
 	return s3Object{body, info.Size}, nil
 }
 
@@ -152,8 +156,11 @@ type s3Object struct {
 // ObjectSize is the object's length in bytes, or -1.
 func (o s3Object) ObjectSize() int64 { return o.size }
 
+// notFound tells a missing object from the store's other errors: only NoSuchKey is one.
+// A missing bucket (a store misconfigured, or being moved) is the store's error, not a
+// lost paper to journal in its owner's history.
 func (s *S3Store) notFound(err error) error {
-	if minio.ToErrorResponse(err).StatusCode == http.StatusNotFound {
+	if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
 		return ErrBlobNotFound
 	}
 	return err

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"hash/crc32"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/google/uuid"
@@ -101,5 +104,48 @@ func TestS3TrailingOnlyWhereSafe(t *testing.T) {
 		if got := vault.SignsPayload(s); got != c.signed {
 			t.Errorf("%s (TLS %v, trailing off %v): signs the payload %v, want %v", c.endpoint, c.tls, c.off, got, c.signed)
 		}
+	}
+}
+
+// TestS3GetOddAnswers: what an S3 endpoint answers a GET with, wrong or hostile, is an
+// error of the store's, never a crash; only NoSuchKey is a missing object (which a read
+// journals as an integrity failure in its owner's history), not a missing bucket nor an
+// error page.
+func TestS3GetOddAnswers(t *testing.T) {
+	t.Parallel()
+	const noSuchBucket = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>papiers</BucketName></Error>`
+	const noSuchKey = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>k</Key></Error>`
+	for _, tc := range []struct {
+		name    string
+		status  int
+		body    string
+		missing bool
+	}{
+		{"XML that is not an error, with 202", http.StatusAccepted, `<x/>`, false},
+		{"nothing, with 204", http.StatusNoContent, ``, false},
+		{"a missing bucket", http.StatusNotFound, noSuchBucket, false},
+		{"a server error", http.StatusInternalServerError, `<Error><Code>InternalError</Code></Error>`, false},
+		{"a missing key", http.StatusNotFound, noSuchKey, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			s, err := vault.NewS3Store(vault.S3Config{Endpoint: srv.Listener.Addr().String(), Bucket: "papiers", AccessKey: "cle", SecretKey: "secret-de-test", Region: "us-east-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.Get(context.Background(), uuid.NewString())
+			if err == nil {
+				r.Close()
+				t.Fatal("Get gave an object")
+			}
+			if got := errors.Is(err, vault.ErrBlobNotFound); got != tc.missing {
+				t.Fatalf("Get: %v; missing object: %v, want %v", err, got, tc.missing)
+			}
+		})
 	}
 }
