@@ -42,16 +42,22 @@ type oldBlob struct {
 // object is the row's, records its header MAC and the row's new MAC, as a deposit would.
 // It is the service checking its own store, not an access to a paper: nothing is
 // journaled but a failure. A row whose object fails (missing, of another size, failing
-// its authentication or its SHA-256), or whose MAC fails, is journaled as an integrity
-// failure in its owner's history, counted in failed, left unbound, and marked so that no
-// run, of this process or another, tries it again. Rows of deleted documents and of erased safes are left alone.
-// An error is the database's or the blob store's: the rows bound until then stay bound.
+// its authentication or its SHA-256), or whose MAC fails, is left unbound and marked, so
+// that no run, of this process or another, tries it again; the mark commits with an
+// integrity failure in its owner's history, so that the failure is journaled exactly
+// once, and counted in failed. Rows of deleted documents and of erased safes are left
+// alone. An error is the database's or the blob store's (a run starts only if the store
+// answers, so that a store misconfigured, whose objects all seem missing, marks nothing):
+// the rows bound or marked until then stay so.
 func (v *Vault) BindOldBlobs(ctx context.Context, limit int) (bound, failed int, err error) {
 	st := &v.bindOld
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.done || limit <= 0 {
 		return 0, 0, nil
+	}
+	if err := v.blobs.Ping(ctx); err != nil {
+		return 0, 0, fmt.Errorf("vault: bind old blobs: %w", err)
 	}
 	rows, err := unboundBlobRows(ctx, v.db, limit)
 	if err != nil {
@@ -76,9 +82,12 @@ func (v *Vault) BindOldBlobs(ctx context.Context, limit int) (bound, failed int,
 		ok, err := v.bindOldBlob(ctx, o)
 		switch {
 		case errors.Is(err, ErrIntegrity):
-			failed++
-			if err := markBindFailed(ctx, v.db, o.b.ID, v.now()); err != nil {
+			marked, err := v.bindFailed(ctx, o)
+			if err != nil {
 				return bound, failed, fmt.Errorf("vault: bind old blob %s: %w", o.b.ID, err)
+			}
+			if marked {
+				failed++
 			}
 		case errors.Is(err, ErrShredded):
 			// Erased since the query: its rows are gone or going, with its keys.
@@ -95,19 +104,19 @@ func (v *Vault) BindOldBlobs(ctx context.Context, limit int) (bound, failed int,
 }
 
 // bindOldBlob checks o's row and reads its object through openBlob, as a read does but
-// without an access, then binds the row to the object. An ErrIntegrity error is
-// journaled already.
+// without an access, then binds the row to the object. An ErrIntegrity error is not
+// journaled yet: bindFailed does it.
 func (v *Vault) bindOldBlob(ctx context.Context, o *oldBlob) (bool, error) {
 	identity, dataKey, err := v.ownerKeys(ctx, o.owner)
 	if err != nil {
 		return false, err
 	}
 	// A row changed in the database must not be given a new MAC over its changes.
-	if err := v.checkBlob(ctx, o.owner, dataKey, o.doc, &o.b, o.mac); err != nil {
-		return false, err
+	if !blobRowOK(dataKey, o.owner, o.doc, &o.b, o.mac) {
+		return false, fmt.Errorf("the row does not match its MAC: %w", ErrIntegrity)
 	}
 	f := v.fetchAs(ctx, o.b.ID, identity)
-	r, err := v.openBlob(ctx, &BlobReader{Blob: o.b, Document: o.doc}, f, o.owner, o.doc, o.b.ID)
+	r, err := v.openBlob(ctx, &BlobReader{Blob: o.b, Document: o.doc, onError: func(error) {}}, f, o.owner, o.doc, o.b.ID)
 	if err != nil {
 		return false, err
 	}
@@ -122,4 +131,26 @@ func (v *Vault) bindOldBlob(ctx context.Context, o *oldBlob) (bool, error) {
 		return false, err
 	}
 	return ok, nil
+}
+
+// bindFailed marks o's row as failed and journals the failure in its owner's history, in
+// one transaction: both or neither, and neither if another process marked or bound the
+// row first. It tells whether it did.
+func (v *Vault) bindFailed(ctx context.Context, o *oldBlob) (bool, error) {
+	var marked bool
+	err := pgx.BeginFunc(ctx, v.db, func(tx pgx.Tx) error {
+		var err error
+		if marked, err = markBindFailed(ctx, tx, o.b.ID, v.now()); err != nil || !marked {
+			return err
+		}
+		_, err = appendEntry(ctx, tx, o.owner, Event{Actor: System, Action: ActionIntegrity, DocumentID: o.doc})
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	if marked {
+		v.log.Error("blob written before header MACs failed its check; left unbound", "owner", o.owner, "blob", o.b.ID)
+	}
+	return marked, nil
 }

@@ -112,6 +112,38 @@ func TestBindOldBlobsRefusesWhatFails(t *testing.T) {
 	}
 }
 
+// TestBindOldBlobsStoreAmiss: an instance whose store is misconfigured (a bucket that
+// does not exist), where every object would seem missing, binds nothing and marks
+// nothing: no integrity failure lands in anyone's history, and a sound instance binds the
+// rows afterwards.
+func TestBindOldBlobsStoreAmiss(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	d := b.deposit(t, owner, by, "Quittance", []byte("quittance de loyer"))
+	vault.ForgetHeaderMAC(t, b.v, owner, d.ID, d.Blobs[0].ID)
+	wrong := b.s3
+	wrong.Bucket += "-absent"
+	store, err := vault.NewS3Store(wrong)
+	if err != nil {
+		t.Fatal(err)
+	}
+	amiss, err := vault.New(ctx, vault.Config{DB: b.db, Blobs: store, Keys: b.keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bound, failed, err := amiss.BindOldBlobs(ctx, 100); err == nil || bound != 0 || failed != 0 {
+		t.Fatalf("bind with a store amiss: %d bound, %d failed, %v; want 0, 0 and an error", bound, failed, err)
+	}
+	if n := b.integrityFailures(t, owner); n != 0 {
+		t.Fatalf("journal has %d integrity failures, want none", n)
+	}
+	if bound, failed, err := b.v.BindOldBlobs(ctx, 100); err != nil || bound != 1 || failed != 0 {
+		t.Fatalf("bind with the right store: %d bound, %d failed, %v; want 1, 0, nil", bound, failed, err)
+	}
+}
+
 // TestBindOldBlobsRunsInBatches: a run takes at most limit rows, and the next ones take
 // the rest; a row that failed is not taken again, nor journaled again.
 func TestBindOldBlobsRunsInBatches(t *testing.T) {

@@ -492,8 +492,13 @@ func objectSize(src io.Reader) (int64, bool) {
 }
 
 func (v *Vault) openBlob(ctx context.Context, r *BlobReader, f fetched, owner, doc, blob uuid.UUID) (*BlobReader, error) {
-	integrityFailed := func(error) { v.integrityFailed(ctx, owner, doc, blob, "blob failed its integrity check") }
-	r.onError = integrityFailed
+	// A caller that journals failures itself (BindOldBlobs) sets onError; by default a
+	// failure is journaled in the owner's history.
+	integrityFailed := r.onError
+	if integrityFailed == nil {
+		integrityFailed = func(error) { v.integrityFailed(ctx, owner, doc, blob, "blob failed its integrity check") }
+		r.onError = integrityFailed
+	}
 	if err := f.err; err != nil {
 		f.close()
 		se := errStore{}

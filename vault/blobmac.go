@@ -66,11 +66,16 @@ func blobMAC(dataKey []byte, owner, doc uuid.UUID, b *Blob) []byte {
 // does not match, is an ErrIntegrity error, journaled in the owner's history like a file
 // that fails its SHA-256: nothing of it may be served, listed or signed for.
 func (v *Vault) checkBlob(ctx context.Context, owner uuid.UUID, dataKey []byte, doc uuid.UUID, b *Blob, mac []byte) error {
-	if len(mac) == sha256.Size && hmac.Equal(mac, blobMAC(dataKey, owner, doc, b)) {
+	if blobRowOK(dataKey, owner, doc, b, mac) {
 		return nil
 	}
 	v.integrityFailed(ctx, owner, doc, b.ID, "blob row failed its MAC")
 	return fmt.Errorf("vault: blob %s: the row does not match its MAC: %w", b.ID, ErrIntegrity)
+}
+
+// blobRowOK tells whether mac is the MAC of what b's row says.
+func blobRowOK(dataKey []byte, owner, doc uuid.UUID, b *Blob, mac []byte) bool {
+	return len(mac) == sha256.Size && hmac.Equal(mac, blobMAC(dataKey, owner, doc, b))
 }
 
 // integrityFailed journals a failed integrity check in the owner's history and logs it.

@@ -64,11 +64,14 @@ func unboundBlobRows(ctx context.Context, q dbtx, limit int) (pgx.Rows, error) {
 		LIMIT $1`, limit)
 }
 
-// markBindFailed records that blob id's object failed the check that would have bound
-// its row: the row is not taken again (blobs_unbound_idx).
-func markBindFailed(ctx context.Context, q dbtx, id uuid.UUID, at time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE blobs SET header_bind_failed_at = $2 WHERE id = $1`, id, at)
-	return err
+// markBindFailed records, inside tx, that blob id's object failed the check that would
+// have bound its row, so that the row is not taken again (blobs_unbound_idx). It tells
+// whether it did: not if the row was bound or marked meanwhile, by another process.
+func markBindFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, at time.Time) (bool, error) {
+	tag, err := tx.Exec(ctx, `
+		UPDATE blobs SET header_bind_failed_at = $2
+		WHERE id = $1 AND header_mac IS NULL AND header_bind_failed_at IS NULL`, id, at)
+	return tag.RowsAffected() == 1, err
 }
 
 // bindBlobRow records blob id's header MAC and its row's new MAC, unless the row changed
@@ -76,7 +79,7 @@ func markBindFailed(ctx context.Context, q dbtx, id uuid.UUID, at time.Time) err
 func bindBlobRow(ctx context.Context, q dbtx, id uuid.UUID, headerMAC, mac, oldMAC []byte) (bool, error) {
 	tag, err := q.Exec(ctx, `
 		UPDATE blobs SET header_mac = $2, mac = $3
-		WHERE id = $1 AND header_mac IS NULL AND mac = $4`, id, headerMAC, mac, oldMAC)
+		WHERE id = $1 AND header_mac IS NULL AND header_bind_failed_at IS NULL AND mac = $4`, id, headerMAC, mac, oldMAC)
 	return tag.RowsAffected() == 1, err
 }
 

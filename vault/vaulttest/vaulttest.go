@@ -122,7 +122,9 @@ func DB(tb testing.TB) *pgxpool.Pool {
 // comment says when a binary last used it. A template per binary piled up a thousand
 // databases (9 GB) on a developer's machine in a week, and PostgreSQL's autovacuum
 // launcher, visiting each, took a few per cent of a core from every benchmark.
-// Templates unused for a day (an older schema, another branch's) are dropped.
+// Templates unused for a day (an older schema, another branch's) are dropped; one without
+// a comment is being migrated (by an older binary, which took no lock) or was left by a
+// binary that died, and is left alone.
 func migrateTemplate(ctx context.Context, admin string) (string, error) {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
@@ -170,7 +172,7 @@ func migrateTemplate(ctx context.Context, admin string) (string, error) {
 }
 
 // templateFor names the template of this binary's schema: a hash of the migration files
-// and of the job queue's version, whose migrations Up applies too.
+// and of the job queue's module versions, whose migrations Up applies too.
 func templateFor() (string, error) {
 	h := sha256.New()
 	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
@@ -190,7 +192,7 @@ func templateFor() (string, error) {
 	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, m := range info.Deps {
-			if m.Path == "github.com/riverqueue/river" {
+			if strings.HasPrefix(m.Path, "github.com/riverqueue/river") { // its migrations ship in its drivers
 				fmt.Fprintf(h, "%s %s\n", m.Path, m.Version)
 			}
 		}
@@ -201,8 +203,8 @@ func templateFor() (string, error) {
 func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) {
 	rows, err := conn.Query(ctx, `
 		SELECT d.datname FROM pg_database d
-		LEFT JOIN pg_shdescription s ON s.objoid = d.oid
-		WHERE d.datname LIKE 'coffre_tmpl_%' AND (s.description IS NULL OR s.description < $1)`,
+		JOIN pg_shdescription s ON s.objoid = d.oid
+		WHERE d.datname LIKE 'coffre_tmpl_%' AND s.description < $1`,
 		time.Now().UTC().Add(-24*time.Hour).Format(time.RFC3339))
 	if err != nil {
 		return
