@@ -4,14 +4,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -132,5 +135,49 @@ func TestBrowserAddPageNoJS(t *testing.T) {
 	}
 	if pages != 2 {
 		t.Errorf("the paper has %d pages, want 2", pages)
+	}
+}
+
+// TestBrowserPhotoBeforeScript: on a slow network a person may take the photo before
+// upload.js has come; the page then lists it as soon as the script runs, with its check,
+// as if it had been taken after (the browser's own field, which would have said so, is
+// hidden where scripts run).
+func TestBrowserPhotoBeforeScript(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	release := make(chan struct{})
+	var once sync.Once
+	h := b.srv.Config.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/upload.js") {
+			<-release
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { once.Do(func() { close(release) }); srv.Close() })
+	base := "http://localhost:" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
+	br := newBrowser(t)
+	defer br.report()
+	br.signup(base, "Amina", "le chat mange la pomme")
+	raw, _ := paperPhoto(t, "23-avis_imposition.jpg")
+	photo := filepath.Join(t.TempDir(), "avis.jpg")
+	if err := os.WriteFile(photo, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Page.navigate returns once the page is on its way, without waiting for its scripts.
+	if _, err := chromedp.Call(br.ctx, page.Navigate, page.NavigateParams{URL: base + "/papiers/ajouter"}); err != nil {
+		t.Fatal(err)
+	}
+	br.do("take a photo before the script comes",
+		chromedp.WaitReady(chromedp.CSS("#add-submit")),
+		chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{photo}))
+	if n, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#page-list li').length`)); err != nil || n != 0 {
+		t.Fatalf("pages listed before the script: %d (%v)", n, err)
+	}
+	once.Do(func() { close(release) })
+	br.do("the script lists the photo and checks it",
+		chromedp.Poll[chromedp.Void](`document.querySelector('#page-list li[data-checked]')`, chromedp.WithPollingTimeout(60e9)))
+	if n, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#page-list li').length`)); err != nil || n != 1 {
+		t.Fatalf("pages listed: %d (%v), want 1", n, err)
 	}
 }

@@ -166,7 +166,11 @@
       });
     }
 
-    input.addEventListener('change', function () {
+    input.addEventListener('change', takeFiles);
+    // A photo taken before this script ran (a slow network) is in the field already.
+    if (input.files && input.files.length) takeFiles();
+
+    function takeFiles() {
       var files = Array.prototype.slice.call(input.files);
       input.value = '';
       var at = retakeAt;
@@ -196,7 +200,7 @@
           });
         });
       });
-    });
+    }
 
     form.addEventListener('submit', function (ev) {
       // Taking out a page that waits on the server is a plain form.
