@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
@@ -79,28 +80,19 @@ func TestReceiptFitsItsCard(t *testing.T) {
 		if err := os.WriteFile(f, buf.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := exec.Command("pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", "-singlefile", f, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		if out, err := exec.Command("pdftoppm", "-r", "300", "-f", "1", "-l", "1", "-png", "-singlefile", f, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
 			t.Fatalf("pdftoppm (poppler-utils, installed by scripts/deps.sh): %v: %s", err, out)
 		}
-		pf, err := os.Open(filepath.Join(dir, "page.png"))
+		// zbar reads the page as a phone's reader would: gozxing's detector misses about
+		// 3 % of codes of this size (version 21) even drawn perfectly, which it reads when
+		// told where the code is.
+		out, err := exec.Command("zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", filepath.Join(dir, "page.png")).Output()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("the printed code does not read (zbarimg, from zbar-tools, installed by scripts/test.sh): %v", err)
 		}
-		img, err := png.Decode(pf)
-		pf.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-		if err != nil {
-			t.Fatalf("the printed code does not read: %v", err)
-		}
-		if got.GetText() != verify+"?r="+jws {
-			t.Errorf("the printed code reads %q", got.GetText())
+		got := strings.TrimSuffix(string(out), "\n")
+		if got != verify+"?r="+jws {
+			t.Errorf("the printed code reads %q", got)
 		}
 	}
 }
