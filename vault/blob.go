@@ -10,10 +10,15 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"filippo.io/age"
 	"github.com/google/uuid"
 )
+
+// markTimeout bounds an upload marker's insert, which a deposit's cancellation does not
+// cut short.
+const markTimeout = 30 * time.Second
 
 // smallBlob is how much of a stream of unknown length is read ahead: a file that ends
 // within it is sent as one PUT of known size instead of a multipart upload.
@@ -59,8 +64,12 @@ func (v *Vault) startBlob(ctx context.Context, recipient age.Recipient, body io.
 	// for it (markGate), and the store makes no object before it has them all.
 	marked := make(chan error, 1)
 	go func() {
-		err := markUpload(ctx, v.db, b.ID)
-		marked <- err
+		// Not cancelled with the deposit: an insert abandoned on its way can still commit
+		// after the failed deposit's clean-up has deleted the marker, and leave it for the
+		// reaper. Its answer, whichever, is what the clean-up needs.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+		defer cancel()
+		marked <- markUpload(mctx, v.db, b.ID)
 	}()
 	mark := newMarkGate(marked)
 
