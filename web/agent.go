@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"coffre/sharing"
 	"coffre/vault"
@@ -66,6 +67,68 @@ func (h *handler) requireAgent(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, as)))
 	})
+}
+
+// At a desk, a person with no phone of their own signs in on the agent's computer, to
+// choose their secret or look at their papers with the agent. Their session must not stay
+// behind in the agent's browser: whoever used it next would have their whole safe, beyond
+// any mandate. So a session opened in a browser that holds an agent's cookie is short
+// (deskSessionLength), says so on every page (view.DeskEnds), and ends as soon as any page
+// of the desk is used again (handOver).
+
+// deskSessionLength is the longest a person's session opened on an agent's browser lasts:
+// enough to choose a secret and go through one's papers with the agent.
+const deskSessionLength = 15 * time.Minute
+
+// atDesk tells whether r comes from a browser an agent signed in on (their cookie, even
+// if their session has ended since, is the mark of the desk's computer).
+func (h *handler) atDesk(r *http.Request) bool {
+	c, err := r.Cookie(h.cookieName(agentCookie))
+	return err == nil && c.Value != ""
+}
+
+// sessionLength is how long a session opened by r may last.
+func (h *handler) sessionLength(r *http.Request) time.Duration {
+	if h.atDesk(r) {
+		return min(h.cfg.AbsoluteTimeout, deskSessionLength)
+	}
+	return h.cfg.AbsoluteTimeout
+}
+
+// handOver ends the session of a person signed in on an agent's browser before any page
+// of the desk is served there: the agent takes their computer back. On anyone else's
+// browser a page of the desk changes nothing, so that a link to one cannot sign a person
+// out; an agent who signs in on a browser where a person is signed in signs them out
+// (agentLogin, proConnectReturn).
+func (h *handler) handOver(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.atDesk(r) {
+			if err := h.signOutPerson(w, r); err != nil {
+				h.serverError(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// signOutPerson ends the session of the person signed in on this browser, if any. The
+// forms of the page served get a new CSRF token, the person's being gone.
+func (h *handler) signOutPerson(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	if st.session == nil {
+		return nil
+	}
+	if err := h.accounts.EndSession(r.Context(), st.token); err != nil {
+		return err
+	}
+	h.setCookie(w, "coffre", "", -1)
+	h.setCookie(w, returnCookie, "", -1) // a téléservice's request waiting for the person goes with them
+	st.session, st.owner = nil, nil
+	st.token = randomToken()
+	st.csrf = csrfToken(st.token)
+	h.setCookie(w, "coffre_pre", st.token, 0)
+	return nil
 }
 
 // agentFrame is what every page of the desk shows around its content: the agent's name
@@ -137,6 +200,10 @@ func (h *handler) agentLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	token, _, err := h.share.CreateAgentSession(r.Context(), a)
 	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.signOutPerson(w, r); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

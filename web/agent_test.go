@@ -19,13 +19,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pquerna/otp/totp"
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/web"
 )
 
 // agentBundle is setup(t) whose vault and sharing service sit on a database the test can
@@ -105,7 +108,7 @@ func (c *client) agentSignIn(a *deskAgent) {
 		c.t.Fatalf("agent sign-in: %d %s", resp.StatusCode, body)
 	}
 	if resp.Header.Get("Location") == "/agent/mot-de-passe" {
-		resp, body = c.post("/agent/mot-de-passe", url.Values{"csrf": {tok}, "current": {a.password}, "password": {agentPassword}, "password2": {agentPassword}})
+		resp, body = c.post("/agent/mot-de-passe", url.Values{"csrf": {c.csrf("/agent/mot-de-passe")}, "current": {a.password}, "password": {agentPassword}, "password2": {agentPassword}})
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent" {
 			c.t.Fatalf("agent password: %d %s", resp.StatusCode, body)
 		}
@@ -646,6 +649,11 @@ func TestBrowserAgent(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#secret2"), mine),
 		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
 	br.waitURL(`/papiers$`)
+	if txt := br.text(); !strings.Contains(txt, "Vous êtes sur l'ordinateur de l'agent") {
+		t.Errorf("the person is not told their session at the desk is short: %s", txt)
+	}
+	br.visit("Mes papiers (au guichet)", base+"/papiers")
+	// The agent takes the computer back: the person's session ends there.
 	br.visit("Mandat", p+"/mandat")
 	br.do("the person consents",
 		chromedp.Click(chromedp.CSS("label[for=scope-share]")),
@@ -681,8 +689,22 @@ func TestBrowserAgent(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#code-attente")))
 	br.axeHere("Nouveau code en attente (agent)")
 
-	// The person, at home, signed in.
+	// The person's session ended when the agent came back to their pages; at home, they
+	// sign in again.
+	br.visit("Se connecter (au guichet, après l'agent)", base+"/papiers")
+	br.waitURL(`/connexion$`)
+	if _, err := chromedp.Call(br.ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "coffre_agent", URL: base}); err != nil {
+		t.Fatal(err)
+	}
+	br.do("sign in at home",
+		chromedp.SendKeys(chromedp.CSS("#login"), "marie.martin"),
+		chromedp.SendKeys(chromedp.CSS("#secret"), mine),
+		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")))
+	br.waitURL(`/papiers$`)
 	br.visit("Mes papiers (nouveau code en attente)", base+"/papiers")
+	if strings.Contains(br.text(), "Vous êtes sur l'ordinateur de l'agent") {
+		t.Error("told at home that they are at the desk")
+	}
 	if txt := br.text(); !strings.Contains(txt, "Un nouveau code a été demandé pour votre coffre") || !strings.Contains(txt, "Annuler ce nouveau code") {
 		t.Errorf("no recovery banner: %s", txt)
 	}
@@ -713,5 +735,97 @@ func TestTemporaryCodeExpired(t *testing.T) {
 	}
 	if resp, _ := c.get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connexion" {
 		t.Fatalf("signed in with an expired code: %d", resp.StatusCode)
+	}
+}
+
+// TestDeskSessionHandedBack: a person who signs in on the agent's browser gets a short
+// session, told on each of their pages, and it ends, on the server, as soon as a page of
+// the desk is used; the agent's session and the person's elsewhere go on.
+func TestDeskSessionHandedBack(t *testing.T) {
+	t.Parallel()
+	b, db := agentBundle(t)
+	ctx := context.Background()
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	const secret = "le chat dort sur la valise"
+	home := b.client(t)
+	home.signup("lea.moreau", secret)
+	owner := ownerOf(t, b, "lea.moreau")
+	lengths := func() []int {
+		t.Helper()
+		rows, err := db.Query(ctx, `SELECT extract(epoch FROM expires_at - created_at)::int FROM sessions WHERE owner_id = $1 ORDER BY created_at`, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	desk := b.client(t)
+	desk.agentSignIn(a)
+	if resp := desk.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/papiers" {
+		t.Fatalf("sign-in at the desk: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	personTok := desk.cookie("coffre")
+	if got := lengths(); len(got) != 2 || got[0] != int(web.DefaultAbsoluteTimeout.Seconds()) || got[1] != 15*60 {
+		t.Fatalf("session lengths (at home, at the desk): %v s, want [%d 900]", got, int(web.DefaultAbsoluteTimeout.Seconds()))
+	}
+	const told = "Vous êtes sur l'ordinateur de l'agent"
+	resp, body := desk.get("/papiers")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(html.UnescapeString(body), told) || !regexp.MustCompile(`au plus tard à \d\dh\d\d\.`).MatchString(html.UnescapeString(body)) {
+		t.Fatalf("the desk's session is not told: %d %s", resp.StatusCode, body)
+	}
+	if _, body := home.get("/papiers"); strings.Contains(html.UnescapeString(body), told) {
+		t.Fatal("a session at home is told it is at the desk")
+	}
+
+	// The agent takes the computer back: any page of the desk ends the person's session.
+	resp, body = desk.get("/agent")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Mme Dupont") {
+		t.Fatalf("agent's home: %d", resp.StatusCode)
+	}
+	if desk.cookie("coffre") != "" {
+		t.Fatal("the person's cookie stays in the agent's browser")
+	}
+	if resp, _ := b.withSession(t, personTok).get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connexion" {
+		t.Fatalf("the person's session still works elsewhere: %d", resp.StatusCode)
+	}
+	if got := lengths(); len(got) != 1 {
+		t.Fatalf("%d sessions left, want the one at home", len(got))
+	}
+	if resp, _ := home.get("/papiers"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the session at home ended too: %d", resp.StatusCode)
+	}
+	// The desk's page carries a CSRF token of its own, the person's being gone.
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no CSRF token on the agent's home")
+	}
+	if resp, body := desk.post("/agent/deconnexion", url.Values{"csrf": {m[1]}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent/connexion" {
+		t.Fatalf("agent's sign-out with the new page's token: %d %s", resp.StatusCode, body)
+	}
+
+	// On the person's own browser, a page of the desk (a link to it, say) signs nobody out.
+	if resp, _ := home.get("/agent/connexion"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("agents' sign-in page: %d", resp.StatusCode)
+	}
+	if resp, _ := home.get("/papiers"); resp.StatusCode != http.StatusOK || len(lengths()) != 1 {
+		t.Fatalf("a page of the desk signed the person out on their own browser: %d", resp.StatusCode)
+	}
+
+	// Signed in first on a browser no agent used yet, the person is signed out there when
+	// an agent signs in on it.
+	shared := b.client(t)
+	if resp := shared.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	if got := lengths(); len(got) != 2 || got[1] != int(web.DefaultAbsoluteTimeout.Seconds()) {
+		t.Fatalf("session lengths: %v", got)
+	}
+	shared.agentSignIn(newAgent(t, b, newStructure(t, b, "France Services de Roubaix"), "marc.leroy", "M. Leroy")) // a's code of this step is spent
+	if resp, _ := shared.get("/papiers"); resp.StatusCode != http.StatusSeeOther || len(lengths()) != 1 {
+		t.Fatalf("the person's session outlived an agent's sign-in on the same browser: %d", resp.StatusCode)
 	}
 }

@@ -75,7 +75,7 @@ func (h *handler) startSession(w http.ResponseWriter, r *http.Request, o *vault.
 
 // openSession creates the session and sets its cookie, with the account's language.
 func (h *handler) openSession(w http.ResponseWriter, r *http.Request, owner uuid.UUID, method string) error {
-	token, _, err := h.accounts.CreateSession(r.Context(), owner, method, r.UserAgent(), h.cfg.AbsoluteTimeout)
+	token, _, err := h.accounts.CreateSession(r.Context(), owner, method, r.UserAgent(), h.sessionLength(r))
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,7 @@ func parsePages(a *assets) *pages {
 				return loc.Date(*t)
 			},
 			"datetime":  func(t time.Time) string { return loc.DateTime(t.In(tz)) },
+			"clock":     func(t time.Time) string { return loc.Clock(t.In(tz)) },
 			"num":       func(n int) string { return loc.Digits(strconv.Itoa(n)) },
 			"dir":       loc.Dir,
 			"languages": func() []languageChoice { return languageChoices(lang) },
@@ -138,6 +139,9 @@ type view struct {
 	// Recovery is a new code an agent asked for after an identity check, shown with its
 	// cancel button on every page of the owner until it works (agent_owner.go).
 	Recovery *account.PendingRecovery
+	// DeskEnds is when the session of a person signed in on an agent's browser ends at
+	// the latest, told on each of their pages (agent.go, handOver).
+	DeskEnds *time.Time
 	Data     any
 }
 
@@ -154,6 +158,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		v.Shutdown = h.shutdownNotice(r.Context())
 		v.Login = st.owner.Login
 		v.Recovery = h.pendingRecovery(r.Context(), st.owner.ID)
+		if st.session != nil && h.atDesk(r) {
+			v.DeskEnds = &st.session.ExpiresAt
+		}
 		if h.share != nil && (v.Path == "/papiers" || v.Path == "/compte") {
 			v.Aidants = h.aidantNotices(r.Context(), st.owner.ID)
 		}

@@ -42,7 +42,10 @@ func (h *handler) routes(r chi.Router) {
 		h.publicRoutes(r)
 		if h.share != nil {
 			h.recipientRoutes(r)
-			h.agentRoutes(r)
+			r.Group(func(r chi.Router) {
+				r.Use(h.handOver) // a person signed in on the agent's browser is signed out
+				h.agentRoutes(r)
+			})
 		}
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireOwner, h.requireOpen, h.requireNewSecret)

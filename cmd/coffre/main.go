@@ -74,7 +74,8 @@ Configuration (environment variables, with their defaults):
     COFFRE_BEHIND_TLS         the service is reached over HTTPS (a proxy may end TLS):
                               Secure __Host- cookies, HSTS, X-Forwarded-For: true or false (false)
     COFFRE_SESSION_IDLE       a session ends after this long without a request (30m)
-    COFFRE_SESSION_MAX        a session ends this long after sign-in, whatever the activity (12h)
+    COFFRE_SESSION_MAX        a session ends this long after sign-in, whatever the activity (12h);
+                              15 minutes at most on a browser an agent signed in on
     COFFRE_SIGNUPS_PER_NETWORK  safes one network (IPv4 /24, IPv6 /48) may open by itself in
                               15 minutes; agents' pages are not counted (10)
     COFFRE_BASE_URL           public address of the service, e.g. https://coffre.example.fr;

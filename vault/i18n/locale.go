@@ -98,7 +98,12 @@ func (l Locale) Date(t time.Time) string {
 
 // DateTime writes a day and its hour: "3 mars 2026 à 14h05".
 func (l Locale) DateTime(t time.Time) string {
-	return fmt.Sprintf(l.at, l.Date(t), l.Digits(t.Format(l.clock)))
+	return fmt.Sprintf(l.at, l.Date(t), l.Clock(t))
+}
+
+// Clock gives the hour alone: "14h05", "١٤:٠٥".
+func (l Locale) Clock(t time.Time) string {
+	return l.Digits(t.Format(l.clock))
 }
 
 // Month names a month: "mars 2026", "грудень 2025".
