@@ -72,19 +72,28 @@ func (h *handler) requireAgent(next http.Handler) http.Handler {
 // At a desk, a person with no phone of their own signs in on the agent's computer, to
 // choose their secret or look at their papers with the agent. Their session must not stay
 // behind in the agent's browser: whoever used it next would have their whole safe, beyond
-// any mandate. So a session opened in a browser that holds an agent's cookie is short
+// any mandate. So a browser an agent signed in on carries a mark of the desk
+// (deskCookie), kept when the agent signs out; a session opened there is short
 // (deskSessionLength), says so on every page (view.DeskEnds), and ends as soon as any page
-// of the desk is used again (handOver).
+// of the desk is used there again (handOver); no passkey is registered there (passkey.go).
+
+// deskCookie marks a browser an agent signed in on, for a year: it holds no secret, and
+// outlives the agent's session, which ends on sign-out, after 15 idle minutes, or with
+// the browser.
+const deskCookie = "coffre_guichet"
 
 // deskSessionLength is the longest a person's session opened on an agent's browser lasts:
 // enough to choose a secret and go through one's papers with the agent.
 const deskSessionLength = 15 * time.Minute
 
-// atDesk tells whether r comes from a browser an agent signed in on (their cookie, even
-// if their session has ended since, is the mark of the desk's computer).
+// atDesk tells whether r comes from a browser an agent signed in on.
 func (h *handler) atDesk(r *http.Request) bool {
-	c, err := r.Cookie(h.cookieName(agentCookie))
-	return err == nil && c.Value != ""
+	for _, name := range []string{deskCookie, agentCookie} {
+		if c, err := r.Cookie(h.cookieName(name)); err == nil && c.Value != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // sessionLength is how long a session opened by r may last.
@@ -99,10 +108,16 @@ func (h *handler) sessionLength(r *http.Request) time.Duration {
 // of the desk is served there: the agent takes their computer back. On anyone else's
 // browser a page of the desk changes nothing, so that a link to one cannot sign a person
 // out; an agent who signs in on a browser where a person is signed in signs them out
-// (agentLogin, proConnectReturn).
+// (startAgentSession). A page the browser only fetches ahead (prefetch, prerender) ends
+// nothing, and is not given: the agent's own visit will be.
 func (h *handler) handOver(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.atDesk(r) {
+		if h.atDesk(r) && stateOf(r).session != nil {
+			if speculative(r) {
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			if err := h.signOutPerson(w, r); err != nil {
 				h.serverError(w, r, err)
 				return
@@ -112,8 +127,16 @@ func (h *handler) handOver(next http.Handler) http.Handler {
 	})
 }
 
+// speculative tells a request the browser sends ahead of the person (Sec-Purpose, or
+// Purpose in older browsers: prefetch, prerender).
+func speculative(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Sec-Purpose"), "prefetch") || r.Header.Get("Purpose") == "prefetch"
+}
+
 // signOutPerson ends the session of the person signed in on this browser, if any. The
-// forms of the page served get a new CSRF token, the person's being gone.
+// forms of the page served get a new CSRF token, the person's being gone: derived from
+// the ended session's token (preAfter), so that pages of the desk loaded at once agree
+// on it.
 func (h *handler) signOutPerson(w http.ResponseWriter, r *http.Request) error {
 	st := stateOf(r)
 	if st.session == nil {
@@ -125,9 +148,20 @@ func (h *handler) signOutPerson(w http.ResponseWriter, r *http.Request) error {
 	h.setCookie(w, "coffre", "", -1)
 	h.setCookie(w, returnCookie, "", -1) // a téléservice's request waiting for the person goes with them
 	st.session, st.owner = nil, nil
-	st.token = randomToken()
+	st.token = preAfter(st.token)
 	st.csrf = csrfToken(st.token)
 	h.setCookie(w, "coffre_pre", st.token, 0)
+	return nil
+}
+
+// startAgentSession signs out the person signed in on this browser, if any, and sets the
+// agent's cookie and the mark of the desk.
+func (h *handler) startAgentSession(w http.ResponseWriter, r *http.Request, token string) error {
+	if err := h.signOutPerson(w, r); err != nil {
+		return err
+	}
+	h.setCookie(w, agentCookie, token, 0)
+	h.setCookie(w, deskCookie, "1", 365*24*3600)
 	return nil
 }
 
@@ -203,11 +237,10 @@ func (h *handler) agentLogin(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.signOutPerson(w, r); err != nil {
+	if err := h.startAgentSession(w, r, token); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.setCookie(w, agentCookie, token, 0)
 	to := "/agent"
 	if a.MustChange {
 		to = "/agent/mot-de-passe"

@@ -693,8 +693,10 @@ func TestBrowserAgent(t *testing.T) {
 	// sign in again.
 	br.visit("Se connecter (au guichet, après l'agent)", base+"/papiers")
 	br.waitURL(`/connexion$`)
-	if _, err := chromedp.Call(br.ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "coffre_agent", URL: base}); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"coffre_agent", "coffre_guichet"} { // another browser
+		if _, err := chromedp.Call(br.ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: name, URL: base}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	br.do("sign in at home",
 		chromedp.SendKeys(chromedp.CSS("#login"), "marie.martin"),
@@ -780,6 +782,30 @@ func TestDeskSessionHandedBack(t *testing.T) {
 	if _, body := home.get("/papiers"); strings.Contains(html.UnescapeString(body), told) {
 		t.Fatal("a session at home is told it is at the desk")
 	}
+	// No passkey is registered on the agent's computer, even by a session fresh from
+	// its sign-in; at home, it is.
+	_, body = desk.get("/compte")
+	if !strings.Contains(body, `id="passkey-desk"`) || strings.Contains(body, `id="passkey-register"`) {
+		t.Fatal("the account page offers a passkey at the desk")
+	}
+	if resp, body := desk.postScript("/compte/cles/debut", csrfRE.FindStringSubmatch(body)[1]); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "propre téléphone") {
+		t.Fatalf("passkey registration at the desk: %d %s", resp.StatusCode, body)
+	}
+	_, body = home.get("/compte")
+	if resp, body := home.postScript("/compte/cles/debut", csrfRE.FindStringSubmatch(body)[1]); resp.StatusCode != http.StatusOK {
+		t.Fatalf("passkey registration at home: %d %s", resp.StatusCode, body)
+	}
+	// A page of the desk the browser fetches ahead ends nothing, and is not given.
+	req, _ := http.NewRequest(http.MethodGet, b.srv.URL+"/agent", nil)
+	req.Header.Set("Sec-Purpose", "prefetch")
+	if resp, err := desk.hc.Do(req); err != nil || resp.StatusCode != http.StatusNoContent || len(lengths()) != 2 {
+		t.Fatalf("a prefetch of the desk: %v %v, %d sessions", resp, err, len(lengths()))
+	}
+	// Two pages of the desk loaded at once as the agent comes back get the same token,
+	// whichever of them ends the person's session.
+	twin := b.client(t)
+	u, _ := url.Parse(b.srv.URL)
+	twin.hc.Jar.SetCookies(u, desk.hc.Jar.Cookies(u))
 
 	// The agent takes the computer back: any page of the desk ends the person's session.
 	resp, body = desk.get("/agent")
@@ -788,6 +814,9 @@ func TestDeskSessionHandedBack(t *testing.T) {
 	}
 	if desk.cookie("coffre") != "" {
 		t.Fatal("the person's cookie stays in the agent's browser")
+	}
+	if _, twinBody := twin.get("/agent/ouvrir"); twin.cookie("coffre_pre") != desk.cookie("coffre_pre") || desk.cookie("coffre_pre") == "" || !strings.Contains(twinBody, "Mme Dupont") {
+		t.Fatal("two pages of the desk loaded as the person's session ended got different tokens")
 	}
 	if resp, _ := b.withSession(t, personTok).get("/papiers"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/connexion" {
 		t.Fatalf("the person's session still works elsewhere: %d", resp.StatusCode)
@@ -805,6 +834,21 @@ func TestDeskSessionHandedBack(t *testing.T) {
 	}
 	if resp, body := desk.post("/agent/deconnexion", url.Values{"csrf": {m[1]}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent/connexion" {
 		t.Fatalf("agent's sign-out with the new page's token: %d %s", resp.StatusCode, body)
+	}
+	// Signed out, the agent leaves the mark of the desk: the next person who signs in
+	// there is at the desk all the same, until an agent's page is opened.
+	if desk.cookie("coffre_agent") != "" || desk.cookie("coffre_guichet") == "" {
+		t.Fatalf("after the agent's sign-out: agent %q, desk %q", desk.cookie("coffre_agent"), desk.cookie("coffre_guichet"))
+	}
+	if resp := desk.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in at the desk: %d", resp.StatusCode)
+	}
+	if got := lengths(); len(got) != 2 || got[1] != 15*60 {
+		t.Fatalf("session lengths after the agent signed out: %v", got)
+	}
+	desk.get("/agent/connexion")
+	if len(lengths()) != 1 || desk.cookie("coffre") != "" {
+		t.Fatal("the agents' sign-in page left the person signed in at the desk")
 	}
 
 	// On the person's own browser, a page of the desk (a link to it, say) signs nobody out.

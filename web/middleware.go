@@ -97,6 +97,14 @@ func validCSRF(r *http.Request, got string) bool {
 	return hmac.Equal(masked, want)
 }
 
+// preAfter is the "pre" token of a browser whose session (token) has just ended: derived
+// from it, so that pages loaded at once as it ended (signOutPerson) all get the same, and
+// as secret as the session's.
+func preAfter(token string) string {
+	sum := sha256.Sum256([]byte("coffre pre after a session\x00" + token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 func randomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -126,6 +134,9 @@ func (h *handler) session(next http.Handler) http.Handler {
 				st.token = c.Value
 			} else {
 				st.token = randomToken()
+				if c, err := r.Cookie(h.cookieName("coffre")); err == nil && len(c.Value) >= 43 {
+					st.token = preAfter(c.Value)
+				}
 				h.setCookie(w, "coffre_pre", st.token, 0)
 			}
 		}

@@ -101,8 +101,18 @@ func (h *handler) passkeysOff(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// passkeyAtDesk refuses to register a passkey on an agent's browser: it would stay in the
+// agent's computer, or their browser's account, and open the safe from anywhere.
+func (h *handler) passkeyAtDesk(w http.ResponseWriter, r *http.Request) bool {
+	if h.atDesk(r) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": h.t(r, "passkey.desk")})
+		return true
+	}
+	return false
+}
+
 func (h *handler) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
-	if h.passkeysOff(w, r) {
+	if h.passkeysOff(w, r) || h.passkeyAtDesk(w, r) {
 		return
 	}
 	u, _, err := h.loadWAUser(r.Context(), h.ownerID(r))
@@ -129,7 +139,7 @@ func (h *handler) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
-	if h.passkeysOff(w, r) {
+	if h.passkeysOff(w, r) || h.passkeyAtDesk(w, r) {
 		return
 	}
 	sess, err := h.takeCeremony(r, "register")

@@ -119,11 +119,10 @@ func (h *handler) proConnectReturn(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.signOutPerson(w, r); err != nil {
+	if err := h.startAgentSession(w, r, token); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.setCookie(w, agentCookie, token, 0)
 	to := "/agent"
 	if a.MustChange {
 		to = "/agent/mot-de-passe"

@@ -142,7 +142,10 @@ type view struct {
 	// DeskEnds is when the session of a person signed in on an agent's browser ends at
 	// the latest, told on each of their pages (agent.go, handOver).
 	DeskEnds *time.Time
-	Data     any
+	// AtDesk tells a page served on a browser an agent signed in on: no passkey is
+	// offered there, nor a secret to save.
+	AtDesk bool
+	Data   any
 }
 
 // render writes a page. Pages that show a person's data are never cached.
@@ -154,11 +157,12 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	v.Path = r.URL.Path
 	v.Passkeys = h.wa != nil
 	v.OpenID = h.oidc != nil
+	v.AtDesk = h.atDesk(r)
 	if st.owner != nil {
 		v.Shutdown = h.shutdownNotice(r.Context())
 		v.Login = st.owner.Login
 		v.Recovery = h.pendingRecovery(r.Context(), st.owner.ID)
-		if st.session != nil && h.atDesk(r) {
+		if st.session != nil && v.AtDesk {
 			v.DeskEnds = &st.session.ExpiresAt
 		}
 		if h.share != nil && (v.Path == "/papiers" || v.Path == "/compte") {
