@@ -788,10 +788,16 @@ func TestDeskSessionHandedBack(t *testing.T) {
 	if !strings.Contains(body, `id="passkey-desk"`) || strings.Contains(body, `id="passkey-register"`) {
 		t.Fatal("the account page offers a passkey at the desk")
 	}
+	if strings.Contains(body, `-password"`) || strings.Contains(body, `autocomplete="username" hidden`) {
+		t.Fatal("the secret's fields at the desk ask the browser to save it")
+	}
 	if resp, body := desk.postScript("/compte/cles/debut", csrfRE.FindStringSubmatch(body)[1]); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "propre téléphone") {
 		t.Fatalf("passkey registration at the desk: %d %s", resp.StatusCode, body)
 	}
 	_, body = home.get("/compte")
+	if !strings.Contains(body, `autocomplete="new-password"`) {
+		t.Fatal("the secret's fields at home do not let a password manager help")
+	}
 	if resp, body := home.postScript("/compte/cles/debut", csrfRE.FindStringSubmatch(body)[1]); resp.StatusCode != http.StatusOK {
 		t.Fatalf("passkey registration at home: %d %s", resp.StatusCode, body)
 	}
