@@ -177,3 +177,16 @@ func TestRightToLeftIsolatesArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestRightToLeftIsolatesOnce: a placeholder the translator isolated already is not
+// isolated twice (a date isolated twice is drawn with its digits moved).
+func TestRightToLeftIsolatesOnce(t *testing.T) {
+	t.Parallel()
+	c := loadCatalogue()
+	for _, lang := range []string{"ps", "fa-AF", "ar"} {
+		got := c.text(lang, "doc.deposited", "۳۰ نومبر ۲۰۲۶، ساعت ۰۸:۳۳")
+		if strings.Count(got, "\u2068") != 1 || strings.Count(got, "\u2069") != 1 || !strings.Contains(got, "\u2068۳۰ نومبر ۲۰۲۶، ساعت ۰۸:۳۳\u2069") {
+			t.Errorf("%s: %q", lang, got)
+		}
+	}
+}

@@ -101,6 +101,12 @@ func TestShareLinkPages(t *testing.T) {
 			t.Errorf("link page lacks %q", want)
 		}
 	}
+	// The code is said aloud: the ready-made messages carry the link, never the code.
+	for _, m := range regexp.MustCompile(`(?:sms:\?&amp;body=|mailto:\?subject=)[^"]*`).FindAllString(body, -1) {
+		if strings.Contains(m, code) || !strings.Contains(m, token) {
+			t.Errorf("a ready-made message carries the code, or no link: %s", m)
+		}
+	}
 
 	// Someone at a counter, with no account.
 	desk := b.client(t)

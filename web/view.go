@@ -67,7 +67,9 @@ func (h *handler) createdLink(r *http.Request, c *sharing.Created) (createdView,
 	}
 	message := h.t(r, "share.message", link)
 	if c.Code != "" {
-		message = h.t(r, "share.message.code", link, c.Code)
+		// The code is said aloud, never sent with the link: whoever gets the message by
+		// mistake must not have both.
+		message = h.t(r, "share.message.code", link)
 	}
 	return createdView{
 		// html/template turns a data: or sms: address into #ZgotmplZ: these two are ours,
