@@ -77,10 +77,16 @@ func (h *handler) requireAgent(next http.Handler) http.Handler {
 // (deskSessionLength), says so on every page (view.DeskEnds), and ends as soon as any page
 // of the desk is used there again (handOver); no passkey is registered there (passkey.go).
 
-// deskCookie marks a browser an agent signed in on, for a year: it holds no secret, and
-// outlives the agent's session, which ends on sign-out, after 15 idle minutes, or with
-// the browser.
+// deskCookie marks a browser an agent signed in on, for a year: it outlives the agent's
+// session, which ends on sign-out, after 15 idle minutes, or with the browser. Its value
+// is no secret: the desk's language, which a person's sign-in there replaces with their
+// own, given back when the agent takes the computer back (signOutPerson).
 const deskCookie = "coffre_guichet"
+
+// markDesk marks this browser as a desk's, the language of its pages now kept.
+func (h *handler) markDesk(w http.ResponseWriter, r *http.Request) {
+	h.setCookie(w, deskCookie, requestLanguage(r), 365*24*3600)
+}
 
 // deskSessionLength is the longest a person's session opened on an agent's browser lasts:
 // enough to choose a secret and go through one's papers with the agent.
@@ -105,7 +111,8 @@ func (h *handler) sessionLength(r *http.Request) time.Duration {
 }
 
 // handOver ends the session of a person signed in on an agent's browser before any page
-// of the desk is served there: the agent takes their computer back. On anyone else's
+// of the desk is served there: the agent takes their computer back, and the page comes
+// again, in the desk's language. On anyone else's
 // browser a page of the desk changes nothing, so that a link to one cannot sign a person
 // out; an agent who signs in on a browser where a person is signed in signs them out
 // (startAgentSession). A page the browser only fetches ahead (prefetch, prerender) ends
@@ -120,6 +127,10 @@ func (h *handler) handOver(next http.Handler) http.Handler {
 			}
 			if err := h.signOutPerson(w, r); err != nil {
 				h.serverError(w, r, err)
+				return
+			}
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, r.URL.RequestURI(), http.StatusSeeOther)
 				return
 			}
 		}
@@ -147,6 +158,9 @@ func (h *handler) signOutPerson(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.setCookie(w, "coffre", "", -1)
 	h.setCookie(w, returnCookie, "", -1) // a téléservice's request waiting for the person goes with them
+	if c, err := r.Cookie(h.cookieName(deskCookie)); err == nil && validLanguage(c.Value) {
+		h.setLangCookie(w, c.Value)
+	}
 	st.session, st.owner = nil, nil
 	st.token = preAfter(st.token)
 	st.csrf = csrfToken(st.token)
@@ -161,7 +175,7 @@ func (h *handler) startAgentSession(w http.ResponseWriter, r *http.Request, toke
 		return err
 	}
 	h.setCookie(w, agentCookie, token, 0)
-	h.setCookie(w, deskCookie, "1", 365*24*3600)
+	h.markDesk(w, r)
 	return nil
 }
 

@@ -273,6 +273,9 @@ type mandateForm struct {
 	Duration  string
 	Durations []sharing.Duration
 	Version   string
+	// Translation is the language the consent's French text is translated into, beside
+	// it: the person's own, else the page's ("fr": none).
+	Translation string
 	// What the form asks for, and how the person consents. Unexported: a template cannot
 	// show the secret typed.
 	mandate sharing.NewMandate
@@ -311,15 +314,24 @@ type agentMandatedView struct {
 
 func (h *handler) agentMandateForm(w http.ResponseWriter, r *http.Request) {
 	f := mandateForm{Owner: safeOf(r).Owner, Scopes: map[string]bool{"deposit": true, "read": true}, Duration: string(sharing.SixMonths),
-		Durations: mandateDurations, Version: mandateTextVersion}
+		Durations: mandateDurations, Version: mandateTextVersion, Translation: h.consentLanguage(r, safeOf(r).Owner)}
 	h.renderAgent(w, r, http.StatusOK, "agent_mandate", view{Title: "agent.mandate.title"}, &agentMandateView{F: f})
+}
+
+// consentLanguage is the language a person reads the consent in: their account's, which
+// the agent's page need not be in; else the page's.
+func (h *handler) consentLanguage(r *http.Request, o *vault.Owner) string {
+	if a, err := h.accounts.Account(r.Context(), o.ID); err == nil && validLanguage(a.Language) && a.Language != "fr" {
+		return a.Language
+	}
+	return requestLanguage(r)
 }
 
 func (h *handler) agentMandate(w http.ResponseWriter, r *http.Request) {
 	o := safeOf(r).Owner // authorized before an error shows the login again
 	owner := o.ID
 	f := parseMandateForm(r)
-	f.Owner = o
+	f.Owner, f.Translation = o, h.consentLanguage(r, o)
 	bad := func(status int, msg string) {
 		h.renderAgent(w, r, status, "agent_mandate", view{Title: "agent.mandate.title", Error: h.t(r, msg)}, &agentMandateView{F: f})
 	}

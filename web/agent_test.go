@@ -813,7 +813,11 @@ func TestDeskSessionHandedBack(t *testing.T) {
 	u, _ := url.Parse(b.srv.URL)
 	twin.hc.Jar.SetCookies(u, desk.hc.Jar.Cookies(u))
 
-	// The agent takes the computer back: any page of the desk ends the person's session.
+	// The agent takes the computer back: any page of the desk ends the person's session,
+	// and comes again.
+	if resp, _ := desk.get("/agent"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/agent" {
+		t.Fatalf("agent's home, the person signed in: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	resp, body = desk.get("/agent")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Mme Dupont") {
 		t.Fatalf("agent's home: %d", resp.StatusCode)
@@ -877,5 +881,30 @@ func TestDeskSessionHandedBack(t *testing.T) {
 	shared.agentSignIn(newAgent(t, b, newStructure(t, b, "France Services de Roubaix"), "marc.leroy", "M. Leroy")) // a's code of this step is spent
 	if resp, _ := shared.get("/papiers"); resp.StatusCode != http.StatusSeeOther || len(lengths()) != 1 {
 		t.Fatalf("the person's session outlived an agent's sign-in on the same browser: %d", resp.StatusCode)
+	}
+}
+
+// TestDeskLanguageGivenBack: a person's sign-in at the desk shows their pages in their
+// language, and the desk has its own back when the agent takes the computer back.
+func TestDeskLanguageGivenBack(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	const secret = "le chat dort sur la valise"
+	b.client(t).signup("oksana.k", secret)
+	if err := b.a.SetLanguage(context.Background(), ownerOf(t, b, "oksana.k"), "uk"); err != nil {
+		t.Fatal(err)
+	}
+	desk := b.client(t)
+	desk.agentSignIn(a)
+	if resp := desk.signIn("oksana.k", secret); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in at the desk: %d", resp.StatusCode)
+	}
+	if _, body := desk.get("/papiers"); !strings.Contains(body, `lang="uk"`) {
+		t.Fatal("the person's pages at the desk are not in their language")
+	}
+	desk.get("/agent") // the hand-over
+	if resp, body := desk.get("/agent"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `lang="fr"`) || !strings.Contains(body, "Accueil agent") {
+		t.Fatalf("the desk is not given its language back: %d %s", resp.StatusCode, desk.cookie("lang"))
 	}
 }

@@ -87,6 +87,9 @@ func (h *handler) openSession(w http.ResponseWriter, r *http.Request, owner uuid
 			return err
 		}
 	}
+	if h.atDesk(r) {
+		h.markDesk(w, r) // before the person's language replaces the desk's
+	}
 	h.setCookie(w, "coffre", token, 0)
 	h.setCookie(w, "coffre_pre", "", -1)
 	if a, err := h.accounts.Account(r.Context(), owner); err == nil {

@@ -163,9 +163,14 @@ func TestLanguageAtDesk(t *testing.T) {
 	if fr < 0 || french < fr || arabic < french {
 		t.Fatalf("the mandate's text in French then in Arabic: %d %d %d", fr, french, arabic)
 	}
+	// The translation is in the person's language, whatever the desk's.
 	c.get("/langue/fr?retour=/agent")
-	if _, body := c.get("/agent/personnes/" + owner.String() + "/mandat"); strings.Contains(body, "traduction-mandat") {
-		t.Error("a translation of the mandate's text shown in French")
+	if _, body := c.get("/agent/personnes/" + owner.String() + "/mandat"); !strings.Contains(body, `id="traduction-mandat" lang="ar" dir="rtl"`) || !strings.Contains(body, "تسمح لموظفي") {
+		t.Error("no Arabic translation of the mandate's text for a person reading Arabic, on a desk in French")
+	}
+	c.post("/agent/ouvrir", url.Values{"csrf": {tok}, "login": {"lea.fr"}, "lang": {"fr"}})
+	if _, body := c.get("/agent/personnes/" + ownerOf(t, b, "lea.fr").String() + "/mandat"); strings.Contains(body, "traduction-mandat") {
+		t.Error("a translation of the mandate's text for a person reading French, on a desk in French")
 	}
 }
 

@@ -48,10 +48,14 @@ func parsePages(a *assets) *pages {
 			"t": func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
 			// tfr is a text in French whatever the page's language: a legal text that
 			// must stay in French (the mandate's consent), shown with its translation.
-			"tfr":   func(id string, args ...any) string { return p.cat.text("fr", id, args...) },
-			"icon":  a.icon,
-			"asset": a.url,
-			"kind":  func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
+			"tfr": func(id string, args ...any) string { return p.cat.text("fr", id, args...) },
+			// tin is a text in another language than the page's (a consent translated
+			// into the person's), langdir its direction.
+			"tin":     func(l, id string, args ...any) string { return p.cat.text(l, id, args...) },
+			"langdir": func(l string) string { return localeOf(l).Dir() },
+			"icon":    a.icon,
+			"asset":   a.url,
+			"kind":    func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
 			"date": func(t *time.Time) string {
 				if t == nil {
 					return ""
