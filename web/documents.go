@@ -314,13 +314,21 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 // defaultTitle is the title of a paper deposited at t without one, in the language of
 // who deposits it: « Pièce d'identité du 3 mars 2026 ». A paper that still has it gets
 // its recognised name instead, when the person confirms the suggestion (suggestion.go).
+// The title is kept as plain text: the marks that isolate a text inserted into a
+// right-to-left sentence are for pages, and a title is shown on pages of either direction
+// (in a <bdi>) and names the downloaded file.
 func (h *handler) defaultTitle(lang string, k vault.Kind, t time.Time) string {
-	return h.pages.cat.text(lang, "doc.defaulttitle", h.pages.cat.text(lang, "kind."+string(k)), localeOf(lang).Date(t.In(paris())))
+	return unisolated.Replace(h.pages.cat.text(lang, "doc.defaulttitle", h.pages.cat.text(lang, "kind."+string(k)), localeOf(lang).Date(t.In(paris()))))
 }
 
+// unisolated takes out the marks of isolation (U+2068, U+2069).
+var unisolated = strings.NewReplacer("\u2068", "", "\u2069", "") //nolint:gochecknoglobals // a fixed replacer
+
 // isDefaultTitle tells whether title is the one given by default, in any language: the
-// person may have changed language since the deposit.
+// person may have changed language since the deposit. Titles given before they were
+// plain text carry marks of isolation.
 func (h *handler) isDefaultTitle(title string, k vault.Kind, t time.Time) bool {
+	title = unisolated.Replace(title)
 	for _, l := range languages {
 		if title == h.defaultTitle(l, k, t) {
 			return true
@@ -532,8 +540,10 @@ func (h *handler) stream(w http.ResponseWriter, br *vault.BlobReader, dispositio
 	}
 }
 
-// contentDisposition names the file in ASCII and, for accents, in RFC 5987 UTF-8.
+// contentDisposition names the file in ASCII and, for accents, in RFC 5987 UTF-8, with
+// no mark of isolation (an Arabic paper's title given by default once carried some).
 func contentDisposition(disp, name string) string {
+	name = unisolated.Replace(name)
 	ascii := strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '/' {
 			return '_'

@@ -294,3 +294,23 @@ func TestBrowserPrecheck(t *testing.T) {
 		t.Errorf("the server's check after sending anyway: %s", txt)
 	}
 }
+
+// TestBrowserPhotoCheckedLater: a photo the browser cannot read (an iPhone's HEIC) is not
+// said to be good before the server has checked it, nor shown as a broken image.
+func TestBrowserPhotoCheckedLater(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := newOwnBrowser(t)
+	defer br.report()
+	br.signup(b.base, "Lina", "le chat mange la pomme")
+	br.visit("Ajouter un papier (HEIC)", b.base+"/papiers/ajouter")
+	br.do("choose a HEIC photo", chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{sharedFixture(t, "heic/libheif-example.heic")}),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#page-list li[data-checked]')`, chromedp.WithPollingTimeout(60e9)))
+	if s := br.liveText("#upload-status"); !strings.Contains(s, "Page 1 : elle sera vérifiée à l'envoi.") {
+		t.Errorf("said of a photo not checked yet: %q", s)
+	}
+	imgs, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#page-list img').length`))
+	if err != nil || imgs != 0 {
+		t.Errorf("%d images shown for a photo the browser cannot draw (%v)", imgs, err)
+	}
+}

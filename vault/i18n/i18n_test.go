@@ -180,6 +180,12 @@ func TestLocales(t *testing.T) {
 			t.Errorf("%s: month %q, want %q", code, got, want)
 		}
 	}
+	// The first of a month is « 1er » in French, 1 elsewhere.
+	for code, want := range map[string]string{"fr": "1er décembre 2025", "en": "1 December 2025", "ps": "۱ دسمبر ۲۰۲۵"} {
+		if got := LocaleOf(code).Date(december); got != want {
+			t.Errorf("%s: first of the month %q, want %q", code, got, want)
+		}
+	}
 	seen := map[string]bool{}
 	for _, l := range locales {
 		if l.Name == "" || seen[l.Name] || l.day == "" || l.at == "" || l.months[11] == "" {

@@ -26,6 +26,8 @@ type Locale struct {
 	zero rune
 	// clock formats the hour (time.Format layout).
 	clock string
+	// first is the first day of a month where it is not written "1": "1er" in French.
+	first string
 }
 
 // locales lists every language Coffre can speak, in the order the chooser shows them:
@@ -37,7 +39,7 @@ type Locale struct {
 // Persian digits (۰–۹) of Afghanistan's schools and papers.
 var locales = []Locale{ //nolint:gochecknoglobals // a constant table
 	{Code: "fr", Name: "Français", months: [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
-		day: "%[1]s %[2]s %[3]s", at: "%[1]s à %[2]s", zero: '0', clock: "15h04"},
+		day: "%[1]s %[2]s %[3]s", at: "%[1]s à %[2]s", zero: '0', clock: "15h04", first: "1er"},
 	{Code: "en", Name: "English", months: [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
 		day: "%[1]s %[2]s %[3]s", at: "%[1]s at %[2]s", zero: '0', clock: "15:04"},
 	{Code: "ar", Name: "العربية", RTL: true, months: [12]string{"يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"},
@@ -91,9 +93,14 @@ func (l Locale) Digits(s string) string {
 	}, s)
 }
 
-// Date writes a day with the month in words: "3 mars 2026", "3 مارس 2026".
+// Date writes a day with the month in words: "3 mars 2026", "1er décembre 2026",
+// "3 مارس 2026".
 func (l Locale) Date(t time.Time) string {
-	return fmt.Sprintf(l.day, l.Digits(strconv.Itoa(t.Day())), l.months[t.Month()-1], l.Digits(strconv.Itoa(t.Year())))
+	day := l.Digits(strconv.Itoa(t.Day()))
+	if t.Day() == 1 && l.first != "" {
+		day = l.first
+	}
+	return fmt.Sprintf(l.day, day, l.months[t.Month()-1], l.Digits(strconv.Itoa(t.Year())))
 }
 
 // DateTime writes a day and its hour: "3 mars 2026 à 14h05".

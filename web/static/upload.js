@@ -96,7 +96,7 @@
     function sayChecked(p) {
       var at = pages.indexOf(p);
       if (at < 0 || !says) return;
-      var what = p.warnings.length ? says.dataset.title + ' ' + p.warnings.map(function (w) { return says.dataset[w.code] || ''; }).join(' ') : says.dataset.ok;
+      var what = p.later ? says.dataset.later : p.warnings.length ? says.dataset.title + ' ' + p.warnings.map(function (w) { return says.dataset[w.code] || ''; }).join(' ') : says.dataset.ok;
       say(form.dataset.page + ' ' + (at + 1) + ' : ' + what);
     }
 
@@ -178,7 +178,7 @@
       Promise.all(files.map(downscale)).then(function (blobs) {
         var added = blobs.map(function (b, i) {
           var name = files[i].name.replace(/\.[^.]*$/, '') + (b.type === 'image/jpeg' ? '.jpg' : '');
-          return { blob: b, name: name || ('page-' + (pages.length + i + 1)), url: /^image\//.test(b.type) ? URL.createObjectURL(b) : null, warnings: null };
+          return { blob: b, name: name || ('page-' + (pages.length + i + 1)), url: /^image\/(jpeg|png|webp|gif)$/.test(b.type) ? URL.createObjectURL(b) : null, warnings: null };
         });
         if (at >= 0 && at < pages.length) {
           if (pages[at].url) URL.revokeObjectURL(pages[at].url);
@@ -195,6 +195,7 @@
           if (!window.CoffrePrecheck) return;
           window.CoffrePrecheck.checkBlob(p.blob).then(function (ws) {
             p.warnings = ws || [];
+            p.later = ws === null; // the browser cannot read it (HEIC, PDF): the server will
             render();
             sayChecked(p);
           });
