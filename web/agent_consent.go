@@ -87,7 +87,7 @@ func (h *handler) agentRevokeForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m.RevokedAt != nil || (m.ExpiresAt != nil && !h.now().Before(*m.ExpiresAt)) {
-		h.notFound(w, r)
+		h.agentNotFound(w, r)
 		return
 	}
 	h.renderAgent(w, r, http.StatusOK, "agent_revoke", view{Title: "agent.revoke.title"}, &agentRevokeView{M: m})

@@ -67,7 +67,7 @@ func (h *handler) agentFile(w http.ResponseWriter, r *http.Request) {
 	owner := safeOf(r).Owner.ID
 	id, blob, action, disposition, ok := fileRequest(r)
 	if !ok {
-		h.notFound(w, r)
+		h.agentNotFound(w, r)
 		return
 	}
 	br, err := h.share.AgentOpen(r.Context(), agentOf(r).Agent, owner, id, blob, action, h.clientIP(r))

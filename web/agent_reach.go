@@ -42,7 +42,7 @@ func (h *handler) agentActing(scope sharing.Scope) func(http.Handler) http.Handl
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, err := uuid.Parse(chi.URLParam(r, "owner"))
 			if err != nil {
-				h.notFound(w, r)
+				h.agentNotFound(w, r)
 				return
 			}
 			if err := h.share.Authorize(r.Context(), agentOf(r).Agent, id, scope, h.clientIP(r)); err != nil {
@@ -65,8 +65,19 @@ func (h *handler) agentActing(scope sharing.Scope) func(http.Handler) http.Handl
 func (h *handler) agentError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, vault.ErrNotFound), errors.Is(err, sharing.ErrForbidden), errors.Is(err, vault.ErrClosed), errors.Is(err, vault.ErrShredded):
-		h.notFound(w, r)
+		h.agentNotFound(w, r)
 	default:
 		h.serverError(w, r, err)
 	}
+}
+
+// agentNotFound is the desk's "not found": the same page whether the safe is missing,
+// closed, or not open to the agent for this, in the desk's frame and words (an owner's
+// "not in your safe" misleads an agent).
+func (h *handler) agentNotFound(w http.ResponseWriter, r *http.Request) {
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": h.t(r, "agent.notfound")})
+		return
+	}
+	h.renderAgent(w, r, http.StatusNotFound, "agent_error", view{Title: "error.title", Error: h.t(r, "agent.notfound")}, nil)
 }

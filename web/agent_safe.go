@@ -364,7 +364,7 @@ func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m.StartsAt == nil { // waiting for the person's phone: no receipt yet
-		h.notFound(w, r)
+		h.agentNotFound(w, r)
 		return
 	}
 	jws, _, err := sharing.MandateReceipt(h.cfg.Signing, m)

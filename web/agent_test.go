@@ -908,3 +908,25 @@ func TestDeskLanguageGivenBack(t *testing.T) {
 		t.Fatalf("the desk is not given its language back: %d %s", resp.StatusCode, desk.cookie("lang"))
 	}
 }
+
+// TestAgentNotFoundIsTheDesks: a safe the agent may not reach (or none) is "not found" in
+// the desk's frame and words, never an owner's « not in your safe ».
+func TestAgentNotFoundIsTheDesks(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	c := b.client(t)
+	c.agentSignIn(a)
+	b.client(t).signup("yasmine.b", "le chat dort sur la valise")
+	for _, path := range []string{
+		"/agent/personnes/" + ownerOf(t, b, "yasmine.b").String() + "/papiers", // a safe not open to the agent
+		"/agent/personnes/" + uuid.NewString() + "/papiers",                   // no safe
+		"/agent/personnes/pas-un-id/mandat",
+	} {
+		resp, body := c.get(path)
+		body = html.UnescapeString(body)
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Cette page ne vous est pas ouverte") || !strings.Contains(body, "Mme Dupont") || strings.Contains(body, "votre coffre :") {
+			t.Errorf("%s: %d, not the desk's « not found »", path, resp.StatusCode)
+		}
+	}
+}
