@@ -66,7 +66,7 @@ func countRows(t *testing.T, db *pgxpool.Pool, query string, args ...any) int {
 	return n
 }
 
-var docTitleRE = regexp.MustCompile(`<span class="cf-doc-title">([^<]*)</span>`)
+var docTitleRE = regexp.MustCompile(`<span class="cf-doc-title"><bdi>([^<]*)</bdi></span>`)
 
 // searchTitles runs the search page and returns the titles it lists.
 func (c *client) searchTitles(q string) []string {
