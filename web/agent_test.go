@@ -920,7 +920,7 @@ func TestAgentNotFoundIsTheDesks(t *testing.T) {
 	b.client(t).signup("yasmine.b", "le chat dort sur la valise")
 	for _, path := range []string{
 		"/agent/personnes/" + ownerOf(t, b, "yasmine.b").String() + "/papiers", // a safe not open to the agent
-		"/agent/personnes/" + uuid.NewString() + "/papiers",                   // no safe
+		"/agent/personnes/" + uuid.NewString() + "/papiers",                    // no safe
 		"/agent/personnes/pas-un-id/mandat",
 	} {
 		resp, body := c.get(path)
