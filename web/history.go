@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -31,12 +33,16 @@ type historyLine struct {
 // by history.actor.<kind>, or by the entry's detail (a structure's name, a link's
 // purpose) or the name the page knows for them (names).
 func (h *handler) sentence(r *http.Request, e vault.Entry, titles map[uuid.UUID]string, names map[string]string) string {
-	// A copy given marked (watermark.go): the entry's private detail ends with the note,
-	// which the sentence tells apart.
+	// A copy given marked (watermark.go), or a link or grant whose copies will be: the
+	// entry's private detail ends with the note, which the sentence tells apart.
 	if i := strings.Index(e.Private, markNote); i >= 0 {
 		text := strings.TrimSuffix(e.Private[i+len(markNote):], " »")
 		e.Private = strings.TrimSuffix(e.Private[:i], " — ")
-		return h.sentenceOf(r, e, titles, names) + " " + h.t(r, "history.marked", text)
+		said := "history.marked"
+		if e.Action == sharing.ActionLinkCreated || e.Action == sharing.ActionGrantCreated {
+			said = "history.willmark" // no copy given yet: those to come will be marked
+		}
+		return h.sentenceOf(r, e, titles, names) + " " + h.t(r, said, text)
 	}
 	return h.sentenceOf(r, e, titles, names)
 }
@@ -189,7 +195,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		ip, _ := e.PersonalData()
 		lines = append(lines, historyLine{
-			At: e.At, Sentence: h.sentence(r, e, titles, names), Where: ip,
+			At: e.At, Sentence: h.sentence(r, e, titles, names), Where: networkShown(ip),
 			Alert: e.Action == account.ActionLoginFailed || e.Action == vault.ActionDenied || e.Action == vault.ActionIntegrity,
 		})
 	}
@@ -229,4 +235,21 @@ func (h *handler) actorNames(r *http.Request) (map[string]string, error) {
 		names[c.ID] = c.Name
 	}
 	return names, nil
+}
+
+// networkShown writes the network prefix the journal keeps (an IPv4 /24, an IPv6 /48) as
+// a person can read it: the address's known part, and « … » for the rest it does not
+// keep, « 203.0.113.… » rather than « 203.0.113.0/24 ».
+func networkShown(prefix string) string {
+	p, err := netip.ParsePrefix(prefix)
+	if err != nil {
+		return prefix
+	}
+	a := p.Masked().Addr()
+	if a.Is4() {
+		b := a.As4()
+		return fmt.Sprintf("%d.%d.%d.…", b[0], b[1], b[2])
+	}
+	b := a.As16()
+	return fmt.Sprintf("%x:%x:%x:…", uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]), uint16(b[4])<<8|uint16(b[5]))
 }

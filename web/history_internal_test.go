@@ -152,3 +152,20 @@ func TestHistoryScopeTranslated(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkShown: the network a history line names is written as a person reads an
+// address, its unknown part « … ».
+func TestNetworkShown(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"203.0.113.0/24":     "203.0.113.…",
+		"127.0.0.0/24":       "127.0.0.…",
+		"2001:db8:1234::/48": "2001:db8:1234:…",
+		"2a01:e0a::/48":      "2a01:e0a:0:…",
+		"pas une adresse":    "pas une adresse",
+	} {
+		if got := networkShown(in); got != want {
+			t.Errorf("networkShown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

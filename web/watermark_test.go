@@ -286,8 +286,17 @@ func TestWatermarkedShares(t *testing.T) {
 		t.Errorf("%d downloads journaled as marked, want 6", marked)
 	}
 
-	if _, page := c.get("/historique"); !strings.Contains(html.UnescapeString(page), "La copie portait le message « "+want+" ».") {
+	_, history := c.get("/historique")
+	history = html.UnescapeString(history)
+	if !strings.Contains(history, "La copie portait le message « "+want+" ».") {
 		t.Error("the history does not say the copies were marked")
+	}
+	// The link's creation tells of copies to come, not of one given.
+	if !regexp.MustCompile(`Vous avez créé un lien de partage « [^»]*»\. Les copies porteront le message « ` + regexp.QuoteMeta(want) + ` »\.`).MatchString(history) {
+		t.Error("the history does not say the link's copies will be marked")
+	}
+	if regexp.MustCompile(`Vous avez créé un lien de partage « [^»]*»\. La copie portait`).MatchString(history) {
+		t.Error("the history says a copy was given when the link was created")
 	}
 
 	// A link of papers that are not identity papers is not marked by default.
