@@ -770,6 +770,12 @@ func TestBrowser(t *testing.T) {
 	if s := br.text(); !strings.Contains(s, "Quittance de loyer de mars") || !strings.Contains(s, "Attestation CAF de mars") {
 		t.Errorf("the link's page lacks a paper: %s", s)
 	}
+	// Each paper's name comes before its buttons (DSFR's card puts its title first).
+	titleFirst, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll('.cf-link-docs > li')).every(li =>
+		li.querySelector('.fr-card__title').getBoundingClientRect().bottom <= li.querySelector('.cf-actions').getBoundingClientRect().top)`))
+	if err != nil || !titleFirst {
+		t.Errorf("on the link's page, a paper's buttons come before its name (%v)", err)
+	}
 	br.visit("Imprimer", doc+"/imprimer")
 	// "Imprimer" opens the clean A4 PDF (journaled as printed).
 	printed, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`fetch(document.querySelector('main a.fr-btn[href$="?a=imprimer"]').href).then(r => r.ok && r.headers.get('Content-Type') === 'application/pdf')`, chromedp.EvalAwaitPromise))
