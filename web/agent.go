@@ -79,13 +79,30 @@ func (h *handler) requireAgent(next http.Handler) http.Handler {
 
 // deskCookie marks a browser an agent signed in on, for a year: it outlives the agent's
 // session, which ends on sign-out, after 15 idle minutes, or with the browser. Its value
-// is no secret: the desk's language, which a person's sign-in there replaces with their
-// own, given back when the agent takes the computer back (signOutPerson).
+// is no secret: the desk's language, kept when the agent signs in and when they choose a
+// language from a page of the desk. A person's sign-in there sets their own; the desk's
+// is given back when their session ends, whichever way (deskLanguageBack).
 const deskCookie = "coffre_guichet"
 
-// markDesk marks this browser as a desk's, the language of its pages now kept.
-func (h *handler) markDesk(w http.ResponseWriter, r *http.Request) {
-	h.setCookie(w, deskCookie, requestLanguage(r), 365*24*3600)
+// markDesk marks this browser as a desk's whose pages are in lang.
+func (h *handler) markDesk(w http.ResponseWriter, lang string) {
+	h.setCookie(w, deskCookie, lang, 365*24*3600)
+}
+
+// deskLanguage is the language the desk keeps, "" if none.
+func (h *handler) deskLanguage(r *http.Request) string {
+	if c, err := r.Cookie(h.cookieName(deskCookie)); err == nil && validLanguage(c.Value) {
+		return c.Value
+	}
+	return ""
+}
+
+// deskLanguageBack gives the desk its language back as a person's session there ends:
+// the agent's pages and the next visitor's sign-in page are not in the person's.
+func (h *handler) deskLanguageBack(w http.ResponseWriter, r *http.Request) {
+	if lang := h.deskLanguage(r); lang != "" {
+		h.setLangCookie(w, lang)
+	}
 }
 
 // deskSessionLength is the longest a person's session opened on an agent's browser lasts:
@@ -158,9 +175,7 @@ func (h *handler) signOutPerson(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.setCookie(w, "coffre", "", -1)
 	h.setCookie(w, returnCookie, "", -1) // a téléservice's request waiting for the person goes with them
-	if c, err := r.Cookie(h.cookieName(deskCookie)); err == nil && validLanguage(c.Value) {
-		h.setLangCookie(w, c.Value)
-	}
+	h.deskLanguageBack(w, r)
 	st.session, st.owner = nil, nil
 	st.token = preAfter(st.token)
 	st.csrf = csrfToken(st.token)
@@ -171,11 +186,17 @@ func (h *handler) signOutPerson(w http.ResponseWriter, r *http.Request) error {
 // startAgentSession signs out the person signed in on this browser, if any, and sets the
 // agent's cookie and the mark of the desk.
 func (h *handler) startAgentSession(w http.ResponseWriter, r *http.Request, token string) error {
+	// The desk's language: the one it kept, given back if a person was signed in here,
+	// else the page's.
+	lang := h.deskLanguage(r)
+	if stateOf(r).session == nil || lang == "" {
+		lang = requestLanguage(r)
+	}
 	if err := h.signOutPerson(w, r); err != nil {
 		return err
 	}
 	h.setCookie(w, agentCookie, token, 0)
-	h.markDesk(w, r)
+	h.markDesk(w, lang)
 	return nil
 }
 

@@ -79,5 +79,9 @@ func (h *handler) agentNotFound(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": h.t(r, "agent.notfound")})
 		return
 	}
-	h.renderAgent(w, r, http.StatusNotFound, "agent_error", view{Title: "error.title", Error: h.t(r, "agent.notfound")}, nil)
+	f := &agentFrame{}
+	if agentOf(r) == nil {
+		f.Agent = h.linkAgent(r) // a path no page of the desk has: requireAgent did not run
+	}
+	h.renderAgent(w, r, http.StatusNotFound, "agent_error", view{Title: "error.title", Error: h.t(r, "agent.notfound")}, f)
 }

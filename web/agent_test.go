@@ -895,17 +895,48 @@ func TestDeskLanguageGivenBack(t *testing.T) {
 	if err := b.a.SetLanguage(context.Background(), ownerOf(t, b, "oksana.k"), "uk"); err != nil {
 		t.Fatal(err)
 	}
+	pageIn := func(c *client, path, lang string) bool {
+		t.Helper()
+		_, body := c.get(path)
+		return strings.Contains(body, `<html lang="`+lang+`"`)
+	}
 	desk := b.client(t)
 	desk.agentSignIn(a)
-	if resp := desk.signIn("oksana.k", secret); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-in at the desk: %d", resp.StatusCode)
+	signIn := func() {
+		t.Helper()
+		if resp := desk.signIn("oksana.k", secret); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in at the desk: %d", resp.StatusCode)
+		}
+		if !pageIn(desk, "/papiers", "uk") {
+			t.Fatal("the person's pages at the desk are not in their language")
+		}
 	}
-	if _, body := desk.get("/papiers"); !strings.Contains(body, `lang="uk"`) {
-		t.Fatal("the person's pages at the desk are not in their language")
-	}
+
+	// The agent takes the computer back.
+	signIn()
 	desk.get("/agent") // the hand-over
-	if resp, body := desk.get("/agent"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `lang="fr"`) || !strings.Contains(body, "Accueil agent") {
+	if resp, body := desk.get("/agent"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `<html lang="fr"`) || !strings.Contains(body, "Accueil agent") {
 		t.Fatalf("the desk is not given its language back: %d %s", resp.StatusCode, desk.cookie("lang"))
+	}
+	// The person signs out by themselves: the next visitor's sign-in page is the desk's.
+	signIn()
+	desk.post("/deconnexion", url.Values{"csrf": {desk.csrf("/papiers")}})
+	if !pageIn(desk, "/connexion", "fr") {
+		t.Fatalf("after the person's own sign-out, the desk is in %q", desk.cookie("lang"))
+	}
+	// A language the person picks before signing in is not the desk's.
+	desk.get("/langue/uk?retour=/connexion")
+	signIn()
+	desk.get("/agent")
+	if !pageIn(desk, "/agent", "fr") {
+		t.Fatalf("the person's choice on the sign-in page became the desk's: %q", desk.cookie("lang"))
+	}
+	// One the agent picks from the desk is.
+	desk.get("/langue/ar?retour=/agent")
+	signIn()
+	desk.get("/agent")
+	if !pageIn(desk, "/agent", "ar") {
+		t.Fatalf("the agent's choice is not kept as the desk's: %q", desk.cookie("lang"))
 	}
 }
 
@@ -922,10 +953,12 @@ func TestAgentNotFoundIsTheDesks(t *testing.T) {
 		"/agent/personnes/" + ownerOf(t, b, "yasmine.b").String() + "/papiers", // a safe not open to the agent
 		"/agent/personnes/" + uuid.NewString() + "/papiers",                    // no safe
 		"/agent/personnes/pas-un-id/mandat",
+		"/agent/structure",  // a référent's page, for an agent who is not
+		"/agent/nulle-part", // no page of the desk
 	} {
 		resp, body := c.get(path)
 		body = html.UnescapeString(body)
-		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Cette page ne vous est pas ouverte") || !strings.Contains(body, "Mme Dupont") || strings.Contains(body, "votre coffre :") {
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Cette page n'existe pas, ou ne vous est pas ouverte") || !strings.Contains(body, "Mme Dupont") || strings.Contains(body, "votre coffre :") {
 			t.Errorf("%s: %d, not the desk's « not found »", path, resp.StatusCode)
 		}
 	}

@@ -87,9 +87,6 @@ func (h *handler) openSession(w http.ResponseWriter, r *http.Request, owner uuid
 			return err
 		}
 	}
-	if h.atDesk(r) {
-		h.markDesk(w, r) // before the person's language replaces the desk's
-	}
 	h.setCookie(w, "coffre", token, 0)
 	h.setCookie(w, "coffre_pre", "", -1)
 	if a, err := h.accounts.Account(r.Context(), owner); err == nil {
@@ -180,6 +177,7 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setCookie(w, "coffre", "", -1)
 	h.setCookie(w, returnCookie, "", -1) // a pending request must not pass to the next person at this desk
+	h.deskLanguageBack(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -201,6 +199,11 @@ func (h *handler) language(w http.ResponseWriter, r *http.Request) {
 	back := r.URL.Query().Get("retour")
 	if u, err := url.Parse(back); err != nil || back == "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") || u.Host != "" {
 		back = "/"
+	}
+	// Chosen from a page of the desk, by the agent, it is the desk's language from now
+	// on; chosen by a person at the desk (on the sign-in page, say), it is only theirs.
+	if h.atDesk(r) && stateOf(r).session == nil && (back == "/agent" || strings.HasPrefix(back, "/agent/")) {
+		h.markDesk(w, lang)
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }

@@ -329,8 +329,10 @@ var unisolated = strings.NewReplacer("\u2068", "", "\u2069", "") //nolint:gochec
 // plain text carry marks of isolation.
 func (h *handler) isDefaultTitle(title string, k vault.Kind, t time.Time) bool {
 	title = unisolated.Replace(title)
+	// French wrote the first of a month « 1 » before « 1er ».
+	first := strings.Replace(title, " 1 ", " 1er ", 1)
 	for _, l := range languages {
-		if title == h.defaultTitle(l, k, t) {
+		if d := h.defaultTitle(l, k, t); title == d || (t.Day() == 1 && first == d) {
 			return true
 		}
 	}

@@ -239,17 +239,20 @@ func (h *handler) actorNames(r *http.Request) (map[string]string, error) {
 
 // networkShown writes the network prefix the journal keeps (an IPv4 /24, an IPv6 /48) as
 // a person can read it: the address's known part, and « … » for the rest it does not
-// keep, « 203.0.113.… » rather than « 203.0.113.0/24 ».
+// keep, « 203.0.113.… » rather than « 203.0.113.0/24 ». Any other prefix is left as it is.
 func networkShown(prefix string) string {
 	p, err := netip.ParsePrefix(prefix)
 	if err != nil {
 		return prefix
 	}
-	a := p.Masked().Addr()
-	if a.Is4() {
+	a := p.Masked().Addr().Unmap()
+	switch {
+	case a.Is4() && p.Bits() == 24:
 		b := a.As4()
 		return fmt.Sprintf("%d.%d.%d.…", b[0], b[1], b[2])
+	case a.Is6() && p.Bits() == 48:
+		b := a.As16()
+		return fmt.Sprintf("%x:%x:%x:…", uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]), uint16(b[4])<<8|uint16(b[5]))
 	}
-	b := a.As16()
-	return fmt.Sprintf("%x:%x:%x:…", uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3]), uint16(b[4])<<8|uint16(b[5]))
+	return prefix
 }

@@ -19,27 +19,14 @@ func loadCatalogue() catalogue { return catalogue{} }
 
 // text is the message id in lang. On a right-to-left page, each text inserted into the
 // sentence (a paper's title, a person's or a structure's name, a link's purpose) is
-// isolated (U+2068…U+2069): a title in Latin letters otherwise carries the sentence's
-// quotes and full stop to the wrong end of the line. Where the translator isolated a
-// placeholder already (many Dari and Pashto messages do), the pair is not doubled:
-// Chromium draws a date isolated twice with its digits moved ("۰ نومبر … ۳۰۸:۳۳" for
-// "۳۰ نومبر … ۰۸:۳۳").
+// isolated (U+2068…U+2069), once (i18n.Isolated): a title in Latin letters otherwise
+// carries the sentence's quotes and full stop to the wrong end of the line.
 func (catalogue) text(lang, id string, args ...any) string {
 	if len(args) == 0 || !localeOf(lang).RTL {
 		return i18n.Text(lang, id, args...)
 	}
-	isolated := make([]any, len(args))
-	for i, a := range args {
-		if s, ok := a.(string); ok && s != "" {
-			a = "\u2068" + s + "\u2069"
-		}
-		isolated[i] = a
-	}
-	return undoubled.Replace(i18n.Text(lang, id, isolated...))
+	return i18n.Isolated(lang, id, args...)
 }
-
-// undoubled takes out an isolating pair around one already isolated.
-var undoubled = strings.NewReplacer("\u2068\u2068", "\u2068", "\u2069\u2069", "\u2069") //nolint:gochecknoglobals // a fixed replacer
 
 // has tells whether the French catalogue, the complete one, has the message id.
 func (catalogue) has(id string) bool { return i18n.Has(id) }

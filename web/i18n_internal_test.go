@@ -188,5 +188,9 @@ func TestRightToLeftIsolatesOnce(t *testing.T) {
 		if strings.Count(got, "\u2068") != 1 || strings.Count(got, "\u2069") != 1 || !strings.Contains(got, "\u2068۳۰ نومبر ۲۰۲۶، ساعت ۰۸:۳۳\u2069") {
 			t.Errorf("%s: %q", lang, got)
 		}
+		// A title pasted from a right-to-left page, with its own marks, is left whole.
+		if got := c.text(lang, "doc.deposited", "x \u2068y\u2069"); !strings.Contains(got, "\u2068x \u2068y\u2069\u2069") {
+			t.Errorf("%s: an argument's own marks: %q", lang, got)
+		}
 	}
 }

@@ -127,6 +127,7 @@ func (h *handler) session(next http.Handler) http.Handler {
 				return
 			default:
 				h.setCookie(w, "coffre", "", -1)
+				h.deskLanguageBack(w, r) // a session at the desk that ran out
 			}
 		}
 		if st.session == nil {

@@ -22,7 +22,7 @@ import (
 func (h *handler) requireReferent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if as := agentOf(r); as == nil || as.Agent.Role != sharing.RoleReferent {
-			h.notFound(w, r)
+			h.agentNotFound(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -129,7 +129,7 @@ func (h *handler) referentInvite(w http.ResponseWriter, r *http.Request) {
 func (h *handler) structureAgent(w http.ResponseWriter, r *http.Request) (*sharing.Agent, bool) {
 	id, err := uuid.Parse(chi.URLParam(r, "aid"))
 	if err != nil {
-		h.notFound(w, r)
+		h.agentNotFound(w, r)
 		return nil, false
 	}
 	as, err := h.share.Agents(r.Context(), agentOf(r).Agent)
@@ -142,7 +142,7 @@ func (h *handler) structureAgent(w http.ResponseWriter, r *http.Request) (*shari
 			return &as[i], true
 		}
 	}
-	h.notFound(w, r)
+	h.agentNotFound(w, r)
 	return nil, false
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -272,5 +273,9 @@ func (h *handler) whenSignedIn(mw func(http.Handler) http.Handler) func(http.Han
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/agent" || strings.HasPrefix(r.URL.Path, "/agent/") {
+		h.agentNotFound(w, r) // no page of the desk there: the desk's words
+		return
+	}
 	h.fail(w, r, http.StatusNotFound, "error.notfound")
 }

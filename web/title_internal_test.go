@@ -26,6 +26,10 @@ func TestDefaultTitlePlain(t *testing.T) {
 	if !strings.Contains(old, "\u2068") || !h.isDefaultTitle(old, vault.KindCAF, at) {
 		t.Errorf("a default title with its marks is not known: %q", old)
 	}
+	first := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	if !h.isDefaultTitle("Attestation CAF du 1 décembre 2026", vault.KindCAF, first) || !h.isDefaultTitle(h.defaultTitle("fr", vault.KindCAF, first), vault.KindCAF, first) || !h.isDefaultTitle(h.defaultTitle("en", vault.KindCAF, first), vault.KindCAF, first) {
+		t.Error("a French default title of the first of a month, « 1 » or « 1er », is not known")
+	}
 	if cd := contentDisposition("attachment", old+".pdf"); strings.Contains(cd, "%E2%81%A8") || strings.Contains(cd, "%E2%81%A9") {
 		t.Errorf("marks of isolation in the file's name: %s", cd)
 	}

@@ -80,13 +80,41 @@ func Text(lang, id string, args ...any) string {
 	return text(texts, lang, id, args...)
 }
 
-func text(c map[string]map[string]string, lang, id string, args ...any) string {
-	s, ok := c[lang][id]
-	if !ok {
-		if s, ok = c["fr"][id]; !ok {
-			s = id
+// Isolated is Text with each string argument isolated (U+2068…U+2069), once: a
+// placeholder the translator isolated already (many Dari and Pashto messages do) loses
+// its own marks first, for Chromium draws a date isolated twice with its digits moved
+// ("۰ نومبر … ۳۰۸:۳۳" for "۳۰ نومبر … ۰۸:۳۳"). The arguments are left as they are.
+func Isolated(lang, id string, args ...any) string {
+	isolated := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok && s != "" {
+			a = "\u2068" + s + "\u2069"
 		}
+		isolated[i] = a
 	}
+	return format(placeholderMarks.Replace(message(texts, lang, id)), lang, isolated)
+}
+
+// placeholderMarks takes the marks of isolation off a message's placeholders.
+var placeholderMarks = strings.NewReplacer("\u2068%s\u2069", "%s") //nolint:gochecknoglobals // a fixed replacer
+
+func text(c map[string]map[string]string, lang, id string, args ...any) string {
+	return format(message(c, lang, id), lang, args)
+}
+
+// message is the message id in lang, else in French, else the ID itself.
+func message(c map[string]map[string]string, lang, id string) string {
+	if s, ok := c[lang][id]; ok {
+		return s
+	}
+	if s, ok := c["fr"][id]; ok {
+		return s
+	}
+	return id
+}
+
+// format fills a message's placeholders, integers in the language's digits.
+func format(s, lang string, args []any) string {
 	if len(args) > 0 {
 		return oneFullStop(fmt.Sprintf(s, LocaleOf(lang).localArgs(args)...), args)
 	}

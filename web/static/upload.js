@@ -138,7 +138,7 @@
         });
         li.appendChild(rm);
         if (p.warnings) {
-          li.dataset.checked = p.warnings.map(function (w) { return w.code; }).join(' ') || 'ok';
+          li.dataset.checked = p.later ? 'later' : p.warnings.map(function (w) { return w.code; }).join(' ') || 'ok';
           if (p.warnings.length && says) li.appendChild(warningBox(p, i));
         }
         ol.appendChild(li);
