@@ -194,3 +194,19 @@ func TestRightToLeftIsolatesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestLeftToRightIsolatesRightToLeft: on a left-to-right page a title written right to left
+// is isolated, else its words come in the wrong order; a Latin one is left as it is.
+func TestLeftToRightIsolatesRightToLeft(t *testing.T) {
+	t.Parallel()
+	c := loadCatalogue()
+	title := "شهادة CAF بتاريخ 30 نوفمبر 2026"
+	for _, lang := range []string{"fr", "en", "uk"} {
+		if got := c.text(lang, "search.none", title); !strings.Contains(got, "\u2068"+title+"\u2069") {
+			t.Errorf("%s: %q", lang, got)
+		}
+		if got := c.text(lang, "search.none", "Attestation CAF"); strings.ContainsAny(got, "\u2068\u2069") {
+			t.Errorf("%s: a Latin title isolated: %q", lang, got)
+		}
+	}
+}
