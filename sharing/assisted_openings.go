@@ -1,12 +1,13 @@
 package sharing
 
 import (
-	"coffre/vault"
 	"context"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"coffre/vault"
 )
 
 // endOpenerReach ends, inside tx, the reach structure had from opening owner's safe at

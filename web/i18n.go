@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"coffre/vault/i18n"
 )
@@ -18,41 +17,11 @@ type catalogue struct{}
 
 func loadCatalogue() catalogue { return catalogue{} }
 
-// text is the message id in lang. On a right-to-left page, each text inserted into the
-// sentence (a paper's title, a person's or a structure's name, a link's purpose) is
-// isolated (U+2068…U+2069), once (i18n.Isolated): a title in Latin letters otherwise
-// carries the sentence's quotes and full stop to the wrong end of the line.
-//
-// On a left-to-right page, a text written right to left (a paper's title given in
-// Arabic) is isolated too, else its words are drawn in the wrong order; any other is
-// left as it is (a link's address in a ready-made SMS, say).
+// text is the message id in lang, each text inserted into the sentence (a paper's
+// title, a person's or a structure's name, a link's purpose) isolated where its direction
+// would upset the sentence's (i18n.Isolated).
 func (catalogue) text(lang, id string, args ...any) string {
-	if len(args) == 0 {
-		return i18n.Text(lang, id)
-	}
-	if localeOf(lang).RTL {
-		return i18n.Isolated(lang, id, args...)
-	}
-	copied := false
-	for i, a := range args {
-		if s, ok := a.(string); ok && rightToLeft(s) {
-			if !copied {
-				args, copied = append([]any(nil), args...), true // the caller's slice stays as it was
-			}
-			args[i] = "\u2068" + s + "\u2069"
-		}
-	}
-	return i18n.Text(lang, id, args...)
-}
-
-// rightToLeft tells whether s has a letter written right to left.
-func rightToLeft(s string) bool {
-	for _, r := range s {
-		if unicode.In(r, unicode.Arabic, unicode.Hebrew, unicode.Syriac, unicode.Thaana, unicode.Nko) {
-			return true
-		}
-	}
-	return false
+	return i18n.Isolated(lang, id, args...)
 }
 
 // has tells whether the French catalogue, the complete one, has the message id.

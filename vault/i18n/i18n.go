@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"unicode"
 )
 
 //go:embed *.json
@@ -80,19 +81,37 @@ func Text(lang, id string, args ...any) string {
 	return text(texts, lang, id, args...)
 }
 
-// Isolated is Text with each string argument isolated (U+2068…U+2069), once: a
+// Isolated is Text for a page, each string argument that would upset the sentence's
+// direction isolated (U+2068…U+2069), once: on a right-to-left page every one (a title in
+// Latin letters carries the sentence's quotes and full stop to the wrong end of the line),
+// on a left-to-right page one written right to left (an Arabic title's words come in the
+// wrong order); others are left as they are (a link's address in a ready-made SMS). A
 // placeholder the translator isolated already (many Dari and Pashto messages do) loses
 // its own marks first, for Chromium draws a date isolated twice with its digits moved
-// ("۰ نومبر … ۳۰۸:۳۳" for "۳۰ نومبر … ۰۸:۳۳"). The arguments are left as they are.
+// ("۰ نومبر … ۳۰۸:۳۳" for "۳۰ نومبر … ۰۸:۳۳"). The arguments' own marks are left whole.
 func Isolated(lang, id string, args ...any) string {
+	if len(args) == 0 {
+		return text(texts, lang, id)
+	}
+	rtl := LocaleOf(lang).RTL
 	isolated := make([]any, len(args))
 	for i, a := range args {
-		if s, ok := a.(string); ok && s != "" {
+		if s, ok := a.(string); ok && s != "" && (rtl || rightToLeft(s)) {
 			a = "\u2068" + s + "\u2069"
 		}
 		isolated[i] = a
 	}
 	return format(placeholderMarks.Replace(message(texts, lang, id)), lang, isolated)
+}
+
+// rightToLeft tells whether s has a letter written right to left.
+func rightToLeft(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, unicode.Arabic, unicode.Hebrew, unicode.Syriac, unicode.Thaana, unicode.Nko) {
+			return true
+		}
+	}
+	return false
 }
 
 // placeholderMarks takes the marks of isolation off a message's placeholders.
