@@ -150,7 +150,7 @@ func (h *handler) agentShareForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.renderAgent(w, r, http.StatusOK, "agent_share", view{Title: "share.title"},
-		&agentShareView{Owner: owner, F: shareForm{Docs: docs, Lifetime: "24h", Mark: markAuto}})
+		&agentShareView{Owner: owner, F: shareForm{Docs: shareChoices(docs), Lifetime: "24h", Mark: markAuto}})
 }
 
 func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +162,7 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 			h.agentError(w, r, err)
 			return
 		}
-		f.Docs = docs
+		f.Docs = shareChoices(docs)
 		h.renderAgent(w, r, http.StatusUnprocessableEntity, "agent_share", view{Title: "share.title", Error: h.t(r, msg)}, &agentShareView{Owner: owner, F: f})
 	}
 	if err != nil {

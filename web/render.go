@@ -56,11 +56,13 @@ func parsePages(a *assets) *pages {
 			"icon":    a.icon,
 			"asset":   a.url,
 			"kind":    func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
+			// date is the day of t in Paris: an instant (when a paper was added) late in
+			// the evening is the next day there; a date alone (UTC midnight) stays its day.
 			"date": func(t *time.Time) string {
 				if t == nil {
 					return ""
 				}
-				return loc.Date(*t)
+				return loc.Date(t.In(tz))
 			},
 			"datetime":  func(t time.Time) string { return loc.DateTime(t.In(tz)) },
 			"clock":     func(t time.Time) string { return loc.Clock(t.In(tz)) },

@@ -21,7 +21,10 @@ import (
 // shareForm is the form that makes a link: what was chosen and typed (parseShareForm),
 // and the papers the page offers (Docs).
 type shareForm struct {
-	Docs         []vault.Document
+	Docs []shareChoice
+	// Thumbnails is whether the page shows the papers' thumbnails: the owner's does; the
+	// agents' desk shows no picture of a paper, as on its list of them.
+	Thumbnails   bool
 	Chosen       []uuid.UUID
 	Purpose      string
 	Lifetime     string // "1h", "24h", "7j"
@@ -41,8 +44,31 @@ var lifetimes = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour,
 
 func (f shareForm) IsChosen(id uuid.UUID) bool { return slices.Contains(f.Chosen, id) }
 
+// shareChoice is a paper as the share forms offer it, with what a person needs to tell it
+// from the others: two « Attestation CAF » added the same day read the same, and ticking
+// the wrong one gives a stranger a paper the person did not mean to give.
+type shareChoice struct {
+	vault.Summary
+	// SameTitle is whether another paper offered has the same title: the hour it was
+	// added is shown too.
+	SameTitle bool
+}
+
+// shareChoices is docs as the share forms offer them, in the same order.
+func shareChoices(docs []vault.Document) []shareChoice {
+	titles := make(map[string]int, len(docs))
+	for _, d := range docs {
+		titles[d.Title]++
+	}
+	out := make([]shareChoice, len(docs))
+	for i := range docs {
+		out[i] = shareChoice{Summary: summary(&docs[i]), SameTitle: titles[docs[i].Title] > 1}
+	}
+	return out
+}
+
 func (h *handler) shareForm(w http.ResponseWriter, r *http.Request) {
-	f := shareForm{Lifetime: "24h", Mark: markAuto}
+	f := shareForm{Lifetime: "24h", Mark: markAuto, Thumbnails: true}
 	if chi.URLParam(r, "id") != "" {
 		// From a paper's page: the paper must be the owner's, as on its other pages.
 		d, ok := h.loadDocument(w, r)
@@ -56,7 +82,7 @@ func (h *handler) shareForm(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	f.Docs = docs
+	f.Docs = shareChoices(docs)
 	h.render(w, r, http.StatusOK, "share", view{Title: "share.title", Nav: "list", Data: f})
 }
 
@@ -68,7 +94,7 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := parseShareForm(r)
-	f.Docs = docs
+	f.Docs, f.Thumbnails = shareChoices(docs), true
 	again := func(msg string) {
 		h.render(w, r, http.StatusUnprocessableEntity, "share", view{Title: "share.title", Nav: "list", Error: msg, Data: f})
 	}
