@@ -263,9 +263,13 @@ func TestBrowserDeskDownloads(t *testing.T) {
 	} {
 		for _, lang := range []string{"fr", "ar"} {
 			br.setLang(origin, lang)
-			br.do("open "+p.name+" ("+lang+")", chromedp.Navigate(b.base+p.path))
-			br.nl.idle(5 * time.Second)
-			br.axeHere(p.name + " (" + lang + ")")
+			if lang == "fr" {
+				br.visit(p.name, b.base+p.path) // axe-core, weight and requests, in English too
+			} else {
+				br.do("open "+p.name+" ("+lang+")", chromedp.Navigate(b.base+p.path))
+				br.nl.idle(5 * time.Second)
+				br.axeHere(p.name + " (" + lang + ")")
+			}
 			shown, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`!!document.querySelector('`+p.id+`')`))
 			if err != nil || !shown {
 				t.Errorf("%s (%s): no %s: %v", p.name, lang, p.id, err)
