@@ -151,6 +151,20 @@ func oneFullStop(s string, args []any) string {
 	return s
 }
 
+// ForSMS is s with plain spaces for every other space (U+00A0 and U+202F, which French
+// puts before « : ; ! ? » and inside « … »; the rest of Unicode's Zs), for a text
+// message: none is in the GSM 03.38 alphabet, and a single one sends the whole message
+// in UCS-2, 70 characters a part instead of 160, which the person and the service pay
+// for. E-mails and pages keep them.
+func ForSMS(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r != ' ' && unicode.Is(unicode.Zs, r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 // Has tells whether the French catalogue, the complete one, has the message id.
 func Has(id string) bool {
 	_, ok := texts["fr"][id]
