@@ -6,6 +6,13 @@
 // fallback. The languages offered are those whose file is present, in the order of the
 // table of locales (locale.go), which tells each language's name in its own script, its
 // direction, and how it writes dates and numbers.
+//
+// French is written as French printers write it, so that a sign never starts a line on a
+// narrow phone: U+00A0 (no-break space) before « : », inside « … », between a number and
+// its unit; U+202F (narrow no-break space) before « ; ! ? ». fr.json writes them \u00a0
+// and \u202f, to be seen; TestFrenchSpaces fails on a plain space there. A text message
+// takes them out (ForSMS). Signs written between messages (a label and its value, a
+// quoted title) are messages too: site.colon, site.quoted.
 package i18n
 
 import (
