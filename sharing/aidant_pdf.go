@@ -115,9 +115,9 @@ type CardWords struct {
 // frenchCard are the card's words in French, always printed.
 var frenchCard = CardWords{ //nolint:gochecknoglobals // a constant table
 	Title: "Votre coffre-fort numérique", RecoveryTitle: "Votre nouveau code pour entrer dans votre coffre",
-	Login: "Votre identifiant :", Code: "Votre code temporaire :", WorksFrom: "Ce code marchera à partir du %s.",
-	Expires: "À changer à votre première connexion. Valable jusqu'au %s.", Enter: "Pour entrer dans votre coffre : %s",
-	Helped: "Qui vous a aidé :", Keep: "Gardez cette carte chez vous. Ne donnez votre code à personne, même à un agent.",
+	Login: "Votre identifiant\u00a0:", Code: "Votre code temporaire\u00a0:", WorksFrom: "Ce code marchera à partir du %s.",
+	Expires: "À changer à votre première connexion. Valable jusqu'au %s.", Enter: "Pour entrer dans votre coffre\u00a0: %s",
+	Helped: "Qui vous a aidé\u00a0:", Keep: "Gardez cette carte chez vous. Ne donnez votre code à personne, même à un agent.",
 	Date: frenchDate, DateTime: frenchDateTime,
 }
 
@@ -207,7 +207,7 @@ var scopeLabels = map[Scope]string{ //nolint:gochecknoglobals // a constant tabl
 	ScopeDeposit: "ajouter des documents dans votre coffre",
 	ScopeRead:    "voir et imprimer vos documents",
 	ScopeShare:   "envoyer vos documents (lien ou QR code) pour vous",
-	ScopeRecover: "vous redonner l'accès à votre coffre si vous perdez votre code secret : ils vous donneront un nouveau code, " +
+	ScopeRecover: "vous redonner l'accès à votre coffre si vous perdez votre code secret\u00a0: ils vous donneront un nouveau code, " +
 		"votre ancien code secret et vos clés d'accès ne marcheront plus, tous vos appareils seront déconnectés, et vous en serez prévenu",
 }
 
@@ -235,9 +235,9 @@ func mandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize, fs *pdf
 	p.heading("Mandat donné à " + m.StructureName)
 	p.small("SIRET " + m.StructureSIRET)
 	if m.OwnerLogin != "" {
-		p.line("Votre identifiant : " + m.OwnerLogin)
+		p.line("Votre identifiant\u00a0: " + m.OwnerLogin)
 	}
-	p.line("Les agents de cette structure peuvent :")
+	p.line("Les agents de cette structure peuvent\u00a0:")
 	for _, sc := range m.Scopes {
 		p.text("• " + scopeLabels[sc])
 	}
@@ -247,14 +247,14 @@ func mandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize, fs *pdf
 		p.line("Ils ne peuvent pas supprimer vos documents, ni changer votre code secret.")
 	}
 	p.line(fmt.Sprintf("Du %s au %s.", frenchDate(*m.StartsAt), frenchDate(*m.ExpiresAt)))
-	p.small(fmt.Sprintf("Votre accord : %s (texte %s).", consentLabels[m.ConsentMethod], m.ConsentText))
+	p.small(fmt.Sprintf("Votre accord\u00a0: %s (texte %s).", consentLabels[m.ConsentMethod], m.ConsentText))
 	// The statement is long (a signed JWS): a larger code keeps its modules readable. At
 	// 44 mm, about 97 modules are still 0.45 mm each, read by phones from print; below, the
 	// code goes onto a page of its own. Room is kept for the line under it.
 	if err := p.qrFit(d.VerifyURL+"?r="+d.JWS, 58, 44, 9); err != nil {
 		return err
 	}
-	p.small("Ce QR code prouve ce mandat. Vous pouvez l'arrêter à tout moment dans votre coffre, rubrique « Mes aidants ».")
+	p.small("Ce QR code prouve ce mandat. Vous pouvez l'arrêter à tout moment dans votre coffre, rubrique «\u00a0Mes aidants\u00a0».")
 	if d.Lang != "" && d.Lang != "fr" && i18n.Valid(d.Lang) {
 		lines := receiptTranslation(d.Lang, m)
 		if p.translated(fs, strings.Join(lines, " ")) {

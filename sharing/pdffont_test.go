@@ -2,9 +2,12 @@ package sharing
 
 import (
 	"bytes"
+	"compress/zlib"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,6 +223,53 @@ func TestCardWithoutFonts(t *testing.T) {
 			t.Errorf("%s receipt without fonts: %d pages, %d in French", c.lang, pages(buf.Bytes()), pages(fr.Bytes()))
 		}
 	}
+}
+
+// The French pages, in the core Helvetica, keep a colon and a closing « » » on the line
+// of their words: the space before them is U+00A0, byte A0 in Windows-1252, which fpdf
+// does not break at (U+202F has no byte there: it would print as a full stop). The page's
+// content is read as written: pdftotext gives a no-break space back as a plain one.
+func TestFrenchPagesNoBreakSpaces(t *testing.T) {
+	t.Parallel()
+	var card, receipt bytes.Buffer
+	if err := accessCardPDF(&card, testCard(nil), A6, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := mandateReceiptPDF(&receipt, MandateReceiptDoc{Mandate: testMandate(), JWS: "x.y.z", VerifyURL: "https://coffre.example.fr/mandat/verifier"}, A6, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		pdf  []byte
+		want []string
+	}{
+		"card":    {card.Bytes(), []string{"Votre identifiant\xa0:", "Qui vous a aid\xe9\xa0:", "coffre\xa0:"}},
+		"receipt": {receipt.Bytes(), []string{"peuvent\xa0:", "\xab\xa0Mes aidants\xa0\xbb", "Votre accord\xa0:", "secret\xa0:"}},
+	} {
+		content := pageContent(t, c.pdf)
+		for _, w := range c.want {
+			if !bytes.Contains(content, []byte(w)) {
+				t.Errorf("the French %s lacks %q:\n%q", name, w, content)
+			}
+		}
+	}
+}
+
+// pageContent is the uncompressed content of the PDF's streams, one after the other.
+func pageContent(t *testing.T, pdf []byte) []byte {
+	t.Helper()
+	var all []byte
+	for _, m := range regexp.MustCompile(`(?s)stream\r?\n(.*?)endstream`).FindAllSubmatch(pdf, -1) {
+		z, err := zlib.NewReader(bytes.NewReader(m[1]))
+		if err != nil {
+			continue // not a deflated stream: an image
+		}
+		b, _ := io.ReadAll(z) // a font's stream may be cut short of its checksum: what was read is enough
+		all = append(all, b...)
+	}
+	if len(all) == 0 {
+		t.Fatal("no content in the PDF")
+	}
+	return all
 }
 
 // Every letter of the card's and the receipt's words, in every language, has a glyph in

@@ -24,7 +24,7 @@ func TestAccessibilityStatement(t *testing.T) {
 	c := b.client(t)
 	for _, p := range []string{"/", "/connexion", "/aide"} {
 		_, body := c.get(p)
-		if !strings.Contains(body, `href="/accessibilite">Accessibilité : non conforme</a>`) {
+		if !strings.Contains(body, "href=\"/accessibilite\">Accessibilité\u00a0: non conforme</a>") {
 			t.Errorf("%s: the footer does not link to the statement with its state", p)
 		}
 	}
@@ -32,11 +32,11 @@ func TestAccessibilityStatement(t *testing.T) {
 		lang string
 		want []string
 	}{
-		{"fr", []string{"Déclaration d'accessibilité", "article 47 de la loi n° 2005-102", "s'applique à " + b.base,
+		{"fr", []string{"Déclaration d'accessibilité", "article 47 de la loi n°\u00a02005-102", "s'applique à " + b.base,
 			"Coffre est non conforme au RGAA 4.1", "106 critères", "Le 29 novembre 2026, nous avons vérifié",
 			"axe-core", "clavier seul", "critères 1.1 et 1.2", "critères 12.6, 12.7, 12.8 et 12.9", "Ce qui reste à faire", "critère 13.3",
 			"Contenus non soumis à l'obligation", "établie le 29 novembre 2026", "HTML5, CSS, WAI-ARIA et JavaScript", "Pages vérifiées",
-			"Pour écrire à l'équipe du service : <strong>accessibilite@coffre.example.fr</strong>",
+			"Pour écrire à l'équipe du service\u00a0: <strong>accessibilite@coffre.example.fr</strong>",
 			`href="https://formulaire.defenseurdesdroits.fr/"`, "délégué du Défenseur des droits", "Libre réponse 71120, 75342 Paris CEDEX 07"}},
 		{"en", []string{"Accessibility statement", "Coffre is not compliant with the RGAA 4.1", "On 29 November 2026, we checked",
 			"criteria 1.1 and 1.2", "What is left to do", "made on 29 November 2026", "accessibilite@coffre.example.fr",

@@ -88,7 +88,7 @@ func until(t *testing.T, what string, f func() bool) {
 	}
 }
 
-const busySentence = "Le service est très occupé en ce moment : réessayez dans une minute."
+const busySentence = "Le service est très occupé en ce moment\u00a0: réessayez dans une minute."
 
 // When the deposits in progress hold the memory budget, a new deposit and the merge of a
 // link's papers are answered 503 with Retry-After and one plain sentence; once memory is

@@ -79,7 +79,7 @@ func TestAgentPagesNameThePerson(t *testing.T) {
 	for _, page := range []string{"/papiers", "/recuperer"} {
 		resp, body := c.get("/agent/personnes/" + owner.String() + page)
 		text := html.UnescapeString(body)
-		if resp.StatusCode != http.StatusOK || !strings.Contains(text, "Identifiant de la personne : <strong>lea.moreau</strong>") || strings.Contains(text, "Votre identifiant") {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(text, "Identifiant de la personne\u00a0: <strong>lea.moreau</strong>") || strings.Contains(text, "Votre identifiant") {
 			t.Errorf("%s: %d %s", page, resp.StatusCode, text)
 		}
 	}

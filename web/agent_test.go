@@ -377,7 +377,7 @@ func TestAgentDesk(t *testing.T) {
 
 	_, body = o.get("/historique")
 	text := html.UnescapeString(body)
-	for _, want := range []string{"Mme D. (CCAS de Lille) a ajouté « Attestation CAF »", "Mme D. (CCAS de Lille) a ouvert votre coffre", "Vous avez autorisé Mme D. (CCAS de Lille)"} {
+	for _, want := range []string{"Mme D. (CCAS de Lille) a ajouté «\u00a0Attestation CAF\u00a0»", "Mme D. (CCAS de Lille) a ouvert votre coffre", "Vous avez autorisé Mme D. (CCAS de Lille)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("history lacks %q", want)
 		}
@@ -469,10 +469,10 @@ func TestAgentReadsThroughALink(t *testing.T) {
 	oc.post("/connexion", url.Values{"csrf": {oc.csrf("/connexion")}, "login": {"lea.moreau"}, "secret": {secret}})
 	_, hist := oc.get("/historique")
 	for _, want := range []string{
-		"Mme D. (CCAS de Lille) a ouvert votre lien « Bailleur ».",
-		"Mme D. (CCAS de Lille) a téléchargé « Avis d'impôt » avec votre lien « Bailleur ».",
-		"Mme D. (CCAS de Lille) a regardé « Avis d'impôt » avec votre lien « Bailleur ».",
-		"Votre lien « Bailleur » a été ouvert.",
+		"Mme D. (CCAS de Lille) a ouvert votre lien «\u00a0Bailleur\u00a0».",
+		"Mme D. (CCAS de Lille) a téléchargé «\u00a0Avis d'impôt\u00a0» avec votre lien «\u00a0Bailleur\u00a0».",
+		"Mme D. (CCAS de Lille) a regardé «\u00a0Avis d'impôt\u00a0» avec votre lien «\u00a0Bailleur\u00a0».",
+		"Votre lien «\u00a0Bailleur\u00a0» a été ouvert.",
 	} {
 		if !strings.Contains(html.UnescapeString(hist), want) {
 			t.Errorf("history lacks %q", want)
@@ -712,7 +712,7 @@ func TestBrowserAgent(t *testing.T) {
 	}
 	br.visit("Mes aidants", base+"/compte/aidants")
 	br.visit("Historique (aidant)", base+"/historique")
-	if h := br.text(); !strings.Contains(h, "Mme D. (CCAS de Lille) a ajouté « Attestation CAF »") || !strings.Contains(h, "Mme D. (CCAS de Lille) a créé un lien") {
+	if h := br.text(); !strings.Contains(h, "Mme D. (CCAS de Lille) a ajouté «\u00a0Attestation CAF\u00a0»") || !strings.Contains(h, "Mme D. (CCAS de Lille) a créé un lien") {
 		t.Errorf("the history does not name the agent: %s", h)
 	}
 }
@@ -958,7 +958,7 @@ func TestAgentNotFoundIsTheDesks(t *testing.T) {
 	} {
 		resp, body := c.get(path)
 		body = html.UnescapeString(body)
-		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Cette page n'existe pas, ou ne vous est pas ouverte") || !strings.Contains(body, "Mme Dupont") || strings.Contains(body, "votre coffre :") {
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "Cette page n'existe pas, ou ne vous est pas ouverte") || !strings.Contains(body, "Mme Dupont") || strings.Contains(body, "votre coffre\u00a0:") {
 			t.Errorf("%s: %d, not the desk's « not found »", path, resp.StatusCode)
 		}
 	}

@@ -68,7 +68,7 @@ func TestBrowserReading(t *testing.T) {
 	}
 	readAll(t, rd, owner)
 	br.visit("Le papier (proposition)", doc)
-	if s := br.text(); !strings.Contains(s, "Est-ce un titre de séjour ?") || !strings.Contains(s, "Ce papier expire le 7 février 2026.") {
+	if s := br.text(); !strings.Contains(s, "Est-ce un titre de séjour\u202f?") || !strings.Contains(s, "Ce papier expire le 7 février 2026.") {
 		t.Fatalf("no suggestion on the paper's page: %s", s)
 	}
 	br.do("yes", chromedp.Click(chromedp.CSS("button[name=reponse][value=oui]")))

@@ -804,7 +804,7 @@ func TestBrowser(t *testing.T) {
 	br.visit("Recevoir mes papiers (accord)", base+"/oauth/authorize?"+neturl.Values{"client_id": {caf.client.ID}, "redirect_uri": {redirect},
 		"response_type": {"code"}, "code_challenge": {strings.Repeat("c", 43)}, "code_challenge_method": {"S256"},
 		"authorization_details": {`[{"type":"coffre_deposit","kinds":["caf"]}]`}}.Encode())
-	if !strings.Contains(br.text(), "« CAF du Nord » demande à mettre vos papiers dans votre coffre") {
+	if !strings.Contains(br.text(), "«\u00a0CAF du Nord\u00a0» demande à mettre vos papiers dans votre coffre") {
 		t.Errorf("the consent page does not say who will deposit: %s", br.text())
 	}
 	caf.subscribe(t, b, amina, redirect, vault.KindCAF)

@@ -158,7 +158,7 @@ func TestExportOverHTTP(t *testing.T) {
 		t.Error("the help page does not tell how to download everything")
 	}
 	resp, body = c.get("/compte/export")
-	if resp.StatusCode != 200 || !strings.Contains(body, "votre historique") || !strings.Contains(body, "« age »") || !strings.Contains(body, `name="passphrase"`) {
+	if resp.StatusCode != 200 || !strings.Contains(body, "votre historique") || !strings.Contains(body, "«\u00a0age\u00a0»") || !strings.Contains(body, `name="passphrase"`) {
 		t.Fatalf("export page: %d", resp.StatusCode)
 	}
 
@@ -187,7 +187,7 @@ func TestExportOverHTTP(t *testing.T) {
 	t.Run("a short passphrase is refused, what was typed is kept", func(t *testing.T) {
 		resp, b := c.exportArchive(url.Values{"protect": {"1"}, "passphrase": {"trop court"}, "passphrase2": {"trop court"}})
 		body := string(b)
-		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "La phrase secrète est trop courte : mettez au moins 12 caractères") ||
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "La phrase secrète est trop courte\u00a0: mettez au moins 12 caractères") ||
 			!strings.Contains(body, `value="trop court"`) || !strings.Contains(body, `action="/compte/export"`) || resp.Header.Get("Content-Disposition") != "" {
 			t.Fatalf("short passphrase: %d", resp.StatusCode)
 		}
@@ -242,7 +242,7 @@ func TestExportOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, body = c.get("/historique")
-		if want := "a téléchargé tout votre coffre, à votre demande écrite (référence « DEM-2026-42 »)."; !strings.Contains(html.UnescapeString(body), want) {
+		if want := "a téléchargé tout votre coffre, à votre demande écrite (référence «\u00a0DEM-2026-42\u00a0»)."; !strings.Contains(html.UnescapeString(body), want) {
 			t.Fatalf("the history lacks %q", want)
 		}
 	})
@@ -269,7 +269,7 @@ func TestCloseOverHTTP(t *testing.T) {
 	login(second)
 
 	resp, body := c.get("/compte/fermer")
-	if resp.StatusCode != 200 || !strings.Contains(body, "12 mois") || !strings.Contains(body, "effacé pour de bon") ||
+	if resp.StatusCode != 200 || !strings.Contains(body, "12\u00a0mois") || !strings.Contains(body, "effacé pour de bon") ||
 		!strings.Contains(body, `href="/compte/export"`) || !strings.Contains(body, `name="secret"`) {
 		t.Fatalf("closing page: %d", resp.StatusCode)
 	}
@@ -397,7 +397,7 @@ func TestShutdownNotice(t *testing.T) {
 	}
 	for _, p := range []string{"/papiers", "/compte", "/historique"} {
 		_, body := c.get(p)
-		if !strings.Contains(body, "Le service Coffre fermera le 31 mars 2027 : téléchargez vos papiers.") ||
+		if !strings.Contains(body, "Le service Coffre fermera le 31 mars 2027\u00a0: téléchargez vos papiers.") ||
 			!strings.Contains(body, "Le département arrête le service Coffre.") || !strings.Contains(body, `href="/compte/export"`) {
 			t.Errorf("%s lacks the shutdown banner", p)
 		}

@@ -94,7 +94,7 @@ func (h *handler) apiDepositClient(w http.ResponseWriter, r *http.Request) (*sha
 		}
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="coffre", error="invalid_token"`)
-	problem(w, http.StatusUnauthorized, "invalid-token", "Le jeton d'accès manque, est faux ou a expiré : demandez-en un nouveau (client_credentials).")
+	problem(w, http.StatusUnauthorized, "invalid-token", "Le jeton d'accès manque, est faux ou a expiré\u00a0: demandez-en un nouveau (client_credentials).")
 	return nil, false
 }
 
@@ -112,7 +112,7 @@ func (h *handler) apiDeposit(w http.ResponseWriter, r *http.Request) {
 	if err := h.accounts.CheckGuesses(r.Context(), "subscription", ip); err != nil {
 		if _, locked := account.IsLocked(err); locked {
 			w.Header().Set("Retry-After", "900")
-			problem(w, http.StatusTooManyRequests, "too-many-requests", "Trop d'abonnements inconnus depuis ce réseau : réessayez dans un quart d'heure.")
+			problem(w, http.StatusTooManyRequests, "too-many-requests", "Trop d'abonnements inconnus depuis ce réseau\u00a0: réessayez dans un quart d'heure.")
 			return
 		}
 		h.apiDepositFailed(w, err)
@@ -136,16 +136,16 @@ func (h *handler) apiDeposit(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" || len(key) > maxIdempotencyKey {
-		problem(w, http.StatusBadRequest, "idempotency-key", "L'en-tête Idempotency-Key manque ou dépasse 255 caractères : donnez à chaque dépôt une clé unique, la même quand vous le renvoyez.")
+		problem(w, http.StatusBadRequest, "idempotency-key", "L'en-tête Idempotency-Key manque ou dépasse 255 caractères\u00a0: donnez à chaque dépôt une clé unique, la même quand vous le renvoyez.")
 		return
 	}
 	want, ok := reprDigest(r.Header.Get("Repr-Digest"))
 	if !ok {
-		problem(w, http.StatusBadRequest, "digest-required", "L'en-tête Repr-Digest manque ou est mal formé : envoyez le SHA-256 du corps de la requête (sha-256=:…:).")
+		problem(w, http.StatusBadRequest, "digest-required", "L'en-tête Repr-Digest manque ou est mal formé\u00a0: envoyez le SHA-256 du corps de la requête (sha-256=:…:).")
 		return
 	}
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		problem(w, http.StatusUnsupportedMediaType, "multipart-required", "Envoyez le papier en multipart/form-data : les champs kind, title, issued_on, expires_on, puis le fichier (file).")
+		problem(w, http.StatusUnsupportedMediaType, "multipart-required", "Envoyez le papier en multipart/form-data\u00a0: les champs kind, title, issued_on, expires_on, puis le fichier (file).")
 		return
 	}
 	body := &depositBody{ReadCloser: http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload), sum: sha256.New()}
@@ -174,7 +174,7 @@ func (h *handler) apiDeposit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if subtle.ConstantTimeCompare(body.sum.Sum(nil), want) != 1 {
-		problem(w, http.StatusBadRequest, "digest-mismatch", "Le corps reçu ne correspond pas à son Repr-Digest : il a été abîmé en chemin. Rien n'a été déposé ; renvoyez-le.")
+		problem(w, http.StatusBadRequest, "digest-mismatch", "Le corps reçu ne correspond pas à son Repr-Digest\u00a0: il a été abîmé en chemin. Rien n'a été déposé\u202f; renvoyez-le.")
 		return
 	}
 	form, err := parseIssuerDeposit(up)
@@ -229,13 +229,13 @@ func (h *handler) depositRefused(w http.ResponseWriter, err error) {
 	case errors.Is(err, sharing.ErrUnavailable):
 		problem(w, http.StatusNotFound, "unknown-subscription", noSubscription)
 	case errors.Is(err, sharing.ErrStopped):
-		problem(w, http.StatusForbidden, "subscription-stopped", "La personne a arrêté cet abonnement, ou fermé son coffre : ne déposez plus rien pour elle.")
+		problem(w, http.StatusForbidden, "subscription-stopped", "La personne a arrêté cet abonnement, ou fermé son coffre\u00a0: ne déposez plus rien pour elle.")
 	case errors.Is(err, sharing.ErrKindNotConsented):
-		problem(w, http.StatusForbidden, "kind-not-consented", "La personne n'a pas accepté ce type de papier de votre part : demandez-lui son accord pour ce type.")
+		problem(w, http.StatusForbidden, "kind-not-consented", "La personne n'a pas accepté ce type de papier de votre part\u00a0: demandez-lui son accord pour ce type.")
 	case errors.Is(err, sharing.ErrIdempotencyConflict):
-		problem(w, http.StatusUnprocessableEntity, "idempotency-key-reused", "Cette Idempotency-Key a déjà servi pour un autre dépôt : prenez une nouvelle clé pour un nouveau papier.")
+		problem(w, http.StatusUnprocessableEntity, "idempotency-key-reused", "Cette Idempotency-Key a déjà servi pour un autre dépôt\u00a0: prenez une nouvelle clé pour un nouveau papier.")
 	case errors.Is(err, vault.ErrInvalid), errors.Is(err, sharing.ErrInvalid):
-		problem(w, http.StatusUnprocessableEntity, "invalid", "Le titre ou les dates ne sont pas valables : un titre de 200 caractères au plus, une fin après le début.")
+		problem(w, http.StatusUnprocessableEntity, "invalid", "Le titre ou les dates ne sont pas valables\u00a0: un titre de 200 caractères au plus, une fin après le début.")
 	default:
 		h.apiDepositFailed(w, err)
 	}
@@ -243,7 +243,7 @@ func (h *handler) depositRefused(w http.ResponseWriter, err error) {
 
 func (h *handler) apiDepositFailed(w http.ResponseWriter, err error) {
 	h.log.Error("api: issuer deposit", "err", err)
-	problem(w, http.StatusInternalServerError, "internal", "Le service a un problème : réessayez dans quelques minutes, avec la même Idempotency-Key.")
+	problem(w, http.StatusInternalServerError, "internal", "Le service a un problème\u00a0: réessayez dans quelques minutes, avec la même Idempotency-Key.")
 }
 
 // depositReceipt answers a deposit made now (201), or made before with the same key
@@ -286,7 +286,7 @@ func parseIssuerDeposit(up *upload) (issuerDeposit, error) {
 	}
 	f.kind = kind
 	if f.title == "" || utf8Len(f.title) > vault.MaxTitleLen {
-		return bad("invalid-title", "Le champ title manque ou dépasse 200 caractères : nommez le papier comme la personne le reconnaîtra.")
+		return bad("invalid-title", "Le champ title manque ou dépasse 200 caractères\u00a0: nommez le papier comme la personne le reconnaîtra.")
 	}
 	if f.issued, err = parseDate(f.issuedOn); err != nil {
 		return bad("invalid-date", "Le champ issued_on doit être une date AAAA-MM-JJ.")

@@ -351,7 +351,7 @@ func TestIssuerDeposit(t *testing.T) {
 		c := b.client(t)
 		signIn(t, c, "nadia", "le chat mange la pomme")
 		_, page := c.get("/historique")
-		for _, want := range []string{"La CAF a déposé « Attestation de paiement – mars ».", "Vous avez accepté que « La CAF » dépose vos papiers dans votre coffre.",
+		for _, want := range []string{"La CAF a déposé «\u00a0Attestation de paiement – mars\u00a0».", "Vous avez accepté que «\u00a0La CAF\u00a0» dépose vos papiers dans votre coffre.",
 			"Un autre organisme a essayé de déposer un papier dans votre coffre sans votre accord."} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the history lacks %q", want)
@@ -374,7 +374,7 @@ func TestIssuerDeposit(t *testing.T) {
 			t.Errorf("a deposit after the stop: %d %s", resp.StatusCode, body)
 		}
 		_, page = c.get("/historique")
-		if !strings.Contains(page, "Vous avez arrêté les dépôts de « La CAF » dans votre coffre.") {
+		if !strings.Contains(page, "Vous avez arrêté les dépôts de «\u00a0La CAF\u00a0» dans votre coffre.") {
 			t.Errorf("the history lacks the stop")
 		}
 	})

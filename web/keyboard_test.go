@@ -330,7 +330,7 @@ func TestBrowserKeyboard(t *testing.T) {
 	if in, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`document.activeElement === document.querySelector('main')`)); err != nil || !in {
 		t.Errorf("« Aller au contenu » does not take the focus to the main part (%v)", err)
 	}
-	if s := br.text(); !strings.Contains(s, "Vous avez ajouté « Attestation au clavier »") || !strings.Contains(s, "Vous avez créé un lien de partage") {
+	if s := br.text(); !strings.Contains(s, "Vous avez ajouté «\u00a0Attestation au clavier\u00a0»") || !strings.Contains(s, "Vous avez créé un lien de partage") {
 		t.Errorf("the history lacks the deposit or the share: %s", s)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -231,4 +232,26 @@ func filterPrefix(names map[string]bool, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// TestUploadSeparator: the page's script says « Page 1 : … » with the separator of the
+// page's language, which the form gives it: French's no-break space before the colon,
+// none in English.
+func TestUploadSeparator(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.client(t)
+	c.signup("sana", "le chat mange la pomme")
+	for _, l := range []struct{ lang, colon string }{{"fr", "\u00a0: "}, {"en", ": "}, {"ar", ": "}} {
+		if resp, _ := c.get("/langue/" + l.lang + "?retour=/"); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("choose %s: %d", l.lang, resp.StatusCode)
+		}
+		if _, body := c.get("/papiers/ajouter"); !strings.Contains(body, `data-colon="`+l.colon+`"`) {
+			t.Errorf("%s: the form does not give the separator %q", l.lang, l.colon)
+		}
+	}
+	js, err := os.ReadFile("static/upload.js")
+	if err != nil || !bytes.Contains(js, []byte("form.dataset.colon")) || bytes.Contains(js, []byte("' : ' +")) {
+		t.Errorf("upload.js writes a separator of its own (%v)", err)
+	}
 }

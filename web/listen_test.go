@@ -174,6 +174,7 @@ func TestBrowserListen(t *testing.T) {
 	}
 
 	br.visit("Accueil (écouter)", base+"/")
+	// What is said has plain spaces (listen.js makes every space one), French's « ? » too.
 	checkSaid(t, "Accueil", br.listen("Accueil", "Écouter", "Arrêter"), "fr", "fr-FR", h1(),
 		"Gardez vos papiers en sécurité", "Se connecter", "Créer mon coffre", "Comment ça marche ?", "Prenez votre papier en photo")
 

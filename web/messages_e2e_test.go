@@ -57,7 +57,7 @@ func TestBrowserMessages(t *testing.T) {
 			}
 		}
 		br.visit("Mes papiers, rappels ("+lang+")", b.base+"/papiers")
-		want = map[string][]string{"fr": {"Rappels", "« Carte de séjour pluriannuelle » expire le", "service-public.fr", "« Carte nationale d'identité » expire le"},
+		want = map[string][]string{"fr": {"Rappels", "«\u00a0Carte de séjour pluriannuelle\u00a0» expire le", "service-public.fr", "«\u00a0Carte nationale d'identité\u00a0» expire le"},
 			"en": {"Reminders", "“Carte de séjour pluriannuelle” expires on", "service-public.fr"}}[lang]
 		for _, w := range want {
 			if !strings.Contains(br.text(), w) {
@@ -86,7 +86,7 @@ func TestBrowserMessages(t *testing.T) {
 	dismiss := "form[action='/papiers/" + permit.ID.String() + "/rappel/masquer']"
 	br.do("dismiss", chromedp.Click(chromedp.CSS(dismiss+" button")), chromedp.WaitNotPresent(chromedp.CSS(dismiss)),
 		chromedp.WaitVisible(chromedp.CSS("main h1")))
-	if s := br.text(); strings.Contains(s, "Carte de séjour pluriannuelle » expire") || !strings.Contains(s, "Carte nationale d'identité » expire") {
+	if s := br.text(); strings.Contains(s, "Carte de séjour pluriannuelle\u00a0» expire") || !strings.Contains(s, "Carte nationale d'identité\u00a0» expire") {
 		t.Errorf("after dismissing the permit's reminder: %s", s)
 	}
 }

@@ -151,7 +151,7 @@ func TestRemindersOnPapers(t *testing.T) {
 	expiring(t, b, owner, card, 200)
 
 	_, page := c.get("/papiers")
-	for _, want := range []string{"Rappels", "« Carte de séjour Awa » expire le", "dans 50 jours", "2 à 4 mois avant", vault.ResidencePermitPage,
+	for _, want := range []string{"Rappels", "«\u00a0Carte de séjour Awa\u00a0» expire le", "dans 50\u00a0jours", "2 à 4\u00a0mois avant", vault.ResidencePermitPage,
 		`action="/papiers/` + permit.ID.String() + `/rappel/masquer"`, `href="/compte#s-messages"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("« Mes papiers » lacks %q", want)
@@ -160,7 +160,7 @@ func TestRemindersOnPapers(t *testing.T) {
 	if n := strings.Count(page, "Carte de séjour Awa"); n != 2 {
 		t.Errorf("the permit shows %d times, want 2 (its reminder and its shelf)", n)
 	}
-	if strings.Contains(page, "« Carte nationale »") {
+	if strings.Contains(page, "«\u00a0Carte nationale\u00a0»") {
 		t.Error("a card valid for 200 days has a reminder")
 	}
 	en := b.client(t)
@@ -194,7 +194,7 @@ func TestRemindersOnPapers(t *testing.T) {
 		}
 	}
 	_, history := c.get("/historique")
-	for _, want := range []string{"Rappel envoyé par SMS : votre titre de séjour expire le", "Message envoyé par e-mail : le mandat donné à CCAS de Lille s&#39;arrête bientôt.",
+	for _, want := range []string{"Rappel envoyé par SMS\u00a0: votre titre de séjour expire le", "Message envoyé par e-mail\u00a0: le mandat donné à CCAS de Lille s&#39;arrête bientôt.",
 		"Code de vérification envoyé par e-mail."} {
 		if !strings.Contains(history, want) {
 			t.Errorf("the history lacks %q", want)

@@ -95,7 +95,7 @@ func TestAddPageOneAtATime(t *testing.T) {
 		t.Fatalf("%d uploads wait, want 3", n)
 	}
 	// « Ajouter une page » without a photo says what to do.
-	if resp, body := c.addPageForm(pending, nil, "addpage", "1"); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "prenez la page en photo, puis appuyez sur « Ajouter une page »") || pendingOf(t, body) == "" {
+	if resp, body := c.addPageForm(pending, nil, "addpage", "1"); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "prenez la page en photo, puis appuyez sur «\u00a0Ajouter une page\u00a0»") || pendingOf(t, body) == "" {
 		t.Fatalf("a page without a photo: %d %s", resp.StatusCode, body)
 	}
 

@@ -290,7 +290,7 @@ func TestBrowserPrecheck(t *testing.T) {
 	}
 	br.do("send anyway", chromedp.Click(chromedp.CSS("label[for=kind-impots]")), chromedp.Click(chromedp.CSS("#add-submit")))
 	br.waitURL(`/papiers/[0-9a-f-]{36}\?`)
-	if txt := br.text(); !strings.Contains(txt, "Page 2 : la photo est floue") || strings.Contains(txt, "Page 1 :") {
+	if txt := br.text(); !strings.Contains(txt, "Page 2\u00a0: la photo est floue") || strings.Contains(txt, "Page 1\u00a0:") {
 		t.Errorf("the server's check after sending anyway: %s", txt)
 	}
 }
@@ -306,6 +306,7 @@ func TestBrowserPhotoCheckedLater(t *testing.T) {
 	br.visit("Ajouter un papier (HEIC)", b.base+"/papiers/ajouter")
 	br.do("choose a HEIC photo", chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{sharedFixture(t, "heic/libheif-example.heic")}),
 		chromedp.Poll[chromedp.Void](`document.querySelector('#page-list li[data-checked]')`, chromedp.WithPollingTimeout(60e9)))
+	// liveText makes every space plain, French's no-break one before « : » too.
 	if s := br.liveText("#upload-status"); !strings.Contains(s, "Page 1 : elle sera vérifiée à l'envoi.") {
 		t.Errorf("said of a photo not checked yet: %q", s)
 	}

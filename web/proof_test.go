@@ -90,13 +90,13 @@ func TestDepositProof(t *testing.T) {
 		status     vault.ProofStatus // "" for no proof kept
 	}{
 		{"photo", "avis.jpg", photo(good),
-			[]string{"Document authentique : avis d'impôt sur les revenus, émis par " + ingesttest.Issuer, "Année des revenus : 2025", "MARTIN CLAIRE"},
+			[]string{"Document authentique\u00a0: avis d'impôt sur les revenus, émis par " + ingesttest.Issuer, "Année des revenus\u00a0: 2025", "MARTIN CLAIRE"},
 			[]string{"ne correspond pas"}, vault.ProofValid},
 		{"photo of a tampered code", "faux.jpg", photo(tampered),
 			[]string{"Le code 2D-Doc ne correspond pas", "a peut-être été modifié"},
 			[]string{"Document authentique", "MARTIN"}, vault.ProofInvalidSignature},
 		{"pdf", "avis.pdf", noticePDF(t, good),
-			[]string{"Document authentique : avis d'impôt sur les revenus", "Revenu fiscal de référence : 21450"},
+			[]string{"Document authentique\u00a0: avis d'impôt sur les revenus", "Revenu fiscal de référence\u00a0: 21450"},
 			nil, vault.ProofValid},
 		{"photo without code", "rien.jpg", photo(""), nil,
 			[]string{"Document authentique", "2D-Doc"}, ""},

@@ -161,7 +161,7 @@ func TestReadingSwitchAndSearch(t *testing.T) {
 		t.Errorf("the title is not found any more: %q", got)
 	}
 	_, hist := c.get("/historique")
-	for _, want := range []string{"Vous avez activé la lecture de vos papiers.", "Vous avez arrêté la lecture de vos papiers.", "Coffre a lu le texte de « Quittance de mars »"} {
+	for _, want := range []string{"Vous avez activé la lecture de vos papiers.", "Vous avez arrêté la lecture de vos papiers.", "Coffre a lu le texte de «\u00a0Quittance de mars\u00a0»"} {
 		if !strings.Contains(hist, want) {
 			t.Errorf("the history lacks %q", want)
 		}
@@ -245,7 +245,7 @@ func TestSuggestionsThroughThePages(t *testing.T) {
 	}
 	readAll(t, rd, owner)
 	_, page = c.get("/papiers/" + permit.String())
-	for _, want := range []string{"Est-ce un titre de séjour ?", "Ce papier expire le 7 février 2026.", "Son numéro finit par", `value="oui"`, "/modifier?proposition=1"} {
+	for _, want := range []string{"Est-ce un titre de séjour\u202f?", "Ce papier expire le 7 février 2026.", "Son numéro finit par", `value="oui"`, "/modifier?proposition=1"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the paper's page lacks %q", want)
 		}
@@ -264,17 +264,17 @@ func TestSuggestionsThroughThePages(t *testing.T) {
 		t.Fatalf("after « Oui »: %+v, %v", d, err)
 	}
 	_, page = c.get("/papiers/" + permit.String() + "?proposition=oui")
-	if !strings.Contains(page, "votre papier est à jour") || strings.Contains(page, "Est-ce un titre de séjour ?") {
+	if !strings.Contains(page, "votre papier est à jour") || strings.Contains(page, "Est-ce un titre de séjour\u202f?") {
 		t.Error("after « Oui » the page still asks, or does not say it is done")
 	}
-	if _, hist := c.get("/historique"); !strings.Contains(hist, "Vous avez modifié « Titre de séjour »") {
+	if _, hist := c.get("/historique"); !strings.Contains(hist, "Vous avez modifié «\u00a0Titre de séjour\u00a0»") {
 		t.Error("the change is not in the history")
 	}
 
 	// « Corriger »: the form holds what was read; the name the person typed stays.
 	passport := c.deposit(map[string]string{"title": "Mon passeport"}, paperPath("17-passeport.jpg"))
 	readAll(t, rd, owner)
-	if _, page = c.get("/papiers/" + passport.String()); !strings.Contains(page, "Est-ce un passeport ?") {
+	if _, page = c.get("/papiers/" + passport.String()); !strings.Contains(page, "Est-ce un passeport\u202f?") {
 		t.Fatal("the passport's page does not ask")
 	}
 	_, form := c.get("/papiers/" + passport.String() + "/modifier?proposition=1")

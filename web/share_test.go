@@ -108,6 +108,16 @@ func TestShareLinkPages(t *testing.T) {
 		}
 	}
 
+	// The ready-made SMS has plain spaces (a no-break one would make it cost twice as
+	// much); the e-mail keeps French's.
+	sms, err := url.QueryUnescape(strings.TrimPrefix(html.UnescapeString(regexp.MustCompile(`sms:\?&amp;body=[^"]*`).FindString(body)), "sms:?&body="))
+	if err != nil || !strings.Contains(sms, "avec ce lien : http") || strings.ContainsAny(sms, "\u00a0\u202f") {
+		t.Errorf("the ready-made SMS: %q %v", sms, err)
+	}
+	if mail := regexp.MustCompile(`mailto:\?subject=[^"]*`).FindString(body); !strings.Contains(mail, "lien%C2%A0%3A%20http") {
+		t.Errorf("the ready-made e-mail: %s", mail)
+	}
+
 	// Someone at a counter, with no account.
 	desk := b.client(t)
 	resp, body = desk.get("/p/" + token)
@@ -176,12 +186,12 @@ func TestShareLinkPages(t *testing.T) {
 	_, body = owner.get("/historique")
 	body = html.UnescapeString(body)
 	for _, want := range []string{
-		"Vous avez créé un lien de partage « CAF – aide au logement »",
-		"Votre lien « CAF – aide au logement » a été ouvert",
-		"Un mauvais code a été saisi pour votre lien « CAF – aide au logement »",
-		"Votre lien « CAF – aide au logement » a servi à télécharger « Attestation CAF »",
-		"Votre lien « CAF – aide au logement » a servi à essayer d'ouvrir un papier non partagé",
-		"Vous avez arrêté le lien de partage « CAF – aide au logement »",
+		"Vous avez créé un lien de partage «\u00a0CAF – aide au logement\u00a0»",
+		"Votre lien «\u00a0CAF – aide au logement\u00a0» a été ouvert",
+		"Un mauvais code a été saisi pour votre lien «\u00a0CAF – aide au logement\u00a0»",
+		"Votre lien «\u00a0CAF – aide au logement\u00a0» a servi à télécharger «\u00a0Attestation CAF\u00a0»",
+		"Votre lien «\u00a0CAF – aide au logement\u00a0» a servi à essayer d'ouvrir un papier non partagé",
+		"Vous avez arrêté le lien de partage «\u00a0CAF – aide au logement\u00a0»",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("history lacks %q", want)
@@ -469,10 +479,10 @@ func TestChoisirDansMonCoffreOverHTTP(t *testing.T) {
 		t.Fatalf("after sign-in: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	_, hist := person.get("/historique")
-	if !strings.Contains(html.UnescapeString(hist), "Vous avez donné des papiers à « CAF de Lille »") {
+	if !strings.Contains(html.UnescapeString(hist), "Vous avez donné des papiers à «\u00a0CAF de Lille\u00a0»") {
 		t.Error("history lacks the consent")
 	}
-	if !strings.Contains(html.UnescapeString(hist), "CAF de Lille a téléchargé « Attestation CAF »") {
+	if !strings.Contains(html.UnescapeString(hist), "CAF de Lille a téléchargé «\u00a0Attestation CAF\u00a0»") {
 		t.Error("history lacks the téléservice's download")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/sharing"
+	"coffre/vault/i18n"
 )
 
 // Views and forms shared by the owner's pages and the agents' desk: the share form and
@@ -75,7 +76,7 @@ func (h *handler) createdLink(r *http.Request, c *sharing.Created) (createdView,
 		// html/template turns a data: or sms: address into #ZgotmplZ: these two are ours,
 		// a PNG in base64 and a fixed scheme before an escaped message.
 		Link: c.Link, URL: link, QR: template.URL(qrURI), Code: c.Code, //nolint:gosec // a data: URI of our PNG, in base64
-		SMS:  template.URL("sms:?&body=" + url.QueryEscape(message)), //nolint:gosec // a fixed scheme, the message query-escaped
+		SMS:  template.URL("sms:?&body=" + url.QueryEscape(i18n.ForSMS(message))), //nolint:gosec // a fixed scheme, the message query-escaped
 		Mail: "mailto:?subject=" + mailEscape(h.t(r, "share.mail.subject")) + "&body=" + mailEscape(message),
 	}, nil
 }

@@ -66,7 +66,7 @@ func (h *handler) watermarked(ctx context.Context, br *vault.BlobReader, text st
 func (h *handler) deliverMarked(w http.ResponseWriter, r *http.Request, d *vault.Document, blob *vault.Blob, recipient vault.Actor, text string,
 	open func(note string) (*vault.BlobReader, error), fail func(error)) {
 	if !markable(blob) {
-		apiError(w, http.StatusConflict, "not_markable", "Ce document ne peut pas être donné avec une marque : la personne doit le déposer de nouveau.")
+		apiError(w, http.StatusConflict, "not_markable", "Ce document ne peut pas être donné avec une marque\u00a0: la personne doit le déposer de nouveau.")
 		return
 	}
 	res, err := h.budget.Reserve(r.Context(), markCost(blob.Size))

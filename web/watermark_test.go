@@ -137,7 +137,7 @@ func TestWatermarkedShares(t *testing.T) {
 		t.Fatalf("share: %d %s", resp.StatusCode, page)
 	}
 	want := ingest.WatermarkText("l'agence Dupont", "un dossier de location", time.Now().In(parisTZ(t)))
-	if !strings.Contains(html.UnescapeString(page), "« "+want+" »") {
+	if !strings.Contains(html.UnescapeString(page), "«\u00a0"+want+"\u00a0»") {
 		t.Fatalf("the new link's page does not show the mark %q", want)
 	}
 	m := regexp.MustCompile(`localhost:[0-9]+/p/([A-Za-z0-9_-]{43})`).FindStringSubmatch(page)
@@ -288,14 +288,14 @@ func TestWatermarkedShares(t *testing.T) {
 
 	_, history := c.get("/historique")
 	history = html.UnescapeString(history)
-	if !strings.Contains(history, "La copie portait le message « "+want+" ».") {
+	if !strings.Contains(history, "La copie portait le message «\u00a0"+want+"\u00a0».") {
 		t.Error("the history does not say the copies were marked")
 	}
 	// The link's creation tells of copies to come, not of one given.
-	if !regexp.MustCompile(`Vous avez créé un lien de partage « [^»]*»\. Les copies porteront le message « ` + regexp.QuoteMeta(want) + ` »\.`).MatchString(history) {
+	if !regexp.MustCompile("Vous avez créé un lien de partage «\u00a0[^»]*»\\. Les copies porteront le message «\u00a0" + regexp.QuoteMeta(want) + "\u00a0»\\.").MatchString(history) {
 		t.Error("the history does not say the link's copies will be marked")
 	}
-	if regexp.MustCompile(`Vous avez créé un lien de partage « [^»]*»\. La copie portait`).MatchString(history) {
+	if regexp.MustCompile("Vous avez créé un lien de partage «\u00a0[^»]*»\\. La copie portait").MatchString(history) {
 		t.Error("the history says a copy was given when the link was created")
 	}
 

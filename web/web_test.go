@@ -350,7 +350,7 @@ func TestRetake(t *testing.T) {
 		t.Fatalf("deposit of a photo with no sheet in it: %d %s (warnings expected)", resp.StatusCode, loc)
 	}
 	_, body := c.get(loc)
-	if !strings.Contains(body, "Reprendre la photo") || !strings.Contains(body, "Page 1 :") {
+	if !strings.Contains(body, "Reprendre la photo") || !strings.Contains(body, "Page 1\u00a0:") {
 		t.Fatal("warnings not shown with « Reprendre la photo »")
 	}
 	id := docLinkRE.FindStringSubmatch(loc)[1]

@@ -110,7 +110,7 @@ func TestRecevoirMesPapiers(t *testing.T) {
 		chromedp.Click(chromedp.CSS("main form.cf-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("button[value=accepter]")))
 	consent, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
-	if err != nil || !strings.Contains(consent, "« CAF (exemple) » demande à mettre vos papiers dans votre coffre") ||
+	if err != nil || !strings.Contains(consent, "«\u00a0CAF (exemple)\u00a0» demande à mettre vos papiers dans votre coffre") ||
 		!strings.Contains(consent, "Attestation CAF") || !strings.Contains(consent, "ne pourra jamais voir") {
 		t.Fatalf("consent page: %q, %v", consent, err)
 	}
@@ -127,8 +127,8 @@ func TestRecevoirMesPapiers(t *testing.T) {
 	}
 	step("the person reads their history", chromedp.Navigate(coffreURL+"/historique"), chromedp.WaitVisible(chromedp.CSS("main")))
 	history, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
-	if err != nil || !strings.Contains(history, "CAF (exemple) a déposé « Attestation de paiement – mars ».") ||
-		!strings.Contains(history, "Vous avez accepté que « CAF (exemple) » dépose vos papiers dans votre coffre.") {
+	if err != nil || !strings.Contains(history, "CAF (exemple) a déposé «\u00a0Attestation de paiement – mars\u00a0».") ||
+		!strings.Contains(history, "Vous avez accepté que «\u00a0CAF (exemple)\u00a0» dépose vos papiers dans votre coffre.") {
 		t.Errorf("history: %q, %v", history, err)
 	}
 	step("and stops the deposits", chromedp.Navigate(coffreURL+"/compte"), chromedp.Click(chromedp.CSS("#s-deposits button[type=submit]")),

@@ -6,6 +6,13 @@
 // fallback. The languages offered are those whose file is present, in the order of the
 // table of locales (locale.go), which tells each language's name in its own script, its
 // direction, and how it writes dates and numbers.
+//
+// French is written as French printers write it, so that a sign never starts a line on a
+// narrow phone: U+00A0 (no-break space) before « : », inside « … », between a number and
+// its unit; U+202F (narrow no-break space) before « ; ! ? ». fr.json writes them \u00a0
+// and \u202f, to be seen; TestFrenchSpaces fails on a plain space there. A text message
+// takes them out (ForSMS). Signs written between messages (a label and its value, a
+// quoted title) are messages too: site.colon, site.quoted.
 package i18n
 
 import (
@@ -149,6 +156,20 @@ func oneFullStop(s string, args []any) string {
 		}
 	}
 	return s
+}
+
+// ForSMS is s with plain spaces for every other space (U+00A0 and U+202F, which French
+// puts before « : ; ! ? » and inside « … »; the rest of Unicode's Zs), for a text
+// message: none is in the GSM 03.38 alphabet, and a single one sends the whole message
+// in UCS-2, 70 characters a part instead of 160, which the person and the service pay
+// for. E-mails and pages keep them.
+func ForSMS(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r != ' ' && unicode.Is(unicode.Zs, r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // Has tells whether the French catalogue, the complete one, has the message id.

@@ -248,3 +248,70 @@ func TestLanguagesFromFiles(t *testing.T) {
 	}()
 	presentLanguages(os.DirFS(dir))
 }
+
+// frenchSpaceFaults lists where s has a plain space where French wants one that does not
+// break: before « : ; ! ? », after « and before ».
+func frenchSpaceFaults(s string) []string {
+	var faults []string
+	r := []rune(s)
+	for i, c := range r {
+		switch {
+		case strings.ContainsRune(":;!?»", c) && i > 0 && r[i-1] == ' ':
+			faults = append(faults, fmt.Sprintf("a plain space before %q", c))
+		case c == '«' && i+1 < len(r) && r[i+1] == ' ':
+			faults = append(faults, "a plain space after «")
+		}
+	}
+	return faults
+}
+
+// TestFrenchSpaces: in the French catalogue, a « : » or a « » » never starts a line, nor
+// a « « » ends one, on a narrow phone: the space before « : » and inside « … » is U+00A0,
+// the one before « ; ! ? » U+202F (narrower, as French printers set it). A message
+// written with a plain space fails here.
+func TestFrenchSpaces(t *testing.T) {
+	for _, c := range []struct {
+		s      string
+		faults int
+	}{
+		{"Votre identifiant :", 1},
+		{"Comment ça marche ?", 1},
+		{"Page « Mon compte »", 2},
+		{"Voici « %s » ; merci !", 4},
+		{"Votre identifiant\u00a0:", 0},
+		{"Comment ça marche\u202f?", 0},
+		{"Page «\u00a0Mon compte\u00a0»", 0},
+		{"Coffre\u00a0: ", 0},
+		{"https://coffre.example.fr à 08:44", 0},
+	} {
+		if got := frenchSpaceFaults(c.s); len(got) != c.faults {
+			t.Errorf("%q: %d faults %v, want %d", c.s, len(got), got, c.faults)
+		}
+	}
+	fr := readCatalogue(t, "fr.json")
+	for k, v := range fr {
+		for _, f := range frenchSpaceFaults(v) {
+			t.Errorf("fr.json %s: %s (\\u00a0 before « : » and inside « … », \\u202f before « ; ! ? »): %q", k, f, v)
+		}
+	}
+}
+
+// TestForSMS: a text message goes out with plain spaces, the French catalogue's among
+// them, and nothing else changed.
+func TestForSMS(t *testing.T) {
+	for in, want := range map[string]string{
+		"Coffre\u00a0: votre code est 123456.": "Coffre : votre code est 123456.",
+		"Vraiment\u202f? «\u00a0%s\u00a0»":     "Vraiment ? « %s »",
+		"Il marche 15\u2009minutes.":           "Il marche 15 minutes.",
+		"Ligne\nsuivante\u2068x\u2069":         "Ligne\nsuivante\u2068x\u2069",
+	} {
+		if got := ForSMS(in); got != want {
+			t.Errorf("ForSMS(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for k, v := range readCatalogue(t, "fr.json") {
+		if s := ForSMS(v); strings.ContainsAny(s, "\u00a0\u202f") {
+			t.Errorf("fr.json %s: ForSMS left a no-break space: %q", k, s)
+		}
+	}
+}

@@ -78,7 +78,7 @@
       again.type = 'button';
       again.className = 'fr-btn fr-btn--sm';
       again.textContent = says.dataset.retake;
-      again.setAttribute('aria-label', says.dataset.retake + ' : ' + form.dataset.page + ' ' + (i + 1));
+      again.setAttribute('aria-label', says.dataset.retake + form.dataset.colon + form.dataset.page + ' ' + (i + 1));
       again.addEventListener('click', function () {
         retakeAt = i;
         input.click();
@@ -97,7 +97,7 @@
       var at = pages.indexOf(p);
       if (at < 0 || !says) return;
       var what = p.later ? says.dataset.later : p.warnings.length ? says.dataset.title + ' ' + p.warnings.map(function (w) { return says.dataset[w.code] || ''; }).join(' ') : says.dataset.ok;
-      say(form.dataset.page + ' ' + (at + 1) + ' : ' + what);
+      say(form.dataset.page + ' ' + (at + 1) + form.dataset.colon + what);
     }
 
     function showError(msg) {
@@ -127,7 +127,7 @@
         rm.type = 'button';
         rm.className = 'fr-btn fr-btn--sm fr-btn--tertiary';
         rm.textContent = form.dataset.remove;
-        rm.setAttribute('aria-label', form.dataset.remove + ' : ' + span.textContent);
+        rm.setAttribute('aria-label', form.dataset.remove + form.dataset.colon + span.textContent);
         rm.addEventListener('click', function () {
           if (p.url) URL.revokeObjectURL(p.url);
           pages.splice(i, 1);
@@ -189,7 +189,7 @@
         errBox.hidden = true;
         render();
         if (window.CoffrePrecheck && says && added.length) {
-          say(form.dataset.page + ' ' + (pages.indexOf(added[0]) + 1) + ' : ' + says.dataset.checking);
+          say(form.dataset.page + ' ' + (pages.indexOf(added[0]) + 1) + form.dataset.colon + says.dataset.checking);
         }
         added.forEach(function (p) {
           if (!window.CoffrePrecheck) return;

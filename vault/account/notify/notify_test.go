@@ -24,6 +24,7 @@ import (
 	"coffre/vault"
 	"coffre/vault/account"
 	"coffre/vault/account/notify"
+	"coffre/vault/i18n"
 )
 
 // mailpit returns the test mail server's SMTP address and API, started by
@@ -103,7 +104,7 @@ func TestEmailThroughMailpit(t *testing.T) {
 		t.Fatalf("%d e-mails after adding the address, want 1", len(mails))
 	}
 	code := codeRE.FindStringSubmatch(mails[0].Text)
-	if code == nil || mails[0].Subject != "Coffre : Votre code pour Coffre" || mails[0].From.Address != "ne-pas-repondre@coffre.test" {
+	if code == nil || mails[0].Subject != i18n.Text("fr", "notify.prefix")+i18n.Text("fr", "notify.code.subject") || mails[0].From.Address != "ne-pas-repondre@coffre.test" {
 		t.Fatalf("the code e-mail: %+v", mails[0])
 	}
 	if err := b.A.VerifyChannel(ctx, o.ID, account.ChannelEmail, code[1], self); err != nil {
@@ -122,7 +123,7 @@ func TestEmailThroughMailpit(t *testing.T) {
 	}
 	m := mails[1]
 	expires := vault.Today(b.Clock.Now()).AddDate(0, 0, 50)
-	for _, want := range []string{"Votre titre de séjour expire le " + frenchDay(expires) + ".", "2 à 4 mois avant", vault.ResidencePermitPage, "Nos messages ne contiennent jamais de lien"} {
+	for _, want := range []string{"Votre titre de séjour expire le " + frenchDay(expires) + ".", i18n.Text("fr", "notify.expiry.permit1"), vault.ResidencePermitPage, "Nos messages ne contiennent jamais de lien"} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("the reminder lacks %q:\n%s", want, m.Text)
 		}

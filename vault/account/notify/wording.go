@@ -92,11 +92,12 @@ func footer(lang string) string {
 	return "—\n" + i18n.Text(lang, "notify.footer1") + "\n" + i18n.Text(lang, "notify.footer2")
 }
 
-// message puts a wording into the form of a channel.
+// message puts a wording into the form of a channel. A text message has plain spaces
+// only (i18n.ForSMS): French's no-break spaces would make it cost twice as much.
 func message(kind account.ChannelKind, to, lang string, w wording) Message {
 	prefix := i18n.Text(lang, "notify.prefix")
 	if kind == account.ChannelSMS {
-		return Message{To: to, Lang: lang, Text: prefix + strings.Join(w.lines, " ")}
+		return Message{To: to, Lang: lang, Text: i18n.ForSMS(prefix + strings.Join(w.lines, " "))}
 	}
 	return Message{To: to, Lang: lang, Subject: prefix + w.subject, Text: strings.Join(w.lines, "\n") + "\n\n" + footer(lang) + "\n"}
 }

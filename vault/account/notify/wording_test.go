@@ -49,6 +49,9 @@ func TestWording(t *testing.T) {
 				if strings.Contains(sms.Text, "\n") || !strings.HasPrefix(sms.Text, "Coffre") || sms.Subject != "" {
 					t.Errorf("[%s] %s: the SMS %q", lang, what, sms.Text)
 				}
+				if strings.ContainsAny(sms.Text, "\u00a0\u202f") {
+					t.Errorf("[%s] %s: the SMS has a no-break space, not in the GSM alphabet: %q", lang, what, sms.Text)
+				}
 				if !strings.HasPrefix(mail.Subject, "Coffre") || !strings.Contains(mail.Text, "—\n") {
 					t.Errorf("[%s] %s: the e-mail %q", lang, what, mail.Subject)
 				}
@@ -64,6 +67,16 @@ func TestWording(t *testing.T) {
 	}
 	if w := word("ar", account.NoticeExpiry, facts{kind: vault.KindIdentite, at: at}); w.lines[0] != "بطاقة هويتك تنتهي صلاحيتها يوم 12 مارس 2027." || w.subject != "إحدى أوراقك تنتهي صلاحيتها يوم 12 مارس 2027" {
 		t.Errorf("the Arabic reminder: %q %q", w.subject, w.lines)
+	}
+	// The French code: plain spaces by SMS, French ones by e-mail.
+	w := word("fr", account.NoticeCode, facts{code: "123456"})
+	if sms := message(account.ChannelSMS, "+33612345678", "fr", w).Text; !strings.HasPrefix(sms, "Coffre : Votre code de vérification est 123456.") ||
+		!strings.Contains(sms, "page « Mon compte ».") {
+		t.Errorf("the French code by SMS: %q", sms)
+	}
+	if mail := message(account.ChannelEmail, "a@b.fr", "fr", w); mail.Subject != "Coffre\u00a0: Votre code pour Coffre" ||
+		!strings.Contains(mail.Text, "page «\u00a0Mon compte\u00a0».") {
+		t.Errorf("the French code by e-mail: %q %q", mail.Subject, mail.Text)
 	}
 	// A language Coffre does not speak gets French.
 	if w := word("de", account.NoticeCode, facts{code: "123456"}); w.lines[0] != "Votre code de vérification est 123456." {
