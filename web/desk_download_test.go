@@ -22,7 +22,7 @@ import (
 
 // What a person at the desk is told before a download, in French.
 const (
-	deskPaperWarning  = "un papier téléchargé reste dans le dossier « Téléchargements »"
+	deskPaperWarning  = "un papier téléchargé reste dans le dossier «\u00a0Téléchargements\u00a0»"
 	deskExportWarning = "Ce fichier contient tous vos papiers"
 )
 
@@ -76,7 +76,7 @@ func TestDeskDownloadWarned(t *testing.T) {
 
 	_, body := desk.get(paperPath)
 	page := html.UnescapeString(body)
-	if !strings.Contains(page, deskPaperWarning) || !strings.Contains(page, "appuyez plutôt sur « Voir le document »") ||
+	if !strings.Contains(page, deskPaperWarning) || !strings.Contains(page, "appuyez plutôt sur «\u00a0Voir le document\u00a0»") ||
 		!strings.Contains(page, `aria-describedby="guichet-telecharger"`) || !strings.Contains(page, `id="guichet-telecharger"`) {
 		t.Errorf("the paper's page at the desk does not tell where a download goes: %s", body)
 	}
@@ -142,7 +142,7 @@ func TestLinkPageAtDeskWarned(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, body := desk.get("/p/" + l.Token)
-	if page := html.UnescapeString(body); !strings.Contains(page, deskPaperWarning) || !strings.Contains(page, "« Voir »") {
+	if page := html.UnescapeString(body); !strings.Contains(page, deskPaperWarning) || !strings.Contains(page, "«\u00a0Voir\u00a0»") {
 		t.Errorf("a link's page at the desk does not tell where a download goes: %s", body)
 	}
 	if _, body := home.get("/p/" + l.Token); strings.Contains(html.UnescapeString(body), deskPaperWarning) {
