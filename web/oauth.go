@@ -58,8 +58,34 @@ func allowRedirect(w http.ResponseWriter, redirectURI string) {
 // owner's papers of the kinds it asks, and the request's parameters to send back.
 type consentView struct {
 	Request *sharing.AuthorizationRequest
-	Docs    []vault.Document
-	Query   string
+	// Docs are offered as on the share forms (the "sharedocs" template): two papers of the
+	// same title read apart, or the person may give the service the wrong one.
+	Docs  []shareChoice
+	Query string
+}
+
+// Thumbnails, Preview and IsChosen are what the "sharedocs" template asks of the page:
+// it is the owner's own, so it shows the papers' thumbnails; each paper has a link to
+// look at it first; and none is ticked beforehand: the person chooses what the service
+// gets.
+func (consentView) Thumbnails() bool        { return true }
+func (consentView) Preview() bool           { return true }
+func (consentView) IsChosen(uuid.UUID) bool { return false }
+
+// consentDocs is the owner's papers of the kinds req asks, as the consent page offers
+// them.
+func (h *handler) consentDocs(r *http.Request, req *sharing.AuthorizationRequest) ([]shareChoice, error) {
+	docs, err := h.vault.Documents(r.Context(), h.ownerID(r))
+	if err != nil {
+		return nil, err
+	}
+	var matching []vault.Document
+	for _, d := range docs {
+		if slices.Contains(req.Kinds, d.Kind) {
+			matching = append(matching, d)
+		}
+	}
+	return shareChoices(matching), nil
 }
 
 // consentForm is the person's answer on a consent page (papers to give, or a deposit
@@ -120,19 +146,13 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "subscribe", view{Title: "subscribe.title", Data: subscribeView{Request: req, Query: r.URL.RawQuery}})
 		return
 	}
-	docs, err := h.vault.Documents(r.Context(), h.ownerID(r))
+	docs, err := h.consentDocs(r, req)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	var matching []vault.Document
-	for _, d := range docs {
-		if slices.Contains(req.Kinds, d.Kind) {
-			matching = append(matching, d)
-		}
-	}
 	allowRedirect(w, req.RedirectURI)
-	h.render(w, r, http.StatusOK, "consent", view{Title: "consent.title", Data: consentView{Request: req, Docs: matching, Query: r.URL.RawQuery}})
+	h.render(w, r, http.StatusOK, "consent", view{Title: "consent.title", Data: consentView{Request: req, Docs: docs, Query: r.URL.RawQuery}})
 }
 
 func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
@@ -153,16 +173,14 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ids, mark := f.Docs, f.Mark
 		if errors.Is(ferr, errConsentNone) {
-			docs, _ := h.vault.Documents(r.Context(), owner)
-			var matching []vault.Document
-			for _, d := range docs {
-				if slices.Contains(req.Kinds, d.Kind) {
-					matching = append(matching, d)
-				}
+			docs, derr := h.consentDocs(r, req)
+			if derr != nil {
+				h.serverError(w, r, derr)
+				return
 			}
 			allowRedirect(w, req.RedirectURI)
 			h.render(w, r, http.StatusUnprocessableEntity, "consent", view{Title: "consent.title", Error: h.refusalText(r, ferr),
-				Data: consentView{Request: req, Docs: matching, Query: f.Query}})
+				Data: consentView{Request: req, Docs: docs, Query: f.Query}})
 			return
 		}
 		if ferr != nil {

@@ -44,6 +44,10 @@ var lifetimes = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour,
 
 func (f shareForm) IsChosen(id uuid.UUID) bool { return slices.Contains(f.Chosen, id) }
 
+// Preview is whether the "sharedocs" template gives each paper a link to its page: the
+// consent page's does (consentView), not the share forms.
+func (shareForm) Preview() bool { return false }
+
 // shareChoice is a paper as the share forms offer it, with what a person needs to tell it
 // from the others: two « Attestation CAF » added the same day read the same, and ticking
 // the wrong one gives a stranger a paper the person did not mean to give.

@@ -191,9 +191,97 @@ func TestAgentShareChoicesTellPapersApart(t *testing.T) {
 	}
 }
 
-// TestBrowserShareChoices lays both share forms out on a 360 px phone, in French and in
-// Arabic: each paper's icon on its title's first line, its thumbnail beside it, its hint
-// under it, nothing wider than the screen. With COFFRE_SCREENSHOTS set, the pictures are
+// consentQuery is a request of « Choisir dans mon coffre » for the papers of kinds, by
+// a téléservice registered for them.
+func consentQuery(t *testing.T, b *testBundle, kinds ...vault.Kind) url.Values {
+	t.Helper()
+	redirect := newLoopbackServer(t, http.NotFoundHandler()) + "/retour"
+	cl, _, err := b.share.AddClient(context.Background(), sharing.NewClient{Name: "CAF de Lille", RedirectURIs: []string{redirect}, AllowedKinds: kinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = `"` + string(k) + `"`
+	}
+	return url.Values{"client_id": {cl.ID}, "redirect_uri": {redirect}, "response_type": {"code"}, "state": {"s1"},
+		"code_challenge": {strings.Repeat("c", 43)}, "code_challenge_method": {"S256"},
+		"authorization_details": {`[{"type":"coffre_documents","kinds":[` + strings.Join(names, ",") + `],"purpose":"Aide au logement"}]`}}
+}
+
+// TestConsentChoicesTellPapersApart: the consent page of « Choisir dans mon coffre » (the
+// owner's own page) offers the papers as the owner's share form does, thumbnails too,
+// each with its link to look at it first, none ticked beforehand; refused for choosing
+// nothing, it offers them the same way; the paper ticked is the one given.
+func TestConsentChoicesTellPapersApart(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	lateEvening(b)
+	owner := b.client(t)
+	owner.signup("fatou", "le chat mange la pomme")
+	id := ownerOf(t, b, "fatou")
+	rib, first, second := twoOfAKind(t, b, id)
+	paper(t, b, id, vault.KindImpots, "Avis d'imposition") // a kind not asked
+	q := consentQuery(t, b, vault.KindCAF, vault.KindBanque)
+	page := "/oauth/authorize?" + q.Encode()
+
+	resp, body := owner.get(page)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("consent page: %d", resp.StatusCode)
+	}
+	got := choices(t, body)
+	checkHints(t, "consent", got, rib, first, second)
+	if len(got) != 3 || strings.Contains(body, "Avis d") {
+		t.Errorf("the consent page offers %d papers, want the 3 of the kinds asked: %v", len(got), got)
+	}
+	for _, d := range []*vault.Document{rib, first} {
+		img := `<img src="/papiers/` + d.ID.String() + `/vignette" alt="" width="40" height="57" loading="lazy">`
+		if !strings.Contains(got[d.ID].label, img) {
+			t.Errorf("consent: %q is offered without its thumbnail %s: %s", d.Title, img, got[d.ID].label)
+		}
+	}
+	if l := got[second.ID].label; strings.Contains(l, "<img") || !strings.Contains(l, "cf-nothumb") {
+		t.Errorf("consent: a paper with no thumbnail is not offered with the list's empty picture: %s", l)
+	}
+	for _, d := range []*vault.Document{rib, first, second} {
+		box := `<input type="checkbox" id="doc-` + d.ID.String() + `" name="doc" value="` + d.ID.String() + `">`
+		if !strings.Contains(body, box) {
+			t.Errorf("consent: %q is not offered unticked as %s", d.Title, box)
+		}
+		if !strings.Contains(body, `<a class="fr-link" href="/papiers/`+d.ID.String()+`" target="_blank" rel="noopener">`) {
+			t.Errorf("consent: %q has no link to look at it first", d.Title)
+		}
+	}
+	if resp, _ := owner.get("/papiers/" + first.ID.String() + "/vignette"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the consent page's thumbnail does not open for its owner: %d", resp.StatusCode)
+	}
+
+	// Nothing chosen: the same page, the same choices, the error said.
+	ctok := owner.csrf(page)
+	resp, body = owner.post("/oauth/authorize", url.Values{"csrf": {ctok}, "q": {q.Encode()}, "decision": {"donner"}, "mark": {"auto"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `role="alert"`) {
+		t.Fatalf("give nothing: %d", resp.StatusCode)
+	}
+	checkHints(t, "consent (refused)", choices(t, body), rib, first, second)
+
+	// The second paper of the title, ticked, is the one the service gets.
+	resp, _ = owner.post("/oauth/authorize", url.Values{"csrf": {ctok}, "q": {q.Encode()}, "decision": {"donner"}, "mark": {"non"}, "doc": {second.ID.String()}})
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc.Query().Get("code") == "" {
+		t.Fatalf("give the second: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var given []uuid.UUID
+	if err := b.db.QueryRow(context.Background(), `SELECT documents FROM grants WHERE owner_id = $1`, id).Scan(&given); err != nil {
+		t.Fatal(err)
+	}
+	if len(given) != 1 || given[0] != second.ID {
+		t.Errorf("the service gets %v, want only %s", given, second.ID)
+	}
+}
+
+// TestBrowserShareChoices lays both share forms and the consent page out on a 360 px
+// phone, in French and in Arabic: each paper's icon on its title's first line, its
+// thumbnail beside it, its hint under it, nothing wider than the screen. With COFFRE_SCREENSHOTS set, the pictures are
 // kept there (<lang>/TestBrowserShareChoices-*.png) for a person to look at.
 func TestBrowserShareChoices(t *testing.T) {
 	t.Parallel()
@@ -210,6 +298,10 @@ func TestBrowserShareChoices(t *testing.T) {
 
 	br.visit("Partager (papiers à distinguer)", base+"/partager")
 	br.shareLayout("partager", base, "/partager", 5, true)
+	// The consent page of « Choisir dans mon coffre »: the owner's too.
+	consent := "/oauth/authorize?" + consentQuery(t, b, vault.KindCAF, vault.KindBanque, vault.KindDomicile, vault.KindAutre).Encode()
+	br.visit("Choisir dans mon coffre (papiers à distinguer)", base+consent)
+	br.shareLayout("consentement", base, consent, 5, true)
 
 	// The desk, for a person under mandate: the agent's session in this browser.
 	c, owner := mandatedAgent(t, b, sharing.ScopeShare)
