@@ -158,19 +158,24 @@ func oneFullStop(s string, args []any) string {
 	return s
 }
 
-// ForSMS is s with plain spaces for every other space (U+00A0 and U+202F, which French
-// puts before « : ; ! ? » and inside « … »; the rest of Unicode's Zs), for a text
-// message: none is in the GSM 03.38 alphabet, and a single one sends the whole message
-// in UCS-2, 70 characters a part instead of 160, which the person and the service pay
-// for. E-mails and pages keep them.
+// ForSMS is s for a text message: plain spaces for every other space (U+00A0 and
+// U+202F, which French puts before « : ; ! ? » and inside « … »; the rest of Unicode's
+// Zs), and straight quotes for « and ». None of these is in the GSM 03.38 alphabet, and a
+// single one sends the whole message in UCS-2, 70 characters a part instead of 160, which
+// the person and the service pay for: a French code or link message then goes out in
+// GSM. E-mails and pages keep them.
 func ForSMS(s string) string {
-	return strings.Map(func(r rune) rune {
+	s = strings.Map(func(r rune) rune {
 		if r != ' ' && unicode.Is(unicode.Zs, r) {
 			return ' '
 		}
 		return r
 	}, s)
+	return smsQuotes.Replace(s)
 }
+
+// smsQuotes puts GSM's straight quotes for guillemets, and the spaces inside them out.
+var smsQuotes = strings.NewReplacer("« ", `"`, " »", `"`, "«", `"`, "»", `"`) //nolint:gochecknoglobals // a fixed replacer
 
 // Has tells whether the French catalogue, the complete one, has the message id.
 func Has(id string) bool {

@@ -301,7 +301,8 @@ func TestFrenchSpaces(t *testing.T) {
 func TestForSMS(t *testing.T) {
 	for in, want := range map[string]string{
 		"Coffre\u00a0: votre code est 123456.": "Coffre : votre code est 123456.",
-		"Vraiment\u202f? «\u00a0%s\u00a0»":     "Vraiment ? « %s »",
+		"Vraiment\u202f? «\u00a0%s\u00a0»":     `Vraiment ? "%s"`,
+		"Ouvrez «Mon compte».":                 `Ouvrez "Mon compte".`,
 		"Il marche 15\u2009minutes.":           "Il marche 15 minutes.",
 		"Ligne\nsuivante\u2068x\u2069":         "Ligne\nsuivante\u2068x\u2069",
 	} {
@@ -310,8 +311,8 @@ func TestForSMS(t *testing.T) {
 		}
 	}
 	for k, v := range readCatalogue(t, "fr.json") {
-		if s := ForSMS(v); strings.ContainsAny(s, "\u00a0\u202f") {
-			t.Errorf("fr.json %s: ForSMS left a no-break space: %q", k, s)
+		if s := ForSMS(v); strings.ContainsAny(s, "\u00a0\u202f«»") {
+			t.Errorf("fr.json %s: ForSMS left a no-break space or a guillemet: %q", k, s)
 		}
 	}
 }

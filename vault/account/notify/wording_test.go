@@ -68,11 +68,15 @@ func TestWording(t *testing.T) {
 	if w := word("ar", account.NoticeExpiry, facts{kind: vault.KindIdentite, at: at}); w.lines[0] != "بطاقة هويتك تنتهي صلاحيتها يوم 12 مارس 2027." || w.subject != "إحدى أوراقك تنتهي صلاحيتها يوم 12 مارس 2027" {
 		t.Errorf("the Arabic reminder: %q %q", w.subject, w.lines)
 	}
-	// The French code: plain spaces by SMS, French ones by e-mail.
+	// The French code: GSM's characters only by SMS (plain spaces, straight quotes), so that
+	// it goes out as one 160-character part; French spaces and guillemets by e-mail.
 	w := word("fr", account.NoticeCode, facts{code: "123456"})
-	if sms := message(account.ChannelSMS, "+33612345678", "fr", w).Text; !strings.HasPrefix(sms, "Coffre : Votre code de vérification est 123456.") ||
-		!strings.Contains(sms, "page « Mon compte ».") {
+	sms := message(account.ChannelSMS, "+33612345678", "fr", w).Text
+	if !strings.HasPrefix(sms, "Coffre : Votre code de vérification est 123456.") || !strings.Contains(sms, `page "Mon compte".`) {
 		t.Errorf("the French code by SMS: %q", sms)
+	}
+	if i := strings.IndexFunc(sms, func(r rune) bool { return !strings.ContainsRune(gsm0338, r) }); i >= 0 {
+		t.Errorf("the French code by SMS has %q, not in the GSM 03.38 alphabet: %q", []rune(sms[i:])[0], sms)
 	}
 	if mail := message(account.ChannelEmail, "a@b.fr", "fr", w); mail.Subject != "Coffre\u00a0: Votre code pour Coffre" ||
 		!strings.Contains(mail.Text, "page «\u00a0Mon compte\u00a0».") {
@@ -96,3 +100,7 @@ func TestSMTPErrors(t *testing.T) {
 		t.Errorf("a 451: %v", err)
 	}
 }
+
+// gsm0338 is the GSM 03.38 default alphabet (3GPP TS 23.038), without its extension table:
+// the characters a text message can carry at 160 a part.
+const gsm0338 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
