@@ -110,9 +110,11 @@ func TestShareLinkPages(t *testing.T) {
 
 	// The ready-made SMS has plain spaces (a no-break one would make it cost twice as
 	// much); the e-mail keeps French's.
-	sms, err := url.QueryUnescape(strings.TrimPrefix(html.UnescapeString(regexp.MustCompile(`sms:\?&amp;body=[^"]*`).FindString(body)), "sms:?&body="))
-	if err != nil || !strings.Contains(sms, "avec ce lien : http") || strings.ContainsAny(sms, "\u00a0\u202f") {
-		t.Errorf("the ready-made SMS: %q %v", sms, err)
+	// sms: bodies are only percent-decoded (RFC 5724): a space written "+" shows as one.
+	rawSMS := strings.TrimPrefix(html.UnescapeString(regexp.MustCompile(`sms:\?&amp;body=[^"]*`).FindString(body)), "sms:?&body=")
+	sms, err := url.PathUnescape(rawSMS)
+	if err != nil || strings.Contains(rawSMS, "+") || !strings.Contains(sms, "avec ce lien : http") || strings.ContainsAny(sms, "\u00a0\u202f") {
+		t.Errorf("the ready-made SMS: %q %v", rawSMS, err)
 	}
 	if mail := regexp.MustCompile(`mailto:\?subject=[^"]*`).FindString(body); !strings.Contains(mail, "lien%C2%A0%3A%20http") {
 		t.Errorf("the ready-made e-mail: %s", mail)
@@ -529,5 +531,31 @@ func TestCodeCookieBehindTLS(t *testing.T) {
 	resp, _ := desk.post("/p/"+c.Token, url.Values{"csrf": {tok}, "code": {c.Code}})
 	if sc := resp.Header.Get("Set-Cookie"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(sc, "__Secure-coffre_code=") || !strings.Contains(sc, "Path=/p/"+c.Token) {
 		t.Fatalf("code cookie behind TLS: %d %q", resp.StatusCode, sc)
+	}
+}
+
+// TestReadyMadeMessagesRightToLeft: on a page in Arabic, the link's ready-made SMS and
+// e-mail carry its address without the page's marks of isolation, which a phone would
+// take into the address it makes a link of.
+func TestReadyMadeMessagesRightToLeft(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	owner := b.client(t)
+	owner.signup("amina", "le chat mange la pomme")
+	caf := paper(t, b, ownerOf(t, b, "amina"), vault.KindCAF, "Attestation CAF")
+	owner.get("/langue/ar")
+	tok := owner.csrf("/papiers/" + caf.ID.String() + "/partager")
+	resp, body := owner.post("/partager", url.Values{"csrf": {tok}, "doc": {caf.ID.String()},
+		"lifetime": {"24h"}, "limit": {"0"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `dir="rtl"`) {
+		t.Fatalf("create link in Arabic: %d", resp.StatusCode)
+	}
+	token := tokenRE.FindStringSubmatch(body)[1]
+	for _, re := range []string{`sms:\?&amp;body=[^"]*`, `mailto:\?subject=[^"]*`} {
+		raw := html.UnescapeString(regexp.MustCompile(re).FindString(body))
+		m, err := url.PathUnescape(raw)
+		if err != nil || !strings.Contains(m, "/p/"+token) || strings.ContainsAny(m, "\u2066\u2067\u2068\u2069") || strings.Contains(raw, "+") {
+			t.Errorf("a ready-made message in Arabic: %q %v", raw, err)
+		}
 	}
 }

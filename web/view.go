@@ -72,17 +72,22 @@ func (h *handler) createdLink(r *http.Request, c *sharing.Created) (createdView,
 		// mistake must not have both.
 		message = h.t(r, "share.message.code", link)
 	}
+	// The messages are shown by the phone's or the mail program's own text: without the
+	// page's marks of isolation, which a phone would take into the address it makes a
+	// link of.
+	message = unisolated.Replace(message)
 	return createdView{
 		// html/template turns a data: or sms: address into #ZgotmplZ: these two are ours,
 		// a PNG in base64 and a fixed scheme before an escaped message.
 		Link: c.Link, URL: link, QR: template.URL(qrURI), Code: c.Code, //nolint:gosec // a data: URI of our PNG, in base64
-		SMS:  template.URL("sms:?&body=" + url.QueryEscape(i18n.ForSMS(message))), //nolint:gosec // a fixed scheme, the message query-escaped
+		SMS:  template.URL("sms:?&body=" + mailEscape(i18n.ForSMS(message))), //nolint:gosec // a fixed scheme, the message escaped
 		Mail: "mailto:?subject=" + mailEscape(h.t(r, "share.mail.subject")) + "&body=" + mailEscape(message),
 	}, nil
 }
 
-// mailEscape escapes a mailto: header value (RFC 6068): "&" and "=" too, which would cut
-// the message, and spaces as %20, which mail programs show as they are when written "+".
+// mailEscape escapes a mailto: header value (RFC 6068) or an sms: body (RFC 5724): "&"
+// and "=" too, which would cut the message, and spaces as %20, which phones and mail
+// programs show as they are when written "+" (neither scheme decodes "+").
 func mailEscape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
