@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -53,20 +54,21 @@ func (shareForm) Preview() bool { return false }
 // the wrong one gives a stranger a paper the person did not mean to give.
 type shareChoice struct {
 	vault.Summary
-	// SameTitle is whether another paper offered has the same title: the hour it was
-	// added is shown too.
+	// SameTitle is whether another paper offered has the same title, to the eye (case and
+	// spaces aside): the hour it was added is shown too.
 	SameTitle bool
 }
 
 // shareChoices is docs as the share forms offer them, in the same order.
 func shareChoices(docs []vault.Document) []shareChoice {
+	seen := func(title string) string { return strings.ToLower(strings.Join(strings.Fields(title), " ")) }
 	titles := make(map[string]int, len(docs))
 	for _, d := range docs {
-		titles[d.Title]++
+		titles[seen(d.Title)]++
 	}
 	out := make([]shareChoice, len(docs))
 	for i := range docs {
-		out[i] = shareChoice{Summary: summary(&docs[i]), SameTitle: titles[docs[i].Title] > 1}
+		out[i] = shareChoice{Summary: summary(&docs[i]), SameTitle: titles[seen(docs[i].Title)] > 1}
 	}
 	return out
 }
