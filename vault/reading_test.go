@@ -97,6 +97,10 @@ func TestSearch(t *testing.T) {
 		{"zébulon", []string{}},                                           // another owner's word
 		{"séjour zebulon", []string{}},
 		{"quittance juin", []string{}},
+		{"إيصال", []string{"Quittance d'avril", "Quittance de mars"}}, // the kind, in Arabic
+		{"квитанция апреля", []string{}},                              // every word still
+		{"رسید", []string{"Quittance d'avril", "Quittance de mars"}},  // in Dari
+		{"chitanță mars", []string{"Quittance de mars"}},              // in Romanian, with a word of the title
 	} {
 		if got := b.found(t, owner, c.query); !slices.Equal(got, c.want) {
 			t.Errorf("search %q: %q, want %q", c.query, got, c.want)

@@ -7,12 +7,16 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/unicode/norm"
+
+	"coffre/vault/i18n"
 )
 
 // The blind index (table search_terms). Every word of a paper's title, kind and text
@@ -185,7 +189,8 @@ func (v *Vault) Search(ctx context.Context, owner uuid.UUID, query string, limit
 	if err != nil {
 		return nil, fmt.Errorf("vault: search: %w", err)
 	}
-	rows, err := foundRows(ctx, v.db, owner, terms(searchKey(dataKey), words), len(words), max(limit, 0))
+	alts, groups := kindAlternatives(words)
+	rows, err := foundRows(ctx, v.db, owner, terms(searchKey(dataKey), alts), groups, len(words), max(limit, 0))
 	if err != nil {
 		return nil, fmt.Errorf("vault: search: %w", err)
 	}
@@ -209,6 +214,63 @@ func (v *Vault) Search(ctx context.Context, owner uuid.UUID, query string, limit
 	}
 	return f, nil
 }
+
+// kindAlternatives gives, for the words of a search, the words that satisfy each, and the
+// index in words of the one each satisfies: the word itself and, when it names kinds in a
+// language Coffre speaks (nameKinds), the word that finds each such kind's papers in the
+// index (kindKeys). A paper is found when it holds, for every word of the search, one of
+// its alternatives: « رسید » or « квитанция » finds the rent receipts, which the index
+// knows by their French and English names only (kindSearchWords).
+func kindAlternatives(words []string) (alts []string, groups []int32) {
+	names, keys := nameKinds(), kindKeys()
+	for i, w := range words {
+		alts, groups = append(alts, w), append(groups, int32(i))
+		for _, k := range names[w] {
+			if key := keys[k]; key != w {
+				alts, groups = append(alts, key), append(groups, int32(i))
+			}
+		}
+	}
+	return alts, groups
+}
+
+// nameKinds maps each word of a kind's names, in every language Coffre speaks (its label,
+// "kind.<k>", and the words people search it by, "search.kind.<k>"), to the kinds it
+// names.
+var nameKinds = sync.OnceValue(func() map[string][]Kind { //nolint:gochecknoglobals // computed once from the catalogues
+	m := map[string][]Kind{}
+	for _, l := range i18n.Languages {
+		for _, k := range Kinds {
+			for _, w := range searchWords(i18n.Text(l, "kind."+string(k)) + " " + i18n.Text(l, "search.kind."+string(k))) {
+				if !slices.Contains(m[w], k) {
+					m[w] = append(m[w], k)
+				}
+			}
+		}
+	}
+	return m
+})
+
+// kindKeys gives each kind the first of the words it is indexed by (kindSearchWords) that
+// no other kind is indexed by: every paper of the kind holds it.
+var kindKeys = sync.OnceValue(func() map[Kind]string { //nolint:gochecknoglobals // computed once from kindSearchWords
+	count := map[string]int{}
+	for _, k := range Kinds {
+		for _, w := range searchWords(kindSearchWords(k)) {
+			count[w]++
+		}
+	}
+	keys := map[Kind]string{}
+	for _, k := range Kinds {
+		for _, w := range searchWords(kindSearchWords(k)) {
+			if count[w] == 1 {
+				keys[k] = w
+				break
+			}
+		}
+	}
+	return keys
+})
 
 // indexBatch is how many documents IndexDocuments indexes per transaction.
 const indexBatch = 500

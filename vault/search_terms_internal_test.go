@@ -45,3 +45,21 @@ func TestTermsPerOwner(t *testing.T) {
 		t.Error("the search key is the blob MAC key")
 	}
 }
+
+// Every kind has a word of its own in the index, that a word naming it in another
+// language stands for.
+func TestKindKeys(t *testing.T) {
+	keys := kindKeys()
+	for _, k := range Kinds {
+		key, ok := keys[k]
+		if !ok {
+			t.Errorf("%s has no word of its own among %q", k, searchWords(kindSearchWords(k)))
+			continue
+		}
+		for _, o := range Kinds {
+			if o != k && slices.Contains(searchWords(kindSearchWords(o)), key) {
+				t.Errorf("%s's word %q is %s's too", k, key, o)
+			}
+		}
+	}
+}
