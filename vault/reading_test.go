@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/i18n"
 	"coffre/vault/vaulttest"
 )
 
@@ -57,6 +59,38 @@ func day(s string) *time.Time {
 		panic(err)
 	}
 	return &d
+}
+
+// TestSearchInEveryLanguage: in every language Coffre speaks, each word people search a
+// kind of paper by (search.kind.*) finds the paper of that kind, and each example the
+// search page gives (search.hint, after its colon) finds a paper.
+func TestSearchInEveryLanguage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	owner, by := b.owner(t)
+	for _, k := range vault.Kinds {
+		b.textPaper(t, owner, by, k, "Papier "+string(k))
+	}
+	for _, l := range i18n.Languages {
+		for _, k := range vault.Kinds {
+			for _, w := range strings.Fields(i18n.Text(l, "search.kind."+string(k))) {
+				if got := b.found(t, owner, w); !slices.Contains(got, "Papier "+string(k)) {
+					t.Errorf("[%s] %q finds %q, not the paper of kind %s", l, w, got, k)
+				}
+			}
+		}
+		hint := i18n.Text(l, "search.hint")
+		_, examples, ok := strings.Cut(hint, ":")
+		if !ok {
+			t.Errorf("[%s] the search hint gives no example after a colon: %q", l, hint)
+			continue
+		}
+		for _, w := range strings.FieldsFunc(examples, func(r rune) bool { return r == ',' || r == '،' || r == '.' }) {
+			if w = strings.TrimSpace(w); len(b.found(t, owner, w)) == 0 {
+				t.Errorf("[%s] the search hint's example %q finds nothing", l, w)
+			}
+		}
+	}
 }
 
 // Words typed with or without accents or capitals find papers by title, kind and the
