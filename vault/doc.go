@@ -93,9 +93,13 @@
 //     words only: indexing prefixes (« pass » for « passeport ») would store one term
 //     per prefix, telling each word's length and which words begin alike, for a search
 //     that people can do by typing the whole word; accents, capitals and plurals, the
-//     usual differences, are folded instead. For an owner with 1,000 papers of about
-//     300 words each, a search takes 6 ms, of which 0.8 ms for the indexed query
-//     (medians, BenchmarkSearch, index of 2.2 million terms).
+//     usual differences, are folded instead. Kinds are indexed by their French and
+//     English names; a word that names a kind in another language Coffre speaks (its
+//     label, or search.kind.* in the catalogues) is looked up with that kind's own
+//     indexed word as an alternative, so that nothing needs indexing again when a
+//     language or a word is added. For an owner with 1,000 papers of about 300 words
+//     each, a search takes 6–7 ms, of which 0.8–2.2 ms for the indexed query (medians,
+//     BenchmarkSearch, index of 2.2 million terms).
 //   - An erased safe leaves nothing that identifies or authenticates the person: EraseDue
 //     shreds the keys and, through the participants, deletes sign-in rows, links, grants
 //     and mandates in one transaction, which frees the login and the FranceConnect
