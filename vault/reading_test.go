@@ -135,6 +135,8 @@ func TestSearch(t *testing.T) {
 		{"квитанция апреля", []string{}},                              // every word still
 		{"رسید", []string{"Quittance d'avril", "Quittance de mars"}},  // in Dari
 		{"chitanță mars", []string{"Quittance de mars"}},              // in Romanian, with a word of the title
+		{"residence card", []string{"Carte de résident"}},             // two words naming one kind
+		{"tarjeta residencia", []string{"Carte de résident"}},
 	} {
 		if got := b.found(t, owner, c.query); !slices.Equal(got, c.want) {
 			t.Errorf("search %q: %q, want %q", c.query, got, c.want)
