@@ -640,21 +640,21 @@ func ownersExpiringBetween(ctx context.Context, q dbtx, from, to time.Time) ([]u
 	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 }
 
-// foundRows queries, newest first and at most limit, owner's current documents that have
-// in the blind index, for each of a search's n words, one of the terms that stand for it
-// (groups[i] is the word terms[i] stands for): summaryRows' columns and the total found.
-func foundRows(ctx context.Context, q dbtx, owner uuid.UUID, terms [][]byte, groups []int32, n, limit int) (pgx.Rows, error) {
+// foundRows queries, newest first and at most limit, owner's current documents whose
+// terms in the blind index cover all of a search's words: masks[i] is the mask of the
+// words terms[i] stands for (terms are distinct), all the mask of every word. It gives
+// summaryRows' columns and the total found.
+func foundRows(ctx context.Context, q dbtx, owner uuid.UUID, terms [][]byte, masks []int32, all int32, limit int) (pgx.Rows, error) {
 	return q.Query(ctx, `
 		SELECT d.id, d.kind_sealed, d.title_sealed, d.issued_on, d.expires_on, d.created_at,
 			EXISTS (SELECT 1 FROM blobs b WHERE b.document_id = d.id AND b.owner_id = d.owner_id AND b.role = 'thumbnail'),
 			count(*) OVER ()
 		FROM documents d
 		WHERE d.owner_id = $1 AND d.deleted_at IS NULL AND d.id IN (
-			SELECT s.document_id FROM unnest($2::bytea[], $5::int[]) AS q (term, word)
-			JOIN search_terms s ON s.owner_id = $1 AND s.term = q.term
-			GROUP BY s.document_id HAVING count(DISTINCT q.word) = $3)
+			SELECT document_id FROM search_terms WHERE owner_id = $1 AND term = ANY($2)
+			GROUP BY document_id HAVING bit_or(($5::int[])[array_position($2, term)]) = $3)
 		ORDER BY d.created_at DESC, d.id
-		LIMIT $4`, owner, terms, n, limit, groups)
+		LIMIT $4`, owner, terms, all, limit, masks)
 }
 
 // unindexedDocumentRows queries and locks, inside tx, at most limit current documents

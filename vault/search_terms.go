@@ -189,8 +189,8 @@ func (v *Vault) Search(ctx context.Context, owner uuid.UUID, query string, limit
 	if err != nil {
 		return nil, fmt.Errorf("vault: search: %w", err)
 	}
-	alts, groups := kindAlternatives(words)
-	rows, err := foundRows(ctx, v.db, owner, terms(searchKey(dataKey), alts), groups, len(words), max(limit, 0))
+	alts, masks := kindAlternatives(words)
+	rows, err := foundRows(ctx, v.db, owner, terms(searchKey(dataKey), alts), masks, 1<<len(words)-1, max(limit, 0))
 	if err != nil {
 		return nil, fmt.Errorf("vault: search: %w", err)
 	}
@@ -215,33 +215,46 @@ func (v *Vault) Search(ctx context.Context, owner uuid.UUID, query string, limit
 	return f, nil
 }
 
-// kindAlternatives gives, for the words of a search, the words that satisfy each, and the
-// index in words of the one each satisfies: the word itself and, when it names kinds in a
-// language Coffre speaks (nameKinds), the word that finds each such kind's papers in the
-// index (kindKeys). A paper is found when it holds, for every word of the search, one of
-// its alternatives: « رسید » or « квитанция » finds the rent receipts, which the index
-// knows by their French and English names only (kindSearchWords).
-func kindAlternatives(words []string) (alts []string, groups []int32) {
-	names, keys := nameKinds(), kindKeys()
+// kindAlternatives gives the words a search looks up for words, each once, with the mask
+// of the words of the search it stands for (bit i for words[i]): each word itself and,
+// when it names kinds in another language (nameKinds), the word every paper of each such
+// kind is indexed by (kindKeys). A paper is found when the masks of the words it holds
+// cover every word of the search: « رسید » or « квитанция » finds the rent receipts,
+// which the index knows by their French and English names only (kindSearchWords). A word
+// those names hold already needs no alternative: « France Travail » still wants both
+// words, and a paper of the kind holds them anyway.
+func kindAlternatives(words []string) (alts []string, masks []int32) {
+	index := map[string]int{}
+	add := func(w string, i int) {
+		j, ok := index[w]
+		if !ok {
+			j = len(alts)
+			index[w] = j
+			alts, masks = append(alts, w), append(masks, 0)
+		}
+		masks[j] |= 1 << i
+	}
+	names := nameKinds()
 	for i, w := range words {
-		alts, groups = append(alts, w), append(groups, int32(i))
+		add(w, i)
 		for _, k := range names[w] {
-			if key := keys[k]; key != w {
-				alts, groups = append(alts, key), append(groups, int32(i))
+			if key, ok := kindKeys[k]; ok && !slices.Contains(searchWords(kindSearchWords(k)), w) {
+				add(key, i)
 			}
 		}
 	}
-	return alts, groups
+	return alts, masks
 }
 
-// nameKinds maps each word of a kind's names, in every language Coffre speaks (its label,
-// "kind.<k>", and the words people search it by, "search.kind.<k>"), to the kinds it
-// names.
+// nameKinds maps each word people search a kind of paper by, in every language Coffre
+// speaks ("search.kind.<k>" in the catalogues), to the kinds it names. The kinds' labels
+// are left out: they hold little words (« про », « da ») and words as general as
+// « document ».
 var nameKinds = sync.OnceValue(func() map[string][]Kind { //nolint:gochecknoglobals // computed once from the catalogues
 	m := map[string][]Kind{}
 	for _, l := range i18n.Languages {
 		for _, k := range Kinds {
-			for _, w := range searchWords(i18n.Text(l, "kind."+string(k)) + " " + i18n.Text(l, "search.kind."+string(k))) {
+			for _, w := range searchWords(i18n.Text(l, "search.kind."+string(k))) {
 				if !slices.Contains(m[w], k) {
 					m[w] = append(m[w], k)
 				}
@@ -251,26 +264,14 @@ var nameKinds = sync.OnceValue(func() map[string][]Kind { //nolint:gochecknoglob
 	return m
 })
 
-// kindKeys gives each kind the first of the words it is indexed by (kindSearchWords) that
-// no other kind is indexed by: every paper of the kind holds it.
-var kindKeys = sync.OnceValue(func() map[Kind]string { //nolint:gochecknoglobals // computed once from kindSearchWords
-	count := map[string]int{}
-	for _, k := range Kinds {
-		for _, w := range searchWords(kindSearchWords(k)) {
-			count[w]++
-		}
-	}
-	keys := map[Kind]string{}
-	for _, k := range Kinds {
-		for _, w := range searchWords(kindSearchWords(k)) {
-			if count[w] == 1 {
-				keys[k] = w
-				break
-			}
-		}
-	}
-	return keys
-})
+// kindKeys is, for each kind, a word it is indexed by (kindSearchWords) and no other kind
+// is: every paper of the kind holds it. They are English names, which French papers seldom
+// hold in their own text, where « France », « pièce » or « titre » are everywhere.
+var kindKeys = map[Kind]string{ //nolint:gochecknoglobals // a constant table
+	KindIdentite: "passport", KindTitreSejour: "permit", KindDomicile: "proof", KindRessources: "payslip",
+	KindImpots: "tax", KindCAF: "caf", KindFranceTravail: "pole", KindSante: "health", KindFamille: "family",
+	KindLogement: "housing", KindBanque: "bank", KindAutre: "other",
+}
 
 // indexBatch is how many documents IndexDocuments indexes per transaction.
 const indexBatch = 500

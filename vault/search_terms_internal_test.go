@@ -49,17 +49,53 @@ func TestTermsPerOwner(t *testing.T) {
 // Every kind has a word of its own in the index, that a word naming it in another
 // language stands for.
 func TestKindKeys(t *testing.T) {
-	keys := kindKeys()
 	for _, k := range Kinds {
-		key, ok := keys[k]
+		key, ok := kindKeys[k]
 		if !ok {
-			t.Errorf("%s has no word of its own among %q", k, searchWords(kindSearchWords(k)))
+			t.Errorf("%s has no word of its own", k)
 			continue
+		}
+		if !slices.Contains(searchWords(kindSearchWords(k)), key) {
+			t.Errorf("%s's word %q is not among those it is indexed by: %q", k, key, searchWords(kindSearchWords(k)))
 		}
 		for _, o := range Kinds {
 			if o != k && slices.Contains(searchWords(kindSearchWords(o)), key) {
 				t.Errorf("%s's word %q is %s's too", k, key, o)
 			}
+		}
+	}
+}
+
+// A word people search kinds by names at most two of them, in every language together:
+// one naming more would find papers of every sort.
+func TestNameKindsNarrow(t *testing.T) {
+	for w, kinds := range nameKinds() {
+		if len(kinds) > 2 {
+			t.Errorf("%q names %d kinds: %v", w, len(kinds), kinds)
+		}
+	}
+	if len(nameKinds()) < 500 {
+		t.Errorf("only %d words name kinds: are search.kind.* in the catalogues?", len(nameKinds()))
+	}
+}
+
+func TestKindAlternatives(t *testing.T) {
+	for _, c := range []struct {
+		words []string
+		alts  []string
+		masks []int32
+	}{
+		{[]string{"квитанция"}, []string{"квитанция", "housing"}, []int32{1, 1}},
+		{[]string{"france", "travail"}, []string{"france", "travail"}, []int32{1, 2}}, // the kind's own names: no alternative
+		// « card » names identity papers, indexed by it already, and residence permits.
+		{[]string{"residence", "card"}, []string{"residence", "card", "permit"}, []int32{1, 2, 2}},
+		{[]string{"тарjeta"}, []string{"тарjeta"}, []int32{1}},
+		{[]string{"паспорт", "permit"}, []string{"паспорт", "passport", "permit"}, []int32{1, 1, 2}},
+		{[]string{"zebulon"}, []string{"zebulon"}, []int32{1}},
+	} {
+		alts, masks := kindAlternatives(c.words)
+		if !slices.Equal(alts, c.alts) || !slices.Equal(masks, c.masks) {
+			t.Errorf("kindAlternatives(%q) = %q %v, want %q %v", c.words, alts, masks, c.alts, c.masks)
 		}
 	}
 }
