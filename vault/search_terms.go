@@ -238,24 +238,23 @@ func kindAlternatives(words []string) (alts []string, masks []int32) {
 	for i, w := range words {
 		add(w, i)
 		for _, k := range names[w] {
-			if key, ok := kindKeys[k]; ok && !slices.Contains(searchWords(kindSearchWords(k)), w) {
-				add(key, i)
-			}
+			add(kindKeys[k], i)
 		}
 	}
 	return alts, masks
 }
 
 // nameKinds maps each word people search a kind of paper by, in every language Coffre
-// speaks ("search.kind.<k>" in the catalogues), to the kinds it names. The kinds' labels
-// are left out: they hold little words (« про », « da ») and words as general as
-// « document ».
+// speaks ("search.kind.<k>" in the catalogues), to the kinds it names that are not
+// indexed by it already (kindSearchWords). The kinds' labels are left out: they hold
+// little words (« про », « da ») and words as general as « document ».
 var nameKinds = sync.OnceValue(func() map[string][]Kind { //nolint:gochecknoglobals // computed once from the catalogues
 	m := map[string][]Kind{}
-	for _, l := range i18n.Languages {
-		for _, k := range Kinds {
+	for _, k := range Kinds {
+		indexed := searchWords(kindSearchWords(k))
+		for _, l := range i18n.Languages {
 			for _, w := range searchWords(i18n.Text(l, "search.kind."+string(k))) {
-				if !slices.Contains(m[w], k) {
+				if !slices.Contains(indexed, w) && !slices.Contains(m[w], k) {
 					m[w] = append(m[w], k)
 				}
 			}
