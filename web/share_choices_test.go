@@ -76,6 +76,18 @@ func twoOfAKind(t *testing.T, b *testBundle, owner uuid.UUID) (rib, first, secon
 	return rib, first, second
 }
 
+// fatouTwoOfAKind is a service with Fatou signed in, her papers those of twoOfAKind.
+func fatouTwoOfAKind(t *testing.T) (b *testBundle, owner *client, id uuid.UUID, rib, first, second *vault.Document) {
+	t.Helper()
+	b = setup(t)
+	lateEvening(b)
+	owner = b.client(t)
+	owner.signup("fatou", "le chat mange la pomme")
+	id = ownerOf(t, b, "fatou")
+	rib, first, second = twoOfAKind(t, b, id)
+	return b, owner, id, rib, first, second
+}
+
 // checkHints checks the hints of the three papers of twoOfAKind: each says when it was
 // added, in Paris; the two of the same title say the hour too, and so differ.
 func checkHints(t *testing.T, page string, got map[uuid.UUID]choice, rib, first, second *vault.Document) {
@@ -119,12 +131,7 @@ func checkHints(t *testing.T, page string, got map[uuid.UUID]choice, rib, first,
 // added, with the hour for the two of the same title.
 func TestShareChoicesTellPapersApart(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	lateEvening(b)
-	owner := b.client(t)
-	owner.signup("fatou", "le chat mange la pomme")
-	id := ownerOf(t, b, "fatou")
-	rib, first, second := twoOfAKind(t, b, id)
+	b, owner, _, rib, first, second := fatouTwoOfAKind(t)
 
 	resp, body := owner.get("/partager")
 	if resp.StatusCode != http.StatusOK {
@@ -215,12 +222,7 @@ func consentQuery(t *testing.T, b *testBundle, kinds ...vault.Kind) url.Values {
 // nothing, it offers them the same way; the paper ticked is the one given.
 func TestConsentChoicesTellPapersApart(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	lateEvening(b)
-	owner := b.client(t)
-	owner.signup("fatou", "le chat mange la pomme")
-	id := ownerOf(t, b, "fatou")
-	rib, first, second := twoOfAKind(t, b, id)
+	b, owner, id, rib, first, second := fatouTwoOfAKind(t)
 	paper(t, b, id, vault.KindImpots, "Avis d'imposition") // a kind not asked
 	q := consentQuery(t, b, vault.KindCAF, vault.KindBanque)
 	page := "/oauth/authorize?" + q.Encode()
