@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -556,6 +557,33 @@ func TestReadyMadeMessagesRightToLeft(t *testing.T) {
 		m, err := url.PathUnescape(raw)
 		if err != nil || !strings.Contains(m, "/p/"+token) || strings.ContainsAny(m, "\u2066\u2067\u2068\u2069") || strings.Contains(raw, "+") {
 			t.Errorf("a ready-made message in Arabic: %q %v", raw, err)
+		}
+	}
+}
+
+// TestLinksOpenedOnce: the list of links says « Ouvert une fois », never « 1 fois ».
+func TestLinksOpenedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner := b.client(t)
+	owner.signup("fatou", "le chat mange la pomme")
+	id := ownerOf(t, b, "fatou")
+	caf := paper(t, b, id, vault.KindCAF, "Attestation CAF")
+	c, err := b.share.CreateLink(ctx, id, vault.Actor{Kind: vault.ActorOwner, ID: id.String()}, sharing.NewLink{Documents: []uuid.UUID{caf.ID}, Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Ouvert une fois", "Ouvert 2 fois"} {
+		l, err := b.share.Resolve(ctx, c.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.share.CountBundle(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := owner.get("/partages"); !strings.Contains(body, want) || strings.Contains(body, "Ouvert 1 fois") {
+			t.Errorf("the list of links does not read %q", want)
 		}
 	}
 }
