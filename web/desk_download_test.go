@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,7 +268,9 @@ func noStore(h http.Header) bool {
 // TestBrowserDeskDownloads shows a paper's page and the export page to a person signed
 // in on the agent's computer, in French and in Arabic on a 360 px screen: the warnings
 // are there, axe-core finds nothing, and nothing is wider than the screen. Screenshots
-// are kept under $COFFRE_SCREENSHOTS/<lang> (or var/screenshots/<lang>).
+// are kept under $COFFRE_SCREENSHOTS/<lang> (or var/screenshots/<lang>). The person's
+// sign-out then reaches Chromium with Clear-Site-Data: "cache", and the agent is still
+// signed in.
 func TestBrowserDeskDownloads(t *testing.T) {
 	t.Parallel()
 	b, _ := agentBundle(t)
@@ -326,4 +330,31 @@ func TestBrowserDeskDownloads(t *testing.T) {
 		}
 	}
 	br.setLang(origin, "fr")
+
+	// The person signs out: Chromium is told to empty its cache, and the agent is still
+	// signed in on it. (Chromium gives the header only with the raw ones, ExtraInfo.)
+	var signOut, cleared atomic.Value
+	if err := chromedp.Listen(br.ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if strings.HasSuffix(e.Request.URL, "/deconnexion") {
+				signOut.Store(e.RequestID)
+			}
+		case *network.EventResponseReceivedExtraInfo:
+			if id, _ := signOut.Load().(network.RequestID); e.RequestID == id && e.StatusCode == http.StatusSeeOther {
+				cleared.Store(fmt.Sprint(e.Headers["Clear-Site-Data"]))
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	br.do("sign out at the desk", chromedp.Click(chromedp.CSS("form[action='/deconnexion'] button")))
+	br.waitURL(`/$`)
+	if got, _ := cleared.Load().(string); got != `"cache"` {
+		t.Errorf("the sign-out at the desk reached Chromium with Clear-Site-Data %q", got)
+	}
+	br.do("the agent's home", chromedp.Navigate(b.base+"/agent"))
+	if loc, txt := br.location(), br.text(); !strings.HasSuffix(loc, "/agent") || !strings.Contains(txt, "Accueil agent") {
+		t.Errorf("after the person's sign-out, the agent's home is at %s: %s", loc, txt)
+	}
 }
