@@ -182,7 +182,7 @@ func (h *handler) endSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id == stateOf(r).session.ID {
-		h.setCookie(w, "coffre", "", -1)
+		h.personLeft(w, r)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
@@ -195,6 +195,6 @@ func (h *handler) endAllSessions(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.setCookie(w, "coffre", "", -1)
+	h.personLeft(w, r)
 	http.Redirect(w, r, "/connexion", http.StatusSeeOther)
 }

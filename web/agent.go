@@ -105,6 +105,23 @@ func (h *handler) deskLanguageBack(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// personLeft tells the browser that the session of the person signed in on it has ended,
+// whichever way (a sign-out, « everywhere », a session that ran out, a safe closed, the
+// agent taking their computer back): the person's cookie goes, and a desk gets its
+// language back. A desk's browser is also told to empty its cache (Clear-Site-Data:
+// "cache"; Chromium and Safari drop with it the pages kept for the Back button): nothing
+// of the person's stays there for the next one. Neither "cookies" nor "storage": the
+// agent stays signed in. Elsewhere the cache is left alone: the person's pages are in no
+// cache (no-store), and Chromium can hold a response seconds while it empties one, which
+// every sign-out would wait for.
+func (h *handler) personLeft(w http.ResponseWriter, r *http.Request) {
+	h.setCookie(w, "coffre", "", -1)
+	h.deskLanguageBack(w, r)
+	if h.atDesk(r) {
+		w.Header().Set("Clear-Site-Data", `"cache"`)
+	}
+}
+
 // deskSessionLength is the longest a person's session opened on an agent's browser lasts:
 // enough to choose a secret and go through one's papers with the agent.
 const deskSessionLength = 15 * time.Minute
@@ -173,9 +190,8 @@ func (h *handler) signOutPerson(w http.ResponseWriter, r *http.Request) error {
 	if err := h.accounts.EndSession(r.Context(), st.token); err != nil {
 		return err
 	}
-	h.setCookie(w, "coffre", "", -1)
+	h.personLeft(w, r)
 	h.setCookie(w, returnCookie, "", -1) // a téléservice's request waiting for the person goes with them
-	h.deskLanguageBack(w, r)
 	st.session, st.owner = nil, nil
 	st.token = preAfter(st.token)
 	st.csrf = csrfToken(st.token)

@@ -96,7 +96,7 @@ func (h *handler) onTemporaryCode(w http.ResponseWriter, r *http.Request) (as ac
 			h.serverError(w, r, err)
 			return as, false, false
 		}
-		h.setCookie(w, "coffre", "", -1)
+		h.personLeft(w, r)
 		if r.Method == http.MethodGet {
 			http.Redirect(w, r, "/connexion", http.StatusSeeOther)
 		} else {

@@ -884,6 +884,74 @@ func TestDeskSessionHandedBack(t *testing.T) {
 	}
 }
 
+// TestDeskSignOutClearsCache: when a person's session ends on the agent's browser,
+// whichever way, the browser is told to empty its cache (Clear-Site-Data: "cache"), and
+// only that: the agent stays signed in. On the person's own browser a sign-out does not
+// empty it.
+func TestDeskSignOutClearsCache(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	const secret = "le chat dort sur la valise"
+	home := b.client(t)
+	home.signup("lea.moreau", secret)
+	desk := b.client(t)
+	desk.agentSignIn(a)
+	agentStays := func(name string) {
+		t.Helper()
+		if resp, body := desk.get("/agent"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Mme Dupont") {
+			t.Errorf("%s: the agent's session no longer works: %d", name, resp.StatusCode)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		leave func() *http.Response
+	}{
+		{"the person signs out", func() *http.Response {
+			resp, _ := desk.post("/deconnexion", url.Values{"csrf": {desk.csrf("/papiers")}})
+			return resp
+		}},
+		{"the agent takes the computer back", func() *http.Response {
+			resp, _ := desk.get("/agent")
+			return resp
+		}},
+		{"the person signs out everywhere", func() *http.Response {
+			resp, _ := desk.post("/compte/sessions/fin", url.Values{"csrf": {desk.csrf("/compte")}})
+			return resp
+		}},
+	} {
+		if resp := desk.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: sign-in at the desk: %d", c.name, resp.StatusCode)
+		}
+		resp := c.leave()
+		if got := resp.Header.Values("Clear-Site-Data"); resp.StatusCode != http.StatusSeeOther || len(got) != 1 || got[0] != `"cache"` {
+			t.Errorf("%s: %d, Clear-Site-Data %q, want \"cache\"", c.name, resp.StatusCode, got)
+		}
+		if desk.cookie("coffre") != "" {
+			t.Errorf("%s: the person's cookie stays", c.name)
+		}
+		agentStays(c.name)
+	}
+	// The agent signed out, their browser keeps the mark of the desk: a person's sign-out
+	// there empties the cache all the same.
+	_, body := desk.get("/agent")
+	desk.post("/agent/deconnexion", url.Values{"csrf": {csrfRE.FindStringSubmatch(body)[1]}})
+	if resp := desk.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in at the desk: %d", resp.StatusCode)
+	}
+	if resp, _ := desk.post("/deconnexion", url.Values{"csrf": {desk.csrf("/papiers")}}); resp.Header.Get("Clear-Site-Data") != `"cache"` {
+		t.Errorf("a sign-out on the mark of the desk: Clear-Site-Data %q", resp.Header.Get("Clear-Site-Data"))
+	}
+	// At home, it is not emptied: the person's pages are in no cache (no-store), and
+	// Chromium can take seconds to empty one. (« Everywhere » signed the person out here.)
+	if resp := home.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in at home: %d", resp.StatusCode)
+	}
+	if resp, _ := home.post("/deconnexion", url.Values{"csrf": {home.csrf("/papiers")}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Clear-Site-Data") != "" {
+		t.Errorf("a sign-out at home: %d, Clear-Site-Data %q", resp.StatusCode, resp.Header.Get("Clear-Site-Data"))
+	}
+}
+
 // TestDeskLanguageGivenBack: a person's sign-in at the desk shows their pages in their
 // language, and the desk has its own back when the agent takes the computer back.
 func TestDeskLanguageGivenBack(t *testing.T) {

@@ -175,9 +175,8 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.setCookie(w, "coffre", "", -1)
+	h.personLeft(w, r)
 	h.setCookie(w, returnCookie, "", -1) // a pending request must not pass to the next person at this desk
-	h.deskLanguageBack(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

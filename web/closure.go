@@ -127,7 +127,7 @@ func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.setCookie(w, "coffre", "", -1)
+	h.personLeft(w, r)
 	// The page is shown signed out: the session it came with no longer exists.
 	st := stateOf(r)
 	st.session, st.owner = nil, nil

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,21 +134,54 @@ func (c *client) postRaw(path string, form url.Values) (*http.Response, []byte) 
 }
 
 // TestLinkPageAtDeskWarned: a share link opened on the agent's computer says where its
-// downloads go; elsewhere it does not.
+// downloads go; elsewhere it does not. It speaks to whoever reads, as far as we can tell:
+// to the agent, who must erase a download themself, when their session is open there and
+// no person's is; to the person otherwise, who is to ask the agent.
 func TestLinkPageAtDeskWarned(t *testing.T) {
 	t.Parallel()
 	b, _ := agentBundle(t)
-	desk, home, _, owner, d := deskAndHome(t, b)
+	desk, home, agent, owner, d := deskAndHome(t, b)
 	l, err := b.share.CreateLink(context.Background(), owner, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}, sharing.NewLink{Documents: []uuid.UUID{d.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, body := desk.get("/p/" + l.Token)
-	if page := html.UnescapeString(body); !strings.Contains(page, deskPaperWarning) || !strings.Contains(page, "«\u00a0Voir\u00a0»") {
-		t.Errorf("a link's page at the desk does not tell where a download goes: %s", body)
+	// The agent's browser once they signed out: the mark of the desk alone.
+	marked := b.client(t)
+	u, _ := url.Parse(b.srv.URL)
+	for _, k := range agent.hc.Jar.Cookies(u) {
+		if strings.HasSuffix(k.Name, "coffre_guichet") {
+			marked.hc.Jar.SetCookies(u, []*http.Cookie{k})
+		}
 	}
-	if _, body := home.get("/p/" + l.Token); strings.Contains(html.UnescapeString(body), deskPaperWarning) {
-		t.Error("a link's page elsewhere speaks of the desk")
+	const toPerson, toAgent = "demandez à l'agent de l'effacer", "effacez-le de l'ordinateur quand vous n'en avez plus besoin"
+	for _, c := range []struct {
+		name string
+		who  *client
+		want string // "" for no warning
+	}{
+		{"a person signed in at the desk", desk, toPerson},
+		{"the agent alone", agent, toAgent},
+		{"the mark of the desk alone", marked, toPerson},
+		{"elsewhere", home, ""},
+	} {
+		_, body := c.who.get("/p/" + l.Token)
+		page := html.UnescapeString(body)
+		if c.want == "" {
+			if strings.Contains(page, deskPaperWarning) || strings.Contains(page, "guichet-telecharger") {
+				t.Errorf("%s: a link's page speaks of the desk", c.name)
+			}
+			continue
+		}
+		if !strings.Contains(page, deskPaperWarning) || !strings.Contains(page, "«\u00a0Voir\u00a0»") {
+			t.Errorf("%s: a link's page at the desk does not tell where a download goes: %s", c.name, body)
+		}
+		other := toAgent
+		if c.want == toAgent {
+			other = toPerson
+		}
+		if !strings.Contains(page, c.want) || strings.Contains(page, other) {
+			t.Errorf("%s: the warning does not say %q, or says %q", c.name, c.want, other)
+		}
 	}
 }
 
@@ -233,7 +268,9 @@ func noStore(h http.Header) bool {
 // TestBrowserDeskDownloads shows a paper's page and the export page to a person signed
 // in on the agent's computer, in French and in Arabic on a 360 px screen: the warnings
 // are there, axe-core finds nothing, and nothing is wider than the screen. Screenshots
-// are kept under $COFFRE_SCREENSHOTS/<lang> (or var/screenshots/<lang>).
+// are kept under $COFFRE_SCREENSHOTS/<lang> (or var/screenshots/<lang>). The person's
+// sign-out then reaches Chromium with Clear-Site-Data: "cache", and the agent is still
+// signed in.
 func TestBrowserDeskDownloads(t *testing.T) {
 	t.Parallel()
 	b, _ := agentBundle(t)
@@ -293,4 +330,31 @@ func TestBrowserDeskDownloads(t *testing.T) {
 		}
 	}
 	br.setLang(origin, "fr")
+
+	// The person signs out: Chromium is told to empty its cache, and the agent is still
+	// signed in on it. (Chromium gives the header only with the raw ones, ExtraInfo.)
+	var signOut, cleared atomic.Value
+	if err := chromedp.Listen(br.ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if strings.HasSuffix(e.Request.URL, "/deconnexion") {
+				signOut.Store(e.RequestID)
+			}
+		case *network.EventResponseReceivedExtraInfo:
+			if id, _ := signOut.Load().(network.RequestID); e.RequestID == id && e.StatusCode == http.StatusSeeOther {
+				cleared.Store(fmt.Sprint(e.Headers["Clear-Site-Data"]))
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	br.do("sign out at the desk", chromedp.Click(chromedp.CSS("form[action='/deconnexion'] button")))
+	br.waitURL(`/$`)
+	if got, _ := cleared.Load().(string); got != `"cache"` {
+		t.Errorf("the sign-out at the desk reached Chromium with Clear-Site-Data %q", got)
+	}
+	br.do("the agent's home", chromedp.Navigate(b.base+"/agent"))
+	if loc, txt := br.location(), br.text(); !strings.HasSuffix(loc, "/agent") || !strings.Contains(txt, "Accueil agent") {
+		t.Errorf("after the person's sign-out, the agent's home is at %s: %s", loc, txt)
+	}
 }

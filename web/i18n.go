@@ -24,6 +24,11 @@ func (catalogue) text(lang, id string, args ...any) string {
 	return i18n.Isolated(lang, id, args...)
 }
 
+// forScript is the message id in lang for a page's script to complete: its placeholder
+// holds "{}", not isolated, for the script puts a number there that must stay by its
+// sign on a right-to-left page too (« 42 % », "42%", "۴۲٪").
+func (catalogue) forScript(lang, id string) string { return i18n.Text(lang, id, "{}") }
+
 // has tells whether the French catalogue, the complete one, has the message id.
 func (catalogue) has(id string) bool { return i18n.Has(id) }
 

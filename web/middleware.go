@@ -126,8 +126,7 @@ func (h *handler) session(next http.Handler) http.Handler {
 				h.serverError(w, r, err)
 				return
 			default:
-				h.setCookie(w, "coffre", "", -1)
-				h.deskLanguageBack(w, r) // a session at the desk that ran out
+				h.personLeft(w, r) // a session that ran out
 			}
 		}
 		if st.session == nil {

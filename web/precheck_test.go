@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -313,5 +314,55 @@ func TestBrowserPhotoCheckedLater(t *testing.T) {
 	imgs, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#page-list img').length`))
 	if err != nil || imgs != 0 {
 		t.Errorf("%d images shown for a photo the browser cannot draw (%v)", imgs, err)
+	}
+}
+
+// TestBrowserUploadPercent: the progress of a sending is said as the page's language
+// writes a percentage, from the catalogue (add.percent): « 42 % » in French, with its
+// narrow no-break space; "42%" in English, and in Arabic, right to left, with no marks
+// around the number that would carry its sign to the other side; "۴۲٪" in Dari, whose
+// digits the page numbers take too.
+func TestBrowserUploadPercent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := newBrowser(t)
+	defer br.report()
+	br.signup(b.base, "Nadia", "le chat mange la pomme")
+	u, err := url.Parse(b.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := u.Scheme + "://" + u.Host
+	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
+	// The sending goes nowhere: it says 42 of 100 bytes sent, and no more.
+	const stubXHR = `(() => {
+		window.XMLHttpRequest = function () { this.upload = {}; };
+		XMLHttpRequest.prototype.open = XMLHttpRequest.prototype.setRequestHeader = function () {};
+		XMLHttpRequest.prototype.send = function () { this.upload.onprogress({lengthComputable: true, loaded: 42, total: 100}); };
+	})()`
+	for _, c := range []struct{ lang, dir, page, said string }{
+		{"fr", "ltr", "Page 1", "Envoi en cours… 42\u202f%"},
+		{"en", "ltr", "Page 1", "Sending… 42%"},
+		{"ar", "rtl", "صفحة 1", "جارٍ الإرسال… 42%"},
+		{"fa-AF", "rtl", "صفحه ۱", "در حال فرستادن… ۴۲٪"},
+	} {
+		br.setLang(origin, c.lang)
+		br.do("send a photo ("+c.lang+")", chromedp.Navigate(b.base+"/papiers/ajouter"),
+			chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{photo}),
+			// The photo's check said first: its verdict would be said over the progress.
+			chromedp.Poll[chromedp.Void](`document.querySelector('#page-list li[data-checked]')`, chromedp.WithPollingTimeout(60e9)),
+			chromedp.Evaluate[chromedp.Void](stubXHR),
+			chromedp.Click(chromedp.CSS("#add-submit")),
+			chromedp.Poll[chromedp.Void](`document.getElementById('upload-status').textContent.includes('%') || document.getElementById('upload-status').textContent.includes('٪')`, chromedp.WithPollingTimeout(10e9)))
+		got, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]string](`[document.getElementById('upload-status').textContent, document.querySelector('#page-list li span').textContent, document.dir]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != c.said {
+			t.Errorf("%s: the progress is said %q, want %q", c.lang, got[0], c.said)
+		}
+		if got[1] != c.page || got[2] != c.dir {
+			t.Errorf("%s: the page is %q on a page %s, want %q on a page %s", c.lang, got[1], got[2], c.page, c.dir)
+		}
 	}
 }

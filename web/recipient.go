@@ -208,6 +208,18 @@ type linkView struct {
 	Token string
 	Link  *sharing.Link
 	Docs  []recipientDoc
+	// AgentReads tells that the one reading is, as far as we can tell, the agent
+	// (agentReads): the warning of the desk speaks to them, not of them.
+	AgentReads bool
+}
+
+// agentReads tells whether the one reading a link's page at the desk is, as far as we
+// can tell, the agent themself: their session is open in this browser (l.Agent, set by
+// recipientLink) and no person's is. A person signed in at the desk is the one reading,
+// agent or not beside them; a browser with the mark of the desk and no agent's session
+// may be anyone's, and the person is spoken to.
+func agentReads(r *http.Request, l *sharing.Link) bool {
+	return l.Agent != nil && stateOf(r).session == nil
 }
 
 func (h *handler) linkPage(w http.ResponseWriter, r *http.Request) {
@@ -223,7 +235,7 @@ func (h *handler) linkPage(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "link", view{Title: "link.title", Data: linkView{Token: chi.URLParam(r, "token"), Link: l, Docs: docs}})
+	h.render(w, r, http.StatusOK, "link", view{Title: "link.title", Data: linkView{Token: chi.URLParam(r, "token"), Link: l, Docs: docs, AgentReads: agentReads(r, l)}})
 }
 
 // linkFile streams one document (or its thumbnail) of the link.

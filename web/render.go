@@ -80,6 +80,10 @@ func parsePages(a *assets) *pages {
 			"ptr":      func(t time.Time) *time.Time { return &t },
 			"list":     func(s ...string) []string { return s },
 			"inc":      func(i int) int { return i + 1 },
+			// tjs and digits are for a page's script: a message whose "{}" it fills, and
+			// the language's digits from 0 to 9.
+			"tjs":    func(id string) string { return p.cat.forScript(lang, id) },
+			"digits": func() string { return loc.Digits("0123456789") },
 		}
 		base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
 		p.sets[lang] = map[string]*template.Template{}

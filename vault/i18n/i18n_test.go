@@ -250,7 +250,8 @@ func TestLanguagesFromFiles(t *testing.T) {
 }
 
 // frenchSpaceFaults lists where s has a plain space where French wants one that does not
-// break: before « : ; ! ? », after « and before ».
+// break: before « : ; ! ? % », after « and before ». A percent sign is written %% in a
+// message (fmt), and only that one is checked: « de %s » is a placeholder.
 func frenchSpaceFaults(s string) []string {
 	var faults []string
 	r := []rune(s)
@@ -260,6 +261,8 @@ func frenchSpaceFaults(s string) []string {
 			faults = append(faults, fmt.Sprintf("a plain space before %q", c))
 		case c == '«' && i+1 < len(r) && r[i+1] == ' ':
 			faults = append(faults, "a plain space after «")
+		case c == '%' && i > 0 && r[i-1] == ' ' && i+1 < len(r) && r[i+1] == '%':
+			faults = append(faults, "a plain space before %")
 		}
 	}
 	return faults
@@ -267,7 +270,7 @@ func frenchSpaceFaults(s string) []string {
 
 // TestFrenchSpaces: in the French catalogue, a « : » or a « » » never starts a line, nor
 // a « « » ends one, on a narrow phone: the space before « : » and inside « … » is U+00A0,
-// the one before « ; ! ? » U+202F (narrower, as French printers set it). A message
+// the one before « ; ! ? % » U+202F (narrower, as French printers set it). A message
 // written with a plain space fails here.
 func TestFrenchSpaces(t *testing.T) {
 	for _, c := range []struct {
@@ -278,6 +281,8 @@ func TestFrenchSpaces(t *testing.T) {
 		{"Comment ça marche ?", 1},
 		{"Page « Mon compte »", 2},
 		{"Voici « %s » ; merci !", 4},
+		{"Envoi de %s à %d %%", 1},
+		{"%s\u202f%%", 0},
 		{"Votre identifiant\u00a0:", 0},
 		{"Comment ça marche\u202f?", 0},
 		{"Page «\u00a0Mon compte\u00a0»", 0},

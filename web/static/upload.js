@@ -78,13 +78,20 @@
       again.type = 'button';
       again.className = 'fr-btn fr-btn--sm';
       again.textContent = says.dataset.retake;
-      again.setAttribute('aria-label', says.dataset.retake + form.dataset.colon + form.dataset.page + ' ' + (i + 1));
+      again.setAttribute('aria-label', says.dataset.retake + form.dataset.colon + form.dataset.page + ' ' + num(i + 1));
       again.addEventListener('click', function () {
         retakeAt = i;
         input.click();
       });
       box.appendChild(again);
       return box;
+    }
+
+    // num writes n with the digits of the page's language, which the form gives ("۴۲" in
+    // Dari and Pashto, as the server writes them).
+    function num(n) {
+      var digits = form.dataset.digits || '0123456789';
+      return String(n).replace(/[0-9]/g, function (d) { return digits.charAt(+d); });
     }
 
     // say tells screen readers what is happening (a role=status region, not shown).
@@ -97,7 +104,7 @@
       var at = pages.indexOf(p);
       if (at < 0 || !says) return;
       var what = p.later ? says.dataset.later : p.warnings.length ? says.dataset.title + ' ' + p.warnings.map(function (w) { return says.dataset[w.code] || ''; }).join(' ') : says.dataset.ok;
-      say(form.dataset.page + ' ' + (at + 1) + form.dataset.colon + what);
+      say(form.dataset.page + ' ' + num(at + 1) + form.dataset.colon + what);
     }
 
     function showError(msg) {
@@ -121,7 +128,7 @@
           li.appendChild(img);
         }
         var span = document.createElement('span');
-        span.textContent = form.dataset.page + ' ' + (i + 1);
+        span.textContent = form.dataset.page + ' ' + num(i + 1);
         li.appendChild(span);
         var rm = document.createElement('button');
         rm.type = 'button';
@@ -189,7 +196,7 @@
         errBox.hidden = true;
         render();
         if (window.CoffrePrecheck && says && added.length) {
-          say(form.dataset.page + ' ' + (pages.indexOf(added[0]) + 1) + form.dataset.colon + says.dataset.checking);
+          say(form.dataset.page + ' ' + num(pages.indexOf(added[0]) + 1) + form.dataset.colon + says.dataset.checking);
         }
         added.forEach(function (p) {
           if (!window.CoffrePrecheck) return;
@@ -237,7 +244,8 @@
         bar.value = Math.round(100 * e.loaded / e.total);
         if (Math.floor(bar.value / 25) > quarter) {
           quarter = Math.floor(bar.value / 25);
-          say(form.dataset.sending + ' ' + bar.value + ' %');
+          // « 42 % », "42%", "۴۲٪": as the page's language writes it (add.percent).
+          say(form.dataset.sending + ' ' + form.dataset.percent.replace('{}', num(bar.value)));
         }
       };
       function again(msg) {
