@@ -272,7 +272,7 @@ func TestBrowserPrecheck(t *testing.T) {
 	br.visit("Ajouter un papier", b.base+"/papiers/ajouter")
 	br.do("take a blurred photo", chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{blurredFile}), checked(1))
 	s := state()
-	if len(s.Pages) != 1 || s.Pages[0] != "blurry" || len(s.Alerts) != 1 || !strings.Contains(s.Alerts[0], "la photo est floue. Tenez le téléphone immobile et reprenez-la.") ||
+	if len(s.Pages) != 1 || s.Pages[0] != "blurry" || len(s.Alerts) != 1 || !strings.Contains(s.Alerts[0], "La photo est floue. Tenez le téléphone immobile et reprenez-la.") ||
 		!strings.Contains(s.Alerts[0], "La photo n'est peut-être pas bien lisible") || s.Retakes != 1 || s.Button != "Envoyer quand même" {
 		t.Fatalf("after a blurred photo: %+v", s)
 	}

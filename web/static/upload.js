@@ -70,7 +70,7 @@
       var ul = document.createElement('ul');
       p.warnings.forEach(function (w) {
         var li = document.createElement('li');
-        li.textContent = says.dataset[w.code] || '';
+        li.textContent = sentence(says.dataset[w.code] || '');
         ul.appendChild(li);
       });
       box.appendChild(ul);
@@ -94,6 +94,12 @@
       return String(n).replace(/[0-9]/g, function (d) { return digits.charAt(+d); });
     }
 
+    // sentence starts a warning with a capital letter where it stands alone or follows
+    // another: the catalogue writes them to follow « Page 1 : » (doc.warnpage).
+    function sentence(m) {
+      return m.charAt(0).toLocaleUpperCase(document.documentElement.lang || undefined) + m.slice(1);
+    }
+
     // say tells screen readers what is happening (a role=status region, not shown).
     function say(text) {
       if (status) status.textContent = text;
@@ -103,7 +109,7 @@
     function sayChecked(p) {
       var at = pages.indexOf(p);
       if (at < 0 || !says) return;
-      var what = p.later ? says.dataset.later : p.warnings.length ? says.dataset.title + ' ' + p.warnings.map(function (w) { return says.dataset[w.code] || ''; }).join(' ') : says.dataset.ok;
+      var what = p.later ? says.dataset.later : p.warnings.length ? says.dataset.title + ' ' + p.warnings.map(function (w, k) { var m = says.dataset[w.code] || ''; return k ? sentence(m) : m; }).join(' ') : says.dataset.ok;
       say(form.dataset.page + ' ' + num(at + 1) + form.dataset.colon + what);
     }
 
