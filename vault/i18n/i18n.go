@@ -217,7 +217,7 @@ func GSMSeptets(s string) (septets int, outside []rune) {
 
 // unitSpace is a number and its unit (a duration, a size, a share) with a plain space
 // between them, where French wants U+00A0: "15 minutes", "%d octets".
-var unitSpace = regexp.MustCompile(`(?:\d|%(?:\[\d+\])?d) (?:(?:minutes?|heures?|jours?|semaines?|mois|ans|années?|pixels?|octets?|[KMG]o|px)\b|€|%(?:$|[^[a-zA-Z%]))`) //nolint:gochecknoglobals // compiled once
+var unitSpace = regexp.MustCompile(`(?:\d|%(?:\[\d+\])?d) (?:(?:minutes?|heures?|jours?|semaines?|mois|ans|années?|pixels?|octets?|[KMG]o|px)\b|€|%(?:$|[^[a-zA-Z%]))`)
 
 // FrenchSpaceFaults lists where French text s is not spaced as French printers space it
 // (the rule of the package doc): a plain space, or the wrong no-break one, before « : ; !

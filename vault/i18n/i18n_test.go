@@ -326,11 +326,6 @@ func TestGSMSeptets(t *testing.T) {
 	}
 }
 
-// smsLanguages are the languages whose text messages keep to the GSM alphabet: French and
-// English. Spanish (á í ó ú), Romanian (ă â î ș ț) and Portuguese (ã õ ç á ê) need those
-// letters in nearly every sentence: their messages go out in UCS-2, spelt right.
-var smsLanguages = []string{"fr", "en"}
-
 // smsMessage tells whether a message goes out as a text message: what notify sends (its
 // notify.* lines and prefix, not the e-mail's subjects and footer, and the kinds named
 // by a reminder) and the link's ready-made message (share.message*, web).
@@ -349,7 +344,10 @@ func smsMessage(id string) bool {
 // ForSMS, so that it costs 160 characters a part, not 70. Its extension table (€ [ ] …)
 // counts two (GSMSeptets); none is used today.
 func TestSMSAlphabet(t *testing.T) {
-	for _, lang := range smsLanguages {
+	// French and English keep to it. Spanish (á í ó ú), Romanian (ă â î ș ț) and
+	// Portuguese (ã õ ç á ê) need those letters in nearly every sentence: their messages
+	// go out in UCS-2, spelt right.
+	for _, lang := range []string{"fr", "en"} {
 		n := 0
 		for id, v := range readCatalogue(t, lang+".json") {
 			if !smsMessage(id) {
