@@ -82,7 +82,7 @@ func message(c WarningCode) string {
 	case WarnLowRes:
 		return "La photo est trop petite pour que le texte soit lisible. Rapprochez le téléphone de la feuille."
 	case WarnNoSheet:
-		return "La feuille n'a pas été trouvée sur la photo : elle est gardée entière. Posez la feuille sur une table sombre et reprenez la photo."
+		return "La feuille n'a pas été trouvée sur la photo\u00a0: elle est gardée entière. Posez la feuille sur une table sombre et reprenez la photo."
 	}
 	return ""
 }

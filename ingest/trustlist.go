@@ -306,8 +306,8 @@ type Fact struct {
 	Label, Value string
 }
 
-// String returns « Label : Value ».
-func (f Fact) String() string { return f.Label + " : " + f.Value }
+// String returns « Label : Value », a no-break space before the colon as French wants.
+func (f Fact) String() string { return f.Label + "\u00a0: " + f.Value }
 
 // Doc2DCheck is the result of verifying a 2D-Doc.
 type Doc2DCheck struct {
@@ -336,15 +336,15 @@ type Doc2DCheck struct {
 func (c *Doc2DCheck) Message() string {
 	switch c.Status {
 	case Doc2DValid:
-		return fmt.Sprintf("Ce papier est authentique : son code est signé par %s.", c.Issuer)
+		return fmt.Sprintf("Ce papier est authentique\u00a0: son code est signé par %s.", c.Issuer)
 	case Doc2DInvalidSignature:
-		return "Le code de ce papier ne correspond pas à son contenu : le papier a peut-être été modifié. Demandez l'original à l'organisme qui l'a fait."
+		return "Le code de ce papier ne correspond pas à son contenu\u00a0: le papier a peut-être été modifié. Demandez l'original à l'organisme qui l'a fait."
 	case Doc2DUnknownCertificate:
-		return "Le code de ce papier vient d'un organisme inconnu : on ne peut pas dire s'il est authentique."
+		return "Le code de ce papier vient d'un organisme inconnu\u00a0: on ne peut pas dire s'il est authentique."
 	case Doc2DExpiredCertificate:
-		return "Le code de ce papier a été signé avec une clé qui n'était plus valable : demandez un papier plus récent à l'organisme."
+		return "Le code de ce papier a été signé avec une clé qui n'était plus valable\u00a0: demandez un papier plus récent à l'organisme."
 	}
-	return "Le code de ce papier est abîmé ou incomplet : reprenez la photo de plus près, bien à plat."
+	return "Le code de ce papier est abîmé ou incomplet\u00a0: reprenez la photo de plus près, bien à plat."
 }
 
 // Verify checks a 2D-Doc's signature against the trust list. now is the

@@ -46,7 +46,7 @@ func TestDoc2DOnRendition12MP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != Doc2DValid || !hasFact(c, "Année des revenus : 2025") {
+	if c.Status != Doc2DValid || !hasFact(c, "Année des revenus\u00a0: 2025") {
 		t.Fatalf("status %s (%s), facts %v", c.Status, c.Reason, c.Facts)
 	}
 	t.Logf("12 MP photo: deposit %v of CPU, 2D-Doc search %v more (%.0f %%)", process, check, 100*check.Seconds()/process.Seconds())

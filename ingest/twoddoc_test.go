@@ -312,7 +312,7 @@ func TestVerifyDoc2D(t *testing.T) {
 			if c.TypeName != "Avis d'impôt sur les revenus" || c.Issuer != a.signer || c.Authority != "Autorité de test" {
 				t.Errorf("type %q, issuer %q, authority %q", c.TypeName, c.Issuer, c.Authority)
 			}
-			if !hasFact(c, "Année des revenus : 2025") || !hasFact(c, "Déclarant 1 : MARTIN CLAIRE") {
+			if !hasFact(c, "Année des revenus\u00a0: 2025") || !hasFact(c, "Déclarant 1\u00a0: MARTIN CLAIRE") {
 				t.Errorf("facts = %v", c.Facts)
 			}
 			if !strings.Contains(c.Message(), a.signer) {
@@ -609,7 +609,7 @@ func TestDoc2DOnPaper(t *testing.T) {
 			if c.Status != tc.want {
 				t.Fatalf("status = %s (%s), want %s", c.Status, c.Reason, tc.want)
 			}
-			if tc.want == Doc2DValid && !hasFact(c, "Année des revenus : 2025") {
+			if tc.want == Doc2DValid && !hasFact(c, "Année des revenus\u00a0: 2025") {
 				t.Errorf("facts = %v", c.Facts)
 			}
 		})
@@ -689,7 +689,7 @@ func TestCheckDoc2DPDF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Status != Doc2DValid || !hasFact(c, "Année des revenus : 2025") {
+	if c.Status != Doc2DValid || !hasFact(c, "Année des revenus\u00a0: 2025") {
 		t.Errorf("status %s (%s), facts %v", c.Status, c.Reason, c.Facts)
 	}
 	tampered := strings.Replace(good, "MARTIN CLAIRE", "MARTIN CLAUDE", 1)

@@ -52,7 +52,7 @@ var ErrShortPassphrase error = shortPassphrase{}
 type shortPassphrase struct{}
 
 func (shortPassphrase) Error() string {
-	return fmt.Sprintf("La phrase de passe doit compter au moins %d caractères : choisissez-en une plus longue, par exemple quatre mots.", MinPassphraseLen)
+	return fmt.Sprintf("La phrase de passe doit compter au moins %d caractères\u00a0: choisissez-en une plus longue, par exemple quatre mots.", MinPassphraseLen)
 }
 func (shortPassphrase) Is(target error) bool { return target == ErrInvalid }
 
@@ -441,17 +441,20 @@ func exportBlob(zw *zip.Writer, r *BlobReader, d exportDoc, b Blob, name string,
 	return nil
 }
 
-// The notice in the archive, in plain French (facile à lire et à comprendre).
+// The notice in the archive, in plain French (facile à lire et à comprendre), spaced as
+// the French catalogue is (package i18n): U+00A0 before « : » and inside « … », U+202F
+// before « ; ! ? », written as they are since a raw string cannot escape them.
+// TestReadmeFrenchSpaces fails on a plain space there.
 //
 //nolint:gochecknoglobals // a template parsed once
 var readmeTemplate = template.Must(template.New("LISEZMOI").Parse(`VOTRE COFFRE-FORT NUMÉRIQUE — COPIE COMPLÈTE
 ============================================
 
 Ce dossier contient une copie de tout votre coffre, faite le {{.At}} (heure UTC).
-Nombre de documents : {{.Documents}}. Nombre de fichiers : {{.Files}}.
+Nombre de documents : {{.Documents}}. Nombre de fichiers : {{.Files}}.
 
 Vous pouvez garder cette copie sur une clé USB ou un ordinateur, la donner à un proche
-ou à un autre service. Elle vous appartient. Gardez-la en lieu sûr : elle contient vos
+ou à un autre service. Elle vous appartient. Gardez-la en lieu sûr : elle contient vos
 papiers.
 
 
@@ -459,18 +462,18 @@ CE QU'IL Y A DANS CE DOSSIER
 ----------------------------
 
 documents/
-    Vos papiers, rangés par type puis par document. Pour chaque document :
-    - « rendition-1.pdf » : le papier nettoyé, au format A4, fait par le coffre. C'est
-      lui que vous montrez, imprimez ou envoyez ;
-    - « original-1 », « original-2 »… : les fichiers déposés. Les photos sont gardées
-      sans la position ni le modèle du téléphone qui les a prises ; les documents PDF
+    Vos papiers, rangés par type puis par document. Pour chaque document :
+    - « rendition-1.pdf » : le papier nettoyé, au format A4, fait par le coffre. C'est
+      lui que vous montrez, imprimez ou envoyez ;
+    - « original-1 », « original-2 »… : les fichiers déposés. Les photos sont gardées
+      sans la position ni le modèle du téléphone qui les a prises ; les documents PDF
       sont gardés tels qu'ils ont été reçus. Les photos HEIC et les scans TIFF ne sont
-      pas gardés : le PDF nettoyé les remplace.
+      pas gardés : le PDF nettoyé les remplace.
     Le nom du dossier d'un document donne sa date, son titre et le début de son numéro.
 
 manifest.csv
     La liste de tous les fichiers, à ouvrir avec un tableur (Excel, LibreOffice).
-    Une ligne par fichier : le document, son type, son titre, ses dates, qui l'a déposé,
+    Une ligne par fichier : le document, son type, son titre, ses dates, qui l'a déposé,
     le nom du fichier dans ce dossier, sa taille et son empreinte SHA-256.
 
 SHA256SUMS
@@ -481,14 +484,14 @@ manifest.json
     exacte (schéma JSON) est publiée avec le code de Coffre.
 
 journal.jsonl
-    L'historique de votre coffre : chaque dépôt, chaque consultation, chaque partage,
+    L'historique de votre coffre : chaque dépôt, chaque consultation, chaque partage,
     chaque tentative refusée, et cette copie elle-même. Une ligne par action, en JSON.
-    Chaque ligne contient l'empreinte de la ligne précédente : on ne peut pas retirer ou
+    Chaque ligne contient l'empreinte de la ligne précédente : on ne peut pas retirer ou
     changer une ligne sans que cela se voie.
 {{- if .Checkpoint}}
 
 journal-checkpoint.json
-    La dernière signature électronique du service sur votre historique (Ed25519) :
+    La dernière signature électronique du service sur votre historique (Ed25519) :
     elle atteste l'empreinte de votre historique jusqu'à la ligne {{.CheckpointSeq}}.
 {{- end}}
 
@@ -496,49 +499,49 @@ journal-checkpoint.json
 VÉRIFIER QU'UN FICHIER N'A PAS ÉTÉ MODIFIÉ
 -----------------------------------------
 
-Chaque fichier a une « empreinte » (SHA-256) : une suite de 64 chiffres et lettres,
-écrite dans manifest.csv (colonne « sha256 »). Si le fichier change, même d'un seul
-point, son empreinte change. Pour calculer l'empreinte d'un fichier :
+Chaque fichier a une « empreinte » (SHA-256) : une suite de 64 chiffres et lettres,
+écrite dans manifest.csv (colonne « sha256 »). Si le fichier change, même d'un seul
+point, son empreinte change. Pour calculer l'empreinte d'un fichier :
 
-Sous Linux ou Mac, dans un terminal :
+Sous Linux ou Mac, dans un terminal :
     sha256sum "documents/…/original-1.jpg"
-  (sur un Mac ancien : shasum -a 256 "documents/…/original-1.jpg")
+  (sur un Mac ancien : shasum -a 256 "documents/…/original-1.jpg")
 
-Sous Windows, dans l'invite de commandes :
+Sous Windows, dans l'invite de commandes :
     certutil -hashfile "documents\…\original-1.jpg" SHA256
 
-Comparez le résultat avec l'empreinte écrite dans manifest.csv : elles doivent être
+Comparez le résultat avec l'empreinte écrite dans manifest.csv : elles doivent être
 identiques (les majuscules et les espaces ne comptent pas).
 
-Pour vérifier tous les fichiers d'un coup, depuis ce dossier :
+Pour vérifier tous les fichiers d'un coup, depuis ce dossier :
     sha256sum -c SHA256SUMS               (Linux)
     shasum -a 256 -c SHA256SUMS           (Mac)
-  Chaque fichier doit être suivi de « OK ».
+  Chaque fichier doit être suivi de « OK ».
 
 
 VÉRIFIER L'HISTORIQUE
 ---------------------
 
-Chaque ligne de journal.jsonl porte :
-    prev_hash : l'empreinte de la ligne précédente (64 zéros pour la première) ;
-    hash      : SHA-256 de prev_hash suivi du contenu de la ligne, encodé comme le
-                décrit le code de Coffre (fonction VerifyExportedJournal) ;
-    personal  : l'adresse réseau approximative et le détail de l'action, effacés
-                (null) à la fin de la durée de conservation ; son empreinte
+Chaque ligne de journal.jsonl porte :
+    prev_hash : l'empreinte de la ligne précédente (64 zéros pour la première) ;
+    hash      : SHA-256 de prev_hash suivi du contenu de la ligne, encodé comme le
+                décrit le code de Coffre (fonction VerifyExportedJournal) ;
+    personal  : l'adresse réseau approximative et le détail de l'action, effacés
+                (null) à la fin de la durée de conservation ; son empreinte
                 personal_sha256 reste, et la chaîne reste vérifiable.
-    private   : le détail que personal garde chiffré (le nom d'un lien de partage),
+    private   : le détail que personal garde chiffré (le nom d'un lien de partage),
                 ici en clair pour vous.
-La dernière ligne a pour empreinte :
+La dernière ligne a pour empreinte :
     {{.LastHash}}
 {{- if .Checkpoint}}
 La signature du service (journal-checkpoint.json) porte sur la ligne {{.CheckpointSeq}}.
 {{- end}}
 
 
-UNE QUESTION ?
+UNE QUESTION ?
 --------------
 
-Adressez-vous au service qui gère votre coffre. Cette copie est gratuite ; vous pouvez
+Adressez-vous au service qui gère votre coffre. Cette copie est gratuite ; vous pouvez
 en demander une à tout moment, autant de fois que vous le voulez.
 `))
 

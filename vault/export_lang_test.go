@@ -76,7 +76,7 @@ func TestExportLanguage(t *testing.T) {
 		if c.notice != "" && !strings.Contains(texts[c.notice], c.count) {
 			t.Errorf("%q: the notice does not count one document: %s", c.lang, texts[c.notice])
 		}
-		if !strings.Contains(texts["LISEZMOI.txt"], "Nombre de documents : 1.") {
+		if !strings.Contains(texts["LISEZMOI.txt"], "Nombre de documents\u00a0: 1.") {
 			t.Errorf("%q: LISEZMOI.txt is not the French one", c.lang)
 		}
 		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(texts["manifest.csv"], "\uFEFF"))).ReadAll()

@@ -116,6 +116,10 @@ func New(cfg Config, log *slog.Logger) http.Handler {
 	return mux
 }
 
+// page is the téléservice's one page, in French spaced as Coffre's catalogue (package
+// i18n): &nbsp; before « : », inside « … », between a number and its unit;
+// TestPageFrenchSpaces fails on a plain space there.
+//
 //nolint:gochecknoglobals // a template parsed once
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="fr"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -125,10 +129,10 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 {{if .Error}}<p id="erreur" role="alert">{{.Error}}</p>{{end}}
 {{if .Documents}}
 <p id="resultat">Nous avons bien reçu {{len .Documents}} document(s).</p>
-<ul>{{range .Documents}}<li class="document" data-verified="{{.Verified}}">{{.Title}} — {{.Size}} octets — {{if .Verified}}empreinte et reçu vérifiés{{else}}NON VÉRIFIÉ : {{.Problem}}{{end}}
-{{with .Proof}}{{if .Verified}}<p class="proof" data-status="{{.Status}}">Document authentique : {{.Type}}, émis par {{.Issuer}}</p>
-<ul class="facts">{{range .Facts}}<li>{{.Label}} : {{.Value}}</li>{{end}}</ul>{{else}}<p class="proof" data-status="{{.Status}}">Le code 2D-Doc ne correspond pas ({{.Status}})</p>{{end}}{{end}}
-{{with .Watermark}}<p class="watermark">Copie marquée : « {{.}} »</p>{{end}}</li>{{end}}</ul>
+<ul>{{range .Documents}}<li class="document" data-verified="{{.Verified}}">{{.Title}} — {{.Size}}&nbsp;octets — {{if .Verified}}empreinte et reçu vérifiés{{else}}NON VÉRIFIÉ&nbsp;: {{.Problem}}{{end}}
+{{with .Proof}}{{if .Verified}}<p class="proof" data-status="{{.Status}}">Document authentique&nbsp;: {{.Type}}, émis par {{.Issuer}}</p>
+<ul class="facts">{{range .Facts}}<li>{{.Label}}&nbsp;: {{.Value}}</li>{{end}}</ul>{{else}}<p class="proof" data-status="{{.Status}}">Le code 2D-Doc ne correspond pas ({{.Status}})</p>{{end}}{{end}}
+{{with .Watermark}}<p class="watermark">Copie marquée&nbsp;: «&nbsp;{{.}}&nbsp;»</p>{{end}}</li>{{end}}</ul>
 {{else}}
 <p>Pour votre demande, il nous faut votre attestation CAF.</p>
 <p><a id="choisir" href="/choisir">Choisir dans mon coffre</a></p>

@@ -118,8 +118,8 @@ func TestChoisirDansMonCoffre(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#resultat")))
 	result, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
 	if err != nil || !strings.Contains(result, "empreinte et reçu vérifiés") || strings.Contains(result, "NON VÉRIFIÉ") ||
-		!strings.Contains(result, "Document authentique : Attestation de paiement, émis par CAF du Nord (essai)") ||
-		!strings.Contains(result, "Montant versé : 312,00 €") || !strings.Contains(result, "Copie marquée : « Transmis à ") {
+		!strings.Contains(result, "Document authentique\u00a0: Attestation de paiement, émis par CAF du Nord (essai)") ||
+		!strings.Contains(result, "Montant versé\u00a0: 312,00 €") || !strings.Contains(result, "Copie marquée\u00a0: «\u00a0Transmis à ") {
 		t.Fatalf("téléservice result: %q, %v", result, err)
 	}
 	entries, err := vb.V.Journal(ctx, o.ID, 0, 100)

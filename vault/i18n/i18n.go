@@ -12,7 +12,15 @@
 // its unit; U+202F (narrow no-break space) before « ; ! ? ». fr.json writes them \u00a0
 // and \u202f, to be seen; TestFrenchSpaces fails on a plain space there. A text message
 // takes them out (ForSMS). Signs written between messages (a label and its value, a
-// quoted title) are messages too: site.colon, site.quoted.
+// quoted title) are messages too: site.colon, site.quoted. French written outside the
+// catalogues (the export's LISEZMOI.txt, ingest's sentences, the demo téléservice)
+// follows the same rule, checked by the same function (FrenchSpaceFaults).
+//
+// What goes out as a text message (notify.* but the subjects and the e-mail's footer,
+// reminder.subject.*, share.message*) keeps, in French and English, to the GSM 03.38
+// alphabet once through ForSMS: one letter outside it (ê, ô, î, â, ç, œ, “…) sends the
+// whole message in UCS-2, 70 characters a part instead of 160. French says it in other
+// words (« se termine », not « s'arrête »); TestSMSAlphabet walks those messages.
 package i18n
 
 import (
@@ -20,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -160,10 +169,12 @@ func oneFullStop(s string, args []any) string {
 
 // ForSMS is s for a text message: plain spaces for every other space (U+00A0 and
 // U+202F, which French puts before « : ; ! ? » and inside « … »; the rest of Unicode's
-// Zs), and straight quotes for « and ». None of these is in the GSM 03.38 alphabet, and a
-// single one sends the whole message in UCS-2, 70 characters a part instead of 160, which
-// the person and the service pay for: a French code or link message then goes out in
-// GSM. E-mails and pages keep them.
+// Zs), straight quotes for « », “ ” and „, an apostrophe for ‘ and ’, and « aout » for
+// « août », its spelling since the 1990 reform (rectifications orthographiques), the one
+// word of a French date GSM cannot write. None of these is in the GSM 03.38 alphabet,
+// and a single one sends the whole message in UCS-2, 70 characters a part instead of
+// 160, which the person and the service pay for: a French or English message then goes
+// out in GSM. E-mails and pages keep them.
 func ForSMS(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r != ' ' && unicode.Is(unicode.Zs, r) {
@@ -171,11 +182,72 @@ func ForSMS(s string) string {
 		}
 		return r
 	}, s)
-	return smsQuotes.Replace(s)
+	return smsReplacer.Replace(s)
 }
 
-// smsQuotes puts GSM's straight quotes for guillemets, and the spaces inside them out.
-var smsQuotes = strings.NewReplacer("« ", `"`, " »", `"`, "«", `"`, "»", `"`) //nolint:gochecknoglobals // a fixed replacer
+// smsReplacer puts GSM's straight quotes for guillemets and curly quotes (and the spaces
+// inside guillemets out), and août's 1990 spelling.
+var smsReplacer = strings.NewReplacer("« ", `"`, " »", `"`, "«", `"`, "»", `"`, //nolint:gochecknoglobals // a fixed replacer
+	"“", `"`, "”", `"`, "„", `"`, "‘", "'", "’", "'", "août", "aout")
+
+// gsmBasic is the default alphabet of GSM 03.38 (3GPP TS 23.038): one septet each.
+const gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+
+// gsmExtension is its extension table: two septets each (an escape, then the character).
+const gsmExtension = "\f^{}\\[~]|€"
+
+// GSMSeptets is how long s is in a text message's GSM 03.38 alphabet, in septets (160
+// for a message in one part, 153 a part beyond): one for a character of the default
+// alphabet, two for one of its extension table (€ [ ] { } \ ~ ^ | and the form feed).
+// outside lists, once each, the characters of s in neither: any one of them sends the
+// whole message in UCS-2.
+func GSMSeptets(s string) (septets int, outside []rune) {
+	for _, r := range s {
+		switch {
+		case strings.ContainsRune(gsmBasic, r):
+			septets++
+		case strings.ContainsRune(gsmExtension, r):
+			septets += 2
+		case !strings.ContainsRune(string(outside), r):
+			outside = append(outside, r)
+		}
+	}
+	return septets, outside
+}
+
+// unitSpace is a number and its unit (a duration, a size, a share) with a plain space
+// between them, where French wants U+00A0: "15 minutes", "%d octets".
+var unitSpace = regexp.MustCompile(`(?:\d|%(?:\[\d+\])?d) (?:(?:minutes?|heures?|jours?|semaines?|mois|ans|années?|pixels?|octets?|[KMG]o|px)\b|€|%(?:$|[^[a-zA-Z%]))`)
+
+// FrenchSpaceFaults lists where French text s is not spaced as French printers space it
+// (the rule of the package doc): a plain space, or the wrong no-break one, before « : ; !
+// ? », after « « » or before « » »; a plain space before « % », between a number and its
+// unit, after « n° ». An empty list is text well spaced. The catalogue's French is
+// checked with it, and so is French written elsewhere.
+func FrenchSpaceFaults(s string) []string {
+	var faults []string
+	r := []rune(s)
+	for i, c := range r {
+		switch {
+		case strings.ContainsRune(":»", c) && i > 0 && (r[i-1] == ' ' || r[i-1] == '\u202f'):
+			faults = append(faults, fmt.Sprintf("%q before %q, not U+00A0", r[i-1], c))
+		case strings.ContainsRune(";!?", c) && i > 0 && (r[i-1] == ' ' || r[i-1] == '\u00a0'):
+			faults = append(faults, fmt.Sprintf("%q before %q, not U+202F", r[i-1], c))
+		case c == '«' && i+1 < len(r) && (r[i+1] == ' ' || r[i+1] == '\u202f'):
+			faults = append(faults, fmt.Sprintf("%q after «, not U+00A0", r[i+1]))
+		case c == '%' && i > 0 && r[i-1] == ' ' && i+1 < len(r) && r[i+1] == '%':
+			// A percent sign is written %% in a message (fmt); « de %s » is a placeholder.
+			faults = append(faults, "a plain space before %")
+		}
+	}
+	for _, m := range unitSpace.FindAllString(s, -1) {
+		faults = append(faults, fmt.Sprintf("a plain space in %q, not U+00A0", m))
+	}
+	if strings.Contains(s, "n° ") {
+		faults = append(faults, "a plain space after « n° », not U+00A0")
+	}
+	return faults
+}
 
 // Has tells whether the French catalogue, the complete one, has the message id.
 func Has(id string) bool {

@@ -249,25 +249,6 @@ func TestLanguagesFromFiles(t *testing.T) {
 	presentLanguages(os.DirFS(dir))
 }
 
-// frenchSpaceFaults lists where s has a plain space where French wants one that does not
-// break: before « : ; ! ? % », after « and before ». A percent sign is written %% in a
-// message (fmt), and only that one is checked: « de %s » is a placeholder.
-func frenchSpaceFaults(s string) []string {
-	var faults []string
-	r := []rune(s)
-	for i, c := range r {
-		switch {
-		case strings.ContainsRune(":;!?»", c) && i > 0 && r[i-1] == ' ':
-			faults = append(faults, fmt.Sprintf("a plain space before %q", c))
-		case c == '«' && i+1 < len(r) && r[i+1] == ' ':
-			faults = append(faults, "a plain space after «")
-		case c == '%' && i > 0 && r[i-1] == ' ' && i+1 < len(r) && r[i+1] == '%':
-			faults = append(faults, "a plain space before %")
-		}
-	}
-	return faults
-}
-
 // TestFrenchSpaces: in the French catalogue, a « : » or a « » » never starts a line, nor
 // a « « » ends one, on a narrow phone: the space before « : » and inside « … » is U+00A0,
 // the one before « ; ! ? % » U+202F (narrower, as French printers set it). A message
@@ -288,14 +269,19 @@ func TestFrenchSpaces(t *testing.T) {
 		{"Page «\u00a0Mon compte\u00a0»", 0},
 		{"Coffre\u00a0: ", 0},
 		{"https://coffre.example.fr à 08:44", 0},
+		{"Vraiment\u00a0? «\u202fOui\u202f»\u202f: non", 4},
+		{"Il marche 15 minutes, %d jours ou %[2]d mois, 200 octets, 50 % et 3 €.", 6},
+		{"Il marche 15\u00a0minutes, %d\u00a0jours, 50\u00a0% et %d %s, 6 chiffres.", 0},
+		{"la loi n° 2005-102", 1},
+		{"la loi n°\u00a02005-102", 0},
 	} {
-		if got := frenchSpaceFaults(c.s); len(got) != c.faults {
+		if got := FrenchSpaceFaults(c.s); len(got) != c.faults {
 			t.Errorf("%q: %d faults %v, want %d", c.s, len(got), got, c.faults)
 		}
 	}
 	fr := readCatalogue(t, "fr.json")
 	for k, v := range fr {
-		for _, f := range frenchSpaceFaults(v) {
+		for _, f := range FrenchSpaceFaults(v) {
 			t.Errorf("fr.json %s: %s (\\u00a0 before « : » and inside « … », \\u202f before « ; ! ? »): %q", k, f, v)
 		}
 	}
@@ -305,11 +291,13 @@ func TestFrenchSpaces(t *testing.T) {
 // them, and nothing else changed.
 func TestForSMS(t *testing.T) {
 	for in, want := range map[string]string{
-		"Coffre\u00a0: votre code est 123456.": "Coffre : votre code est 123456.",
-		"Vraiment\u202f? «\u00a0%s\u00a0»":     `Vraiment ? "%s"`,
-		"Ouvrez «Mon compte».":                 `Ouvrez "Mon compte".`,
-		"Il marche 15\u2009minutes.":           "Il marche 15 minutes.",
-		"Ligne\nsuivante\u2068x\u2069":         "Ligne\nsuivante\u2068x\u2069",
+		"Coffre\u00a0: votre code est 123456.":   "Coffre : votre code est 123456.",
+		"Vraiment\u202f? «\u00a0%s\u00a0»":       `Vraiment ? "%s"`,
+		"Ouvrez «Mon compte».":                   `Ouvrez "Mon compte".`,
+		"Il marche 15\u2009minutes.":             "Il marche 15 minutes.",
+		"Ligne\nsuivante\u2068x\u2069":           "Ligne\nsuivante\u2068x\u2069",
+		"On the “My account” page, it’s „aici”.": `On the "My account" page, it's "aici".`,
+		"Le 12\u00a0août 2027.":                  "Le 12 aout 2027.",
 	} {
 		if got := ForSMS(in); got != want {
 			t.Errorf("ForSMS(%q) = %q, want %q", in, got, want)
@@ -318,6 +306,69 @@ func TestForSMS(t *testing.T) {
 	for k, v := range readCatalogue(t, "fr.json") {
 		if s := ForSMS(v); strings.ContainsAny(s, "\u00a0\u202f«»") {
 			t.Errorf("fr.json %s: ForSMS left a no-break space or a guillemet: %q", k, s)
+		}
+	}
+}
+
+func TestGSMSeptets(t *testing.T) {
+	for _, c := range []struct {
+		s       string
+		septets int
+		outside string
+	}{
+		{"Coffre : code 123456, à 15h04 (Ça marche !)", 43, ""},
+		{"10 € [ok]", 12, ""},
+		{"s'arrête, dépôts, «oui», ça, œuvre, août", 33, "êô«»çœû"},
+		{"Su código", 8, "ó"},
+	} {
+		septets, outside := GSMSeptets(c.s)
+		if septets != c.septets || string(outside) != c.outside {
+			t.Errorf("GSMSeptets(%q) = %d, %q; want %d, %q", c.s, septets, string(outside), c.septets, c.outside)
+		}
+	}
+}
+
+// smsMessage tells whether a message goes out as a text message: what notify sends (its
+// notify.* lines and prefix, not the e-mail's subjects and footer, and the kinds named
+// by a reminder) and the link's ready-made message (share.message*, web).
+func smsMessage(id string) bool {
+	switch {
+	case strings.HasPrefix(id, "notify."):
+		return !strings.HasSuffix(id, ".subject") && !strings.HasPrefix(id, "notify.footer")
+	case strings.HasPrefix(id, "reminder.subject."), strings.HasPrefix(id, "share.message"):
+		return true
+	}
+	return false
+}
+
+// TestSMSAlphabet: every message that goes out as a text message in French or English,
+// and every date it may name, has only characters of the GSM 03.38 alphabet once through
+// ForSMS, so that it costs 160 characters a part, not 70. Its extension table (€ [ ] …)
+// counts two (GSMSeptets); none is used today.
+func TestSMSAlphabet(t *testing.T) {
+	// French and English keep to it. Spanish (á í ó ú), Romanian (ă â î ș ț) and
+	// Portuguese (ã õ ç á ê) need those letters in nearly every sentence: their messages
+	// go out in UCS-2, spelt right.
+	for _, lang := range []string{"fr", "en"} {
+		n := 0
+		for id, v := range readCatalogue(t, lang+".json") {
+			if !smsMessage(id) {
+				continue
+			}
+			n++
+			if _, outside := GSMSeptets(ForSMS(v)); len(outside) > 0 {
+				t.Errorf("%s.json %s: %q is not in the GSM alphabet: %q", lang, id, string(outside), ForSMS(v))
+			}
+		}
+		if n < 40 {
+			t.Errorf("%s: only %d text messages found", lang, n)
+		}
+		loc := LocaleOf(lang)
+		for m := time.January; m <= time.December; m++ {
+			at := time.Date(2027, m, 1, 8, 44, 0, 0, time.UTC)
+			if _, outside := GSMSeptets(ForSMS(loc.DateTime(at))); len(outside) > 0 {
+				t.Errorf("%s: the date %q has %q, not in the GSM alphabet", lang, loc.DateTime(at), string(outside))
+			}
 		}
 	}
 }

@@ -465,9 +465,9 @@ func TestMandateAndLinkMessages(t *testing.T) {
 	b.deliverAll(t, n, o)
 	want := []string{
 		"Coffre : Vous avez donné un mandat à Mme D. (CCAS de Lille), jusqu'au",
-		"Coffre : Le mandat que vous avez donné à CCAS de Lille s'arrête le",
+		"Coffre : Le mandat que vous avez donné à CCAS de Lille se termine le",
 		"Coffre : Mme D. (CCAS de Lille) vous demande un mandat",
-		"Coffre : Mme D. (CCAS de Lille) a arrêté le mandat",
+		"Coffre : Mme D. (CCAS de Lille) a mis fin au mandat",
 		"Coffre : Vous avez donné un mandat à Mme D. (CCAS de Lille), jusqu'au",
 	}
 	got := b.sms.messages("")

@@ -93,7 +93,9 @@ func footer(lang string) string {
 }
 
 // message puts a wording into the form of a channel. A text message has plain spaces
-// only (i18n.ForSMS): French's no-break spaces would make it cost twice as much.
+// only (i18n.ForSMS): French's no-break spaces would make it cost twice as much. Its
+// words, in French and English, keep to the GSM alphabet for the same reason
+// (TestSMSAlphabet): a new line in those languages says it without ê, ô, î, â, ç, œ.
 func message(kind account.ChannelKind, to, lang string, w wording) Message {
 	prefix := i18n.Text(lang, "notify.prefix")
 	if kind == account.ChannelSMS {

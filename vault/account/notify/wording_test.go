@@ -12,15 +12,17 @@ import (
 	"coffre/vault/i18n"
 )
 
+// allNotices are every notice a person can get.
+var allNotices = []account.OwnerNotice{account.NoticeCode, account.NoticeExpiry, account.NoticeRecoveryRequested, //nolint:gochecknoglobals // a constant list
+	account.NoticeAccessRecovered, account.NoticeMandateAsked, account.NoticeMandateGiven, account.NoticeMandateEnding,
+	account.NoticeMandateEnded, account.NoticeNewDevice, account.NoticeLinkOpened, account.NoticeIssuerDeposit}
+
 // Every notice has words in every language Coffre speaks, one sentence per line, with no link but the
 // official page on renewing a residence permit, and a subject that never names a kind.
 func TestWording(t *testing.T) {
-	notices := []account.OwnerNotice{account.NoticeCode, account.NoticeExpiry, account.NoticeRecoveryRequested,
-		account.NoticeAccessRecovered, account.NoticeMandateAsked, account.NoticeMandateGiven, account.NoticeMandateEnding,
-		account.NoticeMandateEnded, account.NoticeNewDevice, account.NoticeLinkOpened, account.NoticeIssuerDeposit}
 	at := time.Date(2027, 3, 12, 0, 0, 0, 0, time.UTC)
 	for _, lang := range i18n.Languages {
-		for _, what := range notices {
+		for _, what := range allNotices {
 			kinds := []vault.Kind{""}
 			if what == account.NoticeExpiry {
 				kinds = vault.Kinds
@@ -75,8 +77,8 @@ func TestWording(t *testing.T) {
 	if !strings.HasPrefix(sms, "Coffre : Votre code de vérification est 123456.") || !strings.Contains(sms, `page "Mon compte".`) {
 		t.Errorf("the French code by SMS: %q", sms)
 	}
-	if i := strings.IndexFunc(sms, func(r rune) bool { return !strings.ContainsRune(gsm0338, r) }); i >= 0 {
-		t.Errorf("the French code by SMS has %q, not in the GSM 03.38 alphabet: %q", []rune(sms[i:])[0], sms)
+	if septets, outside := i18n.GSMSeptets(sms); len(outside) > 0 || septets > 160 {
+		t.Errorf("the French code by SMS is not one part in the GSM 03.38 alphabet: %d septets, %q outside: %q", septets, string(outside), sms)
 	}
 	if mail := message(account.ChannelEmail, "a@b.fr", "fr", w); mail.Subject != "Coffre\u00a0: Votre code pour Coffre" ||
 		!strings.Contains(mail.Text, "page «\u00a0Mon compte\u00a0».") {
@@ -101,6 +103,29 @@ func TestSMTPErrors(t *testing.T) {
 	}
 }
 
-// gsm0338 is the GSM 03.38 default alphabet (3GPP TS 23.038), without its extension table:
-// the characters a text message can carry at 160 a part.
-const gsm0338 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+// TestSMSAlphabet: every text message Coffre sends in French or English, whatever the
+// notice, the kind of paper and the month of its date, has only characters of the GSM
+// 03.38 alphabet (i18n.GSMSeptets): one ê, ô or “ would send it in UCS-2, 70 characters a
+// part instead of 160. The French messages of a mandate and of a deposit said « arrêter »,
+// « dépôts »; a date in August, « août ». Spanish, Romanian and Portuguese go in UCS-2
+// (i18n's TestSMSAlphabet says why).
+func TestSMSAlphabet(t *testing.T) {
+	for _, lang := range []string{"fr", "en"} {
+		for _, what := range allNotices {
+			kinds := []vault.Kind{""}
+			if what == account.NoticeExpiry {
+				kinds = vault.Kinds
+			}
+			for _, k := range kinds {
+				for m := time.January; m <= time.December; m++ {
+					at := time.Date(2027, m, 1, 7, 44, 0, 0, time.UTC)
+					w := word(lang, what, facts{kind: k, at: at, who: "CCAS de Lille", code: "123456"})
+					sms := message(account.ChannelSMS, "+33612345678", lang, w).Text
+					if _, outside := i18n.GSMSeptets(sms); len(outside) > 0 {
+						t.Errorf("[%s] %s (%s): %q is not in the GSM alphabet: %q", lang, what, k, string(outside), sms)
+					}
+				}
+			}
+		}
+	}
+}
