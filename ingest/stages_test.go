@@ -1,7 +1,11 @@
 package ingest
 
 import (
+	"bytes"
+	"context"
 	"image"
+	"image/jpeg"
+	"io"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -176,5 +180,64 @@ func TestEnhanceGain(t *testing.T) {
 				t.Fatalf("%d×%d: byte %d (pixel %d,%d) is %d, want %d", w, h, i, (i%img.Stride)/4, i/img.Stride, img.Pix[i], want.Pix[i])
 			}
 		}
+	}
+}
+
+// TestDownsampleSmallChroma: with boxes narrower than a chroma sample (a
+// photo of 640 pixels or less is not reduced at all), every box still gets
+// its colour. It used to leave every other column without chroma, which
+// turned it green and striped the sheet detection works on.
+func TestDownsampleSmallChroma(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio411} {
+		src := image.NewYCbCr(image.Rect(0, 0, 24, 10), ratio)
+		for i := range src.Y {
+			src.Y[i] = 235 // white paper
+		}
+		for i := range src.Cb {
+			src.Cb[i], src.Cr[i] = 128, 128
+		}
+		for _, f := range []int{1, 2, 3} {
+			m := downsample(src, f)
+			for i := 0; i < len(m.Pix); i += 4 {
+				if r, g, b := m.Pix[i], m.Pix[i+1], m.Pix[i+2]; r != 235 || g != 235 || b != 235 {
+					t.Fatalf("%v f=%d: pixel %d is (%d,%d,%d), want white (235)", ratio, f, i/4, r, g, b)
+				}
+			}
+		}
+	}
+}
+
+// TestSmallPhotoCropped: a photo of 640 pixels or less (as messaging apps
+// shrink them) has its sheet found and cropped like a large one. Before
+// TestDownsampleSmallChroma's fix, 4 photos of 40 were.
+func TestSmallPhotoCropped(t *testing.T) {
+	const n = 12
+	found := 0
+	for i := range n {
+		rng := rand.New(rand.NewPCG(uint64(i), 99))
+		sc := genScene(rng, sceneOpts{w: 600, h: 450, kind: -1, noise: 2, minFill: 0.6, maxFill: 0.85, rot: 10, persp: 0.04})
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, sc.img, &jpeg.Options{Quality: 90}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Process(context.Background(), []io.Reader{&buf}, Options{}, io.Discard, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := res.Pages[0]
+		if !p.Cropped {
+			continue
+		}
+		var q quad
+		for k, c := range p.Corners {
+			q[k] = point{c[0], c[1]}
+		}
+		if iou := quadIoU(q, sc.corners); iou < 0.95 {
+			t.Errorf("scene %d: sheet found with an overlap of %.3f", i, iou)
+		}
+		found++
+	}
+	if found < n-1 {
+		t.Errorf("the sheet was found in %d small photos of %d", found, n)
 	}
 }

@@ -343,8 +343,16 @@ func downsample(src image.Image, f int) *image.NRGBA {
 			}
 			row := dst.Pix[v*dst.Stride:]
 			if isYCC {
+				s := src.(*image.YCbCr)
+				sx, sy := chromaShift(s.SubsampleRatio)
 				for u := 0; u < w; u++ {
-					n, cn := cnt[u], max(ccnt[u], 1)
+					n, cn := cnt[u], ccnt[u]
+					if cn == 0 {
+						// A box narrower than a chroma sample may own none:
+						// it takes the sample its first pixel lies in.
+						ci := (ys>>sy)*s.CStride + (u*f)>>sx
+						acc[3*u+1], acc[3*u+2], cn = int32(s.Cb[ci]), int32(s.Cr[ci]), 1
+					}
 					row[4*u], row[4*u+1], row[4*u+2] = ycc2rgb(uint8((acc[3*u]+n/2)/n), uint8((acc[3*u+1]+cn/2)/cn), uint8((acc[3*u+2]+cn/2)/cn))
 					row[4*u+3] = 255
 				}
