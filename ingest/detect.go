@@ -483,41 +483,50 @@ func morph(m []bool, w, h, r int, grow bool) []bool {
 // largestComponent labels 4-connected components of mask and keeps the
 // largest, returning it and its pixel count.
 func largestComponent(mask []bool, w, h int) ([]bool, int) {
-	label := make([]int32, w*h)
+	// A border of false around the mask spares the fill any edge test (and
+	// the division that finds a pixel's column).
+	pw := w + 2
+	in := make([]bool, pw*(h+2))
+	for y := 0; y < h; y++ {
+		copy(in[(y+1)*pw+1:], mask[y*w:(y+1)*w])
+	}
+	label := make([]int32, len(in))
 	stack := make([]int32, 0, 1024)
 	var best, bestN int32
 	next := int32(0)
-	for i := range mask {
-		if !mask[i] || label[i] != 0 {
-			continue
-		}
-		next++
-		n := int32(0)
-		stack = append(stack[:0], int32(i))
-		label[i] = next
-		for len(stack) > 0 {
-			j := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			n++
-			x, y := int(j)%w, int(j)/w
-			for _, k := range [4]int{-1, 1, -w, w} {
-				nj := int(j) + k
-				if (k == -1 && x == 0) || (k == 1 && x == w-1) || (k == -w && y == 0) || (k == w && y == h-1) {
-					continue
-				}
-				if mask[nj] && label[nj] == 0 {
-					label[nj] = next
-					stack = append(stack, int32(nj))
+	for y := 1; y <= h; y++ {
+		for i := y * pw; i < y*pw+pw; i++ {
+			if !in[i] || label[i] != 0 {
+				continue
+			}
+			next++
+			n := int32(0)
+			stack = append(stack[:0], int32(i))
+			label[i] = next
+			for len(stack) > 0 {
+				j := int(stack[len(stack)-1])
+				stack = stack[:len(stack)-1]
+				n++
+				for _, nj := range [4]int{j - 1, j + 1, j - pw, j + pw} {
+					if in[nj] && label[nj] == 0 {
+						label[nj] = next
+						stack = append(stack, int32(nj))
+					}
 				}
 			}
-		}
-		if n > bestN {
-			best, bestN = next, n
+			if n > bestN {
+				best, bestN = next, n
+			}
 		}
 	}
 	out := make([]bool, w*h)
-	for i, l := range label {
-		out[i] = l == best && best != 0
+	if best == 0 {
+		return out, 0
+	}
+	for y := 0; y < h; y++ {
+		for x, l := range label[(y+1)*pw+1 : (y+1)*pw+1+w] {
+			out[y*w+x] = l == best
+		}
 	}
 	return out, int(bestN)
 }

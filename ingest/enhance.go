@@ -72,24 +72,28 @@ func background(img *image.RGBA) (bw, bh int, bg [3][]float32) {
 	return bw, bh, bg
 }
 
+// maxFilter is the maximum over a (2r+1)² square, the border replicated,
+// done as a horizontal then a vertical pass.
 func maxFilter(p *plane, r int) *plane {
-	tmp, out := newPlane(p.w, p.h), newPlane(p.w, p.h)
-	for y := 0; y < p.h; y++ {
-		for x := 0; x < p.w; x++ {
-			m := float32(0)
-			for k := -r; k <= r; k++ {
-				m = max(m, p.at(x+k, y))
+	w, h := p.w, p.h
+	tmp, out := newPlane(w, h), newPlane(w, h)
+	for y := 0; y < h; y++ {
+		src, dst := p.p[y*w:(y+1)*w], tmp.p[y*w:(y+1)*w]
+		for x := range dst {
+			m := src[max(x-r, 0)]
+			for _, v := range src[max(x-r, 0)+1 : min(x+r+1, w)] {
+				m = max(m, v)
 			}
-			tmp.p[y*p.w+x] = m
+			dst[x] = m
 		}
 	}
-	for y := 0; y < p.h; y++ {
-		for x := 0; x < p.w; x++ {
-			m := float32(0)
-			for k := -r; k <= r; k++ {
-				m = max(m, tmp.at(x, y+k))
+	for y := 0; y < h; y++ {
+		dst := out.p[y*w : (y+1)*w]
+		copy(dst, tmp.p[max(y-r, 0)*w:])
+		for k := max(y-r, 0) + 1; k <= min(y+r, h-1); k++ {
+			for x, v := range tmp.p[k*w : (k+1)*w] {
+				dst[x] = max(dst[x], v)
 			}
-			out.p[y*p.w+x] = m
 		}
 	}
 	return out
@@ -100,9 +104,11 @@ func maxFilter(p *plane, r int) *plane {
 // white while stamps and logos keep their hue), then applies the levels
 // curve. It works in place.
 //
-// The gain 255/background is computed at the background grid points of
-// each row and interpolated along the row in 8.8 fixed point, so the inner
-// loop is integer multiply, shift and table lookup.
+// The gain 255/background is interpolated between the background grid
+// points in 8.8 fixed point. Along a row, the pixels between two grid
+// points sit at 1/16, 3/16 … 15/16 of the way, so the gain moves by the
+// same step from one pixel to the next, and the inner loop is an add, a
+// multiply, shifts and a table lookup.
 func enhance(img *image.RGBA) {
 	bw, bh, bg := background(img)
 	var lut [256]uint8
@@ -112,18 +118,8 @@ func enhance(img *image.RGBA) {
 		lut[i] = uint8(math.Round(255 * math.Pow(t, gammaInk)))
 	}
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	// Horizontal interpolation positions depend on x only.
-	ix0 := make([]int32, w)
-	tx := make([]int32, w)
-	for x := 0; x < w; x++ {
-		fx := (float64(x)+0.5)/bgFactor - 0.5
-		i := math.Floor(fx)
-		ix0[x] = int32(min(max(int(i), 0), bw-1))
-		tx[x] = int32((fx - i) * 256)
-		if i < 0 {
-			tx[x] = 0
-		}
-	}
+	const half = bgFactor / 2 // grid point i is the centre of cell i
+	step := int32(256 / bgFactor)
 	parallelRows(h, func(y0, y1 int) {
 		gain := make([]int32, 3*(bw+1))
 		for y := y0; y < y1; y++ {
@@ -140,16 +136,28 @@ func enhance(img *image.RGBA) {
 			}
 			copy(gain[3*bw:], gain[3*(bw-1):3*bw]) // right edge
 			row := img.Pix[y*img.Stride : y*img.Stride+4*w]
-			for x := 0; x < w; x++ {
-				i := 3 * int(ix0[x])
-				g := gain[i : i+6 : i+6]
-				t := tx[x]
-				it := 256 - t
+			// Left of the first grid point, the gain is the first point's.
+			for x := 0; x < min(half, w); x++ {
 				p := row[4*x : 4*x+3 : 4*x+3]
-				// A uint8 index into a [256] table needs no bounds check.
-				p[0] = lut[uint8(min((int32(p[0])*((g[0]*it+g[3]*t)>>8))>>8, 255))]
-				p[1] = lut[uint8(min((int32(p[1])*((g[1]*it+g[4]*t)>>8))>>8, 255))]
-				p[2] = lut[uint8(min((int32(p[2])*((g[2]*it+g[5]*t)>>8))>>8, 255))]
+				p[0] = lut[uint8(min((int32(p[0])*gain[0])>>8, 255))]
+				p[1] = lut[uint8(min((int32(p[1])*gain[1])>>8, 255))]
+				p[2] = lut[uint8(min((int32(p[2])*gain[2])>>8, 255))]
+			}
+			for i := 0; i < bw && bgFactor*i+half < w; i++ {
+				g := gain[3*i : 3*i+6 : 3*i+6]
+				d0, d1, d2 := g[3]-g[0], g[4]-g[1], g[5]-g[2]
+				// The gain at t/256 of the way is (g·(256−t) + g'·t)>>8.
+				n0, n1, n2 := g[0]*256+d0*step/2, g[1]*256+d1*step/2, g[2]*256+d2*step/2
+				d0, d1, d2 = d0*step, d1*step, d2*step
+				q := row[4*(bgFactor*i+half) : 4*min(bgFactor*i+half+bgFactor, w)]
+				for j := 0; j+3 < len(q); j += 4 {
+					p := q[j : j+3 : j+3]
+					// A uint8 index into a [256] table needs no bounds check.
+					p[0] = lut[uint8(min((int32(p[0])*(n0>>8))>>8, 255))]
+					p[1] = lut[uint8(min((int32(p[1])*(n1>>8))>>8, 255))]
+					p[2] = lut[uint8(min((int32(p[2])*(n2>>8))>>8, 255))]
+					n0, n1, n2 = n0+d0, n1+d1, n2+d2
+				}
 			}
 		}
 	})

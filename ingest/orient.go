@@ -27,12 +27,14 @@ func greyHalf(img *image.RGBA) *plane {
 	for y := 0; y < h; y++ {
 		r0 := img.Pix[2*y*img.Stride:]
 		r1 := img.Pix[(2*y+1)*img.Stride:]
-		for x := 0; x < w; x++ {
-			var s int
-			for _, r := range [][]uint8{r0[8*x:], r0[8*x+4:], r1[8*x:], r1[8*x+4:]} {
-				s += 299*int(r[0]) + 587*int(r[1]) + 114*int(r[2])
-			}
-			p.p[y*p.w+x] = float32(s) / 4000
+		out := p.p[y*p.w : y*p.w+w]
+		for x := range out {
+			a := r0[8*x : 8*x+8 : 8*x+8]
+			b := r1[8*x : 8*x+8 : 8*x+8]
+			r := int(a[0]) + int(a[4]) + int(b[0]) + int(b[4])
+			g := int(a[1]) + int(a[5]) + int(b[1]) + int(b[5])
+			bl := int(a[2]) + int(a[6]) + int(b[2]) + int(b[6])
+			out[x] = float32(299*r+587*g+114*bl) / 4000
 		}
 	}
 	return p

@@ -43,13 +43,22 @@ func clamp8(v int32) uint8 {
 
 // ycc2rgb is image/color's YCbCrToRGB, inlined by hand for the warp loop.
 func ycc2rgb(y, cb, cr uint8) (uint8, uint8, uint8) {
-	yy := int32(y) * 0x10101
+	tr, tg, tb := chromaTerms(cb, cr)
+	return withLuma(y, tr, tg, tb)
+}
+
+// chromaTerms is the part of the conversion that depends on chroma alone,
+// which neighbouring pixels of a subsampled image share.
+func chromaTerms(cb, cr uint8) (tr, tg, tb int32) {
 	b1 := int32(cb) - 128
 	r1 := int32(cr) - 128
-	r := (yy + 91881*r1) >> 16
-	g := (yy - 22554*b1 - 46802*r1) >> 16
-	b := (yy + 116130*b1) >> 16
-	return clamp8(r), clamp8(g), clamp8(b)
+	return 91881 * r1, -22554*b1 - 46802*r1, 116130 * b1
+}
+
+// withLuma finishes the conversion of a pixel of luma y.
+func withLuma(y uint8, tr, tg, tb int32) (uint8, uint8, uint8) {
+	yy := int32(y) * 0x10101
+	return clamp8((yy + tr) >> 16), clamp8((yy + tg) >> 16), clamp8((yy + tb) >> 16)
 }
 
 func chromaShift(r image.YCbCrSubsampleRatio) (sx, sy uint) {
@@ -117,19 +126,30 @@ func warp(src image.Image, m mat3, w, h int) *image.RGBA {
 				if ycc != nil && min(xa, xe) >= 0 && min(ya, ye) >= 0 && max(xa, xe) < fw-1 && max(ya, ye) < fh-1 {
 					X, Y := int64(xa*65536), int64(ya*65536)
 					dX, dY := int64((xb-xa)/n*65536), int64((yb-ya)/n*65536)
+					// Locals, not ycc's fields: the compiler cannot tell
+					// that writing row leaves them unchanged, and would
+					// load them again for every pixel.
+					lum, cb, cr, ys, cs := ycc.Y, ycc.Cb, ycc.Cr, ycc.YStride, ycc.CStride
+					lastCi, tr, tg, tb := -1, int32(0), int32(0), int32(0)
 					for u := u0; u < u1; u++ {
 						x0, y0 := int(X>>16), int(Y>>16)
 						wx, wy := int32(X>>8)&255, int32(Y>>8)&255
-						i := y0*ycc.YStride + x0
-						top := int32(ycc.Y[i])*(256-wx) + int32(ycc.Y[i+1])*wx
-						bot := int32(ycc.Y[i+ycc.YStride])*(256-wx) + int32(ycc.Y[i+ycc.YStride+1])*wx
+						i := y0*ys + x0
+						a := lum[i : i+2 : i+2]
+						c := lum[i+ys : i+ys+2 : i+ys+2]
+						top := int32(a[0])*(256-wx) + int32(a[1])*wx
+						bot := int32(c[0])*(256-wx) + int32(c[1])*wx
 						yv := uint8((top*(256-wy) + bot*wy + 32768) >> 16)
 						cx := min(int((X+32768)>>16)>>sx, cw-1)
 						cy := min(int((Y+32768)>>16)>>sy, ch-1)
-						ci := cy*ycc.CStride + cx
-						o := 4 * u
-						row[o], row[o+1], row[o+2] = ycc2rgb(yv, ycc.Cb[ci], ycc.Cr[ci])
-						row[o+3] = 255
+						if ci := cy*cs + cx; ci != lastCi {
+							// Chroma is subsampled: neighbours often share it.
+							lastCi = ci
+							tr, tg, tb = chromaTerms(cb[ci], cr[ci])
+						}
+						o := row[4*u : 4*u+4 : 4*u+4]
+						o[0], o[1], o[2] = withLuma(yv, tr, tg, tb)
+						o[3] = 255
 						X += dX
 						Y += dY
 					}
@@ -323,8 +343,16 @@ func downsample(src image.Image, f int) *image.NRGBA {
 			}
 			row := dst.Pix[v*dst.Stride:]
 			if isYCC {
+				s := src.(*image.YCbCr)
+				sx, sy := chromaShift(s.SubsampleRatio)
 				for u := 0; u < w; u++ {
-					n, cn := cnt[u], max(ccnt[u], 1)
+					n, cn := cnt[u], ccnt[u]
+					if cn == 0 {
+						// A box narrower than a chroma sample may own none:
+						// it takes the sample its first pixel lies in.
+						ci := (ys>>sy)*s.CStride + (u*f)>>sx
+						acc[3*u+1], acc[3*u+2], cn = int32(s.Cb[ci]), int32(s.Cr[ci]), 1
+					}
 					row[4*u], row[4*u+1], row[4*u+2] = ycc2rgb(uint8((acc[3*u]+n/2)/n), uint8((acc[3*u+1]+cn/2)/cn), uint8((acc[3*u+2]+cn/2)/cn))
 					row[4*u+3] = 255
 				}
