@@ -162,7 +162,8 @@
 //
 // Measured on 2 shared cores (BenchmarkNormalizePhoto12MP,
 // BenchmarkNormalizeHEIC): a 12 MP JPEG photo becomes a PDF page and a
-// thumbnail in about 230 CPU-ms (image/jpeg's decoding alone took 130); a
+// thumbnail in 200–250 CPU-ms (image/jpeg's decoding alone took 123–185 in
+// the same runs, the machine's speed varying from day to day); a
 // 12 MP iPhone HEIC in 0.6–0.8 CPU-s, of which libheif's decoding 0.32–0.47
 // (heif-convert takes 0.46–0.65 for the same file).
 //
