@@ -107,8 +107,9 @@ func (h *handler) deskLanguageBack(w http.ResponseWriter, r *http.Request) {
 
 // personLeft tells the browser that the session of the person signed in on it has ended,
 // whichever way (a sign-out, « everywhere », a session that ran out, a safe closed, the
-// agent taking their computer back): the person's cookie goes, and a desk gets its
-// language back. A desk's browser is also told to empty its cache (Clear-Site-Data:
+// agent taking their computer back): the person's cookie goes, and so does a
+// téléservice's request waiting for them (it must not pass to the next person at a
+// desk), and a desk gets its language back. A desk's browser is also told to empty its cache (Clear-Site-Data:
 // "cache"; Chromium and Safari drop with it the pages kept for the Back button): nothing
 // of the person's stays there for the next one. Neither "cookies" nor "storage": the
 // agent stays signed in. Elsewhere the cache is left alone: the person's pages are in no
@@ -116,10 +117,16 @@ func (h *handler) deskLanguageBack(w http.ResponseWriter, r *http.Request) {
 // every sign-out would wait for.
 func (h *handler) personLeft(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, "coffre", "", -1)
+	h.setCookie(w, returnCookie, "", -1)
 	h.deskLanguageBack(w, r)
 	if h.atDesk(r) {
-		w.Header().Set("Clear-Site-Data", `"cache"`)
+		clearCache(w)
 	}
+}
+
+// clearCache tells a desk's browser to empty its cache (see personLeft).
+func clearCache(w http.ResponseWriter) {
+	w.Header().Set("Clear-Site-Data", `"cache"`)
 }
 
 // deskSessionLength is the longest a person's session opened on an agent's browser lasts:
@@ -191,7 +198,9 @@ func (h *handler) signOutPerson(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.personLeft(w, r)
-	h.setCookie(w, returnCookie, "", -1) // a téléservice's request waiting for the person goes with them
+	// The browser becomes a desk now, if it was not one: the person's pages go from its
+	// cache as at any desk.
+	clearCache(w)
 	st.session, st.owner = nil, nil
 	st.token = preAfter(st.token)
 	st.csrf = csrfToken(st.token)
@@ -307,6 +316,7 @@ func (h *handler) agentLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.setCookie(w, agentCookie, "", -1)
+	clearCache(w) // the agent's pages showed people's papers
 	http.Redirect(w, r, "/agent/connexion", http.StatusSeeOther)
 }
 

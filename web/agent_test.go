@@ -919,11 +919,26 @@ func TestDeskSignOutClearsCache(t *testing.T) {
 			resp, _ := desk.post("/compte/sessions/fin", url.Values{"csrf": {desk.csrf("/compte")}})
 			return resp
 		}},
+		{"the session is ended elsewhere", func() *http.Response {
+			owner := ownerOf(t, b, "lea.moreau")
+			if _, err := b.a.EndAllSessions(context.Background(), owner, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()}); err != nil {
+				t.Fatal(err)
+			}
+			resp, _ := desk.get("/papiers")
+			return resp
+		}},
 	} {
 		if resp := desk.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("%s: sign-in at the desk: %d", c.name, resp.StatusCode)
 		}
+		// A téléservice's request waiting for the person (signed in with a temporary
+		// code, they keep it): it goes with them, not to the next person.
+		u, _ := url.Parse(desk.base)
+		desk.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "coffre_retour", Value: "/oauth/authorize?state=dossier", Path: "/"}})
 		resp := c.leave()
+		if desk.cookie("coffre_retour") != "" {
+			t.Errorf("%s: a téléservice's request waiting for the person stays", c.name)
+		}
 		if got := resp.Header.Values("Clear-Site-Data"); resp.StatusCode != http.StatusSeeOther || len(got) != 1 || got[0] != `"cache"` {
 			t.Errorf("%s: %d, Clear-Site-Data %q, want \"cache\"", c.name, resp.StatusCode, got)
 		}
@@ -932,10 +947,13 @@ func TestDeskSignOutClearsCache(t *testing.T) {
 		}
 		agentStays(c.name)
 	}
-	// The agent signed out, their browser keeps the mark of the desk: a person's sign-out
-	// there empties the cache all the same.
+	// The agent's sign-out empties it too: their pages showed people's papers. Their
+	// browser keeps the mark of the desk: a person's sign-out there empties the cache all
+	// the same.
 	_, body := desk.get("/agent")
-	desk.post("/agent/deconnexion", url.Values{"csrf": {csrfRE.FindStringSubmatch(body)[1]}})
+	if resp, _ := desk.post("/agent/deconnexion", url.Values{"csrf": {csrfRE.FindStringSubmatch(body)[1]}}); resp.Header.Get("Clear-Site-Data") != `"cache"` {
+		t.Errorf("the agent's sign-out: Clear-Site-Data %q", resp.Header.Get("Clear-Site-Data"))
+	}
 	if resp := desk.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-in at the desk: %d", resp.StatusCode)
 	}
@@ -949,6 +967,49 @@ func TestDeskSignOutClearsCache(t *testing.T) {
 	}
 	if resp, _ := home.post("/deconnexion", url.Values{"csrf": {home.csrf("/papiers")}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Clear-Site-Data") != "" {
 		t.Errorf("a sign-out at home: %d, Clear-Site-Data %q", resp.StatusCode, resp.Header.Get("Clear-Site-Data"))
+	}
+	// An agent who signs in on a browser a person is signed in on, not yet a desk, signs
+	// them out, and the person's pages go from its cache as at any desk.
+	if resp := home.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in at home: %d", resp.StatusCode)
+	}
+	tok := home.csrf("/agent/connexion")
+	resp, _ := home.post("/agent/connexion", url.Values{"csrf": {tok}, "login": {a.Login}, "password": {a.password}, "code": {totpAt(t, a.totp, time.Now().Add(30*time.Second))}})
+	if resp.StatusCode != http.StatusSeeOther || home.cookie("coffre") != "" || resp.Header.Get("Clear-Site-Data") != `"cache"` {
+		t.Errorf("an agent's sign-in over a person's session: %d, the person's cookie %q, Clear-Site-Data %q", resp.StatusCode, home.cookie("coffre"), resp.Header.Get("Clear-Site-Data"))
+	}
+}
+
+// TestStaleDeskFormTakesBack: a form of the desk loaded before a person signed in on the
+// agent's browser (a tab left open) fails its CSRF check, and still signs the person out,
+// as every page of the desk does: the person's session does not outlive the agent's
+// return to their computer.
+func TestStaleDeskFormTakesBack(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	a := newAgent(t, b, newStructure(t, b, "CCAS de Lille"), "claire.dupont", "Mme Dupont")
+	const secret = "le chat dort sur la valise"
+	b.client(t).signup("lea.moreau", secret)
+	desk := b.client(t)
+	desk.agentSignIn(a)
+	_, page := desk.get("/agent")
+	stale := csrfRE.FindStringSubmatch(page)[1]
+	if resp := desk.signIn("lea.moreau", secret); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in at the desk: %d", resp.StatusCode)
+	}
+	resp, _ := desk.post("/agent/deconnexion", url.Values{"csrf": {stale}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a stale form of the desk: %d, want 403", resp.StatusCode)
+	}
+	if desk.cookie("coffre") != "" || resp.Header.Get("Clear-Site-Data") != `"cache"` {
+		t.Errorf("a stale form of the desk leaves the person signed in (cookie %q, Clear-Site-Data %q)", desk.cookie("coffre"), resp.Header.Get("Clear-Site-Data"))
+	}
+	if resp, _ := desk.get("/papiers"); resp.StatusCode == http.StatusOK {
+		t.Error("the person's papers still open at the desk")
+	}
+	// The agent is still signed in: the stale form did nothing else.
+	if resp, body := desk.get("/agent"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Mme Dupont") {
+		t.Errorf("the agent's session: %d", resp.StatusCode)
 	}
 }
 

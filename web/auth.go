@@ -176,7 +176,6 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.personLeft(w, r)
-	h.setCookie(w, returnCookie, "", -1) // a pending request must not pass to the next person at this desk
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

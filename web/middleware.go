@@ -209,6 +209,15 @@ func (h *handler) csrf(next http.Handler) http.Handler {
 			got = formToken(r)
 		}
 		if !validCSRF(r, got) {
+			// A form of the desk the agent loaded before a person signed in on their
+			// browser (same origin: a stale tab) still takes the computer back, as any
+			// page of the desk does (handOver, which comes after this check).
+			if strings.HasPrefix(r.URL.Path, "/agent/") && h.atDesk(r) && stateOf(r).session != nil {
+				if err := h.signOutPerson(w, r); err != nil {
+					h.serverError(w, r, err)
+					return
+				}
+			}
 			h.fail(w, r, http.StatusForbidden, "error.csrf")
 			return
 		}
