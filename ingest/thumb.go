@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"io"
 
 	"github.com/disintegration/imaging"
@@ -34,6 +36,47 @@ func writeThumb(w io.Writer, img image.Image) error {
 	}
 	_, err = w.Write(data)
 	return err
+}
+
+// What Miniature reads is bounded: a thumbnail this package wrote is a few tens of
+// kilobytes, and a third of a megapixel.
+const (
+	maxThumbBytes  = 1 << 20
+	maxThumbPixels = 4 << 20
+)
+
+// Miniature is a width-pixel-wide JPEG of a thumbnail this package wrote, for lists that
+// show papers small: a share form's 40 CSS pixels need 80 device pixels, and the
+// thumbnail's 320 weigh ten times as much on a prepaid plan. It reads thumb to its end,
+// so that a reader checking its bytes as they come (the vault's) has checked them all
+// before anything is made of them. A thumbnail no wider than width is given as it is.
+func Miniature(thumb io.Reader, width int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(thumb, maxThumbBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("ingest: miniature: %w", err)
+	}
+	if len(b) > maxThumbBytes {
+		return nil, fmt.Errorf("ingest: miniature: a thumbnail of more than %d bytes", maxThumbBytes)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("ingest: miniature: %w", err)
+	}
+	switch {
+	case cfg.Width <= width:
+		return b, nil
+	case int64(cfg.Width)*int64(cfg.Height) > maxThumbPixels:
+		return nil, fmt.Errorf("ingest: miniature: a thumbnail of %d×%d pixels", cfg.Width, cfg.Height)
+	}
+	img, err := decodeJPEG(b)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: miniature: %w", err)
+	}
+	data, err := compressJPEG(imaging.Resize(img, width, 0, imaging.Lanczos), 80)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: miniature: %w", err)
+	}
+	return data, nil
 }
 
 // genericThumb draws a neutral page: white A4 sheet, folded corner, grey

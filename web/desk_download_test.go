@@ -220,6 +220,7 @@ func TestPapersNeverCached(t *testing.T) {
 		{"download", home, http.MethodGet, file + "?a=telecharger", nil},
 		{"print", home, http.MethodGet, file + "?a=imprimer", nil},
 		{"thumbnail", home, http.MethodGet, "/papiers/" + d.ID.String() + "/vignette", nil},
+		{"miniature", home, http.MethodGet, "/papiers/" + d.ID.String() + "/vignette?taille=mini", nil},
 		{"download at the desk", desk, http.MethodGet, file + "?a=telecharger", nil},
 		{"export", home, http.MethodPost, "/compte/export", url.Values{}},
 		{"protected export", home, http.MethodPost, "/compte/export", url.Values{"protect": {"1"}, "passphrase": {phrase}, "passphrase2": {phrase}}},

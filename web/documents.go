@@ -448,8 +448,23 @@ func (h *handler) thumbnail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer br.Close()
-	h.stream(w, br, "inline", "vignette.jpg")
+	if r.URL.Query().Get("taille") != "mini" || br.MediaType != "image/jpeg" {
+		h.stream(w, br, "inline", "vignette.jpg")
+		return
+	}
+	mini, err := ingest.Miniature(br, miniWidth)
+	if err != nil {
+		h.blobError(w, r, err)
+		return
+	}
+	paperHeaders(w, "image/jpeg", int64(len(mini)), "inline", "vignette.jpg")
+	_, _ = w.Write(mini) // a client gone is not an error of ours
 }
+
+// miniWidth is the width of the miniatures the share forms show at 40 CSS pixels
+// (/papiers/{id}/vignette?taille=mini): 80 device pixels, for screens of two per CSS
+// pixel.
+const miniWidth = 80
 
 // fileRequest reads /…/{id}/fichier/{blob}?a=…: which blob, and whether to view it
 // (inline), download it (attachment) or print it — for the journal.
@@ -529,17 +544,23 @@ func (h *handler) stream(w http.ResponseWriter, br *vault.BlobReader, dispositio
 	if !showable(mt) && mt != "application/pdf" {
 		mt, disposition = "application/octet-stream", "attachment"
 	}
-	hd := w.Header()
-	hd.Set("Content-Type", mt)
-	hd.Set("Content-Length", strconv.FormatInt(br.Size, 10))
-	hd.Set("Cache-Control", "private, no-store")
-	hd.Set("Content-Disposition", contentDisposition(disposition, name))
+	paperHeaders(w, mt, br.Size, disposition, name)
 	if _, err := io.Copy(w, br); err != nil {
 		// Headers are gone: the connection is cut, which the browser shows as a failed
 		// download rather than as a whole file.
 		h.log.Error("stream blob", "blob", br.ID, "err", err, "request_id", w.Header().Get(requestIDHeader))
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// paperHeaders are the headers of a response carrying a paper, or a picture of one: kept
+// in no cache.
+func paperHeaders(w http.ResponseWriter, mt string, size int64, disposition, name string) {
+	hd := w.Header()
+	hd.Set("Content-Type", mt)
+	hd.Set("Content-Length", strconv.FormatInt(size, 10))
+	hd.Set("Cache-Control", "private, no-store")
+	hd.Set("Content-Disposition", contentDisposition(disposition, name))
 }
 
 // contentDisposition names the file in ASCII and, for accents, in RFC 5987 UTF-8, with

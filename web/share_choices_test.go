@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"html"
+	"image/jpeg"
 	"net/http"
 	"net/url"
 	"os"
@@ -140,7 +141,7 @@ func TestShareChoicesTellPapersApart(t *testing.T) {
 	got := choices(t, body)
 	checkHints(t, "/partager", got, rib, first, second)
 	for _, d := range []*vault.Document{rib, first} {
-		img := `<img src="/papiers/` + d.ID.String() + `/vignette" alt="" width="40" height="57" loading="lazy">`
+		img := `<img src="/papiers/` + d.ID.String() + `/vignette?taille=mini" alt="" width="40" height="57" loading="lazy">`
 		if !strings.Contains(got[d.ID].label, img) {
 			t.Errorf("%q is offered without its thumbnail %s: %s", d.Title, img, got[d.ID].label)
 		}
@@ -160,13 +161,25 @@ func TestShareChoicesTellPapersApart(t *testing.T) {
 	if resp, _ := owner.get(thumb); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" {
 		t.Errorf("the owner's thumbnail: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	// The form shows its miniature: 80 pixels wide for 40 CSS pixels, a fraction of the
+	// thumbnail's weight on a prepaid plan.
+	_, full := owner.get(thumb)
+	resp, mini := owner.get(thumb + "?taille=mini")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || resp.Header.Get("Cache-Control") != "private, no-store" {
+		t.Fatalf("the owner's miniature: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"))
+	}
+	if cfg, err := jpeg.DecodeConfig(strings.NewReader(mini)); err != nil || cfg.Width != 80 || 3*len(mini) > len(full) {
+		t.Errorf("the miniature is %d×%d and %d bytes (the thumbnail %d): %v", cfg.Width, cfg.Height, len(mini), len(full), err)
+	}
 	mallory := b.client(t)
 	mallory.signup("mallory", "un autre secret bien long")
-	if resp, _ := mallory.get(thumb); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("another person reads the thumbnail: %d", resp.StatusCode)
-	}
-	if resp, _ := b.client(t).get(thumb); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("someone not signed in reads the thumbnail: %d", resp.StatusCode)
+	for _, path := range []string{thumb, thumb + "?taille=mini"} {
+		if resp, _ := mallory.get(path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("another person reads %s: %d", path, resp.StatusCode)
+		}
+		if resp, _ := b.client(t).get(path); resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("someone not signed in reads %s: %d", path, resp.StatusCode)
+		}
 	}
 }
 
@@ -237,7 +250,7 @@ func TestConsentChoicesTellPapersApart(t *testing.T) {
 		t.Errorf("the consent page offers %d papers, want the 3 of the kinds asked: %v", len(got), got)
 	}
 	for _, d := range []*vault.Document{rib, first} {
-		img := `<img src="/papiers/` + d.ID.String() + `/vignette" alt="" width="40" height="57" loading="lazy">`
+		img := `<img src="/papiers/` + d.ID.String() + `/vignette?taille=mini" alt="" width="40" height="57" loading="lazy">`
 		if !strings.Contains(got[d.ID].label, img) {
 			t.Errorf("consent: %q is offered without its thumbnail %s: %s", d.Title, img, got[d.ID].label)
 		}
