@@ -235,8 +235,10 @@ func slowExport(t *testing.T, c *client) (status int, stop func()) {
 // at a time.
 func TestExportSlowReader(t *testing.T) {
 	t.Parallel()
+	// The grace is long enough for the checks below to run while the slow clients are
+	// still held on a loaded machine (200 ms failed once beside the linter).
 	b := setup(t, func(c *web.Config) {
-		c.ExportGrace = 200 * time.Millisecond
+		c.ExportGrace = 2 * time.Second
 		c.ExportMinRate = 4 << 20
 	})
 	// Two safes of 24 MB that does not compress, taken slowly, hold both slots.
@@ -415,8 +417,10 @@ func bigPDF(t *testing.T, n int) []byte {
 // another download of that link is told to try again.
 func TestMergeSlowReader(t *testing.T) {
 	t.Parallel()
+	// A grace long enough for the second download to come while the first is held on a
+	// loaded machine (1 s failed once beside the linter).
 	b := setup(t, func(c *web.Config) {
-		c.ExportGrace = time.Second
+		c.ExportGrace = 3 * time.Second
 		c.ExportMinRate = 1 << 20
 	})
 	ctx := context.Background()
