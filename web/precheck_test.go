@@ -366,3 +366,34 @@ func TestBrowserUploadPercent(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserCheckNotSaidOverSending: a photo's check that ends once the person has pressed
+// « Envoyer » is shown in the list, but not said over « Envoi en cours… ».
+func TestBrowserCheckNotSaidOverSending(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := newBrowser(t)
+	br.signup(b.base, "Nadia", "le chat mange la pomme")
+	photo := sharedFixture(t, "exif-orientation/Portrait_6.jpg")
+	// The check ends when the test says; the sending goes nowhere.
+	const stubs = `(() => {
+		window.CoffrePrecheck.checkBlob = () => new Promise(r => { window.__checked = r; });
+		window.XMLHttpRequest = function () { this.upload = {}; };
+		XMLHttpRequest.prototype.open = XMLHttpRequest.prototype.setRequestHeader = XMLHttpRequest.prototype.send = function () {};
+	})()`
+	br.do("send a photo before its check ends", chromedp.Navigate(b.base+"/papiers/ajouter"),
+		chromedp.Evaluate[chromedp.Void](stubs),
+		chromedp.SetUploadFiles(chromedp.CSS("#pages"), []string{photo}),
+		chromedp.Poll[chromedp.Void](`!!window.__checked`, chromedp.WithPollingTimeout(10e9)),
+		chromedp.Click(chromedp.CSS("#add-submit")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('upload-status').textContent === 'Envoi en cours…'`, chromedp.WithPollingTimeout(10e9)),
+		chromedp.Evaluate[chromedp.Void](`window.__checked([])`),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#page-list li[data-checked=ok]')`, chromedp.WithPollingTimeout(10e9)))
+	said, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.getElementById('upload-status').textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if said != "Envoi en cours…" {
+		t.Errorf("while sending, the screen reader is told %q", said)
+	}
+}

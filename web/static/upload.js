@@ -105,10 +105,11 @@
       if (status) status.textContent = text;
     }
 
-    // sayChecked says the verdict of the photo check of page p.
+    // sayChecked says the verdict of the photo check of page p; not once the sending has
+    // started, which it would be said over (the list still shows it).
     function sayChecked(p) {
       var at = pages.indexOf(p);
-      if (at < 0 || !says) return;
+      if (at < 0 || !says || busy) return;
       var what = p.later ? says.dataset.later : p.warnings.length ? says.dataset.title + ' ' + p.warnings.map(function (w, k) { var m = says.dataset[w.code] || ''; return k ? sentence(m) : m; }).join(' ') : says.dataset.ok;
       say(form.dataset.page + ' ' + num(at + 1) + form.dataset.colon + what);
     }
