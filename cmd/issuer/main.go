@@ -182,13 +182,16 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 {{if .Error}}<p id="erreur" role="alert">{{.Error}}</p>{{end}}
 {{if .Person}}
 <p id="abonne">Vos attestations arrivent maintenant dans votre coffre.</p>
-{{with .Person.Result}}<p id="resultat">« {{.Title}} » est dans votre coffre — {{if .Verified}}reçu vérifié (empreinte {{.SHA256}}){{else}}NON VÉRIFIÉ : {{.Problem}}{{end}}</p>{{end}}
+{{with .Person.Result}}<p id="resultat">«&nbsp;{{.Title}}&nbsp;» est dans votre coffre — {{if .Verified}}reçu vérifié (empreinte {{.SHA256}}){{else}}NON VÉRIFIÉ&nbsp;: {{.Problem}}{{end}}</p>{{end}}
 <form method="post" action="/deposer"><button id="deposer" type="submit">Envoyer l'attestation de paiement de mars</button></form>
 {{else}}
 <p>Recevez vos attestations directement dans votre coffre-fort numérique.</p>
 <p><a id="recevoir" href="/recevoir">Recevoir mes papiers dans mon coffre</a></p>
 {{end}}
 </main></html>`))
+
+// depositFailed starts the sentence of a deposit that failed, before Coffre's reason.
+const depositFailed = "Le dépôt n'a pas marché\u00a0: "
 
 type deposited struct {
 	Title    string
@@ -332,7 +335,7 @@ func (s *service) deposit(w http.ResponseWriter, r *http.Request) {
 	result, err := s.send(r.Context(), sub, key, title, pdf)
 	if err != nil {
 		s.log.Error("deposit", "err", err)
-		s.render(w, p, "Le dépôt n'a pas marché : "+err.Error())
+		s.render(w, p, depositFailed+err.Error())
 		return
 	}
 	s.mu.Lock()
