@@ -109,12 +109,12 @@ func (h *handler) deskLanguageBack(w http.ResponseWriter, r *http.Request) {
 // whichever way (a sign-out, « everywhere », a session that ran out, a safe closed, the
 // agent taking their computer back): the person's cookie goes, and so does a
 // téléservice's request waiting for them (it must not pass to the next person at a
-// desk), and a desk gets its language back. A desk's browser is also told to empty its cache (Clear-Site-Data:
-// "cache"; Chromium and Safari drop with it the pages kept for the Back button): nothing
-// of the person's stays there for the next one. Neither "cookies" nor "storage": the
-// agent stays signed in. Elsewhere the cache is left alone: the person's pages are in no
-// cache (no-store), and Chromium can hold a response seconds while it empties one, which
-// every sign-out would wait for.
+// desk), and a desk gets its language back. A desk's browser is also told to empty its
+// cache (Clear-Site-Data: "cache"; Chromium and Safari drop with it the pages kept for
+// the Back button): nothing of the person's stays there for the next one. Neither
+// "cookies" nor "storage": the agent stays signed in. Elsewhere the cache is left alone:
+// the person's pages are in no cache (no-store), and Chromium can hold a response
+// seconds while it empties one, which every sign-out would wait for.
 func (h *handler) personLeft(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, "coffre", "", -1)
 	h.setCookie(w, returnCookie, "", -1)
