@@ -49,7 +49,8 @@ type Reminder struct {
 	OwnerID    uuid.UUID
 	DocumentID uuid.UUID
 	Kind       Kind
-	Title      string // filled by Reminders only (the owner's own page)
+	Title      string    // filled by Reminders only (the owner's own page)
+	Added      time.Time // when the paper was added; with Title only
 	ExpiresOn  time.Time
 	Milestone  int // the latest milestone reached, in days before the expiry
 	DaysLeft   int // 0 on the day it expires
@@ -125,7 +126,7 @@ func (v *Vault) ownerReminders(ctx context.Context, owner uuid.UUID, now time.Ti
 			if err != nil {
 				return nil, err
 			}
-			r.Title = s.Title
+			r.Title, r.Added = s.Title, s.CreatedAt
 		}
 		out = append(out, r)
 	}

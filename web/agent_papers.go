@@ -55,6 +55,7 @@ func (h *handler) agentPapers(w http.ResponseWriter, r *http.Request) {
 		h.agentError(w, r, err)
 		return
 	}
+	h.showTitles(r, docs)
 	list := make([]agentDoc, len(docs))
 	for i, d := range docs {
 		list[i] = agentDoc{Document: d, PDF: d.Blob(vault.RoleRendition)}
@@ -150,7 +151,7 @@ func (h *handler) agentShareForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.renderAgent(w, r, http.StatusOK, "agent_share", view{Title: "share.title"},
-		&agentShareView{Owner: owner, F: shareForm{Docs: shareChoices(docs), Lifetime: "24h", Mark: markAuto}})
+		&agentShareView{Owner: owner, F: shareForm{Docs: h.offered(r, docs), Lifetime: "24h", Mark: markAuto}})
 }
 
 func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +163,7 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 			h.agentError(w, r, err)
 			return
 		}
-		f.Docs = shareChoices(docs)
+		f.Docs = h.offered(r, docs)
 		h.renderAgent(w, r, http.StatusUnprocessableEntity, "agent_share", view{Title: "share.title", Error: h.t(r, msg)}, &agentShareView{Owner: owner, F: f})
 	}
 	if err != nil {

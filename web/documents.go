@@ -43,7 +43,10 @@ type kindGroup struct {
 
 func (h *handler) ownerID(r *http.Request) uuid.UUID { return stateOf(r).owner.ID }
 
-func item(s vault.Summary, now time.Time) docItem {
+// item is a paper as r's page lists it: its title in the page's language when it was
+// given by default (shownTitle), and whether it has expired or soon will at now.
+func (h *handler) item(r *http.Request, s vault.Summary, now time.Time) docItem {
+	s.Title = h.shownTitle(requestLanguage(r), s.Title, s.Kind, s.CreatedAt)
 	it := docItem{Summary: s}
 	if s.ExpiresOn != nil {
 		it.Expired = s.ExpiresOn.Before(now)
@@ -52,10 +55,10 @@ func item(s vault.Summary, now time.Time) docItem {
 	return it
 }
 
-func items(ss []vault.Summary, now time.Time) []docItem {
+func (h *handler) items(r *http.Request, ss []vault.Summary, now time.Time) []docItem {
 	out := make([]docItem, len(ss))
 	for i, s := range ss {
-		out[i] = item(s, now)
+		out[i] = h.item(r, s, now)
 	}
 	return out
 }
@@ -89,7 +92,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, err)
 			return
 		}
-		groups := []kindGroup{{Kind: kind, Total: len(docs), Docs: items(docs, now)}}
+		groups := []kindGroup{{Kind: kind, Total: len(docs), Docs: h.items(r, docs, now)}}
 		h.render(w, r, http.StatusOK, "list", view{Title: "list.title", Nav: "list", Data: listView{Groups: groups, Kind: kind}})
 		return
 	}
@@ -100,10 +103,10 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	groups := make([]kindGroup, len(shelves))
 	for i, sh := range shelves {
-		groups[i] = kindGroup{Kind: sh.Kind, Total: sh.Total, More: sh.Total > len(sh.Docs), Docs: items(sh.Docs, now)}
+		groups[i] = kindGroup{Kind: sh.Kind, Total: sh.Total, More: sh.Total > len(sh.Docs), Docs: h.items(r, sh.Docs, now)}
 	}
 	reminders, soon := h.reminders(r, now, soon)
-	v := view{Title: "list.title", Nav: "list", Data: listView{Groups: groups, Soon: items(soon, now), Reminders: reminders}}
+	v := view{Title: "list.title", Nav: "list", Data: listView{Groups: groups, Soon: h.items(r, soon, now), Reminders: reminders}}
 	if r.URL.Query().Get("supprime") == "1" {
 		v.Notice = h.t(r, "delete.done")
 	}
@@ -321,6 +324,26 @@ func (h *handler) defaultTitle(lang string, k vault.Kind, t time.Time) string {
 	return unisolated.Replace(h.pages.cat.text(lang, "doc.defaulttitle", h.pages.cat.text(lang, "kind."+string(k)), localeOf(lang).Date(t.In(paris()))))
 }
 
+// shownTitle is the title of a paper on a page in lang. A title given by default
+// (defaultTitle) is said in the page's language, whichever language the page it was added
+// from spoke: a paper added at the desk in French reads « شهادة CAF بتاريخ … » to a person
+// who reads Arabic. A title a person wrote is shown as written. What is stored does not
+// change: the API, search and the export keep the title the paper was given.
+func (h *handler) shownTitle(lang, title string, k vault.Kind, added time.Time) string {
+	if h.isDefaultTitle(title, k, added) {
+		return h.defaultTitle(lang, k, added)
+	}
+	return title
+}
+
+// showTitles gives docs, loaded for r's page, the titles the page shows them by.
+func (h *handler) showTitles(r *http.Request, docs []vault.Document) {
+	lang := requestLanguage(r)
+	for i := range docs {
+		docs[i].Title = h.shownTitle(lang, docs[i].Title, docs[i].Kind, docs[i].CreatedAt)
+	}
+}
+
 // unisolated takes out the marks of isolation (U+2068, U+2069).
 var unisolated = strings.NewReplacer("\u2068", "", "\u2069", "") //nolint:gochecknoglobals // a fixed replacer
 
@@ -398,7 +421,7 @@ type docView struct {
 }
 
 func (h *handler) docView(r *http.Request, d *vault.Document) docView {
-	return docView{Doc: item(summary(d), h.now()), PDF: d.Blob(vault.RoleRendition)}
+	return docView{Doc: h.item(r, summary(d), h.now()), PDF: d.Blob(vault.RoleRendition)}
 }
 
 func showable(mt string) bool {
@@ -496,7 +519,7 @@ func (h *handler) file(w http.ResponseWriter, r *http.Request) {
 	defer br.Close()
 	name := "document"
 	if d, err := h.vault.Document(r.Context(), h.ownerID(r), id, h.actor(r)); err == nil {
-		name = d.Title
+		name = h.shownTitle(requestLanguage(r), d.Title, d.Kind, d.CreatedAt)
 	}
 	h.stream(w, br, disposition, name+extension(br.MediaType))
 }
@@ -600,7 +623,7 @@ func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e := editData{ID: d.ID, Title: d.Title, Kind: d.Kind}
+	e := editData{ID: d.ID, Title: h.shownTitle(requestLanguage(r), d.Title, d.Kind, d.CreatedAt), Kind: d.Kind}
 	if d.IssuedOn != nil {
 		e.IssuedOn = d.IssuedOn.Format(time.DateOnly)
 	}

@@ -178,6 +178,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	h.showTitles(r, docs)
 	titles := make(map[uuid.UUID]string, len(docs))
 	for _, d := range docs {
 		titles[d.ID] = d.Title

@@ -85,7 +85,7 @@ func (h *handler) consentDocs(r *http.Request, req *sharing.AuthorizationRequest
 			matching = append(matching, d)
 		}
 	}
-	return shareChoices(matching), nil
+	return h.offered(r, matching), nil
 }
 
 // consentForm is the person's answer on a consent page (papers to give, or a deposit

@@ -192,6 +192,7 @@ func (h *handler) recipientDocs(w http.ResponseWriter, r *http.Request, l *shari
 		h.serverError(w, r, err)
 		return nil, false
 	}
+	h.showTitles(r, docs)
 	out := make([]recipientDoc, 0, len(docs))
 	for i := range docs {
 		rd := recipientDoc{Document: docs[i], File: delivered(&docs[i]), Thumb: docs[i].Blob(vault.RoleThumbnail)}

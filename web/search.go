@@ -71,7 +71,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, r, err)
 			return
 		}
-		v.Searched, v.Docs, v.Total = true, items(found.Docs, h.now()), found.Total
+		v.Searched, v.Docs, v.Total = true, h.items(r, found.Docs, h.now()), found.Total
 		v.More = found.Total > len(found.Docs)
 	}
 	h.render(w, r, http.StatusOK, "search", page)

@@ -59,6 +59,13 @@ type shareChoice struct {
 	SameTitle bool
 }
 
+// offered is docs as r's share form offers them, by the titles the page shows
+// (showTitles).
+func (h *handler) offered(r *http.Request, docs []vault.Document) []shareChoice {
+	h.showTitles(r, docs)
+	return shareChoices(docs)
+}
+
 // shareChoices is docs as the share forms offer them, in the same order.
 func shareChoices(docs []vault.Document) []shareChoice {
 	seen := func(title string) string { return strings.ToLower(strings.Join(strings.Fields(title), " ")) }
@@ -88,7 +95,7 @@ func (h *handler) shareForm(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	f.Docs = shareChoices(docs)
+	f.Docs = h.offered(r, docs)
 	h.render(w, r, http.StatusOK, "share", view{Title: "share.title", Nav: "list", Data: f})
 }
 
@@ -100,7 +107,7 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := parseShareForm(r)
-	f.Docs, f.Thumbnails = shareChoices(docs), true
+	f.Docs, f.Thumbnails = h.offered(r, docs), true
 	again := func(msg string) {
 		h.render(w, r, http.StatusUnprocessableEntity, "share", view{Title: "share.title", Nav: "list", Error: msg, Data: f})
 	}
@@ -171,6 +178,7 @@ func (h *handler) links(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	h.showTitles(r, docs)
 	titles := map[uuid.UUID]string{}
 	for _, d := range docs {
 		titles[d.ID] = d.Title
