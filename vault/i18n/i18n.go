@@ -27,6 +27,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io/fs"
 	"regexp"
 	"strings"
@@ -248,6 +249,23 @@ func FrenchSpaceFaults(s string) []string {
 	}
 	return faults
 }
+
+// PageSpaceFaults is FrenchSpaceFaults for an HTML page in French written outside the
+// catalogue (the demo services'): its text, tags taken out and entities read, line by
+// line; each fault names the line it is in.
+func PageSpaceFaults(page string) []string {
+	var faults []string
+	text := html.UnescapeString(htmlTag.ReplaceAllString(page, "\n"))
+	for _, line := range strings.Split(text, "\n") {
+		for _, f := range FrenchSpaceFaults(line) {
+			faults = append(faults, fmt.Sprintf("%s: %q", f, line))
+		}
+	}
+	return faults
+}
+
+// htmlTag is an HTML tag, for PageSpaceFaults: the pages it reads are our own.
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
 
 // Has tells whether the French catalogue, the complete one, has the message id.
 func Has(id string) bool {

@@ -372,3 +372,14 @@ func TestSMSAlphabet(t *testing.T) {
 		}
 	}
 }
+
+// TestPageSpaceFaults: a page's text is checked line by line, tags out and entities read.
+func TestPageSpaceFaults(t *testing.T) {
+	if got := PageSpaceFaults(`<p>Reçu&nbsp;: «&nbsp;<b>RIB</b>&nbsp;»</p>`); len(got) != 0 {
+		t.Errorf("a well spaced page: %q", got)
+	}
+	got := PageSpaceFaults("<p>Reçu :</p>\n<p>« RIB »</p>")
+	if len(got) != 3 || !strings.Contains(got[0], `"Reçu :"`) {
+		t.Errorf("a page with plain spaces: %q", got)
+	}
+}
