@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,10 +30,18 @@ type pages struct {
 	assets *assets
 	mu     sync.Mutex
 	sets   map[pageSet]map[string]*template.Template // page → template
+	// overseas are the sets of zones other than Paris's, the most recently used last: a
+	// set weighs about 4.6 MB, so that beyond maxOverseasSets the least used is dropped
+	// (and parsed again, in 13 ms, when it is needed).
+	overseas []pageSet
 }
 
 // pageSet names the templates of one language and one zone.
 type pageSet struct{ lang, zone string }
+
+// maxOverseasSets bounds the sets kept for zones other than Paris's: enough for French
+// in every zone and a few other languages.
+const maxOverseasSets = 16
 
 func parsePages(a *assets) *pages {
 	p := &pages{cat: loadCatalogue(), assets: a, sets: map[pageSet]map[string]*template.Template{}}
@@ -42,16 +51,27 @@ func parsePages(a *assets) *pages {
 	return p
 }
 
-// set is the templates of lang and zone, parsed if they are not yet.
+// set is the templates of lang and zone, parsed if they are not kept.
 func (p *pages) set(lang, zone string) map[string]*template.Template {
+	key := pageSet{lang, zone}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	key := pageSet{lang, zone}
-	if s, ok := p.sets[key]; ok {
+	s, ok := p.sets[key]
+	if zone == account.Paris {
 		return s
 	}
-	s := p.parse(lang, zone)
+	if ok {
+		i := slices.Index(p.overseas, key)
+		p.overseas = append(slices.Delete(p.overseas, i, i+1), key)
+		return s
+	}
+	if len(p.overseas) == maxOverseasSets {
+		delete(p.sets, p.overseas[0])
+		p.overseas = slices.Delete(p.overseas, 0, 1)
+	}
+	s = p.parse(lang, zone)
 	p.sets[key] = s
+	p.overseas = append(p.overseas, key)
 	return s
 }
 
