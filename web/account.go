@@ -26,6 +26,7 @@ type accountView struct {
 	Messages    *messagesView
 	Reading     *readingSwitch
 	Deposits    *subscriptionsView
+	Zones       []zoneChoice
 }
 
 func (h *handler) account(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +71,7 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
 		Data: accountView{Account: a, Sessions: sessions, PasskeyList: passkeys, Fresh: st.session.Fresh(h.now()), Messages: messages, Reading: reading,
-			Deposits: deposits}}
+			Deposits: deposits, Zones: zoneChoices(requestLanguage(r), requestZone(r), h.now())}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
 	}
@@ -165,6 +166,19 @@ func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setLangCookie(w, lang)
 	http.Redirect(w, r, "/compte", http.StatusSeeOther)
+}
+
+// setTimeZone records the place whose time the person reads dates and hours in.
+func (h *handler) setTimeZone(w http.ResponseWriter, r *http.Request) {
+	err := h.accounts.SetTimeZone(r.Context(), h.ownerID(r), r.PostFormValue("zone"))
+	switch {
+	case errors.Is(err, vault.ErrInvalid):
+		h.renderAccount(w, r, http.StatusUnprocessableEntity, h.t(r, "account.badzone"), "")
+	case err != nil:
+		h.serverError(w, r, err)
+	default:
+		http.Redirect(w, r, "/compte#heure", http.StatusSeeOther)
+	}
 }
 
 func (h *handler) endSession(w http.ResponseWriter, r *http.Request) {

@@ -257,7 +257,6 @@ func (h *handler) pendingRecovery(ctx context.Context, owner uuid.UUID) *account
 		}
 		return nil
 	}
-	p.RequestedAt, p.EffectiveAt = p.RequestedAt.In(paris()), p.EffectiveAt.In(paris())
 	return p
 }
 

@@ -179,7 +179,7 @@ func (h *handler) agentShare(w http.ResponseWriter, r *http.Request) {
 			h.agentError(w, r, err)
 			return
 		}
-		watermark = watermarkFor(f.Mark, docs, func(vault.Document) bool { return true }, f.Recipient, f.Purpose, h.now())
+		watermark = watermarkFor(f.Mark, docs, func(vault.Document) bool { return true }, f.Recipient, f.Purpose, h.localNow(r))
 	}
 	c, err := h.share.AgentCreateLink(r.Context(), agentOf(r).Agent, owner, sharing.NewLink{
 		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: f.lifetime(), MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,

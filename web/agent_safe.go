@@ -490,6 +490,10 @@ func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, c codeView)
 	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, &agentCodeView{C: c})
 }
 
+// deskZone is the time of the access card's hours on both its pages: its first, in
+// French, is written by sharing in Paris's time.
+var deskZone = account.Location(account.Paris) //nolint:gochecknoglobals // loaded once
+
 // cardWords are the words of the access card in the person's language, printed on its
 // second page (sharing.AccessCard.Translation).
 func cardWords(lang string) *sharing.CardWords {
@@ -497,5 +501,5 @@ func cardWords(lang string) *sharing.CardWords {
 	loc := i18n.LocaleOf(lang)
 	return &sharing.CardWords{Title: t("card.title"), RecoveryTitle: t("card.recoverytitle"), Login: t("card.login"), Code: t("card.code"),
 		WorksFrom: t("card.worksfrom"), Expires: t("card.expires"), Enter: t("card.enter"), Helped: t("card.helped"), Keep: t("card.keep"),
-		Date: func(d time.Time) string { return loc.Date(d.In(paris())) }, DateTime: func(d time.Time) string { return loc.DateTime(d.In(paris())) }}
+		Date: func(d time.Time) string { return loc.Date(d.In(deskZone)) }, DateTime: func(d time.Time) string { return loc.DateTime(d.In(deskZone)) }}
 }

@@ -115,6 +115,7 @@ func loadAssets() *assets {
 	add("passkey.js", "text/javascript; charset=utf-8", read("static/passkey.js"), true)
 	add("share.js", "text/javascript; charset=utf-8", read("static/share.js"), true)
 	add("listen.js", "text/javascript; charset=utf-8", read("static/listen.js"), true)
+	add("zone.js", "text/javascript; charset=utf-8", read("static/zone.js"), true)
 	return a
 }
 

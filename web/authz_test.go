@@ -273,6 +273,7 @@ func matrixRows() []row {
 			form: url.Values{"code": {"pas-le-code"}, "secret": {"un secret assez long"}, "secret2": {"un autre secret"}}},
 		{route: "POST /compte/secret", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"current": {"x"}, "secret": {"un secret assez long"}, "secret2": {"un autre secret"}}},
 		{route: "POST /compte/langue", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"lang": {"xx"}}},
+		{route: "POST /compte/heure", ans: ownerRoute(P, invalidForm, invalidForm), form: url.Values{"zone": {"Europe/Berlin"}}},
 		{route: "POST /compte/lecture", ans: ownerRoute(P, badRequest, badRequest), form: url.Values{"lecture": {"peut-etre"}}},
 		{route: "POST /compte/sessions/{sid}/fin", ans: ownerRoute(P, done("/compte"), notFound)},
 		{route: "GET /compte/verifier", ans: ownerRoute(G, allowed, allowed)},

@@ -70,7 +70,7 @@ func (h *handler) renderClose(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	d := closeData{HasSecret: a.HasSecret, Login: a.Owner.Login, Word: word,
-		EraseAfter: h.now().In(paris()).AddDate(0, 12, 0)}
+		EraseAfter: h.localNow(r).AddDate(0, 12, 0)}
 	h.render(w, r, status, "close", view{Title: "close.title", Nav: "account", Error: errMsg, Data: d})
 }
 
@@ -132,7 +132,7 @@ func (h *handler) closeSafe(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	st.session, st.owner = nil, nil
 	h.render(w, r, http.StatusOK, "closed", view{Title: "closed.title",
-		Data: closedData{EraseAfter: s.EraseAfter.In(paris())}})
+		Data: closedData{EraseAfter: *s.EraseAfter}})
 }
 
 // closedData is what the closed page shows.
@@ -157,7 +157,7 @@ func (h *handler) closedPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, "closed", view{Title: "closed.title",
-		Data: closedData{EraseAfter: s.EraseAfter.In(paris()), SignedIn: true}})
+		Data: closedData{EraseAfter: *s.EraseAfter, SignedIn: true}})
 }
 
 // reopen reopens a closed safe during its retention period.

@@ -18,6 +18,7 @@ import (
 
 	"coffre/ingest"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // expiresSoon is how far ahead "expires soon" looks: time enough to renew a residence
@@ -47,7 +48,7 @@ func (h *handler) ownerID(r *http.Request) uuid.UUID { return stateOf(r).owner.I
 // item is a paper as r's page lists it: its title in the page's language when it was
 // given by default (shownTitle), and whether it has expired or soon will at now.
 func (h *handler) item(r *http.Request, s vault.Summary, now time.Time) docItem {
-	s.Title = h.shownTitle(requestLanguage(r), s.Title, s.Kind, s.CreatedAt)
+	s.Title = h.shownTitle(readerOf(r), s.Title, s.Kind, s.CreatedAt)
 	it := docItem{Summary: s}
 	if s.ExpiresOn != nil {
 		it.Expired = s.ExpiresOn.Before(now)
@@ -288,7 +289,7 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	}
 	title := d.Title
 	if title == "" {
-		title = h.defaultTitle(requestLanguage(r), d.Kind, h.now())
+		title = h.defaultTitle(readerOf(r), d.Kind, h.now())
 	}
 	nd := vault.NewDocument{Kind: d.Kind, Title: title}
 	nd.Proof = h.checkProof(r.Context(), res, pdf.Bytes(), result.MediaType == ingest.PDF)
@@ -315,58 +316,89 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	return doc, result, nil
 }
 
-// defaultTitle is the title of a paper deposited at t without one, in the language of
-// who deposits it: « Pièce d'identité du 3 mars 2026 ». A paper that still has it gets
+// defaultTitle is the title of a paper deposited at t without one, in the language and
+// the time of who deposits it: « Pièce d'identité du 3 mars 2026 ». A paper that still has it gets
 // its recognised name instead, when the person confirms the suggestion (suggestion.go).
 // The title is kept as plain text: the marks that isolate a text inserted into a
 // right-to-left sentence are for pages, and a title is shown on pages of either direction
 // (in a <bdi>) and names the downloaded file.
-func (h *handler) defaultTitle(lang string, k vault.Kind, t time.Time) string {
-	return unisolated.Replace(h.pages.cat.text(lang, "doc.defaulttitle", h.pages.cat.text(lang, "kind."+string(k)), localeOf(lang).Date(t.In(paris()))))
+func (h *handler) defaultTitle(rd reader, k vault.Kind, t time.Time) string {
+	return h.titleOn(rd.lang, k, t.In(rd.zone))
 }
 
-// shownTitle is the title of a paper on a page in lang. A title given by default
-// (defaultTitle) is said in the page's language, whichever language the page it was added
-// from spoke: a paper added at the desk in French reads « شهادة CAF بتاريخ … » to a person
+// titleOn is the default title of a paper of kind k added on day, in lang.
+func (h *handler) titleOn(lang string, k vault.Kind, day time.Time) string {
+	return unisolated.Replace(h.pages.cat.text(lang, "doc.defaulttitle", h.pages.cat.text(lang, "kind."+string(k)), localeOf(lang).Date(day)))
+}
+
+// shownTitle is the title of a paper on a page for rd. A title given by default
+// (defaultTitle) is said in the page's language and dated in the reader's time,
+// whichever language and time the page it was added from had: a paper added at the desk in French reads « شهادة CAF بتاريخ … » to a person
 // who reads Arabic. A title a person wrote is shown as written. What is stored does not
 // change: the API, search and the export keep the title the paper was given.
-func (h *handler) shownTitle(lang, title string, k vault.Kind, added time.Time) string {
+func (h *handler) shownTitle(rd reader, title string, k vault.Kind, added time.Time) string {
 	if h.isDefaultTitle(title, k, added) {
-		return h.defaultTitle(lang, k, added)
+		return h.defaultTitle(rd, k, added)
 	}
 	return title
 }
 
 // showTitles gives docs, loaded for r's page, the titles the page shows them by.
 func (h *handler) showTitles(r *http.Request, docs []vault.Document) {
-	lang := requestLanguage(r)
+	rd := readerOf(r)
 	for i := range docs {
-		docs[i].Title = h.shownTitle(lang, docs[i].Title, docs[i].Kind, docs[i].CreatedAt)
+		docs[i].Title = h.shownTitle(rd, docs[i].Title, docs[i].Kind, docs[i].CreatedAt)
 	}
 }
 
 // unisolated takes out the marks of isolation (U+2068, U+2069).
 var unisolated = strings.NewReplacer("\u2068", "", "\u2069", "") //nolint:gochecknoglobals // a fixed replacer
 
-// isDefaultTitle tells whether title is the one given by default, in any language: the
-// person may have changed language since the deposit. Titles given before they were
-// plain text carry marks of isolation.
+// isDefaultTitle tells whether title is the one given by default, in any language and
+// any of the offered times: the person may have changed language since the deposit, and
+// the day it was added is the next one in Paris for a paper added in the evening in
+// Martinique. Titles given before they were plain text carry marks of isolation.
 func (h *handler) isDefaultTitle(title string, k vault.Kind, t time.Time) bool {
+	days := addedDays(t)
 	// Each holds the year it was given in, in its language's digits: most titles a
 	// person writes are told apart here, before ten titles are written to compare.
-	year := strconv.Itoa(t.In(paris()).Year())
-	if !slices.ContainsFunc(languages, func(l string) bool { return strings.Contains(title, localeOf(l).Digits(year)) }) {
+	if !slices.ContainsFunc(days, func(d time.Time) bool {
+		year := strconv.Itoa(d.Year())
+		return slices.ContainsFunc(languages, func(l string) bool { return strings.Contains(title, localeOf(l).Digits(year)) })
+	}) {
 		return false
 	}
 	title = unisolated.Replace(title)
 	// French wrote the first of a month « 1 » before « 1er ».
 	first := strings.Replace(title, " 1 ", " 1er ", 1)
-	for _, l := range languages {
-		if d := h.defaultTitle(l, k, t); title == d || (t.Day() == 1 && first == d) {
-			return true
+	for _, d := range days {
+		for _, l := range languages {
+			if s := h.titleOn(l, k, d); title == s || (d.Day() == 1 && first == s) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// addedDays are the days t falls on in the offered times, Paris's first, each once: two
+// at most, since they span less than a day.
+func addedDays(t time.Time) []time.Time {
+	days := make([]time.Time, 0, 2)
+	for _, zone := range account.TimeZones {
+		d := t.In(account.Location(zone))
+		if !slices.ContainsFunc(days, func(s time.Time) bool { return sameDay(s, d) }) {
+			days = append(days, d)
+		}
+	}
+	return days
+}
+
+// sameDay tells whether a and b, each in its own zone, are on the same calendar day.
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
 }
 
 func utf8Len(s string) int { return len([]rune(s)) }
@@ -526,7 +558,7 @@ func (h *handler) file(w http.ResponseWriter, r *http.Request) {
 	defer br.Close()
 	name := "document"
 	if d, err := h.vault.Document(r.Context(), h.ownerID(r), id, h.actor(r)); err == nil {
-		name = h.shownTitle(requestLanguage(r), d.Title, d.Kind, d.CreatedAt)
+		name = h.shownTitle(readerOf(r), d.Title, d.Kind, d.CreatedAt)
 	}
 	h.stream(w, br, disposition, name+extension(br.MediaType))
 }
@@ -630,7 +662,7 @@ func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e := editData{ID: d.ID, Title: h.shownTitle(requestLanguage(r), d.Title, d.Kind, d.CreatedAt), Kind: d.Kind}
+	e := editData{ID: d.ID, Title: h.shownTitle(readerOf(r), d.Title, d.Kind, d.CreatedAt), Kind: d.Kind}
 	if d.IssuedOn != nil {
 		e.IssuedOn = d.IssuedOn.Format(time.DateOnly)
 	}

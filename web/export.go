@@ -89,8 +89,6 @@ func (h *handler) shutdownNotice(ctx context.Context) *vault.Notice {
 	case err != nil:
 		h.log.WarnContext(ctx, "service notice lookup failed", "err", err)
 		return nil
-	default:
-		n.ShutdownAt = n.ShutdownAt.In(paris())
 	}
 	rc.mu.Lock()
 	rc.notice, rc.noticeAt = n, h.now()
@@ -163,7 +161,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.recovery.releaseExport(owner)
 
-	name, ctype := "coffre-"+h.now().In(paris()).Format(time.DateOnly)+".zip", "application/zip"
+	name, ctype := "coffre-"+h.localNow(r).Format(time.DateOnly)+".zip", "application/zip"
 	if d.Passphrase != "" {
 		name, ctype = name+".age", "application/octet-stream"
 	}

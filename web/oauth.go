@@ -194,7 +194,7 @@ func (h *handler) authorizeAnswer(w http.ResponseWriter, r *http.Request) {
 				h.serverError(w, r, derr)
 				return
 			}
-			watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, req.Client.Name, req.Purpose, h.now())
+			watermark = watermarkFor(mark, docs, func(vault.Document) bool { return true }, req.Client.Name, req.Purpose, h.localNow(r))
 		}
 		back, err = h.share.ApproveMarked(r.Context(), req, owner, h.actor(r), ids, watermark)
 	}

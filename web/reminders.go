@@ -36,10 +36,10 @@ func (h *handler) reminders(r *http.Request, now time.Time, soon []vault.Summary
 		return nil, soon
 	}
 	shown := map[uuid.UUID]bool{}
-	lang := requestLanguage(r)
+	rd := readerOf(r)
 	for i, rm := range list {
 		shown[rm.DocumentID] = true
-		list[i].Title = h.shownTitle(lang, rm.Title, rm.Kind, rm.Added)
+		list[i].Title = h.shownTitle(rd, rm.Title, rm.Kind, rm.Added)
 	}
 	rest := []vault.Summary{}
 	for _, s := range soon {

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,85 +22,117 @@ import (
 //go:embed templates
 var templateFiles embed.FS
 
-// pages holds every page's template, parsed at start once per language so that the
-// translation function is bound at parse time.
+// pages holds every page's template, parsed once per language and time zone, so that
+// the translation and the dates' zone are bound at parse time: metropolitan France's at
+// start, another zone's the first time a page is read in it.
 type pages struct {
-	cat  catalogue
-	sets map[string]map[string]*template.Template // language → page → template
+	cat    catalogue
+	assets *assets
+	mu     sync.Mutex
+	sets   map[pageSet]map[string]*template.Template // page → template
+	// overseas are the sets of zones other than Paris's, the most recently used last: a
+	// set weighs about 4.6 MB, so that beyond maxOverseasSets the least used is dropped
+	// (and parsed again, in 13 ms, when it is needed).
+	overseas []pageSet
 }
 
-// paris is the time zone dates are shown in; without tzdata in the binary, UTC. It is
-// loaded once: time.LoadLocation reads the zone's file at every call (20 µs), and a
-// list names each paper by a date.
-var paris = sync.OnceValue(func() *time.Location { //nolint:gochecknoglobals // loaded once
-	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
-		return loc
-	}
-	return time.UTC
-})
+// pageSet names the templates of one language and one zone.
+type pageSet struct{ lang, zone string }
+
+// maxOverseasSets bounds the sets kept for zones other than Paris's: enough for French
+// in every zone and a few other languages.
+const maxOverseasSets = 16
 
 func parsePages(a *assets) *pages {
-	p := &pages{cat: loadCatalogue(), sets: map[string]map[string]*template.Template{}}
-	tz := paris()
+	p := &pages{cat: loadCatalogue(), assets: a, sets: map[pageSet]map[string]*template.Template{}}
+	for _, lang := range languages {
+		p.sets[pageSet{lang, account.Paris}] = p.parse(lang, account.Paris)
+	}
+	return p
+}
+
+// set is the templates of lang and zone, parsed if they are not kept.
+func (p *pages) set(lang, zone string) map[string]*template.Template {
+	key := pageSet{lang, zone}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.sets[key]
+	if zone == account.Paris {
+		return s
+	}
+	if ok {
+		i := slices.Index(p.overseas, key)
+		p.overseas = append(slices.Delete(p.overseas, i, i+1), key)
+		return s
+	}
+	if len(p.overseas) == maxOverseasSets {
+		delete(p.sets, p.overseas[0])
+		p.overseas = slices.Delete(p.overseas, 0, 1)
+	}
+	s = p.parse(lang, zone)
+	p.sets[key] = s
+	p.overseas = append(p.overseas, key)
+	return s
+}
+
+func (p *pages) parse(lang, zone string) map[string]*template.Template {
 	files, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		panic(err)
 	}
-	for _, lang := range languages {
-		loc := localeOf(lang)
-		funcs := template.FuncMap{
-			"t": func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
-			// tfr is a text in French whatever the page's language: a legal text that
-			// must stay in French (the mandate's consent), shown with its translation.
-			"tfr": func(id string, args ...any) string { return p.cat.text("fr", id, args...) },
-			// tin is a text in another language than the page's (a consent translated
-			// into the person's), langdir its direction.
-			"tin":     func(l, id string, args ...any) string { return p.cat.text(l, id, args...) },
-			"langdir": func(l string) string { return localeOf(l).Dir() },
-			"icon":    a.icon,
-			"asset":   a.url,
-			"kind":    func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
-			// date is the day of t in Paris: an instant (when a paper was added) late in
-			// the evening is the next day there; a date alone (UTC midnight) stays its day.
-			"date": func(t *time.Time) string {
-				if t == nil {
-					return ""
-				}
-				return loc.Date(t.In(tz))
-			},
-			"datetime":  func(t time.Time) string { return loc.DateTime(t.In(tz)) },
-			"clock":     func(t time.Time) string { return loc.Clock(t.In(tz)) },
-			"num":       func(n int) string { return loc.Digits(strconv.Itoa(n)) },
-			"dir":       loc.Dir,
-			"languages": func() []languageChoice { return languageChoices(lang) },
-			"isodate": func(t *time.Time) string {
-				if t == nil {
-					return ""
-				}
-				return t.Format(time.DateOnly)
-			},
-			"kinds":    func() []vault.Kind { return vault.Kinds },
-			"kindIcon": kindIcon,
-			"ptr":      func(t time.Time) *time.Time { return &t },
-			"list":     func(s ...string) []string { return s },
-			"inc":      func(i int) int { return i + 1 },
-			// tjs and digits are for a page's script: a message whose "{}" it fills, and
-			// the language's digits from 0 to 9.
-			"tjs":    func(id string) string { return p.cat.forScript(lang, id) },
-			"digits": func() string { return loc.Digits("0123456789") },
-		}
-		base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
-		p.sets[lang] = map[string]*template.Template{}
-		for _, f := range files {
-			name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-			if name == "layout" {
-				continue
+	a, tz, loc := p.assets, account.Location(zone), localeOf(lang)
+	funcs := template.FuncMap{
+		"t": func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
+		// tfr is a text in French whatever the page's language: a legal text that
+		// must stay in French (the mandate's consent), shown with its translation.
+		"tfr": func(id string, args ...any) string { return p.cat.text("fr", id, args...) },
+		// tin is a text in another language than the page's (a consent translated
+		// into the person's), langdir its direction.
+		"tin":     func(l, id string, args ...any) string { return p.cat.text(l, id, args...) },
+		"langdir": func(l string) string { return localeOf(l).Dir() },
+		"icon":    a.icon,
+		"asset":   a.url,
+		"kind":    func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
+		// date is the day of t in the reader's time: an instant (when a paper was
+		// added) late in the evening is the next day in Paris; a calendar day (midnight
+		// UTC) stays its day (localDay).
+		"date": func(t *time.Time) string {
+			if t == nil {
+				return ""
 			}
-			t := template.Must(template.Must(base.Clone()).ParseFS(templateFiles, f))
-			p.sets[lang][name] = t
-		}
+			return loc.Date(localDay(*t, tz))
+		},
+		"datetime":  func(t time.Time) string { return loc.DateTime(t.In(tz)) },
+		"clock":     func(t time.Time) string { return loc.Clock(t.In(tz)) },
+		"num":       func(n int) string { return loc.Digits(strconv.Itoa(n)) },
+		"dir":       loc.Dir,
+		"languages": func() []languageChoice { return languageChoices(lang) },
+		"isodate": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.Format(time.DateOnly)
+		},
+		"kinds":    func() []vault.Kind { return vault.Kinds },
+		"kindIcon": kindIcon,
+		"ptr":      func(t time.Time) *time.Time { return &t },
+		"list":     func(s ...string) []string { return s },
+		"inc":      func(i int) int { return i + 1 },
+		// tjs and digits are for a page's script: a message whose "{}" it fills, and
+		// the language's digits from 0 to 9.
+		"tjs":    func(id string) string { return p.cat.forScript(lang, id) },
+		"digits": func() string { return loc.Digits("0123456789") },
 	}
-	return p
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
+	set := map[string]*template.Template{}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		set[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFiles, f))
+	}
+	return set
 }
 
 // kindIcon is the pictogram of each kind of paper.
@@ -182,7 +215,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 			v.Aidants = h.aidantNotices(r.Context(), st.owner.ID)
 		}
 	}
-	t, ok := h.pages.sets[v.Lang][page]
+	t, ok := h.pages.set(v.Lang, requestZone(r))[page]
 	if !ok {
 		h.log.ErrorContext(r.Context(), "no such page template", "page", page)
 		http.Error(w, h.t(r, "error.internal"), http.StatusInternalServerError)

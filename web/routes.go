@@ -217,6 +217,7 @@ func (h *handler) ownerRoutes(r chi.Router) {
 	r.Post("/compte/code", h.accessChange)
 	r.Post("/compte/secret", h.changeSecret)
 	r.Post("/compte/langue", h.setLanguage)
+	r.Post("/compte/heure", h.setTimeZone)
 	r.Post("/compte/lecture", h.setReading)
 	r.Post("/compte/sessions/{sid}/fin", h.endSession)
 	r.Post("/compte/sessions/fin", h.endAllSessions)

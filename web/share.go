@@ -117,7 +117,7 @@ func (h *handler) createLink(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := h.share.CreateLink(r.Context(), owner, h.actor(r), sharing.NewLink{
 		Documents: f.Chosen, Purpose: f.Purpose, Lifetime: f.lifetime(), MaxDownloads: f.MaxDownloads, WithCode: f.WithCode,
-		Watermark: watermarkFor(f.Mark, docs, func(d vault.Document) bool { return f.IsChosen(d.ID) }, f.Recipient, f.Purpose, h.now()),
+		Watermark: watermarkFor(f.Mark, docs, func(d vault.Document) bool { return f.IsChosen(d.ID) }, f.Recipient, f.Purpose, h.localNow(r)),
 	})
 	switch {
 	case errors.Is(err, sharing.ErrInvalid):

@@ -151,9 +151,10 @@ func watermarkFor(c watermarkChoice, docs []vault.Document, chosen func(vault.Do
 }
 
 // watermarkText is ingest.WatermarkText, or « Copie transmise le … » when the person did
-// not say to whom; cut to what a watermark holds.
+// not say to whom, dated on now's day in now's zone (the sharer's, localNow); cut to what
+// a watermark holds.
 func watermarkText(recipient, purpose string, now time.Time) string {
-	day := now.In(paris())
+	day := now
 	recipient = strings.TrimSpace(recipient)
 	var s string
 	if recipient == "" {

@@ -69,6 +69,7 @@ type Account struct {
 	Owner     vault.Owner
 	HasSecret bool
 	Language  string // one of Languages
+	TimeZone  string // one of TimeZones, or "" if not chosen (Paris's; Location)
 	// NotifyLinkOpened: the owner wants a message when one of their share links is
 	// opened for the first time (SetLinkNotice).
 	NotifyLinkOpened bool
@@ -225,8 +226,8 @@ func (srv *Service) Account(ctx context.Context, owner uuid.UUID) (*Account, err
 	}
 	a := &Account{Owner: *o, Language: "fr"}
 	var hash *string
-	err = srv.db.QueryRow(ctx, `SELECT secret_hash, language, notify_link_opened FROM accounts WHERE owner_id = $1`, owner).
-		Scan(&hash, &a.Language, &a.NotifyLinkOpened)
+	err = srv.db.QueryRow(ctx, `SELECT secret_hash, language, coalesce(time_zone, ''), notify_link_opened FROM accounts WHERE owner_id = $1`, owner).
+		Scan(&hash, &a.Language, &a.TimeZone, &a.NotifyLinkOpened)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("account: account %s: %w", owner, err)
 	}

@@ -159,6 +159,49 @@ func TestAccountSignIn(t *testing.T) {
 			t.Fatalf("SetLanguage(de) = %v", err)
 		}
 	})
+
+	// A device's zone is kept only until the person chooses one; a choice replaces
+	// anything; a zone not offered is refused and changes nothing; each session reads it.
+	t.Run("time zone", func(t *testing.T) {
+		zone := func() string {
+			t.Helper()
+			a, err := b.a.Account(ctx, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a.TimeZone
+		}
+		if z := zone(); z != "" {
+			t.Fatalf("a new account's zone: %q", z)
+		}
+		if kept, err := b.a.KeepTimeZone(ctx, o.ID, "Indian/Reunion"); err != nil || !kept || zone() != "Indian/Reunion" {
+			t.Fatalf("KeepTimeZone(Reunion) = %v, %v: %q", kept, err, zone())
+		}
+		if kept, err := b.a.KeepTimeZone(ctx, o.ID, "Pacific/Tahiti"); err != nil || kept || zone() != "Indian/Reunion" {
+			t.Fatalf("KeepTimeZone over a zone kept = %v, %v: %q", kept, err, zone())
+		}
+		if err := b.a.SetTimeZone(ctx, o.ID, "Pacific/Tahiti"); err != nil || zone() != "Pacific/Tahiti" {
+			t.Fatalf("SetTimeZone(Tahiti) = %v: %q", err, zone())
+		}
+		for _, bad := range []string{"", "Europe/Berlin", "UTC", "Local"} {
+			if err := b.a.SetTimeZone(ctx, o.ID, bad); !errors.Is(err, vault.ErrInvalid) || zone() != "Pacific/Tahiti" {
+				t.Errorf("SetTimeZone(%q) = %v: %q", bad, err, zone())
+			}
+			if _, err := b.a.KeepTimeZone(ctx, o.ID, bad); !errors.Is(err, vault.ErrInvalid) {
+				t.Errorf("KeepTimeZone(%q) = %v", bad, err)
+			}
+		}
+		tok, _, err := b.a.CreateSession(ctx, o.ID, "secret", "", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, err := b.a.SessionByToken(ctx, tok, time.Hour); err != nil || s.TimeZone != "Pacific/Tahiti" {
+			t.Errorf("the session's zone: %+v, %v", s, err)
+		}
+		if account.Location("Pacific/Tahiti").String() != "Pacific/Tahiti" || account.Location("Europe/Berlin").String() != account.Paris || account.Location("").String() != account.Paris {
+			t.Error("Location does not give the zone named, or Paris's")
+		}
+	})
 }
 
 // TestParallelGuessesStopAtTheLimit: wrong secrets sent all at once for one login are

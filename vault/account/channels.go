@@ -357,6 +357,7 @@ type Recipient struct {
 	// Code is the verification code, while the channel waits for it and it still works.
 	Code     string
 	Language string // the owner's: one of Languages
+	TimeZone string // the owner's: one of TimeZones, or "" (Location)
 }
 
 // MessageRecipient opens owner's channel id for the message job. A channel removed (or
@@ -365,12 +366,13 @@ func (srv *Service) MessageRecipient(ctx context.Context, owner, id uuid.UUID) (
 	var kind ChannelKind
 	var sealed, codeSealed []byte
 	var verified, codeLive bool
-	var lang string
+	var lang, zone string
 	err := srv.db.QueryRow(ctx, `
 		SELECT c.kind, c.address_sealed, c.verified_at IS NOT NULL, c.code_sealed, coalesce(c.code_expires_at > $3, false),
-			coalesce((SELECT language FROM accounts a WHERE a.owner_id = c.owner_id), 'fr')
-		FROM channels c WHERE c.owner_id = $1 AND c.id = $2`, owner, id, srv.now()).
-		Scan(&kind, &sealed, &verified, &codeSealed, &codeLive, &lang)
+			coalesce(a.language, 'fr'), coalesce(a.time_zone, '')
+		FROM channels c LEFT JOIN accounts a ON a.owner_id = c.owner_id
+		WHERE c.owner_id = $1 AND c.id = $2`, owner, id, srv.now()).
+		Scan(&kind, &sealed, &verified, &codeSealed, &codeLive, &lang, &zone)
 	if err != nil {
 		return nil, fmt.Errorf("account: message recipient %s: %w", id, notFound(err))
 	}
@@ -382,7 +384,7 @@ func (srv *Service) MessageRecipient(ctx context.Context, owner, id uuid.UUID) (
 	if err != nil {
 		return nil, fmt.Errorf("account: message recipient %s: %w", id, err)
 	}
-	rc := &Recipient{Kind: kind, Address: string(addr), Verified: verified, Language: lang}
+	rc := &Recipient{Kind: kind, Address: string(addr), Verified: verified, Language: lang, TimeZone: zone}
 	if !verified && codeSealed != nil && codeLive {
 		code, err := sealer.Open(codeSealed, channelCodeAD(owner, id))
 		if err != nil {

@@ -21,6 +21,9 @@ type Session struct {
 	ID      uuid.UUID
 	OwnerID uuid.UUID
 	Login   string // the owner's login, filled by SessionByToken
+	// TimeZone is the owner's (Account.TimeZone), filled by SessionByToken: every page
+	// gives its hours in it.
+	TimeZone string
 	// Method is how the owner signed in: "secret", "passkey", "franceconnect", or
 	// MethodTemporaryCode.
 	Method     string
@@ -122,9 +125,10 @@ func (srv *Service) SessionByToken(ctx context.Context, token string, idle time.
 	s := &Session{}
 	now := srv.now()
 	err := srv.db.QueryRow(ctx, `
-		SELECT id, owner_id, method, created_at, last_seen_at, verified_at, expires_at FROM sessions
-		WHERE token_sha256 = $1 AND expires_at > $3 AND last_seen_at > $3::timestamptz - $2::interval`,
-		TokenHash(token), idle, now).Scan(&s.ID, &s.OwnerID, &s.Method, &s.CreatedAt, &s.LastSeenAt, &s.VerifiedAt, &s.ExpiresAt)
+		SELECT s.id, s.owner_id, s.method, s.created_at, s.last_seen_at, s.verified_at, s.expires_at, coalesce(a.time_zone, '')
+		FROM sessions s LEFT JOIN accounts a ON a.owner_id = s.owner_id
+		WHERE s.token_sha256 = $1 AND s.expires_at > $3 AND s.last_seen_at > $3::timestamptz - $2::interval`,
+		TokenHash(token), idle, now).Scan(&s.ID, &s.OwnerID, &s.Method, &s.CreatedAt, &s.LastSeenAt, &s.VerifiedAt, &s.ExpiresAt, &s.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("account: session: %w", notFound(err))
 	}

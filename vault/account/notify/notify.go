@@ -142,7 +142,7 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 		log.Warn("message dropped: no sender for this kind of channel", "channel", string(rc.Kind))
 		return nil
 	}
-	f := facts{at: a.At, who: a.Detail, code: rc.Code}
+	f := facts{at: a.At, zone: rc.TimeZone, who: a.Detail, code: rc.Code}
 	entry := account.MessageEntry{Channel: rc.Kind, What: a.What, Who: a.Detail}
 	switch a.What {
 	case account.NoticeExpiry:

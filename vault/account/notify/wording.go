@@ -21,21 +21,18 @@ type wording struct {
 	lines   []string
 }
 
-var paris = func() *time.Location { //nolint:gochecknoglobals // loaded once
-	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
-		return loc
-	}
-	return time.UTC
-}()
-
 // facts is what a message names besides the event: the kind of paper and its expiry,
 // when it happens or ends, who acted, the code.
 type facts struct {
 	kind vault.Kind
 	at   time.Time
+	zone string // the owner's (account.Location): at is told in its time
 	who  string
 	code string
 }
+
+// local is at in the owner's time.
+func (f facts) local() time.Time { return f.at.In(account.Location(f.zone)) }
 
 // word returns the subject and lines of the message of what, in lang (French if Coffre
 // does not speak it).
@@ -57,23 +54,23 @@ func word(lang string, what account.OwnerNotice, f facts) wording {
 		}
 		return wording{t("expiry.subject", loc.Date(f.at)), lines}
 	case account.NoticeRecoveryRequested:
-		return wording{t("recovery_requested.subject"), []string{t("recovery_requested.1", f.who), t("recovery_requested.2", loc.DateTime(f.at.In(paris))), t("recovery_requested.3")}}
+		return wording{t("recovery_requested.subject"), []string{t("recovery_requested.1", f.who), t("recovery_requested.2", loc.DateTime(f.local())), t("recovery_requested.3")}}
 	case account.NoticeAccessRecovered:
 		return wording{t("access_recovered.subject"), []string{t("access_recovered.1", f.who), t("access_recovered.2"), t("access_recovered.3")}}
 	case account.NoticeMandateAsked:
 		return wording{t("mandate_asked.subject"), []string{t("mandate_asked.1", f.who), t("mandate_asked.2"), t("mandate_asked.3")}}
 	case account.NoticeMandateGiven:
-		return wording{t("mandate_given.subject"), []string{t("mandate_given.1", f.who, loc.Date(f.at.In(paris))), t("mandate_given.2")}}
+		return wording{t("mandate_given.subject"), []string{t("mandate_given.1", f.who, loc.Date(f.local())), t("mandate_given.2")}}
 	case account.NoticeMandateEnding:
-		return wording{t("mandate_ending.subject"), []string{t("mandate_ending.1", f.who, loc.Date(f.at.In(paris))), t("mandate_ending.2")}}
+		return wording{t("mandate_ending.subject"), []string{t("mandate_ending.1", f.who, loc.Date(f.local())), t("mandate_ending.2")}}
 	case account.NoticeMandateEnded:
 		return wording{t("mandate_ended.subject"), []string{t("mandate_ended.1", f.who), t("mandate_ended.2")}}
 	case account.NoticeNewDevice:
-		return wording{t("new_device.subject"), []string{t("new_device.1", loc.DateTime(f.at.In(paris))), t("new_device.2"), t("new_device.3")}}
+		return wording{t("new_device.subject"), []string{t("new_device.1", loc.DateTime(f.local())), t("new_device.2"), t("new_device.3")}}
 	case account.NoticeIssuerDeposit:
 		return wording{t("issuer_deposit.subject"), []string{t("issuer_deposit.1", f.who), t("issuer_deposit.2"), t("issuer_deposit.3")}}
 	case account.NoticeLinkOpened:
-		return wording{t("link_opened.subject"), []string{t("link_opened.1", loc.DateTime(f.at.In(paris))), t("link_opened.2")}}
+		return wording{t("link_opened.subject"), []string{t("link_opened.1", loc.DateTime(f.local())), t("link_opened.2")}}
 	}
 	return wording{}
 }

@@ -84,6 +84,18 @@ func TestWording(t *testing.T) {
 		!strings.Contains(mail.Text, "page «\u00a0Mon compte\u00a0».") {
 		t.Errorf("the French code by e-mail: %q %q", mail.Subject, mail.Text)
 	}
+	// An hour is told in the owner's time: 03:30 UTC is 23:30 the day before in
+	// Martinique, 07:30 in La Réunion, 04:30 in Paris when nothing is chosen; an expiry
+	// day stays its day.
+	signedIn := time.Date(2026, 12, 1, 3, 30, 0, 0, time.UTC)
+	for zone, want := range map[string]string{"America/Martinique": "le 30 novembre 2026 à 23h30,", "Indian/Reunion": "le 1er décembre 2026 à 07h30,", "": "le 1er décembre 2026 à 04h30,"} {
+		if w := word("fr", account.NoticeNewDevice, facts{at: signedIn, zone: zone}); !strings.Contains(w.lines[0], want) {
+			t.Errorf("a sign-in in %q: %q, want %q", zone, w.lines[0], want)
+		}
+	}
+	if w := word("fr", account.NoticeExpiry, facts{kind: vault.KindIdentite, at: at, zone: "America/Cayenne"}); !strings.Contains(w.lines[0], "12 mars 2027") {
+		t.Errorf("an expiry in Guyane: %q", w.lines)
+	}
 	// A language Coffre does not speak gets French.
 	if w := word("de", account.NoticeCode, facts{code: "123456"}); w.lines[0] != "Votre code de vérification est 123456." {
 		t.Errorf("the reminder in an unknown language: %q", w.lines)

@@ -1,0 +1,104 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"coffre/vault"
+	"coffre/vault/account"
+	"coffre/vault/i18n"
+)
+
+// TestTimeZones: a person whose device is in Martinique keeps its time from the sign-up,
+// and reads a paper added at 23:30 there dated that day (in Paris, the next), in its
+// title, the list and the history; choosing metropolitan France on « Mon compte » dates
+// it in Paris, whatever the device says; a place not offered is refused with a sentence,
+// and a device in Paris or outside France records nothing.
+func TestTimeZones(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	// 03:30 UTC: 23:30 the day before in Martinique, 04:30 in Paris.
+	now := b.clock.Now()
+	at := time.Date(now.Year(), now.Month(), now.Day(), 3, 30, 0, 0, time.UTC)
+	if !at.After(now) {
+		at = at.AddDate(0, 0, 1)
+	}
+	b.clock.Advance(at.Sub(now))
+
+	c := b.client(t)
+	u, _ := url.Parse(c.base)
+	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "tz", Value: "America/Martinique", Path: "/"}})
+	c.signup("lea.m", "une phrase secrète assez longue")
+	owner := mustOwner(t, b, "lea.m")
+	if a, err := b.a.Account(ctx, owner); err != nil || a.TimeZone != "America/Martinique" {
+		t.Fatalf("the device's zone is not kept at sign-up: %+v %v", a, err)
+	}
+	id := c.deposit(map[string]string{"kind": "caf"}, paperPath("27-attestation_caf.jpg"))
+	d, err := b.v.Document(ctx, owner, id, vault.Actor{Kind: vault.ActorOwner, ID: owner.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := i18n.LocaleOf("fr")
+	there, paris := d.CreatedAt.In(account.Location("America/Martinique")), d.CreatedAt.In(account.Location(account.Paris))
+	if there.Day() == paris.Day() {
+		t.Fatalf("added at %s: the same day in Martinique and in Paris", d.CreatedAt)
+	}
+	if want := "Attestation CAF du " + fr.Date(there); d.Title != want {
+		t.Errorf("title given in Martinique: %q, want %q", d.Title, want)
+	}
+	shows := func(when string, path string, want, not string) {
+		t.Helper()
+		resp, body := c.get(path)
+		page := html.UnescapeString(body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) || strings.Contains(page, not) {
+			i := strings.Index(page, "cf-when")
+			t.Errorf("%s, %s: %d, want %q and not %q: %.300s", when, path, resp.StatusCode, want, not, page[max(i, 0):])
+		}
+	}
+	// The history's last entry, the paper added, is dated in the reader's time.
+	entries, err := b.v.Journal(ctx, owner, 0, 1)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("journal: %v %v", entries, err)
+	}
+	added := entries[0].At
+	shows("in Martinique", "/papiers", "Attestation CAF du "+fr.Date(there), "Attestation CAF du "+fr.Date(paris))
+	shows("in Martinique", "/historique", fr.DateTime(added.In(account.Location("America/Martinique"))), fr.DateTime(added.In(account.Location(account.Paris))))
+	_, body := c.get("/compte")
+	if !regexp.MustCompile(`value="America/Martinique" checked`).MatchString(body) || strings.Count(body, `name="zone"`) != len(account.TimeZones) {
+		t.Errorf("Mon compte does not offer the ten places with Martinique chosen")
+	}
+	if want := "Martinique (" + fr.Clock(b.clock.Now().In(account.Location("America/Martinique"))); !strings.Contains(html.UnescapeString(body), want) {
+		t.Errorf("Mon compte does not tell the time it is in Martinique: want %q", want)
+	}
+
+	tok := c.csrf("/compte")
+	if resp, body := c.post("/compte/heure", url.Values{"csrf": {tok}, "zone": {"Europe/Berlin"}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(body), "choisissez un lieu de la liste") {
+		t.Errorf("a place not offered: %d", resp.StatusCode)
+	}
+	if resp, _ := c.post("/compte/heure", url.Values{"csrf": {tok}, "zone": {account.Paris}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("choose Paris: %d", resp.StatusCode)
+	}
+	// The device still says Martinique: the person's choice wins.
+	shows("in Paris", "/papiers", "Attestation CAF du "+fr.Date(paris), "Attestation CAF du "+fr.Date(there))
+	shows("in Paris", "/historique", fr.DateTime(added.In(account.Location(account.Paris))), fr.DateTime(added.In(account.Location("America/Martinique"))))
+	if a, err := b.a.Account(ctx, owner); err != nil || a.TimeZone != account.Paris {
+		t.Errorf("the choice is not kept: %+v %v", a, err)
+	}
+
+	for _, device := range []string{account.Paris, "Europe/Berlin", "../../etc/passwd"} {
+		o := b.client(t)
+		o.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "tz", Value: device, Path: "/"}})
+		login := "p" + strings.ToLower(regexp.MustCompile(`[^A-Za-z]`).ReplaceAllString(device, ""))
+		o.signup(login, "une phrase secrète assez longue")
+		if a, err := b.a.Account(ctx, mustOwner(t, b, login)); err != nil || a.TimeZone != "" {
+			t.Errorf("a device in %q records %q (%v)", device, a.TimeZone, err)
+		}
+	}
+}
