@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/text/encoding/charmap"
 
+	"coffre/vault/account"
 	"coffre/vault/i18n"
 )
 
@@ -103,10 +104,13 @@ type AccessCard struct {
 	// words of the card in the person's language. Without the fonts of translated pages
 	// (pdffont.go), a translation the core font cannot write is left out (CardPrintable).
 	Translation *CardWords
+	// Zone is the time the card's hours are printed in, the person's; nil is Paris's.
+	Zone *time.Location
 }
 
 // CardWords are the words of the access card in one language. WorksFrom, Expires and
-// Enter are fmt formats of one %s: a date and time, a date, the sign-in address.
+// Enter are fmt formats of one %s: a date and time, a date, the sign-in address. Date and
+// DateTime write a time as it is given, in the card's zone already.
 type CardWords struct {
 	Title, RecoveryTitle, Login, Code, WorksFrom, Expires, Enter, Helped, Keep string
 	Date, DateTime                                                             func(time.Time) string
@@ -173,9 +177,9 @@ func (p *page) card(c AccessCard, w CardWords) error {
 	p.line(w.Code)
 	p.big(c.Code)
 	if !c.WorksFrom.IsZero() {
-		p.line(fmt.Sprintf(w.WorksFrom, w.DateTime(c.WorksFrom)))
+		p.line(fmt.Sprintf(w.WorksFrom, w.DateTime(in(c.Zone, c.WorksFrom))))
 	}
-	p.small(fmt.Sprintf(w.Expires, w.Date(c.CodeExpiresAt)))
+	p.small(fmt.Sprintf(w.Expires, w.Date(in(c.Zone, c.CodeExpiresAt))))
 	if err := p.qr(c.LoginURL, 40); err != nil {
 		return err
 	}
@@ -200,6 +204,8 @@ type MandateReceiptDoc struct {
 	// a page follows the French one with the same words in that language, marked as a
 	// translation for information, the French text being the one that counts.
 	Lang string
+	// Zone is the time the mandate's days are printed in, the person's; nil is Paris's.
+	Zone *time.Location
 }
 
 // scopeLabels say each scope in plain French.
@@ -246,7 +252,7 @@ func mandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize, fs *pdf
 	} else {
 		p.line("Ils ne peuvent pas supprimer vos documents, ni changer votre code secret.")
 	}
-	p.line(fmt.Sprintf("Du %s au %s.", frenchDate(*m.StartsAt), frenchDate(*m.ExpiresAt)))
+	p.line(fmt.Sprintf("Du %s au %s.", frenchDate(in(d.Zone, *m.StartsAt)), frenchDate(in(d.Zone, *m.ExpiresAt))))
 	p.small(fmt.Sprintf("Votre accord\u00a0: %s (texte %s).", consentLabels[m.ConsentMethod], m.ConsentText))
 	// The statement is long (a signed JWS): a larger code keeps its modules readable. At
 	// 44 mm, about 97 modules are still 0.45 mm each, read by phones from print; below, the
@@ -256,7 +262,7 @@ func mandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize, fs *pdf
 	}
 	p.small("Ce QR code prouve ce mandat. Vous pouvez l'arrêter à tout moment dans votre coffre, rubrique «\u00a0Mes aidants\u00a0».")
 	if d.Lang != "" && d.Lang != "fr" && i18n.Valid(d.Lang) {
-		lines := receiptTranslation(d.Lang, m)
+		lines := receiptTranslation(d.Lang, m, d.Zone)
 		if p.translated(fs, strings.Join(lines, " ")) {
 			p.small(lines[0]) // a translation, for information
 			p.gap()
@@ -271,7 +277,7 @@ func mandateReceiptPDF(w io.Writer, d MandateReceiptDoc, size PaperSize, fs *pdf
 
 // receiptTranslation are the lines of the mandate receipt in lang: the notice that it is
 // a translation, the title, then the rest.
-func receiptTranslation(lang string, m *Mandate) []string {
+func receiptTranslation(lang string, m *Mandate, zone *time.Location) []string {
 	t := func(id string, args ...any) string { return i18n.Text(lang, id, args...) }
 	loc := i18n.LocaleOf(lang)
 	lines := []string{t("mandate.receipt.translation"), t("mandate.receipt.title", m.StructureName), "SIRET " + m.StructureSIRET}
@@ -283,7 +289,7 @@ func receiptTranslation(lang string, m *Mandate) []string {
 		lines = append(lines, "• "+t("mandate.scope."+string(sc)+".long"))
 	}
 	return append(lines, t("mandate.text.2"),
-		t("mandate.verify.period", loc.Date(inParis(*m.StartsAt)), loc.Date(inParis(*m.ExpiresAt))),
+		t("mandate.verify.period", loc.Date(in(zone, *m.StartsAt)), loc.Date(in(zone, *m.ExpiresAt))),
 		t("mandate.receipt.consent", t("mandate.receipt.consent."+string(m.ConsentMethod)), m.ConsentText),
 		t("mandate.receipt.qr"), t("mandate.text.3"))
 }
@@ -310,29 +316,19 @@ func (p *page) translated(fs *pdfFonts, text string) bool {
 	return true
 }
 
-// inParis is t in Paris time, where the desk is.
-func inParis(t time.Time) time.Time {
-	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
-		return t.In(loc)
+// in is t in zone, the person's; in Paris's time when no zone is given.
+func in(zone *time.Location, t time.Time) time.Time {
+	if zone == nil {
+		zone = account.Location(account.Paris)
 	}
-	return t
+	return t.In(zone)
 }
 
-// frenchDate prints a date as in France, in Paris time.
-func frenchDate(t time.Time) string {
-	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
-		t = t.In(loc)
-	}
-	return t.Format("02/01/2006")
-}
+// frenchDate prints a date as in France, in t's zone (in).
+func frenchDate(t time.Time) string { return t.Format("02/01/2006") }
 
-// frenchDateTime prints a date and time as in France, in Paris time: "03/02/2026 à 14 h 05".
-func frenchDateTime(t time.Time) string {
-	if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
-		t = t.In(loc)
-	}
-	return t.Format("02/01/2006 à 15 h 04")
-}
+// frenchDateTime prints a date and time as in France, in t's zone: "03/02/2026 à 14 h 05".
+func frenchDateTime(t time.Time) string { return t.Format("02/01/2006 à 15 h 04") }
 
 // page is a one-page document being laid out top to bottom.
 type page struct {

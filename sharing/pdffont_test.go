@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"coffre/vault/account"
 	"coffre/vault/i18n"
 )
 
@@ -26,7 +27,7 @@ func cardWordsIn(lang string) *CardWords {
 	loc := i18n.LocaleOf(lang)
 	return &CardWords{Title: t("card.title"), RecoveryTitle: t("card.recoverytitle"), Login: t("card.login"), Code: t("card.code"),
 		WorksFrom: t("card.worksfrom"), Expires: t("card.expires"), Enter: t("card.enter"), Helped: t("card.helped"), Keep: t("card.keep"),
-		Date: func(d time.Time) string { return loc.Date(inParis(d)) }, DateTime: func(d time.Time) string { return loc.DateTime(inParis(d)) }}
+		Date: loc.Date, DateTime: loc.DateTime}
 }
 
 func testCard(tr *CardWords) AccessCard {
@@ -149,6 +150,41 @@ func TestAccessCardEveryLanguage(t *testing.T) {
 
 // The mandate receipt has a page in the person's language after the French one, which
 // says it is a translation and that the French text counts.
+// TestPrintedInPersonsTime: the card's hours and the receipt's days are printed in the
+// person's time, on the French page and the translated one; without a zone, in Paris's.
+func TestPrintedInPersonsTime(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	reunion, wallis := account.Location("Indian/Reunion"), account.Location("Pacific/Wallis")
+	for _, c := range []struct {
+		zone     *time.Location
+		fr, en   string
+		from, to string
+	}{
+		// 13:05 UTC on 1 March: 14:05 in Paris, 17:05 in La Réunion, 01:05 on 2 March in Wallis.
+		{nil, "01/03/2026 à 14 h 05", "1 March 2026", "01/03/2026", "01/09/2026"},
+		{reunion, "01/03/2026 à 17 h 05", "1 March 2026", "01/03/2026", "01/09/2026"},
+		{wallis, "02/03/2026 à 01 h 05", "2 March 2026", "02/03/2026", "02/09/2026"},
+	} {
+		card := testCard(cardWordsIn("en"))
+		card.Zone = c.zone
+		var buf bytes.Buffer
+		if err := AccessCardPDF(&buf, card, A6); err != nil {
+			t.Fatal(err)
+		}
+		if fr, en := pdfText(t, dir, "card", buf.Bytes(), 1), pdfText(t, dir, "card", buf.Bytes(), 2); !strings.Contains(fr, c.fr) || !strings.Contains(en, c.en) {
+			t.Errorf("card in %v: want %q and %q: %s | %s", c.zone, c.fr, c.en, fr, en)
+		}
+		buf.Reset()
+		if err := MandateReceiptPDF(&buf, MandateReceiptDoc{Mandate: testMandate(), JWS: "x.y.z", VerifyURL: "https://coffre.example.fr/mandat/verifier", Zone: c.zone}, A4); err != nil {
+			t.Fatal(err)
+		}
+		if want, text := "Du "+c.from+" au "+c.to+".", pdfText(t, dir, "receipt", buf.Bytes(), 1); !strings.Contains(text, want) {
+			t.Errorf("receipt in %v: want %q: %s", c.zone, want, text)
+		}
+	}
+}
+
 func TestMandateReceiptTranslated(t *testing.T) {
 	t.Parallel()
 	if fonts() == nil {
@@ -284,7 +320,7 @@ func TestFontsCoverEveryLanguage(t *testing.T) {
 	for _, lang := range i18n.Languages {
 		w := cardWordsIn(lang)
 		text := strings.Join(append([]string{w.Title, w.RecoveryTitle, w.Login, w.Code, w.WorksFrom, w.Expires, w.Enter, w.Helped, w.Keep,
-			w.Date(time.Now()), w.DateTime(time.Now())}, receiptTranslation(lang, testMandate())...), " ")
+			w.Date(time.Now()), w.DateTime(time.Now())}, receiptTranslation(lang, testMandate(), nil)...), " ")
 		for _, r := range text {
 			if !s.covers(string(r)) {
 				t.Errorf("%s: no glyph for %q (U+%04X)", lang, r, r)

@@ -71,7 +71,7 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 	}
 	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
 		Data: accountView{Account: a, Sessions: sessions, PasskeyList: passkeys, Fresh: st.session.Fresh(h.now()), Messages: messages, Reading: reading,
-			Deposits: deposits, Zones: zoneChoices(requestLanguage(r), requestZone(r), h.now())}}
+			Deposits: deposits, Zones: zoneChoices(requestLanguage(r), h.requestZone(r), h.now())}}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
 	}

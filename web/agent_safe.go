@@ -142,9 +142,15 @@ func (h *handler) agentAccessCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	card.Login, card.StructureName, card.StructureContact = o.Login, stc.Name, stc.Contact
-	if a, err := h.accounts.Account(r.Context(), owner); err == nil && a.Language != "fr" && validLanguage(a.Language) {
+	a, err := h.accounts.Account(r.Context(), owner)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if a.Language != "fr" && validLanguage(a.Language) {
 		card.Translation = cardWords(a.Language)
 	}
+	card.Zone = h.personZone(r, a)
 	var buf bytes.Buffer
 	if err := sharing.AccessCardPDF(&buf, card, f.Size); err != nil {
 		h.serverError(w, r, err)
@@ -374,9 +380,15 @@ func (h *handler) agentMandateReceipt(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	doc := sharing.MandateReceiptDoc{Mandate: m, JWS: jws, VerifyURL: h.baseURL(r) + "/mandat/verifier"}
-	if a, err := h.accounts.Account(r.Context(), m.OwnerID); err == nil && validLanguage(a.Language) {
+	a, err := h.accounts.Account(r.Context(), m.OwnerID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if validLanguage(a.Language) {
 		doc.Lang = a.Language // a translated page after the French one
 	}
+	doc.Zone = h.personZone(r, a)
 	if err := sharing.MandateReceiptPDF(&buf, doc, paperSize(r.URL.Query().Get("format"))); err != nil {
 		h.serverError(w, r, err)
 		return
@@ -490,10 +502,6 @@ func (h *handler) renderCode(w http.ResponseWriter, r *http.Request, c codeView)
 	h.renderAgent(w, r, http.StatusOK, "agent_code", view{Title: "agent.code.title"}, &agentCodeView{C: c})
 }
 
-// deskZone is the time of the access card's hours on both its pages: its first, in
-// French, is written by sharing in Paris's time.
-var deskZone = account.Location(account.Paris) //nolint:gochecknoglobals // loaded once
-
 // cardWords are the words of the access card in the person's language, printed on its
 // second page (sharing.AccessCard.Translation).
 func cardWords(lang string) *sharing.CardWords {
@@ -501,5 +509,5 @@ func cardWords(lang string) *sharing.CardWords {
 	loc := i18n.LocaleOf(lang)
 	return &sharing.CardWords{Title: t("card.title"), RecoveryTitle: t("card.recoverytitle"), Login: t("card.login"), Code: t("card.code"),
 		WorksFrom: t("card.worksfrom"), Expires: t("card.expires"), Enter: t("card.enter"), Helped: t("card.helped"), Keep: t("card.keep"),
-		Date: func(d time.Time) string { return loc.Date(d.In(deskZone)) }, DateTime: func(d time.Time) string { return loc.DateTime(d.In(deskZone)) }}
+		Date: loc.Date, DateTime: loc.DateTime}
 }

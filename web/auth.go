@@ -93,7 +93,7 @@ func (h *handler) openSession(w http.ResponseWriter, r *http.Request, owner uuid
 		h.setLangCookie(w, a.Language)
 		// A person who has not chosen a place keeps their device's, so that the
 		// messages sent to them are in their time too; Paris's is the default anyway.
-		if z := deviceZone(r); a.TimeZone == "" && z != "" && z != account.Paris {
+		if z := h.deviceZone(r); a.TimeZone == "" && z != "" && z != account.Paris {
 			if _, err := h.accounts.KeepTimeZone(r.Context(), owner, z); err != nil {
 				h.log.WarnContext(r.Context(), "keep the device's time zone", "err", err)
 			}

@@ -46,13 +46,17 @@ type kindGroup struct {
 func (h *handler) ownerID(r *http.Request) uuid.UUID { return stateOf(r).owner.ID }
 
 // item is a paper as r's page lists it: its title in the page's language when it was
-// given by default (shownTitle), and whether it has expired or soon will at now.
+// given by default (shownTitle), and whether it has expired or soon will at now. A paper
+// has expired once its expiry day is over where the reader lives (the reminder says
+// « expire aujourd'hui » that day).
 func (h *handler) item(r *http.Request, s vault.Summary, now time.Time) docItem {
-	s.Title = h.shownTitle(readerOf(r), s.Title, s.Kind, s.CreatedAt)
+	rd := h.readerOf(r)
+	s.Title = h.shownTitle(rd, s.Title, s.Kind, s.CreatedAt)
 	it := docItem{Summary: s}
 	if s.ExpiresOn != nil {
-		it.Expired = s.ExpiresOn.Before(now)
-		it.Expiring = !it.Expired && s.ExpiresOn.Before(now.Add(expiresSoon))
+		today := calendarDay(now, rd.zone)
+		it.Expired = s.ExpiresOn.Before(today)
+		it.Expiring = !it.Expired && s.ExpiresOn.Before(today.Add(expiresSoon))
 	}
 	return it
 }
@@ -289,7 +293,7 @@ func (h *handler) depositWith(r *http.Request, res *ingest.Reservation, d addDat
 	}
 	title := d.Title
 	if title == "" {
-		title = h.defaultTitle(readerOf(r), d.Kind, h.now())
+		title = h.defaultTitle(h.readerOf(r), d.Kind, h.now())
 	}
 	nd := vault.NewDocument{Kind: d.Kind, Title: title}
 	nd.Proof = h.checkProof(r.Context(), res, pdf.Bytes(), result.MediaType == ingest.PDF)
@@ -337,7 +341,7 @@ func (h *handler) titleOn(lang string, k vault.Kind, day time.Time) string {
 // who reads Arabic. A title a person wrote is shown as written. What is stored does not
 // change: the API, search and the export keep the title the paper was given.
 func (h *handler) shownTitle(rd reader, title string, k vault.Kind, added time.Time) string {
-	if h.isDefaultTitle(title, k, added) {
+	if h.isDefaultTitle(title, k, added, rd.zone) {
 		return h.defaultTitle(rd, k, added)
 	}
 	return title
@@ -345,7 +349,7 @@ func (h *handler) shownTitle(rd reader, title string, k vault.Kind, added time.T
 
 // showTitles gives docs, loaded for r's page, the titles the page shows them by.
 func (h *handler) showTitles(r *http.Request, docs []vault.Document) {
-	rd := readerOf(r)
+	rd := h.readerOf(r)
 	for i := range docs {
 		docs[i].Title = h.shownTitle(rd, docs[i].Title, docs[i].Kind, docs[i].CreatedAt)
 	}
@@ -354,12 +358,18 @@ func (h *handler) showTitles(r *http.Request, docs []vault.Document) {
 // unisolated takes out the marks of isolation (U+2068, U+2069).
 var unisolated = strings.NewReplacer("\u2068", "", "\u2069", "") //nolint:gochecknoglobals // a fixed replacer
 
-// isDefaultTitle tells whether title is the one given by default, in any language and
-// any of the offered times: the person may have changed language since the deposit, and
-// the day it was added is the next one in Paris for a paper added in the evening in
-// Martinique. Titles given before they were plain text carry marks of isolation.
-func (h *handler) isDefaultTitle(title string, k vault.Kind, t time.Time) bool {
-	days := addedDays(t)
+// isDefaultTitle tells whether title is the one given by default, in any language, on
+// the day it was added in Paris (every title given before zones were offered) or in the
+// reader's zone: the person may have changed language since the deposit, and a paper
+// added in the evening in Martinique is dated the day before Paris's. Other zones' days
+// are not tried: a title a person wrote with the day before or after would be taken for
+// a default one and renamed. Titles given before they were plain text carry marks of
+// isolation.
+func (h *handler) isDefaultTitle(title string, k vault.Kind, t time.Time, zone *time.Location) bool {
+	days := []time.Time{t.In(account.Location(account.Paris))}
+	if there := t.In(orParis(zone)); !sameDay(there, days[0]) {
+		days = append(days, there)
+	}
 	// Each holds the year it was given in, in its language's digits: most titles a
 	// person writes are told apart here, before ten titles are written to compare.
 	if !slices.ContainsFunc(days, func(d time.Time) bool {
@@ -379,19 +389,6 @@ func (h *handler) isDefaultTitle(title string, k vault.Kind, t time.Time) bool {
 		}
 	}
 	return false
-}
-
-// addedDays are the days t falls on in the offered times, Paris's first, each once: two
-// at most, since they span less than a day.
-func addedDays(t time.Time) []time.Time {
-	days := make([]time.Time, 0, 2)
-	for _, zone := range account.TimeZones {
-		d := t.In(account.Location(zone))
-		if !slices.ContainsFunc(days, func(s time.Time) bool { return sameDay(s, d) }) {
-			days = append(days, d)
-		}
-	}
-	return days
 }
 
 // sameDay tells whether a and b, each in its own zone, are on the same calendar day.
@@ -558,7 +555,7 @@ func (h *handler) file(w http.ResponseWriter, r *http.Request) {
 	defer br.Close()
 	name := "document"
 	if d, err := h.vault.Document(r.Context(), h.ownerID(r), id, h.actor(r)); err == nil {
-		name = h.shownTitle(readerOf(r), d.Title, d.Kind, d.CreatedAt)
+		name = h.shownTitle(h.readerOf(r), d.Title, d.Kind, d.CreatedAt)
 	}
 	h.stream(w, br, disposition, name+extension(br.MediaType))
 }
@@ -662,7 +659,7 @@ func (h *handler) editForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e := editData{ID: d.ID, Title: h.shownTitle(readerOf(r), d.Title, d.Kind, d.CreatedAt), Kind: d.Kind}
+	e := editData{ID: d.ID, Title: h.shownTitle(h.readerOf(r), d.Title, d.Kind, d.CreatedAt), Kind: d.Kind}
 	if d.IssuedOn != nil {
 		e.IssuedOn = d.IssuedOn.Format(time.DateOnly)
 	}

@@ -36,7 +36,7 @@ func (h *handler) reminders(r *http.Request, now time.Time, soon []vault.Summary
 		return nil, soon
 	}
 	shown := map[uuid.UUID]bool{}
-	rd := readerOf(r)
+	rd := h.readerOf(r)
 	for i, rm := range list {
 		shown[rm.DocumentID] = true
 		list[i].Title = h.shownTitle(rd, rm.Title, rm.Kind, rm.Added)

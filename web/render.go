@@ -7,10 +7,8 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -22,65 +20,28 @@ import (
 //go:embed templates
 var templateFiles embed.FS
 
-// pages holds every page's template, parsed once per language and time zone, so that
-// the translation and the dates' zone are bound at parse time: metropolitan France's at
-// start, another zone's the first time a page is read in it.
+// pages holds every page's template, parsed at start once per language so that the
+// translation function is bound at parse time. The reader's time zone is not bound: each
+// page gives it to the date functions (view.Zone), so that a zone costs no templates.
 type pages struct {
-	cat    catalogue
-	assets *assets
-	mu     sync.Mutex
-	sets   map[pageSet]map[string]*template.Template // page → template
-	// overseas are the sets of zones other than Paris's, the most recently used last: a
-	// set weighs about 4.6 MB, so that beyond maxOverseasSets the least used is dropped
-	// (and parsed again, in 13 ms, when it is needed).
-	overseas []pageSet
+	cat  catalogue
+	sets map[string]map[string]*template.Template // language → page → template
 }
 
-// pageSet names the templates of one language and one zone.
-type pageSet struct{ lang, zone string }
-
-// maxOverseasSets bounds the sets kept for zones other than Paris's: enough for French
-// in every zone and a few other languages.
-const maxOverseasSets = 16
-
 func parsePages(a *assets) *pages {
-	p := &pages{cat: loadCatalogue(), assets: a, sets: map[pageSet]map[string]*template.Template{}}
+	p := &pages{cat: loadCatalogue(), sets: map[string]map[string]*template.Template{}}
 	for _, lang := range languages {
-		p.sets[pageSet{lang, account.Paris}] = p.parse(lang, account.Paris)
+		p.sets[lang] = p.parse(a, lang)
 	}
 	return p
 }
 
-// set is the templates of lang and zone, parsed if they are not kept.
-func (p *pages) set(lang, zone string) map[string]*template.Template {
-	key := pageSet{lang, zone}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s, ok := p.sets[key]
-	if zone == account.Paris {
-		return s
-	}
-	if ok {
-		i := slices.Index(p.overseas, key)
-		p.overseas = append(slices.Delete(p.overseas, i, i+1), key)
-		return s
-	}
-	if len(p.overseas) == maxOverseasSets {
-		delete(p.sets, p.overseas[0])
-		p.overseas = slices.Delete(p.overseas, 0, 1)
-	}
-	s = p.parse(lang, zone)
-	p.sets[key] = s
-	p.overseas = append(p.overseas, key)
-	return s
-}
-
-func (p *pages) parse(lang, zone string) map[string]*template.Template {
+func (p *pages) parse(a *assets, lang string) map[string]*template.Template {
 	files, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
 		panic(err)
 	}
-	a, tz, loc := p.assets, account.Location(zone), localeOf(lang)
+	loc := localeOf(lang)
 	funcs := template.FuncMap{
 		"t": func(id string, args ...any) string { return p.cat.text(lang, id, args...) },
 		// tfr is a text in French whatever the page's language: a legal text that
@@ -93,17 +54,17 @@ func (p *pages) parse(lang, zone string) map[string]*template.Template {
 		"icon":    a.icon,
 		"asset":   a.url,
 		"kind":    func(k vault.Kind) string { return p.cat.text(lang, "kind."+string(k)) },
-		// date is the day of t in the reader's time: an instant (when a paper was
-		// added) late in the evening is the next day in Paris; a calendar day (midnight
-		// UTC) stays its day (localDay).
-		"date": func(t *time.Time) string {
+		// date is the day of t in the reader's time zone (view.Zone): an instant (when a
+		// paper was added) late in the evening in Martinique is the next day in Paris; a
+		// calendar day (midnight UTC) stays its day (localDay).
+		"date": func(zone *time.Location, t *time.Time) string {
 			if t == nil {
 				return ""
 			}
-			return loc.Date(localDay(*t, tz))
+			return loc.Date(localDay(*t, orParis(zone)))
 		},
-		"datetime":  func(t time.Time) string { return loc.DateTime(t.In(tz)) },
-		"clock":     func(t time.Time) string { return loc.Clock(t.In(tz)) },
+		"datetime":  func(zone *time.Location, t time.Time) string { return loc.DateTime(t.In(orParis(zone))) },
+		"clock":     func(zone *time.Location, t time.Time) string { return loc.Clock(t.In(orParis(zone))) },
 		"num":       func(n int) string { return loc.Digits(strconv.Itoa(n)) },
 		"dir":       loc.Dir,
 		"languages": func() []languageChoice { return languageChoices(lang) },
@@ -167,7 +128,8 @@ func kindIcon(k vault.Kind) string {
 // view is what every page template receives.
 type view struct {
 	Lang     string
-	Title    string // a message ID
+	Zone     *time.Location // the reader's time: every date template function is given it
+	Title    string         // a message ID
 	LoggedIn bool
 	Login    string
 	CSRF     string // masked for this response (maskCSRF)
@@ -215,7 +177,8 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 			v.Aidants = h.aidantNotices(r.Context(), st.owner.ID)
 		}
 	}
-	t, ok := h.pages.set(v.Lang, requestZone(r))[page]
+	v.Zone = account.Location(h.requestZone(r))
+	t, ok := h.pages.sets[v.Lang][page]
 	if !ok {
 		h.log.ErrorContext(r.Context(), "no such page template", "page", page)
 		http.Error(w, h.t(r, "error.internal"), http.StatusInternalServerError)

@@ -14,6 +14,7 @@ import (
 
 	"coffre/sharing"
 	"coffre/vault"
+	"coffre/vault/account"
 )
 
 // Sharing, the owner's side: choose papers, make a link (with its QR code for the
@@ -57,13 +58,21 @@ type shareChoice struct {
 	// SameTitle is whether another paper offered has the same title, to the eye (case and
 	// spaces aside): the hour it was added is shown too.
 	SameTitle bool
+	// Zone is the reader's time (requestZone), for the "sharedocs" template, which is
+	// given the form rather than the page.
+	Zone *time.Location
 }
 
 // offered is docs as r's share form offers them, by the titles the page shows
 // (showTitles).
 func (h *handler) offered(r *http.Request, docs []vault.Document) []shareChoice {
 	h.showTitles(r, docs)
-	return shareChoices(docs)
+	zone := account.Location(h.requestZone(r))
+	out := shareChoices(docs)
+	for i := range out {
+		out[i].Zone = zone
+	}
+	return out
 }
 
 // shareChoices is docs as the share forms offer them, in the same order.

@@ -137,7 +137,7 @@ func (h *handler) suggestedUpdate(r *http.Request, d *vault.Document, s *vault.S
 // the paper still has the title given by default.
 func (h *handler) suggestedTitle(r *http.Request, d *vault.Document, s *vault.Suggestion) (string, bool) {
 	key := "papertitle." + s.Paper
-	if s.Paper == "" || !h.pages.cat.has(key) || !h.isDefaultTitle(d.Title, d.Kind, d.CreatedAt) {
+	if s.Paper == "" || !h.pages.cat.has(key) || !h.isDefaultTitle(d.Title, d.Kind, d.CreatedAt, h.readerOf(r).zone) {
 		return "", false
 	}
 	return h.t(r, key), true

@@ -24,12 +24,12 @@ func TestDefaultTitlePlain(t *testing.T) {
 		}
 	}
 	old := h.pages.cat.text("ar", "doc.defaulttitle", h.pages.cat.text("ar", "kind.caf"), localeOf("ar").Date(at))
-	if !strings.Contains(old, "\u2068") || !h.isDefaultTitle(old, vault.KindCAF, at) {
+	if !strings.Contains(old, "\u2068") || !h.isDefaultTitle(old, vault.KindCAF, at, nil) {
 		t.Errorf("a default title with its marks is not known: %q", old)
 	}
 	first := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	fr, en := reader{"fr", account.Location(account.Paris)}, reader{"en", account.Location(account.Paris)}
-	if !h.isDefaultTitle("Attestation CAF du 1 décembre 2026", vault.KindCAF, first) || !h.isDefaultTitle(h.defaultTitle(fr, vault.KindCAF, first), vault.KindCAF, first) || !h.isDefaultTitle(h.defaultTitle(en, vault.KindCAF, first), vault.KindCAF, first) {
+	if !h.isDefaultTitle("Attestation CAF du 1 décembre 2026", vault.KindCAF, first, nil) || !h.isDefaultTitle(h.defaultTitle(fr, vault.KindCAF, first), vault.KindCAF, first, nil) || !h.isDefaultTitle(h.defaultTitle(en, vault.KindCAF, first), vault.KindCAF, first, nil) {
 		t.Error("a French default title of the first of a month, « 1 » or « 1er », is not known")
 	}
 	if cd := contentDisposition("attachment", old+".pdf"); strings.Contains(cd, "%E2%81%A8") || strings.Contains(cd, "%E2%81%A9") {
@@ -38,12 +38,13 @@ func TestDefaultTitlePlain(t *testing.T) {
 }
 
 // TestDefaultTitleZones: a paper added late in the evening overseas is dated that day
-// there and the next day in Paris; its default title is known whichever time it was
-// given in, the year's last evening included, and each reader sees it dated in theirs.
+// there and the next day in Paris; its default title is known to a reader in Paris or in
+// its zone, the year's last evening included, and each sees it dated in their time. A
+// title a person wrote with the day before is theirs.
 func TestDefaultTitleZones(t *testing.T) {
 	t.Parallel()
 	h := &handler{pages: parsePages(loadAssets()), log: slog.New(slog.DiscardHandler)}
-	paris, martinique, noumea := account.Location(account.Paris), account.Location("America/Martinique"), account.Location("Pacific/Noumea")
+	paris, martinique := account.Location(account.Paris), account.Location("America/Martinique")
 	for _, c := range []struct {
 		at                    time.Time
 		inParis, inMartinique string
@@ -57,20 +58,25 @@ func TestDefaultTitleZones(t *testing.T) {
 		if there != c.inMartinique {
 			t.Errorf("%s in Martinique: %q, want %q", c.at, there, c.inMartinique)
 		}
-		if !h.isDefaultTitle(there, vault.KindCAF, c.at) {
-			t.Errorf("%q, given in Martinique, is not known as a default title", there)
+		if !h.isDefaultTitle(there, vault.KindCAF, c.at, martinique) || !h.isDefaultTitle(c.inParis, vault.KindCAF, c.at, martinique) {
+			t.Errorf("%q or %q is not known as a default title in Martinique", there, c.inParis)
 		}
-		if got := h.shownTitle(reader{"fr", paris}, there, vault.KindCAF, c.at); got != c.inParis {
-			t.Errorf("%q read in Paris: %q, want %q", there, got, c.inParis)
+		if got := h.shownTitle(reader{"fr", martinique}, c.inParis, vault.KindCAF, c.at); got != there {
+			t.Errorf("%q read in Martinique: %q, want %q", c.inParis, got, there)
 		}
-		if en := h.shownTitle(reader{"en", noumea}, there, vault.KindCAF, c.at); !strings.Contains(en, "CAF") || en == there {
-			t.Errorf("%q read in English in Nouméa: %q", there, en)
+		if got := h.shownTitle(reader{"fr", paris}, there, vault.KindCAF, c.at); got != there {
+			t.Errorf("%q, given in Martinique, read in Paris: %q; a reader in Paris cannot tell it from a title written", there, got)
+		}
+		if en := h.shownTitle(reader{"en", martinique}, there, vault.KindCAF, c.at); !strings.Contains(en, "CAF") || en == there {
+			t.Errorf("%q read in English in Martinique: %q", there, en)
 		}
 	}
-	// A title the person wrote holding the other day's date is theirs.
-	mine := "Attestation CAF du 28 novembre 2026"
-	if h.isDefaultTitle(mine, vault.KindCAF, time.Date(2026, 11, 30, 3, 30, 0, 0, time.UTC)) {
-		t.Errorf("%q is taken for a default title", mine)
+	// A person in Paris who writes the paper's own date, the day before, keeps it.
+	mine, added := "Attestation CAF du 29 novembre 2026", time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	for _, zone := range []*time.Location{paris, nil} {
+		if h.isDefaultTitle(mine, vault.KindCAF, added, zone) || h.shownTitle(reader{"fr", paris}, mine, vault.KindCAF, added) != mine {
+			t.Errorf("%q, written on 30 November in Paris, is taken for a default title", mine)
+		}
 	}
 }
 

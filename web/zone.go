@@ -15,6 +15,8 @@ import (
 
 // zoneCookie holds the device's time zone, as zone.js reads it from the browser: a plain
 // preference, like the language's, that the server checks against account.TimeZones.
+// Over TLS it is __Host-tz (cookieName), which a neighbouring subdomain cannot plant: the
+// zone kept at sign-in dates the person's security messages.
 const zoneCookie = "tz"
 
 // zoneAliases are the other names a device may give to the offered zones.
@@ -24,8 +26,8 @@ var zoneAliases = map[string]string{ //nolint:gochecknoglobals // a constant tab
 }
 
 // deviceZone is the zone r's browser said it is in, if it is one Coffre offers.
-func deviceZone(r *http.Request) string {
-	c, err := r.Cookie(zoneCookie)
+func (h *handler) deviceZone(r *http.Request) string {
+	c, err := r.Cookie(h.cookieName(zoneCookie))
 	if err != nil {
 		return ""
 	}
@@ -40,11 +42,11 @@ func deviceZone(r *http.Request) string {
 }
 
 // requestZone is the name of the zone r's page gives its hours in.
-func requestZone(r *http.Request) string {
+func (h *handler) requestZone(r *http.Request) string {
 	if st := stateOf(r); st.session != nil && st.session.TimeZone != "" {
 		return st.session.TimeZone
 	}
-	if z := deviceZone(r); z != "" {
+	if z := h.deviceZone(r); z != "" {
 		return z
 	}
 	return account.Paris
@@ -52,7 +54,16 @@ func requestZone(r *http.Request) string {
 
 // localNow is the time now in r's reader's time.
 func (h *handler) localNow(r *http.Request) time.Time {
-	return h.now().In(account.Location(requestZone(r)))
+	return h.now().In(account.Location(h.requestZone(r)))
+}
+
+// personZone is the time a paper printed at a desk for a person gives its hours in: the
+// person's, else the desk's (its browser's), else Paris's.
+func (h *handler) personZone(r *http.Request, a *account.Account) *time.Location {
+	if a != nil && a.TimeZone != "" {
+		return account.Location(a.TimeZone)
+	}
+	return account.Location(h.requestZone(r))
 }
 
 // reader is who a page is written for: their language and their time.
@@ -61,8 +72,24 @@ type reader struct {
 	zone *time.Location
 }
 
-func readerOf(r *http.Request) reader {
-	return reader{lang: requestLanguage(r), zone: account.Location(requestZone(r))}
+func (h *handler) readerOf(r *http.Request) reader {
+	return reader{lang: requestLanguage(r), zone: account.Location(h.requestZone(r))}
+}
+
+// orParis is zone, or Paris's for a view that was given none: a date is never a reason
+// for a page to fail.
+func orParis(zone *time.Location) *time.Location {
+	if zone == nil {
+		return account.Location(account.Paris)
+	}
+	return zone
+}
+
+// calendarDay is the day it is at t in zone, as a calendar day (midnight UTC, as
+// PostgreSQL gives a date), to compare with a paper's expiry.
+func calendarDay(t time.Time, zone *time.Location) time.Time {
+	y, m, d := t.In(orParis(zone)).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // localDay is t in zone, unless t is a calendar day (midnight UTC, as PostgreSQL gives a

@@ -12,6 +12,8 @@
     return;
   }
   if (typeof zone !== 'string' || !/^[A-Za-z0-9_\/+-]{1,64}$/.test(zone)) return;
-  document.cookie = 'tz=' + zone + '; path=/; max-age=31536000; samesite=lax' +
-    (location.protocol === 'https:' ? '; secure' : '');
+  // Over TLS the server reads __Host-tz, which only this host can set (Secure, Path=/).
+  var secure = location.protocol === 'https:';
+  document.cookie = (secure ? '__Host-tz=' : 'tz=') + zone + '; path=/; max-age=31536000; samesite=lax' +
+    (secure ? '; secure' : '');
 })();
