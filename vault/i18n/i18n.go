@@ -30,8 +30,11 @@ import (
 	"html"
 	"io/fs"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 //go:embed *.json
@@ -190,6 +193,33 @@ func ForSMS(s string) string {
 // inside guillemets out), and août's 1990 spelling.
 var smsReplacer = strings.NewReplacer("« ", `"`, " »", `"`, "«", `"`, "»", `"`, //nolint:gochecknoglobals // a fixed replacer
 	"“", `"`, "”", `"`, "„", `"`, "‘", "'", "’", "'", "août", "aout")
+
+// GSMSpelling is s with each letter GSM 03.38 lacks written as the letter under its
+// accent (â, ê, î, ô, û, ë, ï, ç, á, ó…: Mâcon → Macon, Besançon → Besancon) and œ as
+// oe; the letters GSM has (é, è, à, ù, ñ, ü…) and those of other scripts are kept. It is
+// for a name in a text message whose words are GSM's: a single such letter sends the
+// whole message in UCS-2, 70 characters a part instead of 160.
+func GSMSpelling(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case strings.ContainsRune(gsmBasic, r) || strings.ContainsRune(gsmExtension, r):
+			b.WriteRune(r)
+		case r == 'œ':
+			b.WriteString("oe")
+		case r == 'Œ':
+			b.WriteString("OE")
+		default:
+			base := []rune(norm.NFD.String(string(r)))
+			if len(base) > 1 && strings.ContainsRune(gsmBasic, base[0]) && !slices.ContainsFunc(base[1:], func(m rune) bool { return !unicode.Is(unicode.Mn, m) }) {
+				b.WriteRune(base[0])
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
+}
 
 // gsmBasic is the default alphabet of GSM 03.38 (3GPP TS 23.038): one septet each.
 const gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"

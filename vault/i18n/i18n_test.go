@@ -383,3 +383,25 @@ func TestPageSpaceFaults(t *testing.T) {
 		t.Errorf("a page with plain spaces: %q", got)
 	}
 }
+
+// TestGSMSpelling: the letters GSM 03.38 lacks are written as the letter under their
+// accent, and œ as oe; GSM's own accented letters and other scripts are kept.
+func TestGSMSpelling(t *testing.T) {
+	for in, want := range map[string]string{
+		"CCAS de Mâcon":           "CCAS de Macon",
+		"Besançon":                "Besancon",
+		"Nîmes, Hôtel-Dieu, Zoë":  "Nimes, Hotel-Dieu, Zoe",
+		"Cœur de ville, ŒUVRE":    "Coeur de ville, OEUVRE",
+		"Âge d'Or, Île-de-France": "Age d'Or, Ile-de-France",
+		"Saint-Étienne, Sète, où": "Saint-Étienne, Sète, où",
+		"Peña, Müller, Ærø":       "Peña, Müller, Ærø",
+		"Ramón Gómez, María":      "Ramon Gomez, Maria",
+		"بلدية ليل":               "بلدية ليل",
+		"Київ":                    "Київ",
+		"":                        "",
+	} {
+		if got := GSMSpelling(in); got != want {
+			t.Errorf("GSMSpelling(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -160,7 +160,7 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 	default:
 		entry.Date = a.At
 	}
-	w := word(rc.Language, a.What, f)
+	w := wordFor(rc, a.What, f)
 	if len(w.lines) == 0 {
 		log.Error("message dropped: no words for this notice")
 		return nil

@@ -93,6 +93,24 @@ func footer(lang string) string {
 // only (i18n.ForSMS): French's no-break spaces would make it cost twice as much. Its
 // words, in French and English, keep to the GSM alphabet for the same reason
 // (TestSMSAlphabet): a new line in those languages says it without ê, ô, î, â, ç, œ.
+// wordFor is word for rc: by SMS, a name (f.who: a structure, an agent) that alone would
+// send a French or English message in UCS-2 is respelled in GSM's letters (i18n.GSMSpelling).
+// A message in a language GSM cannot write keeps the name as written.
+func wordFor(rc *account.Recipient, what account.OwnerNotice, f facts) wording {
+	if rc.Kind == account.ChannelSMS && f.who != "" && gsmWithout(rc.Language, what, f) {
+		f.who = i18n.GSMSpelling(f.who)
+	}
+	return word(rc.Language, what, f)
+}
+
+// gsmWithout tells whether the SMS of what, in lang, is written in GSM 03.38's alphabet
+// but for the name it carries (f.who): French and English are, Spanish and Arabic are not.
+func gsmWithout(lang string, what account.OwnerNotice, f facts) bool {
+	f.who = ""
+	_, outside := i18n.GSMSeptets(message(account.ChannelSMS, "", lang, word(lang, what, f)).Text)
+	return len(outside) == 0
+}
+
 func message(kind account.ChannelKind, to, lang string, w wording) Message {
 	prefix := i18n.Text(lang, "notify.prefix")
 	if kind == account.ChannelSMS {

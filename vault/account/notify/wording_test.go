@@ -141,3 +141,31 @@ func TestSMSAlphabet(t *testing.T) {
 		}
 	}
 }
+
+// TestSMSNamesInGSM: a structure whose name has a letter GSM lacks (Mâcon, Besançon)
+// no longer sends a French or English SMS in UCS-2: the name is respelled in the SMS
+// only; the e-mail, and an SMS in a language GSM cannot write, keep it as written.
+func TestSMSNamesInGSM(t *testing.T) {
+	at := time.Date(2027, 3, 1, 7, 44, 0, 0, time.UTC)
+	for _, c := range []struct {
+		lang, who, want string
+		kind            account.ChannelKind
+	}{
+		{"fr", "CCAS de Mâcon", "CCAS de Macon", account.ChannelSMS},
+		{"fr", "France Services de Besançon", "France Services de Besancon", account.ChannelSMS},
+		{"en", "CCAS de Nîmes (Hôtel de ville)", "CCAS de Nimes (Hotel de ville)", account.ChannelSMS},
+		{"fr", "CCAS de Saint-Étienne", "CCAS de Saint-Étienne", account.ChannelSMS},
+		{"fr", "CCAS de Mâcon", "CCAS de Mâcon", account.ChannelEmail},
+		{"es", "CCAS de Mâcon", "CCAS de Mâcon", account.ChannelSMS},
+		{"ar", "CCAS de Mâcon", "CCAS de Mâcon", account.ChannelSMS},
+	} {
+		rc := &account.Recipient{Kind: c.kind, Language: c.lang}
+		msg := message(c.kind, "+33612345678", c.lang, wordFor(rc, account.NoticeMandateGiven, facts{at: at, who: c.who}))
+		if !strings.Contains(msg.Text, c.want) {
+			t.Errorf("[%s, %s] %q: want %q in %q", c.lang, c.kind, c.who, c.want, msg.Text)
+		}
+		if _, outside := i18n.GSMSeptets(msg.Text); c.kind == account.ChannelSMS && (c.lang == "fr" || c.lang == "en") && len(outside) > 0 {
+			t.Errorf("[%s] %q: %q outside GSM in %q", c.lang, c.who, string(outside), msg.Text)
+		}
+	}
+}
