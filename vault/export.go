@@ -66,6 +66,10 @@ type ExportOptions struct {
 	// recorded in the journal entry of the export, which the owner sees. Free text that
 	// may name the person: the journal keeps it sealed (Event.Private).
 	Request string
+	// Zone is the owner's time, ZoneName its place in French (« La Réunion »): LISEZMOI.txt
+	// dates the copy in it. Without them, in UTC, said so.
+	Zone     *time.Location
+	ZoneName string
 	// Lang is the owner's language, a code of coffre/vault/i18n. Other than French, a
 	// short notice in it is written beside LISEZMOI.txt, which stays in French:
 	// LISEZMOI-<Lang>.txt. manifest.csv's column names and kind labels follow it (its
@@ -122,6 +126,7 @@ func (v *Vault) Export(ctx context.Context, owner uuid.UUID, by Actor, w io.Writ
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) // read only: nothing to commit
 
+	snap.zone, snap.zoneName = opts.Zone, opts.ZoneName
 	sum := &ExportSummary{Documents: len(snap.docs), Encrypted: opts.Passphrase != ""}
 	out := w
 	var enc io.WriteCloser
@@ -160,6 +165,10 @@ type snapshot struct {
 	headSeq    int64
 	headHash   []byte
 	checkpoint *ExportedCheckpoint
+	// zone and zoneName date LISEZMOI.txt (ExportOptions.Zone); at stays in UTC for the
+	// files' times.
+	zone     *time.Location
+	zoneName string
 }
 
 type exportDoc struct {
@@ -450,7 +459,7 @@ func exportBlob(zw *zip.Writer, r *BlobReader, d exportDoc, b Blob, name string,
 var readmeTemplate = template.Must(template.New("LISEZMOI").Parse(`VOTRE COFFRE-FORT NUMÉRIQUE — COPIE COMPLÈTE
 ============================================
 
-Ce dossier contient une copie de tout votre coffre, faite le {{.At}} (heure UTC).
+Ce dossier contient une copie de tout votre coffre, faite le {{.At}} ({{.Clock}}).
 Nombre de documents : {{.Documents}}. Nombre de fichiers : {{.Files}}.
 
 Vous pouvez garder cette copie sur une clé USB ou un ordinateur, la donner à un proche
@@ -546,14 +555,18 @@ en demander une à tout moment, autant de fois que vous le voulez.
 `))
 
 func writeReadme(w io.Writer, s *snapshot, sum *ExportSummary) error {
+	at, clock := s.at, "heure UTC"
+	if s.zone != nil && s.zoneName != "" {
+		at, clock = s.at.In(s.zone), "heure de "+s.zoneName
+	}
 	data := struct {
-		At               string
+		At, Clock        string
 		Documents, Files int
 		Checkpoint       bool
 		CheckpointSeq    int64
 		LastHash         string
 	}{
-		At: s.at.Format("02/01/2006 à 15:04"), Documents: sum.Documents, Files: sum.Files,
+		At: at.Format("02/01/2006 à 15:04"), Clock: clock, Documents: sum.Documents, Files: sum.Files,
 		Checkpoint: s.checkpoint != nil, LastHash: hex.EncodeToString(s.headHash),
 	}
 	if s.checkpoint != nil {

@@ -30,6 +30,25 @@ func TestReadmeFrenchSpaces(t *testing.T) {
 			}
 		}
 	}
+	// The copy is dated in the owner's time when it is given, in UTC, said so, when not.
+	at := time.Date(2027, 3, 12, 20, 44, 0, 0, time.UTC)
+	reunion, _ := time.LoadLocation("Indian/Reunion")
+	for _, c := range []struct {
+		zone *time.Location
+		name string
+		want string
+	}{
+		{nil, "", "faite le 12/03/2027 à 20:44 (heure UTC)."},
+		{reunion, "La Réunion", "faite le 13/03/2027 à 00:44 (heure de La Réunion)."},
+	} {
+		var b bytes.Buffer
+		if err := writeReadme(&b, &snapshot{at: at, headHash: make([]byte, 32), zone: c.zone, zoneName: c.name}, &ExportSummary{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("LISEZMOI.txt in %q: want %q:\n%.300s", c.name, c.want, b.String())
+		}
+	}
 	for _, f := range i18n.FrenchSpaceFaults(ErrShortPassphrase.Error()) {
 		t.Errorf("ErrShortPassphrase: %s: %q", f, ErrShortPassphrase.Error())
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"coffre/vault"
+	"coffre/vault/account"
+	"coffre/vault/i18n"
 )
 
 // maxExports bounds the exports one process streams at once: each holds a database
@@ -175,7 +177,9 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	// the deadline is lifted afterwards for the next request on the connection.
 	// Unsupported by some ResponseWriters (test recorders): then there is none to lift.
 	defer func() { _ = sw.rc.SetWriteDeadline(time.Time{}) }()
-	_, err = h.vault.Export(r.Context(), owner, h.actor(r), sw, vault.ExportOptions{Passphrase: f.Passphrase, Lang: requestLanguage(r)})
+	zone := h.requestZone(r)
+	_, err = h.vault.Export(r.Context(), owner, h.actor(r), sw, vault.ExportOptions{Passphrase: f.Passphrase, Lang: requestLanguage(r),
+		Zone: account.Location(zone), ZoneName: i18n.Text("fr", zoneLabels[zone])})
 	if err == nil {
 		return
 	}

@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -81,6 +84,23 @@ func TestTimeZones(t *testing.T) {
 	}
 	if !told(before) && !told(after) {
 		t.Errorf("Mon compte does not tell the time it is in Martinique (%s)", fr.Clock(before.In(account.Location("America/Martinique"))))
+	}
+
+	// The copy of the safe is named by Martinique's day, and dated in its time inside.
+	resp, archive := c.exportArchive(nil)
+	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := zr.Open("LISEZMOI.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(readme)
+	day := b.clock.Now().In(account.Location("America/Martinique")).Format("02/01/2006")
+	if !strings.Contains(string(text), "faite le "+day+" à ") || !strings.Contains(string(text), "(heure de Martinique).") ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), b.clock.Now().In(account.Location("America/Martinique")).Format(time.DateOnly)) {
+		t.Errorf("the copy in Martinique: %s, %.200s", resp.Header.Get("Content-Disposition"), text)
 	}
 
 	tok := c.csrf("/compte")
