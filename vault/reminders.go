@@ -56,10 +56,19 @@ type Reminder struct {
 	DaysLeft   int // 0 on the day it expires
 }
 
-// Today is the date of t in France (UTC midnight of the day in Paris): expiry dates
-// are days, and a reminder turns at midnight in France, not in UTC.
-func Today(t time.Time) time.Time {
-	y, m, d := t.In(paris).Date()
+// Today is the date of t in metropolitan France (UTC midnight of the day in Paris):
+// expiry dates are days, and a reminder turns at midnight in France, not in UTC. The
+// messages' job counts days so.
+func Today(t time.Time) time.Time { return DayIn(t, nil) }
+
+// DayIn is the date of t in zone (Paris's when nil), as Today's: « Mes papiers » counts
+// the days left where its reader lives, since in Nouméa the next day has begun at 13:00
+// UTC.
+func DayIn(t time.Time, zone *time.Location) time.Time {
+	if zone == nil {
+		zone = paris
+	}
+	y, m, d := t.In(zone).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
@@ -97,9 +106,9 @@ func replaces(b, a *summaryRow) bool {
 	return !b.CreatedAt.Before(first)
 }
 
-// ownerReminders returns the current reminders of owner at now, dismissed or not, soonest
-// expiry first; with titles, their titles opened.
-func (v *Vault) ownerReminders(ctx context.Context, owner uuid.UUID, now time.Time, titles bool) ([]Reminder, error) {
+// ownerReminders returns the current reminders of owner on the day today (DayIn),
+// dismissed or not, soonest expiry first; with titles, their titles opened.
+func (v *Vault) ownerReminders(ctx context.Context, owner uuid.UUID, today time.Time, titles bool) ([]Reminder, error) {
 	_, dataKey, err := v.ownerKeys(ctx, owner)
 	if err != nil {
 		return nil, err
@@ -108,7 +117,6 @@ func (v *Vault) ownerReminders(ctx context.Context, owner uuid.UUID, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	today := Today(now)
 	var out []Reminder
 	for i := range all {
 		a := &all[i]
@@ -134,10 +142,11 @@ func (v *Vault) ownerReminders(ctx context.Context, owner uuid.UUID, now time.Ti
 	return out, nil
 }
 
-// Reminders returns owner's reminders to show at now on « Mes papiers », soonest expiry
-// first, with their titles: those not dismissed at their current milestone.
-func (v *Vault) Reminders(ctx context.Context, owner uuid.UUID, now time.Time) ([]Reminder, error) {
-	all, err := v.ownerReminders(ctx, owner, now, true)
+// Reminders returns owner's reminders to show at now on « Mes papiers », its days counted
+// in zone, the reader's (nil: Paris's), soonest expiry first, with their titles: those
+// not dismissed at their current milestone.
+func (v *Vault) Reminders(ctx context.Context, owner uuid.UUID, now time.Time, zone *time.Location) ([]Reminder, error) {
+	all, err := v.ownerReminders(ctx, owner, DayIn(now, zone), true)
 	if err != nil {
 		return nil, fmt.Errorf("vault: reminders %s: %w", owner, err)
 	}
@@ -161,7 +170,12 @@ func (v *Vault) Reminders(ctx context.Context, owner uuid.UUID, now time.Time) (
 // not, or ErrNotFound when it has none (deleted, replaced, expired, not due yet, or not
 // the owner's): the message job checks it is still due before it sends.
 func (v *Vault) Reminder(ctx context.Context, owner, doc uuid.UUID, now time.Time) (*Reminder, error) {
-	all, err := v.ownerReminders(ctx, owner, now, false)
+	return v.reminderOn(ctx, owner, doc, Today(now))
+}
+
+// reminderOn is Reminder on the day today.
+func (v *Vault) reminderOn(ctx context.Context, owner, doc uuid.UUID, today time.Time) (*Reminder, error) {
+	all, err := v.ownerReminders(ctx, owner, today, false)
 	if err != nil {
 		return nil, fmt.Errorf("vault: reminder %s: %w", doc, err)
 	}
@@ -173,10 +187,10 @@ func (v *Vault) Reminder(ctx context.Context, owner, doc uuid.UUID, now time.Tim
 	return nil, fmt.Errorf("vault: reminder %s: %w", doc, ErrNotFound)
 }
 
-// DismissReminder hides the current reminder of owner's paper doc on « Mes papiers »
-// until its next milestone. A paper without a current reminder gives ErrNotFound; one
+// DismissReminder hides the current reminder of owner's paper doc on « Mes papiers »,
+// its days counted in zone as Reminders counted them, until its next milestone. A paper without a current reminder gives ErrNotFound; one
 // that is not owner's is also journaled as a failed attempt by by, like any lookup.
-func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, by Actor, now time.Time) error {
+func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, by Actor, now time.Time, zone *time.Location) error {
 	mine, err := isCurrentDocument(ctx, v.db, owner, doc)
 	if err != nil {
 		return fmt.Errorf("vault: dismiss reminder: %w", err)
@@ -185,7 +199,7 @@ func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, by Ac
 		v.deny(ctx, owner, doc, by)
 		return fmt.Errorf("vault: dismiss reminder %s: %w", doc, ErrNotFound)
 	}
-	r, err := v.Reminder(ctx, owner, doc, now)
+	r, err := v.reminderOn(ctx, owner, doc, DayIn(now, zone))
 	if err != nil {
 		return fmt.Errorf("vault: dismiss reminder: %w", err)
 	}
@@ -209,7 +223,7 @@ func (v *Vault) DueReminders(ctx context.Context, now time.Time) ([]Reminder, er
 	}
 	var out []Reminder
 	for _, owner := range owners {
-		rs, err := v.ownerReminders(ctx, owner, now, false)
+		rs, err := v.ownerReminders(ctx, owner, today, false)
 		if errors.Is(err, ErrIntegrity) || errors.Is(err, ErrShredded) {
 			// One safe that cannot be read must not keep every other from its reminders.
 			v.log.Error("due reminders: safe skipped", "owner", owner, "err", err)

@@ -31,7 +31,7 @@ func (b *testBundle) paper(t testing.TB, owner uuid.UUID, by vault.Actor, kind v
 // by title.
 func (b *testBundle) reminded(t testing.TB, owner uuid.UUID) map[string]int {
 	t.Helper()
-	rs, err := b.v.Reminders(context.Background(), owner, b.clock.Now())
+	rs, err := b.v.Reminders(context.Background(), owner, b.clock.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestReminderMilestones(t *testing.T) {
 	}{{vault.KindIdentite, 80}, {vault.KindTitreSejour, 100}, {vault.KindSante, 2}, {vault.KindCAF, 30}} {
 		b.paper(t, owner, by, c.kind, string(c.kind), c.days)
 	}
-	rs, err := b.v.Reminders(context.Background(), owner, b.clock.Now())
+	rs, err := b.v.Reminders(context.Background(), owner, b.clock.Now(), nil)
 	if err != nil || len(rs) != 4 {
 		t.Fatalf("reminders: %v %v", rs, err)
 	}
@@ -120,7 +120,7 @@ func TestReminderLifecycle(t *testing.T) {
 	}
 
 	// Dismissed until the next milestone.
-	if err := b.v.DismissReminder(ctx, owner, permit.ID, by, b.clock.Now()); err != nil {
+	if err := b.v.DismissReminder(ctx, owner, permit.ID, by, b.clock.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.reminded(t, owner); len(got) != 1 {
@@ -142,7 +142,7 @@ func TestReminderLifecycle(t *testing.T) {
 
 	// Someone else cannot dismiss it, nor see it.
 	other, otherBy := b.owner(t)
-	if err := b.v.DismissReminder(ctx, other, permit.ID, otherBy, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
+	if err := b.v.DismissReminder(ctx, other, permit.ID, otherBy, b.clock.Now(), nil); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("another owner dismissed the reminder: %v", err)
 	}
 	if acts := b.actions(t, owner); acts[len(acts)-1] != vault.ActionDenied {
@@ -186,4 +186,48 @@ func TestReminderLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	vaulttest.AssertErased(t, b.db, owner)
+}
+
+// TestReminderDaysWhereReaderLives: the days left are counted where the reader lives. At
+// 13:00 UTC the next day has begun in Nouméa: a paper expiring tomorrow in Paris expires
+// today there, and one that expired today is no longer recalled; in Guyane it is still
+// the day before. Dismissing counts the days as the page did.
+func TestReminderDaysWhereReaderLives(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	now := b.clock.Now()
+	noon := time.Date(now.Year(), now.Month(), now.Day(), 13, 0, 0, 0, time.UTC)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	noumea, _ := time.LoadLocation("Pacific/Noumea")
+	cayenne, _ := time.LoadLocation("America/Cayenne")
+	tomorrow := vault.DayIn(noon, paris).AddDate(0, 0, 1)
+	d, err := b.v.Deposit(ctx, owner, by, vault.NewDocument{Kind: vault.KindIdentite, Title: "carte", ExpiresOn: &tomorrow,
+		Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "application/pdf", Body: strings.NewReader("%PDF"), Size: 4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		zone *time.Location
+		left int
+	}{{nil, 1}, {paris, 1}, {noumea, 0}, {cayenne, 1}} {
+		rs, err := b.v.Reminders(ctx, owner, noon, c.zone)
+		if err != nil || len(rs) != 1 || rs[0].DaysLeft != c.left {
+			t.Errorf("in %v at 13:00 UTC: %+v %v; want %d days left", c.zone, rs, err, c.left)
+		}
+	}
+	// The day after, at 13:00 UTC: over in Nouméa, today in Paris.
+	if rs, err := b.v.Reminders(ctx, owner, noon.AddDate(0, 0, 1), noumea); err != nil || len(rs) != 0 {
+		t.Errorf("the day after in Nouméa: %+v %v; want none", rs, err)
+	}
+	if rs, err := b.v.Reminders(ctx, owner, noon.AddDate(0, 0, 1), paris); err != nil || len(rs) != 1 || rs[0].DaysLeft != 0 {
+		t.Errorf("the day after in Paris: %+v %v; want today", rs, err)
+	}
+	if err := b.v.DismissReminder(ctx, owner, d.ID, by, noon, noumea); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := b.v.Reminders(ctx, owner, noon, noumea); err != nil || len(rs) != 0 {
+		t.Errorf("dismissed in Nouméa: %+v %v", rs, err)
+	}
 }

@@ -54,7 +54,7 @@ func (h *handler) item(r *http.Request, s vault.Summary, now time.Time) docItem 
 	s.Title = h.shownTitle(rd, s.Title, s.Kind, s.CreatedAt)
 	it := docItem{Summary: s}
 	if s.ExpiresOn != nil {
-		today := calendarDay(now, rd.zone)
+		today := vault.DayIn(now, rd.zone)
 		it.Expired = s.ExpiresOn.Before(today)
 		it.Expiring = !it.Expired && s.ExpiresOn.Before(today.Add(expiresSoon))
 	}

@@ -27,7 +27,7 @@ type remindersView struct {
 // (the papers "to renew soon") those they show. A failure is logged and shows no
 // reminder: the list itself must not fail for it.
 func (h *handler) reminders(r *http.Request, now time.Time, soon []vault.Summary) (*remindersView, []vault.Summary) {
-	list, err := h.vault.Reminders(r.Context(), h.ownerID(r), now)
+	list, err := h.vault.Reminders(r.Context(), h.ownerID(r), now, h.readerOf(r).zone)
 	if err != nil {
 		h.log.ErrorContext(r.Context(), "reminders", "err", err)
 		return nil, soon
@@ -57,7 +57,7 @@ func (h *handler) dismissReminder(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	err = h.vault.DismissReminder(r.Context(), h.ownerID(r), id, h.actor(r), h.now())
+	err = h.vault.DismissReminder(r.Context(), h.ownerID(r), id, h.actor(r), h.now(), h.readerOf(r).zone)
 	switch {
 	case errors.Is(err, vault.ErrNotFound):
 		h.notFound(w, r)

@@ -85,13 +85,6 @@ func orParis(zone *time.Location) *time.Location {
 	return zone
 }
 
-// calendarDay is the day it is at t in zone, as a calendar day (midnight UTC, as
-// PostgreSQL gives a date), to compare with a paper's expiry.
-func calendarDay(t time.Time, zone *time.Location) time.Time {
-	y, m, d := t.In(orParis(zone)).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 // localDay is t in zone, unless t is a calendar day (midnight UTC, as PostgreSQL gives a
 // date: a paper's expiry): that day is the same everywhere, where converting it would
 // give the evening before west of Greenwich.
