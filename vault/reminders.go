@@ -188,8 +188,9 @@ func (v *Vault) reminderOn(ctx context.Context, owner, doc uuid.UUID, today time
 }
 
 // DismissReminder hides the current reminder of owner's paper doc on « Mes papiers »,
-// its days counted in zone as Reminders counted them, until its next milestone. A paper without a current reminder gives ErrNotFound; one
-// that is not owner's is also journaled as a failed attempt by by, like any lookup.
+// its days counted in zone as Reminders counted them, until its next milestone. A paper
+// without a current reminder gives ErrNotFound; one that is not owner's is also journaled
+// as a failed attempt by by, like any lookup.
 func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, by Actor, now time.Time, zone *time.Location) error {
 	mine, err := isCurrentDocument(ctx, v.db, owner, doc)
 	if err != nil {

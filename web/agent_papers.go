@@ -108,6 +108,16 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnprocessableEntity, h.t(r, err.Error()))
 		return
 	}
+	if d.Title == "" {
+		// Dated in the person's time, where they will read it (isDefaultTitle), in the
+		// desk's language as any paper added there.
+		a, err := h.accounts.Account(r.Context(), owner)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		d.Title = h.defaultTitle(reader{lang: requestLanguage(r), zone: h.personZone(r, a)}, d.Kind, h.now())
+	}
 	agent, ip := agentOf(r).Agent, h.clientIP(r)
 	_, _, err = h.depositWith(r, res, d, up.pages, func(nd vault.NewDocument) (*vault.Document, error) {
 		return h.share.AgentDeposit(r.Context(), agent, owner, nd, ip)

@@ -102,7 +102,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "list", view{Title: "list.title", Nav: "list", Data: listView{Groups: groups, Kind: kind}})
 		return
 	}
-	shelves, soon, err := h.vault.Shelves(r.Context(), h.ownerID(r), perKind, now.Add(expiresSoon))
+	shelves, soon, err := h.vault.Shelves(r.Context(), h.ownerID(r), perKind, vault.DayIn(now, h.readerOf(r).zone).Add(expiresSoon))
 	if err != nil {
 		h.serverError(w, r, err)
 		return

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"coffre/sharing"
 	"coffre/vault"
 	"coffre/vault/account"
 	"coffre/vault/i18n"
@@ -127,5 +128,36 @@ func TestTimeZones(t *testing.T) {
 		if a, err := b.a.Account(ctx, mustOwner(t, b, login)); err != nil || a.TimeZone != "" {
 			t.Errorf("a device in %q records %q (%v)", device, a.TimeZone, err)
 		}
+	}
+}
+
+// TestAgentDepositInPersonsTime: a paper an agent adds without a title at a desk in
+// Paris, for a person who lives in Martinique, is dated on Martinique's day, where the
+// person will read it.
+func TestAgentDepositInPersonsTime(t *testing.T) {
+	t.Parallel()
+	b, _ := agentBundle(t)
+	now := b.clock.Now()
+	at := time.Date(now.Year(), now.Month(), now.Day(), 3, 30, 0, 0, time.UTC) // 23:30 the day before in Martinique
+	if !at.After(now) {
+		at = at.AddDate(0, 0, 1)
+	}
+	b.clock.Advance(at.Sub(now))
+	c, owner := mandatedAgent(t, b, sharing.ScopeDeposit)
+	ctx := context.Background()
+	if err := b.a.SetTimeZone(ctx, owner, "America/Martinique"); err != nil {
+		t.Fatal(err)
+	}
+	ppath := "/agent/personnes/" + owner.String()
+	if resp, body := c.upload(ppath+"/ajouter", c.csrf(ppath+"/ajouter"), map[string]string{"kind": string(vault.KindCAF)}, pngFile(t)); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("agent deposit: %d %.300s", resp.StatusCode, body)
+	}
+	docs, err := b.v.Documents(ctx, owner)
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("documents: %v %v", docs, err)
+	}
+	there := docs[0].CreatedAt.In(account.Location("America/Martinique"))
+	if want := "Attestation CAF du " + i18n.LocaleOf("fr").Date(there); docs[0].Title != want {
+		t.Errorf("the title given at a desk in Paris: %q, want %q", docs[0].Title, want)
 	}
 }

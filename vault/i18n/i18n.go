@@ -195,8 +195,8 @@ var smsReplacer = strings.NewReplacer("« ", `"`, " »", `"`, "«", `"`, "»", `
 	"“", `"`, "”", `"`, "„", `"`, "‘", "'", "’", "'", "août", "aout")
 
 // GSMSpelling is s with each letter GSM 03.38 lacks written as the letter under its
-// accent (â, ê, î, ô, û, ë, ï, ç, á, ó…: Mâcon → Macon, Besançon → Besancon) and œ as
-// oe; the letters GSM has (é, è, à, ù, ñ, ü…) and those of other scripts are kept. It is
+// accent (â, ê, î, ô, û, ë, ï, ç, á, ó…: Mâcon → Macon, Besançon → Besancon), œ as oe,
+// ł as l, a dash as a hyphen (gsmLetters); the letters GSM has (é, è, à, ù, ñ, ü…) and those of other scripts are kept. It is
 // for a name in a text message whose words are GSM's: a single such letter sends the
 // whole message in UCS-2, 70 characters a part instead of 160.
 func GSMSpelling(s string) string {
@@ -205,10 +205,8 @@ func GSMSpelling(s string) string {
 		switch {
 		case strings.ContainsRune(gsmBasic, r) || strings.ContainsRune(gsmExtension, r):
 			b.WriteRune(r)
-		case r == 'œ':
-			b.WriteString("oe")
-		case r == 'Œ':
-			b.WriteString("OE")
+		case gsmLetters[r] != "":
+			b.WriteString(gsmLetters[r])
 		default:
 			base := []rune(norm.NFD.String(string(r)))
 			if len(base) > 1 && strings.ContainsRune(gsmBasic, base[0]) && !slices.ContainsFunc(base[1:], func(m rune) bool { return !unicode.Is(unicode.Mn, m) }) {
@@ -219,6 +217,14 @@ func GSMSpelling(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// gsmLetters are the letters without an accent to take off, and the punctuation of
+// names, that GSM lacks, with what it writes for them.
+var gsmLetters = map[rune]string{ //nolint:gochecknoglobals // a constant table
+	'œ': "oe", 'Œ': "OE", 'ł': "l", 'Ł': "L", 'đ': "d", 'Đ': "D", 'ð': "d", 'Ð': "D", 'ı': "i",
+	'þ': "th", 'Þ': "Th", 'ħ': "h", 'Ħ': "H", 'ŋ': "n", 'Ŋ': "N",
+	'–': "-", '—': "-", '‐': "-", '‑': "-", '…': "...", '°': "o", '`': "'", '·': ".",
 }
 
 // gsmBasic is the default alphabet of GSM 03.38 (3GPP TS 23.038): one septet each.

@@ -89,10 +89,6 @@ func footer(lang string) string {
 	return "—\n" + i18n.Text(lang, "notify.footer1") + "\n" + i18n.Text(lang, "notify.footer2")
 }
 
-// message puts a wording into the form of a channel. A text message has plain spaces
-// only (i18n.ForSMS): French's no-break spaces would make it cost twice as much. Its
-// words, in French and English, keep to the GSM alphabet for the same reason
-// (TestSMSAlphabet): a new line in those languages says it without ê, ô, î, â, ç, œ.
 // wordFor is word for rc: by SMS, a name (f.who: a structure, an agent) that alone would
 // send a French or English message in UCS-2 is respelled in GSM's letters (i18n.GSMSpelling).
 // A message in a language GSM cannot write keeps the name as written.
@@ -111,6 +107,10 @@ func gsmWithout(lang string, what account.OwnerNotice, f facts) bool {
 	return len(outside) == 0
 }
 
+// message puts a wording into the form of a channel. A text message has plain spaces
+// only (i18n.ForSMS): French's no-break spaces would make it cost twice as much. Its
+// words, in French and English, keep to the GSM alphabet for the same reason
+// (TestSMSAlphabet): a new line in those languages says it without ê, ô, î, â, ç, œ.
 func message(kind account.ChannelKind, to, lang string, w wording) Message {
 	prefix := i18n.Text(lang, "notify.prefix")
 	if kind == account.ChannelSMS {
