@@ -179,7 +179,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 	defer func() { _ = sw.rc.SetWriteDeadline(time.Time{}) }()
 	zone := h.requestZone(r)
 	_, err = h.vault.Export(r.Context(), owner, h.actor(r), sw, vault.ExportOptions{Passphrase: f.Passphrase, Lang: requestLanguage(r),
-		Zone: account.Location(zone), ZoneName: i18n.Text("fr", zoneLabels[zone])})
+		Zone: account.Location(zone), ZoneName: i18n.Text("fr", account.TimeZoneLabel(zone))})
 	if err == nil {
 		return
 	}

@@ -112,21 +112,7 @@ func zoneChoices(lang, current string, now time.Time) []zoneChoice {
 	loc := localeOf(lang)
 	out := make([]zoneChoice, len(account.TimeZones))
 	for i, name := range account.TimeZones {
-		out[i] = zoneChoice{Name: name, Label: zoneLabels[name], Clock: loc.Clock(now.In(account.Location(name))), Current: name == current}
+		out[i] = zoneChoice{Name: name, Label: account.TimeZoneLabel(name), Clock: loc.Clock(now.In(account.Location(name))), Current: name == current}
 	}
 	return out
-}
-
-// zoneLabels name each zone by the places that live in it.
-var zoneLabels = map[string]string{ //nolint:gochecknoglobals // a constant table
-	"Europe/Paris":       "zone.paris",
-	"America/Guadeloupe": "zone.guadeloupe",
-	"America/Martinique": "zone.martinique",
-	"America/Cayenne":    "zone.guyane",
-	"Indian/Reunion":     "zone.reunion",
-	"Indian/Mayotte":     "zone.mayotte",
-	"America/Miquelon":   "zone.miquelon",
-	"Pacific/Tahiti":     "zone.tahiti",
-	"Pacific/Noumea":     "zone.noumea",
-	"Pacific/Wallis":     "zone.wallis",
 }

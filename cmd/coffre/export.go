@@ -17,6 +17,7 @@ import (
 
 	"coffre/vault"
 	"coffre/vault/account"
+	"coffre/vault/i18n"
 )
 
 const exportUsage = `Usage: coffre export (--owner ID | --login LOGIN) --request REF --out FILE [--passphrase-file PFILE] [--lang LANG]
@@ -145,13 +146,15 @@ func runExport(ctx context.Context, cfg Config, fs *flag.FlagSet, _ []string, st
 		return err
 	}
 	defer done()
+	a, err := account.New(account.Config{DB: pool, Vault: v}).Account(ctx, owner)
+	if err != nil {
+		return fmt.Errorf("the owner's language and time: %w", err)
+	}
 	if opts.Lang = lang; lang == "" {
-		a, err := account.New(account.Config{DB: pool, Vault: v}).Account(ctx, owner)
-		if err != nil {
-			return fmt.Errorf("the owner's language: %w", err)
-		}
 		opts.Lang = a.Language
 	}
+	// LISEZMOI.txt dates the copy in the owner's time, as their own export does.
+	opts.Zone, opts.ZoneName = account.Location(a.TimeZone), i18n.Text("fr", account.TimeZoneLabel(a.TimeZone))
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return hinted{err, "--out must name a file that does not exist yet"}

@@ -22,6 +22,30 @@ var TimeZones = []string{ //nolint:gochecknoglobals // a constant list
 	"Indian/Mayotte", "America/Miquelon", "Pacific/Tahiti", "Pacific/Noumea", "Pacific/Wallis",
 }
 
+// TimeZoneLabel is the catalogue ID (coffre/vault/i18n) naming the places of zone, one of
+// TimeZones: « La Réunion », « Guadeloupe, Saint-Martin, Saint-Barthélemy »; Paris's
+// for any other name.
+func TimeZoneLabel(zone string) string {
+	if l, ok := zoneLabels[zone]; ok {
+		return l
+	}
+	return zoneLabels[Paris]
+}
+
+// zoneLabels name each zone by the places that live in it.
+var zoneLabels = map[string]string{ //nolint:gochecknoglobals // a constant table
+	"Europe/Paris":       "zone.paris",
+	"America/Guadeloupe": "zone.guadeloupe",
+	"America/Martinique": "zone.martinique",
+	"America/Cayenne":    "zone.guyane",
+	"Indian/Reunion":     "zone.reunion",
+	"Indian/Mayotte":     "zone.mayotte",
+	"America/Miquelon":   "zone.miquelon",
+	"Pacific/Tahiti":     "zone.tahiti",
+	"Pacific/Noumea":     "zone.noumea",
+	"Pacific/Wallis":     "zone.wallis",
+}
+
 // Paris is the zone of an owner who has not chosen one.
 const Paris = "Europe/Paris"
 
