@@ -39,9 +39,10 @@ func usedKeys(t *testing.T) (exact map[string]bool, prefixes []string) {
 		exact[s] = true
 	}
 	// The packages that take words from coffre/vault/i18n: the pages, the messages sent
-	// outside the app, the PDFs printed at the desk (sharing) and the export (vault).
+	// outside the app, the PDFs printed at the desk (sharing), the export (vault) and the
+	// names of the time zones (vault/account).
 	var files []string
-	for _, dir := range []string{".", filepath.Join("..", "vault", "account", "notify"), filepath.Join("..", "sharing"), filepath.Join("..", "vault")} {
+	for _, dir := range []string{".", filepath.Join("..", "vault", "account", "notify"), filepath.Join("..", "sharing"), filepath.Join("..", "vault"), filepath.Join("..", "vault", "account")} {
 		fs, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
