@@ -346,7 +346,14 @@ func TestCSRFTokenMaskedPerResponse(t *testing.T) {
 			t.Errorf("script with a masked token in X-CSRF-Token: %d %s", resp.StatusCode, body)
 		}
 	}
-	if resp, _ := c.post("/compte/langue", url.Values{"csrf": {one[:len(one)-2] + "AA"}, "lang": {"fr"}}); resp.StatusCode != http.StatusForbidden {
+	// One character changed, always to another: the last ones also carry padding bits
+	// that decoding ignores, and a token could already end in the replacement.
+	other := byte('A')
+	if one[10] == other {
+		other = 'B'
+	}
+	tampered := one[:10] + string(other) + one[11:]
+	if resp, _ := c.post("/compte/langue", url.Values{"csrf": {tampered}, "lang": {"fr"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("form with a tampered token: %d", resp.StatusCode)
 	}
 }
