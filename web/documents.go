@@ -45,26 +45,28 @@ type kindGroup struct {
 
 func (h *handler) ownerID(r *http.Request) uuid.UUID { return stateOf(r).owner.ID }
 
-// item is a paper as r's page lists it: its title in the page's language when it was
-// given by default (shownTitle), and whether it has expired or soon will at now. A paper
-// has expired once its expiry day is over where the reader lives (the reminder says
-// « expire aujourd'hui » that day).
+// item is a paper as r's page lists it (items).
 func (h *handler) item(r *http.Request, s vault.Summary, now time.Time) docItem {
-	rd := h.readerOf(r)
-	s.Title = h.shownTitle(rd, s.Title, s.Kind, s.CreatedAt)
-	it := docItem{Summary: s}
-	if s.ExpiresOn != nil {
-		today := vault.DayIn(now, rd.zone)
-		it.Expired = s.ExpiresOn.Before(today)
-		it.Expiring = !it.Expired && s.ExpiresOn.Before(today.Add(expiresSoon))
-	}
-	return it
+	return h.items(r, []vault.Summary{s}, now)[0]
 }
 
+// items are papers as r's page lists them: each titled in the page's language when its
+// title was given by default (shownTitle), and marked when it has expired or soon will
+// at now. A paper has expired once its expiry day is over where the reader lives (the
+// reminder says « expire aujourd'hui » that day). The reader and their day are read
+// once for the whole list.
 func (h *handler) items(r *http.Request, ss []vault.Summary, now time.Time) []docItem {
+	rd := h.readerOf(r)
+	today := vault.DayIn(now, rd.zone)
 	out := make([]docItem, len(ss))
 	for i, s := range ss {
-		out[i] = h.item(r, s, now)
+		s.Title = h.shownTitle(rd, s.Title, s.Kind, s.CreatedAt)
+		it := docItem{Summary: s}
+		if s.ExpiresOn != nil {
+			it.Expired = s.ExpiresOn.Before(today)
+			it.Expiring = !it.Expired && s.ExpiresOn.Before(today.Add(expiresSoon))
+		}
+		out[i] = it
 	}
 	return out
 }
