@@ -166,11 +166,12 @@ func (v *Vault) Reminders(ctx context.Context, owner uuid.UUID, now time.Time, z
 	return out, nil
 }
 
-// Reminder returns the current reminder of one of owner's papers at now, dismissed or
-// not, or ErrNotFound when it has none (deleted, replaced, expired, not due yet, or not
-// the owner's): the message job checks it is still due before it sends.
-func (v *Vault) Reminder(ctx context.Context, owner, doc uuid.UUID, now time.Time) (*Reminder, error) {
-	return v.reminderOn(ctx, owner, doc, Today(now))
+// Reminder returns the current reminder of one of owner's papers at now, its days counted
+// in zone (nil: Paris's), dismissed or not, or ErrNotFound when it has none (deleted,
+// replaced, expired, not due yet, or not the owner's): the message job checks it is
+// still due before it sends.
+func (v *Vault) Reminder(ctx context.Context, owner, doc uuid.UUID, now time.Time, zone *time.Location) (*Reminder, error) {
+	return v.reminderOn(ctx, owner, doc, DayIn(now, zone))
 }
 
 // reminderOn is Reminder on the day today.
@@ -210,21 +211,35 @@ func (v *Vault) DismissReminder(ctx context.Context, owner, doc uuid.UUID, by Ac
 	return nil
 }
 
+// ZoneOf gives the zone an owner counts days in, nil for Paris's (package account keeps
+// it).
+type ZoneOf func(ctx context.Context, owner uuid.UUID) (*time.Location, error)
+
 // DueReminders returns, for the job that tells owners, the current reminder of every
-// paper of every open safe at now, without titles. A reminder stays current from its
-// milestone to the next, so a job that runs late (or after a restart) still finds it;
-// that each milestone is told once is the job's business (package account's notices).
-func (v *Vault) DueReminders(ctx context.Context, now time.Time) ([]Reminder, error) {
+// paper of every open safe at now, without titles, each owner's days counted in the zone
+// zoneOf gives (nil zoneOf: Paris's for all): a milestone is reached at midnight where
+// the person lives. A reminder stays current from its milestone to the next, so a job
+// that runs late (or after a restart) still finds it; that each milestone is told once
+// is the job's business (package account's notices).
+func (v *Vault) DueReminders(ctx context.Context, now time.Time, zoneOf ZoneOf) ([]Reminder, error) {
 	today := Today(now)
-	// Only owners with a paper inside the widest window (documents_expiry_idx); each
-	// one's papers are then read by owner, kinds opened, like every list.
-	owners, err := ownersExpiringBetween(ctx, v.db, today, today.AddDate(0, 0, maxMilestone))
+	// Only owners with a paper inside the widest window (documents_expiry_idx), a day
+	// wider on each side for the zones whose day is not Paris's (Nouméa's is ahead,
+	// Tahiti's behind); each one's papers are then read by owner, kinds opened, like
+	// every list.
+	owners, err := ownersExpiringBetween(ctx, v.db, today.AddDate(0, 0, -1), today.AddDate(0, 0, maxMilestone+1))
 	if err != nil {
 		return nil, fmt.Errorf("vault: due reminders: %w", err)
 	}
 	var out []Reminder
 	for _, owner := range owners {
-		rs, err := v.ownerReminders(ctx, owner, today, false)
+		var zone *time.Location
+		if zoneOf != nil {
+			if zone, err = zoneOf(ctx, owner); err != nil {
+				return out, fmt.Errorf("vault: due reminders of %s: %w", owner, err)
+			}
+		}
+		rs, err := v.ownerReminders(ctx, owner, DayIn(now, zone), false)
 		if errors.Is(err, ErrIntegrity) || errors.Is(err, ErrShredded) {
 			// One safe that cannot be read must not keep every other from its reminders.
 			v.log.Error("due reminders: safe skipped", "owner", owner, "err", err)

@@ -126,7 +126,7 @@ func TestReminderLifecycle(t *testing.T) {
 	if got := b.reminded(t, owner); len(got) != 1 {
 		t.Fatalf("after dismissing the permit's: %v", got)
 	}
-	due, err := b.v.DueReminders(ctx, b.clock.Now())
+	due, err := b.v.DueReminders(ctx, b.clock.Now(), nil)
 	if err != nil || len(due) != 2 {
 		t.Fatalf("the job still tells of both (a dismissal hides a reminder on the page only): %v %v", due, err)
 	}
@@ -148,7 +148,7 @@ func TestReminderLifecycle(t *testing.T) {
 	if acts := b.actions(t, owner); acts[len(acts)-1] != vault.ActionDenied {
 		t.Fatalf("the attempt is not in the paper's owner's journal: %v", acts)
 	}
-	if _, err := b.v.Reminder(ctx, other, permit.ID, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.v.Reminder(ctx, other, permit.ID, b.clock.Now(), nil); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("another owner reads the reminder: %v", err)
 	}
 
@@ -157,7 +157,7 @@ func TestReminderLifecycle(t *testing.T) {
 	if got := b.reminded(t, owner); len(got) != 1 || got["Carte d'identité"] == 0 {
 		t.Fatalf("after the new permit: %v", got)
 	}
-	if _, err := b.v.Reminder(ctx, owner, permit.ID, b.clock.Now()); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := b.v.Reminder(ctx, owner, permit.ID, b.clock.Now(), nil); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("the replaced permit still has a reminder: %v", err)
 	}
 	// A deleted paper has none.
@@ -170,13 +170,13 @@ func TestReminderLifecycle(t *testing.T) {
 
 	// A closed safe is told nothing.
 	b.paper(t, owner, by, vault.KindSante, "Attestation de droits", 5)
-	if due, err := b.v.DueReminders(ctx, b.clock.Now()); err != nil || len(due) != 1 {
+	if due, err := b.v.DueReminders(ctx, b.clock.Now(), nil); err != nil || len(due) != 1 {
 		t.Fatalf("due before closing: %v %v", due, err)
 	}
 	if _, err := b.v.CloseSafe(ctx, owner, by, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if due, err := b.v.DueReminders(ctx, b.clock.Now()); err != nil || len(due) != 0 {
+	if due, err := b.v.DueReminders(ctx, b.clock.Now(), nil); err != nil || len(due) != 0 {
 		t.Fatalf("due after closing: %v %v", due, err)
 	}
 

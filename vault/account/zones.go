@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	_ "time/tzdata" // zones embedded: a server image without /usr/share/zoneinfo would show every hour in UTC
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"coffre/vault"
 )
@@ -102,4 +104,15 @@ func (srv *Service) KeepTimeZone(ctx context.Context, owner uuid.UUID, zone stri
 		return false, fmt.Errorf("account: keep time zone %s: %w", owner, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// Zone is the zone owner reads dates and hours in: the one chosen, Paris's if none (or no
+// account). It fits vault.ZoneOf, for the job that finds which reminders are due.
+func (srv *Service) Zone(ctx context.Context, owner uuid.UUID) (*time.Location, error) {
+	var name string
+	err := srv.db.QueryRow(ctx, `SELECT coalesce(time_zone, '') FROM accounts WHERE owner_id = $1`, owner).Scan(&name)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("account: zone of %s: %w", owner, err)
+	}
+	return Location(name), nil
 }

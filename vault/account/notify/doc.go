@@ -11,7 +11,9 @@
 // words it in the owner's language, hands it to the Sender of the channel's kind, and
 // journals it in the owner's history (account.ActionMessageSent). It also runs the
 // periodic job that finds what is due without anyone acting (Scan): papers reaching a
-// milestone before their expiry (vault.DueReminders) and mandates ending within a month.
+// milestone before their expiry (vault.DueReminders, each owner's days counted where
+// they live) and mandates ending within a month. What can wait waits for the day where
+// the person lives (daytime.go): its job is snoozed until 9:00 there.
 //
 // A job leaves its message once: River runs each unique job once across every process,
 // and the job is marked done in the transaction that journals the message. Only if the

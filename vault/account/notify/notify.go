@@ -107,7 +107,9 @@ func (w *scanWorker) Work(ctx context.Context, _ *river.Job[ScanArgs]) error {
 	return w.s.Scan(ctx)
 }
 
-// Deliver sends the message of one job, as its worker does (for tests and tools).
+// Deliver sends the message of one job, as its worker does (for tests and tools). A
+// message that can wait, outside the day where the person lives, is not sent: the error
+// is River's *JobSnoozeError, with how long it waits.
 func (s *Service) Deliver(ctx context.Context, args account.MessageArgs) error {
 	return s.deliver(ctx, args, nil)
 }
@@ -115,7 +117,8 @@ func (s *Service) Deliver(ctx context.Context, args account.MessageArgs) error {
 // deliver sends the message of args, then journals it in the owner's history in one
 // transaction with complete (the job's completion), if any. What no longer holds is
 // dropped without error: the channel removed or not verified, the safe closed, the paper
-// replaced, deleted or expired, the code replaced or past its time.
+// replaced, deleted or expired, the code replaced or past its time. What can wait, at
+// night where the person lives, is snoozed until the morning (daytime.go).
 func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete func(pgx.Tx) error) error {
 	log := s.cfg.Log.With("job", "send_message", "notice", string(a.What))
 	rc, err := s.cfg.Accounts.MessageRecipient(ctx, a.Owner, a.Channel)
@@ -129,6 +132,11 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 	if a.What == account.NoticeCode && rc.Code == "" || a.What != account.NoticeCode && !rc.Verified {
 		log.Info("message dropped: channel not waiting for it")
 		return nil
+	}
+	zone := account.Location(rc.TimeZone)
+	if wait := untilDay(s.cfg.Now(), zone); wait > 0 && canWait(a.What) {
+		log.Info("message waits for the day", "wait", wait.Round(time.Minute).String())
+		return river.JobSnooze(wait)
 	}
 	if err := s.cfg.Vault.CheckOpen(ctx, a.Owner); err != nil {
 		if errors.Is(err, vault.ErrClosed) || errors.Is(err, vault.ErrShredded) || errors.Is(err, vault.ErrNotFound) {
@@ -146,7 +154,7 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 	entry := account.MessageEntry{Channel: rc.Kind, What: a.What, Who: a.Detail}
 	switch a.What {
 	case account.NoticeExpiry:
-		r, err := s.cfg.Vault.Reminder(ctx, a.Owner, a.Document, s.cfg.Now())
+		r, err := s.cfg.Vault.Reminder(ctx, a.Owner, a.Document, s.cfg.Now(), zone)
 		if errors.Is(err, vault.ErrNotFound) {
 			log.Info("message dropped: the paper no longer expires soon")
 			return nil
@@ -190,7 +198,7 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 // mandate that Config.MandatesEnding finds. Safe to run from several processes at
 // once, and again after a restart: each notice has a key recorded once (account.Notify).
 func (s *Service) Scan(ctx context.Context) error {
-	due, err := s.cfg.Vault.DueReminders(ctx, s.cfg.Now())
+	due, err := s.cfg.Vault.DueReminders(ctx, s.cfg.Now(), s.cfg.Accounts.Zone)
 	if err != nil {
 		return fmt.Errorf("notify: scan: %w", err)
 	}

@@ -67,7 +67,21 @@ func setup(t testing.TB) *testBundle {
 	vb := vaulttest.NewVault(t)
 	b := &testBundle{Bundle: vb, share: sharing.New(vb.DB, vb.V, vb.A), email: &recorder{}, sms: &recorder{}, ip: netip.MustParseAddr("192.0.2.40")}
 	vb.V.AddParticipant(b.share)
+	// Noon in Paris: messages that can wait leave in the day (daytime.go), and a test run
+	// at night must not find them waiting.
+	b.clockTo(12, 0, account.Location(account.Paris))
 	return b
+}
+
+// clockTo moves the bundle's clock forward to the next hour:minute in zone.
+func (b *testBundle) clockTo(hour, minute int, zone *time.Location) {
+	now := b.Clock.Now().In(zone)
+	y, m, d := now.Date()
+	at := time.Date(y, m, d, hour, minute, 0, 0, zone)
+	if !at.After(now) {
+		at = time.Date(y, m, d+1, hour, minute, 0, 0, zone)
+	}
+	b.Clock.Advance(at.Sub(now))
 }
 
 // notifier is one process's notify service, with the bundle's recorders unless senders
@@ -136,12 +150,13 @@ func (b *testBundle) settle(t testing.TB) {
 	}
 }
 
-// queued returns the message jobs of owner not yet worked, oldest first, and marks them
-// taken: the test delivers them itself (Deliver), as a worker would.
+// queued returns the message jobs of owner not yet worked (or waiting for the day),
+// oldest first, and marks them taken: the test delivers them itself (Deliver), as a
+// worker would.
 func (b *testBundle) queued(t testing.TB, owner uuid.UUID) []account.MessageArgs {
 	t.Helper()
 	rows, err := b.DB.Query(context.Background(), `UPDATE river_job SET state = 'completed', finalized_at = now()
-		WHERE kind = 'send_message' AND state = 'available' AND args->>'owner' = $1 RETURNING id, args`, owner.String())
+		WHERE kind = 'send_message' AND state IN ('available', 'scheduled') AND args->>'owner' = $1 RETURNING id, args`, owner.String())
 	if err != nil {
 		t.Fatal(err)
 	}
