@@ -231,3 +231,60 @@ func TestReminderDaysWhereReaderLives(t *testing.T) {
 		t.Errorf("dismissed in Nouméa: %+v %v", rs, err)
 	}
 }
+
+// The job that tells owners counts each one's days where they live (zoneOf), one day
+// either side of Paris's: at 05:00 in Paris it is still yesterday in Tahiti, where a
+// paper that expired yesterday in Paris expires today; at 23:30 in Paris it is already
+// tomorrow in Wallis, where a residence permit 121 days from its end in Paris reaches
+// its 120-day milestone.
+func TestDueRemindersWhereOwnersLive(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	paris, _ := time.LoadLocation("Europe/Paris")
+	tahiti, _ := time.LoadLocation("Pacific/Tahiti")
+	wallis, _ := time.LoadLocation("Pacific/Wallis")
+	early := time.Date(2031, 1, 15, 5, 0, 0, 0, paris)
+	late := time.Date(2031, 1, 15, 23, 30, 0, 0, paris)
+	south, southBy := b.owner(t)
+	east, eastBy := b.owner(t)
+	zones := map[uuid.UUID]*time.Location{south: tahiti, east: wallis}
+	zoneOf := func(_ context.Context, owner uuid.UUID) (*time.Location, error) { return zones[owner], nil }
+	deposit := func(owner uuid.UUID, by vault.Actor, kind vault.Kind, expires time.Time) *vault.Document {
+		t.Helper()
+		d, err := b.v.Deposit(ctx, owner, by, vault.NewDocument{Kind: kind, Title: "papier", ExpiresOn: &expires,
+			Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "application/pdf", Body: strings.NewReader("%PDF"), Size: 4}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	expired := deposit(south, southBy, vault.KindIdentite, vault.DayIn(early, paris).AddDate(0, 0, -1))
+	permit := deposit(east, eastBy, vault.KindTitreSejour, vault.DayIn(late, paris).AddDate(0, 0, 121))
+	due := func(now time.Time, zoneOf vault.ZoneOf, doc uuid.UUID) *vault.Reminder {
+		t.Helper()
+		rs, err := b.v.DueReminders(ctx, now, zoneOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.DocumentID == doc {
+				return &r
+			}
+		}
+		return nil
+	}
+	if r := due(early, zoneOf, expired.ID); r == nil || r.DaysLeft != 0 {
+		t.Errorf("in Tahiti at 05:00 in Paris: %+v, want the paper expiring today", r)
+	}
+	if r := due(late, zoneOf, permit.ID); r == nil || r.Milestone != 120 || r.DaysLeft != 120 {
+		t.Errorf("in Wallis at 23:30 in Paris: %+v, want the 120-day milestone", r)
+	}
+	// Counted in Paris, neither is due.
+	if r := due(early, nil, expired.ID); r != nil {
+		t.Errorf("in Paris at 05:00: %+v, want the paper expired", r)
+	}
+	if r := due(late, nil, permit.ID); r != nil {
+		t.Errorf("in Paris at 23:30: %+v, want no milestone yet", r)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"coffre/vault/account"
 )
 
@@ -22,6 +24,8 @@ func TestUntilDay(t *testing.T) {
 		{time.Date(2027, 1, 31, 23, 0, 0, 0, paris), paris, 10 * time.Hour}, // to 1 February
 		// The night the clocks go forward is an hour shorter.
 		{time.Date(2027, 3, 28, 0, 30, 0, 0, paris), paris, 7*time.Hour + 30*time.Minute},
+		// The night they go back, an hour longer.
+		{time.Date(2027, 10, 30, 20, 0, 0, 0, paris), paris, 14 * time.Hour},
 		// Noon in Paris is 8:00 in Cayenne, in winter.
 		{time.Date(2027, 1, 12, 12, 0, 0, 0, paris), cayenne, time.Hour},
 		{time.Date(2027, 1, 12, 9, 0, 0, 0, cayenne), cayenne, 0},
@@ -32,12 +36,27 @@ func TestUntilDay(t *testing.T) {
 	}
 }
 
+func TestMorningSpread(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for range 50 {
+		owner := uuid.New()
+		d := morningSpread(owner)
+		if d < 0 || d >= time.Hour || d != morningSpread(owner) {
+			t.Fatalf("morningSpread(%s) = %s, want the same, within the hour", owner, d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 40 {
+		t.Fatalf("50 owners share %d times of the morning", len(seen))
+	}
+}
+
 func TestWhatCanWait(t *testing.T) {
 	for what, want := range map[account.OwnerNotice]bool{
 		account.NoticeCode: false, account.NoticeNewDevice: false, account.NoticeRecoveryRequested: false,
 		account.NoticeAccessRecovered: false, account.NoticeMandateAsked: false, account.NoticeMandateGiven: false,
 		account.NoticeExpiry: true, account.NoticeMandateEnding: true, account.NoticeMandateEnded: true,
-		account.NoticeIssuerDeposit: true, account.NoticeLinkOpened: true,
+		account.NoticeIssuerDeposit: true, account.NoticeLinkOpened: false,
 	} {
 		if got := canWait(what); got != want {
 			t.Errorf("canWait(%s) = %t, want %t", what, got, want)

@@ -14,9 +14,10 @@ import (
 	"coffre/vault/account"
 )
 
-// At night where the person lives, a reminder waits for 9:00 there in River's queue
-// (snoozed, not failed), and then leaves; a code they are typing, and a sign-in from a
-// new device, leave at once.
+// At night where the person lives, what can wait is snoozed in River's queue (not failed)
+// until 9:00 there, within the hour after, and River then sends it and journals it; the
+// rest leaves at once: a code they are typing, a sign-in from a new device, a recovery,
+// a mandate asked for or given, a share link opened.
 func TestMessagesWaitForTheDay(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -24,45 +25,71 @@ func TestMessagesWaitForTheDay(t *testing.T) {
 	reunion := account.Location("Indian/Reunion")
 	b.clockTo(2, 0, reunion)
 	n := b.notifier(nil, nil)
-	stop := b.workers(t, n, nil)
-
-	o, _ := b.person(t, unique("nadia"), map[account.ChannelKind]string{account.ChannelSMS: "06 12 12 12 12"})
+	o, self := b.person(t, unique("nadia"), map[account.ChannelKind]string{account.ChannelSMS: "06 12 12 12 12"})
+	b.queued(t, o) // its code, which person read
 	if err := b.A.SetTimeZone(ctx, o, "Indian/Reunion"); err != nil {
 		t.Fatal(err)
 	}
-	b.settle(t)
+	if err := b.A.SetLinkNotice(ctx, o, true); err != nil {
+		t.Fatal(err)
+	}
+	morning := func(wait time.Duration) bool { return wait >= 7*time.Hour-time.Minute && wait < 8*time.Hour }
+
+	waits := map[account.OwnerNotice]bool{
+		account.NoticeMandateEnding: true, account.NoticeMandateEnded: true, account.NoticeIssuerDeposit: true,
+		account.NoticeNewDevice: false, account.NoticeRecoveryRequested: false, account.NoticeAccessRecovered: false,
+		account.NoticeMandateAsked: false, account.NoticeMandateGiven: false, account.NoticeLinkOpened: false,
+	}
+	for what := range waits {
+		if err := b.A.Notify(ctx, o, account.Notice{What: what, Key: "test:" + string(what), At: b.Clock.Now().AddDate(0, 0, 20), Detail: "CCAS de Saint-Denis"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs := b.queued(t, o)
+	if len(jobs) != len(waits) {
+		t.Fatalf("%d messages queued, want %d", len(jobs), len(waits))
+	}
+	for _, a := range jobs {
+		err := n.Deliver(ctx, a)
+		var snooze *river.JobSnoozeError
+		switch {
+		case waits[a.What] && (!errors.As(err, &snooze) || !morning(snooze.Duration)):
+			t.Errorf("%s at 2:00: %v, want it snoozed until 9:00–10:00", a.What, err)
+		case !waits[a.What] && err != nil:
+			t.Errorf("%s at 2:00: %v, want it sent", a.What, err)
+		}
+	}
 	sms := len(b.sms.messages(""))
+	if sms != 6 {
+		t.Fatalf("%d SMS sent at 2:00, want the 6 that cannot wait", sms)
+	}
 	// The code of an address being added leaves at 2:00.
 	if _, err := b.A.AddChannel(ctx, o, account.ChannelEmail, unique("nadia")+"@exemple.fr", b.ip); err != nil {
 		t.Fatal(err)
 	}
+	stop := b.workers(t, n, nil)
 	b.settle(t)
 	if got := len(b.email.messages("")); got != 1 {
 		t.Fatalf("%d codes sent at 2:00, want 1", got)
 	}
+
+	// A reminder, through River: snoozed until the morning.
 	expires := vault.DayIn(b.Clock.Now(), reunion).AddDate(0, 0, 90)
-	self := vault.Actor{Kind: vault.ActorOwner, ID: o.String(), IP: b.ip}
-	if _, err := b.V.Deposit(ctx, o, self, vault.NewDocument{Kind: vault.KindIdentite, Title: "Carte d'identité", ExpiresOn: &expires,
-		Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "application/pdf", Body: strings.NewReader("%PDF"), Size: 4}}}); err != nil {
-		t.Fatal(err)
-	}
+	b.paperUntil(t, o, self, vault.KindIdentite, "Carte d'identité", expires)
 	if err := n.Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The worker snoozes it until 9:00 in La Réunion, 7 hours later.
+	var job int64
+	var wait time.Duration
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var state string
-		var wait time.Duration
-		err := b.DB.QueryRow(ctx, `SELECT state, scheduled_at - now() FROM river_job WHERE kind = 'send_message'
-			AND args->>'owner' = $1 AND args->>'what' = 'expiry'`, o.String()).Scan(&state, &wait)
+		err := b.DB.QueryRow(ctx, `SELECT id, state, scheduled_at - now() FROM river_job WHERE kind = 'send_message'
+			AND args->>'owner' = $1 AND args->>'what' = 'expiry'`, o.String()).Scan(&job, &state, &wait)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if state == "scheduled" {
-			if wait < 6*time.Hour+50*time.Minute || wait > 7*time.Hour {
-				t.Fatalf("the reminder waits %s, want 7 hours", wait)
-			}
 			break
 		}
 		if state != "available" && state != "running" || time.Now().After(deadline) {
@@ -70,40 +97,71 @@ func TestMessagesWaitForTheDay(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	stop()
+	if !morning(wait) {
+		t.Fatalf("the reminder waits %s, want 7 to 8 hours", wait)
+	}
 	if got := len(b.sms.messages("expire le")); got != 0 {
 		t.Fatalf("%d reminders sent at 2:00", got)
 	}
+	// Its time comes: River runs it again, and it leaves, journaled, once.
+	b.Clock.Advance(wait)
+	if _, err := b.DB.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE id = $1`, job); err != nil {
+		t.Fatal(err)
+	}
+	b.settle(t)
+	stop()
+	if got := len(b.sms.messages("expire le")); got != 1 {
+		t.Fatalf("%d reminders sent in the morning, want 1", got)
+	}
+	var state string
+	if err := b.DB.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, job).Scan(&state); err != nil || state != "completed" {
+		t.Fatalf("the reminder's job: %s %v, want completed", state, err)
+	}
+	reminders := 0
+	for _, e := range b.sentEntries(t, o) {
+		if e.What == account.NoticeExpiry {
+			reminders++
+		}
+	}
+	if reminders != 1 {
+		t.Fatalf("%d reminders journaled, want 1", reminders)
+	}
+}
 
-	// A sign-in from a new device, at the same hour, is not kept back.
-	if err := b.A.Notify(ctx, o, account.Notice{What: account.NoticeNewDevice, Key: "new_device:test", At: b.Clock.Now(), Detail: "Firefox"}); err != nil {
+// A reminder that waited the night is still sent if the person has since chosen a zone
+// behind the one it was found in, where its milestone's day has not begun yet.
+func TestReminderKeptWhenZoneChanges(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	wallis := account.Location("Pacific/Wallis")
+	b.clockTo(0, 30, wallis)
+	n := b.notifier(nil, nil)
+	o, self := b.person(t, unique("sina"), map[account.ChannelKind]string{account.ChannelSMS: "06 15 15 15 15"})
+	b.queued(t, o)
+	if err := b.A.SetTimeZone(ctx, o, "Pacific/Wallis"); err != nil {
+		t.Fatal(err)
+	}
+	expires := vault.DayIn(b.Clock.Now(), wallis).AddDate(0, 0, 90)
+	b.paperUntil(t, o, self, vault.KindIdentite, "Carte d'identité", expires)
+	if err := n.Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
 	jobs := b.queued(t, o)
-	if len(jobs) != 2 {
-		t.Fatalf("%d messages waiting, want the reminder and the sign-in", len(jobs))
-	}
 	var snooze *river.JobSnoozeError
-	for _, a := range jobs {
-		err := n.Deliver(ctx, a)
-		switch {
-		case a.What == account.NoticeExpiry && !errors.As(err, &snooze):
-			t.Fatalf("the reminder at 2:00: %v, want it snoozed", err)
-		case a.What != account.NoticeExpiry && err != nil:
-			t.Fatalf("the sign-in at 2:00: %v", err)
-		}
+	if len(jobs) != 1 || !errors.As(n.Deliver(ctx, jobs[0]), &snooze) {
+		t.Fatalf("the reminder at 0:30 in Wallis: %+v, want one, snoozed", jobs)
 	}
-	if got := len(b.sms.messages("")); got != sms+1 {
-		t.Fatalf("%d SMS sent at 2:00, want the sign-in", got-sms)
+	// The person moves to Guadeloupe: at 9:00 in Wallis it is 16:00 there, the day before.
+	if err := b.A.SetTimeZone(ctx, o, "America/Guadeloupe"); err != nil {
+		t.Fatal(err)
 	}
-
-	// At 9:00 it leaves.
 	b.Clock.Advance(snooze.Duration)
 	if err := n.Deliver(ctx, jobs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.sms.messages("expire le"); len(got) != 1 {
-		t.Fatalf("%d reminders sent at 9:00, want 1", len(got))
+	if got := b.sms.messages("expire le " + frenchDay(expires)); len(got) != 1 {
+		t.Fatalf("%d reminders sent after the move, want 1", len(got))
 	}
 }
 
@@ -129,10 +187,7 @@ func TestRemindersCountDaysWhereThePersonLives(t *testing.T) {
 		owner uuid.UUID
 		by    vault.Actor
 	}{{far, farBy}, {here, hereBy}} {
-		if _, err := b.V.Deposit(ctx, p.owner, p.by, vault.NewDocument{Kind: vault.KindIdentite, Title: "Carte d'identité", ExpiresOn: &expires,
-			Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "application/pdf", Body: strings.NewReader("%PDF"), Size: 4}}}); err != nil {
-			t.Fatal(err)
-		}
+		b.paperUntil(t, p.owner, p.by, vault.KindIdentite, "Carte d'identité", expires)
 	}
 	if err := n.Scan(ctx); err != nil {
 		t.Fatal(err)

@@ -135,6 +135,7 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 	}
 	zone := account.Location(rc.TimeZone)
 	if wait := untilDay(s.cfg.Now(), zone); wait > 0 && canWait(a.What) {
+		wait += morningSpread(a.Owner)
 		log.Info("message waits for the day", "wait", wait.Round(time.Minute).String())
 		return river.JobSnooze(wait)
 	}
@@ -155,6 +156,12 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 	switch a.What {
 	case account.NoticeExpiry:
 		r, err := s.cfg.Vault.Reminder(ctx, a.Owner, a.Document, s.cfg.Now(), zone)
+		if errors.Is(err, vault.ErrNotFound) {
+			// The scan found it due where the person lived then; a zone chosen since, behind
+			// that one (Wallis to Guadeloupe), may not have reached the milestone's day yet.
+			// Deleted, replaced or expired, it is not found tomorrow either.
+			r, err = s.cfg.Vault.Reminder(ctx, a.Owner, a.Document, s.cfg.Now().Add(24*time.Hour), zone)
+		}
 		if errors.Is(err, vault.ErrNotFound) {
 			log.Info("message dropped: the paper no longer expires soon")
 			return nil

@@ -225,10 +225,15 @@ func (b *testBundle) person(t testing.TB, login string, addresses map[account.Ch
 	return o.ID, self
 }
 
-// paper deposits a paper of kind that expires days after the clock's today.
+// paper deposits a paper of kind that expires days after the clock's today in Paris.
 func (b *testBundle) paper(t testing.TB, owner uuid.UUID, by vault.Actor, kind vault.Kind, title string, days int) *vault.Document {
 	t.Helper()
-	expires := vault.Today(b.Clock.Now()).AddDate(0, 0, days)
+	return b.paperUntil(t, owner, by, kind, title, vault.Today(b.Clock.Now()).AddDate(0, 0, days))
+}
+
+// paperUntil deposits a paper of kind that expires on the day expires.
+func (b *testBundle) paperUntil(t testing.TB, owner uuid.UUID, by vault.Actor, kind vault.Kind, title string, expires time.Time) *vault.Document {
+	t.Helper()
 	d, err := b.V.Deposit(context.Background(), owner, by, vault.NewDocument{Kind: kind, Title: title, ExpiresOn: &expires,
 		Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "application/pdf", Body: strings.NewReader("%PDF"), Size: 4}}})
 	if err != nil {
