@@ -38,6 +38,7 @@ func TestUntilDay(t *testing.T) {
 
 func TestMorningSpread(t *testing.T) {
 	seen := map[time.Duration]bool{}
+	var latest time.Duration
 	for range 50 {
 		owner := uuid.New()
 		d := morningSpread(owner)
@@ -45,9 +46,10 @@ func TestMorningSpread(t *testing.T) {
 			t.Fatalf("morningSpread(%s) = %s, want the same, within the hour", owner, d)
 		}
 		seen[d] = true
+		latest = max(latest, d)
 	}
-	if len(seen) < 40 {
-		t.Fatalf("50 owners share %d times of the morning", len(seen))
+	if len(seen) < 40 || latest < 30*time.Minute {
+		t.Fatalf("50 owners share %d times of the morning, the latest %s: want them over the hour", len(seen), latest)
 	}
 }
 

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -33,7 +34,14 @@ func TestMessagesWaitForTheDay(t *testing.T) {
 	if err := b.A.SetLinkNotice(ctx, o, true); err != nil {
 		t.Fatal(err)
 	}
-	morning := func(wait time.Duration) bool { return wait >= 7*time.Hour-time.Minute && wait < 8*time.Hour }
+	// 9:00 in La Réunion, and this owner's place in the hour after (derived from their ID,
+	// so that a night's messages do not leave in one burst).
+	spread := time.Duration(binary.BigEndian.Uint32(o[12:])%3600) * time.Second
+	morning := func(wait time.Duration) bool {
+		at := b.Clock.Now().Add(wait).In(reunion)
+		want := time.Date(at.Year(), at.Month(), at.Day(), 9, 0, 0, 0, reunion).Add(spread)
+		return at.Sub(want).Abs() < 2*time.Second
+	}
 
 	waits := map[account.OwnerNotice]bool{
 		account.NoticeMandateEnding: true, account.NoticeMandateEnded: true, account.NoticeIssuerDeposit: true,
@@ -54,7 +62,7 @@ func TestMessagesWaitForTheDay(t *testing.T) {
 		var snooze *river.JobSnoozeError
 		switch {
 		case waits[a.What] && (!errors.As(err, &snooze) || !morning(snooze.Duration)):
-			t.Errorf("%s at 2:00: %v, want it snoozed until 9:00–10:00", a.What, err)
+			t.Errorf("%s at 2:00: %v, want it snoozed until 9:00 and %s", a.What, err, spread)
 		case !waits[a.What] && err != nil:
 			t.Errorf("%s at 2:00: %v, want it sent", a.What, err)
 		}
@@ -98,7 +106,7 @@ func TestMessagesWaitForTheDay(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if !morning(wait) {
-		t.Fatalf("the reminder waits %s, want 7 to 8 hours", wait)
+		t.Fatalf("the reminder waits %s, want 9:00 in La Réunion and %s", wait, spread)
 	}
 	if got := len(b.sms.messages("expire le")); got != 0 {
 		t.Fatalf("%d reminders sent at 2:00", got)
@@ -152,7 +160,7 @@ func TestReminderKeptWhenZoneChanges(t *testing.T) {
 	if len(jobs) != 1 || !errors.As(n.Deliver(ctx, jobs[0]), &snooze) {
 		t.Fatalf("the reminder at 0:30 in Wallis: %+v, want one, snoozed", jobs)
 	}
-	// The person moves to Guadeloupe: at 9:00 in Wallis it is 16:00 there, the day before.
+	// The person moves to Guadeloupe: at 9:00 in Wallis it is 17:00 there, the day before.
 	if err := b.A.SetTimeZone(ctx, o, "America/Guadeloupe"); err != nil {
 		t.Fatal(err)
 	}
@@ -212,5 +220,52 @@ func TestRemindersCountDaysWhereThePersonLives(t *testing.T) {
 	}
 	if got := b.queued(t, here); len(got) != 1 {
 		t.Fatalf("in Paris, the next day: %d reminders, want 1", len(got))
+	}
+}
+
+// A reminder that waited the night is not sent if, meanwhile, its paper's date was
+// corrected or its next milestone came: the scan tells that one, once.
+func TestWaitingReminderOvertaken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	paris := account.Location(account.Paris)
+	b.clockTo(21, 0, paris)
+	n := b.notifier(nil, nil)
+	o, self := b.person(t, unique("lea"), map[account.ChannelKind]string{account.ChannelSMS: "06 16 16 16 16"})
+	b.queued(t, o)
+	moved := b.paper(t, o, self, vault.KindIdentite, "Carte d'identité", 5)  // the 7-day milestone
+	soon := b.paper(t, o, self, vault.KindSante, "Attestation de droits", 8) // the 30-day one, 7 tomorrow
+	if err := n.Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waiting := b.queued(t, o)
+	if len(waiting) != 2 {
+		t.Fatalf("%d reminders at 21:00, want 2", len(waiting))
+	}
+	for _, a := range waiting {
+		var snooze *river.JobSnoozeError
+		if !errors.As(n.Deliver(ctx, a), &snooze) {
+			t.Fatalf("%s at 21:00: want it snoozed", a.Key)
+		}
+	}
+	// The person corrects the date of one (91 days left tomorrow); midnight brings the
+	// other's 7-day milestone.
+	later := vault.Today(b.Clock.Now()).AddDate(0, 0, 92)
+	if _, err := b.V.UpdateDocument(ctx, o, moved.ID, self, vault.Update{ExpiresOn: &later}); err != nil {
+		t.Fatal(err)
+	}
+	b.clockTo(9, 30, paris)
+	if err := n.Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range append(waiting, b.queued(t, o)...) {
+		if err := n.Deliver(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := b.sms.messages("expire le")
+	if len(sent) != 1 || !strings.Contains(sent[0].Text, frenchDay(*soon.ExpiresOn)) {
+		t.Fatalf("sent %+v, want the 7-day reminder of the paper not moved, once", sent)
 	}
 }

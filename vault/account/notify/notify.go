@@ -159,7 +159,9 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 		if errors.Is(err, vault.ErrNotFound) {
 			// The scan found it due where the person lived then; a zone chosen since, behind
 			// that one (Wallis to Guadeloupe), may not have reached the milestone's day yet.
-			// Deleted, replaced or expired, it is not found tomorrow either.
+			// Deleted, replaced or expired, it is not found tomorrow either. (A reminder
+			// leaves between 9:00 and 20:00 where the person lives: 24 hours on is the
+			// next day there.)
 			r, err = s.cfg.Vault.Reminder(ctx, a.Owner, a.Document, s.cfg.Now().Add(24*time.Hour), zone)
 		}
 		if errors.Is(err, vault.ErrNotFound) {
@@ -168,6 +170,12 @@ func (s *Service) deliver(ctx context.Context, a account.MessageArgs, complete f
 		}
 		if err != nil {
 			return err
+		}
+		if ExpiryKey(*r) != a.Key {
+			// Its date was corrected, or the next milestone came while it waited: the
+			// scan tells that one, once.
+			log.Info("message dropped: another milestone is due")
+			return nil
 		}
 		f.kind, f.at = r.Kind, r.ExpiresOn
 		entry.Kind, entry.Date = r.Kind, r.ExpiresOn
