@@ -11,10 +11,10 @@ import (
 // The table dismissed_reminders: which milestone of which expiry of which paper the owner
 // dismissed on « Mes papiers ».
 
+// dismissal names one expiry of one paper.
 type dismissal struct {
 	doc       uuid.UUID
 	expiresOn time.Time
-	milestone int
 }
 
 func (v *Vault) dismissReminder(ctx context.Context, r *Reminder, now time.Time) error {
@@ -24,16 +24,20 @@ func (v *Vault) dismissReminder(ctx context.Context, r *Reminder, now time.Time)
 	return err
 }
 
-func (v *Vault) dismissedReminders(ctx context.Context, owner uuid.UUID) (map[dismissal]bool, error) {
-	rows, err := v.db.Query(ctx, `SELECT document_id, expires_on, milestone FROM dismissed_reminders WHERE owner_id = $1`, owner)
+// dismissedReminders returns, for each expiry of owner's papers with a reminder dismissed,
+// the latest milestone dismissed (the fewest days before the expiry).
+func (v *Vault) dismissedReminders(ctx context.Context, owner uuid.UUID) (map[dismissal]int, error) {
+	rows, err := v.db.Query(ctx, `SELECT document_id, expires_on, min(milestone) FROM dismissed_reminders
+		WHERE owner_id = $1 GROUP BY document_id, expires_on`, owner)
 	if err != nil {
 		return nil, err
 	}
-	out := map[dismissal]bool{}
+	out := map[dismissal]int{}
 	var d dismissal
-	_, err = pgx.ForEachRow(rows, []any{&d.doc, &d.expiresOn, &d.milestone}, func() error {
+	var milestone int
+	_, err = pgx.ForEachRow(rows, []any{&d.doc, &d.expiresOn, &milestone}, func() error {
 		d.expiresOn = d.expiresOn.UTC()
-		out[d] = true
+		out[d] = milestone
 		return nil
 	})
 	return out, err

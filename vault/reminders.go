@@ -144,7 +144,10 @@ func (v *Vault) ownerReminders(ctx context.Context, owner uuid.UUID, today time.
 
 // Reminders returns owner's reminders to show at now on « Mes papiers », its days counted
 // in zone, the reader's (nil: Paris's), soonest expiry first, with their titles: those
-// not dismissed at their current milestone.
+// not dismissed at their current milestone or a later one. (The milestone reached
+// depends on the day, hence on the zone: a person who dismissed the 30-day reminder in
+// Nouméa and then chose Paris's time, where the 90-day one is still current for a day,
+// must not see it again.)
 func (v *Vault) Reminders(ctx context.Context, owner uuid.UUID, now time.Time, zone *time.Location) ([]Reminder, error) {
 	all, err := v.ownerReminders(ctx, owner, DayIn(now, zone), true)
 	if err != nil {
@@ -159,7 +162,7 @@ func (v *Vault) Reminders(ctx context.Context, owner uuid.UUID, now time.Time, z
 	}
 	out := all[:0]
 	for _, r := range all {
-		if !dismissed[dismissal{r.DocumentID, r.ExpiresOn, r.Milestone}] {
+		if latest, ok := dismissed[dismissal{r.DocumentID, r.ExpiresOn}]; !ok || latest > r.Milestone {
 			out = append(out, r)
 		}
 	}

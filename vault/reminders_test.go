@@ -288,3 +288,38 @@ func TestDueRemindersWhereOwnersLive(t *testing.T) {
 		t.Errorf("in Paris at 23:30: %+v, want no milestone yet", r)
 	}
 }
+
+// A reminder dismissed where the person lived stays dismissed after they choose a zone
+// whose day is behind: there, for a day, the paper has not reached that milestone yet and
+// the earlier one is current, which they have seen through.
+func TestDismissedReminderAcrossZones(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	owner, by := b.owner(t)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	noumea, _ := time.LoadLocation("Pacific/Noumea")
+	// 09:00 in Nouméa is the evening before in Paris.
+	now := time.Date(2031, 1, 15, 9, 0, 0, 0, noumea)
+	expires := vault.DayIn(now, noumea).AddDate(0, 0, 30)
+	d, err := b.v.Deposit(ctx, owner, by, vault.NewDocument{Kind: vault.KindIdentite, Title: "carte", ExpiresOn: &expires,
+		Files: []vault.File{{Role: vault.RoleOriginal, MediaType: "application/pdf", Body: strings.NewReader("%PDF"), Size: 4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := b.v.Reminders(ctx, owner, now, paris); err != nil || len(rs) != 1 || rs[0].Milestone != 90 {
+		t.Fatalf("in Paris: %+v %v, want the 90-day reminder", rs, err)
+	}
+	if err := b.v.DismissReminder(ctx, owner, d.ID, by, now, noumea); err != nil {
+		t.Fatal(err)
+	}
+	for _, zone := range []*time.Location{noumea, paris} {
+		if rs, err := b.v.Reminders(ctx, owner, now, zone); err != nil || len(rs) != 0 {
+			t.Errorf("in %s after dismissing the 30-day reminder in Nouméa: %+v %v, want none", zone, rs, err)
+		}
+	}
+	// The next milestone shows again.
+	if rs, err := b.v.Reminders(ctx, owner, now.AddDate(0, 0, 23), noumea); err != nil || len(rs) != 1 || rs[0].Milestone != 7 {
+		t.Errorf("at the 7-day milestone: %+v %v, want it shown", rs, err)
+	}
+}
