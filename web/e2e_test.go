@@ -776,6 +776,17 @@ func TestBrowser(t *testing.T) {
 	if err != nil || !titleFirst {
 		t.Errorf("on the link's page, a paper's buttons come before its name (%v)", err)
 	}
+	// On the owner's list of links, a link's name and papers come before its facts and
+	// the button that stops it.
+	br.visit("Partages", base+"/partages")
+	nameFirst, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`(() => {
+		const cards = Array.from(document.querySelectorAll('main .fr-card'));
+		return cards.length > 0 && cards.every(c => c.querySelector('.fr-card__desc').getBoundingClientRect().bottom <= c.querySelector('.cf-facts').getBoundingClientRect().top &&
+			c.querySelector('.fr-card__title').getBoundingClientRect().bottom <= c.querySelector('form button').getBoundingClientRect().top);
+	})()`))
+	if err != nil || !nameFirst {
+		t.Errorf("on « Partages », a link's facts or button come before its name (%v)", err)
+	}
 	br.visit("Imprimer", doc+"/imprimer")
 	// "Imprimer" opens the clean A4 PDF (journaled as printed).
 	printed, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`fetch(document.querySelector('main a.fr-btn[href$="?a=imprimer"]').href).then(r => r.ok && r.headers.get('Content-Type') === 'application/pdf')`, chromedp.EvalAwaitPromise))

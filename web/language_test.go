@@ -103,6 +103,16 @@ func TestLanguageAccount(t *testing.T) {
 	if err != nil || a.Language != "ar" {
 		t.Fatalf("the account's language: %v %v", a, err)
 	}
+	// Pages read in Romanian (the footer's « Langue »): the page says messages still come
+	// in Arabic, and the saved choice stays checked.
+	c.get("/langue/ro")
+	if _, body := c.get("/compte"); !strings.Contains(body, `<html lang="ro"`) || !regexp.MustCompile(`mesajele vă sosesc în „\x{2068}?العربية\x{2069}?”`).MatchString(body) || !regexp.MustCompile(`value="ar" checked`).MatchString(body) {
+		t.Fatalf("Mon compte read in Romanian: %.400s", body)
+	}
+	c.get("/langue/ar")
+	if _, body := c.get("/compte"); strings.Contains(body, "lang-differs") {
+		t.Fatal("Mon compte read in the account's language says it differs")
+	}
 	other := b.client(t)
 	tok = other.csrf("/connexion")
 	other.post("/connexion", url.Values{"csrf": {tok}, "login": {"leila"}, "secret": {"le chat mange la pomme verte"}})
