@@ -27,6 +27,9 @@ type accountView struct {
 	Reading     *readingSwitch
 	Deposits    *subscriptionsView
 	Zones       []zoneChoice
+	// MessagesIn names the account's language when the pages are read in another (the
+	// footer's « Langue » changes the pages only): messages still come in it.
+	MessagesIn string
 }
 
 func (h *handler) account(w http.ResponseWriter, r *http.Request) {
@@ -69,9 +72,13 @@ func (h *handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 		h.serverError(w, r, err)
 		return
 	}
-	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice,
-		Data: accountView{Account: a, Sessions: sessions, PasskeyList: passkeys, Fresh: st.session.Fresh(h.now()), Messages: messages, Reading: reading,
-			Deposits: deposits, Zones: zoneChoices(requestLanguage(r), h.requestZone(r), h.now())}}
+	lang := requestLanguage(r)
+	data := accountView{Account: a, Sessions: sessions, PasskeyList: passkeys, Fresh: st.session.Fresh(h.now()), Messages: messages, Reading: reading,
+		Deposits: deposits, Zones: zoneChoices(lang, h.requestZone(r), h.now())}
+	if a.Language != "" && a.Language != lang {
+		data.MessagesIn = localeOf(a.Language).Name
+	}
+	v := view{Title: "account.title", Nav: "account", Error: errMsg, Notice: notice, Data: data}
 	if notice == "" && r.URL.Query().Get("cle") == "1" {
 		v.Notice = h.t(r, "account.passkeyadded")
 	}

@@ -26,11 +26,7 @@ func TestMessagesWaitForTheDay(t *testing.T) {
 	reunion := account.Location("Indian/Reunion")
 	b.clockTo(2, 0, reunion)
 	n := b.notifier(nil, nil)
-	o, self := b.person(t, unique("nadia"), map[account.ChannelKind]string{account.ChannelSMS: "06 12 12 12 12"})
-	b.queued(t, o) // its code, which person read
-	if err := b.A.SetTimeZone(ctx, o, "Indian/Reunion"); err != nil {
-		t.Fatal(err)
-	}
+	o, self := b.texted(t, "nadia", "06 12 12 12 12", "Indian/Reunion")
 	if err := b.A.SetLinkNotice(ctx, o, true); err != nil {
 		t.Fatal(err)
 	}
@@ -145,11 +141,7 @@ func TestReminderKeptWhenZoneChanges(t *testing.T) {
 	wallis := account.Location("Pacific/Wallis")
 	b.clockTo(0, 30, wallis)
 	n := b.notifier(nil, nil)
-	o, self := b.person(t, unique("sina"), map[account.ChannelKind]string{account.ChannelSMS: "06 15 15 15 15"})
-	b.queued(t, o)
-	if err := b.A.SetTimeZone(ctx, o, "Pacific/Wallis"); err != nil {
-		t.Fatal(err)
-	}
+	o, self := b.texted(t, "sina", "06 15 15 15 15", "Pacific/Wallis")
 	expires := vault.DayIn(b.Clock.Now(), wallis).AddDate(0, 0, 90)
 	b.paperUntil(t, o, self, vault.KindIdentite, "Carte d'identité", expires)
 	if err := n.Scan(ctx); err != nil {
@@ -183,13 +175,8 @@ func TestRemindersCountDaysWhereThePersonLives(t *testing.T) {
 	wallis := account.Location("Pacific/Wallis")
 	b.clockTo(9, 30, wallis)
 	n := b.notifier(nil, nil)
-	far, farBy := b.person(t, unique("malia"), map[account.ChannelKind]string{account.ChannelSMS: "06 13 13 13 13"})
-	here, hereBy := b.person(t, unique("jeanne"), map[account.ChannelKind]string{account.ChannelSMS: "06 14 14 14 14"})
-	b.queued(t, far)
-	b.queued(t, here)
-	if err := b.A.SetTimeZone(ctx, far, "Pacific/Wallis"); err != nil {
-		t.Fatal(err)
-	}
+	far, farBy := b.texted(t, "malia", "06 13 13 13 13", "Pacific/Wallis")
+	here, hereBy := b.texted(t, "jeanne", "06 14 14 14 14", "")
 	expires := vault.DayIn(b.Clock.Now(), wallis).AddDate(0, 0, 90)
 	for _, p := range []struct {
 		owner uuid.UUID
@@ -232,8 +219,7 @@ func TestWaitingReminderOvertaken(t *testing.T) {
 	paris := account.Location(account.Paris)
 	b.clockTo(21, 0, paris)
 	n := b.notifier(nil, nil)
-	o, self := b.person(t, unique("lea"), map[account.ChannelKind]string{account.ChannelSMS: "06 16 16 16 16"})
-	b.queued(t, o)
+	o, self := b.texted(t, "lea", "06 16 16 16 16", "")
 	moved := b.paper(t, o, self, vault.KindIdentite, "Carte d'identité", 5)  // the 7-day milestone
 	soon := b.paper(t, o, self, vault.KindSante, "Attestation de droits", 8) // the 30-day one, 7 tomorrow
 	if err := n.Scan(ctx); err != nil {
@@ -268,4 +254,18 @@ func TestWaitingReminderOvertaken(t *testing.T) {
 	if len(sent) != 1 || !strings.Contains(sent[0].Text, frenchDay(*soon.ExpiresOn)) {
 		t.Fatalf("sent %+v, want the 7-day reminder of the paper not moved, once", sent)
 	}
+}
+
+// texted is a person with a verified mobile number, living in zone ("": not chosen, Paris's),
+// their code's message taken from the queue.
+func (b *testBundle) texted(t testing.TB, login, mobile, zone string) (uuid.UUID, vault.Actor) {
+	t.Helper()
+	o, self := b.person(t, unique(login), map[account.ChannelKind]string{account.ChannelSMS: mobile})
+	b.queued(t, o)
+	if zone != "" {
+		if err := b.A.SetTimeZone(context.Background(), o, zone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o, self
 }
