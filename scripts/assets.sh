@@ -10,9 +10,7 @@ OUT=$WEB/static/vendor
 stamp=$WEB/node_modules/.coffre-installed
 if ! command -v npm >/dev/null; then
 	log "installing Node.js and npm (Debian packages) to fetch the design system"
-	sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+	apt_install nodejs npm
 fi
 if [ ! -f "$stamp" ] || [ "$WEB/package-lock.json" -nt "$stamp" ] || [ "$WEB/package.json" -nt "$stamp" ]; then
 	log "installing front-end packages (npm)"

@@ -6,7 +6,4 @@ if [ -x /usr/bin/chromium ]; then
 	exit 0
 fi
 log "installing chromium (Debian package) for the browser tests"
-export DEBIAN_FRONTEND=noninteractive
-if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+apt_install --no-install-recommends chromium fonts-dejavu-core

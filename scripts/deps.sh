@@ -21,7 +21,4 @@ if [ ${#missing[@]} = 0 ]; then
 	exit 0
 fi
 log "installing ${missing[*]} (Debian packages) for the photo decoders and the printed pages"
-export DEBIAN_FRONTEND=noninteractive
-if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt_install --no-install-recommends "${missing[@]}"

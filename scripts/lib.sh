@@ -45,3 +45,28 @@ MAILPIT_HTTP_PORT=${COFFRE_MAILPIT_HTTP_PORT:-58025}
 MAILPIT_PID=$VAR/mailpit.pid
 
 log() { echo "coffre-scripts: $*" >&2; }
+
+# apt_install [--no-install-recommends] PKG... installs Debian packages. Another apt may
+# hold its locks: a fresh machine's unattended upgrades, or a second of these scripts
+# (make run beside make test). apt-get update does not wait for the lists' lock
+# (DPkg::Lock::Timeout covers only dpkg's), so both steps are tried again while a lock is
+# the reason, for up to ten minutes; any other failure stops at once.
+apt_install() {
+	apt_get update && apt_get install -y "$@"
+}
+apt_get() {
+	local sudo= err i
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	for i in $(seq 60); do
+		if err=$($sudo env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=10 "$@" 2>&1 >/dev/null); then
+			return 0
+		fi
+		case $err in
+		*"Could not get lock"* | *"Unable to lock"* | *"Unable to acquire"*) [ "$i" = 1 ] && log "apt is busy (another install); waiting for it" ;;
+		*) break ;;
+		esac
+		sleep 10
+	done
+	printf '%s\n' "$err" >&2
+	return 1
+}

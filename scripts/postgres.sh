@@ -14,9 +14,7 @@ pgbin() {
 
 install_postgres() {
 	log "installing PostgreSQL from Debian packages"
-	local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+	apt_install postgresql
 }
 
 # PostgreSQL refuses to run as root: as root we run it as the 'postgres' system user.

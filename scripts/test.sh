@@ -22,10 +22,10 @@ export COFFRE_VAR=$VAR
 "$ROOT/scripts/ocr.sh"
 # The export tests (issue 7) unpack archives with the system unzip and decrypt them with
 # the age command-line tool, built once into the cache.
-command -v unzip >/dev/null || { log "installing unzip"; apt-get update -qq && apt-get install -y -qq unzip; }
+command -v unzip >/dev/null || { log "installing unzip"; apt_install unzip; }
 # The mandate receipt's test prints its QR code and reads it back with zbar, a reader of
 # its own, as a phone would (gozxing, in Go, misses 3 % of such dense codes however clean).
-command -v zbarimg >/dev/null || { log "installing zbar-tools"; apt-get update -qq && apt-get install -y -qq --no-install-recommends zbar-tools; }
+command -v zbarimg >/dev/null || { log "installing zbar-tools"; apt_install --no-install-recommends zbar-tools; }
 AGE_DIR=$CACHE/age-v1.3.2
 [ -x "$AGE_DIR/age" ] || { log "building age v1.3.2"; GOBIN=$AGE_DIR go install filippo.io/age/cmd/...@v1.3.2; }
 export COFFRE_TEST_AGE=$AGE_DIR/age
