@@ -126,7 +126,7 @@ func (s *Service) StructureMandate(ctx context.Context, agent *Agent, owner, id 
 // owner's safe that is not its temporary code (the access card form), and returns
 // vault.ErrNotFound.
 func (s *Service) RefuseCode(ctx context.Context, agent *Agent, owner uuid.UUID, ip netip.Addr) error {
-	return s.refuse(ctx, agent, owner, scopeUnlock, ip)
+	return s.refuse(ctx, agent, owner, ScopeUnlock, ip)
 }
 
 // refuse journals a refused agent action and returns the "not found" answer.

@@ -120,9 +120,24 @@ type Mandate struct {
 	RevokedBy      vault.Actor
 }
 
-// ExpiryNotice is how long before its end a mandate is announced, to the owner and the
-// structure.
+// ExpiryNotice is how long before its end a mandate of six months or more is announced,
+// to the owner and the structure. A shorter one is announced a quarter of its length
+// ahead, a week for a month: with 30 days, a month's mandate was "ending soon", and its
+// message sent, the hour it was given. A day's mandate is not announced at all: it ends
+// the day after the visit at which it was given.
 const ExpiryNotice = 30 * 24 * time.Hour
+
+// notice is how long before its end m is announced (ExpiryNotice); 0 for none.
+func (m *Mandate) notice() time.Duration {
+	if m.StartsAt == nil || m.ExpiresAt == nil {
+		return 0
+	}
+	length := m.ExpiresAt.Sub(*m.StartsAt)
+	if length <= 24*time.Hour {
+		return 0
+	}
+	return min(ExpiryNotice, length/4)
+}
 
 // phoneConfirmWithin bounds a pending mandate: the person confirms during the appointment.
 const phoneConfirmWithin = 15 * time.Minute
@@ -132,9 +147,9 @@ func (m *Mandate) Live(t time.Time) bool {
 	return m.RevokedAt == nil && m.StartsAt != nil && !t.Before(*m.StartsAt) && t.Before(*m.ExpiresAt)
 }
 
-// ExpiresSoon tells whether a live mandate ends within ExpiryNotice of t.
+// ExpiresSoon tells whether a live mandate ends within its notice of t (ExpiryNotice).
 func (m *Mandate) ExpiresSoon(t time.Time) bool {
-	return m.Live(t) && m.ExpiresAt.Sub(t) <= ExpiryNotice
+	return m.Live(t) && m.ExpiresAt.Sub(t) <= m.notice()
 }
 
 // Has tells whether the mandate grants scope.
@@ -302,16 +317,20 @@ func (s *Service) ConfirmMandate(ctx context.Context, owner, id uuid.UUID, ip ne
 	return s.mandate(ctx, owner, id)
 }
 
-// MandatesEnding lists the live mandates of every owner that end within ExpiryNotice, as
-// the messages' scan tells their owners of them (notify.Config.MandatesEnding).
+// MandatesEnding lists the live mandates of every owner that end within their notice
+// (ExpiresSoon), as the messages' scan tells their owners of them
+// (notify.Config.MandatesEnding).
 func (s *Service) MandatesEnding(ctx context.Context) ([]notify.MandateEnding, error) {
 	ms, err := s.MandatesExpiringWithin(ctx, ExpiryNotice)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]notify.MandateEnding, len(ms))
-	for i, m := range ms {
-		out[i] = notify.MandateEnding{ID: m.ID, OwnerID: m.OwnerID, EndsAt: *m.ExpiresAt, Structure: m.StructureName}
+	now := s.now()
+	var out []notify.MandateEnding
+	for _, m := range ms {
+		if m.ExpiresSoon(now) {
+			out = append(out, notify.MandateEnding{ID: m.ID, OwnerID: m.OwnerID, EndsAt: *m.ExpiresAt, Structure: m.StructureName})
+		}
 	}
 	return out, nil
 }

@@ -32,6 +32,39 @@ func (b *testBundle) grant(t *testing.T, a *staff, owner uuid.UUID, d sharing.Du
 	return m
 }
 
+// TestMandateNotice: a mandate is announced as ending a quarter of its length ahead, at
+// most 30 days; a day's mandate never is.
+func TestMandateNotice(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 8, 31, 10, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	tests := []struct {
+		d        sharing.Duration
+		after    time.Duration // from the start
+		wantSoon bool
+	}{
+		{sharing.OneDay, 0, false},
+		{sharing.OneDay, 23 * time.Hour, false},
+		{sharing.OneMonth, 0, false},
+		{sharing.OneMonth, 23 * day, false}, // 8 days left of 31; the notice is 7.75 days
+		{sharing.OneMonth, 24 * day, true},
+		{sharing.OneMonth, 31*day - time.Minute, true},
+		{sharing.OneMonth, 31 * day, false}, // ended
+		{sharing.SixMonths, 0, false},
+		{sharing.SixMonths, 153 * day, false}, // 6 months from 31 August is 184 days
+		{sharing.SixMonths, 154 * day, true},
+		{sharing.TwelveMonths, 334 * day, false},
+		{sharing.TwelveMonths, 335 * day, true},
+	}
+	for _, tt := range tests {
+		end := tt.d.End(start)
+		m := &sharing.Mandate{StartsAt: &start, ExpiresAt: &end}
+		if got := m.ExpiresSoon(start.Add(tt.after)); got != tt.wantSoon {
+			t.Errorf("%s mandate, %s after its start: ExpiresSoon = %v, want %v", tt.d, tt.after, got, tt.wantSoon)
+		}
+	}
+}
+
 func TestMandateDurations(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 8, 31, 10, 0, 0, 0, time.UTC)
@@ -128,7 +161,7 @@ func TestMandateLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !m.Live(time.Now()) || !m.ExpiresSoon(time.Now()) || m.ConsentMethod != sharing.ConsentSecret || m.GrantedBy != a.ID {
+	if !m.Live(time.Now()) || m.ExpiresSoon(time.Now()) || m.ConsentMethod != sharing.ConsentSecret || m.GrantedBy != a.ID {
 		t.Errorf("mandate %+v", m)
 	}
 	if es := b.entries(t, o.ID, sharing.ActionMandateGranted); len(es) != 1 || es[0].ActorID != a.ID.String() {

@@ -37,9 +37,9 @@ const (
 	ScopeCredentials Scope = "credentials" // change the owner's secret, passkeys, sessions
 )
 
-// scopeUnlock words a wrong secret typed on an agent's screen in the owner's history;
+// ScopeUnlock words a wrong secret typed on an agent's screen in the owner's history;
 // Authorize never allows it (DeskUnlock decides by the secret).
-const scopeUnlock Scope = "unlock"
+const ScopeUnlock Scope = "unlock"
 
 // GrantableScopes are the scopes a mandate may hold.
 var GrantableScopes = []Scope{ScopeDeposit, ScopeRead, ScopeShare, ScopeRecover} //nolint:gochecknoglobals // a constant list
@@ -49,7 +49,7 @@ var scopeVerbs = map[Scope]string{ //nolint:gochecknoglobals // a constant table
 	ScopeDeposit: "déposer un document", ScopeRead: "consulter vos documents", ScopeShare: "partager vos documents",
 	ScopeRecover: "rétablir votre accès", ScopeReach: "trouver votre coffre", ScopeDeskRecovery: "rétablir votre accès",
 	ScopeDelete: "supprimer un document", ScopeExport: "exporter votre coffre",
-	ScopeCredentials: "changer vos moyens de connexion", scopeUnlock: "débloquer votre coffre avec un mauvais mot de passe",
+	ScopeCredentials: "changer vos moyens de connexion", ScopeUnlock: "débloquer votre coffre avec un mauvais mot de passe",
 }
 
 // ScopeOfVerb returns the scope whose words a history entry holds (the journal keeps them

@@ -94,12 +94,12 @@ func (s *Service) unlockWithConsent(ctx context.Context, agent *Agent, owner uui
 	}
 	if errors.Is(err, account.ErrBadCredentials) {
 		if r.allows(ScopeReach) {
-			if derr := s.deny(ctx, agent, owner, scopeUnlock, ip); derr != nil {
+			if derr := s.deny(ctx, agent, owner, ScopeUnlock, ip); derr != nil {
 				return fmt.Errorf("sharing: desk unlock: journal the attempt: %w", derr)
 			}
 			return err
 		}
-		return s.refuse(ctx, agent, owner, scopeUnlock, ip)
+		return s.refuse(ctx, agent, owner, ScopeUnlock, ip)
 	}
 	if err != nil {
 		return err

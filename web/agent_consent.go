@@ -179,7 +179,7 @@ func pendingMandates(ms []sharing.Mandate, now time.Time) []sharing.Mandate {
 }
 
 // aidantNotice is the banner on the owner's papers and account pages: mandates waiting
-// for their answer, and mandates ending within sharing.ExpiryNotice.
+// for their answer, and mandates ending soon (sharing.Mandate.ExpiresSoon).
 type aidantNotice struct {
 	Pending  int
 	Expiring []sharing.Mandate

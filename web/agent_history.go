@@ -90,7 +90,13 @@ func (h *handler) aidantSentence(r *http.Request, e vault.Entry, detail, title s
 		if rest == "" {
 			return h.say(r, "history.denied")
 		}
-		if sc, ok := sharing.ScopeOfVerb(rest); ok {
+		sc, ok := sharing.ScopeOfVerb(rest)
+		if ok && sc == sharing.ScopeUnlock {
+			// The person types their password on the agent's screen: a wrong one is
+			// most often theirs, not the agent's attempt.
+			return h.say(r, "history.denied.unlock", who)
+		}
+		if ok {
 			rest = h.t(r, "history.scope."+string(sc))
 		}
 		return h.say(r, "history.denied.aidant", who, rest)

@@ -104,6 +104,10 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := parseAgentAddForm(up)
+	if errors.Is(err, errNoPages) {
+		again(http.StatusUnprocessableEntity, h.noFile(r, up, "agent.add.submit"))
+		return
+	}
 	if err != nil {
 		again(http.StatusUnprocessableEntity, h.t(r, err.Error()))
 		return
@@ -133,6 +137,9 @@ func (h *handler) agentAdd(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// errNoPages is a form to add a paper sent without a page (noFile says why).
+var errNoPages = errors.New("no pages")
+
 // parseAgentAddForm reads the fields of a paper an agent adds, once its pages are read
 // (readPages streams the multipart body): its title and kind (another by default); no
 // page, or a title too long, is refused with a sentence.
@@ -142,7 +149,7 @@ func parseAgentAddForm(up *upload) (addData, error) {
 		d.Kind = k
 	}
 	if len(up.pages) == 0 {
-		return d, errors.New("add.nofile")
+		return d, errNoPages
 	}
 	if utf8Len(d.Title) > vault.MaxTitleLen {
 		return d, errors.New("edit.titlelong")

@@ -354,6 +354,10 @@ func TestAgentDesk(t *testing.T) {
 	}
 
 	ppath := "/agent/personnes/" + owner.String()
+	resp, body = c.upload(ppath+"/ajouter", tok, map[string]string{"kind": string(vault.KindCAF), "title": "Attestation CAF"})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(body), "appuyez sur «\u00a0Ajouter dans son coffre\u00a0»") {
+		t.Fatalf("agent deposit without a file: %d, the agent's button not named", resp.StatusCode)
+	}
 	resp, body = c.upload(ppath+"/ajouter", tok, map[string]string{"kind": string(vault.KindCAF), "title": "Attestation CAF"}, pngFile(t))
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("agent deposit: %d %s", resp.StatusCode, body)

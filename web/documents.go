@@ -215,7 +215,7 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) {
 	}
 	up.pages = append(taken, up.pages...)
 	if len(up.pages) == 0 {
-		again(http.StatusUnprocessableEntity, h.t(r, "add.nofile"))
+		again(http.StatusUnprocessableEntity, h.noFile(r, up, "add.submit"))
 		return
 	}
 	if ferr != nil {

@@ -299,7 +299,9 @@ func openBrowser(t *testing.T, own bool) *browser {
 	} else {
 		tab, _ = chromedp.NewContext(root, chromedp.WithNewBrowserContext())
 	}
-	ctx, cancelTimeout := context.WithTimeout(tab, 3*time.Minute)
+	// A bound for a tab that hangs, not a speed check: the longest walk (TestBrowser) took
+	// 210 s on a loaded two-core machine.
+	ctx, cancelTimeout := context.WithTimeout(tab, 8*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		if err := chromedp.Cancel(tab); err != nil {

@@ -153,6 +153,27 @@ func TestHistoryScopeTranslated(t *testing.T) {
 	}
 }
 
+// TestHistoryWrongPasswordAtDesk: a wrong password typed on an agent's screen is most
+// often the person's own: the history does not say the agent tried, in any language.
+func TestHistoryWrongPasswordAtDesk(t *testing.T) {
+	t.Parallel()
+	h := &handler{pages: parsePages(loadAssets()), log: slog.New(slog.DiscardHandler)}
+	e := vault.Entry{ActorKind: vault.ActorAidant, ActorID: uuid.NewString(), Action: vault.ActionDenied}
+	e.Personal = []byte(`{"detail":"Mme D. (CCAS de Lille) — débloquer votre coffre avec un mauvais mot de passe","salt":""}`)
+	for _, lang := range languages {
+		r := httptest.NewRequest(http.MethodGet, "/historique", nil)
+		r.AddCookie(&http.Cookie{Name: "lang", Value: lang})
+		s := h.sentence(r, e, nil, nil)
+		if want := h.pages.cat.text(lang, "history.denied.unlock"); s != strings.Replace(want, "%s", "Mme D. (CCAS de Lille)", 1) {
+			t.Errorf("[%s] %q, want history.denied.unlock", lang, s)
+		}
+	}
+	r := httptest.NewRequest(http.MethodGet, "/historique", nil)
+	if s := h.sentence(r, e, nil, nil); s != "Un mauvais mot de passe a été tapé pour ouvrir votre coffre chez Mme D. (CCAS de Lille). Rien n'a été ouvert." {
+		t.Errorf("%q", s)
+	}
+}
+
 // TestNetworkShown: the network a history line names is written as a person reads an
 // address, its unknown part « … ».
 func TestNetworkShown(t *testing.T) {

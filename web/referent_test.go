@@ -535,8 +535,8 @@ func TestAgentRevokesMandate(t *testing.T) {
 	}
 }
 
-// TestMandateExpiryNotice: a mandate ending within 30 days is announced on the owner's
-// papers and account pages and flagged on the agent's home.
+// TestMandateExpiryNotice: a six-month mandate ending within 30 days is announced on the
+// owner's papers and account pages and flagged on the agent's home.
 func TestMandateExpiryNotice(t *testing.T) {
 	t.Parallel()
 	b, db := agentBundle(t)
@@ -566,7 +566,7 @@ func TestMandateExpiryNotice(t *testing.T) {
 	if _, body := c.get("/agent"); strings.Contains(body, "Se termine bientôt") {
 		t.Fatal("flagged on the agent's home for a mandate ending in 6 months")
 	}
-	if _, err := db.Exec(ctx, `UPDATE mandates SET expires_at = now() + interval '10 days' WHERE id = $1`, m.ID); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE mandates SET starts_at = now() - interval '170 days', expires_at = now() + interval '10 days' WHERE id = $1`, m.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/papiers", "/compte"} {

@@ -125,11 +125,22 @@ func formToken(r *http.Request) string {
 type upload struct {
 	fields map[string]string
 	pages  []uploadFile
+	empty  bool // a file was chosen but had no bytes: not the same as no file
 }
 
 type uploadFile struct {
 	name string
 	body []byte
+}
+
+// noFile is the sentence for a form to add a paper that came without a page: the file
+// chosen was empty, or none was, and then it names the form's button (button, a
+// message).
+func (h *handler) noFile(r *http.Request, up *upload, button string) string {
+	if up.empty {
+		return h.t(r, "add.empty")
+	}
+	return h.t(r, "add.nofile", h.t(r, button))
 }
 
 // readUpload reads the rest of a deposit's multipart stream. The pages are read into one
@@ -161,8 +172,11 @@ func readUpload(r *http.Request, max int64) (*upload, error) {
 			if arena, err = appendPart(arena, p); err != nil {
 				return nil, err
 			}
-			if len(arena) > start {
+			switch {
+			case len(arena) > start:
 				up.pages = append(up.pages, uploadFile{name: p.FileName(), body: arena[start:len(arena):len(arena)]})
+			case p.FileName() != "":
+				up.empty = true
 			}
 		case p.FileName() != "":
 			// Another file: not one of ours; NextPart skips it.

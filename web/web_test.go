@@ -395,4 +395,15 @@ func TestValidationKeepsInput(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Aucune photo") || !strings.Contains(body, `value="Mon RIB"`) {
 		t.Fatalf("no file: %d", resp.StatusCode)
 	}
+	if !strings.Contains(html.UnescapeString(body), "appuyez sur «\u00a0Mettre dans mon coffre\u00a0»") {
+		t.Errorf("the sentence for no file does not name the button")
+	}
+	empty := filepath.Join(t.TempDir(), "vide.pdf")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = c.upload("/papiers/ajouter", tok, map[string]string{"kind": "banque", "title": "Mon RIB"}, empty)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(body), "Ce fichier est vide") {
+		t.Fatalf("an empty file: %d, not said to be empty", resp.StatusCode)
+	}
 }

@@ -439,8 +439,19 @@ func TestMandateAndLinkMessages(t *testing.T) {
 	o, self := b.person(t, unique("amina"), map[account.ChannelKind]string{account.ChannelSMS: "06 12 34 56 78"})
 	b.queued(t, o)
 	consent := sharing.Consent{Method: sharing.ConsentPasskey, PasskeyVerified: true, TextVersion: "mandat-v1"}
-	m, err := b.share.GrantMandate(ctx, agent, o, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead}, Duration: sharing.OneDay}, consent, b.ip)
+	m, err := b.share.GrantMandate(ctx, agent, o, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead}, Duration: sharing.OneMonth}, consent, b.ip)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.deliverAll(t, n, o)
+	if got := b.sms.messages("se termine"); len(got) != 0 {
+		t.Fatalf("a month's mandate, just given, announced as ending: %v", got)
+	}
+	// Three weeks and more later, it is within its notice (a quarter of its length).
+	if _, err := b.DB.Exec(ctx, `UPDATE mandates SET starts_at = starts_at - interval '24 days', expires_at = expires_at - interval '24 days' WHERE id = $1`, m.ID); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // the hourly scan, twice
