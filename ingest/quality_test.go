@@ -3,11 +3,16 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/jpeg"
 	"io"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/disintegration/imaging"
 )
 
 func processScene(t *testing.T, sc scene, opts Options) *Result {
@@ -189,4 +194,50 @@ func TestUpsideDownScenes(t *testing.T) {
 	// the 2.5:1 required to turn a page over. Clean pages are turned
 	// reliably (TestQuarterTurns), upright ones never (TestSheetDetection).
 	t.Logf("upside-down documents turned upright: %d/%d", ok, n)
+}
+
+// TestSidewaysPhotos turns real photos of papers a quarter each way (the pixels, with no
+// EXIF orientation, as a phone held sideways with its sensor locked writes them): a
+// page turned the wrong way ends upside down, worse than not turned, so none may be;
+// and most must come out upright.
+func TestSidewaysPhotos(t *testing.T) {
+	t.Parallel()
+	files := []string{"23-avis_imposition.jpg", "27-attestation_caf.jpg", "31-bulletin_salaire.jpg", "35-attestation_france_travail.jpg", "39-quittance_loyer.jpg", "12-titre_sejour.jpg"}
+	if testing.Short() {
+		files = files[:2]
+	}
+	right, tries := 0, 0
+	for _, name := range files {
+		img, err := imaging.Open(filepath.Join("testdata", "papers", name), imaging.AutoOrientation(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			side string
+			img  image.Image
+			want int // clockwise quarter turns
+		}{{"top on the left", imaging.Rotate90(img), 1}, {"top on the right", imaging.Rotate270(img), 3}} {
+			var photo, pdf, thumb bytes.Buffer
+			if err := jpeg.Encode(&photo, c.img, &jpeg.Options{Quality: 90}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Process(context.Background(), []io.Reader{&photo}, Options{}, &pdf, &thumb)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", name, c.side, err)
+			}
+			tries++
+			switch got := res.Pages[0].QuarterTurns; got {
+			case c.want:
+				right++
+			case 0:
+				t.Logf("%s, %s: not turned (%+v)", name, c.side, res.Pages[0].orient)
+			default:
+				t.Errorf("%s, %s: turned %d quarters, want %d: the page ends upside down (%+v)", name, c.side, got, c.want, res.Pages[0].orient)
+			}
+		}
+	}
+	t.Logf("real photos taken sideways turned upright: %d/%d", right, tries)
+	if 2*right < tries {
+		t.Errorf("only %d of %d sideways photos turned upright", right, tries)
+	}
 }
