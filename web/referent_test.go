@@ -587,7 +587,7 @@ func TestMandateExpiryNotice(t *testing.T) {
 // Chromium.
 func TestBrowserReferent(t *testing.T) {
 	t.Parallel()
-	b, _ := agentBundle(t)
+	b, db := agentBundle(t)
 	ref := newReferent(t, b, newStructure(t, b, "CCAS de Lille"), "anne.referente", "Mme Leclerc")
 	ag := newAgent(t, b, &sharing.Structure{ID: ref.StructureID}, "claire.dupont", "Mme Dupont")
 	br := newBrowser(t)
@@ -634,8 +634,12 @@ func TestBrowserReferent(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := newAgent(t, b, newStructure(t, b, "France Services Roubaix"), "paul.leroy", "M. Leroy")
-	if _, err := b.share.GrantMandate(ctx, other.Agent, o, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead}, Duration: sharing.OneDay},
-		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v1", Secret: secret}, netipLocal()); err != nil {
+	ending, err := b.share.GrantMandate(ctx, other.Agent, o, sharing.NewMandate{Scopes: []sharing.Scope{sharing.ScopeRead}, Duration: sharing.SixMonths},
+		sharing.Consent{Method: sharing.ConsentSecret, TextVersion: "mandat-v1", Secret: secret}, netipLocal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE mandates SET starts_at = now() - interval '170 days', expires_at = now() + interval '10 days' WHERE id = $1`, ending.ID); err != nil {
 		t.Fatal(err)
 	}
 	br.visit("Mes papiers (avis aidants)", base+"/papiers")
